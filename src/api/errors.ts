@@ -1,0 +1,60 @@
+import type { ErrorRequestHandler } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../logger.js';
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** The one error type routes throw; the error middleware turns it into a JSON answer. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, `${what} not found`);
+
+export function problemsOf(err: z.ZodError): Problem[] {
+  return err.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: describe(issue) }));
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof ApiError) {
+      res.status(err.status).json({ error: err.message, ...err.body });
+      return;
+    }
+    if (err instanceof z.ZodError) {
+      res.status(422).json({ error: 'the request is not valid', problems: problemsOf(err) });
+      return;
+    }
+    // body-parser's own errors carry a status and a type.
+    const e = err as { status?: number; type?: string; message?: string };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'the request body is not valid JSON' });
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: 'the request body is too large' });
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: e.message ?? 'bad request' });
+      return;
+    }
+    logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    res.status(500).json({ error: 'internal error' });
+  };
+}

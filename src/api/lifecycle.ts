@@ -1,0 +1,67 @@
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import type { CampaignStatus } from '../contract/statuses.js';
+import { campaignWorkflowId } from '../contract/statuses.js';
+import {
+  approveUpdate,
+  INVALID_TRANSITION,
+  rejectUpdate,
+  type DecisionAnswer,
+  type ReviewDecision,
+} from '../workflows/definitions.js';
+import type { campaignWorkflow } from '../workflows/campaign.js';
+
+// The one place that starts and drives campaign workflows for the API.
+
+const UPDATE_DEADLINE_MS = 15_000;
+
+export async function startCampaignWorkflow(
+  client: Client,
+  o: { campaignId: string; taskQueue: string; name: string; recipients: number },
+): Promise<string> {
+  const workflowId = campaignWorkflowId(o.campaignId);
+  await client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
+    workflowId,
+    taskQueue: o.taskQueue,
+    args: [{ campaignId: o.campaignId }],
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    staticSummary: `Campaign "${o.name}" to ${o.recipients} recipient${o.recipients === 1 ? '' : 's'}`,
+  });
+  return workflowId;
+}
+
+export type DecisionOutcome =
+  | { ok: true; status: CampaignStatus }
+  | { ok: false; reason: 'conflict'; message: string; status?: CampaignStatus }
+  | { ok: false; reason: 'closed' }
+  | { ok: false; reason: 'timeout' };
+
+/** Sends approve/reject as an Update: the workflow's validator decides whether it is allowed. */
+export async function decide(
+  client: Client,
+  campaignId: string,
+  approved: boolean,
+  decision: ReviewDecision,
+): Promise<DecisionOutcome> {
+  const handle = client.workflow.getHandle(campaignWorkflowId(campaignId));
+  try {
+    const answer: DecisionAnswer = await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      handle.executeUpdate(approved ? approveUpdate : rejectUpdate, { args: [decision] }),
+    );
+    return { ok: true, status: answer.status };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_TRANSITION) {
+      const details = err.cause.details?.[0] as { status?: CampaignStatus } | undefined;
+      return { ok: false, reason: 'conflict', message: err.cause.message, status: details?.status };
+    }
+    if (err instanceof WorkflowNotFoundError) return { ok: false, reason: 'closed' };
+    if (isDeadlineExceeded(err)) return { ok: false, reason: 'timeout' };
+    throw err;
+  }
+}
+
+function isDeadlineExceeded(err: unknown): boolean {
+  const e = err as { code?: number; name?: string; cause?: { code?: number } };
+  // gRPC DEADLINE_EXCEEDED is status 4
+  return e.code === 4 || e.cause?.code === 4 || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError';
+}

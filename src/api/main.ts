@@ -1,0 +1,34 @@
+import { apiEnvSchema, loadConfigOrExit } from '../config.js';
+import { createSql } from '../db/sql.js';
+import { createLogger } from '../logger.js';
+import { connectClient } from '../temporal.js';
+import { createApp } from './app.js';
+
+const config = loadConfigOrExit(apiEnvSchema);
+const logger = createLogger('api', config.LOG_LEVEL);
+const sql = createSql(config.DATABASE_URL);
+const client = await connectClient(config);
+
+const app = createApp({
+  sql,
+  client,
+  apiKey: config.API_KEY,
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  namespace: config.TEMPORAL_NAMESPACE,
+  temporalUiUrl: config.TEMPORAL_UI_URL,
+  logger,
+});
+const server = app.listen(config.PORT, config.HOST, () => {
+  logger.info(`API listening on http://${config.HOST}:${config.PORT}`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'shutting down');
+    server.close(async () => {
+      await client.connection.close();
+      await sql.end({ timeout: 5 });
+      process.exit(0);
+    });
+  });
+}

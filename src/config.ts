@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './contract/statuses.js';
+
+// Configuration comes from the environment, is validated once at start, and a bad value stops
+// the process with one line per variable. Values are never echoed: several carry passwords.
+
+export interface ServerEndpoint {
+  host: string;
+  port: number;
+  /** Implicit TLS (smtps://, imaps://). Without it, STARTTLS is used when the server offers it. */
+  secure: boolean;
+  user?: string;
+  pass?: string;
+}
+
+function endpointUrl(schemes: { plain: string; secure: string; plainPort: number; securePort: number }) {
+  const example = `${schemes.plain}://user:pass@host:${schemes.plainPort}`;
+  return z.string().transform((value, ctx): ServerEndpoint => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be a URL like ${example}` });
+      return z.NEVER;
+    }
+    const scheme = url.protocol.replace(/:$/, '');
+    if (scheme !== schemes.plain && scheme !== schemes.secure) {
+      ctx.addIssue({ code: 'custom', message: `must start with ${schemes.plain}:// or ${schemes.secure}://` });
+      return z.NEVER;
+    }
+    if (!url.hostname) {
+      ctx.addIssue({ code: 'custom', message: `has no host; expected ${example}` });
+      return z.NEVER;
+    }
+    const secure = scheme === schemes.secure;
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : secure ? schemes.securePort : schemes.plainPort,
+      secure,
+      user: url.username ? decodeURIComponent(url.username) : undefined,
+      pass: url.password ? decodeURIComponent(url.password) : undefined,
+    };
+  });
+}
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:/]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'must be host:port, like localhost:7233');
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/./.test(v), 'must be a URL like postgres://user:pass@host:5432/db');
+
+const temporal = {
+  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  /** Temporal Cloud or any server that takes an API key; implies TLS. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  /** Base URL of the Temporal Web UI, used for links in API answers. */
+  TEMPORAL_UI_URL: z.url({ error: 'must be a URL like http://localhost:8233' }).optional(),
+};
+
+const logLevel = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+export const workerEnvSchema = z.object({
+  ...temporal,
+  ...logLevel,
+  DATABASE_URL: postgresUrl,
+  SMTP_URL: endpointUrl({ plain: 'smtp', secure: 'smtps', plainPort: 587, securePort: 465 }),
+  SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(3),
+  IMAP_URL: endpointUrl({ plain: 'imap', secure: 'imaps', plainPort: 143, securePort: 993 }).optional(),
+  /** Mailbox for Sent copies; found by the \Sent special-use flag or usual names when unset. */
+  IMAP_SENT_FOLDER: z.string().min(1).optional(),
+  /** Skip certificate checks on SMTP/IMAP (self-signed test servers only). */
+  TLS_INSECURE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /**
+   * What a retry does when the ledger shows an earlier attempt that died inside the SMTP
+   * transaction (outcome unknown): `resend` (risk one duplicate) or `hold` (risk one missing).
+   */
+  DELIVERY_UNKNOWN_POLICY: z.enum(['resend', 'hold']).default('resend'),
+});
+export type WorkerConfig = z.infer<typeof workerEnvSchema>;
+
+export const apiEnvSchema = z.object({
+  ...temporal,
+  ...logLevel,
+  DATABASE_URL: postgresUrl,
+  API_KEY: z.string().min(16, 'must be at least 16 characters'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+});
+export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  // An empty variable means "unset", as it does in most shells and .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || 'environment';
+    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    return `${name}: ${message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Parses the environment for a process entry point, exiting with one line per problem. */
+export function loadConfigOrExit<S extends z.ZodType>(schema: S, env = process.env): z.infer<S> {
+  try {
+    return parseEnv(schema, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.problems) process.stderr.write(`Configuration error: ${line}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,41 @@
+// Status vocabularies shared by the API, the worker and the workflows.
+// Plain constants only: workflow code imports this file, so it must stay free of I/O.
+
+export const CAMPAIGN_STATUSES = [
+  'building',
+  'awaiting_review',
+  'rejected',
+  'sending',
+  'paused',
+  'completed',
+  'cancelled',
+  'failed',
+] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+export const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'] as const;
+export type BuildStatus = (typeof BUILD_STATUSES)[number];
+
+export const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped'] as const;
+export type SendStatus = (typeof SEND_STATUSES)[number];
+
+export const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'] as const;
+export type CopyStatus = (typeof COPY_STATUSES)[number];
+
+export const LEDGER_STATES = ['sending', 'sent', 'failed', 'unknown'] as const;
+export type LedgerState = (typeof LEDGER_STATES)[number];
+
+export interface CampaignCounts {
+  total: number;
+  pending: number;
+  sent: number;
+  failed: number;
+  appended: number;
+}
+
+/** Task queue the worker polls and the API starts campaigns on, unless configured otherwise. */
+export const DEFAULT_TASK_QUEUE = 'campaign-mailer';
+
+export const campaignWorkflowId = (campaignId: string): string => `campaign-${campaignId}`;
+export const deliveryWorkflowId = (campaignId: string, recipientId: number): string =>
+  `campaign-${campaignId}-r-${recipientId}`;

@@ -1,0 +1,116 @@
+import type { BuildStatus, CopyStatus, SendStatus } from '../contract/statuses.js';
+import type { Db } from './sql.js';
+
+export interface RecipientRow {
+  campaignId: string;
+  id: number;
+  email: string;
+  name: string | null;
+  vars: Record<string, unknown>;
+  buildStatus: BuildStatus;
+  buildReasons: string[];
+  sendStatus: SendStatus;
+  copyStatus: CopyStatus;
+  messageId: string | null;
+  smtpResponse: string | null;
+  error: string | null;
+  sentAt: Date | null;
+  appendedAt: Date | null;
+}
+
+export interface NewRecipient {
+  id: number;
+  email: string;
+  name: string | null;
+  vars: Record<string, unknown>;
+  buildStatus: BuildStatus;
+  buildReasons: string[];
+}
+
+/** Inserts a batch; rows already present (an activity retried after a crash) are left as they are. */
+export async function insertRecipients(db: Db, campaignId: string, rows: NewRecipient[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db`
+    INSERT INTO recipients ${db(
+      rows.map((r) => ({
+        campaign_id: campaignId,
+        id: r.id,
+        email: r.email,
+        name: r.name,
+        vars: db.json(r.vars as never),
+        build_status: r.buildStatus,
+        build_reasons: r.buildReasons,
+      })),
+    )}
+    ON CONFLICT (campaign_id, id) DO NOTHING`;
+}
+
+export async function getRecipient(db: Db, campaignId: string, id: number): Promise<RecipientRow | undefined> {
+  const [row] = await db<RecipientRow[]>`
+    SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND id = ${id}`;
+  return row;
+}
+
+/** IDs of sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
+export async function sendableRecipientIds(
+  db: Db,
+  campaignId: string,
+  afterId: number,
+  limit: number,
+): Promise<number[]> {
+  const rows = await db<{ id: number }[]>`
+    SELECT id FROM recipients
+    WHERE campaign_id = ${campaignId} AND id > ${afterId}
+      AND build_status IN ('ready', 'warning')
+    ORDER BY id LIMIT ${limit}`;
+  return rows.map((r) => r.id);
+}
+
+export async function buildStatusCounts(db: Db, campaignId: string): Promise<Record<BuildStatus, number>> {
+  const rows = await db<{ buildStatus: BuildStatus; n: number }[]>`
+    SELECT build_status, count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId}
+    GROUP BY build_status`;
+  const counts: Record<BuildStatus, number> = { ready: 0, warning: 0, needs_review: 0, blocked: 0, excluded: 0 };
+  for (const r of rows) counts[r.buildStatus] = r.n;
+  return counts;
+}
+
+export async function updateSendStatus(
+  db: Db,
+  campaignId: string,
+  id: number,
+  s: {
+    sendStatus: SendStatus;
+    copyStatus?: CopyStatus;
+    messageId?: string;
+    smtpResponse?: string | null;
+    error?: string | null;
+    sentAt?: Date | null;
+  },
+): Promise<void> {
+  await db`
+    UPDATE recipients SET
+      send_status = ${s.sendStatus},
+      copy_status = COALESCE(${s.copyStatus ?? null}, copy_status),
+      message_id = COALESCE(${s.messageId ?? null}, message_id),
+      smtp_response = COALESCE(${s.smtpResponse ?? null}, smtp_response),
+      error = ${s.error ?? null},
+      sent_at = COALESCE(${s.sentAt ?? null}, sent_at),
+      updated_at = now()
+    WHERE campaign_id = ${campaignId} AND id = ${id}`;
+}
+
+export async function updateCopyStatus(
+  db: Db,
+  campaignId: string,
+  id: number,
+  s: { copyStatus: CopyStatus; error?: string | null; appendedAt?: Date | null },
+): Promise<void> {
+  await db`
+    UPDATE recipients SET
+      copy_status = ${s.copyStatus},
+      error = COALESCE(${s.error ?? null}, error),
+      appended_at = COALESCE(${s.appendedAt ?? null}, appended_at),
+      updated_at = now()
+    WHERE campaign_id = ${campaignId} AND id = ${id}`;
+}

@@ -1,0 +1,111 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+
+export interface SinkMessage {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  messageId?: string;
+  receivedAt: Date;
+}
+
+/** What the sink answers instead of accepting: an SMTP code and text, or a dropped connection. */
+export type SinkFault = { code: number; message: string } | 'drop';
+
+export interface SinkFaults {
+  /** Decides, per recipient address, whether RCPT TO fails. */
+  rcpt?: (address: string) => SinkFault | undefined;
+  /** Decides, once the whole message has arrived, whether the DATA reply is a failure. */
+  data?: (message: SinkMessage) => SinkFault | undefined;
+}
+
+/**
+ * A local SMTP server that keeps every message it accepts, in memory and (with `dir`) as
+ * `.eml` files, so a user can see exactly what was sent. Tests inject faults through `faults`.
+ */
+export class SmtpSink {
+  readonly messages: SinkMessage[] = [];
+  faults: SinkFaults = {};
+  private server?: SMTPServer;
+  private counter = 0;
+  port = 0;
+
+  constructor(private readonly options: { dir?: string; user?: string; password?: string } = {}) {}
+
+  async start(port: number): Promise<void> {
+    if (this.options.dir) await mkdir(this.options.dir, { recursive: true });
+    const { user, password } = this.options;
+    this.server = new SMTPServer({
+      name: 'campaign-mailer-sink',
+      banner: 'Campaign Mailer development sink: messages are kept, never delivered',
+      disabledCommands: ['STARTTLS'],
+      authOptional: !user,
+      allowInsecureAuth: true,
+      size: 50 * 1024 * 1024,
+      logger: false,
+      onAuth: (auth, _session, cb) => {
+        if (!user || (auth.username === user && auth.password === password)) cb(null, { user: auth.username });
+        else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+      },
+      onRcptTo: (address: SMTPServerAddress, session: SMTPServerSession, cb) => {
+        const fault = this.faults.rcpt?.(address.address);
+        if (fault === 'drop') return destroy(session, this.server);
+        if (fault) return cb(Object.assign(new Error(fault.message), { responseCode: fault.code }));
+        cb();
+      },
+      onData: (stream, session, cb) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          const message: SinkMessage = {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+            messageId: headerOf(raw, 'message-id'),
+            receivedAt: new Date(),
+          };
+          const fault = this.faults.data?.(message);
+          if (fault === 'drop') return destroy(session, this.server);
+          if (fault) return cb(Object.assign(new Error(fault.message), { responseCode: fault.code }));
+          this.accept(message).then(
+            (id) => cb(null, `Ok: kept as ${id}`),
+            (err: Error) => cb(Object.assign(err, { responseCode: 451 })),
+          );
+        });
+      },
+    });
+    this.server.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', () => resolve());
+    });
+    const addr = (this.server as unknown as { server: { address(): { port: number } } }).server.address();
+    this.port = addr.port;
+  }
+
+  private async accept(message: SinkMessage): Promise<string> {
+    const id = `${message.receivedAt.toISOString().replace(/[:.]/g, '-')}-${++this.counter}`;
+    if (this.options.dir) await writeFile(join(this.options.dir, `${id}.eml`), message.raw);
+    this.messages.push(message);
+    return id;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+function destroy(session: SMTPServerSession, server?: SMTPServer): void {
+  // smtp-server keeps its connections private; find this session's socket and cut it.
+  const connections = (server as unknown as { connections?: Set<{ id: string; _socket: { destroy(): void } }> })?.connections;
+  for (const conn of connections ?? []) if (conn.id === session.id) conn._socket.destroy();
+}
+
+export function headerOf(raw: Buffer, name: string): string | undefined {
+  const head = raw.toString('utf8', 0, Math.min(raw.length, 64 * 1024)).split(/\r?\n\r?\n/)[0] ?? '';
+  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
+  const line = unfolded.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { SearchAttributeType } from '@temporalio/common';
+import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
+
+const run = promisify(execFile);
+
+/** The Temporal CLI release built from source when no `temporal` binary is around. */
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+
+export const cacheDir = () =>
+  process.env.CAMPAIGN_MAILER_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'campaign-mailer');
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export type TemporalCli = { path: string; origin: string } | { path: undefined; origin: string };
+
+/**
+ * Finds the Temporal CLI: $TEMPORAL_CLI, `temporal` on PATH, the project's cache, or, when Go is
+ * installed, a build of the CLI into that cache. Without any of these the SDK downloads it.
+ */
+export async function resolveTemporalCli(log: (line: string) => void, options: { build: boolean }): Promise<TemporalCli> {
+  const fromEnv = process.env.TEMPORAL_CLI;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI: no file at ${fromEnv}`);
+    return { path: fromEnv, origin: 'TEMPORAL_CLI' };
+  }
+  const installed = onPath('temporal');
+  if (installed) return { path: installed, origin: 'PATH' };
+  const cached = join(cacheDir(), 'bin', 'temporal');
+  if (existsSync(cached)) return { path: cached, origin: 'cache' };
+  if (options.build && onPath('go')) {
+    log(`Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${cached}; this takes a few minutes, once.`);
+    await mkdir(join(cacheDir(), 'bin'), { recursive: true });
+    try {
+      await run('go', ['install', TEMPORAL_CLI_MODULE], {
+        env: { ...process.env, GOBIN: join(cacheDir(), 'bin'), CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (err) {
+      const stderr = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-5).join('\n');
+      throw new Error(`building the Temporal CLI with Go failed:\n${stderr}`);
+    }
+    return { path: cached, origin: 'built with go' };
+  }
+  return { path: undefined, origin: "the SDK's download" };
+}
+
+export interface TemporalDevServer {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** Runs `temporal server start-dev` (the real Temporal server with its Web UI). */
+export async function startTemporalDevServer(o: {
+  cli: TemporalCli;
+  port: number;
+  uiPort?: number;
+  dbFile?: string;
+  namespace?: string;
+  searchAttributes?: SearchAttributeKey<SearchAttributeType>[];
+}): Promise<TemporalDevServer> {
+  const namespace = o.namespace ?? 'default';
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: o.cli.path ? { type: 'existing-path', path: o.cli.path } : { type: 'cached-download', downloadDir: join(cacheDir(), 'sdk-download') },
+      ip: '127.0.0.1',
+      port: o.port,
+      ui: o.uiPort !== undefined,
+      uiPort: o.uiPort,
+      dbFilename: o.dbFile,
+      namespace,
+      searchAttributes: o.searchAttributes,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  return {
+    address: env.address,
+    namespace,
+    uiUrl: o.uiPort !== undefined ? `http://127.0.0.1:${o.uiPort}` : undefined,
+    stop: () => env.teardown(),
+  };
+}

@@ -1,0 +1,114 @@
+import { ImapFlow } from 'imapflow';
+import type { ServerEndpoint } from '../config.js';
+import type { Logger } from '../logger.js';
+
+export interface SentFolderClient {
+  /** Appends `raw` to the Sent folder unless a message with this exact Message-ID is there. */
+  appendOnce(raw: Buffer, messageId: string, date: Date): Promise<{ appended: boolean; folder: string }>;
+  /** Message-IDs found in the Sent folder (for checks and tests). */
+  listMessageIds(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const SENT_NAMES = ['Sent', 'Sent Items', 'Sent Messages', 'Sent Mail', 'Gesendet', 'Gesendete Elemente', 'Envoyés', 'Éléments envoyés', 'Enviados', 'Inviati', 'Verzonden'];
+
+/**
+ * A lazily connected IMAP session, reconnected after the server drops it. Commands on one
+ * mailbox are serialised by imapflow's mailbox lock.
+ */
+export function createSentFolderClient(
+  endpoint: ServerEndpoint,
+  options: { folder?: string; tlsInsecure: boolean; logger: Logger },
+): SentFolderClient {
+  let client: ImapFlow | undefined;
+  let connecting: Promise<ImapFlow> | undefined;
+  let folder: string | undefined = options.folder;
+
+  async function connect(): Promise<ImapFlow> {
+    if (client?.usable) return client;
+    connecting ??= (async () => {
+      const c = new ImapFlow({
+        host: endpoint.host,
+        port: endpoint.port,
+        secure: endpoint.secure,
+        auth: { user: endpoint.user ?? '', pass: endpoint.pass ?? '' },
+        logger: false,
+        tls: { rejectUnauthorized: !options.tlsInsecure },
+        connectionTimeout: 30_000,
+        greetingTimeout: 30_000,
+        socketTimeout: 120_000,
+      });
+      c.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'IMAP connection error'));
+      c.on('close', () => {
+        if (client === c) client = undefined;
+      });
+      await c.connect();
+      client = c;
+      return c;
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  }
+
+  async function sentFolder(c: ImapFlow): Promise<string> {
+    if (folder) return folder;
+    const boxes = await c.list();
+    const bySpecialUse = boxes.find((b) => b.specialUse === '\\Sent');
+    const byName = boxes.find((b) => SENT_NAMES.some((n) => n.toLowerCase() === b.name.toLowerCase()));
+    const found = bySpecialUse ?? byName;
+    if (!found) throw new Error('no Sent folder: none has the \\Sent flag or a usual name; set IMAP_SENT_FOLDER');
+    folder = found.path;
+    return folder;
+  }
+
+  async function withSent<T>(fn: (c: ImapFlow, path: string) => Promise<T>): Promise<T> {
+    const c = await connect();
+    const path = await sentFolder(c);
+    const lock = await c.getMailboxLock(path);
+    try {
+      return await fn(c, path);
+    } finally {
+      lock.release();
+    }
+  }
+
+  return {
+    async appendOnce(raw, messageId, date) {
+      return withSent(async (c, path) => {
+        // SEARCH HEADER matches substrings, so confirm the exact header before trusting a hit.
+        const uids = (await c.search({ header: { 'message-id': messageId } }, { uid: true })) || [];
+        if (uids.length > 0) {
+          for await (const msg of c.fetch(uids, { headers: ['message-id'] }, { uid: true })) {
+            if (headerValue(msg.headers, 'message-id') === messageId) return { appended: false, folder: path };
+          }
+        }
+        await c.append(path, raw, ['\\Seen'], date);
+        return { appended: true, folder: path };
+      });
+    },
+    async listMessageIds() {
+      return withSent(async (c) => {
+        const ids: string[] = [];
+        if (!c.mailbox || c.mailbox.exists === 0) return ids;
+        for await (const msg of c.fetch('1:*', { headers: ['message-id'] })) {
+          const id = headerValue(msg.headers, 'message-id');
+          if (id) ids.push(id);
+        }
+        return ids;
+      });
+    },
+    async close() {
+      const c = client;
+      client = undefined;
+      await c?.logout().catch(() => c.close());
+    },
+  };
+}
+
+function headerValue(headers: Buffer | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const unfolded = headers.toString('utf8').replace(/\r?\n[ \t]+/g, ' ');
+  const line = unfolded.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name}:`));
+  return line?.slice(name.length + 1).trim();
+}

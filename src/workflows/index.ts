@@ -1,0 +1,3 @@
+// The worker's workflow bundle entry: every workflow type it hosts.
+export { campaignWorkflow } from './campaign.js';
+export { deliveryWorkflow } from './delivery.js';
