@@ -1,0 +1,184 @@
+// `npm run dev`: the whole product on one machine. Every part that is not configured through
+// the environment is started locally on embedded defaults, with its data under .data/dev.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { createApp } from '../api/app.js';
+import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { createSql } from '../db/sql.js';
+import { createLogger } from '../logger.js';
+import { connectClient, connectWorker } from '../temporal.js';
+import { createWorker } from '../worker/create.js';
+import { createWorkerDeps } from '../worker/deps.js';
+import { postgresDataDir } from './data-dir.js';
+import { DOVECOT_HOW_TO, findDovecot, startDovecot } from './dovecot.js';
+import { freePort } from './ports.js';
+import { startEmbeddedPostgres } from './postgres.js';
+import { persistedSecret } from './secrets.js';
+import { SmtpSink } from './smtp-sink.js';
+import { resolveTemporalCli, startTemporalDevServer } from './temporal.js';
+
+const dataDir = resolve(process.env.DATA_DIR ?? '.data/dev');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const stops: { name: string; stop: () => Promise<unknown> | unknown }[] = [];
+const env: Record<string, string | undefined> = { ...process.env };
+const lines: string[] = [];
+
+async function main(): Promise<void> {
+  say(`Campaign Mailer dev stack; data in ${dataDir}`);
+  await mkdir(dataDir, { recursive: true });
+
+  // Temporal: the real server from the Temporal CLI, persisted to SQLite, with its Web UI.
+  let temporalUi = env.TEMPORAL_UI_URL;
+  if (!env.TEMPORAL_ADDRESS) {
+    const cli = await resolveTemporalCli(say, { build: true });
+    const port = await freePort(7233);
+    const uiPort = await freePort(8233);
+    const server = await startTemporalDevServer({ cli, port, uiPort, dbFile: join(dataDir, 'temporal.sqlite') });
+    stops.push({ name: 'Temporal dev server', stop: server.stop });
+    env.TEMPORAL_ADDRESS = server.address;
+    temporalUi = server.uiUrl;
+    env.TEMPORAL_UI_URL = temporalUi;
+    lines.push(`Temporal        ${server.address} (dev server, CLI from ${cli.origin})`);
+  } else {
+    lines.push(`Temporal        ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
+  }
+  if (temporalUi) lines.push(`Temporal UI     ${temporalUi}`);
+
+  // PostgreSQL: embedded, migrated by dbmate.
+  if (!env.DATABASE_URL) {
+    const db = await startEmbeddedPostgres({
+      dir: postgresDataDir(join(dataDir, 'postgres')),
+      port: await freePort(5433),
+      database: 'campaign_mailer',
+    });
+    stops.push({ name: 'PostgreSQL', stop: db.stop });
+    env.DATABASE_URL = db.url;
+    lines.push(`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`);
+  } else {
+    lines.push('PostgreSQL      from DATABASE_URL');
+  }
+  await migrate(env.DATABASE_URL);
+
+  // SMTP: a local sink that keeps every message as an .eml file.
+  if (!env.SMTP_URL) {
+    const sink = new SmtpSink({ dir: join(dataDir, 'sink') });
+    await sink.start(await freePort(2525));
+    stops.push({ name: 'SMTP sink', stop: () => sink.stop() });
+    env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`;
+    lines.push(`SMTP            smtp://127.0.0.1:${sink.port} (sink: every message is kept in ${join(dataDir, 'sink')}, nothing is delivered)`);
+  } else {
+    lines.push('SMTP            from SMTP_URL');
+  }
+
+  // IMAP: a local Dovecot for Sent copies when one is installed.
+  if (!env.IMAP_URL) {
+    const binary = findDovecot();
+    if (binary) {
+      const imap = await startDovecot({
+        binary,
+        dir: join(dataDir, 'dovecot'),
+        port: await freePort(1143),
+        password: await persistedSecret(join(dataDir, 'imap-password')),
+      });
+      stops.push({ name: 'Dovecot', stop: imap.stop });
+      env.IMAP_URL = imap.url('campaigns');
+      lines.push(`IMAP            imap://campaigns:***@127.0.0.1:${imap.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`);
+    } else {
+      lines.push(`IMAP            Sent copies are OFF: no IMAP server. To turn them on, ${DOVECOT_HOW_TO}.`);
+    }
+  } else {
+    lines.push('IMAP            from IMAP_URL');
+  }
+
+  let apiKeyOrigin = 'API_KEY';
+  if (!env.API_KEY) {
+    env.API_KEY = await persistedSecret(join(dataDir, 'api-key'));
+    apiKeyOrigin = `generated, kept in ${join(dataDir, 'api-key')}`;
+  }
+  env.PORT ??= String(await freePort(3000));
+
+  const workerConfig = parseEnv(workerEnvSchema, env);
+  const apiConfig = parseEnv(apiEnvSchema, env);
+
+  const workerLogger = createLogger('worker', workerConfig.LOG_LEVEL);
+  const deps = createWorkerDeps(workerConfig, workerLogger);
+  const connection = await connectWorker(workerConfig);
+  const worker = await createWorker({
+    connection,
+    namespace: workerConfig.TEMPORAL_NAMESPACE,
+    taskQueue: workerConfig.TEMPORAL_TASK_QUEUE,
+    deps,
+  });
+  const workerRun = worker.run();
+  stops.unshift({
+    name: 'worker',
+    stop: async () => {
+      worker.shutdown();
+      await workerRun;
+      await deps.close();
+      await connection.close();
+    },
+  });
+
+  const apiLogger = createLogger('api', apiConfig.LOG_LEVEL);
+  const sql = createSql(apiConfig.DATABASE_URL);
+  const client = await connectClient(apiConfig);
+  const app = createApp({
+    sql,
+    client,
+    apiKey: apiConfig.API_KEY,
+    taskQueue: apiConfig.TEMPORAL_TASK_QUEUE,
+    namespace: apiConfig.TEMPORAL_NAMESPACE,
+    temporalUiUrl: apiConfig.TEMPORAL_UI_URL,
+    logger: apiLogger,
+  });
+  const server: Server = await new Promise((ok) => {
+    const s = app.listen(apiConfig.PORT, apiConfig.HOST, () => ok(s));
+  });
+  stops.unshift({
+    name: 'API',
+    stop: async () => {
+      await new Promise((r) => server.close(r));
+      await client.connection.close();
+      await sql.end({ timeout: 5 });
+    },
+  });
+
+  lines.unshift(`API             http://${apiConfig.HOST}:${apiConfig.PORT}/api/v1`);
+  lines.push(`API key         ${apiConfig.API_KEY} (${apiKeyOrigin})`);
+  lines.push(`Worker          polling task queue "${workerConfig.TEMPORAL_TASK_QUEUE}"`);
+  say('');
+  for (const line of lines) say(`  ${line}`);
+  say('');
+  say(`Try: curl -H "Authorization: Bearer ${apiConfig.API_KEY}" http://${apiConfig.HOST}:${apiConfig.PORT}/readyz`);
+  say('Press Ctrl+C to stop everything.');
+}
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const { name, stop } of stops) {
+      try {
+        await stop();
+      } catch (err) {
+        process.stderr.write(`stopping ${name}: ${(err as Error).message}\n`);
+      }
+    }
+  }
+  process.exit(code);
+}
+
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+main().catch(async (err) => {
+  if (err instanceof ConfigError) {
+    for (const line of err.problems) process.stderr.write(`Configuration error: ${line}\n`);
+  } else {
+    process.stderr.write(`Could not start the dev stack: ${(err as Error).message}\n`);
+  }
+  await shutdown(1);
+});
