@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { ImapFlow } from 'imapflow';
+import { createApp } from '../../src/api/app.js';
+import { parseEnv, workerEnvSchema } from '../../src/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createSql, type Sql } from '../../src/db/sql.js';
+import { createDatabaseIfMissing } from '../../src/dev/postgres.js';
+import { SmtpSink } from '../../src/dev/smtp-sink.js';
+import { createLogger } from '../../src/logger.js';
+import { createWorker } from '../../src/worker/create.js';
+import { createWorkerDeps } from '../../src/worker/deps.js';
+
+// Each test file gets its own database, SMTP sink, IMAP user, task queue, worker and API on the
+// shared real servers that `npm test` started.
+
+let runtimeInstalled = false;
+
+function testEnv() {
+  const need = (name: string) => {
+    const v = process.env[name];
+    if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the servers they use`);
+    return v;
+  };
+  return {
+    temporalAddress: need('CM_TEST_TEMPORAL_ADDRESS'),
+    pgAdminUrl: need('CM_TEST_PG_ADMIN_URL'),
+    imapPort: Number(need('CM_TEST_IMAP_PORT')),
+    imapPassword: need('CM_TEST_IMAP_PASSWORD'),
+    bundlePath: process.env.WORKFLOW_BUNDLE_PATH,
+  };
+}
+
+export const API_KEY = 'test-key-0123456789abcdef';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Harness {
+  sql: Sql;
+  client: Client;
+  sink: SmtpSink;
+  taskQueue: string;
+  imapUser: string;
+  worker: Worker;
+  baseUrl: string;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  /** Every message in the IMAP user's Sent folder, read through a separate IMAP session. */
+  sentFolder(): Promise<{ messageId: string; raw: Buffer; flags: Set<string>; internalDate: Date }[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { imap?: boolean } = {}): Promise<Harness> {
+  const env = testEnv();
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const tag = randomBytes(5).toString('hex');
+  const dbName = `test_${tag}`;
+  await createDatabaseIfMissing(env.pgAdminUrl, dbName);
+  const databaseUrl = env.pgAdminUrl.replace(/\/postgres$/, `/${dbName}`);
+  await migrate(databaseUrl);
+
+  const sink = new SmtpSink();
+  await sink.start(0);
+  const imapUser = `user-${tag}`;
+  const taskQueue = `test-${tag}`;
+  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+  const workerConfig = parseEnv(workerEnvSchema, {
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: databaseUrl,
+    SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+    IMAP_URL: options.imap === false ? undefined : `imap://${imapUser}:${env.imapPassword}@127.0.0.1:${env.imapPort}`,
+  });
+  const deps = createWorkerDeps(workerConfig, logger);
+  const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    deps,
+    workflowBundlePath: env.bundlePath,
+  });
+  const workerRun = worker.run();
+
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  const client = new Client({ connection, namespace: 'default' });
+  const sql = createSql(databaseUrl, { max: 3 });
+  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', logger });
+  const server: Server = await new Promise((ok) => {
+    const s = app.listen(0, '127.0.0.1', () => ok(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    sql,
+    client,
+    sink,
+    taskQueue,
+    imapUser,
+    worker,
+    baseUrl,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${API_KEY}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers };
+    },
+    async sentFolder() {
+      const imap = new ImapFlow({
+        host: '127.0.0.1',
+        port: env.imapPort,
+        secure: false,
+        auth: { user: imapUser, pass: env.imapPassword },
+        logger: false,
+      });
+      await imap.connect();
+      try {
+        const lock = await imap.getMailboxLock('Sent');
+        try {
+          const out: { messageId: string; raw: Buffer; flags: Set<string>; internalDate: Date }[] = [];
+          if (!imap.mailbox || imap.mailbox.exists === 0) return out;
+          for await (const m of imap.fetch('1:*', { source: true, flags: true, internalDate: true, envelope: true })) {
+            out.push({
+              messageId: m.envelope?.messageId ?? '',
+              raw: m.source!,
+              flags: m.flags ?? new Set(),
+              internalDate: new Date(m.internalDate!),
+            });
+          }
+          return out;
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await imap.logout();
+      }
+    },
+    async close() {
+      await new Promise((r) => server.close(r));
+      worker.shutdown();
+      await workerRun;
+      await deps.close();
+      await nativeConnection.close();
+      await connection.close();
+      await sql.end({ timeout: 5 });
+      await sink.stop();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
