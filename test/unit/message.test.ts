@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createCampaignSchema } from '../../src/contract/campaign.js';
+import { buildMessage, CampaignRenderer, messageIdFor } from '../../src/mail/message.js';
+import { classifySmtpError } from '../../src/mail/smtp.js';
+import { TemplateRenderError } from '../../src/mail/templates.js';
+
+const definition = {
+  from: { name: 'Acme', address: 'news@acme.test' },
+  subject: 'For {{ name }}',
+  text: 'Code {{ code }} for {{ email }}',
+  html: '<p>{{ name }}</p>',
+  vars: { code: 'CAMPAIGN' },
+};
+
+test('recipient vars override campaign vars; email and name are always there', () => {
+  const r = new CampaignRenderer(definition);
+  const a = r.render({ id: 1, email: 'a@x.test', name: 'Ann', vars: {} });
+  assert.equal(a.text, 'Code CAMPAIGN for a@x.test');
+  const b = r.render({ id: 2, email: 'b@x.test', name: 'Bob', vars: { code: 'B7' } });
+  assert.equal(b.text, 'Code B7 for b@x.test');
+  assert.equal(b.subject, 'For Bob');
+});
+
+test('HTML escapes variables; text does not', () => {
+  const r = new CampaignRenderer({ ...definition, text: '{{ name }}' });
+  const m = r.render({ id: 1, email: 'a@x.test', name: '<Tom & Jerry>', vars: {} });
+  assert.equal(m.html, '<p>&lt;Tom &amp; Jerry&gt;</p>');
+  assert.equal(m.text, '<Tom & Jerry>');
+});
+
+test('a missing variable is an error naming it, never an empty string', () => {
+  const r = new CampaignRenderer(definition);
+  assert.throws(() => r.render({ id: 1, email: 'a@x.test', name: null, vars: {} }), (err: unknown) => {
+    assert.ok(err instanceof TemplateRenderError);
+    assert.match(err.message, /undefined variable: name/);
+    return true;
+  });
+});
+
+test('templates cannot read local files', () => {
+  const r = new CampaignRenderer({ ...definition, text: "{% include '/etc/passwd' %}" });
+  assert.throws(() => r.render({ id: 1, email: 'a@x.test', name: 'A', vars: {} }), TemplateRenderError);
+});
+
+test('the same parts, Message-ID and date build the same bytes', async () => {
+  const parts = new CampaignRenderer(definition).render({ id: 3, email: 'c@x.test', name: 'Cy', vars: {} });
+  const id = messageIdFor('c0ffee', 3, 'news@acme.test');
+  assert.equal(id, '<c0ffee.3.v1@acme.test>');
+  const date = new Date('2026-05-01T10:00:00Z');
+  const one = await buildMessage(parts, id, date);
+  const two = await buildMessage(parts, id, date);
+  assert.ok(one.raw.equals(two.raw));
+  assert.equal(one.sha256, two.sha256);
+  const other = await buildMessage(parts, messageIdFor('c0ffee', 4, 'news@acme.test'), date);
+  assert.notEqual(other.sha256, one.sha256);
+  assert.match(one.raw.toString(), /^Message-ID: <c0ffee\.3\.v1@acme\.test>\r$/m);
+  assert.match(one.raw.toString(), /^Date: Fri, 01 May 2026 10:00:00 \+0000\r$/m);
+});
+
+test('the from field takes "Name <address>" or an object', () => {
+  const base = { name: 'n', subject: 's', text: 't', recipients: [{ email: 'a@x.test' }] };
+  const s = createCampaignSchema.parse({ ...base, from: 'Acme News <news@acme.test>' });
+  assert.deepEqual(s.from, { name: 'Acme News', address: 'news@acme.test' });
+  const o = createCampaignSchema.parse({ ...base, from: { address: 'news@acme.test' } });
+  assert.deepEqual(o.from, { address: 'news@acme.test' });
+  assert.equal(createCampaignSchema.safeParse({ ...base, from: 'a@x.test, b@x.test' }).success, false);
+});
+
+test('SMTP failures are sorted by meaning', () => {
+  assert.equal(classifySmtpError({ responseCode: 550, response: '550 5.1.1 no such user' }).kind, 'recipient');
+  assert.equal(classifySmtpError({ responseCode: 451, response: '451 4.3.0 try later' }).kind, 'transient');
+  assert.equal(classifySmtpError({ responseCode: 421, response: '421 too busy' }).kind, 'transient');
+  assert.equal(classifySmtpError({ code: 'ECONNECTION', message: 'connection refused' }).kind, 'transient');
+  assert.equal(classifySmtpError({ code: 'EAUTH', responseCode: 535, response: '535 bad credentials' }).kind, 'transient');
+});
