@@ -26,6 +26,19 @@ export const approveUpdate = defineUpdate<DecisionAnswer, [ReviewDecision]>('app
 export const rejectUpdate = defineUpdate<DecisionAnswer, [ReviewDecision]>('reject');
 export const approveSignal = defineSignal<[ReviewDecision]>('approve');
 export const rejectSignal = defineSignal<[ReviewDecision]>('reject');
+/** Pause, resume and cancel: from the REST API as Updates, or as Signals from the Temporal UI. */
+export interface ControlRequest {
+  by?: string;
+  reason?: string;
+}
+
+export const pauseUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('pause');
+export const resumeUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('resume');
+export const cancelUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('cancel');
+export const pauseSignal = defineSignal<[ControlRequest]>('pause');
+export const resumeSignal = defineSignal<[ControlRequest]>('resume');
+export const cancelSignal = defineSignal<[ControlRequest]>('cancel');
+
 export const statusQuery = defineQuery<CampaignProgress>('status');
 
 /** The ApplicationFailure type a validator throws when a transition is not allowed. */
