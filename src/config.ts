@@ -67,12 +67,29 @@ const temporal = {
   TEMPORAL_UI_URL: z.url({ error: 'must be a URL like http://localhost:8233' }).optional(),
 };
 
+/** Any S3-compatible store: attachments and recipient lists are read from it. */
+const s3 = {
+  S3_ENDPOINT: z.url({ error: 'must be a URL like http://127.0.0.1:9000' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Messages whose estimated size exceeds this are blocked at build time. */
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+};
+const s3Schema = z.object(s3);
+export type S3Config = z.infer<typeof s3Schema>;
+
 const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
 
 export const workerEnvSchema = z.object({
   ...temporal,
+  ...s3,
   ...logLevel,
   DATABASE_URL: postgresUrl,
   SMTP_URL: endpointUrl({ plain: 'smtp', secure: 'smtps', plainPort: 587, securePort: 465 }),
@@ -95,6 +112,7 @@ export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
 export const apiEnvSchema = z.object({
   ...temporal,
+  ...s3,
   ...logLevel,
   DATABASE_URL: postgresUrl,
   API_KEY: z.string().min(16, 'must be at least 16 characters'),

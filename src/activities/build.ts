@@ -1,10 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { recipientInputSchema } from '../contract/campaign.js';
+import { recipientInputSchema, reviewSchema } from '../contract/campaign.js';
+import type { BuildStatus } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { CampaignRenderer, type RecipientFields } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
+import { AttachmentResolver } from './attachments.js';
 import { CAMPAIGN_NOT_FOUND, type ActivityDeps, type CampaignRef } from './deps.js';
+import { readRecipientSource, SourceError } from './recipient-source.js';
 
 export interface BuildResult {
   /** Set when the campaign as a whole cannot be built; no recipient is sendable then. */
@@ -12,12 +15,19 @@ export interface BuildResult {
   total: number;
   sendable: number;
   blocked: number;
+  needsReview?: number;
+  /** The campaign's review settings, so the workflow needs no other read. */
+  review?: { required: boolean; expiresAfter: string };
 }
 
-const BUILD_BATCH = 1000;
+const BUILD_BATCH = 500;
+/** Recipients whose attachments are looked up in S3 at the same time. */
+const LOOKUP_CONCURRENCY = 32;
+/** Headers and MIME framing, on top of the parts, in the size estimate. */
+const HEADER_ALLOWANCE = 4096;
 
 /** Building and validating a campaign's recipient list. */
-export function createBuildActivities({ sql }: ActivityDeps) {
+export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps) {
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
     if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
@@ -26,62 +36,119 @@ export function createBuildActivities({ sql }: ActivityDeps) {
 
   return {
     /**
-     * Validates the campaign's recipient list and writes it to Postgres in batches, returning
-     * only counts so the workflow history stays the same size whatever the list length.
+     * Streams the campaign's recipient source, gives every recipient a build status with
+     * reasons, and writes them to Postgres in batches. Returns only counts, so the workflow
+     * history is the same size whatever the list length. A retry resumes after the last batch
+     * it reported in its heartbeat.
      */
     async buildRecipients({ campaignId }: CampaignRef): Promise<BuildResult> {
       const campaign = await loadCampaign(campaignId);
+      const review = reviewSchema.parse(campaign.definition.review ?? {});
+      const fail = (error: string): BuildResult => ({ error, total: 0, sendable: 0, blocked: 0, review });
       const source = await campaigns.getCampaignSource(sql, campaignId);
-      if (!source || source.type !== 'inline' || !Array.isArray(source.recipients) || source.recipients.length === 0) {
-        return { error: 'the campaign has no recipients', total: 0, sendable: 0, blocked: 0 };
-      }
+      if (!source) return fail('the campaign has no recipient source');
+      // Every message of the campaign carries this Date, so a preview is the message sent.
+      await campaigns.fixMessageDate(sql, campaignId, new Date(Math.floor(Date.now() / 1000) * 1000));
+
       let renderer: CampaignRenderer;
+      let attachments: AttachmentResolver;
       try {
         renderer = new CampaignRenderer(campaign.definition);
+        attachments = new AttachmentResolver(campaign.definition.attachments ?? [], s3);
       } catch (err) {
-        return { error: `the campaign's templates do not compile: ${(err as Error).message}`, total: 0, sendable: 0, blocked: 0 };
+        return fail(`the campaign's templates do not compile: ${(err as Error).message}`);
       }
-      const list = source.recipients;
-      for (let start = 0; start < list.length; start += BUILD_BATCH) {
-        const batch: recipients.NewRecipient[] = [];
-        list.slice(start, start + BUILD_BATCH).forEach((raw, i) => {
-          const id = start + i + 1;
-          const parsed = recipientInputSchema.safeParse(raw);
-          if (!parsed.success) {
-            const email = typeof (raw as { email?: unknown })?.email === 'string' ? (raw as { email: string }).email : '';
-            batch.push({
-              id,
-              email,
-              name: null,
-              vars: {},
-              buildStatus: 'blocked',
-              buildReasons: parsed.error.issues.map((x) => `${x.path.join('.') || 'recipient'}: ${x.message}`),
-            });
-            return;
-          }
-          const fields: RecipientFields = {
+
+      const ctx = Context.current();
+      const resumeAfter = (ctx.info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0;
+      let total = 0;
+      let pending: { id: number; raw: unknown }[] = [];
+      const flush = async () => {
+        const rows: recipients.NewRecipient[] = [];
+        for (let i = 0; i < pending.length; i += LOOKUP_CONCURRENCY) {
+          rows.push(...(await Promise.all(pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assess(p.id, p.raw)))));
+        }
+        await recipients.insertRecipients(sql, campaignId, rows);
+        ctx.heartbeat({ written: total });
+        pending = [];
+      };
+
+      async function assess(id: number, raw: unknown): Promise<recipients.NewRecipient> {
+        const parsed = recipientInputSchema.safeParse(raw);
+        if (!parsed.success) {
+          const email = typeof (raw as { email?: unknown })?.email === 'string' ? (raw as { email: string }).email : '';
+          return {
             id,
-            email: parsed.data.email,
-            name: parsed.data.name ?? null,
-            vars: parsed.data.vars ?? {},
+            email,
+            name: null,
+            vars: {},
+            cc: [],
+            bcc: [],
+            attachments: [],
+            buildStatus: 'blocked',
+            buildReasons: parsed.error.issues.map((x) => `invalid-address: ${x.path.join('.') || 'recipient'} ${x.message}`),
           };
-          const reasons: string[] = [];
-          try {
-            renderer.render(fields);
-          } catch (err) {
-            if (!(err instanceof TemplateRenderError)) throw err;
-            reasons.push(`template: ${err.message}`);
-          }
-          batch.push({ ...fields, buildStatus: reasons.length ? 'blocked' : 'ready', buildReasons: reasons });
-        });
-        await recipients.insertRecipients(sql, campaignId, batch);
-        Context.current().heartbeat({ built: Math.min(start + BUILD_BATCH, list.length) });
+        }
+        const fields: RecipientFields = {
+          id,
+          email: parsed.data.email,
+          name: parsed.data.name ?? null,
+          vars: parsed.data.vars ?? {},
+          cc: parsed.data.cc ?? [],
+          bcc: parsed.data.bcc ?? [],
+        };
+        const blocked: string[] = [];
+        let size = HEADER_ALLOWANCE;
+        try {
+          const parts = renderer.render(fields);
+          size += Buffer.byteLength(parts.subject) + Buffer.byteLength(parts.text ?? '') + Buffer.byteLength(parts.html ?? '');
+        } catch (err) {
+          if (!(err instanceof TemplateRenderError)) throw err;
+          blocked.push(`missing-variable: ${err.message}`);
+        }
+        const found = await attachments.resolve(renderer.scopeFor(fields));
+        blocked.push(...found.blocked);
+        // base64 grows content by 4/3, plus a line break every 76 characters
+        size += found.found.reduce((n, a) => n + Math.ceil((a.size * 4) / 3) + Math.ceil(a.size / 57) * 2, 0);
+        if (size > maxMessageBytes) {
+          blocked.push(`too-large: the message would be about ${size} bytes, over the limit of ${maxMessageBytes}`);
+        }
+        const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
+        return {
+          id,
+          email: fields.email,
+          name: fields.name,
+          vars: fields.vars,
+          cc: fields.cc ?? [],
+          bcc: fields.bcc ?? [],
+          attachments: found.found,
+          buildStatus: status,
+          buildReasons: [...blocked, ...found.review, ...found.warnings],
+        };
       }
+
+      try {
+        for await (const raw of readRecipientSource(source, s3)) {
+          total++;
+          if (total <= resumeAfter) continue;
+          pending.push({ id: total, raw });
+          if (pending.length >= BUILD_BATCH) await flush();
+        }
+        await flush();
+      } catch (err) {
+        if (err instanceof SourceError) return fail(err.message);
+        throw err;
+      }
+      if (total === 0) return fail('the recipient list is empty');
+
+      await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
       const counts = await recipients.buildStatusCounts(sql, campaignId);
       return {
-        total: list.length,
+        total,
         sendable: counts.ready + counts.warning,
         blocked: counts.blocked,
+        needsReview: counts.needs_review,
+        review,
       };
     },
   };

@@ -19,9 +19,21 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
         await tx`
           UPDATE recipients SET send_status = 'skipped', updated_at = now()
           WHERE campaign_id = ${campaignId} AND send_status = 'pending'
-            AND (${!approved} OR build_status NOT IN ('ready', 'warning'))`;
+            AND (${!approved} OR NOT (build_status IN ('ready', 'warning')
+                                     OR (build_status = 'needs_review' AND included IS TRUE)))`;
       });
       logger.info({ campaignId, approved, by }, 'review decision recorded');
+    },
+
+    /** The review window closed with no decision: nothing is sent. */
+    async expireCampaign({ campaignId, after }: CampaignRef & { after: string }) {
+      await sql.begin(async (tx) => {
+        await campaigns.setCampaignStatus(tx, campaignId, 'expired', { error: `no review decision within ${after}` });
+        await tx`
+          UPDATE recipients SET send_status = 'skipped', updated_at = now()
+          WHERE campaign_id = ${campaignId} AND send_status = 'pending'`;
+      });
+      logger.info({ campaignId, after }, 'review expired');
     },
 
     async nextRecipientIds({ campaignId, afterId, limit }: CampaignRef & { afterId: number; limit: number }) {

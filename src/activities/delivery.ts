@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
-import { buildMessage, CampaignRenderer, messageIdFor } from '../mail/message.js';
+import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
@@ -15,7 +15,7 @@ export interface SendResult {
 
 /** Sending one recipient's message over SMTP and filing its copy over IMAP. */
 export function createDeliveryActivities(deps: ActivityDeps) {
-  const { sql, smtp, sentFolder, logger } = deps;
+  const { sql, smtp, sentFolder, logger, s3 } = deps;
 
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
@@ -34,10 +34,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   async function render(campaignId: string, recipientId: number, messageDate: Date) {
     const campaign = await loadCampaign(campaignId);
     const r = await loadRecipient(campaignId, recipientId);
-    const messageId = messageIdFor(campaignId, recipientId, campaign.definition.from.address);
-    const parts = new CampaignRenderer(campaign.definition).render(r);
-    const built = await buildMessage(parts, messageId, messageDate);
-    return { campaign, recipient: r, messageId, ...built };
+    const built = await composeRecipientMessage(campaign, r, s3, { date: messageDate });
+    return { campaign, recipient: r, ...built };
   }
 
   return {
@@ -75,8 +73,10 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
       }
 
-      // The first attempt fixes the Date header; every later attempt and the Sent copy reuse it.
-      const messageDate = previous?.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+      // The build fixed the campaign's Date header, so the preview shows what is sent; every
+      // later attempt and the Sent copy reuse the date the ledger recorded.
+      const messageDate =
+        previous?.messageDate ?? (await loadCampaign(campaignId)).messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
       let msg: Awaited<ReturnType<typeof render>>;
       try {
         msg = await render(campaignId, recipientId, messageDate);
@@ -85,13 +85,13 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `template: ${err.message}` });
         return { outcome: 'failed', messageId: '', copyRequested: false };
       }
-      const { messageId, raw, sha256, campaign, recipient } = msg;
+      const { messageId, raw, sha256, campaign, envelopeTo } = msg;
 
       await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length });
       await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
       let response: string;
       try {
-        ({ response } = await smtp.send({ from: campaign.definition.from.address, to: [recipient.email] }, raw));
+        ({ response } = await smtp.send({ from: campaign.definition.from.address, to: envelopeTo }, raw));
       } catch (err) {
         const outcome = classifySmtpError(err);
         await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
@@ -133,6 +133,20 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       const { appended } = await sentFolder.appendOnce(raw, entry.messageId, entry.messageDate);
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'appended', appendedAt: new Date() });
       return { appended };
+    },
+  };
+}
+
+/** Sending one rendered message to a test address only; no status of the campaign changes. */
+export function createTestSendActivities({ sql, smtp, s3 }: ActivityDeps) {
+  return {
+    async testSend({ campaignId, recipientId, to }: RecipientRef & { to: string }): Promise<{ messageId: string; response: string }> {
+      const campaign = await campaigns.getCampaign(sql, campaignId);
+      const r = await recipients.getRecipient(sql, campaignId, recipientId);
+      if (!campaign || !r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
+      const msg = await composeRecipientMessage(campaign, r, s3, { testTo: to });
+      const { response } = await smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
+      return { messageId: msg.messageId, response };
     },
   };
 }

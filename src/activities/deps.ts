@@ -2,6 +2,7 @@ import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { SentFolderClient } from '../mail/imap.js';
 import type { SmtpSender } from '../mail/smtp.js';
+import type { S3Store } from '../s3/client.js';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -10,6 +11,9 @@ export interface ActivityDeps {
   sentFolder?: SentFolderClient;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
+  s3: S3Store;
+  /** Messages estimated larger than this are blocked at build time. */
+  maxMessageBytes: number;
 }
 
 export interface CampaignRef {

@@ -1,7 +1,7 @@
 import { createBuildActivities } from './build.js';
 import { createCampaignActivities } from './campaign.js';
 import type { ActivityDeps } from './deps.js';
-import { createDeliveryActivities } from './delivery.js';
+import { createDeliveryActivities, createTestSendActivities } from './delivery.js';
 
 export type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 export type { BuildResult } from './build.js';
@@ -13,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBuildActivities(deps),
     ...createCampaignActivities(deps),
     ...createDeliveryActivities(deps),
+    ...createTestSendActivities(deps),
   };
 }
 

@@ -5,6 +5,9 @@ import type { Logger } from '../logger.js';
 import { requireApiKey } from './auth.js';
 import { campaignRouter } from './campaigns.js';
 import { errorMiddleware } from './errors.js';
+import { reviewRouter } from './review.js';
+import { suppressionRouter } from './suppressions.js';
+import type { S3Store } from '../s3/client.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -14,6 +17,8 @@ export interface AppDeps {
   namespace: string;
   temporalUiUrl?: string;
   logger: Logger;
+  /** Attachment bytes for previews. */
+  s3: S3Store;
 }
 
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
@@ -50,6 +55,8 @@ export function createApp(deps: AppDeps): Express {
   });
   v1.use(express.json({ limit: '20mb' }));
   v1.use(campaignRouter(deps));
+  v1.use(reviewRouter(deps));
+  v1.use(suppressionRouter(deps));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });

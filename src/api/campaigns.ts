@@ -4,6 +4,7 @@ import { Router } from 'express';
 import { campaignIdSchema, createCampaignSchema, decisionSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
+import type { RecipientSource } from '../db/campaigns.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { ApiError, notFound } from './errors.js';
@@ -38,23 +39,22 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const input = createCampaignSchema.parse(req.body ?? {});
     const id = randomUUID();
     const workflowId = campaignWorkflowId(id);
-    const { recipients, name, ...definition } = input;
-    await campaigns.insertCampaign(sql, {
-      id,
-      name,
-      definition,
-      source: { type: 'inline', recipients },
-      workflowId,
-    });
+    const { recipients, recipientsCsv, recipientsFrom, name, ...definition } = input;
+    const source: RecipientSource = recipients
+      ? { type: 'inline', recipients }
+      : recipientsCsv !== undefined
+        ? { type: 'csv', text: recipientsCsv }
+        : { type: 's3', bucket: recipientsFrom!.s3.bucket, key: recipientsFrom!.s3.key };
+    await campaigns.insertCampaign(sql, { id, name, definition, source, workflowId });
     try {
-      await startCampaignWorkflow(client, { campaignId: id, taskQueue: deps.taskQueue, name, recipients: recipients.length });
+      await startCampaignWorkflow(client, { campaignId: id, taskQueue: deps.taskQueue, name, recipients: recipients?.length });
     } catch (err) {
       // Without its workflow the record would sit in `building` for ever: take it back.
       await campaigns.deleteCampaign(sql, id);
       logger.error({ err, campaignId: id }, 'could not start the campaign workflow');
       throw new ApiError(503, 'the campaign could not be started: Temporal did not accept the workflow; nothing was created');
     }
-    logger.info({ campaignId: id, recipients: recipients.length }, 'campaign created');
+    logger.info({ campaignId: id, source: source.type }, 'campaign created');
     res.status(201).json({ id, status: 'building', workflowId, temporalUrl: temporalLink(workflowId) });
   });
 

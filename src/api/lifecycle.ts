@@ -17,7 +17,7 @@ const UPDATE_DEADLINE_MS = 15_000;
 
 export async function startCampaignWorkflow(
   client: Client,
-  o: { campaignId: string; taskQueue: string; name: string; recipients: number },
+  o: { campaignId: string; taskQueue: string; name: string; recipients?: number },
 ): Promise<string> {
   const workflowId = campaignWorkflowId(o.campaignId);
   await client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
@@ -25,7 +25,10 @@ export async function startCampaignWorkflow(
     taskQueue: o.taskQueue,
     args: [{ campaignId: o.campaignId }],
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    staticSummary: `Campaign "${o.name}" to ${o.recipients} recipient${o.recipients === 1 ? '' : 's'}`,
+    staticSummary:
+      o.recipients === undefined
+        ? `Campaign "${o.name}"`
+        : `Campaign "${o.name}" to ${o.recipients} recipient${o.recipients === 1 ? '' : 's'}`,
   });
   return workflowId;
 }

@@ -2,12 +2,14 @@ import { apiEnvSchema, loadConfigOrExit } from '../config.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
 import { connectClient } from '../temporal.js';
+import { createS3Store } from '../s3/client.js';
 import { createApp } from './app.js';
 
 const config = loadConfigOrExit(apiEnvSchema);
 const logger = createLogger('api', config.LOG_LEVEL);
 const sql = createSql(config.DATABASE_URL);
 const client = await connectClient(config);
+const s3 = createS3Store(config);
 
 const app = createApp({
   sql,
@@ -17,6 +19,7 @@ const app = createApp({
   namespace: config.TEMPORAL_NAMESPACE,
   temporalUiUrl: config.TEMPORAL_UI_URL,
   logger,
+  s3,
 });
 const server = app.listen(config.PORT, config.HOST, () => {
   logger.info(`API listening on http://${config.HOST}:${config.PORT}`);
@@ -27,6 +30,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     logger.info({ signal }, 'shutting down');
     server.close(async () => {
       await client.connection.close();
+      s3.close();
       await sql.end({ timeout: 5 });
       process.exit(0);
     });

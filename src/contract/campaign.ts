@@ -45,9 +45,17 @@ export const fromSchema = z.union([
 
 const varsSchema = z.record(z.string(), z.unknown());
 
+/** One address or a list; a CSV cell may hold several separated by commas or semicolons. */
+const addressList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(/[,;]/)).map((s) => s.trim()).filter((s) => s !== ''))
+  .pipe(z.array(emailAddress).max(50, 'must contain at most 50 addresses'));
+
 export const recipientInputSchema = z.object({
   email: emailAddress,
   name: displayName.optional(),
+  cc: addressList.optional(),
+  bcc: addressList.optional(),
   vars: varsSchema.optional(),
 });
 export type RecipientInput = z.infer<typeof recipientInputSchema>;
@@ -64,6 +72,37 @@ function template(kind: TemplateKind, max: number) {
 
 export const MAX_INLINE_RECIPIENTS = 50_000;
 
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid S3 bucket name');
+
+/**
+ * An attachment read from S3. `key` is a template: with variables it differs per recipient
+ * (`statements/{{ customerId }}.pdf`); with a glob (`statements/{{ customerId }}/*.pdf`) every
+ * match is attached, and more than `maxMatches` sends the recipient to review.
+ */
+export const attachmentSchema = z
+  .object({
+    bucket: bucketName,
+    key: template('plain', 1024).refine((s) => s.trim().length > 0, 'must not be empty'),
+    required: z.boolean().default(true),
+    maxMatches: z.number().int().min(1).max(100).default(1),
+  })
+  .strict();
+export type AttachmentSpec = z.infer<typeof attachmentSchema>;
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'must be a duration like "7 days" or "12 hours"');
+
+export const reviewSchema = z
+  .object({
+    /** false: the campaign goes straight from building to sending. */
+    required: z.boolean().default(true),
+    /** How long a campaign may wait for review before it ends `expired`. */
+    expiresAfter: duration.default('7 days'),
+  })
+  .strict();
+export type ReviewOptions = z.infer<typeof reviewSchema>;
+
 export const createCampaignSchema = z
   .object({
     name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200),
@@ -74,21 +113,48 @@ export const createCampaignSchema = z
     text: template('plain', 5_000_000).optional(),
     html: template('html', 5_000_000).optional(),
     vars: varsSchema.optional(),
+    cc: addressList.optional(),
+    bcc: addressList.optional(),
+    replyTo: emailAddress.optional(),
+    attachments: z.array(attachmentSchema).max(20, 'must contain at most 20 attachments').optional(),
+    review: reviewSchema.optional(),
     recipients: z
-      .array(recipientInputSchema, { error: 'is required and must be a list of recipients' })
+      .array(recipientInputSchema, { error: 'must be a list of recipients' })
       .min(1, 'must contain at least one recipient')
-      .max(MAX_INLINE_RECIPIENTS, `must contain at most ${MAX_INLINE_RECIPIENTS} recipients`),
+      .max(MAX_INLINE_RECIPIENTS, `must contain at most ${MAX_INLINE_RECIPIENTS} recipients`)
+      .optional(),
+    recipientsCsv: z.string().min(1, 'must not be empty').max(15_000_000, 'is longer than 15,000,000 characters').optional(),
+    recipientsFrom: z.object({ s3: z.object({ bucket: bucketName, key: z.string().min(1).max(1024) }).strict() }).strict().optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.text === undefined && c.html === undefined) {
       ctx.addIssue({ code: 'custom', path: ['text'], message: 'either text or html is required' });
     }
+    const sources = (['recipients', 'recipientsCsv', 'recipientsFrom'] as const).filter((k) => c[k] !== undefined);
+    if (sources.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'is required: give one of recipients, recipientsCsv or recipientsFrom' });
+    } else if (sources.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [sources[1]!], message: 'give only one of recipients, recipientsCsv or recipientsFrom' });
+    }
   });
 export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
 
 /** What is stored as the campaign's definition: everything but the recipient list. */
-export type CampaignDefinition = Omit<CreateCampaignInput, 'recipients' | 'name'>;
+export type CampaignDefinition = Omit<CreateCampaignInput, 'recipients' | 'recipientsCsv' | 'recipientsFrom' | 'name'>;
+
+export const recipientDecisionSchema = z.object({ include: z.boolean({ error: 'is required and must be true or false' }) }).strict();
+
+export const testSendSchema = z
+  .object({ to: emailAddress, recipientId: z.number().int().min(1).optional() })
+  .strict();
+
+export const suppressionSchema = z.object({ email: emailAddress, reason: z.string().max(500).optional() }).strict();
+
+export const pageSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: z.coerce.number().int().min(0).default(0),
+});
 
 export const decisionSchema = z.object({ note: z.string().max(2000).optional() }).strict();
 export type DecisionInput = z.infer<typeof decisionSchema>;

@@ -10,6 +10,7 @@ export const CAMPAIGN_STATUSES = [
   'completed',
   'cancelled',
   'failed',
+  'expired',
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 

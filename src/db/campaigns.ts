@@ -9,6 +9,7 @@ export interface CampaignRow {
   definition: CampaignDefinition;
   workflowId: string;
   error: string | null;
+  messageDate: Date | null;
   decidedBy: string | null;
   decisionNote: string | null;
   decidedAt: Date | null;
@@ -16,7 +17,10 @@ export interface CampaignRow {
   updatedAt: Date;
 }
 
-export type RecipientSource = { type: 'inline'; recipients: unknown[] };
+export type RecipientSource =
+  | { type: 'inline'; recipients: unknown[] }
+  | { type: 'csv'; text: string }
+  | { type: 's3'; bucket: string; key: string };
 
 export async function insertCampaign(
   db: Db,
@@ -33,7 +37,7 @@ export async function deleteCampaign(db: Db, id: string): Promise<void> {
 
 export async function getCampaign(db: Db, id: string): Promise<CampaignRow | undefined> {
   const [row] = await db<CampaignRow[]>`
-    SELECT id, name, status, definition, workflow_id, error, decided_by, decision_note, decided_at,
+    SELECT id, name, status, definition, workflow_id, error, message_date, decided_by, decision_note, decided_at,
            created_at, updated_at
     FROM campaigns WHERE id = ${id}`;
   return row;
@@ -75,4 +79,11 @@ export async function campaignCounts(db: Db, id: string): Promise<CampaignCounts
            count(*) FILTER (WHERE copy_status = 'appended')::int AS appended
     FROM recipients WHERE campaign_id = ${id}`;
   return row ?? { total: 0, pending: 0, sent: 0, failed: 0, appended: 0 };
+}
+
+/** Fixes the Date header every message of the campaign carries; the first call wins. */
+export async function fixMessageDate(db: Db, id: string, date: Date): Promise<Date> {
+  const [row] = await db<{ messageDate: Date }[]>`
+    UPDATE campaigns SET message_date = COALESCE(message_date, ${date}) WHERE id = ${id} RETURNING message_date`;
+  return row!.messageDate;
 }

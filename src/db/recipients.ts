@@ -7,6 +7,10 @@ export interface RecipientRow {
   email: string;
   name: string | null;
   vars: Record<string, unknown>;
+  cc: string[];
+  bcc: string[];
+  attachments: ResolvedAttachment[];
+  included: boolean | null;
   buildStatus: BuildStatus;
   buildReasons: string[];
   sendStatus: SendStatus;
@@ -18,11 +22,21 @@ export interface RecipientRow {
   appendedAt: Date | null;
 }
 
+export interface ResolvedAttachment {
+  bucket: string;
+  key: string;
+  filename: string;
+  size: number;
+}
+
 export interface NewRecipient {
   id: number;
   email: string;
   name: string | null;
   vars: Record<string, unknown>;
+  cc: string[];
+  bcc: string[];
+  attachments: ResolvedAttachment[];
   buildStatus: BuildStatus;
   buildReasons: string[];
 }
@@ -38,6 +52,9 @@ export async function insertRecipients(db: Db, campaignId: string, rows: NewReci
         email: r.email,
         name: r.name,
         vars: db.json(r.vars as never),
+        cc: r.cc,
+        bcc: r.bcc,
+        attachments: db.json(r.attachments as never),
         build_status: r.buildStatus,
         build_reasons: r.buildReasons,
       })),
@@ -61,7 +78,7 @@ export async function sendableRecipientIds(
   const rows = await db<{ id: number }[]>`
     SELECT id FROM recipients
     WHERE campaign_id = ${campaignId} AND id > ${afterId}
-      AND build_status IN ('ready', 'warning')
+      AND (build_status IN ('ready', 'warning') OR (build_status = 'needs_review' AND included IS TRUE))
     ORDER BY id LIMIT ${limit}`;
   return rows.map((r) => r.id);
 }
@@ -113,4 +130,50 @@ export async function updateCopyStatus(
       appended_at = COALESCE(${s.appendedAt ?? null}, appended_at),
       updated_at = now()
     WHERE campaign_id = ${campaignId} AND id = ${id}`;
+}
+
+/**
+ * Marks every repeat of an address (case-insensitive) after its first occurrence, and every
+ * suppressed address, as excluded. Done in SQL after the list is written, so the build never
+ * holds the whole list in memory.
+ */
+export async function excludeDuplicatesAndSuppressed(db: Db, campaignId: string): Promise<void> {
+  await db`
+    UPDATE recipients r SET build_status = 'excluded',
+      build_reasons = ARRAY['duplicate: the address already appears as recipient #' || d.first_id]
+    FROM (
+      SELECT id, min(id) OVER (PARTITION BY lower(email)) AS first_id
+      FROM recipients WHERE campaign_id = ${campaignId} AND email <> ''
+    ) d
+    WHERE r.campaign_id = ${campaignId} AND r.id = d.id AND d.id <> d.first_id`;
+  await db`
+    UPDATE recipients r SET build_status = 'excluded',
+      build_reasons = ARRAY['suppressed: the address is on the suppression list'] || r.build_reasons
+    FROM suppressions s
+    WHERE r.campaign_id = ${campaignId} AND lower(r.email) = s.email AND r.build_status <> 'excluded'`;
+}
+
+/** Recipients with one of `statuses`, in list order after `afterId`: a page of the review. */
+export async function recipientsByBuildStatus(
+  db: Db,
+  campaignId: string,
+  statuses: BuildStatus[],
+  afterId: number,
+  limit: number,
+): Promise<RecipientRow[]> {
+  return db<RecipientRow[]>`
+    SELECT * FROM recipients
+    WHERE campaign_id = ${campaignId} AND build_status = ANY(${statuses}) AND id > ${afterId}
+    ORDER BY id LIMIT ${limit}`;
+}
+
+export async function undecidedCount(db: Db, campaignId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM recipients
+    WHERE campaign_id = ${campaignId} AND build_status = 'needs_review' AND included IS NULL`;
+  return row?.n ?? 0;
+}
+
+export async function setIncluded(db: Db, campaignId: string, id: number, included: boolean): Promise<void> {
+  await db`UPDATE recipients SET included = ${included}, updated_at = now() WHERE campaign_id = ${campaignId} AND id = ${id}`;
 }

@@ -1,5 +1,6 @@
 // `npm run dev`: the whole product on one machine. Every part that is not configured through
 // the environment is started locally on embedded defaults, with its data under .data/dev.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
@@ -11,8 +12,10 @@ import { createLogger } from '../logger.js';
 import { connectClient, connectWorker } from '../temporal.js';
 import { createWorker } from '../worker/create.js';
 import { createWorkerDeps } from '../worker/deps.js';
+import { createS3Store } from '../s3/client.js';
 import { postgresDataDir } from './data-dir.js';
 import { DOVECOT_HOW_TO, findDovecot, startDovecot } from './dovecot.js';
+import { motoServerPath, startMoto } from './moto.js';
 import { freePort } from './ports.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { persistedSecret } from './secrets.js';
@@ -92,6 +95,24 @@ async function main(): Promise<void> {
     lines.push('IMAP            from IMAP_URL');
   }
 
+  // S3: moto's S3-compatible server when it is installed (npm test installs it), for attachments
+  // and recipient lists; otherwise whatever S3_* says, or the AWS defaults.
+  if (!env.S3_ENDPOINT) {
+    if (existsSync(motoServerPath())) {
+      const s3 = await startMoto({ binary: motoServerPath(), port: await freePort(5000) });
+      stops.push({ name: 'moto', stop: s3.stop });
+      env.S3_ENDPOINT = s3.endpoint;
+      env.S3_ACCESS_KEY_ID ??= s3.accessKeyId;
+      env.S3_SECRET_ACCESS_KEY ??= s3.secretAccessKey;
+      env.S3_FORCE_PATH_STYLE ??= 'true';
+      lines.push(`S3              ${s3.endpoint} (moto, in memory: objects are lost when dev stops)`);
+    } else {
+      lines.push('S3              AWS defaults. For another store set S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE=true (npm test installs moto, which dev then uses)');
+    }
+  } else {
+    lines.push('S3              from S3_ENDPOINT');
+  }
+
   let apiKeyOrigin = 'API_KEY';
   if (!env.API_KEY) {
     env.API_KEY = await persistedSecret(join(dataDir, 'api-key'));
@@ -125,6 +146,7 @@ async function main(): Promise<void> {
   const apiLogger = createLogger('api', apiConfig.LOG_LEVEL);
   const sql = createSql(apiConfig.DATABASE_URL);
   const client = await connectClient(apiConfig);
+  const apiS3 = createS3Store(apiConfig);
   const app = createApp({
     sql,
     client,
@@ -133,6 +155,7 @@ async function main(): Promise<void> {
     namespace: apiConfig.TEMPORAL_NAMESPACE,
     temporalUiUrl: apiConfig.TEMPORAL_UI_URL,
     logger: apiLogger,
+    s3: apiS3,
   });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(apiConfig.PORT, apiConfig.HOST, () => ok(s));

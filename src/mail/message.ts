@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { convert as htmlToText } from 'html-to-text';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { CampaignDefinition, Mailbox } from '../contract/campaign.js';
 import { compileTemplate, renderTemplate, type CompiledTemplate } from './templates.js';
@@ -8,11 +9,21 @@ export interface RecipientFields {
   email: string;
   name: string | null;
   vars: Record<string, unknown>;
+  cc?: string[];
+  bcc?: string[];
+}
+
+export interface AttachmentContent {
+  filename: string;
+  content: Buffer;
 }
 
 export interface RenderedParts {
   from: Mailbox;
   to: Mailbox;
+  cc: string[];
+  bcc: string[];
+  replyTo?: string;
   subject: string;
   text?: string;
   html?: string;
@@ -31,15 +42,27 @@ export class CampaignRenderer {
   }
 
   /** Throws TemplateRenderError naming the first variable the recipient lacks. */
-  render(r: RecipientFields): RenderedParts {
+  /** The variables a recipient's templates (and attachment keys) see. */
+  scopeFor(r: RecipientFields): Record<string, unknown> {
     const scope: Record<string, unknown> = { ...(this.definition.vars ?? {}), ...r.vars, email: r.email };
     if (r.name !== null) scope.name = r.name;
+    return scope;
+  }
+
+  render(r: RecipientFields): RenderedParts {
+    const scope = this.scopeFor(r);
+    const html = this.html && renderTemplate(this.html, scope);
+    // Only html given: the text part is derived from it, so plain-text readers see the same words.
+    const text = this.text ? renderTemplate(this.text, scope) : html !== undefined ? htmlToText(html, { wordwrap: 76 }) : undefined;
     return {
       from: this.definition.from,
       to: { name: r.name ?? undefined, address: r.email },
+      cc: [...(this.definition.cc ?? []), ...(r.cc ?? [])],
+      bcc: [...(this.definition.bcc ?? []), ...(r.bcc ?? [])],
+      replyTo: this.definition.replyTo,
       subject: renderTemplate(this.subject, scope),
-      text: this.text && renderTemplate(this.text, scope),
-      html: this.html && renderTemplate(this.html, scope),
+      text,
+      html,
     };
   }
 }
@@ -63,11 +86,21 @@ export interface BuiltMessage {
  * MIME boundaries are derived from the Message-ID, so a retry or the Sent copy rebuilds exactly
  * what was sent. Content never pulls in local files or URLs.
  */
-export async function buildMessage(parts: RenderedParts, messageId: string, date: Date): Promise<BuiltMessage> {
+export async function buildMessage(
+  parts: RenderedParts,
+  messageId: string,
+  date: Date,
+  attachments: AttachmentContent[] = [],
+): Promise<BuiltMessage> {
   const composer = new MailComposer({
     from: parts.from,
     to: parts.to,
+    cc: parts.cc.length ? parts.cc : undefined,
+    // Bcc addresses go in the envelope only; the header is never written.
+    bcc: parts.bcc.length ? parts.bcc : undefined,
+    replyTo: parts.replyTo,
     subject: parts.subject,
+    attachments: attachments.map((a) => ({ filename: a.filename, content: a.content })),
     text: parts.text,
     html: parts.html,
     messageId,

@@ -4,6 +4,7 @@ import { createSql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
+import { createS3Store } from '../s3/client.js';
 
 /** The worker's connections to Postgres, SMTP and IMAP, built from its configuration. */
 export function createWorkerDeps(config: WorkerConfig, logger: Logger): ActivityDeps & { close(): Promise<void> } {
@@ -15,14 +16,18 @@ export function createWorkerDeps(config: WorkerConfig, logger: Logger): Activity
   const sentFolder = config.IMAP_URL
     ? createSentFolderClient(config.IMAP_URL, { folder: config.IMAP_SENT_FOLDER, tlsInsecure: config.TLS_INSECURE, logger })
     : undefined;
+  const s3 = createS3Store(config);
   return {
     sql,
+    s3,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
     smtp,
     sentFolder,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,
     async close() {
       smtp.close();
+      s3.close();
       await sentFolder?.close();
       await sql.end({ timeout: 5 });
     },

@@ -4,9 +4,11 @@ import {
   condition,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { deliveryWorkflowId, type CampaignStatus } from '../contract/statuses.js';
 import {
@@ -93,9 +95,30 @@ export async function campaignWorkflow({ campaignId }: CampaignInput): Promise<C
     return { status: c.status };
   }
 
-  c.status = 'awaiting_review';
-  await acts.setCampaignStatus({ campaignId, status: 'awaiting_review' });
-  await condition(() => c.recorded);
+  if (patched('review-gate') && built.review) {
+    if (!built.review.required) {
+      c.status = 'sending';
+      c.decision = { approved: true, by: 'review not required' };
+      await acts.recordDecision({ campaignId, approved: true, by: 'review not required' });
+      c.recorded = true;
+    } else {
+      c.status = 'awaiting_review';
+      await acts.setCampaignStatus({ campaignId, status: 'awaiting_review' });
+      // A durable timer: a campaign nobody reviews ends expired and sends nothing.
+      const decided = await condition(() => c.recorded, built.review.expiresAfter as Duration);
+      if (!decided) {
+        c.status = 'expired';
+        c.decision = { approved: false, by: 'review expired' };
+        await acts.expireCampaign({ campaignId, after: built.review.expiresAfter });
+        await condition(allHandlersFinished);
+        return { status: c.status };
+      }
+    }
+  } else {
+    c.status = 'awaiting_review';
+    await acts.setCampaignStatus({ campaignId, status: 'awaiting_review' });
+    await condition(() => c.recorded);
+  }
   if (!c.decision?.approved) {
     await condition(allHandlersFinished);
     return { status: c.status };

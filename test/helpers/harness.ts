@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { ImapFlow } from 'imapflow';
@@ -13,6 +14,7 @@ import { SmtpSink } from '../../src/dev/smtp-sink.js';
 import { createLogger } from '../../src/logger.js';
 import { createWorker } from '../../src/worker/create.js';
 import { createWorkerDeps } from '../../src/worker/deps.js';
+import { createS3Store } from '../../src/s3/client.js';
 
 // Each test file gets its own database, SMTP sink, IMAP user, task queue, worker and API on the
 // shared real servers that `npm test` started.
@@ -30,6 +32,7 @@ function testEnv() {
     pgAdminUrl: need('CM_TEST_PG_ADMIN_URL'),
     imapPort: Number(need('CM_TEST_IMAP_PORT')),
     imapPassword: need('CM_TEST_IMAP_PASSWORD'),
+    s3Endpoint: need('CM_TEST_S3_ENDPOINT'),
     bundlePath: process.env.WORKFLOW_BUNDLE_PATH,
   };
 }
@@ -50,13 +53,18 @@ export interface Harness {
   imapUser: string;
   worker: Worker;
   baseUrl: string;
+  /** A bucket of this test file's own on the shared S3 server. */
+  bucket: string;
+  /** Writes an object into `bucket` (or another bucket of this test file). */
+  putObject(key: string, body: string | Buffer, bucket?: string): Promise<void>;
+  s3: S3Client;
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   /** Every message in the IMAP user's Sent folder, read through a separate IMAP session. */
   sentFolder(): Promise<{ messageId: string; raw: Buffer; flags: Set<string>; internalDate: Date }[]>;
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { imap?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { imap?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
   const env = testEnv();
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -74,7 +82,24 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
   const taskQueue = `test-${tag}`;
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
+  const s3Env = {
+    S3_ENDPOINT: env.s3Endpoint,
+    S3_ACCESS_KEY_ID: 'test',
+    S3_SECRET_ACCESS_KEY: 'test',
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+  const bucket = `bucket-${tag}`;
+  const s3 = new S3Client({
+    endpoint: env.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
   const workerConfig = parseEnv(workerEnvSchema, {
+    ...s3Env,
+    ...options.env,
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: databaseUrl,
@@ -95,7 +120,8 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const sql = createSql(databaseUrl, { max: 3 });
-  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', logger });
+  const apiS3 = createS3Store(workerConfig);
+  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', logger, s3: apiS3 });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
@@ -109,6 +135,11 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
     imapUser,
     worker,
     baseUrl,
+    bucket,
+    s3,
+    async putObject(key, body, inBucket = bucket) {
+      await s3.send(new PutObjectCommand({ Bucket: inBucket, Key: key, Body: body }));
+    },
     async api(method, path, body, headers = {}) {
       const res = await fetch(`${baseUrl}${path}`, {
         method,
@@ -167,6 +198,8 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
       await connection.close();
       await sql.end({ timeout: 5 });
       await sink.stop();
+      apiS3.close();
+      s3.destroy();
     },
   };
 }

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import { campaignIdSchema, pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
+import { campaignWorkflowId } from '../contract/statuses.js';
+import * as campaigns from '../db/campaigns.js';
+import * as recipients from '../db/recipients.js';
+import type { Sql } from '../db/sql.js';
+import type { Logger } from '../logger.js';
+import { composeRecipientMessage } from '../mail/recipient-message.js';
+import { TemplateRenderError } from '../mail/templates.js';
+import type { S3Store } from '../s3/client.js';
+import type { testSendWorkflow } from '../workflows/test-send.js';
+import { ApiError, notFound } from './errors.js';
+
+export interface ReviewRouterDeps {
+  sql: Sql;
+  client: Client;
+  s3: S3Store;
+  taskQueue: string;
+  logger: Logger;
+}
+
+const TEST_SEND_DEADLINE_MS = 60_000;
+
+/** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
+export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRouterDeps): Router {
+  const router = Router();
+
+  async function loadCampaign(rawId: string) {
+    const id = campaignIdSchema.safeParse(rawId);
+    const campaign = id.success ? await campaigns.getCampaign(sql, id.data) : undefined;
+    if (!campaign) throw notFound('campaign');
+    return campaign;
+  }
+
+  async function loadRecipient(campaignId: string, rawId: string) {
+    const id = Number(rawId);
+    const r = Number.isInteger(id) && id > 0 && id < 2 ** 31 ? await recipients.getRecipient(sql, campaignId, id) : undefined;
+    if (!r) throw notFound('recipient');
+    return r;
+  }
+
+  router.get('/campaigns/:id/review', async (req, res) => {
+    const c = await loadCampaign(req.params.id);
+    const page = pageSchema.parse(req.query);
+    const [counts, undecided, rows] = await Promise.all([
+      recipients.buildStatusCounts(sql, c.id),
+      recipients.undecidedCount(sql, c.id),
+      recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
+    ]);
+    res.json({
+      status: c.status,
+      counts,
+      undecided,
+      recipients: rows.map((r) => ({
+        id: r.id,
+        email: r.email,
+        name: r.name ?? undefined,
+        buildStatus: r.buildStatus,
+        reasons: r.buildReasons,
+        included: r.buildStatus === 'needs_review' ? r.included : undefined,
+      })),
+      next: rows.length === page.limit ? rows[rows.length - 1]!.id : undefined,
+    });
+  });
+
+  router.get('/campaigns/:id/recipients/:rid/preview', async (req, res) => {
+    const c = await loadCampaign(req.params.id);
+    const r = await loadRecipient(c.id, req.params.rid);
+    if (c.status === 'building') throw new ApiError(409, 'the campaign is still building', { status: c.status });
+    let msg;
+    try {
+      msg = await composeRecipientMessage(c, r, s3);
+    } catch (err) {
+      if (!(err instanceof TemplateRenderError)) throw err;
+      throw new ApiError(409, `the message cannot be rendered for this recipient: ${err.message}`, {
+        status: c.status,
+        buildStatus: r.buildStatus,
+        reasons: r.buildReasons,
+      });
+    }
+    if (req.accepts(['application/json', 'message/rfc822']) === 'message/rfc822') {
+      res.type('message/rfc822').send(msg.raw);
+      return;
+    }
+    res.json({
+      messageId: msg.messageId,
+      date: msg.date,
+      from: msg.parts.from,
+      to: msg.parts.to,
+      cc: msg.parts.cc,
+      bcc: msg.parts.bcc,
+      replyTo: msg.parts.replyTo,
+      subject: msg.parts.subject,
+      text: msg.parts.text,
+      html: msg.parts.html,
+      attachments: msg.attachments,
+      size: msg.raw.length,
+      buildStatus: r.buildStatus,
+      reasons: r.buildReasons,
+    });
+  });
+
+  router.post('/campaigns/:id/recipients/:rid/decision', async (req, res) => {
+    const c = await loadCampaign(req.params.id);
+    const r = await loadRecipient(c.id, req.params.rid);
+    const { include } = recipientDecisionSchema.parse(req.body ?? {});
+    if (c.status !== 'awaiting_review') {
+      throw new ApiError(409, `the campaign is ${c.status}, not awaiting review`, { status: c.status });
+    }
+    if (r.buildStatus !== 'needs_review') {
+      throw new ApiError(409, `recipient ${r.id} is ${r.buildStatus}; only needs_review recipients take a decision`, {
+        status: r.buildStatus,
+      });
+    }
+    await recipients.setIncluded(sql, c.id, r.id, include);
+    logger.info({ campaignId: c.id, recipientId: r.id, include, by: res.locals.principal }, 'recipient decision');
+    res.json({ id: r.id, buildStatus: r.buildStatus, included: include });
+  });
+
+  router.post('/campaigns/:id/test-send', async (req, res) => {
+    const c = await loadCampaign(req.params.id);
+    const body = testSendSchema.parse(req.body ?? {});
+    if (c.status === 'building' || c.status === 'failed') {
+      throw new ApiError(409, `the campaign is ${c.status}; there is no message to test`, { status: c.status });
+    }
+    let recipientId = body.recipientId;
+    if (recipientId === undefined) {
+      const [first] = await recipients.recipientsByBuildStatus(sql, c.id, ['ready', 'warning', 'needs_review'], 0, 1);
+      if (!first) throw new ApiError(409, 'the campaign has no recipient whose message can be rendered', { status: c.status });
+      recipientId = first.id;
+    } else {
+      const r = await loadRecipient(c.id, String(recipientId));
+      if (r.buildStatus === 'blocked') {
+        throw new ApiError(409, `recipient ${r.id} is blocked: ${r.buildReasons.join('; ')}`, { status: r.buildStatus });
+      }
+    }
+    const result = await client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
+      client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
+        workflowId: `${campaignWorkflowId(c.id)}-test-${randomUUID()}`,
+        taskQueue,
+        args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
+      }),
+    );
+    logger.info({ campaignId: c.id, recipientId, by: res.locals.principal }, 'test message sent');
+    res.json({ to: body.to, recipientId, messageId: result.messageId, response: result.response });
+  });
+
+  return router;
+}

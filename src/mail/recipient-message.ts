@@ -1,0 +1,47 @@
+import type { CampaignRow } from '../db/campaigns.js';
+import type { RecipientRow } from '../db/recipients.js';
+import type { S3Store } from '../s3/client.js';
+import { buildMessage, CampaignRenderer, messageIdFor, type RenderedParts } from './message.js';
+
+export interface RecipientMessage {
+  messageId: string;
+  date: Date;
+  parts: RenderedParts;
+  attachments: { filename: string; size: number }[];
+  /** SMTP envelope recipients: To, Cc and Bcc. */
+  envelopeTo: string[];
+  raw: Buffer;
+  sha256: string;
+}
+
+/**
+ * The one way a recipient's message is put together: the send, the Sent copy, the preview and
+ * the test send all call this, so they carry the same bytes. Attachment bytes come only from S3.
+ * `testTo` replaces every real To/Cc/Bcc address with one test address.
+ */
+export async function composeRecipientMessage(
+  campaign: CampaignRow,
+  r: RecipientRow,
+  s3: S3Store,
+  o: { date?: Date; testTo?: string } = {},
+): Promise<RecipientMessage> {
+  const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+  let parts = new CampaignRenderer(campaign.definition).render(r);
+  let messageId = messageIdFor(campaign.id, r.id, campaign.definition.from.address);
+  if (o.testTo) {
+    parts = { ...parts, to: { address: o.testTo }, cc: [], bcc: [] };
+    messageId = messageId.replace(/^</, `<test-${Date.now()}.`);
+  }
+  const contents = await Promise.all(
+    (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key) })),
+  );
+  const built = await buildMessage(parts, messageId, date, contents);
+  return {
+    messageId,
+    date,
+    parts,
+    attachments: contents.map((a) => ({ filename: a.filename, size: a.content.length })),
+    envelopeTo: [parts.to.address, ...parts.cc, ...parts.bcc],
+    ...built,
+  };
+}

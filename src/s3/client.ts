@@ -1,0 +1,62 @@
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NotFound, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import type { S3Config } from '../config.js';
+
+export interface S3ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/** The few S3 operations the product needs, over any S3-compatible store. */
+export interface S3Store {
+  head(bucket: string, key: string): Promise<S3ObjectInfo | undefined>;
+  /** Every object under `prefix`, in key order, paging through the listing. */
+  list(bucket: string, prefix: string): AsyncIterable<S3ObjectInfo>;
+  stream(bucket: string, key: string): Promise<Readable>;
+  read(bucket: string, key: string): Promise<Buffer>;
+  close(): void;
+}
+
+export function createS3Store(config: S3Config): S3Store {
+  const client = new S3Client({
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    credentials:
+      config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY }
+        : undefined,
+  });
+  return {
+    async head(bucket, key) {
+      try {
+        const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { key, size: r.ContentLength ?? 0 };
+      } catch (err) {
+        if (err instanceof NotFound || err instanceof NoSuchKey || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+          return undefined;
+        }
+        throw err;
+      }
+    },
+    async *list(bucket, prefix) {
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+    async stream(bucket, key) {
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return r.Body as Readable;
+    },
+    async read(bucket, key) {
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await r.Body!.transformToByteArray());
+    },
+    close() {
+      client.destroy();
+    },
+  };
+}
