@@ -9,9 +9,13 @@ export class SourceError extends Error {
   override name = 'SourceError';
 }
 
-/** A CSV row as a recipient: `email`, `name`, `cc`, `bcc`; every other column is a variable. */
+/**
+ * A CSV row as a recipient: `email`, `name`, `cc`, `bcc`; every other column is a variable. An
+ * empty cell is no value, so a template that uses it blocks the recipient instead of printing "".
+ */
 function fromCsvRow(row: Record<string, string>): unknown {
-  const { email, name, cc, bcc, ...vars } = row;
+  const { email, name, cc, bcc, ...cells } = row;
+  const vars = Object.fromEntries(Object.entries(cells).filter(([, v]) => v !== ''));
   const r: Record<string, unknown> = { email: email ?? '', vars };
   if (name) r.name = name;
   if (cc) r.cc = cc;

@@ -100,9 +100,11 @@ export async function buildMessage(
     bcc: parts.bcc.length ? parts.bcc : undefined,
     replyTo: parts.replyTo,
     subject: parts.subject,
+    // CRLF throughout: SMTP would turn bare LFs into CRLF on the wire, and the sent bytes must
+    // be exactly the bytes built (and previewed) here.
+    text: parts.text?.replace(/\r?\n/g, '\r\n'),
+    html: parts.html?.replace(/\r?\n/g, '\r\n'),
     attachments: attachments.map((a) => ({ filename: a.filename, content: a.content })),
-    text: parts.text,
-    html: parts.html,
     messageId,
     date,
     baseBoundary: createHash('sha256').update(messageId).digest('hex').slice(0, 16),

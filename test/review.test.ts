@@ -1,0 +1,307 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { simpleParser } from 'mailparser';
+import { eventually, startHarness, type Harness } from './helpers/harness.js';
+
+// Recipient sources, build statuses with reasons, attachments from S3, the review endpoints and
+// the review gate, against real moto S3, Postgres, Temporal and the SMTP sink.
+
+const MAX_MESSAGE_BYTES = 200_000;
+let h: Harness;
+
+const pdf = (label: string) => Buffer.from(`%PDF-1.4\n% statement ${label}\n${'x'.repeat(500)}\n%%EOF\n`);
+const objects: Record<string, Buffer> = {
+  'statements/C1/2026-10.pdf': pdf('C1'),
+  'extras/C1.txt': Buffer.from('extra for C1'),
+  // C2 has no statement at all: required attachment missing
+  'statements/C3/2026-10.pdf': pdf('C3 a'),
+  'statements/C3/2026-10-corrected.pdf': pdf('C3 b'),
+  'extras/C3.txt': Buffer.from('extra for C3'),
+  'statements/C4/2026-10.pdf': pdf('C4'), // no extras/C4.txt: optional attachment missing
+  'extras/C4-other.txt': Buffer.from('not a match'),
+  'statements/C6/2026-10.pdf': pdf('C6'),
+  'extras/C6.txt': Buffer.from('extra for C6'),
+  'statements/C7/2026-10.pdf': Buffer.alloc(0), // empty: a warning
+  'extras/C7.txt': Buffer.from('extra for C7'),
+  'statements/C8/2026-10.pdf': Buffer.alloc(300_000, 7), // over MAX_MESSAGE_BYTES once encoded
+  'extras/C8.txt': Buffer.from('extra for C8'),
+};
+
+before(async () => {
+  h = await startHarness({ env: { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) } });
+  for (const [key, body] of Object.entries(objects)) await h.putObject(key, body);
+  const sup = await h.api('POST', '/api/v1/suppressions', { email: 'Sup@Example.com', reason: 'asked to stop' });
+  assert.equal(sup.status, 201, JSON.stringify(sup.body));
+});
+after(async () => {
+  await h?.close();
+});
+
+/** One row per build status and reason; `expect` is [status, reason code]. */
+const rows: { email: string; name: string; customerId: string; balance: string; expect: [string, string] }[] = [
+  { email: 'ann@example.com', name: 'Ann', customerId: 'C1', balance: '10', expect: ['ready', ''] },
+  { email: 'not-an-address', name: 'Nobody', customerId: 'C1', balance: '10', expect: ['blocked', 'invalid-address'] },
+  { email: 'bob@example.com', name: 'Bob', customerId: 'C2', balance: '20', expect: ['blocked', 'attachment-missing'] },
+  { email: 'cat@example.com', name: 'Cat', customerId: 'C3', balance: '30', expect: ['needs_review', 'attachment-ambiguous'] },
+  { email: 'dan@example.com', name: 'Dan', customerId: 'C4', balance: '40', expect: ['needs_review', 'attachment-optional-missing'] },
+  { email: 'ANN@Example.com', name: 'Ann again', customerId: 'C1', balance: '10', expect: ['excluded', 'duplicate'] },
+  { email: 'sup@example.com', name: 'Sup', customerId: 'C1', balance: '10', expect: ['excluded', 'suppressed'] },
+  { email: 'eve@example.com', name: 'Eve', customerId: 'C6', balance: '', expect: ['blocked', 'missing-variable'] },
+  { email: 'fay@example.com', name: 'Fay', customerId: 'C7', balance: '70', expect: ['warning', 'attachment-empty'] },
+  { email: 'big@example.com', name: 'Big', customerId: 'C8', balance: '80', expect: ['blocked', 'too-large'] },
+];
+
+const csv = ['email,name,customerId,balance', ...rows.map((r) => `${r.email},${r.name},${r.customerId},${r.balance}`)].join('\n');
+
+const definition = () => ({
+  name: 'October statements',
+  from: 'Acme Billing <billing@acme.test>',
+  subject: 'Statement {{ customerId }} for {{ name }}',
+  html: '<p>Dear {{ name }},</p><p>Your balance is <b>{{ balance }}</b>.</p>',
+  attachments: [
+    { bucket: h.bucket, key: 'statements/{{ customerId }}/*.pdf', required: true, maxMatches: 1 },
+    { bucket: h.bucket, key: 'extras/{{ customerId }}.txt', required: false },
+  ],
+});
+
+async function create(body: unknown): Promise<string> {
+  const res = await h.api('POST', '/api/v1/campaigns', body);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id as string;
+}
+
+async function waitForStatus(id: string, status: string, timeoutMs = 60_000) {
+  return eventually(
+    async () => {
+      const res = await h.api('GET', `/api/v1/campaigns/${id}`);
+      return res.body.status === status ? res.body : undefined;
+    },
+    timeoutMs,
+    `campaign ${id} to be ${status}`,
+  );
+}
+
+const messagesFor = (id: string) => h.sink.messages.filter((m) => m.messageId?.includes(id));
+
+async function allReviewRows(id: string, limit = 100) {
+  const out: any[] = [];
+  let after = 0;
+  for (;;) {
+    const res = await h.api('GET', `/api/v1/campaigns/${id}/review?limit=${limit}&after=${after}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    out.push(...res.body.recipients);
+    if (res.body.next === undefined) return { out, counts: res.body.counts };
+    after = res.body.next;
+  }
+}
+
+/** Every recipient's status and first reason, read from the database by email. */
+async function statusesByEmail(id: string) {
+  const list = await h.sql<{ email: string; buildStatus: string; buildReasons: string[] }[]>`
+    SELECT email, build_status, build_reasons FROM recipients WHERE campaign_id = ${id} ORDER BY id`;
+  return new Map(list.map((r) => [r.email, r]));
+}
+
+function assertEveryStatus(got: Map<string, { buildStatus: string; buildReasons: string[] }>, expected: typeof rows) {
+  for (const r of expected) {
+    const row = got.get(r.email);
+    assert.ok(row, `${r.email} is in the list`);
+    const [status, code] = r.expect;
+    assert.equal(row.buildStatus, status, `${r.email}: ${row.buildReasons.join('; ')}`);
+    if (code) assert.ok(row.buildReasons.some((x) => x.startsWith(`${code}:`)), `${r.email} has reason ${code}: ${row.buildReasons.join('; ')}`);
+    else assert.deepEqual(row.buildReasons, []);
+  }
+}
+
+describe('every build status and reason', () => {
+  let csvId: string;
+
+  test('from recipientsCsv', async () => {
+    csvId = await create({ ...definition(), recipientsCsv: csv });
+    await waitForStatus(csvId, 'awaiting_review');
+    assertEveryStatus(await statusesByEmail(csvId), rows);
+    const { out, counts } = await allReviewRows(csvId, 2);
+    assert.deepEqual(counts, { ready: 1, warning: 1, needs_review: 2, blocked: 4, excluded: 2 });
+    // paged two at a time, the review lists exactly the blocked and needs_review recipients
+    assert.deepEqual(
+      out.map((r) => r.email),
+      rows.filter((r) => r.expect[0] === 'blocked' || r.expect[0] === 'needs_review').map((r) => r.email),
+    );
+    assert.ok(out.every((r) => r.reasons.length > 0));
+  });
+
+  test('from a CSV object in S3', async () => {
+    await h.putObject('lists/october.csv', csv);
+    const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/october.csv' } } });
+    await waitForStatus(id, 'awaiting_review');
+    assertEveryStatus(await statusesByEmail(id), rows);
+  });
+
+  test('from inline recipients (an invalid address is refused by the API there)', async () => {
+    const bad = await h.api('POST', '/api/v1/campaigns', { ...definition(), recipients: [{ email: 'not-an-address' }] });
+    assert.equal(bad.status, 422);
+    const inline = rows.filter((r) => r.expect[1] !== 'invalid-address');
+    const id = await create({
+      ...definition(),
+      recipients: inline.map((r) => ({
+        email: r.email,
+        name: r.name,
+        vars: r.balance === '' ? { customerId: r.customerId } : { customerId: r.customerId, balance: r.balance },
+      })),
+    });
+    await waitForStatus(id, 'awaiting_review');
+    assertEveryStatus(await statusesByEmail(id), inline);
+  });
+
+  test('preview equals the sent bytes, attachments byte for byte; approval sends only what may go', async () => {
+    const ids = await h.sql<{ id: number; email: string }[]>`SELECT id, email FROM recipients WHERE campaign_id = ${csvId}`;
+    const rid = (email: string) => ids.find((r) => r.email === email)!.id;
+
+    const json = await h.api('GET', `/api/v1/campaigns/${csvId}/recipients/${rid('ann@example.com')}/preview`);
+    assert.equal(json.status, 200, JSON.stringify(json.body));
+    assert.equal(json.body.subject, 'Statement C1 for Ann');
+    assert.match(json.body.text, /Your balance is 10/, 'text derived from html');
+    assert.deepEqual(json.body.attachments, [
+      { filename: '2026-10.pdf', size: objects['statements/C1/2026-10.pdf']!.length },
+      { filename: 'C1.txt', size: objects['extras/C1.txt']!.length },
+    ]);
+
+    const previews = new Map<string, Buffer>();
+    for (const email of ['ann@example.com', 'fay@example.com', 'cat@example.com']) {
+      const res = await fetch(`${h.baseUrl}/api/v1/campaigns/${csvId}/recipients/${rid(email)}/preview`, {
+        headers: { authorization: 'Bearer test-key-0123456789abcdef', accept: 'message/rfc822' },
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /message\/rfc822/);
+      previews.set(email, Buffer.from(await res.arrayBuffer()));
+    }
+
+    // decisions: only needs_review recipients, only while awaiting review
+    const notReview = await h.api('POST', `/api/v1/campaigns/${csvId}/recipients/${rid('ann@example.com')}/decision`, { include: true });
+    assert.equal(notReview.status, 409);
+    const badBody = await h.api('POST', `/api/v1/campaigns/${csvId}/recipients/${rid('cat@example.com')}/decision`, { include: 'yes' });
+    assert.equal(badBody.status, 422);
+    assert.equal(badBody.body.problems[0].path, 'include');
+    const include = await h.api('POST', `/api/v1/campaigns/${csvId}/recipients/${rid('cat@example.com')}/decision`, { include: true });
+    assert.equal(include.status, 200, JSON.stringify(include.body));
+    // dan stays undecided and must not be sent
+
+    const approve = await h.api('POST', `/api/v1/campaigns/${csvId}/approve`, {});
+    assert.equal(approve.status, 200, JSON.stringify(approve.body));
+    await waitForStatus(csvId, 'completed');
+    const sent = messagesFor(csvId);
+    assert.deepEqual(sent.map((m) => m.to.join(',')).sort(), ['ann@example.com', 'cat@example.com', 'fay@example.com']);
+    for (const m of sent) {
+      assert.ok(previews.get(m.to[0]!)!.equals(m.raw), `the bytes sent to ${m.to[0]} are the preview's bytes`);
+    }
+    const ann = await simpleParser(sent.find((m) => m.to[0] === 'ann@example.com')!.raw);
+    assert.ok(ann.attachments[0]!.content.equals(objects['statements/C1/2026-10.pdf']!));
+    assert.ok(ann.attachments[1]!.content.equals(objects['extras/C1.txt']!));
+    const cat = await simpleParser(sent.find((m) => m.to[0] === 'cat@example.com')!.raw);
+    assert.deepEqual(cat.attachments.map((a) => a.filename).sort(), ['2026-10-corrected.pdf', '2026-10.pdf', 'C3.txt']);
+
+    const late = await h.api('POST', `/api/v1/campaigns/${csvId}/recipients/${rid('dan@example.com')}/decision`, { include: true });
+    assert.equal(late.status, 409);
+    assert.equal(late.body.status, 'completed');
+  });
+});
+
+describe('campaign-level build errors', () => {
+  test('an unreadable S3 list fails the build with the reason', async () => {
+    const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/missing.csv' } } });
+    const failed = await waitForStatus(id, 'failed');
+    assert.match(failed.error, /s3:\/\/.*lists\/missing\.csv cannot be read/);
+  });
+
+  test('a list with no recipients fails the build', async () => {
+    const id = await create({ ...definition(), recipientsCsv: 'email,name\n' });
+    const failed = await waitForStatus(id, 'failed');
+    assert.match(failed.error, /empty/);
+  });
+});
+
+describe('test-send', () => {
+  test('reaches only the test address and changes no status', async () => {
+    const id = await create({
+      name: 'Test send',
+      from: 'billing@acme.test',
+      subject: 'Hello {{ name }}',
+      text: 'Hi {{ name }}',
+      cc: ['audit@acme.test'],
+      bcc: ['archive@acme.test'],
+      replyTo: 'help@acme.test',
+      recipients: [{ email: 'real@example.com', name: 'Real', cc: ['boss@example.com'] }],
+    });
+    await waitForStatus(id, 'awaiting_review');
+    const before = h.sink.messages.length;
+    const res = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'qa@acme.test' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const fresh = h.sink.messages.slice(before);
+    assert.equal(fresh.length, 1);
+    assert.deepEqual(fresh[0]!.to, ['qa@acme.test']);
+    const parsed = await simpleParser(fresh[0]!.raw);
+    assert.equal(parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '', 'qa@acme.test');
+    assert.equal(parsed.cc, undefined);
+    assert.ok(!fresh[0]!.raw.toString().includes('real@example.com'));
+    assert.equal(parsed.subject, 'Hello Real');
+    const after = await h.api('GET', `/api/v1/campaigns/${id}`);
+    assert.equal(after.body.status, 'awaiting_review');
+    assert.equal(after.body.counts.sent, 0);
+
+    // the real send carries every Cc and Bcc in the envelope, Bcc never in the header
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {})).status, 200);
+    await waitForStatus(id, 'completed');
+    const [real] = messagesFor(id).filter((m) => !m.messageId?.includes('test-'));
+    assert.deepEqual(real!.to.sort(), ['archive@acme.test', 'audit@acme.test', 'boss@example.com', 'real@example.com']);
+    const realParsed = await simpleParser(real!.raw);
+    assert.equal(realParsed.bcc, undefined);
+    assert.equal(realParsed.replyTo?.text, 'help@acme.test');
+  });
+});
+
+describe('the review gate', () => {
+  const small = (extra: Record<string, unknown>) => ({
+    name: 'Gate',
+    from: 'billing@acme.test',
+    subject: 'Hello',
+    text: 'Hi {{ email }}',
+    recipients: [{ email: 'one@example.com' }, { email: 'two@example.com' }],
+    ...extra,
+  });
+
+  test('a campaign nobody reviews ends expired and sends nothing', async () => {
+    const id = await create(small({ review: { expiresAfter: '2 seconds' } }));
+    await waitForStatus(id, 'awaiting_review');
+    const expired = await waitForStatus(id, 'expired', 30_000);
+    assert.match(expired.error, /no review decision within 2 seconds/);
+    assert.equal(messagesFor(id).length, 0);
+    const late = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {});
+    assert.equal(late.status, 409);
+  });
+
+  test('review.required false goes straight to sending', async () => {
+    const id = await create(small({ review: { required: false } }));
+    await waitForStatus(id, 'completed');
+    assert.deepEqual(messagesFor(id).map((m) => m.to[0]).sort(), ['one@example.com', 'two@example.com']);
+  });
+
+  test('a bad review setting is a 422 naming the field', async () => {
+    const res = await h.api('POST', '/api/v1/campaigns', small({ review: { expiresAfter: 'soon' } }));
+    assert.equal(res.status, 422);
+    assert.equal(res.body.problems[0].path, 'review.expiresAfter');
+  });
+});
+
+describe('suppressions', () => {
+  test('list, add and delete', async () => {
+    const list = await h.api('GET', '/api/v1/suppressions');
+    assert.equal(list.status, 200);
+    assert.ok(list.body.suppressions.some((s: any) => s.email === 'sup@example.com' && s.reason === 'asked to stop'));
+    const bad = await h.api('POST', '/api/v1/suppressions', { email: 'nope' });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.problems[0].path, 'email');
+    assert.equal((await h.api('POST', '/api/v1/suppressions', { email: 'gone@example.com' })).status, 201);
+    assert.equal((await h.api('DELETE', '/api/v1/suppressions/Gone@Example.com')).status, 204);
+    assert.equal((await h.api('DELETE', '/api/v1/suppressions/gone@example.com')).status, 404);
+  });
+});
