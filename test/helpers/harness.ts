@@ -67,7 +67,11 @@ export interface Harness {
 export async function startHarness(options: { imap?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
   const env = testEnv();
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // the bench starts Temporal's dev server in this process, which has made the runtime already
+    }
     runtimeInstalled = true;
   }
   const tag = randomBytes(5).toString('hex');
