@@ -6,6 +6,7 @@ import { campaignWorkflowId } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
+import { slowedUntil } from '../delivery/throttle.js';
 import { ApiError, notFound } from './errors.js';
 import { decide, startCampaignWorkflow } from './lifecycle.js';
 
@@ -61,12 +62,15 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   router.get('/campaigns/:id', async (req, res) => {
     const c = await loadCampaign(req.params.id);
     const counts = await campaigns.campaignCounts(sql, c.id);
+    const slowed = await slowedUntil(sql, `account:${c.account}`);
     res.json({
       id: c.id,
       name: c.name,
       status: c.status,
       counts,
       error: c.error ?? undefined,
+      reason: c.statusReason ?? undefined,
+      account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       workflowId: c.workflowId,
       temporalUrl: temporalLink(c.workflowId),
