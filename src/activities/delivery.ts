@@ -21,9 +21,19 @@ export type SendResult =
 /** Slots closer than this are waited for inside the activity; further ones by a workflow timer. */
 const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
 
+/** Keeps heartbeating while `work` runs, so a dead worker is noticed in seconds, a slow server is not. */
+async function heartbeating<T>(work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => Context.current().heartbeat(), 3000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function waitUntil(at: Date): Promise<void> {
   for (let left = at.getTime() - Date.now(); left > 0; left = at.getTime() - Date.now()) {
-    await sleep(Math.min(left, 10_000));
+    await sleep(Math.min(left, 3000));
     Context.current().heartbeat();
   }
 }
@@ -133,7 +143,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
         let response: string;
         try {
-          ({ response } = await smtp.send({ from: campaign.definition.from.address, to: [recipient.email] }, raw));
+          ({ response } = await heartbeating(smtp.send({ from: campaign.definition.from.address, to: [recipient.email] }, raw)));
         } catch (err) {
           const outcome = classifySmtpError(err);
           await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);

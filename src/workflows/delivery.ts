@@ -26,7 +26,8 @@ export interface DeliveryResult {
 // is still being retried, and an IMAP outage never holds back or fails the send.
 const send = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '1 minute',
+  // The activity heartbeats every 3 s, so a killed worker's attempt is retried within seconds.
+  heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
