@@ -69,6 +69,7 @@ async function main(): Promise<number> {
     env: {
       ...process.env,
       CM_TEST_TEMPORAL_ADDRESS: temporal.address,
+      CM_TEST_TEMPORAL_CLI: cli.path ?? '',
       CM_TEST_PG_ADMIN_URL: pg.adminUrl,
       CM_TEST_IMAP_PORT: String(imapPort),
       CM_TEST_IMAP_PASSWORD: imap.password,

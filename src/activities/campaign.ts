@@ -34,6 +34,11 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       return rows.map((r) => ({ id: r.id, masked: maskAddress(r.email) }));
     },
 
+    /** Which of `ids` have a final send status, and how many Sent copies are still to be filed. */
+    async deliveryProgress({ campaignId, ids }: CampaignRef & { ids: number[] }) {
+      return recipients.deliveryProgress(sql, campaignId, ids);
+    },
+
     /** After a cancel: every recipient not sent and not being sent is recorded as cancelled. */
     async cancelUnsent({ campaignId }: CampaignRef) {
       const n = await recipients.cancelUnsent(sql, campaignId);

@@ -65,6 +65,20 @@ export async function sendableRecipients(
     ORDER BY id LIMIT ${limit}`;
 }
 
+export async function deliveryProgress(
+  db: Db,
+  campaignId: string,
+  ids: number[],
+): Promise<{ settled: number[]; copiesPending: number }> {
+  const settled = await db<{ id: number }[]>`
+    SELECT id FROM recipients
+    WHERE campaign_id = ${campaignId} AND id = ANY(${ids}::int[])
+      AND send_status IN ('sent', 'failed', 'cancelled', 'skipped')`;
+  const [copies] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId} AND copy_status = 'pending'`;
+  return { settled: settled.map((r) => r.id), copiesPending: copies?.n ?? 0 };
+}
+
 /** Records every recipient that is still waiting to be sent as cancelled; returns how many. */
 export async function cancelUnsent(db: Db, campaignId: string): Promise<number> {
   const rows = await db`

@@ -47,6 +47,9 @@ export interface CampaignResult {
 
 /** How many recipients are being sent at once; the window refills as they finish. */
 const WINDOW = 100;
+/** How long the fan-out waits for a report before it checks the record itself (doubling while quiet). */
+const QUIET_MIN_MS = 15_000;
+const QUIET_MAX_MS = 10 * 60_000;
 /** Continue as new well before Temporal's limits (2,000 pending children, 51,200 events). */
 const MAX_STARTS_PER_RUN = 1000;
 
@@ -65,6 +68,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const { campaignId } = input;
   const c = new CampaignState(campaignId, input.searchAttributes ?? false, input.continued);
   const startedThisRun = { n: 0 };
+  let quiet = QUIET_MIN_MS;
   registerHandlers(c);
 
   if (!input.continued) {
@@ -117,9 +121,19 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
     }
     const seen = c.events;
-    await condition(
-      () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2),
-    );
+    const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2);
+    if (c.inFlight.size === 0 && c.copiesPending === 0) {
+      await condition(wake);
+      continue;
+    }
+    // Reports come by Signal; one can be lost (a child that could not reach this run while the
+    // server was down). When none has come for a while, ask Postgres, which has every outcome.
+    if (await condition(wake, quiet, { summary: 'wait for deliveries' })) {
+      quiet = QUIET_MIN_MS;
+    } else {
+      await reconcile(c);
+      quiet = Math.min(quiet * 2, QUIET_MAX_MS);
+    }
   }
 
   await acts.completeCampaign({ campaignId });
@@ -228,6 +242,14 @@ async function startDelivery(c: CampaignState, r: { id: number; masked: string }
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     log.warn(`delivery for recipient ${r.id} was already started`);
   }
+}
+
+async function reconcile(c: CampaignState): Promise<void> {
+  const r = await acts.deliveryProgress.executeWithOptions({ summary: 'check deliveries in the record' }, [
+    { campaignId: c.id, ids: [...c.inFlight] },
+  ]);
+  for (const id of r.settled) if (c.inFlight.delete(id)) c.finished++;
+  c.copiesPending = r.copiesPending;
 }
 
 async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promise<void> {

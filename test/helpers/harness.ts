@@ -70,12 +70,18 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Run a worker in this process (default true); otherwise tests spawn worker processes. */
   inProcessWorker?: boolean;
+  /** A Temporal server of the test's own instead of the shared one. */
+  temporalAddress?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const env = testEnv();
+  const env = { ...testEnv(), ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}) };
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+    try {
+      Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+    } catch {
+      // a test that started its own Temporal server already has a runtime: keep its logger
+    }
     runtimeInstalled = true;
   }
   const tag = randomBytes(5).toString('hex');
