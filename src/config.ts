@@ -77,6 +77,9 @@ export const workerEnvSchema = z.object({
   DATABASE_URL: postgresUrl,
   SMTP_URL: endpointUrl({ plain: 'smtp', secure: 'smtps', plainPort: 587, securePort: 465 }),
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(3),
+  /** The account's limits, held across every worker and campaign; 0 means none. */
+  SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
+  SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
   IMAP_URL: endpointUrl({ plain: 'imap', secure: 'imaps', plainPort: 143, securePort: 993 }).optional(),
   /** Mailbox for Sent copies; found by the \Sent special-use flag or usual names when unset. */
   IMAP_SENT_FOLDER: z.string().min(1).optional(),

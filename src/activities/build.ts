@@ -12,6 +12,8 @@ export interface BuildResult {
   total: number;
   sendable: number;
   blocked: number;
+  /** The campaign's startAt, if it has one. */
+  startAt?: string;
 }
 
 const BUILD_BATCH = 1000;
@@ -82,6 +84,7 @@ export function createBuildActivities({ sql }: ActivityDeps) {
         total: list.length,
         sendable: counts.ready + counts.warning,
         blocked: counts.blocked,
+        startAt: campaign.definition.startAt,
       };
     },
   };

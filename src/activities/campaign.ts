@@ -1,13 +1,17 @@
 import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
+import { maskAddress } from '../contract/mask.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 
 /** The campaign's record: status changes, review decisions, the cursor over its recipients. */
 export function createCampaignActivities({ sql, logger }: ActivityDeps) {
   return {
-    async setCampaignStatus({ campaignId, status, error }: CampaignRef & { status: CampaignStatus; error?: string }) {
-      await campaigns.setCampaignStatus(sql, campaignId, status, { error });
+    async setCampaignStatus({ campaignId, status, reason }: CampaignRef & { status: CampaignStatus; reason?: string }) {
+      await campaigns.setCampaignStatus(sql, campaignId, status, {
+        reason,
+        error: status === 'failed' ? reason : undefined,
+      });
     },
 
     /** Records a review decision and moves the campaign (and, on rejection, its recipients) on. */
@@ -24,8 +28,21 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       logger.info({ campaignId, approved, by }, 'review decision recorded');
     },
 
-    async nextRecipientIds({ campaignId, afterId, limit }: CampaignRef & { afterId: number; limit: number }) {
-      return recipients.sendableRecipientIds(sql, campaignId, afterId, limit);
+    /** The next sendable recipients after `afterId`, in list order, with masked addresses for the UI. */
+    async nextRecipients({ campaignId, afterId, limit }: CampaignRef & { afterId: number; limit: number }) {
+      const rows = await recipients.sendableRecipients(sql, campaignId, afterId, limit);
+      return rows.map((r) => ({ id: r.id, masked: maskAddress(r.email) }));
+    },
+
+    /** After a cancel: every recipient not sent and not being sent is recorded as cancelled. */
+    async cancelUnsent({ campaignId }: CampaignRef) {
+      const n = await recipients.cancelUnsent(sql, campaignId);
+      logger.info({ campaignId, cancelled: n }, 'unsent recipients cancelled');
+      return n;
+    },
+
+    async markCancelled({ campaignId, recipientId }: RecipientRef) {
+      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
     },
     async markSendFailed({ campaignId, recipientId, reason }: RecipientRef & { reason: string }) {
       await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: reason });

@@ -1,4 +1,6 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { reserveSlot, slowDown, type RateLimit } from '../delivery/throttle.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
@@ -7,10 +9,33 @@ import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
 
-export interface SendResult {
-  outcome: 'sent' | 'failed';
-  messageId: string;
-  copyRequested: boolean;
+export type SendResult =
+  | { outcome: 'sent'; messageId: string; copyRequested: boolean }
+  | { outcome: 'failed'; messageId: string }
+  /** The campaign is paused (or the account just refused to go on: `accountProblem`). */
+  | { outcome: 'paused'; accountProblem?: string }
+  | { outcome: 'cancelled' }
+  /** The next slot under the rate limits is further away than an activity should wait. */
+  | { outcome: 'throttled'; retryAt: number; reason: string };
+
+/** Slots closer than this are waited for inside the activity; further ones by a workflow timer. */
+const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
+
+/** Keeps heartbeating while `work` runs, so a dead worker is noticed in seconds, a slow server is not. */
+async function heartbeating<T>(work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => Context.current().heartbeat(), 3000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function waitUntil(at: Date): Promise<void> {
+  for (let left = at.getTime() - Date.now(); left > 0; left = at.getTime() - Date.now()) {
+    await sleep(Math.min(left, 3000));
+    Context.current().heartbeat();
+  }
 }
 
 /** Sending one recipient's message over SMTP and filing its copy over IMAP. */
@@ -31,6 +56,17 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     return r;
   }
 
+  /** Undefined while the campaign is sending; otherwise what the send activity answers. */
+  async function campaignGate(campaignId: string, recipientId: number): Promise<SendResult | undefined> {
+    const status = await campaigns.getCampaignStatus(sql, campaignId);
+    if (status === 'paused') return { outcome: 'paused' };
+    if (status === 'cancelled') {
+      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
+      return { outcome: 'cancelled' };
+    }
+    return undefined;
+  }
+
   async function render(campaignId: string, recipientId: number, messageDate: Date) {
     const campaign = await loadCampaign(campaignId);
     const r = await loadRecipient(campaignId, recipientId);
@@ -43,7 +79,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   return {
     /**
      * Sends one recipient's message, effectively once: the ledger row is written before and
-     * after the SMTP transaction, and a retry reads it before doing anything.
+     * after the SMTP transaction, and a retry reads it before doing anything. Right before the
+     * SMTP transaction, holding one of the worker's connection slots, it checks that the campaign
+     * is still sending: a pause or cancel answered before that point stops this message.
      */
     async sendMessage({ campaignId, recipientId }: RecipientRef): Promise<SendResult> {
       const copyRequested = sentFolder !== undefined;
@@ -57,9 +95,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         });
         return { outcome: 'sent', messageId: previous.messageId, copyRequested };
       }
-      if (previous?.state === 'unknown') {
-        return { outcome: 'failed', messageId: previous.messageId, copyRequested: false };
-      }
+      if (previous?.state === 'unknown') return { outcome: 'failed', messageId: previous.messageId };
       if (previous?.state === 'sending') {
         // The attempt before this one ended without recording an outcome: the worker died
         // during the SMTP transaction, and the server may or may not have taken the message.
@@ -70,10 +106,23 @@ export function createDeliveryActivities(deps: ActivityDeps) {
             sendStatus: 'failed',
             error: `delivery outcome unknown: ${why}; not resent (DELIVERY_UNKNOWN_POLICY=hold)`,
           });
-          return { outcome: 'failed', messageId: previous.messageId, copyRequested: false };
+          return { outcome: 'failed', messageId: previous.messageId };
         }
         logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
       }
+
+      const gate = await campaignGate(campaignId, recipientId);
+      if (gate) return gate;
+
+      // The account's limits hold across every worker and campaign; a campaign may only lower them.
+      const campaign = await loadCampaign(campaignId);
+      const limits: RateLimit[] = [
+        { key: `account:${deps.account.name}`, perMinute: deps.account.messagesPerMinute, perDay: deps.account.messagesPerDay },
+        { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
+      ];
+      const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
+      if (slot.kind === 'later') return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+      await waitUntil(slot.at);
 
       // The first attempt fixes the Date header; every later attempt and the Sent copy reuse it.
       const messageDate = previous?.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -83,37 +132,46 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       } catch (err) {
         if (!(err instanceof TemplateRenderError)) throw err;
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `template: ${err.message}` });
-        return { outcome: 'failed', messageId: '', copyRequested: false };
+        return { outcome: 'failed', messageId: '' };
       }
-      const { messageId, raw, sha256, campaign, recipient } = msg;
+      const { messageId, raw, sha256, recipient } = msg;
 
-      await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length });
-      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
-      let response: string;
-      try {
-        ({ response } = await smtp.send({ from: campaign.definition.from.address, to: [recipient.email] }, raw));
-      } catch (err) {
-        const outcome = classifySmtpError(err);
-        await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
-        if (outcome.kind === 'recipient') {
-          await recipients.updateSendStatus(sql, campaignId, recipientId, {
-            sendStatus: 'failed',
-            smtpResponse: outcome.reason,
-            error: `refused by the SMTP server: ${outcome.reason}`,
-          });
-          return { outcome: 'failed', messageId, copyRequested: false };
+      return smtp.withSlot(async (): Promise<SendResult> => {
+        const late = await campaignGate(campaignId, recipientId);
+        if (late) return late;
+        await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: deps.account.name });
+        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
+        let response: string;
+        try {
+          ({ response } = await heartbeating(smtp.send({ from: campaign.definition.from.address, to: [recipient.email] }, raw)));
+        } catch (err) {
+          const outcome = classifySmtpError(err);
+          await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
+          if (outcome.kind === 'recipient') {
+            await recipients.updateSendStatus(sql, campaignId, recipientId, {
+              sendStatus: 'failed',
+              smtpResponse: outcome.reason,
+              error: `refused by the SMTP server: ${outcome.reason}`,
+            });
+            return { outcome: 'failed', messageId };
+          }
+          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
+          if (outcome.kind === 'account') {
+            logger.warn({ campaignId, account: deps.account.name }, `pausing: ${outcome.reason}`);
+            return { outcome: 'paused', accountProblem: outcome.reason };
+          }
+          if (outcome.slowDown) await slowDown(sql, `account:${deps.account.name}`, outcome.reason);
+          throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
         }
-        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
-        throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
-      }
-      await ledger.finishAttempt(sql, messageId, 'sent', response);
-      await recipients.updateSendStatus(sql, campaignId, recipientId, {
-        sendStatus: 'sent',
-        copyStatus: copyRequested ? 'pending' : 'not_requested',
-        smtpResponse: response,
-        sentAt: new Date(),
+        await ledger.finishAttempt(sql, messageId, 'sent', response);
+        await recipients.updateSendStatus(sql, campaignId, recipientId, {
+          sendStatus: 'sent',
+          copyStatus: copyRequested ? 'pending' : 'not_requested',
+          smtpResponse: response,
+          sentAt: new Date(),
+        });
+        return { outcome: 'sent', messageId, copyRequested };
       });
-      return { outcome: 'sent', messageId, copyRequested };
     },
 
     /** Files the exact bytes that were sent in the Sent folder, unless a copy is already there. */

@@ -10,6 +10,8 @@ export interface ActivityDeps {
   sentFolder?: SentFolderClient;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
+  /** The SMTP account this worker sends through and its limits (0: none). */
+  account: { name: string; messagesPerMinute: number; messagesPerDay: number };
 }
 
 export interface CampaignRef {

@@ -9,6 +9,7 @@ import * as campaigns from '../db/campaigns.js';
 import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
+import { slowedUntil } from '../delivery/throttle.js';
 import { loadCampaign, temporalLink } from './campaign-access.js';
 import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
@@ -85,7 +86,13 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     }
 
     try {
-      await startCampaignWorkflow(client, { campaignId: id, taskQueue: deps.taskQueue, name, recipients: recipients.length });
+      await startCampaignWorkflow(client, {
+        campaignId: id,
+        taskQueue: deps.taskQueue,
+        name,
+        recipients: recipients.length,
+        tenant: caller.tenant,
+      });
     } catch (err) {
       // Without its workflow the record would sit in `building` for ever: take it back.
       await sql.begin(async (tx) => {
@@ -102,12 +109,15 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review' }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const counts = await campaigns.campaignCounts(sql, c.id);
+    const slowed = await slowedUntil(sql, `account:${c.account}`);
     res.json({
       id: c.id,
       name: c.name,
       status: c.status,
       counts,
       error: c.error ?? undefined,
+      reason: c.statusReason ?? undefined,
+      account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
       tenant: c.tenant,

@@ -1,5 +1,12 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  AccountAttr,
+  CAMPAIGN_SEARCH_ATTRIBUTES,
+  CampaignIdAttr,
+  CampaignStatusAttr,
+  TenantAttr,
+} from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import {
@@ -19,17 +26,44 @@ import type { campaignWorkflow } from '../workflows/campaign.js';
 
 const UPDATE_DEADLINE_MS = 15_000;
 
+const searchAttributesKnown = new WeakMap<Client, Promise<boolean>>();
+
+/** Whether the namespace has the campaign search attributes registered (asked once per client). */
+function hasSearchAttributes(client: Client): Promise<boolean> {
+  let known = searchAttributesKnown.get(client);
+  if (!known) {
+    known = client.connection.operatorService
+      .listSearchAttributes({ namespace: client.options.namespace })
+      .then((r) => CAMPAIGN_SEARCH_ATTRIBUTES.every((k) => r.customAttributes?.[k.name] !== undefined))
+      .catch(() => false);
+    searchAttributesKnown.set(client, known);
+  }
+  return known;
+}
+
 export async function startCampaignWorkflow(
   client: Client,
-  o: { campaignId: string; taskQueue: string; name: string; recipients: number },
+  o: { campaignId: string; taskQueue: string; name: string; recipients: number; tenant?: string; account?: string },
 ): Promise<string> {
   const workflowId = campaignWorkflowId(o.campaignId);
+  const searchAttributes = await hasSearchAttributes(client);
   await client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
     workflowId,
     taskQueue: o.taskQueue,
-    args: [{ campaignId: o.campaignId }],
+    args: [{ campaignId: o.campaignId, searchAttributes }],
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     staticSummary: `Campaign "${o.name}" to ${o.recipients} recipient${o.recipients === 1 ? '' : 's'}`,
+    staticDetails: `Campaign ${o.campaignId}. Query \`status\` for progress; signal \`approve\` or \`reject\` with {"by": "you", "note": "…"} to decide, \`pause\`, \`resume\` or \`cancel\` to steer it.`,
+    ...(searchAttributes
+      ? {
+          typedSearchAttributes: [
+            { key: CampaignIdAttr, value: o.campaignId },
+            { key: CampaignStatusAttr, value: 'building' },
+            { key: TenantAttr, value: o.tenant ?? 'default' },
+            { key: AccountAttr, value: o.account ?? 'default' },
+          ],
+        }
+      : {}),
   });
   return workflowId;
 }

@@ -77,6 +77,15 @@ export const createCampaignSchema = z
     text: template('plain', 5_000_000).optional(),
     html: template('html', 5_000_000).optional(),
     vars: varsSchema.optional(),
+    /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
+    startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2026-12-01T09:00:00Z' }).optional(),
+    /** Lower limits for this campaign; the account's own limits always hold as well. */
+    throttle: z
+      .object({
+        messagesPerMinute: z.number().positive('must be more than 0').max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
     recipients: z
       .array(recipientInputSchema, { error: 'is required and must be a list of recipients' })
       .min(1, 'must contain at least one recipient')

@@ -9,6 +9,8 @@ export interface CampaignRow {
   definition: CampaignDefinition;
   workflowId: string;
   error: string | null;
+  statusReason: string | null;
+  account: string;
   decidedBy: string | null;
   decisionNote: string | null;
   decidedAt: Date | null;
@@ -51,7 +53,8 @@ export async function getCampaign(db: Db, id: string): Promise<CampaignRow | und
 }
 
 const campaignColumns = (db: Db) => db`
-  id, name, status, definition, workflow_id, error, decided_by, decision_note, decided_at, tenant, created_by,
+  id, name, status, definition, workflow_id, error, status_reason, account, decided_by, decision_note, decided_at,
+  tenant, created_by,
   seq::text AS seq, created_at, updated_at`;
 
 /** The campaign if it belongs to `tenant`: another tenant's campaign is as absent as a missing one. */
@@ -85,11 +88,17 @@ export async function setCampaignStatus(
   db: Db,
   id: string,
   status: CampaignStatus,
-  extra: { error?: string } = {},
+  extra: { error?: string; reason?: string } = {},
 ): Promise<void> {
   await db`
-    UPDATE campaigns SET status = ${status}, error = COALESCE(${extra.error ?? null}, error), updated_at = now()
+    UPDATE campaigns SET status = ${status}, error = COALESCE(${extra.error ?? null}, error),
+           status_reason = ${extra.reason ?? null}, updated_at = now()
     WHERE id = ${id}`;
+}
+
+export async function getCampaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
+  const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id}`;
+  return row?.status;
 }
 
 export async function recordDecision(

@@ -51,19 +51,27 @@ export async function getRecipient(db: Db, campaignId: string, id: number): Prom
   return row;
 }
 
-/** IDs of sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
-export async function sendableRecipientIds(
+/** Sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
+export async function sendableRecipients(
   db: Db,
   campaignId: string,
   afterId: number,
   limit: number,
-): Promise<number[]> {
-  const rows = await db<{ id: number }[]>`
-    SELECT id FROM recipients
+): Promise<{ id: number; email: string }[]> {
+  return db<{ id: number; email: string }[]>`
+    SELECT id, email FROM recipients
     WHERE campaign_id = ${campaignId} AND id > ${afterId}
-      AND build_status IN ('ready', 'warning')
+      AND build_status IN ('ready', 'warning') AND send_status = 'pending'
     ORDER BY id LIMIT ${limit}`;
-  return rows.map((r) => r.id);
+}
+
+/** Records every recipient that is still waiting to be sent as cancelled; returns how many. */
+export async function cancelUnsent(db: Db, campaignId: string): Promise<number> {
+  const rows = await db`
+    UPDATE recipients SET send_status = 'cancelled', updated_at = now()
+    WHERE campaign_id = ${campaignId} AND send_status = 'pending'
+    RETURNING id`;
+  return rows.length;
 }
 
 export async function buildStatusCounts(db: Db, campaignId: string): Promise<Record<BuildStatus, number>> {

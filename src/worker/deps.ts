@@ -21,6 +21,11 @@ export function createWorkerDeps(config: WorkerConfig, logger: Logger): Activity
     sentFolder,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,
+    account: {
+      name: 'default',
+      messagesPerMinute: config.SMTP_MESSAGES_PER_MINUTE,
+      messagesPerDay: config.SMTP_MESSAGES_PER_DAY,
+    },
     async close() {
       smtp.close();
       await sentFolder?.close();

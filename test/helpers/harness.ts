@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { ImapFlow } from 'imapflow';
+import { TcpProxy } from './tcp-proxy.js';
 import { createApp } from '../../src/api/app.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -49,19 +50,34 @@ export interface Harness {
   sink: SmtpSink;
   taskQueue: string;
   imapUser: string;
-  worker: Worker;
+  /** The in-process worker, unless `inProcessWorker: false`. */
+  worker?: Worker;
   baseUrl: string;
   app: Express;
+  /** The configuration of this harness's worker, to start more worker processes with. */
+  workerEnv: Record<string, string>;
+  imapProxy?: TcpProxy;
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   /** Every message in the IMAP user's Sent folder, read through a separate IMAP session. */
   sentFolder(): Promise<{ messageId: string; raw: Buffer; flags: Set<string>; internalDate: Date }[]>;
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { imap?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Sent copies on (default) or off. */
+  imap?: boolean;
+  /** Route IMAP through a proxy the test can cut, to simulate an outage. */
+  imapProxy?: boolean;
+  /** Extra worker configuration (SMTP_MAX_CONNECTIONS, SMTP_MESSAGES_PER_MINUTE, …). */
+  env?: Record<string, string>;
+  /** Run a worker in this process (default true); otherwise tests spawn worker processes. */
+  inProcessWorker?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const env = testEnv();
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
     runtimeInstalled = true;
   }
   const tag = randomBytes(5).toString('hex');
@@ -76,23 +92,32 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
   const taskQueue = `test-${tag}`;
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
-  const workerConfig = parseEnv(workerEnvSchema, {
+  const imapProxy = options.imapProxy ? await TcpProxy.start(env.imapPort) : undefined;
+  const workerEnv: Record<string, string> = {
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: databaseUrl,
     SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-    IMAP_URL: options.imap === false ? undefined : `imap://${imapUser}:${env.imapPassword}@127.0.0.1:${env.imapPort}`,
-  });
+    ...(options.imap === false
+      ? {}
+      : { IMAP_URL: `imap://${imapUser}:${env.imapPassword}@127.0.0.1:${imapProxy?.port ?? env.imapPort}` }),
+    ...options.env,
+  };
+  const workerConfig = parseEnv(workerEnvSchema, workerEnv);
   const deps = createWorkerDeps(workerConfig, logger);
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
-  const worker = await createWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    deps,
-    workflowBundlePath: env.bundlePath,
-  });
-  const workerRun = worker.run();
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> = Promise.resolve();
+  if (options.inProcessWorker !== false) {
+    worker = await createWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      deps,
+      workflowBundlePath: env.bundlePath,
+    });
+    workerRun = worker.run();
+  }
 
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
@@ -112,6 +137,8 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
     worker,
     baseUrl,
     app,
+    workerEnv,
+    imapProxy,
     async api(method, path, body, headers = {}) {
       const res = await fetch(`${baseUrl}${path}`, {
         method,
@@ -163,8 +190,9 @@ export async function startHarness(options: { imap?: boolean } = {}): Promise<Ha
     },
     async close() {
       await new Promise((r) => server.close(r));
-      worker.shutdown();
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
+      await imapProxy?.close();
       await deps.close();
       await nativeConnection.close();
       await connection.close();
