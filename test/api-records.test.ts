@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { parse } from 'csv-parse/sync';
 import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { API_KEY, bearer, createKey, startHarness, type Harness } from './helpers/harness.js';
@@ -247,6 +248,8 @@ describe('GET /api/v1/openapi.json', () => {
     assert.equal(res.status, 200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, any>> };
     assert.equal(doc.openapi, '3.1.0');
+    const validation = await new Validator().validate(doc as never);
+    assert.equal(validation.valid, true, JSON.stringify(validation.errors));
     const routes = registeredRoutes(h.app.router).filter((r) => r.spec);
     assert.ok(routes.length >= 14);
     for (const r of routes) {
