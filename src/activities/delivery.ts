@@ -188,7 +188,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           CONTENT_CHANGED,
         );
       }
-      const { appended } = await sentFolder.appendOnce(raw, entry.messageId, entry.messageDate);
+      const { appended } = await heartbeating(sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'appended', appendedAt: new Date() });
       return { appended };
     },

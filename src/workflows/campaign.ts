@@ -51,7 +51,7 @@ const WINDOW = 100;
 const MAX_STARTS_PER_RUN = 1000;
 
 const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
