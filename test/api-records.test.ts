@@ -125,6 +125,15 @@ describe('recipients and report.csv of a sent campaign', () => {
     await waitForStatus(h, id, 'completed');
   });
 
+  test('GET /campaigns/:id counts recipients per build, send and Sent-copy status', async () => {
+    const res = await h.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual(res.body.countsByStatus, {
+      build: { ready: 4, warning: 0, needs_review: 0, blocked: 1, excluded: 0 },
+      send: { pending: 0, sending: 0, sent: 4, failed: 0, cancelled: 0, skipped: 1 },
+      copy: { not_requested: 5, pending: 0, appended: 0, failed: 0 },
+    });
+  });
+
   test('GET /campaigns/:id/recipients pages in list order and filters by each status', async () => {
     const first = await h.api('GET', `/api/v1/campaigns/${id}/recipients?limit=3`);
     assert.equal(first.status, 200);

@@ -6,6 +6,7 @@ import { createCampaignSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
+import { statusCounts } from '../db/recipient-pages.js';
 import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -108,13 +109,14 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
 
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review' }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
-    const counts = await campaigns.campaignCounts(sql, c.id);
+    const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
     const slowed = await slowedUntil(sql, `account:${c.account}`);
     res.json({
       id: c.id,
       name: c.name,
       status: c.status,
       counts,
+      countsByStatus,
       error: c.error ?? undefined,
       reason: c.statusReason ?? undefined,
       account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },

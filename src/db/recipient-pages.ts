@@ -1,4 +1,4 @@
-import type { BuildStatus, CopyStatus, SendStatus } from '../contract/statuses.js';
+import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES, type BuildStatus, type CopyStatus, type SendStatus } from '../contract/statuses.js';
 import type { RecipientRow } from './recipients.js';
 import type { Db } from './sql.js';
 
@@ -29,4 +29,24 @@ export async function listRecipients(
 /** Every recipient in list order, `batch` rows at a time, through a server-side cursor. */
 export function recipientCursor(db: Db, campaignId: string, batch: number) {
   return db<RecipientRow[]>`SELECT * FROM recipients WHERE campaign_id = ${campaignId} ORDER BY id`.cursor(batch);
+}
+
+export interface StatusCounts {
+  build: Record<BuildStatus, number>;
+  send: Record<SendStatus, number>;
+  copy: Record<CopyStatus, number>;
+}
+
+/** How many recipients are in each build, send and Sent-copy status; every status is present. */
+export async function statusCounts(db: Db, campaignId: string): Promise<StatusCounts> {
+  const rows = await db<{ kind: keyof StatusCounts; status: string; n: number }[]>`
+    SELECT 'build' AS kind, build_status AS status, count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId} GROUP BY build_status
+    UNION ALL
+    SELECT 'send', send_status, count(*)::int FROM recipients WHERE campaign_id = ${campaignId} GROUP BY send_status
+    UNION ALL
+    SELECT 'copy', copy_status, count(*)::int FROM recipients WHERE campaign_id = ${campaignId} GROUP BY copy_status`;
+  const zero = <T extends string>(all: readonly T[]) => Object.fromEntries(all.map((s) => [s, 0])) as Record<T, number>;
+  const out: StatusCounts = { build: zero(BUILD_STATUSES), send: zero(SEND_STATUSES), copy: zero(COPY_STATUSES) };
+  for (const r of rows) (out[r.kind] as Record<string, number>)[r.status] = r.n;
+  return out;
 }
