@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { registeredRoutes } from '../src/api/routes.js';
 import { insertCampaign } from '../src/db/campaigns.js';
 import { insertRecipients } from '../src/db/recipients.js';
+import * as responses from '../src/contract/responses.js';
+import { assertConforms } from './helpers/conforms.js';
 
 // Idempotent create, lists and their pages, the CSV report, API keys, the audit log, OpenAPI.
 
@@ -24,6 +26,7 @@ describe('Idempotency-Key on POST /campaigns', () => {
     const body = campaignBody(2);
     const first = await h.api('POST', '/api/v1/campaigns', body, { 'idempotency-key': 'run-2026-11-a' });
     assert.equal(first.status, 201, JSON.stringify(first.body));
+    assertConforms(responses.campaignCreatedResponse, first.body);
     // Same content, keys in another order: still the same request.
     const reordered = Object.fromEntries(Object.entries(body).reverse());
     const again = await h.api('POST', '/api/v1/campaigns', reordered, { 'idempotency-key': 'run-2026-11-a' });
@@ -85,6 +88,7 @@ describe('GET /campaigns', () => {
     do {
       const res = await h.api('GET', `/api/v1/campaigns?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, bearer(tenant.key));
       assert.equal(res.status, 200, JSON.stringify(res.body));
+      assertConforms(responses.campaignListResponse, res.body);
       assert.ok(res.body.items.length <= 2);
       seen.push(...res.body.items.map((c: { id: string }) => c.id));
       cursor = res.body.nextCursor;
@@ -130,6 +134,7 @@ describe('recipients and report.csv of a sent campaign', () => {
 
   test('GET /campaigns/:id counts recipients per build, send and Sent-copy status', async () => {
     const res = await h.api('GET', `/api/v1/campaigns/${id}`);
+    assertConforms(responses.campaignResponse, res.body);
     assert.deepEqual(res.body.countsByStatus, {
       build: { ready: 4, warning: 0, needs_review: 0, blocked: 1, excluded: 0 },
       send: { pending: 0, sending: 0, sent: 4, failed: 0, cancelled: 0, skipped: 1 },
@@ -140,6 +145,7 @@ describe('recipients and report.csv of a sent campaign', () => {
   test('GET /campaigns/:id/recipients pages in list order and filters by each status', async () => {
     const first = await h.api('GET', `/api/v1/campaigns/${id}/recipients?limit=3`);
     assert.equal(first.status, 200);
+    assertConforms(responses.recipientListResponse, first.body);
     assert.deepEqual(first.body.items.map((r: { id: number }) => r.id), [1, 2, 3]);
     const second = await h.api('GET', `/api/v1/campaigns/${id}/recipients?limit=3&cursor=${first.body.nextCursor}`);
     assert.deepEqual(second.body.items.map((r: { id: number }) => r.id), [4, 5]);
@@ -217,6 +223,7 @@ describe('API keys', () => {
   test('the secret is shown once, stored only as a hash, never listed; a revoked key is refused', async () => {
     const created = await h.api('POST', '/api/v1/keys', { name: 'ci-bot', scopes: ['campaigns:read'] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
+    assertConforms(responses.keyCreatedResponse, created.body);
     const secret: string = created.body.key;
     assert.match(secret, /^cm_[A-Za-z0-9_-]{43}$/);
     assert.equal(created.body.principal, 'key:ci-bot');
@@ -225,6 +232,7 @@ describe('API keys', () => {
     const stored = await h.sql`SELECT * FROM api_keys WHERE id = ${created.body.id}`;
     assert.ok(!JSON.stringify(stored).includes(secret), 'the plaintext key is not in the database');
     const list = await h.api('GET', '/api/v1/keys');
+    assertConforms(responses.keyListResponse, list.body);
     assert.ok(!JSON.stringify(list.body).includes(secret), 'the list holds no secret');
     assert.ok(!JSON.stringify(list.body).includes(stored[0]!.keyHash as string), 'nor its hash');
     assert.ok(list.body.items.some((k: { id: string }) => k.id === created.body.id));
@@ -232,6 +240,7 @@ describe('API keys', () => {
     assert.equal((await h.api('GET', '/api/v1/campaigns', undefined, bearer(secret))).status, 200);
     const revoke = await h.api('DELETE', `/api/v1/keys/${created.body.id}`);
     assert.equal(revoke.status, 200);
+    assertConforms(responses.keyResponse, revoke.body);
     assert.ok(revoke.body.revokedAt);
     const refused = await h.api('GET', '/api/v1/campaigns', undefined, bearer(secret));
     assert.equal(refused.status, 401);
@@ -273,6 +282,7 @@ describe('the audit log', () => {
   test('pages newest first and filters by action and principal', async () => {
     const creates = await h.api('GET', '/api/v1/audit?action=campaign.create&limit=2');
     assert.equal(creates.status, 200);
+    assertConforms(responses.auditListResponse, creates.body);
     assert.equal(creates.body.items.length, 2);
     for (const r of creates.body.items) assert.equal(r.action, 'campaign.create');
     assert.ok(Number(creates.body.items[0].id) > Number(creates.body.items[1].id));
@@ -304,6 +314,9 @@ describe('GET /api/v1/openapi.json', () => {
     const create = doc.paths['/api/v1/campaigns']!.post.requestBody.content['application/json'].schema;
     assert.ok(create.required.includes('recipients'));
     assert.equal(create.properties.review.properties.distinctReviewer.type, 'boolean');
+    const answer = doc.paths['/api/v1/campaigns/{id}']!.get.responses['200'].content['application/json'].schema;
+    assert.ok(answer.properties.countsByStatus && answer.properties.temporalUrl);
+    assert.ok(doc.paths['/api/v1/keys']!.post.responses['201'].content['application/json'].schema.properties.key);
     const list = doc.paths['/api/v1/campaigns']!.get.parameters.map((p: { name: string }) => p.name);
     assert.deepEqual(list.sort(), ['cursor', 'limit', 'status']);
   });

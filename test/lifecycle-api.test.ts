@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
+import { transitionResponse } from '../src/contract/responses.js';
+import { assertConforms } from './helpers/conforms.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // Pause, resume, cancel, approve and reject through REST: 200 { status } or 409 { error, status },
@@ -59,6 +61,7 @@ describe('every transition through REST, each 409, and an audit row for each', (
     const pause = await post(id, 'pause', { reason: 'checking a complaint' });
     assert.equal(pause.status, 200, JSON.stringify(pause.body));
     assert.deepEqual(pause.body, { status: 'paused' });
+    assertConforms(transitionResponse, pause.body);
     assertConflict(await post(id, 'pause'), 'paused');
     const paused = await h.api('GET', `/api/v1/campaigns/${id}`);
     assert.equal(paused.body.status, 'paused');

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { auditListResponse } from '../contract/responses.js';
 import { AUDIT_ACTIONS, listAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import { page, pageQuery } from './paging.js';
@@ -18,7 +19,7 @@ export const auditQuery = z
 export function auditRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
   // Who did what is for those who administer keys: it names every principal of the tenant.
-  router.get('/audit', route({ scope: 'keys:admin', summary: "The tenant's audit log, newest first", query: auditQuery }), async (req, res) => {
+  router.get('/audit', route({ scope: 'keys:admin', summary: "The tenant's audit log, newest first", query: auditQuery, response: auditListResponse }), async (req, res) => {
     const caller = callerOf(res);
     const q = auditQuery.parse(req.query);
     const rows = await listAudit(sql, caller.tenant, {

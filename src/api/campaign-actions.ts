@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { controlSchema, decisionSchema } from '../contract/campaign.js';
+import { transitionResponse } from '../contract/responses.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import type { Sql } from '../db/sql.js';
@@ -28,7 +29,7 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
   for (const [action, spec] of Object.entries(ACTIONS) as [LifecycleAction, (typeof ACTIONS)[LifecycleAction]][]) {
     const review = action === 'approve' || action === 'reject';
     const schema = review ? decisionSchema : controlSchema;
-    router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, body: schema }), async (req, res) => {
+    router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, body: schema, response: transitionResponse }), async (req, res) => {
       const caller = callerOf(res);
       const c = await loadCampaign(sql, caller, req.params.id as string);
       const body = schema.parse(req.body ?? {}) as { note?: string; reason?: string };

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { campaignStatusSchema } from '../contract/campaign.js';
+import { campaignListResponse, recipientListResponse } from '../contract/responses.js';
 import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import { listRecipients, recipientCursor } from '../db/recipient-pages.js';
@@ -81,7 +82,7 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
   const { sql, logger } = deps;
   const router = Router();
 
-  router.get('/campaigns', route({ scope: 'campaigns:read', summary: "The tenant's campaigns, newest first", query: listCampaignsQuery }), async (req, res) => {
+  router.get('/campaigns', route({ scope: 'campaigns:read', summary: "The tenant's campaigns, newest first", query: listCampaignsQuery, response: campaignListResponse }), async (req, res) => {
     const caller = callerOf(res);
     const q = listCampaignsQuery.parse(req.query);
     const rows = await campaigns.listCampaigns(sql, caller.tenant, { status: q.status, beforeSeq: q.cursor, limit: q.limit + 1 });
@@ -102,7 +103,7 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
     });
   });
 
-  router.get('/campaigns/:id/recipients', route({ scope: 'campaigns:read', summary: "A campaign's recipients in list order", query: listRecipientsQuery }), async (req, res) => {
+  router.get('/campaigns/:id/recipients', route({ scope: 'campaigns:read', summary: "A campaign's recipients in list order", query: listRecipientsQuery, response: recipientListResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const q = listRecipientsQuery.parse(req.query);
     const rows = await listRecipients(sql, c.id, {

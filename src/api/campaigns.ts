@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { createCampaignSchema } from '../contract/campaign.js';
+import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
@@ -32,7 +33,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   const router = Router();
   const link = (workflowId: string) => temporalLink(deps, workflowId);
 
-  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign; honours an Idempotency-Key header', body: createCampaignSchema }), async (req, res) => {
+  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign; honours an Idempotency-Key header', body: createCampaignSchema, response: campaignCreatedResponse, status: 201 }), async (req, res) => {
     const caller = callerOf(res);
     const rawKey = req.get('idempotency-key');
     const idempotencyKey = rawKey === undefined ? undefined : idempotencyKeySchema.safeParse(rawKey);
@@ -107,7 +108,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     res.status(201).json({ id, status: 'building', workflowId, temporalUrl: link(workflowId) });
   });
 
-  router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review' }), async (req, res) => {
+  router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
     const slowed = await slowedUntil(sql, `account:${c.account}`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import { createKeySchema } from '../contract/keys.js';
+import { keyCreatedResponse, keyListResponse, keyResponse } from '../contract/responses.js';
 import { appendAudit } from '../db/audit.js';
 import * as keys from '../db/keys.js';
 import type { Sql } from '../db/sql.js';
@@ -25,7 +26,7 @@ const keyView = (k: keys.ApiKeyRow) => ({
 export function keyRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
 
-  router.post('/keys', route({ scope: 'keys:admin', summary: 'Create an API key; the answer holds the key, shown only this once', body: createKeySchema }), async (req, res) => {
+  router.post('/keys', route({ scope: 'keys:admin', summary: 'Create an API key; the answer holds the key, shown only this once', body: createKeySchema, response: keyCreatedResponse, status: 201 }), async (req, res) => {
     const caller = callerOf(res);
     const input = createKeySchema.parse(req.body ?? {});
     if (input.tenant && input.tenant !== caller.tenant && !caller.bootstrap) {
@@ -61,12 +62,12 @@ export function keyRouter({ sql }: { sql: Sql }): Router {
     res.status(201).json({ ...keyView(row), key: secret.key });
   });
 
-  router.get('/keys', route({ scope: 'keys:admin', summary: "List the tenant's API keys, without secrets" }), async (_req, res) => {
+  router.get('/keys', route({ scope: 'keys:admin', summary: "List the tenant's API keys, without secrets", response: keyListResponse }), async (_req, res) => {
     const caller = callerOf(res);
     res.json({ items: (await keys.listKeys(sql, caller.tenant)).map(keyView) });
   });
 
-  router.delete('/keys/:id', route({ scope: 'keys:admin', summary: 'Revoke an API key' }), async (req, res) => {
+  router.delete('/keys/:id', route({ scope: 'keys:admin', summary: 'Revoke an API key', response: keyResponse }), async (req, res) => {
     const caller = callerOf(res);
     const id = z.uuid().safeParse(req.params.id);
     if (!id.success) throw notFound('key');

@@ -14,9 +14,9 @@ const problemSchema = {
 };
 const errorSchema = { type: 'object', properties: { error: { type: 'string' }, status: { type: 'string' } }, required: ['error'] };
 
-const jsonSchema = (schema: z.ZodType) =>
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
   // Refinements and transforms have no JSON Schema form: the document describes the input shape.
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
 /** OpenAPI 3.1 from the routes Express holds and the zod schemas they declare. */
 export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string; version: string }) {
@@ -46,7 +46,10 @@ export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string
       'x-scope': spec?.scope,
       parameters: [...params, ...queryParams],
       responses: {
-        '200': { description: 'OK', content: { [spec?.produces ?? 'application/json']: {} } },
+        [String(spec?.status ?? 200)]: {
+          description: 'OK',
+          content: { [spec?.produces ?? 'application/json']: spec?.response ? { schema: jsonSchema(spec.response, 'output') } : {} },
+        },
         '401': { description: 'No key or an invalid key', content: { 'application/json': { schema: errorSchema } } },
         '403': { description: `The key lacks the scope ${spec?.scope}`, content: { 'application/json': { schema: errorSchema } } },
         '404': { description: 'Not found, or another tenant’s', content: { 'application/json': { schema: errorSchema } } },

@@ -22,6 +22,9 @@ export interface RouteSpec {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
+  /** The JSON answer on success, and its status code (200 unless said). */
+  response?: z.ZodType;
+  status?: number;
   /** Answers that are not JSON (report.csv). */
   produces?: string;
 }
