@@ -122,6 +122,16 @@ describe('every route', () => {
     assert.equal(keys.body.items.find((k: { id: string }) => k.id === keyB.id).revokedAt, undefined);
   });
 
+  test('answers 404 to a malformed or unknown id, as to a foreign one', async () => {
+    for (const r of routes.filter((r) => r.spec && r.path.includes(':'))) {
+      for (const id of ['not-a-uuid', '6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11']) {
+        const res = await call(r, r.path.replace(/:id\b/, id), bearer(allA));
+        assert.equal(res.status, 404, `${r.method} ${r.path} with ${id}: ${JSON.stringify(res.body)}`);
+        assert.match(res.body.error, /not found/);
+      }
+    }
+  });
+
   test("tenant A's own resources are found with the same key (the 404s above are about the tenant)", async () => {
     const res = await h.api('GET', `/api/v1/campaigns/${campaignA}`, undefined, bearer(allA));
     assert.equal(res.status, 200);

@@ -43,13 +43,15 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
       const outcome = await transition(client, c.id, action, arg);
       if (outcome.ok) {
         // The change itself is recorded by the workflow's activity; this row says who asked for it.
+        // The transition has happened whatever becomes of this row: the caller hears the truth
+        // (200), and a lost row is logged as an error rather than turned into a misleading 500.
         await appendAudit(sql, {
           tenant: caller.tenant,
           principal: caller.principal,
           action: `campaign.${action}`,
           campaignId: c.id,
           details: { status: outcome.status, ...(body.note ? { note: body.note } : {}), ...(body.reason ? { reason: body.reason } : {}) },
-        });
+        }).catch((err: unknown) => logger.error({ err, campaignId: c.id, action, by: caller.principal }, 'audit row not written'));
         logger.info({ campaignId: c.id, action, by: caller.principal }, 'campaign transition');
         res.json({ status: outcome.status });
         return;
