@@ -11,8 +11,12 @@ import type { CampaignStatus } from '../contract/statuses.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import {
   approveUpdate,
+  cancelUpdate,
   INVALID_TRANSITION,
+  pauseUpdate,
   rejectUpdate,
+  resumeUpdate,
+  type ControlRequest,
   type DecisionAnswer,
   type ReviewDecision,
 } from '../workflows/definitions.js';
@@ -71,16 +75,39 @@ export type DecisionOutcome =
   | { ok: false; reason: 'timeout' };
 
 /** Sends approve/reject as an Update: the workflow's validator decides whether it is allowed. */
-export async function decide(
+export function decide(
   client: Client,
   campaignId: string,
   approved: boolean,
   decision: ReviewDecision,
 ): Promise<DecisionOutcome> {
+  return transition(client, campaignId, approved ? 'approve' : 'reject', decision);
+}
+
+const UPDATES = {
+  approve: approveUpdate,
+  reject: rejectUpdate,
+  pause: pauseUpdate,
+  resume: resumeUpdate,
+  cancel: cancelUpdate,
+} as const;
+export type LifecycleAction = keyof typeof UPDATES;
+export const LIFECYCLE_ACTIONS = Object.keys(UPDATES) as LifecycleAction[];
+
+/**
+ * Asks the campaign's workflow for a transition through its Update, with a deadline: the answer
+ * is the workflow's own (its validator refuses what is not allowed from where it stands).
+ */
+export async function transition(
+  client: Client,
+  campaignId: string,
+  action: LifecycleAction,
+  arg: ReviewDecision | ControlRequest,
+): Promise<DecisionOutcome> {
   const handle = client.workflow.getHandle(campaignWorkflowId(campaignId));
   try {
     const answer: DecisionAnswer = await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      handle.executeUpdate(approved ? approveUpdate : rejectUpdate, { args: [decision] }),
+      handle.executeUpdate(UPDATES[action] as typeof approveUpdate, { args: [arg] }),
     );
     return { ok: true, status: answer.status };
   } catch (err) {

@@ -64,6 +64,9 @@ function template(kind: TemplateKind, max: number) {
 
 export const MAX_INLINE_RECIPIENTS = 50_000;
 
+/** How the campaign must be reviewed. `distinctReviewer`: its creator may not approve it (four eyes). */
+export const reviewPolicySchema = z.object({ distinctReviewer: z.boolean().default(false) }).strict();
+
 export const createCampaignSchema = z
   .object({
     name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200),
@@ -87,6 +90,7 @@ export const createCampaignSchema = z
       .array(recipientInputSchema, { error: 'is required and must be a list of recipients' })
       .min(1, 'must contain at least one recipient')
       .max(MAX_INLINE_RECIPIENTS, `must contain at most ${MAX_INLINE_RECIPIENTS} recipients`),
+    review: reviewPolicySchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -100,6 +104,9 @@ export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
 export type CampaignDefinition = Omit<CreateCampaignInput, 'recipients' | 'name'>;
 
 export const decisionSchema = z.object({ note: z.string().max(2000).optional() }).strict();
+
+/** Body of pause, resume and cancel. */
+export const controlSchema = z.object({ reason: z.string().max(2000).optional() }).strict();
 export type DecisionInput = z.infer<typeof decisionSchema>;
 
 export const campaignStatusSchema = z.enum(CAMPAIGN_STATUSES);

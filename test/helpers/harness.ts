@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { ImapFlow } from 'imapflow';
@@ -52,6 +53,7 @@ export interface Harness {
   /** The in-process worker, unless `inProcessWorker: false`. */
   worker?: Worker;
   baseUrl: string;
+  app: Express;
   /** The configuration of this harness's worker, to start more worker processes with. */
   workerEnv: Record<string, string>;
   imapProxy?: TcpProxy;
@@ -140,6 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     imapUser,
     worker,
     baseUrl,
+    app,
     workerEnv,
     imapProxy,
     async api(method, path, body, headers = {}) {
@@ -147,7 +150,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         method,
         headers: {
           authorization: `Bearer ${API_KEY}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type') ? { 'content-type': 'application/json' } : {}),
           ...headers,
         },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -222,3 +225,12 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates an API key through the API (as the configured admin key) and answers its secret. */
+export async function createKey(h: Harness, o: { name: string; scopes: string[]; tenant?: string }): Promise<{ id: string; key: string; principal: string }> {
+  const res = await h.api('POST', '/api/v1/keys', o);
+  if (res.status !== 201) throw new Error(`creating key ${o.name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, key: res.body.key, principal: res.body.principal };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
