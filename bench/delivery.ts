@@ -100,19 +100,21 @@ export async function deliveryBenchmark(): Promise<void> {
     };
     try {
       const created = await call('POST', '/campaigns', { name: `Bench ${N}`, ...definition, recipients });
-      for (;;) {
+      if (!created.id) throw new Error(`the campaign was not created: ${JSON.stringify(created)}`);
+      for (let t = Date.now(); ; ) {
         const c = await call('GET', `/campaigns/${created.id}`);
         if (c.status === 'awaiting_review') break;
-        if (c.status === 'failed') throw new Error(c.error);
+        if (c.status === 'failed' || Date.now() - t > 300_000) throw new Error(`the campaign did not build: ${JSON.stringify(c)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       const before = await processUsage(worker.pid!);
       const b0 = performance.now();
       await call('POST', `/campaigns/${created.id}/approve`, {});
       let last: any;
-      for (;;) {
+      for (let t = Date.now(); ; ) {
         last = await call('GET', `/campaigns/${created.id}`);
         if (last.status === 'completed') break;
+        if (Date.now() - t > 600_000) throw new Error(`the campaign did not complete: ${JSON.stringify(last)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       const seconds = (performance.now() - b0) / 1000;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './contract/statuses.js';
+import { masterKeyProblem } from './crypto/secrets.js';
 
 // Configuration comes from the environment, is validated once at start, and a bad value stops
 // the process with one line per variable. Values are never echoed: several carry passwords.
@@ -67,12 +68,24 @@ const temporal = {
   TEMPORAL_UI_URL: z.url({ error: 'must be a URL like http://localhost:8233' }).optional(),
 };
 
+/** Seals stored account passwords (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
+const masterKey = {
+  MASTER_KEY: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = masterKeyProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+};
+
 const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
 
 export const workerEnvSchema = z.object({
   ...temporal,
+  ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,
   SMTP_URL: endpointUrl({ plain: 'smtp', secure: 'smtps', plainPort: 587, securePort: 465 }),
@@ -98,6 +111,7 @@ export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
 export const apiEnvSchema = z.object({
   ...temporal,
+  ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,
   API_KEY: z.string().min(16, 'must be at least 16 characters'),

@@ -193,7 +193,7 @@ test('report.csv streams a 20,000-recipient campaign, every row once, in list or
   await insertCampaign(h.sql, {
     id,
     name: 'Large report',
-    definition: { from: { address: 'a@acme.test' }, subject: 's', text: 't' },
+    definition: { from: { address: 'a@acme.test' }, subject: 's', text: 't', account: 'default' },
     source: { type: 'inline', recipients: [] },
     workflowId: `campaign-${id}`,
   });

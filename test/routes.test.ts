@@ -34,6 +34,8 @@ before(async () => {
   const b = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(allB));
   assert.equal(a.status, 201);
   assert.equal(b.status, 201);
+  const account = await h.api('POST', '/api/v1/accounts', { name: 'acct-b', smtp: { host: 'smtp.b.test', user: 'b', password: 'b-secret' } }, bearer(allB));
+  assert.equal(account.status, 201, JSON.stringify(account.body));
   campaignA = a.body.id;
   campaignB = b.body.id;
   await eventually(
@@ -51,6 +53,7 @@ function concrete(r: RegisteredRoute, tenant: 'a' | 'b'): string {
   return r.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
     if (name === 'id' && r.path.startsWith('/api/v1/campaigns/')) return tenant === 'a' ? campaignA : campaignB;
     if (name === 'id' && r.path.startsWith('/api/v1/keys/')) return tenant === 'a' ? 'ffffffff-ffff-4fff-8fff-ffffffffffff' : keyB.id;
+    if (name === 'name' && r.path.startsWith('/api/v1/accounts/')) return tenant === 'a' ? 'acct-a' : 'acct-b';
     assert.fail(`no fixture for :${name} in ${r.method} ${r.path}: add one to this test`);
   });
 }
@@ -103,7 +106,7 @@ describe('every route', () => {
   });
 
   test("answers 404 to another tenant's resources, and lists none of them", async () => {
-    const foreign = [campaignB, keyB.id];
+    const foreign = [campaignB, keyB.id, 'acct-b'];
     for (const r of routes.filter((r) => r.spec)) {
       if (r.path.includes(':')) {
         const res = await call(r, concrete(r, 'b'), bearer(allA));
@@ -118,6 +121,7 @@ describe('every route', () => {
     // Nothing tenant A tried changed tenant B's campaign or key.
     const b = await h.api('GET', `/api/v1/campaigns/${campaignB}`, undefined, bearer(allB));
     assert.equal(b.body.status, 'awaiting_review');
+    assert.equal((await h.api('GET', '/api/v1/accounts/acct-b', undefined, bearer(allB))).status, 200, "tenant B's account is still there");
     const keys = await h.api('GET', '/api/v1/keys', undefined, bearer(allB));
     assert.equal(keys.body.items.find((k: { id: string }) => k.id === keyB.id).revokedAt, undefined);
   });

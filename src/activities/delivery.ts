@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { reserveSlot, slowDown, type RateLimit } from '../delivery/throttle.js';
+import { reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
+import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
@@ -40,7 +41,17 @@ async function waitUntil(at: Date): Promise<void> {
 
 /** Sending one recipient's message over SMTP and filing its copy over IMAP. */
 export function createDeliveryActivities(deps: ActivityDeps) {
-  const { sql, smtp, sentFolder, logger } = deps;
+  const { sql, logger } = deps;
+
+  /** The campaign's account; undefined (with the reason) when it no longer exists. */
+  async function accountOf(campaign: { tenant: string; account: string }): Promise<LiveAccount | string> {
+    try {
+      return await deps.accounts.get(campaign.tenant, campaign.account);
+    } catch (err) {
+      if (err instanceof UnknownAccountError) return err.message;
+      throw err;
+    }
+  }
 
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
@@ -84,7 +95,11 @@ export function createDeliveryActivities(deps: ActivityDeps) {
      * is still sending: a pause or cancel answered before that point stops this message.
      */
     async sendMessage({ campaignId, recipientId }: RecipientRef): Promise<SendResult> {
-      const copyRequested = sentFolder !== undefined;
+      const campaign = await loadCampaign(campaignId);
+      const account = await accountOf(campaign);
+      if (typeof account === 'string') return { outcome: 'paused', accountProblem: account };
+      const { smtp } = account;
+      const copyRequested = account.sentFolder !== undefined;
       const previous = await ledger.getLedger(sql, campaignId, recipientId);
       if (previous?.state === 'sent') {
         await recipients.updateSendStatus(sql, campaignId, recipientId, {
@@ -115,9 +130,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       if (gate) return gate;
 
       // The account's limits hold across every worker and campaign; a campaign may only lower them.
-      const campaign = await loadCampaign(campaignId);
+      const accountKey = throttleKey(campaign.tenant, campaign.account);
       const limits: RateLimit[] = [
-        { key: `account:${deps.account.name}`, perMinute: deps.account.messagesPerMinute, perDay: deps.account.messagesPerDay },
+        { key: accountKey, perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
         { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
       ];
       const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
@@ -139,7 +154,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       return smtp.withSlot(async (): Promise<SendResult> => {
         const late = await campaignGate(campaignId, recipientId);
         if (late) return late;
-        await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: deps.account.name });
+        await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: campaign.account });
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
         let response: string;
         try {
@@ -157,10 +172,10 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           }
           await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
           if (outcome.kind === 'account') {
-            logger.warn({ campaignId, account: deps.account.name }, `pausing: ${outcome.reason}`);
+            logger.warn({ campaignId, account: campaign.account }, `pausing: ${outcome.reason}`);
             return { outcome: 'paused', accountProblem: outcome.reason };
           }
-          if (outcome.slowDown) await slowDown(sql, `account:${deps.account.name}`, outcome.reason);
+          if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
           throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
         }
         await ledger.finishAttempt(sql, messageId, 'sent', response);
@@ -176,6 +191,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
     /** Files the exact bytes that were sent in the Sent folder, unless a copy is already there. */
     async appendToSent({ campaignId, recipientId }: RecipientRef): Promise<{ appended: boolean }> {
+      const account = await accountOf(await loadCampaign(campaignId));
+      if (typeof account === 'string') throw ApplicationFailure.retryable(account, 'UnknownAccount');
+      const { sentFolder } = account;
       if (!sentFolder) return { appended: false };
       const entry = await ledger.getLedger(sql, campaignId, recipientId);
       if (entry?.state !== 'sent') {

@@ -1,17 +1,13 @@
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import type { SentFolderClient } from '../mail/imap.js';
-import type { SmtpSender } from '../mail/smtp.js';
+import type { AccountPool } from '../mail/account-pool.js';
 
 export interface ActivityDeps {
   sql: Sql;
-  smtp: SmtpSender;
-  /** Absent when Sent copies are off for this worker. */
-  sentFolder?: SentFolderClient;
+  /** The SMTP accounts: `default` from configuration, the others from Postgres. */
+  accounts: AccountPool;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
-  /** The SMTP account this worker sends through and its limits (0: none). */
-  account: { name: string; messagesPerMinute: number; messagesPerDay: number };
 }
 
 export interface CampaignRef {

@@ -9,6 +9,7 @@ import { campaignViewRouter } from './campaign-views.js';
 import { campaignRouter } from './campaigns.js';
 import { errorMiddleware } from './errors.js';
 import { keyRouter } from './keys.js';
+import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
 
@@ -19,6 +20,8 @@ export interface AppDeps {
   taskQueue: string;
   namespace: string;
   temporalUiUrl?: string;
+  /** Seals stored account passwords; without it accounts can hold no passwords. */
+  masterKey?: string;
   logger: Logger;
 }
 
@@ -60,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(campaignRouter(deps));
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
+  v1.use(accountRouter(deps));
   v1.use(auditRouter(deps));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });

@@ -11,7 +11,8 @@ import { statusCounts } from '../db/recipient-pages.js';
 import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { slowedUntil } from '../delivery/throttle.js';
+import { getAccount } from '../db/accounts.js';
+import { slowedUntil, throttleKey } from '../delivery/throttle.js';
 import { loadCampaign, temporalLink } from './campaign-access.js';
 import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
@@ -43,6 +44,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       });
     }
     const input = createCampaignSchema.parse(req.body ?? {});
+    if (input.account !== 'default' && !(await getAccount(sql, caller.tenant, input.account))) {
+      throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'account', message: `no account named ${input.account}` }] });
+    }
     const id = randomUUID();
     const workflowId = campaignWorkflowId(id);
     const { recipients, name, ...definition } = input;
@@ -57,6 +61,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
         workflowId,
         tenant: caller.tenant,
         createdBy: caller.principal,
+        account: input.account,
       });
       if (idempotencyKey?.success) {
         const claim = await claimIdempotencyKey(tx, { tenant: caller.tenant, key: idempotencyKey.data, bodySha256, campaignId: id });
@@ -94,6 +99,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
         name,
         recipients: recipients.length,
         tenant: caller.tenant,
+        account: input.account,
       });
     } catch (err) {
       // Without its workflow the record would sit in `building` for ever: take it back.
@@ -111,7 +117,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
-    const slowed = await slowedUntil(sql, `account:${c.account}`);
+    const slowed = await slowedUntil(sql, throttleKey(c.tenant, c.account));
     res.json({
       id: c.id,
       name: c.name,

@@ -77,6 +77,8 @@ export const createCampaignSchema = z
     text: template('plain', 5_000_000).optional(),
     html: template('html', 5_000_000).optional(),
     vars: varsSchema.optional(),
+    /** The SMTP account to send through: `default` (SMTP_URL) or one from /api/v1/accounts. */
+    account: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an account name').default('default'),
     /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
     startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2026-12-01T09:00:00Z' }).optional(),
     /** Lower limits for this campaign; the account's own limits always hold as well. */

@@ -34,12 +34,13 @@ export async function insertCampaign(
     workflowId: string;
     tenant?: string;
     createdBy?: string;
+    account?: string;
   },
 ): Promise<void> {
   await db`
-    INSERT INTO campaigns (id, name, definition, source, workflow_id, tenant, created_by)
+    INSERT INTO campaigns (id, name, definition, source, workflow_id, tenant, created_by, account)
     VALUES (${c.id}, ${c.name}, ${db.json(c.definition as never)}, ${db.json(c.source as never)}, ${c.workflowId},
-            ${c.tenant ?? 'default'}, ${c.createdBy ?? null})`;
+            ${c.tenant ?? 'default'}, ${c.createdBy ?? null}, ${c.account ?? 'default'})`;
 }
 
 export async function deleteCampaign(db: Db, id: string): Promise<void> {

@@ -7,6 +7,9 @@ export interface RateLimit {
   perDay?: number;
 }
 
+/** The schedule key of an account: the configured `default` one is shared by every tenant. */
+export const throttleKey = (tenant: string, account: string) => (account === 'default' ? 'account:default' : `account:${tenant}/${account}`);
+
 export type Reservation = { kind: 'slot'; at: Date } | { kind: 'later'; retryAt: Date; reason: string };
 
 /** Spacing is a little wider than 60 s / rate, so network jitter never packs rate+1 into a minute. */

@@ -24,7 +24,7 @@ export class CampaignRenderer {
   private readonly text?: CompiledTemplate;
   private readonly html?: CompiledTemplate;
 
-  constructor(private readonly definition: CampaignDefinition) {
+  constructor(private readonly definition: Pick<CampaignDefinition, 'from' | 'subject' | 'text' | 'html' | 'vars'>) {
     this.subject = compileTemplate(definition.subject, 'plain');
     if (definition.text !== undefined) this.text = compileTemplate(definition.text, 'plain');
     if (definition.html !== undefined) this.html = compileTemplate(definition.html, 'html');

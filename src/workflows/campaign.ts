@@ -225,6 +225,9 @@ async function setStatus(c: CampaignState): Promise<void> {
 }
 
 async function startDelivery(c: CampaignState, r: { id: number; masked: string }): Promise<void> {
+  // In flight from now: a child can finish and report before its start is confirmed here.
+  c.inFlight.add(r.id);
+  c.started++;
   try {
     await startChild(deliveryWorkflow, {
       workflowId: deliveryWorkflowId(c.id, r.id),
@@ -234,13 +237,12 @@ async function startDelivery(c: CampaignState, r: { id: number; masked: string }
       staticSummary: `Send to ${r.masked} (recipient #${r.id})`,
       ...(c.searchAttributes ? { typedSearchAttributes: [{ key: CampaignIdAttr, value: c.id }] } : {}),
     });
-    c.inFlight.add(r.id);
-    c.started++;
   } catch (err) {
     // Started before (a reset or an earlier run): it reports to this campaign when done, and the
     // deterministic ID means it can never send twice.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     log.warn(`delivery for recipient ${r.id} was already started`);
+    c.inFlight.delete(r.id);
   }
 }
 

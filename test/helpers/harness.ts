@@ -37,6 +37,8 @@ function testEnv() {
 }
 
 export const API_KEY = 'test-key-0123456789abcdef';
+/** Seals account passwords in tests (32 bytes, hex). */
+export const TEST_MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -107,6 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.imap === false
       ? {}
       : { IMAP_URL: `imap://${imapUser}:${env.imapPassword}@127.0.0.1:${imapProxy?.port ?? env.imapPort}` }),
+    MASTER_KEY: TEST_MASTER_KEY,
     ...options.env,
   };
   const workerConfig = parseEnv(workerEnvSchema, workerEnv);
@@ -128,7 +131,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const sql = createSql(databaseUrl, { max: 3 });
-  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', logger });
+  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
