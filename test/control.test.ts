@@ -116,6 +116,12 @@ describe('Signals, as sent from the Temporal UI', () => {
     await handle(id).signal(cancelSignal, { by: 'ui-user' });
     const final = await waitForStatus(h, id, 'cancelled');
     assert.match(final.reason, /cancelled by ui-user/);
+    const audit = await h.sql`SELECT action, principal FROM audit_log WHERE campaign_id = ${id} AND principal LIKE 'signal:%' ORDER BY id`;
+    assert.deepEqual(
+      audit.map((r) => `${r.action} ${r.principal}`),
+      ['campaign.pause signal:ui-user', 'campaign.resume signal:ui-user', 'campaign.cancel signal:ui-user'],
+      'Signals from the Temporal UI are audited',
+    );
     assertOncePerRecipient(h, id, messagesFor(h, id).length);
   });
 });

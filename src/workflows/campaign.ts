@@ -146,9 +146,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 function registerHandlers(c: CampaignState): void {
   setHandler(statusQuery, () => c.progress());
 
-  const decide = async (approved: boolean, d: ReviewDecision) => {
+  const decide = async (approved: boolean, d: ReviewDecision, viaSignal = false) => {
     c.decision = { approved, by: d.by, note: d.note };
-    await acts.recordDecision({ campaignId: c.id, approved, by: d.by ?? 'unknown', note: d.note });
+    await acts.recordDecision({ campaignId: c.id, approved, by: d.by ?? 'unknown', note: d.note, viaSignal });
     c.phase = approved ? 'sending' : 'rejected';
     c.decisionRecorded = true;
     c.publish();
@@ -157,33 +157,36 @@ function registerHandlers(c: CampaignState): void {
   setHandler(approveUpdate, (d) => decide(true, d), { validator: (_d) => c.assertAwaitingReview() });
   setHandler(rejectUpdate, (d) => decide(false, d), { validator: (_d) => c.assertAwaitingReview() });
 
-  const pause = async (r: ControlRequest) => {
+  type Via = { signal?: boolean };
+  const via = (action: 'pause' | 'resume' | 'cancel', r: ControlRequest, v: Via) =>
+    v.signal ? { action, by: r.by ?? 'unknown' } : undefined;
+  const pause = async (r: ControlRequest, v: Via = {}) => {
     c.paused = true;
     c.reason = describe('paused', r);
     c.events++;
     // The record changes before the answer: a send activity checks it right before SMTP.
-    await setStatus(c);
+    await setStatus(c, via('pause', r, v));
     return { status: c.status };
   };
-  const resume = async (r: ControlRequest) => {
+  const resume = async (r: ControlRequest, v: Via = {}) => {
     c.paused = false;
     c.reason = describe('resumed', r);
-    await setStatus(c);
+    await setStatus(c, via('resume', r, v));
     c.events++;
     await tellChildren(c, 'resume');
     return { status: c.status };
   };
-  const cancel = async (r: ControlRequest) => {
+  const cancel = async (r: ControlRequest, v: Via = {}) => {
     c.cancelRequested = true;
     c.reason = describe('cancelled', r);
     c.events++;
-    await setStatus(c);
+    await setStatus(c, via('cancel', r, v));
     await tellChildren(c, 'cancel');
     return { status: c.status };
   };
-  setHandler(pauseUpdate, pause, { validator: (_r) => c.assertCanPause() });
-  setHandler(resumeUpdate, resume, { validator: (_r) => c.assertCanResume() });
-  setHandler(cancelUpdate, cancel, { validator: (_r) => c.assertCanCancel() });
+  setHandler(pauseUpdate, (r) => pause(r), { validator: (_r) => c.assertCanPause() });
+  setHandler(resumeUpdate, (r) => resume(r), { validator: (_r) => c.assertCanResume() });
+  setHandler(cancelUpdate, (r) => cancel(r), { validator: (_r) => c.assertCanCancel() });
 
   // Signals (the Temporal UI, `temporal workflow signal`, delivery children) cannot be answered:
   // one that is not allowed now is logged and ignored.
@@ -198,11 +201,11 @@ function registerHandlers(c: CampaignState): void {
       }
       await run(a);
     };
-  setHandler(approveSignal, viaSignal('approve', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(true, { ...d, by: d.by ?? 'temporal-signal' })));
-  setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(false, { ...d, by: d.by ?? 'temporal-signal' })));
-  setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), pause));
-  setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), resume));
-  setHandler(cancelSignal, viaSignal('cancel', () => c.assertCanCancel(), cancel));
+  setHandler(approveSignal, viaSignal('approve', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(true, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+  setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+  setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), (r: ControlRequest) => pause(r, { signal: true })));
+  setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), (r: ControlRequest) => resume(r, { signal: true })));
+  setHandler(cancelSignal, viaSignal('cancel', () => c.assertCanCancel(), (r: ControlRequest) => cancel(r, { signal: true })));
 
   setHandler(deliveryReportSignal, (r) => {
     if (r.stage === 'send') {
@@ -219,9 +222,9 @@ function describe(action: string, r: ControlRequest): string {
   return `${action} by ${r.by ?? 'unknown'}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
-async function setStatus(c: CampaignState): Promise<void> {
+async function setStatus(c: CampaignState, signal?: { action: 'pause' | 'resume' | 'cancel'; by: string }): Promise<void> {
   c.publish();
-  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason });
+  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, signal });
 }
 
 async function startDelivery(c: CampaignState, r: { id: number; masked: string }): Promise<void> {
