@@ -41,6 +41,9 @@ describe('pause, resume and cancel while sending', () => {
     const id = await createCampaign(h, campaignBody(30));
     await approve(h, id);
     await eventually(async () => messagesFor(h, id).length >= 5, 30_000, 'the first messages');
+    const sending = await h.api('GET', `/api/v1/campaigns/${id}`);
+    assert.equal(sending.body.eta?.basis, 'observed', JSON.stringify(sending.body.eta));
+    assert.ok(Date.parse(sending.body.eta.at) > Date.now(), 'the ETA is ahead');
     const answer = await handle(id).executeUpdate(pauseUpdate, { args: [{ by: 'ops@acme.test', reason: 'wrong attachment?' }] });
     assert.equal(answer.status, 'paused');
     const atAnswer = messagesFor(h, id).length;

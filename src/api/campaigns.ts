@@ -114,10 +114,31 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     res.status(201).json({ id, status: 'building', workflowId, temporalUrl: link(workflowId) });
   });
 
+  /**
+   * The send rate of the last five minutes, else the lowest configured limit that is known here
+   * (the campaign's throttle, a stored account's limit), turned into a finishing time.
+   */
+  async function estimate(c: campaigns.CampaignRow, pending: number) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM delivery_ledger
+      WHERE campaign_id = ${c.id} AND state = 'sent' AND finished_at > now() - interval '5 minutes'`;
+    let perMinute = (row?.n ?? 0) / 5;
+    let basis: 'observed' | 'limit' = 'observed';
+    if (perMinute === 0) {
+      const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
+      const limits = [c.definition.throttle?.messagesPerMinute, stored?.limits.messagesPerMinute].filter((x): x is number => !!x);
+      if (limits.length === 0) return undefined;
+      perMinute = Math.min(...limits);
+      basis = 'limit';
+    }
+    return { at: new Date(Date.now() + (pending / perMinute) * 60_000), perMinute: Math.round(perMinute * 10) / 10, basis };
+  }
+
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
     const slowed = await slowedUntil(sql, throttleKey(c.tenant, c.account));
+    const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     res.json({
       id: c.id,
       name: c.name,
@@ -127,6 +148,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       error: c.error ?? undefined,
       reason: c.statusReason ?? undefined,
       account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },
+      eta,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
       tenant: c.tenant,
