@@ -27,6 +27,15 @@ export class WorkerProcess {
     }, 60_000, 'the worker process to poll');
   }
 
+  get exited(): boolean {
+    return this.proc?.exitCode !== null || this.proc?.signalCode !== null;
+  }
+
+  /** SIGKILL at once, from synchronous code (a sink hook). */
+  killNow(): void {
+    this.proc?.kill('SIGKILL');
+  }
+
   /** SIGKILL: no shutdown, no cleanup, exactly like a crash. */
   async kill(): Promise<void> {
     const proc = this.proc;
