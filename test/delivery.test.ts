@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { campaignWorkflowId } from '../src/contract/statuses.js';
 import { resumeUpdate } from '../src/workflows/definitions.js';
-import { approve, assertOncePerRecipient, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
+import { approve, assertOncePerRecipient, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
 
 // SMTP and IMAP faults, each checked for zero lost and zero duplicated messages at the sink and
