@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './contract/statuses.js';
+import { masterKeyProblem } from './crypto/secrets.js';
 
 // Configuration comes from the environment, is validated once at start, and a bad value stops
 // the process with one line per variable. Values are never echoed: several carry passwords.
@@ -82,6 +83,16 @@ const s3 = {
 };
 const s3Schema = z.object(s3);
 export type S3Config = z.infer<typeof s3Schema>;
+/** Seals stored account passwords (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
+const masterKey = {
+  MASTER_KEY: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = masterKeyProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+};
 
 const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -90,10 +101,14 @@ const logLevel = {
 export const workerEnvSchema = z.object({
   ...temporal,
   ...s3,
+  ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,
   SMTP_URL: endpointUrl({ plain: 'smtp', secure: 'smtps', plainPort: 587, securePort: 465 }),
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(3),
+  /** The account's limits, held across every worker and campaign; 0 means none. */
+  SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
+  SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
   IMAP_URL: endpointUrl({ plain: 'imap', secure: 'imaps', plainPort: 143, securePort: 993 }).optional(),
   /** Mailbox for Sent copies; found by the \Sent special-use flag or usual names when unset. */
   IMAP_SENT_FOLDER: z.string().min(1).optional(),
@@ -113,6 +128,7 @@ export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 export const apiEnvSchema = z.object({
   ...temporal,
   ...s3,
+  ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,
   API_KEY: z.string().min(16, 'must be at least 16 characters'),

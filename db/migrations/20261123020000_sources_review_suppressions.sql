@@ -1,8 +1,4 @@
 -- migrate:up
-ALTER TABLE campaigns DROP CONSTRAINT campaigns_status_check;
-ALTER TABLE campaigns ADD CONSTRAINT campaigns_status_check
-  CHECK (status IN ('building', 'awaiting_review', 'rejected', 'sending', 'paused',
-                    'completed', 'cancelled', 'failed', 'expired'));
 -- fixed once at build time so that a preview and the sent message carry the same Date header
 ALTER TABLE campaigns ADD COLUMN message_date timestamptz;
 
@@ -15,10 +11,12 @@ ALTER TABLE recipients ADD COLUMN included boolean;
 CREATE INDEX recipients_build_status_idx ON recipients (campaign_id, build_status, id);
 
 CREATE TABLE suppressions (
+  tenant     text NOT NULL DEFAULT 'default',
   -- stored lower-cased: suppression matches addresses case-insensitively
-  email      text PRIMARY KEY CHECK (email = lower(email)),
+  email      text NOT NULL CHECK (email = lower(email)),
   reason     text,
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant, email)
 );
 
 -- migrate:down
@@ -26,7 +24,3 @@ DROP TABLE suppressions;
 DROP INDEX recipients_build_status_idx;
 ALTER TABLE recipients DROP COLUMN included, DROP COLUMN attachments, DROP COLUMN bcc, DROP COLUMN cc;
 ALTER TABLE campaigns DROP COLUMN message_date;
-ALTER TABLE campaigns DROP CONSTRAINT campaigns_status_check;
-ALTER TABLE campaigns ADD CONSTRAINT campaigns_status_check
-  CHECK (status IN ('building', 'awaiting_review', 'rejected', 'sending', 'paused',
-                    'completed', 'cancelled', 'failed'));

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { recipientInputSchema, reviewSchema } from '../contract/campaign.js';
+import { recipientInputSchema, reviewPolicySchema } from '../contract/campaign.js';
 import type { BuildStatus } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
@@ -18,6 +18,8 @@ export interface BuildResult {
   needsReview?: number;
   /** The campaign's review settings, so the workflow needs no other read. */
   review?: { required: boolean; expiresAfter: string };
+  /** The campaign's startAt, if it has one. */
+  startAt?: string;
 }
 
 const BUILD_BATCH = 500;
@@ -43,7 +45,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
      */
     async buildRecipients({ campaignId }: CampaignRef): Promise<BuildResult> {
       const campaign = await loadCampaign(campaignId);
-      const review = reviewSchema.parse(campaign.definition.review ?? {});
+      const review = reviewPolicySchema.parse(campaign.definition.review ?? {});
       const fail = (error: string): BuildResult => ({ error, total: 0, sendable: 0, blocked: 0, review });
       const source = await campaigns.getCampaignSource(sql, campaignId);
       if (!source) return fail('the campaign has no recipient source');
@@ -149,6 +151,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
         blocked: counts.blocked,
         needsReview: counts.needs_review,
         review,
+        startAt: campaign.definition.startAt,
       };
     },
   };

@@ -1,18 +1,54 @@
 import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
+import { maskAddress } from '../contract/mask.js';
+import { appendAudit } from '../db/audit.js';
+import type { Db } from '../db/sql.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 
 /** The campaign's record: status changes, review decisions, the cursor over its recipients. */
 export function createCampaignActivities({ sql, logger }: ActivityDeps) {
+  async function auditSignal(tx: Db, campaignId: string, action: 'approve' | 'reject' | 'pause' | 'resume' | 'cancel', by: string, details: Record<string, unknown>) {
+    const [row] = await tx<{ tenant: string }[]>`SELECT tenant FROM campaigns WHERE id = ${campaignId}`;
+    await appendAudit(tx, {
+      tenant: row?.tenant ?? 'default',
+      principal: `signal:${by}`,
+      action: `campaign.${action}`,
+      campaignId,
+      details: { ...details, via: 'temporal-signal' },
+    });
+  }
+
   return {
-    async setCampaignStatus({ campaignId, status, error }: CampaignRef & { status: CampaignStatus; error?: string }) {
-      await campaigns.setCampaignStatus(sql, campaignId, status, { error });
+    /**
+     * `signal` is set when a person steered the campaign by Signal (the Temporal UI): the REST API
+     * audits its own calls, this audits those, in the same transaction as the change.
+     */
+    async setCampaignStatus({
+      campaignId,
+      status,
+      reason,
+      signal,
+    }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: 'pause' | 'resume' | 'cancel'; by: string } }) {
+      await sql.begin(async (tx) => {
+        await campaigns.setCampaignStatus(tx, campaignId, status, {
+          reason,
+          error: status === 'failed' ? reason : undefined,
+        });
+        if (signal) await auditSignal(tx, campaignId, signal.action, signal.by, { status, reason });
+      });
     },
 
     /** Records a review decision and moves the campaign (and, on rejection, its recipients) on. */
-    async recordDecision({ campaignId, approved, by, note }: CampaignRef & { approved: boolean; by: string; note?: string }) {
+    async recordDecision({
+      campaignId,
+      approved,
+      by,
+      note,
+      viaSignal,
+    }: CampaignRef & { approved: boolean; by: string; note?: string; viaSignal?: boolean }) {
       await sql.begin(async (tx) => {
+        if (viaSignal) await auditSignal(tx, campaignId, approved ? 'approve' : 'reject', by, { note });
         await campaigns.recordDecision(tx, campaignId, { by, note, at: new Date() });
         await campaigns.setCampaignStatus(tx, campaignId, approved ? 'sending' : 'rejected');
         // Whatever will not be sent is marked so, and the pending count means "still to go".
@@ -36,8 +72,26 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       logger.info({ campaignId, after }, 'review expired');
     },
 
-    async nextRecipientIds({ campaignId, afterId, limit }: CampaignRef & { afterId: number; limit: number }) {
-      return recipients.sendableRecipientIds(sql, campaignId, afterId, limit);
+    /** The next sendable recipients after `afterId`, in list order, with masked addresses for the UI. */
+    async nextRecipients({ campaignId, afterId, limit }: CampaignRef & { afterId: number; limit: number }) {
+      const rows = await recipients.sendableRecipients(sql, campaignId, afterId, limit);
+      return rows.map((r) => ({ id: r.id, masked: maskAddress(r.email) }));
+    },
+
+    /** Which of `ids` have a final send status, and how many Sent copies are still to be filed. */
+    async deliveryProgress({ campaignId, ids }: CampaignRef & { ids: number[] }) {
+      return recipients.deliveryProgress(sql, campaignId, ids);
+    },
+
+    /** After a cancel: every recipient not sent and not being sent is recorded as cancelled. */
+    async cancelUnsent({ campaignId }: CampaignRef) {
+      const n = await recipients.cancelUnsent(sql, campaignId);
+      logger.info({ campaignId, cancelled: n }, 'unsent recipients cancelled');
+      return n;
+    },
+
+    async markCancelled({ campaignId, recipientId }: RecipientRef) {
+      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
     },
     async markSendFailed({ campaignId, recipientId, reason }: RecipientRef & { reason: string }) {
       await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: reason });

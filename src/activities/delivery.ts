@@ -1,4 +1,7 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
+import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
@@ -7,15 +10,48 @@ import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
 
-export interface SendResult {
-  outcome: 'sent' | 'failed';
-  messageId: string;
-  copyRequested: boolean;
+export type SendResult =
+  | { outcome: 'sent'; messageId: string; copyRequested: boolean }
+  | { outcome: 'failed'; messageId: string }
+  /** The campaign is paused (or the account just refused to go on: `accountProblem`). */
+  | { outcome: 'paused'; accountProblem?: string }
+  | { outcome: 'cancelled' }
+  /** The next slot under the rate limits is further away than an activity should wait. */
+  | { outcome: 'throttled'; retryAt: number; reason: string };
+
+/** Slots closer than this are waited for inside the activity; further ones by a workflow timer. */
+const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
+
+/** Keeps heartbeating while `work` runs, so a dead worker is noticed in seconds, a slow server is not. */
+async function heartbeating<T>(work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => Context.current().heartbeat(), 3000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function waitUntil(at: Date): Promise<void> {
+  for (let left = at.getTime() - Date.now(); left > 0; left = at.getTime() - Date.now()) {
+    await sleep(Math.min(left, 3000));
+    Context.current().heartbeat();
+  }
 }
 
 /** Sending one recipient's message over SMTP and filing its copy over IMAP. */
 export function createDeliveryActivities(deps: ActivityDeps) {
-  const { sql, smtp, sentFolder, logger, s3 } = deps;
+  const { sql, logger } = deps;
+
+  /** The campaign's account; undefined (with the reason) when it no longer exists. */
+  async function accountOf(campaign: { tenant: string; account: string }): Promise<LiveAccount | string> {
+    try {
+      return await deps.accounts.get(campaign.tenant, campaign.account);
+    } catch (err) {
+      if (err instanceof UnknownAccountError) return err.message;
+      throw err;
+    }
+  }
 
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
@@ -31,20 +67,37 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     return r;
   }
 
+  /** Undefined while the campaign is sending; otherwise what the send activity answers. */
+  async function campaignGate(campaignId: string, recipientId: number): Promise<SendResult | undefined> {
+    const status = await campaigns.getCampaignStatus(sql, campaignId);
+    if (status === 'paused') return { outcome: 'paused' };
+    if (status === 'cancelled') {
+      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
+      return { outcome: 'cancelled' };
+    }
+    return undefined;
+  }
+
   async function render(campaignId: string, recipientId: number, messageDate: Date) {
     const campaign = await loadCampaign(campaignId);
     const r = await loadRecipient(campaignId, recipientId);
-    const built = await composeRecipientMessage(campaign, r, s3, { date: messageDate });
+    const built = await composeRecipientMessage(campaign, r, deps.s3, { date: messageDate });
     return { campaign, recipient: r, ...built };
   }
 
   return {
     /**
      * Sends one recipient's message, effectively once: the ledger row is written before and
-     * after the SMTP transaction, and a retry reads it before doing anything.
+     * after the SMTP transaction, and a retry reads it before doing anything. Right before the
+     * SMTP transaction, holding one of the worker's connection slots, it checks that the campaign
+     * is still sending: a pause or cancel answered before that point stops this message.
      */
     async sendMessage({ campaignId, recipientId }: RecipientRef): Promise<SendResult> {
-      const copyRequested = sentFolder !== undefined;
+      const campaign = await loadCampaign(campaignId);
+      const account = await accountOf(campaign);
+      if (typeof account === 'string') return { outcome: 'paused', accountProblem: account };
+      const { smtp } = account;
+      const copyRequested = account.sentFolder !== undefined;
       const previous = await ledger.getLedger(sql, campaignId, recipientId);
       if (previous?.state === 'sent') {
         await recipients.updateSendStatus(sql, campaignId, recipientId, {
@@ -55,9 +108,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         });
         return { outcome: 'sent', messageId: previous.messageId, copyRequested };
       }
-      if (previous?.state === 'unknown') {
-        return { outcome: 'failed', messageId: previous.messageId, copyRequested: false };
-      }
+      if (previous?.state === 'unknown') return { outcome: 'failed', messageId: previous.messageId };
       if (previous?.state === 'sending') {
         // The attempt before this one ended without recording an outcome: the worker died
         // during the SMTP transaction, and the server may or may not have taken the message.
@@ -68,56 +119,80 @@ export function createDeliveryActivities(deps: ActivityDeps) {
             sendStatus: 'failed',
             error: `delivery outcome unknown: ${why}; not resent (DELIVERY_UNKNOWN_POLICY=hold)`,
           });
-          return { outcome: 'failed', messageId: previous.messageId, copyRequested: false };
+          return { outcome: 'failed', messageId: previous.messageId };
         }
         logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
       }
 
+      const gate = await campaignGate(campaignId, recipientId);
+      if (gate) return gate;
+
+      // The account's limits hold across every worker and campaign; a campaign may only lower them.
+      const accountKey = throttleKey(campaign.tenant, campaign.account);
+      const limits: RateLimit[] = [
+        { key: accountKey, perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
+        { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
+      ];
+      const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
+      if (slot.kind === 'later') return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+      await waitUntil(slot.at);
+
       // The build fixed the campaign's Date header, so the preview shows what is sent; every
       // later attempt and the Sent copy reuse the date the ledger recorded.
-      const messageDate =
-        previous?.messageDate ?? (await loadCampaign(campaignId)).messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+      const messageDate = previous?.messageDate ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
       let msg: Awaited<ReturnType<typeof render>>;
       try {
         msg = await render(campaignId, recipientId, messageDate);
       } catch (err) {
         if (!(err instanceof TemplateRenderError)) throw err;
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `template: ${err.message}` });
-        return { outcome: 'failed', messageId: '', copyRequested: false };
+        return { outcome: 'failed', messageId: '' };
       }
-      const { messageId, raw, sha256, campaign, envelopeTo } = msg;
+      const { messageId, raw, sha256, envelopeTo } = msg;
 
-      await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length });
-      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
-      let response: string;
-      try {
-        ({ response } = await smtp.send({ from: campaign.definition.from.address, to: envelopeTo }, raw));
-      } catch (err) {
-        const outcome = classifySmtpError(err);
-        await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
-        if (outcome.kind === 'recipient') {
-          await recipients.updateSendStatus(sql, campaignId, recipientId, {
-            sendStatus: 'failed',
-            smtpResponse: outcome.reason,
-            error: `refused by the SMTP server: ${outcome.reason}`,
-          });
-          return { outcome: 'failed', messageId, copyRequested: false };
+      return smtp.withSlot(async (): Promise<SendResult> => {
+        const late = await campaignGate(campaignId, recipientId);
+        if (late) return late;
+        await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: campaign.account });
+        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
+        let response: string;
+        try {
+          ({ response } = await heartbeating(smtp.send({ from: campaign.definition.from.address, to: envelopeTo }, raw)));
+        } catch (err) {
+          const outcome = classifySmtpError(err);
+          await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
+          if (outcome.kind === 'recipient') {
+            await recipients.updateSendStatus(sql, campaignId, recipientId, {
+              sendStatus: 'failed',
+              smtpResponse: outcome.reason,
+              error: `refused by the SMTP server: ${outcome.reason}`,
+            });
+            return { outcome: 'failed', messageId };
+          }
+          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
+          if (outcome.kind === 'account') {
+            logger.warn({ campaignId, account: campaign.account }, `pausing: ${outcome.reason}`);
+            return { outcome: 'paused', accountProblem: outcome.reason };
+          }
+          if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
+          throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
         }
-        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
-        throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
-      }
-      await ledger.finishAttempt(sql, messageId, 'sent', response);
-      await recipients.updateSendStatus(sql, campaignId, recipientId, {
-        sendStatus: 'sent',
-        copyStatus: copyRequested ? 'pending' : 'not_requested',
-        smtpResponse: response,
-        sentAt: new Date(),
+        await ledger.finishAttempt(sql, messageId, 'sent', response);
+        await recipients.updateSendStatus(sql, campaignId, recipientId, {
+          sendStatus: 'sent',
+          copyStatus: copyRequested ? 'pending' : 'not_requested',
+          smtpResponse: response,
+          sentAt: new Date(),
+        });
+        return { outcome: 'sent', messageId, copyRequested };
       });
-      return { outcome: 'sent', messageId, copyRequested };
     },
 
     /** Files the exact bytes that were sent in the Sent folder, unless a copy is already there. */
     async appendToSent({ campaignId, recipientId }: RecipientRef): Promise<{ appended: boolean }> {
+      const account = await accountOf(await loadCampaign(campaignId));
+      if (typeof account === 'string') throw ApplicationFailure.retryable(account, 'UnknownAccount');
+      const { sentFolder } = account;
       if (!sentFolder) return { appended: false };
       const entry = await ledger.getLedger(sql, campaignId, recipientId);
       if (entry?.state !== 'sent') {
@@ -130,7 +205,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           CONTENT_CHANGED,
         );
       }
-      const { appended } = await sentFolder.appendOnce(raw, entry.messageId, entry.messageDate);
+      const { appended } = await heartbeating(sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'appended', appendedAt: new Date() });
       return { appended };
     },
@@ -138,14 +213,15 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 }
 
 /** Sending one rendered message to a test address only; no status of the campaign changes. */
-export function createTestSendActivities({ sql, smtp, s3 }: ActivityDeps) {
+export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
   return {
     async testSend({ campaignId, recipientId, to }: RecipientRef & { to: string }): Promise<{ messageId: string; response: string }> {
       const campaign = await campaigns.getCampaign(sql, campaignId);
       const r = await recipients.getRecipient(sql, campaignId, recipientId);
       if (!campaign || !r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
+      const account = await accounts.get(campaign.tenant, campaign.account);
       const msg = await composeRecipientMessage(campaign, r, s3, { testTo: to });
-      const { response } = await smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
+      const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
       return { messageId: msg.messageId, response };
     },
   };

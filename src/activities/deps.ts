@@ -1,14 +1,12 @@
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import type { SentFolderClient } from '../mail/imap.js';
-import type { SmtpSender } from '../mail/smtp.js';
+import type { AccountPool } from '../mail/account-pool.js';
 import type { S3Store } from '../s3/client.js';
 
 export interface ActivityDeps {
   sql: Sql;
-  smtp: SmtpSender;
-  /** Absent when Sent copies are off for this worker. */
-  sentFolder?: SentFolderClient;
+  /** The SMTP accounts: `default` from configuration, the others from Postgres. */
+  accounts: AccountPool;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
   s3: S3Store;

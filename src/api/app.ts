@@ -2,12 +2,19 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { requireApiKey } from './auth.js';
+import { auditRouter } from './audit.js';
+import { authenticate } from './auth.js';
+import { campaignActionRouter } from './campaign-actions.js';
+import { campaignViewRouter } from './campaign-views.js';
 import { campaignRouter } from './campaigns.js';
 import { errorMiddleware } from './errors.js';
+import { keyRouter } from './keys.js';
 import { reviewRouter } from './review.js';
 import { suppressionRouter } from './suppressions.js';
 import type { S3Store } from '../s3/client.js';
+import { accountRouter } from './accounts.js';
+import { openApiDocument } from './openapi.js';
+import { registeredRoutes } from './routes.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -16,9 +23,11 @@ export interface AppDeps {
   taskQueue: string;
   namespace: string;
   temporalUiUrl?: string;
+  /** Seals stored account passwords; without it accounts can hold no passwords. */
+  masterKey?: string;
   logger: Logger;
   /** Attachment bytes for previews. */
-  s3: S3Store;
+  s3?: S3Store;
 }
 
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
@@ -46,17 +55,23 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', postgres, temporal });
   });
 
-  const v1 = express.Router();
-  v1.use(requireApiKey(deps.apiKey));
-  v1.use((_req, res, next) => {
-    // One configured key for now; its principal is what decisions are recorded under.
-    res.locals.principal = 'api-key';
-    next();
+  // Public, like the health checks: it describes the API, it holds nothing of anyone's.
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument(registeredRoutes(v1), { basePath: '/api/v1', version: '1' }));
   });
+
+  const v1 = express.Router();
+  // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
+  v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
   v1.use(express.json({ limit: '20mb' }));
+  v1.use(campaignViewRouter(deps));
   v1.use(campaignRouter(deps));
+  v1.use(campaignActionRouter(deps));
+  v1.use(keyRouter(deps));
+  v1.use(accountRouter(deps));
   v1.use(reviewRouter(deps));
   v1.use(suppressionRouter(deps));
+  v1.use(auditRouter(deps));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });

@@ -1,14 +1,23 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import { campaignIdSchema, createCampaignSchema, decisionSchema } from '../contract/campaign.js';
+import { z } from 'zod';
+import { createCampaignSchema } from '../contract/campaign.js';
+import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
+import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import type { RecipientSource } from '../db/campaigns.js';
+import { statusCounts } from '../db/recipient-pages.js';
+import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { ApiError, notFound } from './errors.js';
-import { decide, startCampaignWorkflow } from './lifecycle.js';
+import { getAccount } from '../db/accounts.js';
+import { slowedUntil, throttleKey } from '../delivery/throttle.js';
+import { loadCampaign, temporalLink } from './campaign-access.js';
+import { ApiError } from './errors.js';
+import { startCampaignWorkflow } from './lifecycle.js';
+import { callerOf, route } from './scopes.js';
 
 export interface CampaignRouterDeps {
   sql: Sql;
@@ -19,24 +28,26 @@ export interface CampaignRouterDeps {
   logger: Logger;
 }
 
+const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
 export function campaignRouter(deps: CampaignRouterDeps): Router {
   const { sql, client, logger } = deps;
   const router = Router();
+  const link = (workflowId: string) => temporalLink(deps, workflowId);
 
-  const temporalLink = (workflowId: string) =>
-    deps.temporalUiUrl
-      ? `${deps.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(workflowId)}`
-      : undefined;
-
-  async function loadCampaign(rawId: string) {
-    const id = campaignIdSchema.safeParse(rawId);
-    const campaign = id.success ? await campaigns.getCampaign(sql, id.data) : undefined;
-    if (!campaign) throw notFound('campaign');
-    return campaign;
-  }
-
-  router.post('/campaigns', async (req, res) => {
+  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign; honours an Idempotency-Key header', body: createCampaignSchema, response: campaignCreatedResponse, status: 201 }), async (req, res) => {
+    const caller = callerOf(res);
+    const rawKey = req.get('idempotency-key');
+    const idempotencyKey = rawKey === undefined ? undefined : idempotencyKeySchema.safeParse(rawKey);
+    if (idempotencyKey && !idempotencyKey.success) {
+      throw new ApiError(422, 'the request is not valid', {
+        problems: [{ path: 'Idempotency-Key', message: idempotencyKey.error.issues[0]?.message ?? 'is not valid' }],
+      });
+    }
     const input = createCampaignSchema.parse(req.body ?? {});
+    if (input.account !== 'default' && !(await getAccount(sql, caller.tenant, input.account))) {
+      throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'account', message: `no account named ${input.account}` }] });
+    }
     const id = randomUUID();
     const workflowId = campaignWorkflowId(id);
     const { recipients, recipientsCsv, recipientsFrom, name, ...definition } = input;
@@ -45,55 +56,130 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       : recipientsCsv !== undefined
         ? { type: 'csv', text: recipientsCsv }
         : { type: 's3', bucket: recipientsFrom!.s3.bucket, key: recipientsFrom!.s3.key };
-    await campaigns.insertCampaign(sql, { id, name, definition, source, workflowId });
+    const bodySha256 = createHash('sha256').update(canonicalJson(input)).digest('hex');
+
+    const earlier: IdempotencyRow | undefined = await sql.begin(async (tx) => {
+      await campaigns.insertCampaign(tx, {
+        id,
+        name,
+        definition,
+        source,
+        workflowId,
+        tenant: caller.tenant,
+        createdBy: caller.principal,
+        account: input.account,
+      });
+      if (idempotencyKey?.success) {
+        const claim = await claimIdempotencyKey(tx, { tenant: caller.tenant, key: idempotencyKey.data, bodySha256, campaignId: id });
+        // Someone already used this key: roll this campaign back and answer with theirs.
+        if (claim) throw new Replay(claim);
+      }
+      await appendAudit(tx, {
+        tenant: caller.tenant,
+        principal: caller.principal,
+        action: 'campaign.create',
+        campaignId: id,
+        details: { name, source: source.type, recipients: recipients?.length, distinctReviewer: definition.review?.distinctReviewer ?? false },
+      });
+      return undefined as IdempotencyRow | undefined;
+    }).catch((err: unknown) => {
+      if (err instanceof Replay) return err.claim;
+      throw err;
+    });
+    if (earlier) {
+      if (earlier.bodySha256 !== bodySha256) {
+        throw new ApiError(409, 'this Idempotency-Key was already used with a different request body', {
+          campaignId: earlier.campaignId,
+        });
+      }
+      const c = await campaigns.getTenantCampaign(sql, caller.tenant, earlier.campaignId);
+      if (!c) throw new ApiError(409, 'this Idempotency-Key belongs to a campaign that no longer exists; use a new key');
+      res.status(200).set('Idempotent-Replayed', 'true').json({ id: c.id, status: c.status, workflowId: c.workflowId, temporalUrl: link(c.workflowId) });
+      return;
+    }
+
     try {
-      await startCampaignWorkflow(client, { campaignId: id, taskQueue: deps.taskQueue, name, recipients: recipients?.length });
+      await startCampaignWorkflow(client, {
+        campaignId: id,
+        taskQueue: deps.taskQueue,
+        name,
+        recipients: recipients?.length,
+        tenant: caller.tenant,
+        account: input.account,
+      });
     } catch (err) {
       // Without its workflow the record would sit in `building` for ever: take it back.
-      await campaigns.deleteCampaign(sql, id);
+      await sql.begin(async (tx) => {
+        await campaigns.deleteCampaign(tx, id);
+        await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'campaign.create_aborted', campaignId: id, details: { reason: 'Temporal did not accept the workflow' } });
+      });
       logger.error({ err, campaignId: id }, 'could not start the campaign workflow');
       throw new ApiError(503, 'the campaign could not be started: Temporal did not accept the workflow; nothing was created');
     }
-    logger.info({ campaignId: id, source: source.type }, 'campaign created');
-    res.status(201).json({ id, status: 'building', workflowId, temporalUrl: temporalLink(workflowId) });
+    logger.info({ campaignId: id, source: source.type, by: caller.principal }, 'campaign created');
+    res.status(201).json({ id, status: 'building', workflowId, temporalUrl: link(workflowId) });
   });
 
-  router.get('/campaigns/:id', async (req, res) => {
-    const c = await loadCampaign(req.params.id);
-    const counts = await campaigns.campaignCounts(sql, c.id);
+  /**
+   * The send rate of the last five minutes, else the lowest configured limit that is known here
+   * (the campaign's throttle, a stored account's limit), turned into a finishing time.
+   */
+  async function estimate(c: campaigns.CampaignRow, pending: number) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM delivery_ledger
+      WHERE campaign_id = ${c.id} AND state = 'sent' AND finished_at > now() - interval '5 minutes'`;
+    let perMinute = (row?.n ?? 0) / 5;
+    let basis: 'observed' | 'limit' = 'observed';
+    if (perMinute === 0) {
+      const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
+      const limits = [c.definition.throttle?.messagesPerMinute, stored?.limits.messagesPerMinute].filter((x): x is number => !!x);
+      if (limits.length === 0) return undefined;
+      perMinute = Math.min(...limits);
+      basis = 'limit';
+    }
+    return { at: new Date(Date.now() + (pending / perMinute) * 60_000), perMinute: Math.round(perMinute * 10) / 10, basis };
+  }
+
+  router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
+    const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
+    const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
+    const slowed = await slowedUntil(sql, throttleKey(c.tenant, c.account));
+    const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     res.json({
       id: c.id,
       name: c.name,
       status: c.status,
       counts,
+      countsByStatus,
       error: c.error ?? undefined,
+      reason: c.statusReason ?? undefined,
+      account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },
+      eta,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
+      reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
+      tenant: c.tenant,
+      createdBy: c.createdBy ?? undefined,
       workflowId: c.workflowId,
-      temporalUrl: temporalLink(c.workflowId),
+      temporalUrl: link(c.workflowId),
       createdAt: c.createdAt,
       updatedAt: c.updatedAt,
     });
   });
 
-  for (const action of ['approve', 'reject'] as const) {
-    router.post(`/campaigns/:id/${action}`, async (req, res) => {
-      const c = await loadCampaign(req.params.id);
-      const body = decisionSchema.parse(req.body ?? {});
-      const outcome = await decide(client, c.id, action === 'approve', { by: res.locals.principal, note: body.note });
-      if (outcome.ok) {
-        logger.info({ campaignId: c.id, action, by: res.locals.principal }, 'review decision');
-        res.json({ status: outcome.status });
-        return;
-      }
-      if (outcome.reason === 'timeout') {
-        throw new ApiError(503, 'no worker answered in time; the decision was not recorded, try again');
-      }
-      // The workflow's own answer wins; a closed workflow answers through its final record.
-      const current = (await campaigns.getCampaign(sql, c.id))?.status ?? c.status;
-      const message = outcome.reason === 'conflict' ? outcome.message : `the campaign is ${current}, not awaiting review`;
-      throw new ApiError(409, message, { status: outcome.reason === 'conflict' ? (outcome.status ?? current) : current });
-    });
-  }
-
   return router;
+}
+
+class Replay extends Error {
+  constructor(readonly claim: IdempotencyRow) {
+    super('replay');
+  }
+}
+
+/** JSON with object keys sorted, so the same body hashes the same whatever the key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }

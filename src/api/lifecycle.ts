@@ -1,11 +1,22 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  AccountAttr,
+  CAMPAIGN_SEARCH_ATTRIBUTES,
+  CampaignIdAttr,
+  CampaignStatusAttr,
+  TenantAttr,
+} from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import {
   approveUpdate,
+  cancelUpdate,
   INVALID_TRANSITION,
+  pauseUpdate,
   rejectUpdate,
+  resumeUpdate,
+  type ControlRequest,
   type DecisionAnswer,
   type ReviewDecision,
 } from '../workflows/definitions.js';
@@ -15,20 +26,47 @@ import type { campaignWorkflow } from '../workflows/campaign.js';
 
 const UPDATE_DEADLINE_MS = 15_000;
 
+const searchAttributesKnown = new WeakMap<Client, Promise<boolean>>();
+
+/** Whether the namespace has the campaign search attributes registered (asked once per client). */
+function hasSearchAttributes(client: Client): Promise<boolean> {
+  let known = searchAttributesKnown.get(client);
+  if (!known) {
+    known = client.connection.operatorService
+      .listSearchAttributes({ namespace: client.options.namespace })
+      .then((r) => CAMPAIGN_SEARCH_ATTRIBUTES.every((k) => r.customAttributes?.[k.name] !== undefined))
+      .catch(() => false);
+    searchAttributesKnown.set(client, known);
+  }
+  return known;
+}
+
 export async function startCampaignWorkflow(
   client: Client,
-  o: { campaignId: string; taskQueue: string; name: string; recipients?: number },
+  o: { campaignId: string; taskQueue: string; name: string; recipients?: number; tenant?: string; account?: string },
 ): Promise<string> {
   const workflowId = campaignWorkflowId(o.campaignId);
+  const searchAttributes = await hasSearchAttributes(client);
   await client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
     workflowId,
     taskQueue: o.taskQueue,
-    args: [{ campaignId: o.campaignId }],
+    args: [{ campaignId: o.campaignId, searchAttributes }],
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     staticSummary:
       o.recipients === undefined
         ? `Campaign "${o.name}"`
         : `Campaign "${o.name}" to ${o.recipients} recipient${o.recipients === 1 ? '' : 's'}`,
+    staticDetails: `Campaign ${o.campaignId}. Query \`status\` for progress; signal \`approve\` or \`reject\` with {"by": "you", "note": "…"} to decide, \`pause\`, \`resume\` or \`cancel\` to steer it.`,
+    ...(searchAttributes
+      ? {
+          typedSearchAttributes: [
+            { key: CampaignIdAttr, value: o.campaignId },
+            { key: CampaignStatusAttr, value: 'building' },
+            { key: TenantAttr, value: o.tenant ?? 'default' },
+            { key: AccountAttr, value: o.account ?? 'default' },
+          ],
+        }
+      : {}),
   });
   return workflowId;
 }
@@ -40,16 +78,39 @@ export type DecisionOutcome =
   | { ok: false; reason: 'timeout' };
 
 /** Sends approve/reject as an Update: the workflow's validator decides whether it is allowed. */
-export async function decide(
+export function decide(
   client: Client,
   campaignId: string,
   approved: boolean,
   decision: ReviewDecision,
 ): Promise<DecisionOutcome> {
+  return transition(client, campaignId, approved ? 'approve' : 'reject', decision);
+}
+
+const UPDATES = {
+  approve: approveUpdate,
+  reject: rejectUpdate,
+  pause: pauseUpdate,
+  resume: resumeUpdate,
+  cancel: cancelUpdate,
+} as const;
+export type LifecycleAction = keyof typeof UPDATES;
+export const LIFECYCLE_ACTIONS = Object.keys(UPDATES) as LifecycleAction[];
+
+/**
+ * Asks the campaign's workflow for a transition through its Update, with a deadline: the answer
+ * is the workflow's own (its validator refuses what is not allowed from where it stands).
+ */
+export async function transition(
+  client: Client,
+  campaignId: string,
+  action: LifecycleAction,
+  arg: ReviewDecision | ControlRequest,
+): Promise<DecisionOutcome> {
   const handle = client.workflow.getHandle(campaignWorkflowId(campaignId));
   try {
     const answer: DecisionAnswer = await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      handle.executeUpdate(approved ? approveUpdate : rejectUpdate, { args: [decision] }),
+      handle.executeUpdate(UPDATES[action] as typeof approveUpdate, { args: [arg] }),
     );
     return { ok: true, status: answer.status };
   } catch (err) {

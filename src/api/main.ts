@@ -18,6 +18,7 @@ const app = createApp({
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   namespace: config.TEMPORAL_NAMESPACE,
   temporalUiUrl: config.TEMPORAL_UI_URL,
+  masterKey: config.MASTER_KEY,
   logger,
   s3,
 });

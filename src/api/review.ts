@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import { campaignIdSchema, pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
+import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
-import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -11,12 +10,14 @@ import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
+import { loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
+import { callerOf, route } from './scopes.js';
 
 export interface ReviewRouterDeps {
   sql: Sql;
   client: Client;
-  s3: S3Store;
+  s3?: S3Store;
   taskQueue: string;
   logger: Logger;
 }
@@ -27,12 +28,6 @@ const TEST_SEND_DEADLINE_MS = 60_000;
 export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRouterDeps): Router {
   const router = Router();
 
-  async function loadCampaign(rawId: string) {
-    const id = campaignIdSchema.safeParse(rawId);
-    const campaign = id.success ? await campaigns.getCampaign(sql, id.data) : undefined;
-    if (!campaign) throw notFound('campaign');
-    return campaign;
-  }
 
   async function loadRecipient(campaignId: string, rawId: string) {
     const id = Number(rawId);
@@ -41,8 +36,8 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     return r;
   }
 
-  router.get('/campaigns/:id/review', async (req, res) => {
-    const c = await loadCampaign(req.params.id);
+  router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', query: pageSchema }), async (req, res) => {
+    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const page = pageSchema.parse(req.query);
     const [counts, undecided, rows] = await Promise.all([
       recipients.buildStatusCounts(sql, c.id),
@@ -65,12 +60,13 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     });
   });
 
-  router.get('/campaigns/:id/recipients/:rid/preview', async (req, res) => {
-    const c = await loadCampaign(req.params.id);
-    const r = await loadRecipient(c.id, req.params.rid);
+  router.get('/campaigns/:id/recipients/:rid/preview', route({ scope: 'campaigns:read', summary: 'The exact message a recipient would get: JSON, or the .eml with Accept: message/rfc822' }), async (req, res) => {
+    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
+    const r = await loadRecipient(c.id, String(req.params.rid));
     if (c.status === 'building') throw new ApiError(409, 'the campaign is still building', { status: c.status });
     let msg;
     try {
+      if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
       msg = await composeRecipientMessage(c, r, s3);
     } catch (err) {
       if (!(err instanceof TemplateRenderError)) throw err;
@@ -102,9 +98,9 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     });
   });
 
-  router.post('/campaigns/:id/recipients/:rid/decision', async (req, res) => {
-    const c = await loadCampaign(req.params.id);
-    const r = await loadRecipient(c.id, req.params.rid);
+  router.post('/campaigns/:id/recipients/:rid/decision', route({ scope: 'campaigns:review', summary: 'Include or leave out a needs_review recipient', body: recipientDecisionSchema }), async (req, res) => {
+    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
+    const r = await loadRecipient(c.id, String(req.params.rid));
     const { include } = recipientDecisionSchema.parse(req.body ?? {});
     if (c.status !== 'awaiting_review') {
       throw new ApiError(409, `the campaign is ${c.status}, not awaiting review`, { status: c.status });
@@ -119,8 +115,8 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     res.json({ id: r.id, buildStatus: r.buildStatus, included: include });
   });
 
-  router.post('/campaigns/:id/test-send', async (req, res) => {
-    const c = await loadCampaign(req.params.id);
+  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', body: testSendSchema }), async (req, res) => {
+    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const body = testSendSchema.parse(req.body ?? {});
     if (c.status === 'building' || c.status === 'failed') {
       throw new ApiError(409, `the campaign is ${c.status}; there is no message to test`, { status: c.status });

@@ -93,15 +93,20 @@ const duration = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'must be a duration like "7 days" or "12 hours"');
 
-export const reviewSchema = z
+/**
+ * How the campaign must be reviewed. `distinctReviewer`: its creator may not approve it (four
+ * eyes). `required: false` goes straight to sending; `expiresAfter` ends an unreviewed campaign.
+ */
+export const reviewPolicySchema = z
   .object({
+    distinctReviewer: z.boolean().default(false),
     /** false: the campaign goes straight from building to sending. */
     required: z.boolean().default(true),
     /** How long a campaign may wait for review before it ends `expired`. */
     expiresAfter: duration.default('7 days'),
   })
   .strict();
-export type ReviewOptions = z.infer<typeof reviewSchema>;
+export type ReviewOptions = z.infer<typeof reviewPolicySchema>;
 
 export const createCampaignSchema = z
   .object({
@@ -117,7 +122,18 @@ export const createCampaignSchema = z
     bcc: addressList.optional(),
     replyTo: emailAddress.optional(),
     attachments: z.array(attachmentSchema).max(20, 'must contain at most 20 attachments').optional(),
-    review: reviewSchema.optional(),
+    review: reviewPolicySchema.optional(),
+    /** The SMTP account to send through: `default` (SMTP_URL) or one from /api/v1/accounts. */
+    account: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an account name').default('default'),
+    /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
+    startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2026-12-01T09:00:00Z' }).optional(),
+    /** Lower limits for this campaign; the account's own limits always hold as well. */
+    throttle: z
+      .object({
+        messagesPerMinute: z.number().positive('must be more than 0').max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
     recipients: z
       .array(recipientInputSchema, { error: 'must be a list of recipients' })
       .min(1, 'must contain at least one recipient')
@@ -157,6 +173,9 @@ export const pageSchema = z.object({
 });
 
 export const decisionSchema = z.object({ note: z.string().max(2000).optional() }).strict();
+
+/** Body of pause, resume and cancel. */
+export const controlSchema = z.object({ reason: z.string().max(2000).optional() }).strict();
 export type DecisionInput = z.infer<typeof decisionSchema>;
 
 export const campaignStatusSchema = z.enum(CAMPAIGN_STATUSES);

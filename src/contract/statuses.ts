@@ -5,6 +5,7 @@ export const CAMPAIGN_STATUSES = [
   'building',
   'awaiting_review',
   'rejected',
+  'scheduled',
   'sending',
   'paused',
   'completed',
@@ -13,6 +14,9 @@ export const CAMPAIGN_STATUSES = [
   'expired',
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+/** Statuses a campaign never leaves. */
+export const FINAL_CAMPAIGN_STATUSES: readonly CampaignStatus[] = ['rejected', 'completed', 'cancelled', 'failed', 'expired'];
 
 export const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'] as const;
 export type BuildStatus = (typeof BUILD_STATUSES)[number];

@@ -10,9 +10,15 @@ export interface CampaignRow {
   workflowId: string;
   error: string | null;
   messageDate: Date | null;
+  statusReason: string | null;
+  account: string;
   decidedBy: string | null;
   decisionNote: string | null;
   decidedAt: Date | null;
+  tenant: string;
+  /** The principal who created it (null for campaigns from before keys had principals). */
+  createdBy: string | null;
+  seq: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -24,11 +30,21 @@ export type RecipientSource =
 
 export async function insertCampaign(
   db: Db,
-  c: { id: string; name: string; definition: CampaignDefinition; source: RecipientSource; workflowId: string },
+  c: {
+    id: string;
+    name: string;
+    definition: CampaignDefinition;
+    source: RecipientSource;
+    workflowId: string;
+    tenant?: string;
+    createdBy?: string;
+    account?: string;
+  },
 ): Promise<void> {
   await db`
-    INSERT INTO campaigns (id, name, definition, source, workflow_id)
-    VALUES (${c.id}, ${c.name}, ${db.json(c.definition as never)}, ${db.json(c.source as never)}, ${c.workflowId})`;
+    INSERT INTO campaigns (id, name, definition, source, workflow_id, tenant, created_by, account)
+    VALUES (${c.id}, ${c.name}, ${db.json(c.definition as never)}, ${db.json(c.source as never)}, ${c.workflowId},
+            ${c.tenant ?? 'default'}, ${c.createdBy ?? null}, ${c.account ?? 'default'})`;
 }
 
 export async function deleteCampaign(db: Db, id: string): Promise<void> {
@@ -37,10 +53,35 @@ export async function deleteCampaign(db: Db, id: string): Promise<void> {
 
 export async function getCampaign(db: Db, id: string): Promise<CampaignRow | undefined> {
   const [row] = await db<CampaignRow[]>`
-    SELECT id, name, status, definition, workflow_id, error, message_date, decided_by, decision_note, decided_at,
-           created_at, updated_at
-    FROM campaigns WHERE id = ${id}`;
+    SELECT ${campaignColumns(db)} FROM campaigns WHERE id = ${id}`;
   return row;
+}
+
+const campaignColumns = (db: Db) => db`
+  id, name, status, definition, workflow_id, error, message_date, status_reason, account, decided_by, decision_note, decided_at,
+  tenant, created_by,
+  seq::text AS seq, created_at, updated_at`;
+
+/** The campaign if it belongs to `tenant`: another tenant's campaign is as absent as a missing one. */
+export async function getTenantCampaign(db: Db, tenant: string, id: string): Promise<CampaignRow | undefined> {
+  const [row] = await db<CampaignRow[]>`
+    SELECT ${campaignColumns(db)} FROM campaigns WHERE id = ${id} AND tenant = ${tenant}`;
+  return row;
+}
+
+/** Newest first; `beforeSeq` is the position of the last campaign of the previous page. */
+export async function listCampaigns(
+  db: Db,
+  tenant: string,
+  f: { status?: CampaignStatus; beforeSeq?: number; limit: number },
+): Promise<CampaignRow[]> {
+  return db<CampaignRow[]>`
+    SELECT ${campaignColumns(db)} FROM campaigns
+    WHERE tenant = ${tenant}
+      ${f.status ? db`AND status = ${f.status}` : db``}
+      ${f.beforeSeq ? db`AND seq < ${f.beforeSeq}` : db``}
+    ORDER BY seq DESC
+    LIMIT ${f.limit}`;
 }
 
 export async function getCampaignSource(db: Db, id: string): Promise<RecipientSource | undefined> {
@@ -52,11 +93,17 @@ export async function setCampaignStatus(
   db: Db,
   id: string,
   status: CampaignStatus,
-  extra: { error?: string } = {},
+  extra: { error?: string; reason?: string } = {},
 ): Promise<void> {
   await db`
-    UPDATE campaigns SET status = ${status}, error = COALESCE(${extra.error ?? null}, error), updated_at = now()
+    UPDATE campaigns SET status = ${status}, error = COALESCE(${extra.error ?? null}, error),
+           status_reason = ${extra.reason ?? null}, updated_at = now()
     WHERE id = ${id}`;
+}
+
+export async function getCampaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
+  const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id}`;
+  return row?.status;
 }
 
 export async function recordDecision(

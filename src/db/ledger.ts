@@ -27,11 +27,11 @@ export async function getLedger(db: Db, campaignId: string, recipientId: number)
  */
 export async function beginAttempt(
   db: Db,
-  e: { messageId: string; campaignId: string; recipientId: number; messageDate: Date; sha256: string; size: number },
+  e: { messageId: string; campaignId: string; recipientId: number; messageDate: Date; sha256: string; size: number; account: string },
 ): Promise<void> {
   await db`
-    INSERT INTO delivery_ledger (message_id, campaign_id, recipient_id, state, message_date, sha256, size)
-    VALUES (${e.messageId}, ${e.campaignId}, ${e.recipientId}, 'sending', ${e.messageDate}, ${e.sha256}, ${e.size})
+    INSERT INTO delivery_ledger (message_id, campaign_id, recipient_id, state, message_date, sha256, size, account)
+    VALUES (${e.messageId}, ${e.campaignId}, ${e.recipientId}, 'sending', ${e.messageDate}, ${e.sha256}, ${e.size}, ${e.account})
     ON CONFLICT (message_id) DO UPDATE SET
       state = 'sending', attempts = delivery_ledger.attempts + 1, sha256 = EXCLUDED.sha256,
       size = EXCLUDED.size, started_at = now(), finished_at = NULL`;

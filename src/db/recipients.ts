@@ -34,9 +34,9 @@ export interface NewRecipient {
   email: string;
   name: string | null;
   vars: Record<string, unknown>;
-  cc: string[];
-  bcc: string[];
-  attachments: ResolvedAttachment[];
+  cc?: string[];
+  bcc?: string[];
+  attachments?: ResolvedAttachment[];
   buildStatus: BuildStatus;
   buildReasons: string[];
 }
@@ -52,9 +52,9 @@ export async function insertRecipients(db: Db, campaignId: string, rows: NewReci
         email: r.email,
         name: r.name,
         vars: db.json(r.vars as never),
-        cc: r.cc,
-        bcc: r.bcc,
-        attachments: db.json(r.attachments as never),
+        cc: r.cc ?? [],
+        bcc: r.bcc ?? [],
+        attachments: db.json((r.attachments ?? []) as never),
         build_status: r.buildStatus,
         build_reasons: r.buildReasons,
       })),
@@ -68,19 +68,42 @@ export async function getRecipient(db: Db, campaignId: string, id: number): Prom
   return row;
 }
 
-/** IDs of sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
-export async function sendableRecipientIds(
+/** Sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
+export async function sendableRecipients(
   db: Db,
   campaignId: string,
   afterId: number,
   limit: number,
-): Promise<number[]> {
-  const rows = await db<{ id: number }[]>`
-    SELECT id FROM recipients
+): Promise<{ id: number; email: string }[]> {
+  return db<{ id: number; email: string }[]>`
+    SELECT id, email FROM recipients
     WHERE campaign_id = ${campaignId} AND id > ${afterId}
       AND (build_status IN ('ready', 'warning') OR (build_status = 'needs_review' AND included IS TRUE))
+      AND send_status = 'pending'
     ORDER BY id LIMIT ${limit}`;
-  return rows.map((r) => r.id);
+}
+
+export async function deliveryProgress(
+  db: Db,
+  campaignId: string,
+  ids: number[],
+): Promise<{ settled: number[]; copiesPending: number }> {
+  const settled = await db<{ id: number }[]>`
+    SELECT id FROM recipients
+    WHERE campaign_id = ${campaignId} AND id = ANY(${ids}::int[])
+      AND send_status IN ('sent', 'failed', 'cancelled', 'skipped')`;
+  const [copies] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId} AND copy_status = 'pending'`;
+  return { settled: settled.map((r) => r.id), copiesPending: copies?.n ?? 0 };
+}
+
+/** Records every recipient that is still waiting to be sent as cancelled; returns how many. */
+export async function cancelUnsent(db: Db, campaignId: string): Promise<number> {
+  const rows = await db`
+    UPDATE recipients SET send_status = 'cancelled', updated_at = now()
+    WHERE campaign_id = ${campaignId} AND send_status = 'pending'
+    RETURNING id`;
+  return rows.length;
 }
 
 export async function buildStatusCounts(db: Db, campaignId: string): Promise<Record<BuildStatus, number>> {
@@ -149,8 +172,9 @@ export async function excludeDuplicatesAndSuppressed(db: Db, campaignId: string)
   await db`
     UPDATE recipients r SET build_status = 'excluded',
       build_reasons = ARRAY['suppressed: the address is on the suppression list'] || r.build_reasons
-    FROM suppressions s
-    WHERE r.campaign_id = ${campaignId} AND lower(r.email) = s.email AND r.build_status <> 'excluded'`;
+    FROM suppressions s, campaigns c
+    WHERE r.campaign_id = ${campaignId} AND c.id = r.campaign_id AND s.tenant = c.tenant
+      AND lower(r.email) = s.email AND r.build_status <> 'excluded'`;
 }
 
 /** Recipients with one of `statuses`, in list order after `afterId`: a page of the review. */

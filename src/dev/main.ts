@@ -119,6 +119,7 @@ async function main(): Promise<void> {
     apiKeyOrigin = `generated, kept in ${join(dataDir, 'api-key')}`;
   }
   env.PORT ??= String(await freePort(3000));
+  env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
 
   const workerConfig = parseEnv(workerEnvSchema, env);
   const apiConfig = parseEnv(apiEnvSchema, env);
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     taskQueue: apiConfig.TEMPORAL_TASK_QUEUE,
     namespace: apiConfig.TEMPORAL_NAMESPACE,
     temporalUiUrl: apiConfig.TEMPORAL_UI_URL,
+    masterKey: apiConfig.MASTER_KEY,
     logger: apiLogger,
     s3: apiS3,
   });

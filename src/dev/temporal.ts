@@ -8,6 +8,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
 
+import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
+
 const run = promisify(execFile);
 
 /** The Temporal CLI release built from source when no `temporal` binary is around. */
@@ -83,7 +85,7 @@ export async function startTemporalDevServer(o: {
       uiPort: o.uiPort,
       dbFilename: o.dbFile,
       namespace,
-      searchAttributes: o.searchAttributes,
+      searchAttributes: o.searchAttributes ?? CAMPAIGN_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
     },
   });

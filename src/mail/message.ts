@@ -35,13 +35,15 @@ export class CampaignRenderer {
   private readonly text?: CompiledTemplate;
   private readonly html?: CompiledTemplate;
 
-  constructor(private readonly definition: CampaignDefinition) {
+  constructor(
+    private readonly definition: Pick<CampaignDefinition, 'from' | 'subject' | 'text' | 'html' | 'vars'> &
+      Partial<Pick<CampaignDefinition, 'cc' | 'bcc' | 'replyTo'>>,
+  ) {
     this.subject = compileTemplate(definition.subject, 'plain');
     if (definition.text !== undefined) this.text = compileTemplate(definition.text, 'plain');
     if (definition.html !== undefined) this.html = compileTemplate(definition.html, 'html');
   }
 
-  /** Throws TemplateRenderError naming the first variable the recipient lacks. */
   /** The variables a recipient's templates (and attachment keys) see. */
   scopeFor(r: RecipientFields): Record<string, unknown> {
     const scope: Record<string, unknown> = { ...(this.definition.vars ?? {}), ...r.vars, email: r.email };
@@ -49,6 +51,7 @@ export class CampaignRenderer {
     return scope;
   }
 
+  /** Throws TemplateRenderError naming the first variable the recipient lacks. */
   render(r: RecipientFields): RenderedParts {
     const scope = this.scopeFor(r);
     const html = this.html && renderTemplate(this.html, scope);

@@ -2,6 +2,11 @@ import nodemailer from 'nodemailer';
 import type { ServerEndpoint } from '../config.js';
 
 export interface SmtpSender {
+  /**
+   * Runs `fn` holding one of this worker's `maxConnections` sending slots: a check made inside
+   * (is the campaign still sending?) is at most one message per connection old when SMTP starts.
+   */
+  withSlot<T>(fn: () => Promise<T>): Promise<T>;
   send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<{ response: string }>;
   verify(): Promise<void>;
   close(): void;
@@ -31,7 +36,20 @@ export function createSmtpSender(
     disableUrlAccess: true,
     tls: { rejectUnauthorized: !options.tlsInsecure },
   });
+  let free = options.maxConnections;
+  const waiting: (() => void)[] = [];
   return {
+    async withSlot(fn) {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      try {
+        return await fn();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      }
+    },
     async send(envelope, raw) {
       const info = await transport.sendMail({ envelope, raw });
       return { response: String(info.response ?? '') };
@@ -46,18 +64,32 @@ export function createSmtpSender(
 }
 
 export type SmtpOutcome =
-  | { kind: 'transient'; reason: string }
-  | { kind: 'recipient'; reason: string };
+  /** Worth another try later; `slowDown` when the server asked us to send less. */
+  | { kind: 'transient'; reason: string; slowDown: boolean }
+  /** This recipient is refused for good. */
+  | { kind: 'recipient'; reason: string }
+  /** The account cannot send now (quota, authentication): stop the campaign, not the recipient. */
+  | { kind: 'account'; reason: string };
+
+const QUOTA = /quota|daily (sending )?limit|limit exceeded|too many (messages|recipients)|SubmissionQuotaExceeded|\b5\.4\.5\b|\b5\.2\.0\b|\b5\.7\.60\b/i;
+const THROTTLING = /\b4\.7\.\d+\b|\b4\.2\.1\b|\b4\.3\.2\b|rate|too many|slow down|try again later/i;
 
 /**
- * Sorts an SMTP failure by what it means for the message. Connection trouble, timeouts and 4xx
- * replies are worth another try later; a 5xx reply refuses this recipient for good.
+ * Sorts an SMTP failure by what it means (see DESIGN.md, delivery rules): connection trouble,
+ * timeouts and 4xx are transient; a 421 or throttling 4.7.x also slows the account down; a 5xx
+ * about the recipient is permanent for that recipient; a 5xx about the sender's quota and any
+ * authentication failure stop the account instead of burning through every recipient.
  */
 export function classifySmtpError(err: unknown): SmtpOutcome {
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const reason = (e.response || e.message || String(err)).trim();
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.code !== 'EAUTH') {
-    return { kind: 'recipient', reason };
+  const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (e.code === 'EAUTH' || code === 530 || code === 534 || code === 535) {
+    return { kind: 'account', reason: `authentication failed: ${reason}` };
   }
-  return { kind: 'transient', reason };
+  if (code !== undefined && code >= 500) {
+    return QUOTA.test(reason) ? { kind: 'account', reason: `sending limit of the account: ${reason}` } : { kind: 'recipient', reason };
+  }
+  const slowDown = code === 421 || (code !== undefined && code >= 400 && THROTTLING.test(reason));
+  return { kind: 'transient', reason, slowDown };
 }

@@ -1,7 +1,8 @@
-import type { WorkerConfig } from '../config.js';
 import type { ActivityDeps } from '../activities/index.js';
+import type { WorkerConfig } from '../config.js';
 import { createSql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
+import { AccountPool } from '../mail/account-pool.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import { createS3Store } from '../s3/client.js';
@@ -9,26 +10,35 @@ import { createS3Store } from '../s3/client.js';
 /** The worker's connections to Postgres, SMTP and IMAP, built from its configuration. */
 export function createWorkerDeps(config: WorkerConfig, logger: Logger): ActivityDeps & { close(): Promise<void> } {
   const sql = createSql(config.DATABASE_URL);
-  const smtp = createSmtpSender(config.SMTP_URL, {
-    maxConnections: config.SMTP_MAX_CONNECTIONS,
+  const accounts = new AccountPool({
+    sql,
+    logger,
     tlsInsecure: config.TLS_INSECURE,
+    masterKey: config.MASTER_KEY,
+    defaultAccount: {
+      name: 'default',
+      smtp: createSmtpSender(config.SMTP_URL, { maxConnections: config.SMTP_MAX_CONNECTIONS, tlsInsecure: config.TLS_INSECURE }),
+      sentFolder: config.IMAP_URL
+        ? createSentFolderClient(config.IMAP_URL, { folder: config.IMAP_SENT_FOLDER, tlsInsecure: config.TLS_INSECURE, logger })
+        : undefined,
+      limits: {
+        messagesPerMinute: config.SMTP_MESSAGES_PER_MINUTE || undefined,
+        messagesPerDay: config.SMTP_MESSAGES_PER_DAY || undefined,
+        maxConnections: config.SMTP_MAX_CONNECTIONS,
+      },
+    },
   });
-  const sentFolder = config.IMAP_URL
-    ? createSentFolderClient(config.IMAP_URL, { folder: config.IMAP_SENT_FOLDER, tlsInsecure: config.TLS_INSECURE, logger })
-    : undefined;
   const s3 = createS3Store(config);
   return {
     sql,
     s3,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
-    smtp,
-    sentFolder,
+    accounts,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,
     async close() {
-      smtp.close();
+      await accounts.close();
       s3.close();
-      await sentFolder?.close();
       await sql.end({ timeout: 5 });
     },
   };

@@ -1,41 +1,61 @@
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
-  executeChild,
+  continueAsNew,
+  getExternalWorkflowHandle,
   log,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
+  startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
+import { CampaignIdAttr } from '../contract/search-attributes.js';
 import { deliveryWorkflowId, type CampaignStatus } from '../contract/statuses.js';
+import { CampaignState, type ContinuedState } from './campaign-state.js';
 import {
   approveSignal,
   approveUpdate,
-  INVALID_TRANSITION,
+  cancelSignal,
+  cancelUpdate,
+  deliveryReportSignal,
+  pauseSignal,
+  pauseUpdate,
   rejectSignal,
   rejectUpdate,
+  resumeSignal,
+  resumeUpdate,
   statusQuery,
-  type CampaignProgress,
+  type ControlRequest,
   type ReviewDecision,
 } from './definitions.js';
 import { deliveryWorkflow } from './delivery.js';
 
 export interface CampaignInput {
   campaignId: string;
+  /** True when the namespace has the custom search attributes (the API checks at start). */
+  searchAttributes?: boolean;
+  /** Present when this run continues an earlier run that was sending. */
+  continued?: ContinuedState;
 }
 
 export interface CampaignResult {
   status: CampaignStatus;
 }
 
-/** How many delivery children run at once; the window refills as they finish. */
+/** How many recipients are being sent at once; the window refills as they finish. */
 const WINDOW = 100;
+/** How long the fan-out waits for a report before it checks the record itself (doubling while quiet). */
+const QUIET_MIN_MS = 15_000;
+const QUIET_MAX_MS = 10 * 60_000;
+/** Continue as new well before Temporal's limits (2,000 pending children, 51,200 events). */
+const MAX_STARTS_PER_RUN = 1000;
 
 const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
@@ -45,129 +65,236 @@ const build = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
-/** The campaign's state; the workflow function only moves it along. */
-class Campaign {
-  status: CampaignStatus = 'building';
-  decision?: { approved: boolean } & ReviewDecision;
-  recorded = false;
-  recipients = { total: 0, sendable: 0, blocked: 0 };
-  delivery = { started: 0, finished: 0 };
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
+  const { campaignId } = input;
+  const c = new CampaignState(campaignId, input.searchAttributes ?? false, input.continued);
+  const startedThisRun = { n: 0 };
+  let quiet = QUIET_MIN_MS;
+  registerHandlers(c);
 
-  constructor(readonly id: string) {}
-
-  assertAwaitingReview(): void {
-    if (this.status !== 'awaiting_review' || this.decision) {
-      throw ApplicationFailure.nonRetryable(
-        `the campaign is ${this.decision ? 'already decided' : this.status}, not awaiting review`,
-        INVALID_TRANSITION,
-        { status: this.status },
-      );
+  if (!input.continued) {
+    const built = await build.buildRecipients.executeWithOptions({ summary: 'build and check the recipient list' }, [{ campaignId }]);
+    c.recipients = { total: built.total, sendable: built.sendable, blocked: built.blocked };
+    c.startAt = built.startAt;
+    if (built.error) {
+      c.phase = 'failed';
+      c.reason = built.error;
+      await setStatus(c);
+      return { status: c.status };
     }
-  }
-
-  async decide(approved: boolean, d: ReviewDecision): Promise<{ status: CampaignStatus }> {
-    this.decision = { approved, by: d.by, note: d.note };
-    await acts.recordDecision({ campaignId: this.id, approved, by: d.by ?? 'unknown', note: d.note });
-    this.status = approved ? 'sending' : 'rejected';
-    this.recorded = true;
-    return { status: this.status };
-  }
-
-  progress(): CampaignProgress {
-    return { campaignId: this.id, status: this.status, recipients: this.recipients, delivery: this.delivery };
-  }
-}
-
-export async function campaignWorkflow({ campaignId }: CampaignInput): Promise<CampaignResult> {
-  const c = new Campaign(campaignId);
-  setHandler(statusQuery, () => c.progress());
-  setHandler(approveUpdate, (d) => c.decide(true, d), { validator: (_d) => c.assertAwaitingReview() });
-  setHandler(rejectUpdate, (d) => c.decide(false, d), { validator: (_d) => c.assertAwaitingReview() });
-  // Signals cannot answer; one that arrives at the wrong time is logged and otherwise ignored.
-  setHandler(approveSignal, (d) => signalDecision(c, true, d));
-  setHandler(rejectSignal, (d) => signalDecision(c, false, d));
-
-  const built = await build.buildRecipients({ campaignId });
-  c.recipients = { total: built.total, sendable: built.sendable, blocked: built.blocked };
-  if (built.error) {
-    c.status = 'failed';
-    await acts.setCampaignStatus({ campaignId, status: 'failed', error: built.error });
-    return { status: c.status };
-  }
-
-  if (patched('review-gate') && built.review) {
-    if (!built.review.required) {
-      c.status = 'sending';
+    // Review settings came with the build; histories recorded before them take the old path.
+    const review = patched('review-gate') ? built.review : undefined;
+    if (!c.cancelRequested && review && !review.required) {
       c.decision = { approved: true, by: 'review not required' };
-      await acts.recordDecision({ campaignId, approved: true, by: 'review not required' });
-      c.recorded = true;
-    } else {
-      c.status = 'awaiting_review';
-      await acts.setCampaignStatus({ campaignId, status: 'awaiting_review' });
-      // A durable timer: a campaign nobody reviews ends expired and sends nothing.
-      const decided = await condition(() => c.recorded, built.review.expiresAfter as Duration);
-      if (!decided) {
-        c.status = 'expired';
-        c.decision = { approved: false, by: 'review expired' };
-        await acts.expireCampaign({ campaignId, after: built.review.expiresAfter });
-        await condition(allHandlersFinished);
-        return { status: c.status };
+      await acts.recordDecision({ campaignId, approved: true, by: 'review not required', viaSignal: false });
+      c.phase = 'sending';
+      c.decisionRecorded = true;
+    } else if (!c.cancelRequested) {
+      c.phase = 'awaiting_review';
+      await setStatus(c);
+      if (review) {
+        // A durable timer: a campaign nobody reviews ends expired and sends nothing.
+        const settled = await condition(() => c.decisionRecorded || c.cancelRequested, review.expiresAfter as Duration, {
+          summary: `review expires after ${review.expiresAfter}`,
+        });
+        if (!settled) {
+          c.phase = 'expired';
+          c.reason = `no review decision within ${review.expiresAfter}`;
+          await acts.expireCampaign({ campaignId, after: review.expiresAfter });
+          c.publish();
+          await condition(allHandlersFinished);
+          return { status: c.status };
+        }
+      } else {
+        await condition(() => c.decisionRecorded || c.cancelRequested);
       }
     }
-  } else {
-    c.status = 'awaiting_review';
-    await acts.setCampaignStatus({ campaignId, status: 'awaiting_review' });
-    await condition(() => c.recorded);
-  }
-  if (!c.decision?.approved) {
-    await condition(allHandlersFinished);
-    return { status: c.status };
+    if (c.cancelRequested && !c.decisionRecorded) return finishCancelled(c);
+    if (!c.decision?.approved) {
+      await condition(allHandlersFinished);
+      return { status: c.status };
+    }
+    if (c.startAt && Date.parse(c.startAt) > Date.now()) {
+      c.phase = 'scheduled';
+      await setStatus(c);
+      await condition(() => c.cancelRequested, Date.parse(c.startAt) - Date.now(), { summary: `wait until ${c.startAt}` });
+      if (c.cancelRequested) return finishCancelled(c);
+    }
+    c.phase = 'sending';
+    if (!c.paused) await setStatus(c);
   }
 
-  await fanOut(c);
+  // Sliding window over the recipient list: at most WINDOW children at once, each reporting back
+  // by Signal; continue as new before the history grows large.
+  for (;;) {
+    if (c.cancelRequested) return finishCancelled(c);
+    if (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2) {
+      const page = await acts.nextRecipients.executeWithOptions({ summary: 'next recipients to send to' }, [
+        { campaignId, afterId: c.cursor, limit: WINDOW - c.inFlight.size },
+      ]);
+      if (page.length === 0) c.exhausted = true;
+      await Promise.all(page.map((r) => startDelivery(c, r)));
+      startedThisRun.n += page.length;
+      if (page.length > 0) c.cursor = page[page.length - 1]!.id;
+      continue;
+    }
+    if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) break;
+    if (startedThisRun.n >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
+    }
+    const seen = c.events;
+    const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2);
+    if (c.inFlight.size === 0 && c.copiesPending === 0) {
+      await condition(wake);
+      continue;
+    }
+    // Reports come by Signal; one can be lost (a child that could not reach this run while the
+    // server was down). When none has come for a while, ask Postgres, which has every outcome.
+    if (await condition(wake, quiet, { summary: 'wait for deliveries' })) {
+      quiet = QUIET_MIN_MS;
+    } else {
+      await reconcile(c);
+      quiet = Math.min(quiet * 2, QUIET_MAX_MS);
+    }
+  }
+
   await acts.completeCampaign({ campaignId });
-  c.status = 'completed';
+  c.phase = 'completed';
+  c.publish();
   await condition(allHandlersFinished);
   return { status: c.status };
 }
 
-async function signalDecision(c: Campaign, approved: boolean, d: ReviewDecision): Promise<void> {
-  try {
-    c.assertAwaitingReview();
-  } catch (err) {
-    log.warn(`ignored ${approved ? 'approve' : 'reject'} signal: ${(err as Error).message}`);
-    return;
-  }
-  await c.decide(approved, { ...d, by: d.by ?? 'temporal-signal' });
+function registerHandlers(c: CampaignState): void {
+  setHandler(statusQuery, () => c.progress());
+
+  const decide = async (approved: boolean, d: ReviewDecision, viaSignal = false) => {
+    c.decision = { approved, by: d.by, note: d.note };
+    await acts.recordDecision({ campaignId: c.id, approved, by: d.by ?? 'unknown', note: d.note, viaSignal });
+    c.phase = approved ? 'sending' : 'rejected';
+    c.decisionRecorded = true;
+    c.publish();
+    return { status: c.status };
+  };
+  setHandler(approveUpdate, (d) => decide(true, d), { validator: (_d) => c.assertAwaitingReview() });
+  setHandler(rejectUpdate, (d) => decide(false, d), { validator: (_d) => c.assertAwaitingReview() });
+
+  type Via = { signal?: boolean };
+  const via = (action: 'pause' | 'resume' | 'cancel', r: ControlRequest, v: Via) =>
+    v.signal ? { action, by: r.by ?? 'unknown' } : undefined;
+  const pause = async (r: ControlRequest, v: Via = {}) => {
+    c.paused = true;
+    c.reason = describe('paused', r);
+    c.events++;
+    // The record changes before the answer: a send activity checks it right before SMTP.
+    await setStatus(c, via('pause', r, v));
+    return { status: c.status };
+  };
+  const resume = async (r: ControlRequest, v: Via = {}) => {
+    c.paused = false;
+    c.reason = describe('resumed', r);
+    await setStatus(c, via('resume', r, v));
+    c.events++;
+    await tellChildren(c, 'resume');
+    return { status: c.status };
+  };
+  const cancel = async (r: ControlRequest, v: Via = {}) => {
+    c.cancelRequested = true;
+    c.reason = describe('cancelled', r);
+    c.events++;
+    await setStatus(c, via('cancel', r, v));
+    await tellChildren(c, 'cancel');
+    return { status: c.status };
+  };
+  setHandler(pauseUpdate, (r) => pause(r), { validator: (_r) => c.assertCanPause() });
+  setHandler(resumeUpdate, (r) => resume(r), { validator: (_r) => c.assertCanResume() });
+  setHandler(cancelUpdate, (r) => cancel(r), { validator: (_r) => c.assertCanCancel() });
+
+  // Signals (the Temporal UI, `temporal workflow signal`, delivery children) cannot be answered:
+  // one that is not allowed now is logged and ignored.
+  const viaSignal =
+    <A>(name: string, check: () => void, run: (a: A) => Promise<unknown>) =>
+    async (a: A) => {
+      try {
+        check();
+      } catch (err) {
+        log.warn(`ignored ${name} signal: ${(err as Error).message}`);
+        return;
+      }
+      await run(a);
+    };
+  setHandler(approveSignal, viaSignal('approve', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(true, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+  setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+  setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), (r: ControlRequest) => pause(r, { signal: true })));
+  setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), (r: ControlRequest) => resume(r, { signal: true })));
+  setHandler(cancelSignal, viaSignal('cancel', () => c.assertCanCancel(), (r: ControlRequest) => cancel(r, { signal: true })));
+
+  setHandler(deliveryReportSignal, (r) => {
+    if (r.stage === 'send') {
+      if (c.inFlight.delete(r.recipientId)) c.finished++;
+      if (r.copyPending) c.copiesPending++;
+    } else {
+      c.copiesPending = Math.max(0, c.copiesPending - 1);
+    }
+    c.events++;
+  });
 }
 
-/** Starts one delivery child per sendable recipient, at most WINDOW at a time, in list order. */
-async function fanOut(c: Campaign): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let cursor = 0;
-  let exhausted = false;
-  for (;;) {
-    if (!exhausted && running.size <= WINDOW / 2) {
-      const ids = await acts.nextRecipientIds({ campaignId: c.id, afterId: cursor, limit: WINDOW - running.size });
-      if (ids.length === 0) exhausted = true;
-      for (const recipientId of ids) {
-        cursor = recipientId;
-        c.delivery.started++;
-        const child: Promise<void> = executeChild(deliveryWorkflow, {
-          workflowId: deliveryWorkflowId(c.id, recipientId),
-          args: [{ campaignId: c.id, recipientId }],
-          staticSummary: `Recipient #${recipientId} of campaign ${c.id}`,
-        }).then(
-          () => undefined,
-          (err) => log.error(`delivery child for recipient ${recipientId} failed`, { error: String(err) }),
-        ).finally(() => {
-          c.delivery.finished++;
-          running.delete(child);
-        });
-        running.add(child);
-      }
-    }
-    if (running.size === 0 && exhausted) return;
-    if (running.size > 0) await Promise.race(running);
+function describe(action: string, r: ControlRequest): string {
+  return `${action} by ${r.by ?? 'unknown'}${r.reason ? `: ${r.reason}` : ''}`;
+}
+
+async function setStatus(c: CampaignState, signal?: { action: 'pause' | 'resume' | 'cancel'; by: string }): Promise<void> {
+  c.publish();
+  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, signal });
+}
+
+async function startDelivery(c: CampaignState, r: { id: number; masked: string }): Promise<void> {
+  // In flight from now: a child can finish and report before its start is confirmed here.
+  c.inFlight.add(r.id);
+  c.started++;
+  try {
+    await startChild(deliveryWorkflow, {
+      workflowId: deliveryWorkflowId(c.id, r.id),
+      args: [{ campaignId: c.id, recipientId: r.id, masked: r.masked }],
+      // Children outlive a continue-as-new of their campaign; they report back by Signal.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Send to ${r.masked} (recipient #${r.id})`,
+      ...(c.searchAttributes ? { typedSearchAttributes: [{ key: CampaignIdAttr, value: c.id }] } : {}),
+    });
+  } catch (err) {
+    // Started before (a reset or an earlier run): it reports to this campaign when done, and the
+    // deterministic ID means it can never send twice.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    log.warn(`delivery for recipient ${r.id} was already started`);
+    c.inFlight.delete(r.id);
   }
+}
+
+async function reconcile(c: CampaignState): Promise<void> {
+  const r = await acts.deliveryProgress.executeWithOptions({ summary: 'check deliveries in the record' }, [
+    { campaignId: c.id, ids: [...c.inFlight] },
+  ]);
+  for (const id of r.settled) if (c.inFlight.delete(id)) c.finished++;
+  c.copiesPending = r.copiesPending;
+}
+
+async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promise<void> {
+  await Promise.all(
+    [...c.inFlight].map((id) =>
+      getExternalWorkflowHandle(deliveryWorkflowId(c.id, id))
+        .signal(what === 'resume' ? resumeSignal : cancelSignal, { by: 'campaign' })
+        .catch((err) => log.warn(`could not tell recipient ${id} to ${what}: ${String(err)}`)),
+    ),
+  );
+}
+
+async function finishCancelled(c: CampaignState): Promise<CampaignResult> {
+  // In-flight sends finish (nothing half-sent is lost); everything not yet sent is cancelled.
+  await condition(() => c.inFlight.size === 0);
+  await acts.cancelUnsent({ campaignId: c.id });
+  await setStatus(c);
+  await condition(allHandlersFinished);
+  return { status: c.status };
 }

@@ -17,9 +17,12 @@ export interface DecisionAnswer {
 export interface CampaignProgress {
   campaignId: string;
   status: CampaignStatus;
+  /** Who paused or cancelled it and why, or the SMTP reply that paused it. */
+  reason?: string;
   recipients: { total: number; sendable: number; blocked: number };
-  /** Children started and finished so far in this run of the fan-out. */
-  delivery: { started: number; finished: number };
+  /** Recipients handed to delivery so far, finished, in flight, and Sent copies still to file. */
+  delivery: { started: number; finished: number; inFlight: number; copiesPending: number };
+  startAt?: string;
 }
 
 export const approveUpdate = defineUpdate<DecisionAnswer, [ReviewDecision]>('approve');
@@ -38,6 +41,16 @@ export const cancelUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('canc
 export const pauseSignal = defineSignal<[ControlRequest]>('pause');
 export const resumeSignal = defineSignal<[ControlRequest]>('resume');
 export const cancelSignal = defineSignal<[ControlRequest]>('cancel');
+
+/** A delivery child tells its campaign how its recipient ended, and later how the Sent copy did. */
+export interface DeliveryReport {
+  recipientId: number;
+  stage: 'send' | 'copy';
+  outcome: 'sent' | 'failed' | 'cancelled' | 'appended' | 'not_requested';
+  /** With stage `send` and outcome `sent`: a Sent copy is still to be filed. */
+  copyPending?: boolean;
+}
+export const deliveryReportSignal = defineSignal<[DeliveryReport]>('deliveryReport');
 
 export const statusQuery = defineQuery<CampaignProgress>('status');
 

@@ -1,13 +1,24 @@
-import { ActivityFailure, proxyActivities, log } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import {
+  ActivityFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { Activities, SendResult } from '../activities/index.js';
+import { campaignWorkflowId } from '../contract/statuses.js';
+import { cancelSignal, deliveryReportSignal, pauseSignal, resumeSignal, type DeliveryReport } from './definitions.js';
 
 export interface DeliveryInput {
   campaignId: string;
   recipientId: number;
+  /** The address with most of its local part hidden, for summaries in the Temporal UI. */
+  masked?: string;
 }
 
 export interface DeliveryResult {
-  send: 'sent' | 'failed';
+  send: 'sent' | 'failed' | 'cancelled';
   copy: 'appended' | 'failed' | 'not_requested';
 }
 
@@ -15,43 +26,93 @@ export interface DeliveryResult {
 // is still being retried, and an IMAP outage never holds back or fails the send.
 const send = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  // The activity heartbeats every 3 s, so a killed worker's attempt is retried within seconds.
+  heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
 const copy = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '72 hours',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
+// Single Postgres writes: a short timeout, so one lost with a crashed worker is retried at once.
 const bookkeeping = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryResult> {
-  let sent;
-  try {
-    sent = await send.sendMessage(input);
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const reason = `gave up sending: ${err.cause?.message ?? err.message}`;
-    log.warn(reason);
-    await bookkeeping.markSendFailed({ ...input, reason });
-    return { send: 'failed', copy: 'not_requested' };
+  const campaign = getExternalWorkflowHandle(campaignWorkflowId(input.campaignId));
+  const report = (r: Omit<DeliveryReport, 'recipientId'>) =>
+    campaign.signal(deliveryReportSignal, { recipientId: input.recipientId, ...r }).catch((err) => {
+      // The campaign has closed (cancelled, or it finished without waiting for copies).
+      log.info(`could not report to the campaign: ${String(err)}`);
+    });
+
+  let wakeups = 0;
+  let cancelled = false;
+  setHandler(resumeSignal, () => void wakeups++);
+  setHandler(cancelSignal, () => {
+    cancelled = true;
+    wakeups++;
+  });
+
+  const who = input.masked ?? `recipient #${input.recipientId}`;
+  let sent: SendResult | undefined;
+  for (;;) {
+    const seen = wakeups;
+    if (cancelled) break;
+    try {
+      sent = await send.sendMessage.executeWithOptions({ summary: `send to ${who}` }, [input]);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const reason = `gave up sending: ${err.cause?.message ?? err.message}`;
+      log.warn(reason);
+      await bookkeeping.markSendFailed({ ...input, reason });
+      await report({ stage: 'send', outcome: 'failed' });
+      return { send: 'failed', copy: 'not_requested' };
+    }
+    if (sent.outcome === 'throttled') {
+      await condition(() => cancelled, Math.max(1000, sent.retryAt - Date.now()), { summary: 'throttle' });
+      continue;
+    }
+    if (sent.outcome === 'paused') {
+      // The account refused to go on (quota, authentication): pause the whole campaign.
+      if (sent.accountProblem) await campaign.signal(pauseSignal, { by: 'smtp', reason: sent.accountProblem }).catch(() => {});
+      await condition(() => wakeups !== seen, '1 day', { summary: 'paused: wait for resume' });
+      continue;
+    }
+    break;
   }
+
+  if (!sent || (cancelled && sent.outcome !== 'sent' && sent.outcome !== 'failed')) {
+    await bookkeeping.markCancelled(input);
+    await report({ stage: 'send', outcome: 'cancelled' });
+    return { send: 'cancelled', copy: 'not_requested' };
+  }
+  if (sent.outcome !== 'sent' && sent.outcome !== 'failed') {
+    await report({ stage: 'send', outcome: 'cancelled' });
+    return { send: 'cancelled', copy: 'not_requested' };
+  }
+  const copyPending = sent.outcome === 'sent' && sent.copyRequested;
+  await report({ stage: 'send', outcome: sent.outcome, copyPending });
   if (sent.outcome !== 'sent') return { send: 'failed', copy: 'not_requested' };
-  if (!sent.copyRequested) return { send: 'sent', copy: 'not_requested' };
+  if (!copyPending) return { send: 'sent', copy: 'not_requested' };
 
   try {
-    await copy.appendToSent(input);
+    await copy.appendToSent.executeWithOptions({ summary: `file the Sent copy for ${who}` }, [input]);
+    await report({ stage: 'copy', outcome: 'appended' });
     return { send: 'sent', copy: 'appended' };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const reason = `gave up filing the Sent copy: ${err.cause?.message ?? err.message}`;
     log.warn(reason);
     await bookkeeping.markCopyFailed({ ...input, reason });
+    await report({ stage: 'copy', outcome: 'failed' });
     return { send: 'sent', copy: 'failed' };
   }
 }

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { ImapFlow } from 'imapflow';
+import { TcpProxy } from './tcp-proxy.js';
 import { createApp } from '../../src/api/app.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -38,6 +40,8 @@ function testEnv() {
 }
 
 export const API_KEY = 'test-key-0123456789abcdef';
+/** Seals account passwords in tests (32 bytes, hex). */
+export const TEST_MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -51,26 +55,44 @@ export interface Harness {
   sink: SmtpSink;
   taskQueue: string;
   imapUser: string;
-  worker: Worker;
+  /** The in-process worker, unless `inProcessWorker: false`. */
+  worker?: Worker;
   baseUrl: string;
+  app: Express;
+  /** The configuration of this harness's worker, to start more worker processes with. */
+  workerEnv: Record<string, string>;
   /** A bucket of this test file's own on the shared S3 server. */
   bucket: string;
   /** Writes an object into `bucket` (or another bucket of this test file). */
   putObject(key: string, body: string | Buffer, bucket?: string): Promise<void>;
   s3: S3Client;
+  imapProxy?: TcpProxy;
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   /** Every message in the IMAP user's Sent folder, read through a separate IMAP session. */
   sentFolder(): Promise<{ messageId: string; raw: Buffer; flags: Set<string>; internalDate: Date }[]>;
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { imap?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
-  const env = testEnv();
+export interface HarnessOptions {
+  /** Sent copies on (default) or off. */
+  imap?: boolean;
+  /** Route IMAP through a proxy the test can cut, to simulate an outage. */
+  imapProxy?: boolean;
+  /** Extra worker configuration (SMTP_MAX_CONNECTIONS, SMTP_MESSAGES_PER_MINUTE, …). */
+  env?: Record<string, string>;
+  /** Run a worker in this process (default true); otherwise tests spawn worker processes. */
+  inProcessWorker?: boolean;
+  /** A Temporal server of the test's own instead of the shared one. */
+  temporalAddress?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const env = { ...testEnv(), ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}) };
   if (!runtimeInstalled) {
     try {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
+      Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
     } catch {
-      // the bench starts Temporal's dev server in this process, which has made the runtime already
+      // a test that started its own Temporal server already has a runtime: keep its logger
     }
     runtimeInstalled = true;
   }
@@ -86,12 +108,6 @@ export async function startHarness(options: { imap?: boolean; env?: Record<strin
   const taskQueue = `test-${tag}`;
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
-  const s3Env = {
-    S3_ENDPOINT: env.s3Endpoint,
-    S3_ACCESS_KEY_ID: 'test',
-    S3_SECRET_ACCESS_KEY: 'test',
-    S3_FORCE_PATH_STYLE: 'true',
-  };
   const bucket = `bucket-${tag}`;
   const s3 = new S3Client({
     endpoint: env.s3Endpoint,
@@ -101,31 +117,43 @@ export async function startHarness(options: { imap?: boolean; env?: Record<strin
   });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 
-  const workerConfig = parseEnv(workerEnvSchema, {
-    ...s3Env,
-    ...options.env,
+  const imapProxy = options.imapProxy ? await TcpProxy.start(env.imapPort) : undefined;
+  const workerEnv: Record<string, string> = {
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: databaseUrl,
     SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-    IMAP_URL: options.imap === false ? undefined : `imap://${imapUser}:${env.imapPassword}@127.0.0.1:${env.imapPort}`,
-  });
+    ...(options.imap === false
+      ? {}
+      : { IMAP_URL: `imap://${imapUser}:${env.imapPassword}@127.0.0.1:${imapProxy?.port ?? env.imapPort}` }),
+    MASTER_KEY: TEST_MASTER_KEY,
+    S3_ENDPOINT: env.s3Endpoint,
+    S3_ACCESS_KEY_ID: 'test',
+    S3_SECRET_ACCESS_KEY: 'test',
+    S3_FORCE_PATH_STYLE: 'true',
+    ...options.env,
+  };
+  const workerConfig = parseEnv(workerEnvSchema, workerEnv);
   const deps = createWorkerDeps(workerConfig, logger);
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
-  const worker = await createWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    deps,
-    workflowBundlePath: env.bundlePath,
-  });
-  const workerRun = worker.run();
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> = Promise.resolve();
+  if (options.inProcessWorker !== false) {
+    worker = await createWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      deps,
+      workflowBundlePath: env.bundlePath,
+    });
+    workerRun = worker.run();
+  }
 
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const sql = createSql(databaseUrl, { max: 3 });
   const apiS3 = createS3Store(workerConfig);
-  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', logger, s3: apiS3 });
+  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3 });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
@@ -139,6 +167,9 @@ export async function startHarness(options: { imap?: boolean; env?: Record<strin
     imapUser,
     worker,
     baseUrl,
+    app,
+    workerEnv,
+    imapProxy,
     bucket,
     s3,
     async putObject(key, body, inBucket = bucket) {
@@ -149,7 +180,7 @@ export async function startHarness(options: { imap?: boolean; env?: Record<strin
         method,
         headers: {
           authorization: `Bearer ${API_KEY}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type') ? { 'content-type': 'application/json' } : {}),
           ...headers,
         },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -195,8 +226,9 @@ export async function startHarness(options: { imap?: boolean; env?: Record<strin
     },
     async close() {
       await new Promise((r) => server.close(r));
-      worker.shutdown();
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
+      await imapProxy?.close();
       await deps.close();
       await nativeConnection.close();
       await connection.close();
@@ -225,3 +257,12 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates an API key through the API (as the configured admin key) and answers its secret. */
+export async function createKey(h: Harness, o: { name: string; scopes: string[]; tenant?: string }): Promise<{ id: string; key: string; principal: string }> {
+  const res = await h.api('POST', '/api/v1/keys', o);
+  if (res.status !== 201) throw new Error(`creating key ${o.name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, key: res.body.key, principal: res.body.principal };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

@@ -64,6 +64,7 @@ export async function startSharedServers(say: (line: string) => void): Promise<S
     return {
       env: {
         CM_TEST_TEMPORAL_ADDRESS: temporal.address,
+        CM_TEST_TEMPORAL_CLI: cli.path ?? '',
         CM_TEST_PG_ADMIN_URL: pg.adminUrl,
         CM_TEST_IMAP_PORT: String(imapPort),
         CM_TEST_IMAP_PASSWORD: imap.password,

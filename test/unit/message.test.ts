@@ -72,5 +72,14 @@ test('SMTP failures are sorted by meaning', () => {
   assert.equal(classifySmtpError({ responseCode: 451, response: '451 4.3.0 try later' }).kind, 'transient');
   assert.equal(classifySmtpError({ responseCode: 421, response: '421 too busy' }).kind, 'transient');
   assert.equal(classifySmtpError({ code: 'ECONNECTION', message: 'connection refused' }).kind, 'transient');
-  assert.equal(classifySmtpError({ code: 'EAUTH', responseCode: 535, response: '535 bad credentials' }).kind, 'transient');
+  assert.equal(classifySmtpError({ code: 'EAUTH', responseCode: 535, response: '535 bad credentials' }).kind, 'account');
+  assert.equal(classifySmtpError({ responseCode: 550, response: '550 5.4.5 Daily user sending quota exceeded' }).kind, 'account');
+  assert.equal(classifySmtpError({ responseCode: 554, response: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException' }).kind, 'account');
+  assert.equal(classifySmtpError({ responseCode: 553, response: '553 5.1.3 bad recipient address syntax' }).kind, 'recipient');
+  const slow = classifySmtpError({ responseCode: 421, response: '421 4.7.0 Try again later, closing connection' });
+  assert.deepEqual([slow.kind, slow.kind === 'transient' && slow.slowDown], ['transient', true]);
+  const plain = classifySmtpError({ responseCode: 451, response: '451 4.3.0 Local error in processing' });
+  assert.deepEqual([plain.kind, plain.kind === 'transient' && plain.slowDown], ['transient', false]);
+  const gl = classifySmtpError({ responseCode: 450, response: '450 4.2.1 The user you are trying to contact is receiving mail too quickly' });
+  assert.equal(gl.kind === 'transient' && gl.slowDown, true);
 });

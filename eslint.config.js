@@ -1,0 +1,35 @@
+// Lint rules that guard what type-checking cannot: promises nobody awaits, and workflow code
+// reaching for I/O (it must stay deterministic; everything with I/O lives in activities).
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.data/', 'dist/'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'crypto', 'os', 'net', 'http', 'https', 'child_process'], message: 'workflow code must not do I/O: use an activity' },
+            { group: ['postgres', 'nodemailer', 'nodemailer/*', 'imapflow', '@aws-sdk/*', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'workflow code must not do I/O: use an activity' },
+            { group: ['../db/*', '../mail/*', '../api/*', '../worker/*', '../dev/*', '../delivery/*'], message: 'workflow code must not do I/O: use an activity', allowTypeImports: true },
+            { group: ['../activities/*', '../activities'], message: 'import activity types only (import type), and call them through proxyActivities', allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  },
+);

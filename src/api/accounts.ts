@@ -1,0 +1,172 @@
+import { ImapFlow } from 'imapflow';
+import { Router } from 'express';
+import { z } from 'zod';
+import {
+  accountNameSchema,
+  accountResponse,
+  createAccountSchema,
+  defaultPort,
+  updateAccountSchema,
+  type UpdateAccountInput,
+} from '../contract/accounts.js';
+import { SecretBox } from '../crypto/secrets.js';
+import * as accounts from '../db/accounts.js';
+import { appendAudit } from '../db/audit.js';
+import type { Sql } from '../db/sql.js';
+import { endpointsOf, sealContext } from '../mail/account-pool.js';
+import { createSmtpSender } from '../mail/smtp.js';
+import { ApiError, notFound } from './errors.js';
+import { callerOf, route } from './scopes.js';
+
+const view = (a: accounts.AccountRow) => ({
+  name: a.name,
+  smtp: { host: a.smtp.host, port: a.smtp.port, security: a.smtp.security, user: a.smtp.user, passwordSet: a.smtpPassword !== null },
+  imap: a.imap
+    ? {
+        host: a.imap.host,
+        port: a.imap.port,
+        security: a.imap.security,
+        user: a.imap.user,
+        passwordSet: a.imapPassword !== null,
+        sentFolder: a.imap.sentFolder,
+        append: a.imap.append,
+      }
+    : undefined,
+  limits: a.limits,
+  createdAt: a.createdAt,
+  updatedAt: a.updatedAt,
+});
+
+const listResponse = z.object({ items: z.array(accountResponse) });
+const verifyResponse = z.object({
+  smtp: z.object({ ok: z.boolean(), error: z.string().optional() }),
+  imap: z.object({ ok: z.boolean(), error: z.string().optional(), sentFolder: z.string().optional() }).optional(),
+});
+
+/** /accounts: the tenant's SMTP accounts. Passwords are sealed at rest and never answered. */
+export function accountRouter({ sql, masterKey }: { sql: Sql; masterKey?: string }): Router {
+  const router = Router();
+  const box = masterKey ? new SecretBox(masterKey) : undefined;
+
+  /** The stored form of the input; a password left out of an update keeps the stored one. */
+  function toRow(tenant: string, name: string, input: UpdateAccountInput, before?: accounts.AccountRow): accounts.AccountWrite {
+    const seal = (password: string | undefined, field: string, kept: string | null | undefined) => {
+      if (password === undefined) return kept ?? null;
+      if (!box) throw new ApiError(503, 'MASTER_KEY is not configured: account passwords cannot be stored');
+      return box.seal(password, sealContext(tenant, name, field));
+    };
+    const { password: smtpPassword, ...smtp } = input.smtp;
+    const imapIn = input.imap;
+    return {
+      tenant,
+      name,
+      smtp: { ...smtp, port: smtp.port ?? defaultPort('smtp', smtp.security) },
+      smtpPassword: seal(smtpPassword, 'smtp', before?.smtpPassword),
+      imap: imapIn
+        ? {
+            host: imapIn.host,
+            port: imapIn.port ?? defaultPort('imap', imapIn.security),
+            security: imapIn.security,
+            user: imapIn.user,
+            sentFolder: imapIn.sentFolder,
+            append: imapIn.append,
+          }
+        : null,
+      imapPassword: imapIn ? seal(imapIn.password, 'imap', before?.imapPassword) : null,
+      limits: input.limits,
+    };
+  }
+
+  async function load(tenant: string, rawName: string) {
+    const name = accountNameSchema.safeParse(rawName);
+    const row = name.success ? await accounts.getAccount(sql, tenant, name.data) : undefined;
+    if (!row) throw notFound('account');
+    return row;
+  }
+
+  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: listResponse }), async (_req, res) => {
+    res.json({ items: (await accounts.listAccounts(sql, callerOf(res).tenant)).map(view) });
+  });
+
+  router.get('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Show an account (never its passwords)', response: accountResponse }), async (req, res) => {
+    res.json(view(await load(callerOf(res).tenant, String(req.params.name))));
+  });
+
+  router.post('/accounts', route({ scope: 'accounts:admin', summary: 'Add an SMTP account, with IMAP for Sent copies and its limits', body: createAccountSchema, response: accountResponse, status: 201 }), async (req, res) => {
+    const caller = callerOf(res);
+    const input = createAccountSchema.parse(req.body ?? {});
+    const row = await sql.begin(async (tx) => {
+      const inserted = await accounts.insertAccount(tx, toRow(caller.tenant, input.name, input));
+      if (inserted) await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.create', subject: input.name, details: { smtpHost: input.smtp.host } });
+      return inserted;
+    });
+    if (!row) throw new ApiError(409, `an account named ${input.name} already exists`);
+    res.status(201).json(view(row));
+  });
+
+  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one', body: updateAccountSchema, response: accountResponse }), async (req, res) => {
+    const caller = callerOf(res);
+    const before = await load(caller.tenant, String(req.params.name));
+    const input = updateAccountSchema.parse(req.body ?? {});
+    const row = await sql.begin(async (tx) => {
+      const updated = await accounts.updateAccount(tx, toRow(caller.tenant, before.name, input, before));
+      await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.update', subject: before.name, details: { smtpHost: input.smtp.host } });
+      return updated;
+    });
+    if (!row) throw notFound('account');
+    res.json(view(row));
+  });
+
+  router.delete('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Delete an account no unfinished campaign uses', response: z.object({ deleted: z.string() }) }), async (req, res) => {
+    const caller = callerOf(res);
+    const before = await load(caller.tenant, String(req.params.name));
+    const active = await accounts.activeCampaignsOf(sql, caller.tenant, before.name);
+    if (active > 0) throw new ApiError(409, `${active} unfinished campaign(s) use this account`, { status: 'in_use' });
+    await sql.begin(async (tx) => {
+      await accounts.deleteAccount(tx, caller.tenant, before.name);
+      await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.delete', subject: before.name, details: {} });
+    });
+    res.json({ deleted: before.name });
+  });
+
+  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', response: verifyResponse }), async (req, res) => {
+    const row = await load(callerOf(res).tenant, String(req.params.name));
+    let endpoints: ReturnType<typeof endpointsOf>;
+    try {
+      endpoints = endpointsOf(row, box);
+    } catch (err) {
+      throw new ApiError(503, (err as Error).message);
+    }
+    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false });
+    const smtpResult = await smtp.verify().then(
+      () => ({ ok: true }),
+      (err: Error) => ({ ok: false, error: err.message }),
+    );
+    smtp.close();
+    let imapResult: z.infer<typeof verifyResponse>['imap'];
+    if (endpoints.imap) {
+      const imap = new ImapFlow({
+        host: endpoints.imap.host,
+        port: endpoints.imap.port,
+        secure: endpoints.imap.secure,
+        auth: { user: endpoints.imap.user ?? '', pass: endpoints.imap.pass ?? '' },
+        logger: false,
+        connectionTimeout: 15_000,
+      });
+      imap.on('error', () => {});
+      try {
+        await imap.connect();
+        const boxes = await imap.list();
+        const sent = endpoints.imap.sentFolder ?? boxes.find((b) => b.specialUse === '\\Sent')?.path;
+        imapResult = sent ? { ok: true, sentFolder: sent } : { ok: false, error: 'logged in, but found no Sent folder: set imap.sentFolder' };
+        await imap.logout();
+      } catch (err) {
+        imapResult = { ok: false, error: (err as Error).message };
+        imap.close();
+      }
+    }
+    res.json({ smtp: smtpResult, imap: imapResult });
+  });
+
+  return router;
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+// The public contract of /api/v1/accounts. Passwords go in, never out.
+
+const security = z.enum(['tls', 'starttls', 'plain'], { error: 'must be tls, starttls or plain' });
+const host = z.string().trim().min(1, 'is required').max(253).regex(/^[A-Za-z0-9.:[\]-]+$/, 'is not a host name or address');
+const port = z.number({ error: 'must be a port number' }).int().min(1).max(65535);
+
+export const smtpSettingsSchema = z
+  .object({
+    host,
+    port: port.optional(),
+    security: security.default('starttls'),
+    user: z.string().max(320).optional(),
+    password: z.string().max(1000).optional(),
+  })
+  .strict();
+
+export const imapSettingsSchema = z
+  .object({
+    host,
+    port: port.optional(),
+    security: security.default('tls'),
+    user: z.string().max(320).optional(),
+    password: z.string().max(1000).optional(),
+    /** Mailbox for Sent copies; by default the \Sent special-use one, else a usual name. */
+    sentFolder: z.string().min(1).max(200).optional(),
+    /** Gmail and Microsoft 365 file SMTP-sent mail themselves: set false there. */
+    append: z.boolean().default(true),
+  })
+  .strict();
+
+export const accountLimitsSchema = z
+  .object({
+    messagesPerMinute: z.number().positive('must be more than 0').max(100_000).optional(),
+    messagesPerDay: z.number().int().positive('must be more than 0').optional(),
+    maxConnections: z.number().int().min(1).max(50).optional(),
+  })
+  .strict();
+
+export const accountNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lower-case letters, digits, - or _')
+  .refine((n) => n !== 'default', '"default" is the account configured by SMTP_URL');
+
+export const createAccountSchema = z
+  .object({
+    name: accountNameSchema,
+    smtp: smtpSettingsSchema,
+    imap: imapSettingsSchema.optional(),
+    limits: accountLimitsSchema.default({}),
+  })
+  .strict();
+export type CreateAccountInput = z.infer<typeof createAccountSchema>;
+
+export const updateAccountSchema = createAccountSchema.omit({ name: true });
+export type UpdateAccountInput = z.infer<typeof updateAccountSchema>;
+
+export const accountResponse = z.object({
+  name: z.string(),
+  smtp: z.object({ host: z.string(), port: z.number(), security: security, user: z.string().optional(), passwordSet: z.boolean() }),
+  imap: z
+    .object({
+      host: z.string(),
+      port: z.number(),
+      security: security,
+      user: z.string().optional(),
+      passwordSet: z.boolean(),
+      sentFolder: z.string().optional(),
+      append: z.boolean(),
+    })
+    .optional(),
+  limits: accountLimitsSchema,
+  createdAt: z.date().or(z.string()),
+  updatedAt: z.date().or(z.string()),
+});
+
+export const defaultPort = (kind: 'smtp' | 'imap', sec: 'tls' | 'starttls' | 'plain') =>
+  kind === 'smtp' ? (sec === 'tls' ? 465 : 587) : sec === 'tls' ? 993 : 143;

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { KEY_SCOPES } from './keys.js';
+import { BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, SEND_STATUSES } from './statuses.js';
+
+// What the API answers, for the OpenAPI document and for tests that hold the answers to it.
+// Dates travel as ISO 8601 strings.
+
+const date = z.iso.datetime();
+const campaignStatus = z.enum(CAMPAIGN_STATUSES);
+const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().optional() });
+
+export const campaignCreatedResponse = z.object({
+  id: z.uuid(),
+  status: campaignStatus,
+  workflowId: z.string(),
+  temporalUrl: z.url().optional(),
+});
+
+export const transitionResponse = z.object({ status: campaignStatus });
+
+const counts = <T extends readonly string[]>(all: T) => z.object(Object.fromEntries(all.map((s) => [s, z.number().int()])) as Record<T[number], z.ZodNumber>);
+
+export const campaignResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  status: campaignStatus,
+  reason: z.string().optional(),
+  counts: z.object({ total: z.number(), pending: z.number(), sent: z.number(), failed: z.number(), appended: z.number() }),
+  countsByStatus: z.object({ build: counts(BUILD_STATUSES), send: counts(SEND_STATUSES), copy: counts(COPY_STATUSES) }),
+  error: z.string().optional(),
+  account: z.object({ name: z.string(), slowedDownUntil: date.optional(), slowDownReason: z.string().nullable().optional() }),
+  /** While sending: when the rest should be sent, at the rate of the last minutes or the limit. */
+  eta: z.object({ at: date, perMinute: z.number(), basis: z.enum(['observed', 'limit']) }).optional(),
+  review: z.object({ by: z.string().nullable(), note: z.string().optional(), at: date }).optional(),
+  reviewPolicy: z.object({ distinctReviewer: z.boolean() }),
+  tenant: z.string(),
+  createdBy: z.string().optional(),
+  workflowId: z.string(),
+  temporalUrl: z.url().optional(),
+  createdAt: date,
+  updatedAt: date,
+});
+
+export const campaignListResponse = page(
+  z.object({
+    id: z.uuid(),
+    name: z.string(),
+    status: campaignStatus,
+    error: z.string().optional(),
+    createdBy: z.string().optional(),
+    workflowId: z.string(),
+    temporalUrl: z.url().optional(),
+    createdAt: date,
+    updatedAt: date,
+  }),
+);
+
+export const recipientListResponse = page(
+  z.object({
+    id: z.number().int(),
+    email: z.string(),
+    name: z.string().optional(),
+    buildStatus: z.enum(BUILD_STATUSES),
+    buildReasons: z.array(z.string()),
+    sendStatus: z.enum(SEND_STATUSES),
+    copyStatus: z.enum(COPY_STATUSES),
+    messageId: z.string().optional(),
+    smtpResponse: z.string().optional(),
+    error: z.string().optional(),
+    sentAt: date.optional(),
+    appendedAt: date.optional(),
+    updatedAt: date,
+  }),
+);
+
+export const keyResponse = z.object({
+  id: z.uuid(),
+  tenant: z.string(),
+  name: z.string(),
+  principal: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.enum(KEY_SCOPES)),
+  createdBy: z.string(),
+  createdAt: date,
+  revokedAt: date.optional(),
+});
+export const keyCreatedResponse = keyResponse.extend({ key: z.string().describe('the key itself, shown only in this answer') });
+export const keyListResponse = z.object({ items: z.array(keyResponse) });
+
+export const auditListResponse = page(
+  z.object({
+    id: z.string(),
+    at: date,
+    principal: z.string(),
+    action: z.string(),
+    campaignId: z.uuid().optional(),
+    subject: z.string().optional(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+);

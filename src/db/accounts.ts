@@ -1,0 +1,61 @@
+import type { Db } from './sql.js';
+
+export type Security = 'tls' | 'starttls' | 'plain';
+
+export interface AccountRow {
+  tenant: string;
+  name: string;
+  smtp: { host: string; port: number; security: Security; user?: string };
+  smtpPassword: string | null;
+  imap: { host: string; port: number; security: Security; user?: string; sentFolder?: string; append: boolean } | null;
+  imapPassword: string | null;
+  limits: { messagesPerMinute?: number; messagesPerDay?: number; maxConnections?: number };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type AccountWrite = Omit<AccountRow, 'createdAt' | 'updatedAt'>;
+
+export async function getAccount(db: Db, tenant: string, name: string): Promise<AccountRow | undefined> {
+  const [row] = await db<AccountRow[]>`SELECT * FROM accounts WHERE tenant = ${tenant} AND name = ${name}`;
+  return row;
+}
+
+export async function listAccounts(db: Db, tenant: string): Promise<AccountRow[]> {
+  return db<AccountRow[]>`SELECT * FROM accounts WHERE tenant = ${tenant} ORDER BY name`;
+}
+
+/** Inserts; undefined when the name is taken in this tenant. */
+export async function insertAccount(db: Db, a: AccountWrite): Promise<AccountRow | undefined> {
+  const [row] = await db<AccountRow[]>`
+    INSERT INTO accounts (tenant, name, smtp, smtp_password, imap, imap_password, limits)
+    VALUES (${a.tenant}, ${a.name}, ${db.json(a.smtp as never)}, ${a.smtpPassword},
+            ${a.imap ? db.json(a.imap as never) : null}, ${a.imapPassword}, ${db.json(a.limits as never)})
+    ON CONFLICT (tenant, name) DO NOTHING
+    RETURNING *`;
+  return row;
+}
+
+export async function updateAccount(db: Db, a: AccountWrite): Promise<AccountRow | undefined> {
+  const [row] = await db<AccountRow[]>`
+    UPDATE accounts SET smtp = ${db.json(a.smtp as never)}, smtp_password = ${a.smtpPassword},
+           imap = ${a.imap ? db.json(a.imap as never) : null}, imap_password = ${a.imapPassword},
+           limits = ${db.json(a.limits as never)}, updated_at = now()
+    WHERE tenant = ${a.tenant} AND name = ${a.name}
+    RETURNING *`;
+  return row;
+}
+
+export async function deleteAccount(db: Db, tenant: string, name: string): Promise<boolean> {
+  const rows = await db`DELETE FROM accounts WHERE tenant = ${tenant} AND name = ${name} RETURNING name`;
+  return rows.length > 0;
+}
+
+/** Campaigns of the account that are not finished: an account in use cannot be deleted. */
+export async function activeCampaignsOf(db: Db, tenant: string, name: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM campaigns
+    WHERE tenant = ${tenant} AND account = ${name}
+      AND status NOT IN ('rejected', 'completed', 'cancelled', 'failed', 'expired')`;
+  return row?.n ?? 0;
+}

@@ -1,0 +1,70 @@
+import type { Sql } from '../db/sql.js';
+
+export interface RateLimit {
+  /** `account:<name>` or `campaign:<id>`: whose schedule this is. */
+  key: string;
+  perMinute?: number;
+  perDay?: number;
+}
+
+/** The schedule key of an account: the configured `default` one is shared by every tenant. */
+export const throttleKey = (tenant: string, account: string) => (account === 'default' ? 'account:default' : `account:${tenant}/${account}`);
+
+export type Reservation = { kind: 'slot'; at: Date } | { kind: 'later'; retryAt: Date; reason: string };
+
+/** Spacing is a little wider than 60 s / rate, so network jitter never packs rate+1 into a minute. */
+const SPACING_MARGIN = 1.01;
+/** While an account is slowed down after a 421 / 4.7.x reply, its spacing is this much wider. */
+const SLOW_FACTOR = 4;
+const SLOW_FOR = '5 minutes';
+
+/**
+ * Reserves the next send slot under every limit at once, in one transaction that locks the
+ * limits' rows: the limits hold across all workers and campaigns sharing them. A slot further
+ * away than `maxWaitMs` is not reserved; the caller waits durably and asks again.
+ */
+export async function reserveSlot(sql: Sql, limits: RateLimit[], maxWaitMs: number): Promise<Reservation> {
+  const active = limits.filter((l) => l.perMinute || l.perDay).sort((a, b) => a.key.localeCompare(b.key));
+  if (active.length === 0) return { kind: 'slot', at: new Date() };
+  return sql.begin(async (tx) => {
+    const [{ now }] = (await tx`SELECT clock_timestamp() AS now`) as unknown as [{ now: Date }];
+    let at = now.getTime();
+    const spacing = new Map<string, number>();
+    for (const l of active) {
+      await tx`INSERT INTO send_slots (key) VALUES (${l.key}) ON CONFLICT (key) DO NOTHING`;
+      const [row] = await tx<{ nextAt: Date; slowUntil: Date | null }[]>`
+        SELECT next_at, slow_until FROM send_slots WHERE key = ${l.key} FOR UPDATE`;
+      const slow = row!.slowUntil && row!.slowUntil.getTime() > now.getTime() ? SLOW_FACTOR : 1;
+      const gap = l.perMinute ? (60_000 / l.perMinute) * SPACING_MARGIN * slow : 0;
+      spacing.set(l.key, gap);
+      at = Math.max(at, row!.nextAt.getTime());
+      if (l.perDay) {
+        const [day] = await tx<{ n: number; oldest: Date | null }[]>`
+          SELECT count(*)::int AS n, min(at) AS oldest FROM send_slot_log
+          WHERE key = ${l.key} AND at > ${new Date(at)}::timestamptz - interval '24 hours'`;
+        if (day!.n >= l.perDay && day!.oldest) {
+          return { kind: 'later', retryAt: new Date(day!.oldest.getTime() + 24 * 3600_000 + 1000), reason: `daily limit of ${l.perDay} reached` } as Reservation;
+        }
+      }
+    }
+    if (at - now.getTime() > maxWaitMs) return { kind: 'later', retryAt: new Date(at), reason: 'rate limit' } as Reservation;
+    for (const l of active) {
+      await tx`UPDATE send_slots SET next_at = ${new Date(at + spacing.get(l.key)!)} WHERE key = ${l.key}`;
+      if (l.perDay) await tx`INSERT INTO send_slot_log (key, at) VALUES (${l.key}, ${new Date(at)})`;
+    }
+    return { kind: 'slot', at: new Date(at) } as Reservation;
+  });
+}
+
+/** After a 421 or a throttling 4.7.x reply: send more slowly on this account for a while. */
+export async function slowDown(sql: Sql, key: string, reason: string): Promise<void> {
+  await sql`
+    INSERT INTO send_slots (key, slow_until, slow_reason) VALUES (${key}, now() + ${SLOW_FOR}::interval, ${reason})
+    ON CONFLICT (key) DO UPDATE SET slow_until = EXCLUDED.slow_until, slow_reason = EXCLUDED.slow_reason`;
+}
+
+export async function slowedUntil(sql: Sql, key: string): Promise<{ until: Date; reason: string | null } | undefined> {
+  const [row] = await sql<{ slowUntil: Date; slowReason: string | null }[]>`
+    SELECT slow_until, slow_reason FROM send_slots WHERE key = ${key} AND slow_until > now()`;
+  return row ? { until: row.slowUntil, reason: row.slowReason } : undefined;
+}

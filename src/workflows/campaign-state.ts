@@ -1,0 +1,136 @@
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import type { CampaignStatus } from '../contract/statuses.js';
+import { CampaignStatusAttr } from '../contract/search-attributes.js';
+import { INVALID_TRANSITION, type CampaignProgress, type ReviewDecision } from './definitions.js';
+
+/** Where a campaign is, apart from being paused or cancelled. */
+export type Phase = 'building' | 'awaiting_review' | 'rejected' | 'scheduled' | 'sending' | 'completed' | 'failed' | 'expired';
+
+/** What a run that continues as new carries over: a cursor and a few counters, never the list. */
+export interface ContinuedState {
+  phase: 'sending';
+  paused: boolean;
+  reason?: string;
+  cursor: number;
+  exhausted: boolean;
+  inFlight: number[];
+  copiesPending: number;
+  started: number;
+  finished: number;
+  recipients: { total: number; sendable: number; blocked: number };
+}
+
+/** The campaign's state machine; the workflow function only moves it along. */
+export class CampaignState {
+  phase: Phase = 'building';
+  paused = false;
+  cancelRequested = false;
+  reason?: string;
+  decision?: { approved: boolean } & ReviewDecision;
+  decisionRecorded = false;
+  recipients = { total: 0, sendable: 0, blocked: 0 };
+  startAt?: string;
+  // fan-out
+  cursor = 0;
+  exhausted = false;
+  inFlight = new Set<number>();
+  copiesPending = 0;
+  started = 0;
+  finished = 0;
+  /** Bumped whenever something the fan-out waits for happens. */
+  events = 0;
+
+  constructor(
+    readonly id: string,
+    readonly searchAttributes: boolean,
+    continued?: ContinuedState,
+  ) {
+    if (continued) {
+      this.phase = continued.phase;
+      this.paused = continued.paused;
+      this.reason = continued.reason;
+      this.cursor = continued.cursor;
+      this.exhausted = continued.exhausted;
+      this.inFlight = new Set(continued.inFlight);
+      this.copiesPending = continued.copiesPending;
+      this.started = continued.started;
+      this.finished = continued.finished;
+      this.recipients = continued.recipients;
+      this.decisionRecorded = true;
+    }
+  }
+
+  get status(): CampaignStatus {
+    if (this.cancelRequested) return 'cancelled';
+    if (this.paused) return 'paused';
+    return this.phase;
+  }
+
+  get final(): boolean {
+    return this.cancelRequested || ['rejected', 'completed', 'failed', 'expired'].includes(this.phase);
+  }
+
+  private conflict(wanted: string): never {
+    throw ApplicationFailure.nonRetryable(`the campaign is ${this.status}; it cannot be ${wanted}`, INVALID_TRANSITION, {
+      status: this.status,
+    });
+  }
+
+  assertAwaitingReview(): void {
+    if (this.decision || this.cancelRequested) {
+      throw ApplicationFailure.nonRetryable(
+        `the campaign is ${this.decision && !this.cancelRequested ? 'already decided' : this.status}, not awaiting review`,
+        INVALID_TRANSITION,
+        { status: this.status },
+      );
+    }
+    if (this.phase !== 'awaiting_review') {
+      throw ApplicationFailure.nonRetryable(`the campaign is ${this.status}, not awaiting review`, INVALID_TRANSITION, {
+        status: this.status,
+      });
+    }
+  }
+
+  assertCanPause(): void {
+    if (this.cancelRequested || this.paused || (this.phase !== 'sending' && this.phase !== 'scheduled')) this.conflict('paused');
+  }
+
+  assertCanResume(): void {
+    if (this.cancelRequested || !this.paused) this.conflict('resumed: it is not paused');
+  }
+
+  assertCanCancel(): void {
+    if (this.final) this.conflict('cancelled');
+  }
+
+  /** Mirrors the status into the Temporal UI's search attributes. */
+  publish(): void {
+    if (this.searchAttributes) upsertSearchAttributes([{ key: CampaignStatusAttr, value: this.status }]);
+  }
+
+  carryOver(): ContinuedState {
+    return {
+      phase: 'sending',
+      paused: this.paused,
+      reason: this.reason,
+      cursor: this.cursor,
+      exhausted: this.exhausted,
+      inFlight: [...this.inFlight],
+      copiesPending: this.copiesPending,
+      started: this.started,
+      finished: this.finished,
+      recipients: this.recipients,
+    };
+  }
+
+  progress(): CampaignProgress {
+    return {
+      campaignId: this.id,
+      status: this.status,
+      reason: this.reason,
+      recipients: this.recipients,
+      delivery: { started: this.started, finished: this.finished, inFlight: this.inFlight.size, copiesPending: this.copiesPending },
+      startAt: this.startAt,
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import type { Harness } from './harness.js';
+import { eventually } from './harness.js';
+
+/** A statement campaign to `n` recipients with per-recipient vars. */
+export const campaignBody = (n: number, extra: Record<string, unknown> = {}) => ({
+  name: `Statement run ${n}`,
+  from: 'Acme Billing <billing@acme.test>',
+  subject: 'Your statement, {{ name }}',
+  text: 'Dear {{ name }},\nyour balance is {{ balance }} {{ currency }}.\nAccount: {{ email }}',
+  html: '<p>Dear {{ name }},</p><p>Balance: <b>{{ balance }} {{ currency }}</b></p>',
+  vars: { currency: 'EUR' },
+  recipients: Array.from({ length: n }, (_, i) => ({
+    email: `customer${i + 1}@example.com`,
+    name: `Customer ${i + 1}`,
+    vars: { balance: (i + 1) * 10 },
+  })),
+  ...extra,
+});
+
+export async function createCampaign(h: Harness, body: unknown): Promise<string> {
+  const res = await h.api('POST', '/api/v1/campaigns', body);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id as string;
+}
+
+export async function waitForStatus(h: Harness, id: string, status: string, timeoutMs = 60_000) {
+  return eventually(
+    async () => {
+      const res = await h.api('GET', `/api/v1/campaigns/${id}`);
+      return res.body.status === status ? res.body : undefined;
+    },
+    timeoutMs,
+    `campaign ${id} to be ${status}`,
+  );
+}
+
+export async function approve(h: Harness, id: string): Promise<void> {
+  await waitForStatus(h, id, 'awaiting_review');
+  const res = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {});
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+}
+
+export const messagesFor = (h: Harness, id: string) => h.sink.messages.filter((m) => m.messageId?.includes(id));
+
+/** Asserts exactly one message per recipient at the sink: counted by Message-ID and in total. */
+export function assertOncePerRecipient(h: Harness, id: string, n: number): void {
+  const sent = messagesFor(h, id);
+  const distinct = new Set(sent.map((m) => m.messageId));
+  assert.equal(distinct.size, n, `distinct Message-IDs at the sink for ${id}`);
+  assert.equal(sent.length, n, `messages at the sink for ${id} (duplicates: ${sent.length - distinct.size})`);
+}
