@@ -312,7 +312,9 @@ describe('GET /api/v1/openapi.json', () => {
       assert.equal(op['x-scope'], r.spec!.scope);
     }
     const create = doc.paths['/api/v1/campaigns']!.post.requestBody.content['application/json'].schema;
-    assert.ok(create.required.includes('recipients'));
+    // exactly one recipient source is required; the schema's refinement enforces that
+    assert.ok(create.required.includes('name'));
+    for (const source of ['recipients', 'recipientsCsv', 'recipientsFrom']) assert.ok(create.properties[source], source);
     assert.equal(create.properties.review.properties.distinctReviewer.type, 'boolean');
     const answer = doc.paths['/api/v1/campaigns/{id}']!.get.responses['200'].content['application/json'].schema;
     assert.ok(answer.properties.countsByStatus && answer.properties.temporalUrl);
