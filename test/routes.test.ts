@@ -54,6 +54,8 @@ function concrete(r: RegisteredRoute, tenant: 'a' | 'b'): string {
     if (name === 'id' && r.path.startsWith('/api/v1/campaigns/')) return tenant === 'a' ? campaignA : campaignB;
     if (name === 'id' && r.path.startsWith('/api/v1/keys/')) return tenant === 'a' ? 'ffffffff-ffff-4fff-8fff-ffffffffffff' : keyB.id;
     if (name === 'name' && r.path.startsWith('/api/v1/accounts/')) return tenant === 'a' ? 'acct-a' : 'acct-b';
+    if (name === 'rid' && r.path.startsWith('/api/v1/campaigns/')) return '1';
+    if (name === 'email' && r.path.startsWith('/api/v1/suppressions/')) return tenant === 'a' ? 'a@example.com' : 'b@example.com';
     assert.fail(`no fixture for :${name} in ${r.method} ${r.path}: add one to this test`);
   });
 }
