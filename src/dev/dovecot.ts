@@ -122,6 +122,10 @@ namespace inbox {
 `,
   );
   const proc: ChildProcess = spawn(o.binary, ['-F', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Whatever way this process ends, its Dovecot ends with it.
+  const killOnExit = () => proc.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.removeListener('exit', killOnExit));
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<never>((_, reject) =>

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
+import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
 import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
 import { migrate } from '../db/migrate.js';
@@ -29,6 +30,8 @@ const env: Record<string, string | undefined> = { ...process.env };
 const lines: string[] = [];
 
 async function main(): Promise<void> {
+  // This process stops its parts itself, in order (API, worker, then the servers), on Ctrl+C.
+  Runtime.install({ shutdownSignals: [] });
   say(`Campaign Mailer dev stack; data in ${dataDir}`);
   await mkdir(dataDir, { recursive: true });
 
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   if (!env.SMTP_URL) {
     const sink = new SmtpSink({ dir: join(dataDir, 'sink') });
     await sink.start(await freePort(2525));
-    stops.push({ name: 'SMTP sink', stop: () => sink.stop() });
+    stops.unshift({ name: 'SMTP sink', stop: () => sink.stop() });
     env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`;
     lines.push(`SMTP            smtp://127.0.0.1:${sink.port} (sink: every message is kept in ${join(dataDir, 'sink')}, nothing is delivered)`);
   } else {
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
         port: await freePort(1143),
         password: await persistedSecret(join(dataDir, 'imap-password')),
       });
-      stops.push({ name: 'Dovecot', stop: imap.stop });
+      stops.unshift({ name: 'Dovecot', stop: imap.stop });
       env.IMAP_URL = imap.url('campaigns');
       lines.push(`IMAP            imap://campaigns:***@127.0.0.1:${imap.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`);
     } else {
@@ -185,19 +188,32 @@ let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    // Some shutdown steps wait on native handles that do not keep Node alive by themselves.
+    const keepAlive = setInterval(() => {}, 1000);
     for (const { name, stop } of stops) {
       try {
-        await stop();
+        say(`stopping ${name}`);
+        await Promise.race([
+          stop(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 20 s')), 20_000)),
+        ]);
       } catch (err) {
         process.stderr.write(`stopping ${name}: ${(err as Error).message}\n`);
       }
     }
+    clearInterval(keepAlive);
   }
   process.exit(code);
 }
 
-process.once('SIGINT', () => void shutdown(0));
-process.once('SIGTERM', () => void shutdown(0));
+// `on`, not `once`: a second signal during shutdown must not kill the process half-way and leave
+// servers running (child processes can pass one on); it is reported and ignored.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) say(`still stopping (${signal} ignored)`);
+    else void shutdown(0);
+  });
+}
 
 main().catch(async (err) => {
   if (err instanceof ConfigError) {
