@@ -185,6 +185,8 @@ describe('every build status and reason', () => {
     const include = await h.api('POST', `/api/v1/campaigns/${csvId}/recipients/${rid('cat@example.com')}/decision`, { include: true });
     assert.equal(include.status, 200, JSON.stringify(include.body));
     // dan stays undecided and must not be sent
+    const [decided] = await h.sql`SELECT principal, subject, details FROM audit_log WHERE campaign_id = ${csvId} AND action = 'recipient.decision'`;
+    assert.deepEqual([decided?.principal, decided?.subject, decided?.details.include], ['admin', String(rid('cat@example.com')), true]);
 
     const approve = await h.api('POST', `/api/v1/campaigns/${csvId}/approve`, {});
     assert.equal(approve.status, 200, JSON.stringify(approve.body));
@@ -236,6 +238,8 @@ describe('test-send', () => {
     const before = h.sink.messages.length;
     const res = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'qa@acme.test' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [audited] = await h.sql`SELECT details FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.test_send'`;
+    assert.equal(audited?.details.to, 'qa@acme.test');
     const fresh = h.sink.messages.slice(before);
     assert.equal(fresh.length, 1);
     assert.deepEqual(fresh[0]!.to, ['qa@acme.test']);

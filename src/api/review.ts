@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { appendAudit } from '../db/audit.js';
 import { Router } from 'express';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
@@ -110,7 +111,11 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
         status: r.buildStatus,
       });
     }
-    await recipients.setIncluded(sql, c.id, r.id, include);
+    const caller = callerOf(res);
+    await sql.begin(async (tx) => {
+      await recipients.setIncluded(tx, c.id, r.id, include);
+      await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'recipient.decision', campaignId: c.id, subject: String(r.id), details: { include, email: r.email } });
+    });
     logger.info({ campaignId: c.id, recipientId: r.id, include, by: res.locals.principal }, 'recipient decision');
     res.json({ id: r.id, buildStatus: r.buildStatus, included: include });
   });
@@ -139,6 +144,8 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
         args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
       }),
     );
+    const caller = callerOf(res);
+    await appendAudit(sql, { tenant: caller.tenant, principal: caller.principal, action: 'campaign.test_send', campaignId: c.id, subject: String(recipientId), details: { to: body.to, messageId: result.messageId } });
     logger.info({ campaignId: c.id, recipientId, by: res.locals.principal }, 'test message sent');
     res.json({ to: body.to, recipientId, messageId: result.messageId, response: result.response });
   });

@@ -159,9 +159,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
   }
 
-  await acts.completeCampaign({ campaignId });
+  // The workflow's answer (to a late Update) must never lag behind the record it writes.
   c.phase = 'completed';
   c.publish();
+  await acts.completeCampaign({ campaignId });
   await condition(allHandlersFinished);
   return { status: c.status };
 }
