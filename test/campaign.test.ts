@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 import { approveSignal, statusQuery } from '../src/workflows/definitions.js';
-import { eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
+import { campaignBody, createCampaign, messagesFor as sinkMessagesFor, waitForStatus as waitFor } from './helpers/campaigns.js';
+import { sleep, startHarness, type Harness } from './helpers/harness.js';
 import { recordHistories } from './helpers/histories.js';
 
 let h: Harness;
@@ -14,39 +15,9 @@ after(async () => {
   await h?.close();
 });
 
-const campaignBody = (n: number, extra: Record<string, unknown> = {}) => ({
-  name: `Statement run ${n}`,
-  from: 'Acme Billing <billing@acme.test>',
-  subject: 'Your statement, {{ name }}',
-  text: 'Dear {{ name }},\nyour balance is {{ balance }} {{ currency }}.\nAccount: {{ email }}',
-  html: '<p>Dear {{ name }},</p><p>Balance: <b>{{ balance }} {{ currency }}</b></p>',
-  vars: { currency: 'EUR' },
-  recipients: Array.from({ length: n }, (_, i) => ({
-    email: `customer${i + 1}@example.com`,
-    name: `Customer ${i + 1}`,
-    vars: { balance: (i + 1) * 10 },
-  })),
-  ...extra,
-});
-
-async function create(body: unknown): Promise<string> {
-  const res = await h.api('POST', '/api/v1/campaigns', body);
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.id as string;
-}
-
-async function waitForStatus(id: string, status: string, timeoutMs = 60_000) {
-  return eventually(
-    async () => {
-      const res = await h.api('GET', `/api/v1/campaigns/${id}`);
-      return res.body.status === status ? res.body : undefined;
-    },
-    timeoutMs,
-    `campaign ${id} to be ${status}`,
-  );
-}
-
-const messagesFor = (id: string) => h.sink.messages.filter((m) => m.messageId?.includes(id));
+const create = (body: unknown) => createCampaign(h, body);
+const waitForStatus = (id: string, status: string, timeoutMs?: number) => waitFor(h, id, status, timeoutMs);
+const messagesFor = (id: string) => sinkMessagesFor(h, id);
 
 describe('a 25-recipient campaign, approved', () => {
   let id: string;
