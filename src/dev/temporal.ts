@@ -76,7 +76,9 @@ export async function startTemporalDevServer(o: {
   searchAttributes?: SearchAttributeKey<SearchAttributeType>[];
 }): Promise<TemporalDevServer> {
   const namespace = o.namespace ?? 'default';
-  const env = await TestWorkflowEnvironment.createLocal({
+  // The SDK gives the server 5 s to answer; on a loaded 2-core machine its first start can take
+  // longer, so a start that times out is tried again before giving up.
+  const start = () => TestWorkflowEnvironment.createLocal({
     server: {
       executable: o.cli.path ? { type: 'existing-path', path: o.cli.path } : { type: 'cached-download', downloadDir: join(cacheDir(), 'sdk-download') },
       ip: '127.0.0.1',
@@ -89,10 +91,20 @@ export async function startTemporalDevServer(o: {
       log: { format: 'pretty', level: 'error' },
     },
   });
+  let env: TestWorkflowEnvironment | undefined;
+  for (let attempt = 1; !env; attempt++) {
+    try {
+      env = await start();
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  const started = env;
   return {
-    address: env.address,
+    address: started.address,
     namespace,
     uiUrl: o.uiPort !== undefined ? `http://127.0.0.1:${o.uiPort}` : undefined,
-    stop: () => env.teardown(),
+    stop: () => started.teardown(),
   };
 }

@@ -33,7 +33,7 @@ export async function startSharedServers(say: (line: string) => void): Promise<S
   try {
     const root = await mkdtemp(join(tmpdir(), 'campaign-mailer-test-'));
     await chmod(root, 0o755); // embedded PostgreSQL runs as another user when we are root
-    stops.push(() => rm(root, { recursive: true, force: true }));
+    stops.push(() => rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
     const cli = await resolveTemporalCli(say, { build: true });
     say(`Temporal CLI: ${cli.path ?? "the SDK's download"} (${cli.origin})`);
@@ -51,14 +51,16 @@ export async function startSharedServers(say: (line: string) => void): Promise<S
     const motoBinary = await ensureMoto(say);
 
     const [temporalPort, pgPort, imapPort, s3Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const [temporal, pg, imap, s3, bundle] = await Promise.all([
-      startTemporalDevServer({ cli, port: temporalPort }),
+    // Temporal first and alone: its start has a short deadline that a busy machine can miss.
+    const temporal = await startTemporalDevServer({ cli, port: temporalPort });
+    stops.unshift(temporal.stop);
+    const [pg, imap, s3, bundle] = await Promise.all([
       startEmbeddedPostgres({ dir: join(root, 'postgres'), port: pgPort, database: 'postgres' }),
       startDovecot({ binary: dovecotBinary, dir: join(root, 'dovecot'), port: imapPort, password: 'test-imap-password' }),
       startMoto({ binary: motoBinary, port: s3Port }),
       bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } }),
     ]);
-    stops.unshift(temporal.stop, pg.stop, imap.stop, s3.stop);
+    stops.unshift(pg.stop, imap.stop, s3.stop);
     const bundlePath = join(root, 'workflow-bundle.js');
     await writeFile(bundlePath, bundle.code);
     return {
