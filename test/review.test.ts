@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
+import * as campaigns from '../src/db/campaigns.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // Recipient sources, build statuses with reasons, attachments from S3, the review endpoints and
@@ -130,6 +131,18 @@ describe('every build status and reason', () => {
     assert.ok(out.every((r) => r.reasons.length > 0));
   });
 
+  test('too-large states the exact size of the message the send would build', async () => {
+    const [big] = await h.sql<{ id: number; buildReasons: string[] }[]>`
+      SELECT id, build_reasons FROM recipients WHERE campaign_id = ${csvId} AND email = 'big@example.com'`;
+    const preview = await h.api('GET', `/api/v1/campaigns/${csvId}/recipients/${big!.id}/preview`);
+    assert.equal(preview.status, 200, JSON.stringify(preview.body));
+    assert.ok(preview.body.size > MAX_MESSAGE_BYTES);
+    assert.deepEqual(
+      big!.buildReasons.filter((x) => x.startsWith('too-large:')),
+      [`too-large: the message is ${preview.body.size} bytes, over the limit of ${MAX_MESSAGE_BYTES}`],
+    );
+  });
+
   test('from a CSV object in S3', async () => {
     await h.putObject('lists/october.csv', csv);
     const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/october.csv' } } });
@@ -208,6 +221,32 @@ describe('every build status and reason', () => {
   });
 });
 
+test('a decision racing an approval waits for it and answers 409, so no 200 is given for a skipped recipient', async () => {
+  const id = await create({ ...definition(), recipientsCsv: csv });
+  await waitForStatus(id, 'awaiting_review');
+  const [cat] = await h.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${id} AND email = 'cat@example.com'`;
+  let decision: Promise<{ status: number; body: any }> | undefined;
+  let settled = false;
+  // The approval's own first writes, held open: the decision must wait for them to commit.
+  await h.sql.begin(async (tx) => {
+    await campaigns.recordDecision(tx, id, { by: 'racing approver', at: new Date() });
+    await campaigns.setCampaignStatus(tx, id, 'sending');
+    decision = h.api('POST', `/api/v1/campaigns/${id}/recipients/${cat!.id}/decision`, { include: true });
+    void decision.finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(settled, false, 'the decision waits for the approval to commit');
+  });
+  const answer = await decision!;
+  assert.equal(answer.status, 409, JSON.stringify(answer.body));
+  assert.equal(answer.body.status, 'sending');
+  const [row] = await h.sql`SELECT included FROM recipients WHERE campaign_id = ${id} AND id = ${cat!.id}`;
+  assert.equal(row!.included, null, 'the refused decision wrote nothing');
+  const audit = await h.sql`SELECT 1 FROM audit_log WHERE campaign_id = ${id} AND action = 'recipient.decision'`;
+  assert.equal(audit.length, 0);
+  // the workflow itself still awaits review; close it so nothing is left running
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/reject`, {})).status, 200);
+});
+
 describe('campaign-level build errors', () => {
   test('an unreadable S3 list fails the build with the reason', async () => {
     const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/missing.csv' } } });
@@ -248,6 +287,8 @@ describe('test-send', () => {
     assert.equal(parsed.cc, undefined);
     assert.ok(!fresh[0]!.raw.toString().includes('real@example.com'));
     assert.equal(parsed.subject, 'Hello Real');
+    assert.equal(parsed.messageId, res.body.messageId);
+    assert.match(res.body.messageId, new RegExp(`^<campaign-${id}-test-[0-9a-f-]{36}\\.${id}\\.1\\.v1@acme\\.test>$`), 'a retry of this test send carries the same id');
     const after = await h.api('GET', `/api/v1/campaigns/${id}`);
     assert.equal(after.body.status, 'awaiting_review');
     assert.equal(after.body.counts.sent, 0);

@@ -3,7 +3,7 @@ import { recipientInputSchema, reviewPolicySchema } from '../contract/campaign.j
 import type { BuildStatus } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
-import { CampaignRenderer, type RecipientFields } from '../mail/message.js';
+import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { AttachmentResolver } from './attachments.js';
 import { CAMPAIGN_NOT_FOUND, type ActivityDeps, type CampaignRef } from './deps.js';
@@ -25,8 +25,6 @@ export interface BuildResult {
 const BUILD_BATCH = 500;
 /** Recipients whose attachments are looked up in S3 at the same time. */
 const LOOKUP_CONCURRENCY = 32;
-/** Headers and MIME framing, on top of the parts, in the size estimate. */
-const HEADER_ALLOWANCE = 4096;
 
 /** Building and validating a campaign's recipient list. */
 export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps) {
@@ -50,7 +48,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
       const source = await campaigns.getCampaignSource(sql, campaignId);
       if (!source) return fail('the campaign has no recipient source');
       // Every message of the campaign carries this Date, so a preview is the message sent.
-      await campaigns.fixMessageDate(sql, campaignId, new Date(Math.floor(Date.now() / 1000) * 1000));
+      const messageDate = await campaigns.fixMessageDate(sql, campaignId, new Date(Math.floor(Date.now() / 1000) * 1000));
 
       let renderer: CampaignRenderer;
       let attachments: AttachmentResolver;
@@ -100,20 +98,26 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
           bcc: parsed.data.bcc ?? [],
         };
         const blocked: string[] = [];
-        let size = HEADER_ALLOWANCE;
+        let parts: RenderedParts | undefined;
         try {
-          const parts = renderer.render(fields);
-          size += Buffer.byteLength(parts.subject) + Buffer.byteLength(parts.text ?? '') + Buffer.byteLength(parts.html ?? '');
+          parts = renderer.render(fields);
         } catch (err) {
           if (!(err instanceof TemplateRenderError)) throw err;
           blocked.push(`missing-variable: ${err.message}`);
         }
         const found = await attachments.resolve(renderer.scopeFor(fields));
         blocked.push(...found.blocked);
-        // base64 grows content by 4/3, plus a line break every 76 characters
-        size += found.found.reduce((n, a) => n + Math.ceil((a.size * 4) / 3) + Math.ceil(a.size / 57) * 2, 0);
-        if (size > maxMessageBytes) {
-          blocked.push(`too-large: the message would be about ${size} bytes, over the limit of ${maxMessageBytes}`);
+        if (parts) {
+          // The size of the very bytes the send will build: same parts, Message-ID and date.
+          const size = await messageSize(
+            parts,
+            messageIdFor(campaignId, id, campaign.definition.from.address),
+            messageDate,
+            found.found.map((a) => ({ filename: a.filename, size: a.size, load: () => s3.read(a.bucket, a.key) })),
+          );
+          if (size > maxMessageBytes) {
+            blocked.push(`too-large: the message is ${size} bytes, over the limit of ${maxMessageBytes}`);
+          }
         }
         const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
         return {

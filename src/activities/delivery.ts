@@ -220,7 +220,11 @@ export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
       const r = await recipients.getRecipient(sql, campaignId, recipientId);
       if (!campaign || !r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
       const account = await accounts.get(campaign.tenant, campaign.account);
-      const msg = await composeRecipientMessage(campaign, r, s3, { testTo: to });
+      // One test send is one workflow: its retries carry the same Message-ID, so a receiving
+      // server that saw an attempt through can tell the repeat for what it is.
+      const { workflowExecution, activityId } = Context.current().info;
+      const test = { to, id: workflowExecution?.workflowId ?? activityId };
+      const msg = await composeRecipientMessage(campaign, r, s3, { test });
       const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
       return { messageId: msg.messageId, response };
     },

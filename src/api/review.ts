@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { appendAudit } from '../db/audit.js';
 import { Router } from 'express';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
+import { appendAudit } from '../db/audit.js';
+import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -113,6 +114,12 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     }
     const caller = callerOf(res);
     await sql.begin(async (tx) => {
+      // Checked under the campaign row's lock: an approval committing at the same moment either
+      // sees this decision or makes it a 409, never a 200 for a recipient the approval skipped.
+      const status = await campaigns.lockCampaignStatus(tx, c.id);
+      if (status !== 'awaiting_review') {
+        throw new ApiError(409, `the campaign is ${status}, not awaiting review`, { status });
+      }
       await recipients.setIncluded(tx, c.id, r.id, include);
       await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'recipient.decision', campaignId: c.id, subject: String(r.id), details: { include, email: r.email } });
     });

@@ -101,6 +101,15 @@ export async function setCampaignStatus(
     WHERE id = ${id}`;
 }
 
+/**
+ * The campaign's status, read under a share lock held to the end of the transaction: a review
+ * decision (which updates the row first) waits for it, and it waits for a decision in progress.
+ */
+export async function lockCampaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
+  const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id} FOR SHARE`;
+  return row?.status;
+}
+
 export async function getCampaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
   const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id}`;
   return row?.status;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { CampaignDefinition, Mailbox } from '../contract/campaign.js';
 import { compileTemplate, renderTemplate, type CompiledTemplate } from './templates.js';
 
@@ -117,4 +118,44 @@ export async function buildMessage(
   });
   const raw = await composer.compile().build();
   return { raw, sha256: createHash('sha256').update(raw).digest('hex') };
+}
+
+/** Bytes of `n` bytes in base64 as the composer writes it: 76-character lines joined by CRLF. */
+export function base64Length(n: number): number {
+  if (n === 0) return 0;
+  const chars = 4 * Math.ceil(n / 3);
+  return chars + 2 * (Math.ceil(chars / 76) - 1);
+}
+
+export interface SizedAttachment {
+  filename: string;
+  size: number;
+  /** The bytes, asked for only when the size alone cannot tell the encoded length. */
+  load: () => Promise<Buffer>;
+}
+
+/**
+ * The exact size of the message buildMessage would return, without fetching attachment bytes:
+ * an attachment is base64 in the message, whose length follows from its size alone, so the
+ * message is built with empty attachments and their encoded lengths added. A message/* attachment
+ * goes in unencoded (line endings normalised), so its bytes are fetched and built for real.
+ */
+export async function messageSize(
+  parts: RenderedParts,
+  messageId: string,
+  date: Date,
+  attachments: SizedAttachment[],
+): Promise<number> {
+  let encoded = 0;
+  const contents: AttachmentContent[] = [];
+  for (const a of attachments) {
+    if (/^message\//i.test(detectMimeType(a.filename))) {
+      contents.push({ filename: a.filename, content: await a.load() });
+    } else {
+      contents.push({ filename: a.filename, content: Buffer.alloc(0) });
+      encoded += base64Length(a.size);
+    }
+  }
+  const built = await buildMessage(parts, messageId, date, contents);
+  return built.raw.length + encoded;
 }

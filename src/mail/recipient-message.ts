@@ -17,20 +17,21 @@ export interface RecipientMessage {
 /**
  * The one way a recipient's message is put together: the send, the Sent copy, the preview and
  * the test send all call this, so they carry the same bytes. Attachment bytes come only from S3.
- * `testTo` replaces every real To/Cc/Bcc address with one test address.
+ * `test` replaces every real To/Cc/Bcc address with one test address, and marks the Message-ID
+ * with the test's id so it never equals the real message's.
  */
 export async function composeRecipientMessage(
   campaign: CampaignRow,
   r: RecipientRow,
   s3: S3Store,
-  o: { date?: Date; testTo?: string } = {},
+  o: { date?: Date; test?: { to: string; id: string } } = {},
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   let parts = new CampaignRenderer(campaign.definition).render(r);
   let messageId = messageIdFor(campaign.id, r.id, campaign.definition.from.address);
-  if (o.testTo) {
-    parts = { ...parts, to: { address: o.testTo }, cc: [], bcc: [] };
-    messageId = messageId.replace(/^</, `<test-${Date.now()}.`);
+  if (o.test) {
+    parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
+    messageId = messageId.replace(/^</, `<${o.test.id}.`);
   }
   const contents = await Promise.all(
     (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key) })),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createCampaignSchema } from '../../src/contract/campaign.js';
-import { buildMessage, CampaignRenderer, messageIdFor } from '../../src/mail/message.js';
+import { randomBytes } from 'node:crypto';
+import { buildMessage, CampaignRenderer, messageIdFor, messageSize } from '../../src/mail/message.js';
 import { classifySmtpError } from '../../src/mail/smtp.js';
 import { TemplateRenderError } from '../../src/mail/templates.js';
 
@@ -82,4 +83,30 @@ test('SMTP failures are sorted by meaning', () => {
   assert.deepEqual([plain.kind, plain.kind === 'transient' && plain.slowDown], ['transient', false]);
   const gl = classifySmtpError({ responseCode: 450, response: '450 4.2.1 The user you are trying to contact is receiving mail too quickly' });
   assert.equal(gl.kind === 'transient' && gl.slowDown, true);
+});
+
+test('messageSize is the exact length of the built message, whatever the attachments', async () => {
+  const parts = new CampaignRenderer({ ...definition, cc: ['c@x.test'] }).render({ id: 3, email: 'é@x.test', name: 'Zoë', vars: {} });
+  const messageId = messageIdFor('c1', 3, definition.from.address);
+  const date = new Date('2026-01-02T03:04:05Z');
+  // An .eml goes in unencoded with its line endings normalised, so its bytes matter: give it bare LFs.
+  const eml = Buffer.from('Subject: old\nFrom: a@x.test\n\nline one\nline two\n'.repeat(40));
+  const sets = [
+    [],
+    [{ filename: 'statement.pdf', content: randomBytes(0) }],
+    ...[1, 2, 3, 56, 57, 58, 76, 77, 1000, 250_001].map((n) => [
+      { filename: 'statement.pdf', content: randomBytes(n) },
+      { filename: 'notes.txt', content: randomBytes(n) },
+      { filename: 'Übersicht März.csv', content: randomBytes(n) },
+    ]),
+    [{ filename: 'forwarded.eml', content: eml }, { filename: 'a.png', content: randomBytes(5000) }],
+  ];
+  for (const attachments of sets) {
+    const built = await buildMessage(parts, messageId, date, attachments);
+    let loads = 0;
+    const sized = attachments.map((a) => ({ filename: a.filename, size: a.content.length, load: async () => (loads++, a.content) }));
+    const size = await messageSize(parts, messageId, date, sized);
+    assert.equal(size, built.raw.length, attachments.map((a) => `${a.filename}:${a.content.length}`).join(', '));
+    assert.equal(loads, attachments.filter((a) => a.filename.endsWith('.eml')).length, 'only message/* bytes are fetched');
+  }
 });
