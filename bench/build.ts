@@ -3,12 +3,17 @@
 // build time, recipients per second, peak RSS of the process hosting the worker, and the
 // campaign workflow's history length next to that of a 10-row list.
 //   BENCH_ROWS=100000 (default)  BENCH_ATTACHMENT_BYTES=2048 (default)
+//   BENCH_ATTACHMENT=exact (default: statements/{{ customerId }}.pdf, one HEAD per recipient)
+//                   | glob (statements/{{ customerId }}/*.pdf, one prefix listing per recipient)
 import { startSharedServers } from '../test/helpers/servers.js';
 
 const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const ATTACHMENT_BYTES = Number(process.env.BENCH_ATTACHMENT_BYTES ?? 2048);
 const PUT_CONCURRENCY = 64;
+const GLOB = process.env.BENCH_ATTACHMENT === 'glob';
+const attachmentPattern = GLOB ? 'statements/{{ customerId }}/*.pdf' : 'statements/{{ customerId }}.pdf';
+const attachmentKey = (i: number) => (GLOB ? `statements/C${i}/2026-10.pdf` : `statements/C${i}.pdf`);
 
 export async function buildBenchmark(): Promise<void> {
 const servers = await startSharedServers(say);
@@ -24,7 +29,7 @@ try {
       from: 'Bench <bench@acme.test>',
       subject: 'Statement {{ customerId }}',
       html: '<p>Dear {{ name }}, your balance is {{ balance }}.</p>',
-      attachments: [{ bucket: h.bucket, key: 'statements/{{ customerId }}.pdf', required: true }],
+      attachments: [{ bucket: h.bucket, key: attachmentPattern, required: true }],
       recipientsFrom: { s3: { bucket: h.bucket, key } },
     });
 
@@ -61,7 +66,7 @@ try {
       return { seconds, peak, events: history.events?.length ?? 0, counts: Object.fromEntries(counts.map((c) => [c.buildStatus, c.n])) };
     }
 
-    say(`putting ${ROWS} attachments of ${ATTACHMENT_BYTES} bytes into S3 (not part of the build time)`);
+    say(`putting ${ROWS} attachments of ${ATTACHMENT_BYTES} bytes into S3 for the pattern ${attachmentPattern} (not part of the build time)`);
     const body = Buffer.alloc(ATTACHMENT_BYTES, 0x25);
     const tPut = performance.now();
     let next = 1;
@@ -69,7 +74,7 @@ try {
       Array.from({ length: PUT_CONCURRENCY }, async () => {
         while (next <= ROWS) {
           const i = next++;
-          await h.putObject(`statements/C${i}.pdf`, body);
+          await h.putObject(attachmentKey(i), body);
         }
       }),
     );

@@ -12,7 +12,9 @@ import { createSql } from '../src/db/sql.js';
 import { SmtpSink } from '../src/dev/smtp-sink.js';
 import { createLogger } from '../src/logger.js';
 import { buildMessage, CampaignRenderer, messageIdFor } from '../src/mail/message.js';
-import { processUsage, startBenchServers, startPostfixSink } from './servers.js';
+import { createDatabaseIfMissing } from '../src/dev/postgres.js';
+import { startSharedServers } from '../test/helpers/servers.js';
+import { processUsage, startPostfixSink } from './servers.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const CONNECTIONS = 3;
@@ -28,7 +30,8 @@ const definition = {
 const recipients = Array.from({ length: N }, (_, i) => ({ email: `customer${i + 1}@example.com`, name: `Customer ${i + 1}`, vars: { balance: i } }));
 
 export async function deliveryBenchmark(): Promise<void> {
-  const servers = await startBenchServers(say);
+  const servers = await startSharedServers(say, { imap: false, s3: false });
+  const databaseUrl = servers.pgAdminUrl.replace(/\/postgres$/, '/bench');
   let sinkPort: number;
   let stopSink: () => Promise<void>;
   let sinkName = "Postfix smtp-sink";
@@ -44,7 +47,8 @@ export async function deliveryBenchmark(): Promise<void> {
     stopSink = () => sink.stop();
   }
   try {
-    await migrate(servers.databaseUrl);
+    await createDatabaseIfMissing(servers.pgAdminUrl, 'bench');
+    await migrate(databaseUrl);
 
     // (a) the ceiling: a pooled nodemailer loop over prebuilt messages
     const renderer = new CampaignRenderer(definition);
@@ -65,7 +69,7 @@ export async function deliveryBenchmark(): Promise<void> {
         ...process.env,
         TEMPORAL_ADDRESS: servers.temporalAddress,
         TEMPORAL_TASK_QUEUE: taskQueue,
-        DATABASE_URL: servers.databaseUrl,
+        DATABASE_URL: databaseUrl,
         SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
         SMTP_MAX_CONNECTIONS: String(CONNECTIONS),
         IMAP_URL: '',
@@ -84,7 +88,7 @@ export async function deliveryBenchmark(): Promise<void> {
 
     const connection = await Connection.connect({ address: servers.temporalAddress });
     const client = new Client({ connection });
-    const sql = createSql(servers.databaseUrl);
+    const sql = createSql(databaseUrl);
     const app = createApp({ sql, client, apiKey: KEY, taskQueue, namespace: 'default', logger: createLogger('bench', 'silent') });
     const server = await new Promise<import('node:http').Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));

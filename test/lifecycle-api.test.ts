@@ -125,6 +125,31 @@ describe('four eyes: review.distinctReviewer', () => {
     assert.deepEqual(done.reviewPolicy, { distinctReviewer: true });
   });
 
+  test('an approve Signal cannot stand in for the second reviewer: it is refused and logged', async () => {
+    const author = await createKey(h, { name: 'signal-author', scopes: ['campaigns:write', 'campaigns:read', 'campaigns:review'] });
+    const reviewer = await createKey(h, { name: 'signal-reviewer', scopes: ['campaigns:review', 'campaigns:read'] });
+    const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { review: { distinctReviewer: true } }), bearer(author.key));
+    const id = created.body.id;
+    await waitForStatus(h, id, 'awaiting_review');
+
+    await h.client.workflow.getHandle(`campaign-${id}`).signal('approve', { by: 'someone else, allegedly' });
+    const refused = await eventually(async () => {
+      const [row] = await h.sql`SELECT principal FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.approve_refused'`;
+      return row;
+    }, 15_000, 'the refusal in the audit log');
+    assert.equal(refused.principal, 'signal:someone else, allegedly');
+    const still = await h.api('GET', `/api/v1/campaigns/${id}`);
+    assert.equal(still.body.status, 'awaiting_review');
+    assert.match(still.body.reason, /approve signal from "someone else, allegedly" was refused: this campaign needs a distinct reviewer/);
+    assert.equal(messagesFor(h, id).length, 0);
+
+    // the API, where the approver is known, still approves it
+    assert.equal((await post(id, 'approve', {}, bearer(reviewer.key))).status, 200);
+    const done = await waitForStatus(h, id, 'completed');
+    assert.equal(done.review.by, 'key:signal-reviewer');
+    assert.equal(done.reason, undefined);
+  });
+
   test('without the rule the creator may approve its own campaign', async () => {
     const author = await createKey(h, { name: 'solo', scopes: ['campaigns:write', 'campaigns:read', 'campaigns:review'] });
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(author.key));

@@ -131,6 +131,31 @@ describe('every build status and reason', () => {
     assert.ok(out.every((r) => r.reasons.length > 0));
   });
 
+  test('a unique attachment that would go to two addresses sends both to review', async () => {
+    const list = [
+      { email: 'ann@example.com', name: 'Ann', vars: { customerId: 'C1', balance: '1' } },
+      { email: 'amy@example.com', name: 'Amy', vars: { customerId: 'C1', balance: '2' } }, // Ann's statement: the wrong file
+      { email: 'Ann@Example.com', name: 'Ann again', vars: { customerId: 'C1', balance: '1' } }, // a duplicate, excluded
+      { email: 'fay@example.com', name: 'Fay', vars: { customerId: 'C6', balance: '3' } },
+    ];
+    const statement = (unique: boolean) => ({ ...definition(), attachments: [{ bucket: h.bucket, key: 'statements/{{ customerId }}/*.pdf', unique }] });
+    const id = await create({ ...statement(true), recipients: list });
+    await waitForStatus(id, 'awaiting_review');
+    const got = await statusesByEmail(id);
+    const reason = `attachment-shared: s3://${h.bucket}/statements/C1/2026-10.pdf would go to 2 addresses: amy@example.com, ann@example.com`;
+    assert.deepEqual(got.get('ann@example.com'), { email: 'ann@example.com', buildStatus: 'needs_review', buildReasons: [reason] });
+    assert.deepEqual(got.get('amy@example.com'), { email: 'amy@example.com', buildStatus: 'needs_review', buildReasons: [reason] });
+    assert.equal(got.get('Ann@Example.com')!.buildStatus, 'excluded');
+    assert.deepEqual(got.get('fay@example.com'), { email: 'fay@example.com', buildStatus: 'ready', buildReasons: [] });
+
+    // without `unique`, a shared file is the campaign's intent (a brochure per region, say)
+    const plain = await create({ ...statement(false), recipients: list });
+    await waitForStatus(plain, 'awaiting_review');
+    const plainGot = await statusesByEmail(plain);
+    assert.equal(plainGot.get('ann@example.com')!.buildStatus, 'ready');
+    assert.equal(plainGot.get('amy@example.com')!.buildStatus, 'ready');
+  });
+
   test('too-large states the exact size of the message the send would build', async () => {
     const [big] = await h.sql<{ id: number; buildReasons: string[] }[]>`
       SELECT id, build_reasons FROM recipients WHERE campaign_id = ${csvId} AND email = 'big@example.com'`;

@@ -2,7 +2,8 @@ import picomatch from 'picomatch';
 import type { AttachmentSpec } from '../contract/campaign.js';
 import type { ResolvedAttachment } from '../db/recipients.js';
 import { compileTemplate, renderTemplate, TemplateRenderError, type CompiledTemplate } from '../mail/templates.js';
-import type { S3Store } from '../s3/client.js';
+import type { S3ObjectInfo, S3Store } from '../s3/client.js';
+import { literalFolder, PrefixIndex } from './attachment-index.js';
 
 export interface AttachmentFindings {
   found: ResolvedAttachment[];
@@ -11,20 +12,45 @@ export interface AttachmentFindings {
   warnings: string[];
 }
 
-/** A campaign's attachment specs, compiled once and resolved against S3 per recipient. */
+/** Objects a build may hold in memory per indexed folder (about 200 bytes each). */
+export const MAX_INDEX_KEYS = 250_000;
+
+interface CompiledSpec {
+  spec: AttachmentSpec;
+  key: CompiledTemplate;
+  /** The folder every key of this spec lies in, listed once per build; '' when there is none. */
+  folder: string;
+  /** A key without variables is the same for everyone: looked up once. */
+  constant: boolean;
+}
+
+/**
+ * A campaign's attachment specs, compiled once and resolved against S3 per recipient. A spec's
+ * literal folder is listed once and looked up in memory (see PrefixIndex); a folder too large to
+ * hold falls back to one HEAD (exact key) or LIST (glob) per recipient.
+ */
 export class AttachmentResolver {
-  private readonly specs: { spec: AttachmentSpec; key: CompiledTemplate }[];
+  private readonly specs: CompiledSpec[];
+  private readonly indexes = new Map<string, Promise<PrefixIndex | undefined>>();
+  private readonly constants = new Map<string, Promise<S3ObjectInfo[]>>();
 
   constructor(
     specs: AttachmentSpec[],
     private readonly s3: S3Store,
+    private readonly maxIndexKeys = MAX_INDEX_KEYS,
   ) {
-    this.specs = specs.map((spec) => ({ spec, key: compileTemplate(spec.key, 'plain') }));
+    this.specs = specs.map((spec) => ({
+      spec,
+      key: compileTemplate(spec.key, 'plain'),
+      folder: literalFolder(spec.key),
+      constant: !/\{\{|\{%/.test(spec.key),
+    }));
   }
 
   async resolve(scope: Record<string, unknown>): Promise<AttachmentFindings> {
     const out: AttachmentFindings = { found: [], blocked: [], review: [], warnings: [] };
-    for (const { spec, key: keyTemplate } of this.specs) {
+    for (const compiled of this.specs) {
+      const { spec, key: keyTemplate } = compiled;
       let key: string;
       try {
         key = renderTemplate(keyTemplate, scope);
@@ -34,7 +60,7 @@ export class AttachmentResolver {
         continue;
       }
       const where = `s3://${spec.bucket}/${key}`;
-      const matches = await this.find(spec.bucket, key);
+      const matches = await this.lookup(compiled, key);
       if (matches.length === 0) {
         if (spec.required) out.blocked.push(`attachment-missing: ${where} does not exist`);
         else out.review.push(`attachment-optional-missing: ${where} does not exist`);
@@ -48,14 +74,38 @@ export class AttachmentResolver {
       }
       for (const m of matches) {
         if (m.size === 0) out.warnings.push(`attachment-empty: s3://${spec.bucket}/${m.key} is 0 bytes`);
-        out.found.push({ bucket: spec.bucket, key: m.key, filename: m.key.split('/').pop() || m.key, size: m.size });
+        out.found.push({ bucket: spec.bucket, key: m.key, filename: m.key.split('/').pop() || m.key, size: m.size, ...(spec.unique ? { unique: true } : {}) });
       }
     }
     return out;
   }
 
-  /** An exact key is one HEAD; a glob lists its literal prefix and filters the listing. */
-  private async find(bucket: string, key: string) {
+  private lookup({ spec, folder, constant }: CompiledSpec, key: string): Promise<S3ObjectInfo[]> {
+    if (constant) {
+      const id = `${spec.bucket}/${key}`;
+      if (!this.constants.has(id)) this.constants.set(id, this.find(spec.bucket, key));
+      return this.constants.get(id)!;
+    }
+    return this.findIndexed(spec.bucket, folder, key);
+  }
+
+  private async findIndexed(bucket: string, folder: string, key: string): Promise<S3ObjectInfo[]> {
+    if (!folder || !key.startsWith(folder)) return this.find(bucket, key);
+    const id = `${bucket}/${folder}`;
+    if (!this.indexes.has(id)) this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.maxIndexKeys));
+    const index = await this.indexes.get(id)!;
+    if (!index) return this.find(bucket, key);
+    const scan = picomatch.scan(key);
+    if (!scan.isGlob) {
+      const found = index.get(key);
+      return found ? [found] : [];
+    }
+    const isMatch = picomatch(key, { dot: true });
+    return [...index.withPrefix(scan.base ? `${scan.base}/` : '')].filter((o) => isMatch(o.key));
+  }
+
+  /** Straight from S3: an exact key is one HEAD; a glob lists its literal prefix and filters it. */
+  private async find(bucket: string, key: string): Promise<S3ObjectInfo[]> {
     const scan = picomatch.scan(key);
     if (!scan.isGlob) {
       const found = await this.s3.head(bucket, key);

@@ -17,7 +17,7 @@ export interface BuildResult {
   blocked: number;
   needsReview?: number;
   /** The campaign's review settings, so the workflow needs no other read. */
-  review?: { required: boolean; expiresAfter: string };
+  review?: { required: boolean; expiresAfter: string; distinctReviewer?: boolean };
   /** The campaign's startAt, if it has one. */
   startAt?: string;
 }
@@ -148,6 +148,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
       if (total === 0) return fail('the recipient list is empty');
 
       await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
+      await recipients.flagSharedAttachments(sql, campaignId);
       const counts = await recipients.buildStatusCounts(sql, campaignId);
       return {
         total,

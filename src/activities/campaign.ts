@@ -5,10 +5,11 @@ import { maskAddress } from '../contract/mask.js';
 import { appendAudit } from '../db/audit.js';
 import type { Db } from '../db/sql.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
+import type { SignalAction } from '../workflows/definitions.js';
 
 /** The campaign's record: status changes, review decisions, the cursor over its recipients. */
 export function createCampaignActivities({ sql, logger }: ActivityDeps) {
-  async function auditSignal(tx: Db, campaignId: string, action: 'approve' | 'reject' | 'pause' | 'resume' | 'cancel', by: string, details: Record<string, unknown>) {
+  async function auditSignal(tx: Db, campaignId: string, action: SignalAction, by: string, details: Record<string, unknown>) {
     const [row] = await tx<{ tenant: string }[]>`SELECT tenant FROM campaigns WHERE id = ${campaignId}`;
     await appendAudit(tx, {
       tenant: row?.tenant ?? 'default',
@@ -29,7 +30,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       status,
       reason,
       signal,
-    }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: 'pause' | 'resume' | 'cancel'; by: string } }) {
+    }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: SignalAction; by: string } }) {
       await sql.begin(async (tx) => {
         await campaigns.setCampaignStatus(tx, campaignId, status, {
           reason,

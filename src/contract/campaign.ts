@@ -77,7 +77,9 @@ const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is no
 /**
  * An attachment read from S3. `key` is a template: with variables it differs per recipient
  * (`statements/{{ customerId }}.pdf`); with a glob (`statements/{{ customerId }}/*.pdf`) every
- * match is attached, and more than `maxMatches` sends the recipient to review.
+ * match is attached, and more than `maxMatches` sends the recipient to review. `unique` says the
+ * file belongs to one person (a statement, an invoice): if it would go to two addresses, both
+ * recipients go to review, since that is the classic mail-merge mistake of the wrong file.
  */
 export const attachmentSchema = z
   .object({
@@ -85,6 +87,7 @@ export const attachmentSchema = z
     key: template('plain', 1024).refine((s) => s.trim().length > 0, 'must not be empty'),
     required: z.boolean().default(true),
     maxMatches: z.number().int().min(1).max(100).default(1),
+    unique: z.boolean().default(false),
   })
   .strict();
 export type AttachmentSpec = z.infer<typeof attachmentSchema>;

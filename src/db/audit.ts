@@ -4,6 +4,7 @@ export const AUDIT_ACTIONS = [
   'campaign.create',
   'campaign.create_aborted',
   'campaign.approve',
+  'campaign.approve_refused',
   'campaign.reject',
   'campaign.pause',
   'campaign.resume',

@@ -27,6 +27,8 @@ export interface ResolvedAttachment {
   key: string;
   filename: string;
   size: number;
+  /** From a `unique` spec: this object must not go to any other address of the campaign. */
+  unique?: boolean;
 }
 
 export interface NewRecipient {
@@ -175,6 +177,31 @@ export async function excludeDuplicatesAndSuppressed(db: Db, campaignId: string)
     FROM suppressions s, campaigns c
     WHERE r.campaign_id = ${campaignId} AND c.id = r.campaign_id AND s.tenant = c.tenant
       AND lower(r.email) = s.email AND r.build_status <> 'excluded'`;
+}
+
+/**
+ * A `unique` attachment that would go to more than one address sends every recipient it would go
+ * to (that is not already blocked or excluded) to review, naming the other addresses.
+ */
+export async function flagSharedAttachments(db: Db, campaignId: string): Promise<void> {
+  await db`
+    WITH att AS (
+      SELECT DISTINCT r.id, lower(r.email) AS email, a->>'bucket' AS bucket, a->>'key' AS key
+      FROM recipients r, jsonb_array_elements(r.attachments) a
+      WHERE r.campaign_id = ${campaignId} AND r.build_status IN ('ready', 'warning', 'needs_review')
+        AND (a->>'unique')::boolean IS TRUE
+    ), shared_keys AS (
+      SELECT bucket, key, count(DISTINCT email) AS n, (array_agg(DISTINCT email ORDER BY email))[1:4] AS some
+      FROM att GROUP BY bucket, key HAVING count(DISTINCT email) > 1
+    ), shared AS (
+      SELECT att.id, array_agg(format('attachment-shared: s3://%s/%s would go to %s addresses: %s%s',
+               k.bucket, k.key, k.n, array_to_string(k.some, ', '), CASE WHEN k.n > 4 THEN ', ...' ELSE '' END)) AS reasons
+      FROM att JOIN shared_keys k USING (bucket, key)
+      GROUP BY att.id
+    )
+    UPDATE recipients r SET build_status = 'needs_review', build_reasons = r.build_reasons || s.reasons
+    FROM shared s
+    WHERE r.campaign_id = ${campaignId} AND r.id = s.id`;
 }
 
 /** Recipients with one of `statuses`, in list order after `afterId`: a page of the review. */

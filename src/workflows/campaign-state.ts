@@ -30,6 +30,8 @@ export class CampaignState {
   decisionRecorded = false;
   recipients = { total: 0, sendable: 0, blocked: 0 };
   startAt?: string;
+  /** review.distinctReviewer: only a known approver (the API's key) may approve. */
+  distinctReviewer = false;
   // fan-out
   cursor = 0;
   exhausted = false;

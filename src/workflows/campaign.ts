@@ -31,6 +31,7 @@ import {
   statusQuery,
   type ControlRequest,
   type ReviewDecision,
+  type SignalAction,
 } from './definitions.js';
 import { deliveryWorkflow } from './delivery.js';
 
@@ -76,6 +77,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     const built = await build.buildRecipients.executeWithOptions({ summary: 'build and check the recipient list' }, [{ campaignId }]);
     c.recipients = { total: built.total, sendable: built.sendable, blocked: built.blocked };
     c.startAt = built.startAt;
+    c.distinctReviewer = built.review?.distinctReviewer ?? false;
     if (built.error) {
       c.phase = 'failed';
       c.reason = built.error;
@@ -172,6 +174,7 @@ function registerHandlers(c: CampaignState): void {
 
   const decide = async (approved: boolean, d: ReviewDecision, viaSignal = false) => {
     c.decision = { approved, by: d.by, note: d.note };
+    c.reason = undefined; // a refused approve Signal is no longer news once someone decided
     await acts.recordDecision({ campaignId: c.id, approved, by: d.by ?? 'unknown', note: d.note, viaSignal });
     c.phase = approved ? 'sending' : 'rejected';
     c.decisionRecorded = true;
@@ -225,7 +228,21 @@ function registerHandlers(c: CampaignState): void {
       }
       await run(a);
     };
-  setHandler(approveSignal, viaSignal('approve', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(true, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+  setHandler(
+    approveSignal,
+    viaSignal('approve', () => c.assertAwaitingReview(), async (d: ReviewDecision) => {
+      const by = d.by ?? 'temporal-signal';
+      // Four eyes needs a known approver, and a Signal's `by` is whatever its sender wrote: such a
+      // campaign is approved through the API. The refusal is recorded where the reviewer looks.
+      if (c.distinctReviewer && patched('four-eyes-signals')) {
+        c.reason = `an approve signal from "${by}" was refused: this campaign needs a distinct reviewer, so it is approved through the API, where the approver is known`;
+        log.warn(c.reason);
+        await setStatus(c, { action: 'approve_refused', by });
+        return;
+      }
+      await decide(true, { ...d, by }, true);
+    }),
+  );
   setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
   setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), (r: ControlRequest) => pause(r, { signal: true })));
   setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), (r: ControlRequest) => resume(r, { signal: true })));
@@ -246,7 +263,7 @@ function describe(action: string, r: ControlRequest): string {
   return `${action} by ${r.by ?? 'unknown'}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
-async function setStatus(c: CampaignState, signal?: { action: 'pause' | 'resume' | 'cancel'; by: string }): Promise<void> {
+async function setStatus(c: CampaignState, signal?: { action: SignalAction; by: string }): Promise<void> {
   c.publish();
   await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, signal });
 }

@@ -35,6 +35,9 @@ export interface ControlRequest {
   reason?: string;
 }
 
+/** What a Signal did, as written to the audit log by the activity that records it. */
+export type SignalAction = 'approve' | 'approve_refused' | 'reject' | 'pause' | 'resume' | 'cancel';
+
 export const pauseUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('pause');
 export const resumeUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('resume');
 export const cancelUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('cancel');

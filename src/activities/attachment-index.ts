@@ -1,0 +1,58 @@
+import type { S3ObjectInfo, S3Store } from '../s3/client.js';
+
+/**
+ * Every object under one S3 prefix, listed once and kept sorted, so that a build looks up
+ * 100,000 per-recipient attachments with a few hundred LIST pages instead of 100,000 HEAD or
+ * LIST requests. A prefix holding more than `maxKeys` objects is not indexed (the caller asks
+ * S3 per recipient instead), which bounds the memory a build can take.
+ */
+export class PrefixIndex {
+  private constructor(
+    readonly prefix: string,
+    private readonly keys: string[],
+    private readonly sizes: Map<string, number>,
+  ) {}
+
+  static async load(s3: S3Store, bucket: string, prefix: string, maxKeys: number): Promise<PrefixIndex | undefined> {
+    const sizes = new Map<string, number>();
+    for await (const o of s3.list(bucket, prefix)) {
+      if (sizes.size >= maxKeys) return undefined;
+      sizes.set(o.key, o.size);
+    }
+    // Sorted here, by the same comparison the lookups use, whatever order the store lists in.
+    return new PrefixIndex(prefix, [...sizes.keys()].sort(), sizes);
+  }
+
+  covers(key: string): boolean {
+    return key.startsWith(this.prefix);
+  }
+
+  get(key: string): S3ObjectInfo | undefined {
+    const size = this.sizes.get(key);
+    return size === undefined ? undefined : { key, size };
+  }
+
+  /** Every object whose key starts with `prefix`, in key order. */
+  *withPrefix(prefix: string): Generator<S3ObjectInfo> {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.keys[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.keys.length && this.keys[i]!.startsWith(prefix); i++) {
+      yield { key: this.keys[i]!, size: this.sizes.get(this.keys[i]!)! };
+    }
+  }
+}
+
+/**
+ * The literal folder a key template starts with: everything before its first variable or glob
+ * character, cut back to the last `/`. Empty when the key starts with either (nothing to index).
+ */
+export function literalFolder(keyTemplate: string): string {
+  const special = keyTemplate.search(/\{|\*|\?|\[|\(|!/);
+  const literal = special === -1 ? keyTemplate : keyTemplate.slice(0, special);
+  return literal.slice(0, literal.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { literalFolder } from '../src/activities/attachment-index.js';
+import { AttachmentResolver } from '../src/activities/attachments.js';
+import { attachmentSchema } from '../src/contract/campaign.js';
+import { createS3Store, type S3Store } from '../src/s3/client.js';
+
+// Attachment look-ups against the real moto S3 server: the listed-once folder index must find
+// exactly what asking S3 per recipient finds, with far fewer requests.
+
+const endpoint = process.env.CM_TEST_S3_ENDPOINT;
+if (!endpoint) throw new Error('CM_TEST_S3_ENDPOINT is not set: run the tests with `npm test`');
+const bucket = `attachments-${Date.now().toString(36)}`;
+const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const store = createS3Store({ S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_FORCE_PATH_STYLE: true, MAX_MESSAGE_BYTES: 25_000_000 });
+
+const objects: Record<string, number> = {
+  'st/C1/2026-10.pdf': 11,
+  'st/C1/2026-10-corrected.pdf': 12,
+  'st/C10/2026-10.pdf': 13, // shares the prefix "st/C1" with C1's folder: must not match C1
+  'st/C2/2026-10.pdf': 0,
+  'st/C3.pdf': 14,
+  'st/Ü/2026-10.pdf': 15, // sorts after "Z" in UTF-8 and in UTF-16 alike
+  'st/Z/2026-10.pdf': 16,
+  'st/.hidden/x.pdf': 17,
+  'other/C1/2026-10.pdf': 18,
+  'brochure.pdf': 19,
+};
+
+before(async () => {
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const [key, size] of Object.entries(objects)) {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(size, 1) }));
+  }
+});
+after(() => {
+  client.destroy();
+  store.close();
+});
+
+/** The real store, counting the requests made through it. */
+function counting(s3: S3Store) {
+  const calls = { head: 0, list: 0 };
+  const counted: S3Store = {
+    ...s3,
+    head: (b, k) => (calls.head++, s3.head(b, k)),
+    list: (b, p) => (calls.list++, s3.list(b, p)),
+  };
+  return { counted, calls };
+}
+
+const specs = [
+  attachmentSchema.parse({ bucket, key: 'st/{{ id }}/*.pdf', required: false, maxMatches: 5 }),
+  attachmentSchema.parse({ bucket, key: 'st/{{ id }}.pdf', required: false }),
+  attachmentSchema.parse({ bucket, key: 'brochure.pdf' }),
+];
+const ids = ['C1', 'C10', 'C2', 'C3', 'Ü', 'Z', '.hidden', 'missing'];
+
+test('literalFolder stops at the first variable or glob character', () => {
+  assert.equal(literalFolder('statements/2026-10/{{ id }}.pdf'), 'statements/2026-10/');
+  assert.equal(literalFolder('statements/{{ id }}/*.pdf'), 'statements/');
+  assert.equal(literalFolder('st/a*/x.pdf'), 'st/');
+  assert.equal(literalFolder('{{ id }}.pdf'), '');
+  assert.equal(literalFolder('brochure.pdf'), '');
+});
+
+test('the folder index finds exactly what per-recipient HEAD and LIST requests find', async () => {
+  const indexed = counting(store);
+  const direct = counting(store);
+  const withIndex = new AttachmentResolver(specs, indexed.counted);
+  const withoutIndex = new AttachmentResolver(specs, direct.counted, 1); // "st/" holds more than 1 key
+  for (const id of ids) {
+    const a = await withIndex.resolve({ id });
+    const b = await withoutIndex.resolve({ id });
+    assert.deepEqual(a, b, `recipient ${id}`);
+  }
+  const c1 = await withIndex.resolve({ id: 'C1' });
+  assert.deepEqual(c1.found.map((f) => `${f.key}:${f.size}`), ['st/C1/2026-10-corrected.pdf:12', 'st/C1/2026-10.pdf:11', 'brochure.pdf:19']);
+  assert.deepEqual((await withIndex.resolve({ id: 'Ü' })).found.map((f) => f.key), ['st/Ü/2026-10.pdf', 'brochure.pdf']);
+  assert.deepEqual((await withIndex.resolve({ id: '.hidden' })).found.map((f) => f.key), ['st/.hidden/x.pdf', 'brochure.pdf']);
+  const c2 = await withIndex.resolve({ id: 'C2' });
+  assert.deepEqual(c2.warnings, [`attachment-empty: s3://${bucket}/st/C2/2026-10.pdf is 0 bytes`]);
+  assert.deepEqual(c2.review, [`attachment-optional-missing: s3://${bucket}/st/C2.pdf does not exist`]);
+
+  // one listing of "st/" serves both templated specs; the constant key is asked for once
+  assert.deepEqual(indexed.calls, { head: 1, list: 1 });
+  // without the index: a LIST and a HEAD per recipient look-up (the constant key still once)
+  assert.equal(direct.calls.list, 1 + ids.length);
+  assert.equal(direct.calls.head, ids.length + 1);
+});
