@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { literalFolder } from '../src/activities/attachment-index.js';
-import { AttachmentResolver } from '../src/activities/attachments.js';
+import { AttachmentResolver, isGlobTemplate } from '../src/activities/attachments.js';
 import { attachmentSchema } from '../src/contract/campaign.js';
 import { createS3Store, type S3Store } from '../src/s3/client.js';
 
@@ -24,6 +24,8 @@ const objects: Record<string, number> = {
   'st/Ü/2026-10.pdf': 15, // sorts after "Z" in UTF-8 and in UTF-16 alike
   'st/Z/2026-10.pdf': 16,
   'st/.hidden/x.pdf': 17,
+  'st/Smith (2).pdf': 20, // parentheses in a value are a name, not a glob group
+  'st/C*/2026-10.pdf': 21, // a folder literally named C*
   'other/C1/2026-10.pdf': 18,
   'brochure.pdf': 19,
 };
@@ -55,14 +57,19 @@ const specs = [
   attachmentSchema.parse({ bucket, key: 'st/{{ id }}.pdf', required: false }),
   attachmentSchema.parse({ bucket, key: 'brochure.pdf' }),
 ];
-const ids = ['C1', 'C10', 'C2', 'C3', 'Ü', 'Z', '.hidden', 'missing'];
+const ids = ['C1', 'C10', 'C2', 'C3', 'Ü', 'Z', '.hidden', 'Smith (2)', 'C*', '*', 'missing'];
 
-test('literalFolder stops at the first variable or glob character', () => {
-  assert.equal(literalFolder('statements/2026-10/{{ id }}.pdf'), 'statements/2026-10/');
-  assert.equal(literalFolder('statements/{{ id }}/*.pdf'), 'statements/');
-  assert.equal(literalFolder('st/a*/x.pdf'), 'st/');
-  assert.equal(literalFolder('{{ id }}.pdf'), '');
-  assert.equal(literalFolder('brochure.pdf'), '');
+test('a key is a glob by its template, never by a variable value', () => {
+  assert.equal(isGlobTemplate('st/{{ id }}/*.pdf'), true);
+  assert.equal(isGlobTemplate('st/{{ id }}.pdf'), false);
+  assert.equal(isGlobTemplate('st/{% if a %}x{% endif %}.pdf'), false);
+  assert.equal(isGlobTemplate('st/{a,b}.pdf'), true);
+  assert.equal(literalFolder('statements/2026-10/{{ id }}.pdf', false), 'statements/2026-10/');
+  assert.equal(literalFolder('statements (old)/{{ id }}.pdf', false), 'statements (old)/');
+  assert.equal(literalFolder('statements/{{ id }}/*.pdf', true), 'statements/');
+  assert.equal(literalFolder('st/a*/x.pdf', true), 'st/');
+  assert.equal(literalFolder('{{ id }}.pdf', false), '');
+  assert.equal(literalFolder('brochure.pdf', false), '');
 });
 
 test('the folder index finds exactly what per-recipient HEAD and LIST requests find', async () => {
@@ -79,6 +86,10 @@ test('the folder index finds exactly what per-recipient HEAD and LIST requests f
   assert.deepEqual(c1.found.map((f) => `${f.key}:${f.size}`), ['st/C1/2026-10-corrected.pdf:12', 'st/C1/2026-10.pdf:11', 'brochure.pdf:19']);
   assert.deepEqual((await withIndex.resolve({ id: 'Ü' })).found.map((f) => f.key), ['st/Ü/2026-10.pdf', 'brochure.pdf']);
   assert.deepEqual((await withIndex.resolve({ id: '.hidden' })).found.map((f) => f.key), ['st/.hidden/x.pdf', 'brochure.pdf']);
+  assert.deepEqual((await withIndex.resolve({ id: 'Smith (2)' })).found.map((f) => f.key), ['st/Smith (2).pdf', 'brochure.pdf']);
+  // a value with glob characters matches only the folder of that literal name
+  assert.deepEqual((await withIndex.resolve({ id: 'C*' })).found.map((f) => f.key), ['st/C*/2026-10.pdf', 'brochure.pdf']);
+  assert.deepEqual((await withIndex.resolve({ id: '*' })).found.map((f) => f.key), ['brochure.pdf']);
   const c2 = await withIndex.resolve({ id: 'C2' });
   assert.deepEqual(c2.warnings, [`attachment-empty: s3://${bucket}/st/C2/2026-10.pdf is 0 bytes`]);
   assert.deepEqual(c2.review, [`attachment-optional-missing: s3://${bucket}/st/C2.pdf does not exist`]);

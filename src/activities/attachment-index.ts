@@ -48,11 +48,11 @@ export class PrefixIndex {
 }
 
 /**
- * The literal folder a key template starts with: everything before its first variable or glob
- * character, cut back to the last `/`. Empty when the key starts with either (nothing to index).
+ * The literal folder a key template starts with: everything before its first variable (or, in a
+ * glob, its first pattern character), cut back to the last `/`. Empty when there is none.
  */
-export function literalFolder(keyTemplate: string): string {
-  const special = keyTemplate.search(/\{|\*|\?|\[|\(|!/);
+export function literalFolder(keyTemplate: string, glob: boolean): string {
+  const special = keyTemplate.search(glob ? /[{*?[()!+@|\\]/ : /\{/);
   const literal = special === -1 ? keyTemplate : keyTemplate.slice(0, special);
   return literal.slice(0, literal.lastIndexOf('/') + 1);
 }

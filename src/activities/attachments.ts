@@ -22,6 +22,23 @@ interface CompiledSpec {
   folder: string;
   /** A key without variables is the same for everyone: looked up once. */
   constant: boolean;
+  /** Whether the template's own text (not its variables' values) is a glob pattern. */
+  glob: boolean;
+}
+
+const LIQUID_TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+
+/** A glob is a property of the template: "Smith (2)" in a variable is a name, not a pattern. */
+export function isGlobTemplate(keyTemplate: string): boolean {
+  return picomatch.scan(keyTemplate.replace(LIQUID_TAG, 'x')).isGlob;
+}
+
+/** Variable values as literal text inside a glob pattern. */
+function escapeGlob(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(/[\\*?[\]{}()!+@|]/g, '\\$&');
+  if (Array.isArray(value)) return value.map(escapeGlob);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeGlob(v)]));
+  return value;
 }
 
 /**
@@ -39,12 +56,16 @@ export class AttachmentResolver {
     private readonly s3: S3Store,
     private readonly maxIndexKeys = MAX_INDEX_KEYS,
   ) {
-    this.specs = specs.map((spec) => ({
-      spec,
-      key: compileTemplate(spec.key, 'plain'),
-      folder: literalFolder(spec.key),
-      constant: !/\{\{|\{%/.test(spec.key),
-    }));
+    this.specs = specs.map((spec) => {
+      const glob = isGlobTemplate(spec.key);
+      return {
+        spec,
+        key: compileTemplate(spec.key, 'plain'),
+        folder: literalFolder(spec.key, glob),
+        constant: !/\{\{|\{%/.test(spec.key),
+        glob,
+      };
+    });
   }
 
   async resolve(scope: Record<string, unknown>): Promise<AttachmentFindings> {
@@ -53,7 +74,7 @@ export class AttachmentResolver {
       const { spec, key: keyTemplate } = compiled;
       let key: string;
       try {
-        key = renderTemplate(keyTemplate, scope);
+        key = renderTemplate(keyTemplate, compiled.glob ? (escapeGlob(scope) as Record<string, unknown>) : scope);
       } catch (err) {
         if (!(err instanceof TemplateRenderError)) throw err;
         out.blocked.push(`missing-variable: attachment key ${spec.key}: ${err.message}`);
@@ -80,41 +101,44 @@ export class AttachmentResolver {
     return out;
   }
 
-  private lookup({ spec, folder, constant }: CompiledSpec, key: string): Promise<S3ObjectInfo[]> {
+  private lookup({ spec, folder, constant, glob }: CompiledSpec, key: string): Promise<S3ObjectInfo[]> {
     if (constant) {
       const id = `${spec.bucket}/${key}`;
-      if (!this.constants.has(id)) this.constants.set(id, this.find(spec.bucket, key));
+      if (!this.constants.has(id)) this.constants.set(id, this.find(spec.bucket, key, glob));
       return this.constants.get(id)!;
     }
-    return this.findIndexed(spec.bucket, folder, key);
+    return this.findIndexed(spec.bucket, folder, key, glob);
   }
 
-  private async findIndexed(bucket: string, folder: string, key: string): Promise<S3ObjectInfo[]> {
-    if (!folder || !key.startsWith(folder)) return this.find(bucket, key);
+  private async findIndexed(bucket: string, folder: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
+    if (!folder || !key.startsWith(folder)) return this.find(bucket, key, glob);
     const id = `${bucket}/${folder}`;
     if (!this.indexes.has(id)) this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.maxIndexKeys));
     const index = await this.indexes.get(id)!;
-    if (!index) return this.find(bucket, key);
-    const scan = picomatch.scan(key);
-    if (!scan.isGlob) {
+    if (!index) return this.find(bucket, key, glob);
+    if (!glob) {
       const found = index.get(key);
       return found ? [found] : [];
     }
     const isMatch = picomatch(key, { dot: true });
-    return [...index.withPrefix(scan.base ? `${scan.base}/` : '')].filter((o) => isMatch(o.key));
+    return [...index.withPrefix(globBase(key))].filter((o) => isMatch(o.key));
   }
 
   /** Straight from S3: an exact key is one HEAD; a glob lists its literal prefix and filters it. */
-  private async find(bucket: string, key: string): Promise<S3ObjectInfo[]> {
-    const scan = picomatch.scan(key);
-    if (!scan.isGlob) {
+  private async find(bucket: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
+    if (!glob) {
       const found = await this.s3.head(bucket, key);
       return found ? [found] : [];
     }
     const isMatch = picomatch(key, { dot: true });
-    const prefix = scan.base ? `${scan.base}/` : '';
     const matches = [];
-    for await (const o of this.s3.list(bucket, prefix)) if (isMatch(o.key)) matches.push(o);
+    for await (const o of this.s3.list(bucket, globBase(key))) if (isMatch(o.key)) matches.push(o);
     return matches;
   }
+}
+
+/** The literal folder a rendered glob starts with, as a listing prefix. */
+function globBase(pattern: string): string {
+  const { base } = picomatch.scan(pattern, { unescape: true });
+  return base ? `${base}/` : '';
 }
