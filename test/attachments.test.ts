@@ -75,8 +75,8 @@ test('a key is a glob by its template, never by a variable value', () => {
 test('the folder index finds exactly what per-recipient HEAD and LIST requests find', async () => {
   const indexed = counting(store);
   const direct = counting(store);
-  const withIndex = new AttachmentResolver(specs, indexed.counted);
-  const withoutIndex = new AttachmentResolver(specs, direct.counted, 1); // "st/" holds more than 1 key
+  const withIndex = new AttachmentResolver(specs, indexed.counted, { indexAfter: 0 });
+  const withoutIndex = new AttachmentResolver(specs, direct.counted, { indexAfter: 0, maxIndexKeys: 1 }); // "st/" holds more
   for (const id of ids) {
     const a = await withIndex.resolve({ id });
     const b = await withoutIndex.resolve({ id });
@@ -99,4 +99,14 @@ test('the folder index finds exactly what per-recipient HEAD and LIST requests f
   // without the index: a LIST and a HEAD per recipient look-up (the constant key still once)
   assert.equal(direct.calls.list, 1 + ids.length);
   assert.equal(direct.calls.head, ids.length + 1);
+});
+
+test('a short list asks S3 directly and lists the folder only once it has asked often enough', async () => {
+  const { counted, calls } = counting(store);
+  const resolver = new AttachmentResolver([specs[1]!], counted, { indexAfter: 3 });
+  for (const id of ['C3', 'C1', 'Smith (2)']) await resolver.resolve({ id });
+  assert.deepEqual(calls, { head: 3, list: 0 });
+  assert.deepEqual((await resolver.resolve({ id: 'C3' })).found.map((f) => f.key), ['st/C3.pdf']);
+  assert.deepEqual((await resolver.resolve({ id: 'Smith (2)' })).found.map((f) => f.key), ['st/Smith (2).pdf']);
+  assert.deepEqual(calls, { head: 3, list: 1 });
 });

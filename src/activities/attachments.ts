@@ -14,6 +14,8 @@ export interface AttachmentFindings {
 
 /** Objects a build may hold in memory per indexed folder (about 200 bytes each). */
 export const MAX_INDEX_KEYS = 250_000;
+/** Look-ups in a folder asked of S3 one by one before the folder is listed: a short list never pays for listing a big folder. */
+export const INDEX_AFTER = 500;
 
 interface CompiledSpec {
   spec: AttachmentSpec;
@@ -42,19 +44,21 @@ function escapeGlob(value: unknown): unknown {
 }
 
 /**
- * A campaign's attachment specs, compiled once and resolved against S3 per recipient. A spec's
- * literal folder is listed once and looked up in memory (see PrefixIndex); a folder too large to
- * hold falls back to one HEAD (exact key) or LIST (glob) per recipient.
+ * A campaign's attachment specs, compiled once and resolved against S3 per recipient. Once a
+ * long list has asked about a folder INDEX_AFTER times, the folder is listed once and looked up
+ * in memory (see PrefixIndex); before that, and for a folder too large to hold, each look-up is
+ * one HEAD (exact key) or LIST (glob).
  */
 export class AttachmentResolver {
   private readonly specs: CompiledSpec[];
   private readonly indexes = new Map<string, Promise<PrefixIndex | undefined>>();
   private readonly constants = new Map<string, Promise<S3ObjectInfo[]>>();
+  private readonly lookups = new Map<string, number>();
 
   constructor(
     specs: AttachmentSpec[],
     private readonly s3: S3Store,
-    private readonly maxIndexKeys = MAX_INDEX_KEYS,
+    private readonly o: { maxIndexKeys?: number; indexAfter?: number } = {},
   ) {
     this.specs = specs.map((spec) => {
       const glob = isGlobTemplate(spec.key);
@@ -113,7 +117,12 @@ export class AttachmentResolver {
   private async findIndexed(bucket: string, folder: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
     if (!folder || !key.startsWith(folder)) return this.find(bucket, key, glob);
     const id = `${bucket}/${folder}`;
-    if (!this.indexes.has(id)) this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.maxIndexKeys));
+    if (!this.indexes.has(id)) {
+      const n = (this.lookups.get(id) ?? 0) + 1;
+      this.lookups.set(id, n);
+      if (n <= (this.o.indexAfter ?? INDEX_AFTER)) return this.find(bucket, key, glob);
+      this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.o.maxIndexKeys ?? MAX_INDEX_KEYS));
+    }
     const index = await this.indexes.get(id)!;
     if (!index) return this.find(bucket, key, glob);
     if (!glob) {
