@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
 import * as campaigns from '../src/db/campaigns.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
@@ -175,6 +176,58 @@ describe('every build status and reason', () => {
     assertEveryStatus(await statusesByEmail(id), rows);
   });
 
+  /** The rows as JSON recipients; an empty cell is no variable at all, as in the CSV. */
+  const jsonRows = () =>
+    rows.map((r) => ({ email: r.email, name: r.name, vars: { customerId: r.customerId, ...(r.balance ? { balance: r.balance } : {}) } }));
+
+  test('from a JSON array in S3', async () => {
+    await h.putObject('lists/october.json', JSON.stringify(jsonRows(), null, 2));
+    const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/october.json' } } });
+    await waitForStatus(id, 'awaiting_review');
+    assertEveryStatus(await statusesByEmail(id), rows);
+  });
+
+  test('from a JSON object with a recipients array, told apart by its opening alone', async () => {
+    await h.putObject('lists/october-object', JSON.stringify({ exportedAt: '2026-10-31', recipients: jsonRows(), footer: { n: rows.length } }));
+    const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/october-object' } } });
+    await waitForStatus(id, 'awaiting_review');
+    assertEveryStatus(await statusesByEmail(id), rows);
+  });
+
+  test('from JSON Lines by Content-Type, and by an explicit format whatever the key says', async () => {
+    const lines = jsonRows().map((r) => JSON.stringify(r)).join('\n');
+    await h.s3.send(new PutObjectCommand({ Bucket: h.bucket, Key: 'lists/export-1', Body: lines, ContentType: 'application/x-ndjson' }));
+    const byType = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/export-1' } } });
+    await h.putObject('lists/october.txt', JSON.stringify(jsonRows()));
+    const byFormat = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/october.txt', format: 'json' } } });
+    for (const id of [byType, byFormat]) {
+      await waitForStatus(id, 'awaiting_review');
+      assertEveryStatus(await statusesByEmail(id), rows);
+    }
+  });
+
+  test('a JSON list entry that is not a recipient object is blocked with the reason, the rest build', async () => {
+    await h.putObject('lists/odd.json', JSON.stringify([{ email: 'ok@example.com', name: 'Ok', vars: { customerId: 'C1', balance: '1' } }, 42, { email: 'v@example.com', vars: 'not an object' }]));
+    const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/odd.json' } } });
+    await waitForStatus(id, 'awaiting_review');
+    const list = await h.sql<{ id: number; buildStatus: string; buildReasons: string[] }[]>`
+      SELECT id, build_status, build_reasons FROM recipients WHERE campaign_id = ${id} ORDER BY id`;
+    assert.deepEqual(list.map((r) => r.buildStatus), ['ready', 'blocked', 'blocked']);
+    assert.deepEqual(list[1]!.buildReasons, ['invalid-recipient: the list entry is a number, not an object with an "email"']);
+    assert.match(list[2]!.buildReasons[0]!, /^invalid-recipient: vars /);
+  });
+
+  test('a 5,000-element JSON array streams through the build', async () => {
+    const n = 5000;
+    const big = JSON.stringify({ recipients: Array.from({ length: n }, (_, i) => ({ email: `c${i}@example.com`, vars: { k: i } })) });
+    await h.putObject('lists/big.json', big);
+    const id = await create({ name: 'big', from: 'a@acme.test', subject: 'Hi {{ k }}', text: 'x', recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/big.json' } } });
+    await waitForStatus(id, 'awaiting_review');
+    const [count] = await h.sql<{ n: number; last: string }[]>`
+      SELECT count(*)::int AS n, max(email) FILTER (WHERE id = ${n}) AS last FROM recipients WHERE campaign_id = ${id} AND build_status = 'ready'`;
+    assert.deepEqual(count, { n, last: `c${n - 1}@example.com` });
+  });
+
   test('from inline recipients (an invalid address is refused by the API there)', async () => {
     const bad = await h.api('POST', '/api/v1/campaigns', { ...definition(), recipients: [{ email: 'not-an-address' }] });
     assert.equal(bad.status, 422);
@@ -277,6 +330,26 @@ describe('campaign-level build errors', () => {
     const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/missing.csv' } } });
     const failed = await waitForStatus(id, 'failed');
     assert.match(failed.error, /s3:\/\/.*lists\/missing\.csv cannot be read/);
+  });
+
+  test('a JSON list that cannot be read as recipients fails the build with the reason', async () => {
+    const cases: [string, string, string | undefined, RegExp][] = [
+      ['lists/broken.json', '[{"email": "a@example.com"}, {"email": ', undefined, /lists\/broken\.json is not valid JSON: /],
+      ['lists/no-recipients.json', '{"people": [{"email": "a@example.com"}]}', undefined, /lists\/no-recipients\.json has no recipients: its "recipients" array is missing or empty/],
+      ['lists/recipients-object.json', '{"recipients": {"email": "a@example.com"}}', undefined, /lists\/recipients-object\.json is not valid JSON with a "recipients" array: /],
+      ['lists/scalar.txt', '42', 'json', /lists\/scalar\.txt is not a JSON array or object of recipients/],
+      ['lists/empty.json', '[]', undefined, /the recipient list is empty/],
+      // broken after two full batches: nothing of it stays behind
+      ['lists/broken-late.json', JSON.stringify(Array.from({ length: 1200 }, (_, i) => ({ email: `r${i}@example.com` }))).slice(0, -30), undefined, /broken-late\.json is not valid JSON: /],
+    ];
+    for (const [key, body, format, reason] of cases) {
+      await h.putObject(key, body);
+      const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key, ...(format ? { format } : {}) } } });
+      const failed = await waitForStatus(id, 'failed');
+      assert.match(failed.error, reason, key);
+      const [left] = await h.sql`SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${id}`;
+      assert.equal(left!.n, 0, `${key}: no half-built list`);
+    }
   });
 
   test('a list with no recipients fails the build', async () => {

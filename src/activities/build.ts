@@ -23,6 +23,19 @@ export interface BuildResult {
 }
 
 const BUILD_BATCH = 500;
+
+/** Why a list entry is not a recipient: an address problem, or an entry of the wrong shape. */
+function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message: string }[]): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const what = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`;
+    return [`invalid-recipient: the list entry is ${what}, not an object with an "email"`];
+  }
+  return issues.map((x) => {
+    const path = x.path.map(String).join('.');
+    const code = ['email', 'cc', 'bcc'].includes(String(x.path[0])) ? 'invalid-address' : 'invalid-recipient';
+    return `${code}: ${path || 'recipient'} ${x.message}`;
+  });
+}
 /** Recipients whose attachments are looked up in S3 at the same time. */
 const LOOKUP_CONCURRENCY = 32;
 
@@ -86,7 +99,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
             bcc: [],
             attachments: [],
             buildStatus: 'blocked',
-            buildReasons: parsed.error.issues.map((x) => `invalid-address: ${x.path.join('.') || 'recipient'} ${x.message}`),
+            buildReasons: recipientProblems(raw, parsed.error.issues),
           };
         }
         const fields: RecipientFields = {
@@ -142,7 +155,11 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
         }
         await flush();
       } catch (err) {
-        if (err instanceof SourceError) return fail(err.message);
+        if (err instanceof SourceError) {
+          // No half-built list: the rows written before the bad part go, the reason stays.
+          await recipients.deleteRecipients(sql, campaignId);
+          return fail(err.message);
+        }
         throw err;
       }
       if (total === 0) return fail('the recipient list is empty');

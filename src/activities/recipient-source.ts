@@ -1,6 +1,11 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import chain from 'stream-chain';
+import { parser as jsonParser } from 'stream-json';
+import { pick } from 'stream-json/filters/pick.js';
+import { streamArray } from 'stream-json/streamers/stream-array.js';
+import type { ListFormat } from '../contract/campaign.js';
 import type { RecipientSource } from '../db/campaigns.js';
 import type { S3Store } from '../s3/client.js';
 
@@ -53,8 +58,104 @@ async function* jsonLines(input: Readable, where: string): AsyncGenerator<unknow
 }
 
 /**
- * The recipients of a source, one raw object at a time, never the whole list at once.
- * S3 objects ending in .jsonl/.ndjson are JSON Lines; anything else is CSV.
+ * A JSON document: an array of recipients, or an object whose `recipients` array holds them
+ * (other keys are ignored). Streamed: one element is assembled at a time, never the document.
+ */
+async function* jsonDocument(input: Readable, first: string | undefined, where: string): AsyncGenerator<unknown> {
+  if (first !== '[' && first !== '{') {
+    throw new SourceError(`${where} is not a JSON array or object of recipients`);
+  }
+  const stages: unknown[] = [input, jsonParser()];
+  if (first === '{') stages.push(pick({ filter: 'recipients', once: true }));
+  stages.push(streamArray());
+  const elements = chain(stages as Parameters<typeof chain>[0]);
+  let n = 0;
+  try {
+    for await (const { value } of elements as AsyncIterable<{ key: number; value: unknown }>) {
+      n++;
+      yield value;
+    }
+  } catch (err) {
+    throw new SourceError(`${where} is not valid JSON${first === '{' ? ' with a "recipients" array' : ''}: ${(err as Error).message}`);
+  }
+  if (n === 0 && first === '{') throw new SourceError(`${where} has no recipients: its "recipients" array is missing or empty`);
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d, 0xef, 0xbb, 0xbf]); // and a UTF-8 BOM
+/** How far a sniff reads for the end of the first line before it calls the object a JSON document. */
+const FIRST_LINE_LIMIT = 1 << 20;
+
+/**
+ * The format a list's name or Content-Type declares, if any. `.jsonl`/`.ndjson` are JSON Lines,
+ * `.json` a JSON document, `.csv` CSV; likewise by media type.
+ */
+export function declaredFormat(key: string, contentType?: string): ListFormat | undefined {
+  const ext = /\.([a-z]+)$/i.exec(key)?.[1]?.toLowerCase();
+  if (ext === 'jsonl' || ext === 'ndjson') return 'jsonl';
+  if (ext === 'json') return 'json';
+  if (ext === 'csv') return 'csv';
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') return 'jsonl';
+  if (type === 'application/json') return 'json';
+  if (type === 'text/csv') return 'csv';
+  return undefined;
+}
+
+/**
+ * The format of a list nothing declares, from its opening: `[` is a JSON array; `{` is JSON Lines
+ * when the first line alone is a JSON object, else a JSON document; anything else is CSV.
+ */
+export function sniffFormat(opening: string): ListFormat {
+  const text = opening.replace(/^[\s\uFEFF]+/, '');
+  if (text.startsWith('[')) return 'json';
+  if (!text.startsWith('{')) return 'csv';
+  const end = text.indexOf('\n');
+  if (end === -1) return 'json';
+  try {
+    const line = JSON.parse(text.slice(0, end)) as unknown;
+    return line !== null && typeof line === 'object' && !Array.isArray(line) ? 'jsonl' : 'json';
+  } catch {
+    return 'json';
+  }
+}
+
+/**
+ * Reads the start of a stream without losing it: until the first non-blank byte, and when that
+ * is `{` on to the end of the first line (at most FIRST_LINE_LIMIT bytes). Returns that opening
+ * and a stream that replays it followed by the rest.
+ */
+async function peek(input: Readable): Promise<{ opening: string; first: string | undefined; body: Readable }> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const head: Buffer[] = [];
+  let size = 0;
+  let first: string | undefined;
+  for (;;) {
+    if (first !== undefined && (first !== '{' || head.some((b) => b.includes(0x0a)) || size >= FIRST_LINE_LIMIT)) break;
+    const next = await it.next();
+    if (next.done) break;
+    const chunk = Buffer.from(next.value);
+    head.push(chunk);
+    size += chunk.length;
+    if (first === undefined) {
+      const at = chunk.findIndex((b) => !WHITESPACE.has(b));
+      if (at !== -1) first = String.fromCharCode(chunk[at]!);
+    }
+  }
+  async function* replay() {
+    yield* head;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  }
+  return { opening: Buffer.concat(head).toString('utf8'), first, body: Readable.from(replay()) };
+}
+
+/**
+ * The recipients of a source, one raw object at a time, never the whole list at once. An S3
+ * list is CSV, a JSON document or JSON Lines: as the source says, else as its key or
+ * Content-Type declares, else as its opening looks (see sniffFormat).
  */
 export async function* readRecipientSource(source: RecipientSource, s3: S3Store): AsyncGenerator<unknown> {
   if (source.type === 'inline') {
@@ -66,11 +167,15 @@ export async function* readRecipientSource(source: RecipientSource, s3: S3Store)
     return;
   }
   const where = `s3://${source.bucket}/${source.key}`;
-  let body: Readable;
+  let object: { body: Readable; contentType?: string };
   try {
-    body = await s3.stream(source.bucket, source.key);
+    object = await s3.stream(source.bucket, source.key);
   } catch (err) {
     throw new SourceError(`the recipient list ${where} cannot be read: ${(err as Error).name}: ${(err as Error).message}`);
   }
-  yield* /\.(jsonl|ndjson)$/i.test(source.key) ? jsonLines(body, where) : csvRows(body, where);
+  const { opening, first, body } = await peek(object.body);
+  const format = source.format ?? declaredFormat(source.key, object.contentType) ?? sniffFormat(opening);
+  if (format === 'jsonl') yield* jsonLines(body, where);
+  else if (format === 'json') yield* jsonDocument(body, first, where);
+  else yield* csvRows(body, where);
 }

@@ -55,7 +55,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       ? { type: 'inline', recipients }
       : recipientsCsv !== undefined
         ? { type: 'csv', text: recipientsCsv }
-        : { type: 's3', bucket: recipientsFrom!.s3.bucket, key: recipientsFrom!.s3.key };
+        : { type: 's3', ...recipientsFrom!.s3 };
     const bodySha256 = createHash('sha256').update(canonicalJson(input)).digest('hex');
 
     const earlier: IdempotencyRow | undefined = await sql.begin(async (tx) => {

@@ -72,6 +72,10 @@ function template(kind: TemplateKind, max: number) {
 
 export const MAX_INLINE_RECIPIENTS = 50_000;
 
+/** A recipient list in S3: CSV, a JSON array (or an object with a `recipients` array), or JSON Lines. */
+export const listFormat = z.enum(['csv', 'json', 'jsonl']);
+export type ListFormat = z.infer<typeof listFormat>;
+
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid S3 bucket name');
 
 /**
@@ -143,7 +147,19 @@ export const createCampaignSchema = z
       .max(MAX_INLINE_RECIPIENTS, `must contain at most ${MAX_INLINE_RECIPIENTS} recipients`)
       .optional(),
     recipientsCsv: z.string().min(1, 'must not be empty').max(15_000_000, 'is longer than 15,000,000 characters').optional(),
-    recipientsFrom: z.object({ s3: z.object({ bucket: bucketName, key: z.string().min(1).max(1024) }).strict() }).strict().optional(),
+    recipientsFrom: z
+      .object({
+        s3: z
+          .object({
+            bucket: bucketName,
+            key: z.string().min(1).max(1024),
+            /** Without it: by the key's extension, then the object's Content-Type, then its first byte. */
+            format: listFormat.optional(),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

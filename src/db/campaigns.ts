@@ -1,4 +1,4 @@
-import type { CampaignDefinition } from '../contract/campaign.js';
+import type { CampaignDefinition, ListFormat } from '../contract/campaign.js';
 import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
@@ -26,7 +26,7 @@ export interface CampaignRow {
 export type RecipientSource =
   | { type: 'inline'; recipients: unknown[] }
   | { type: 'csv'; text: string }
-  | { type: 's3'; bucket: string; key: string };
+  | { type: 's3'; bucket: string; key: string; format?: ListFormat };
 
 export async function insertCampaign(
   db: Db,

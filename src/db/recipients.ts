@@ -204,6 +204,10 @@ export async function flagSharedAttachments(db: Db, campaignId: string): Promise
     WHERE r.campaign_id = ${campaignId} AND r.id = s.id`;
 }
 
+export async function deleteRecipients(db: Db, campaignId: string): Promise<void> {
+  await db`DELETE FROM recipients WHERE campaign_id = ${campaignId}`;
+}
+
 /** Recipients with one of `statuses`, in list order after `afterId`: a page of the review. */
 export async function recipientsByBuildStatus(
   db: Db,
