@@ -62,8 +62,17 @@ try {
       if (done.status !== 'awaiting_review') throw new Error(`build ended ${done.status}: ${done.error}`);
       const counts = await h.sql<{ buildStatus: string; n: number }[]>`
         SELECT build_status, count(*)::int AS n FROM recipients WHERE campaign_id = ${id} GROUP BY 1`;
-      const history = await h.client.workflow.getHandle(`campaign-${id}`).fetchHistory();
-      return { seconds, peak, events: history.events?.length ?? 0, counts: Object.fromEntries(counts.map((c) => [c.buildStatus, c.n])) };
+      // The record says awaiting_review as soon as the activity wrote it; the history catches up
+      // a moment later. Count it once it has stopped growing.
+      const handle = h.client.workflow.getHandle(`campaign-${id}`);
+      let events = -1;
+      for (;;) {
+        const n = (await handle.fetchHistory()).events?.length ?? 0;
+        if (n === events) break;
+        events = n;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return { seconds, peak, events, counts: Object.fromEntries(counts.map((c) => [c.buildStatus, c.n])) };
     }
 
     say(`putting ${ROWS} attachments of ${ATTACHMENT_BYTES} bytes into S3 for the pattern ${attachmentPattern} (not part of the build time)`);
