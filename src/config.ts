@@ -94,12 +94,19 @@ const masterKey = {
     .optional(),
 };
 
+/** GET /metrics (Prometheus) on a port of its own; off when unset. */
+const metricsEndpoint = {
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+};
+
 const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
 
 export const workerEnvSchema = z.object({
   ...temporal,
+  ...metricsEndpoint,
   ...s3,
   ...masterKey,
   ...logLevel,
@@ -127,6 +134,7 @@ export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
 export const apiEnvSchema = z.object({
   ...temporal,
+  ...metricsEndpoint,
   ...s3,
   ...masterKey,
   ...logLevel,

@@ -40,7 +40,7 @@ function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message:
 const LOOKUP_CONCURRENCY = 32;
 
 /** Building and validating a campaign's recipient list. */
-export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps) {
+export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: ActivityDeps) {
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
     if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
@@ -167,6 +167,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes }: ActivityDeps
       await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
       await recipients.flagSharedAttachments(sql, campaignId);
       const counts = await recipients.buildStatusCounts(sql, campaignId);
+      for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);
       return {
         total,
         sendable: counts.ready + counts.warning,

@@ -41,7 +41,7 @@ async function waitUntil(at: Date): Promise<void> {
 
 /** Sending one recipient's message over SMTP and filing its copy over IMAP. */
 export function createDeliveryActivities(deps: ActivityDeps) {
-  const { sql, logger } = deps;
+  const { sql, logger, metrics } = deps;
 
   /** The campaign's account; undefined (with the reason) when it no longer exists. */
   async function accountOf(campaign: { tenant: string; account: string }): Promise<LiveAccount | string> {
@@ -133,8 +133,13 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         { key: accountKey, perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
         { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
       ];
+      const accountLabel = { account: `${campaign.tenant}/${campaign.account}` };
       const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
-      if (slot.kind === 'later') return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+      if (slot.kind === 'later') {
+        metrics.throttleDeferrals.inc(accountLabel);
+        return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+      }
+      metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
       await waitUntil(slot.at);
 
       // The build fixed the campaign's Date header, so the preview shows what is sent; every
@@ -156,10 +161,14 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: campaign.account });
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
         let response: string;
+        const timer = metrics.smtpSeconds.startTimer(accountLabel);
         try {
           ({ response } = await heartbeating(smtp.send({ from: campaign.definition.from.address, to: envelopeTo }, raw)));
+          timer();
         } catch (err) {
+          timer();
           const outcome = classifySmtpError(err);
+          metrics.smtpTransactions.inc({ ...accountLabel, outcome: outcome.kind === 'recipient' ? 'refused' : outcome.kind === 'account' ? 'account' : 'transient' });
           await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
           if (outcome.kind === 'recipient') {
             await recipients.updateSendStatus(sql, campaignId, recipientId, {
@@ -177,6 +186,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
           throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
         }
+        metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
         await ledger.finishAttempt(sql, messageId, 'sent', response);
         await recipients.updateSendStatus(sql, campaignId, recipientId, {
           sendStatus: 'sent',
@@ -190,7 +200,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
     /** Files the exact bytes that were sent in the Sent folder, unless a copy is already there. */
     async appendToSent({ campaignId, recipientId }: RecipientRef): Promise<{ appended: boolean }> {
-      const account = await accountOf(await loadCampaign(campaignId));
+      const campaign = await loadCampaign(campaignId);
+      const account = await accountOf(campaign);
       if (typeof account === 'string') throw ApplicationFailure.retryable(account, 'UnknownAccount');
       const { sentFolder } = account;
       if (!sentFolder) return { appended: false };
@@ -207,6 +218,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       }
       const { appended } = await heartbeating(sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'appended', appendedAt: new Date() });
+      metrics.sentCopies.inc({ account: `${campaign.tenant}/${campaign.account}`, outcome: appended ? 'appended' : 'present' });
       return { appended };
     },
   };

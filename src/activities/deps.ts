@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { AccountPool } from '../mail/account-pool.js';
@@ -10,8 +11,9 @@ export interface ActivityDeps {
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
   s3: S3Store;
-  /** Messages estimated larger than this are blocked at build time. */
+  /** Messages larger than this are blocked at build time. */
   maxMessageBytes: number;
+  metrics: Metrics;
 }
 
 export interface CampaignRef {

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { auditRouter } from './audit.js';
 import { authenticate } from './auth.js';
 import { campaignActionRouter } from './campaign-actions.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   logger: Logger;
   /** Attachment bytes for previews. */
   s3?: S3Store;
+  /** Request counts and times by route pattern (never by URL: IDs would explode the labels). */
+  metrics?: Metrics;
 }
 
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
@@ -35,6 +38,17 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  const { metrics } = deps;
+  if (metrics) {
+    app.use((req, res, next) => {
+      const end = metrics.httpSeconds.startTimer({ method: req.method });
+      res.once('finish', () => {
+        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+        end({ route, status: String(res.statusCode) });
+      });
+      next();
+    });
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

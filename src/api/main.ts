@@ -1,6 +1,7 @@
 import { apiEnvSchema, loadConfigOrExit } from '../config.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
+import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient } from '../temporal.js';
 import { createS3Store } from '../s3/client.js';
 import { createApp } from './app.js';
@@ -10,6 +11,9 @@ const logger = createLogger('api', config.LOG_LEVEL);
 const sql = createSql(config.DATABASE_URL);
 const client = await connectClient(config);
 const s3 = createS3Store(config);
+const metrics = createMetrics();
+const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
+if (metricsServer) logger.info(`metrics on http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`);
 
 const app = createApp({
   sql,
@@ -21,6 +25,7 @@ const app = createApp({
   masterKey: config.MASTER_KEY,
   logger,
   s3,
+  metrics,
 });
 const server = app.listen(config.PORT, config.HOST, () => {
   logger.info(`API listening on http://${config.HOST}:${config.PORT}`);
@@ -29,6 +34,7 @@ const server = app.listen(config.PORT, config.HOST, () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'shutting down');
+    metricsServer?.close();
     server.close(async () => {
       await client.connection.close();
       s3.close();

@@ -10,6 +10,7 @@ import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.
 import { migrate } from '../db/migrate.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
+import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient, connectWorker } from '../temporal.js';
 import { createWorker } from '../worker/create.js';
 import { createWorkerDeps } from '../worker/deps.js';
@@ -122,13 +123,18 @@ async function main(): Promise<void> {
     apiKeyOrigin = `generated, kept in ${join(dataDir, 'api-key')}`;
   }
   env.PORT ??= String(await freePort(3000));
+  env.METRICS_PORT ??= String(await freePort(9464));
   env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
 
   const workerConfig = parseEnv(workerEnvSchema, env);
   const apiConfig = parseEnv(apiEnvSchema, env);
 
   const workerLogger = createLogger('worker', workerConfig.LOG_LEVEL);
-  const deps = createWorkerDeps(workerConfig, workerLogger);
+  // One process, one registry: the worker's and the API's figures on one /metrics.
+  const metrics = createMetrics();
+  const metricsServer = await serveMetrics(metrics, workerConfig.METRICS_PORT!, workerConfig.METRICS_HOST);
+  stops.unshift({ name: 'metrics', stop: () => new Promise((r) => metricsServer.close(r)) });
+  const deps = createWorkerDeps(workerConfig, workerLogger, metrics);
   const connection = await connectWorker(workerConfig);
   const worker = await createWorker({
     connection,
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
     masterKey: apiConfig.MASTER_KEY,
     logger: apiLogger,
     s3: apiS3,
+    metrics,
   });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(apiConfig.PORT, apiConfig.HOST, () => ok(s));
@@ -177,6 +184,7 @@ async function main(): Promise<void> {
   lines.unshift(`API             http://${apiConfig.HOST}:${apiConfig.PORT}/api/v1`);
   lines.push(`API key         ${apiConfig.API_KEY} (${apiKeyOrigin})`);
   lines.push(`Worker          polling task queue "${workerConfig.TEMPORAL_TASK_QUEUE}"`);
+  lines.push(`Metrics         http://${workerConfig.METRICS_HOST}:${workerConfig.METRICS_PORT}/metrics (Prometheus)`);
   say('');
   for (const line of lines) say(`  ${line}`);
   say('');

@@ -5,10 +5,15 @@ import type { Logger } from '../logger.js';
 import { AccountPool } from '../mail/account-pool.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
+import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
 
 /** The worker's connections to Postgres, SMTP and IMAP, built from its configuration. */
-export function createWorkerDeps(config: WorkerConfig, logger: Logger): ActivityDeps & { close(): Promise<void> } {
+export function createWorkerDeps(
+  config: WorkerConfig,
+  logger: Logger,
+  metrics: Metrics = createMetrics(),
+): ActivityDeps & { close(): Promise<void> } {
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
     sql,
@@ -33,6 +38,7 @@ export function createWorkerDeps(config: WorkerConfig, logger: Logger): Activity
     sql,
     s3,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    metrics,
     accounts,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,

@@ -1,5 +1,6 @@
 import { loadConfigOrExit, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
+import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectWorker } from '../temporal.js';
 import { createWorker } from './create.js';
 import { createWorkerDeps } from './deps.js';
@@ -7,7 +8,10 @@ import { createWorkerDeps } from './deps.js';
 const config = loadConfigOrExit(workerEnvSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
 
-const deps = createWorkerDeps(config, logger);
+const metrics = createMetrics();
+const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
+if (metricsServer) logger.info(`metrics on http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`);
+const deps = createWorkerDeps(config, logger, metrics);
 const connection = await connectWorker(config);
 const worker = await createWorker({
   connection,
@@ -22,5 +26,6 @@ logger.info(
 );
 // Worker.run handles SIGINT/SIGTERM: it stops polling, lets running activities finish, then returns.
 await worker.run();
+metricsServer?.close();
 await deps.close();
 await connection.close();

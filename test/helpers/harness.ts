@@ -8,6 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { ImapFlow } from 'imapflow';
 import { TcpProxy } from './tcp-proxy.js';
 import { createApp } from '../../src/api/app.js';
+import { createMetrics, serveMetrics } from '../../src/metrics.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createSql, type Sql } from '../../src/db/sql.js';
@@ -61,6 +62,8 @@ export interface Harness {
   app: Express;
   /** The configuration of this harness's worker, to start more worker processes with. */
   workerEnv: Record<string, string>;
+  /** GET /metrics of this harness's in-process worker and API (one registry, as in the dev stack). */
+  metricsUrl: string;
   /** A bucket of this test file's own on the shared S3 server. */
   bucket: string;
   /** Writes an object into `bucket` (or another bucket of this test file). */
@@ -134,7 +137,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   const workerConfig = parseEnv(workerEnvSchema, workerEnv);
-  const deps = createWorkerDeps(workerConfig, logger);
+  const metrics = createMetrics();
+  const metricsServer = await serveMetrics(metrics, 0, '127.0.0.1');
+  const deps = createWorkerDeps(workerConfig, logger, metrics);
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
   let worker: Worker | undefined;
   let workerRun: Promise<void> = Promise.resolve();
@@ -153,7 +158,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const client = new Client({ connection, namespace: 'default' });
   const sql = createSql(databaseUrl, { max: 3 });
   const apiS3 = createS3Store(workerConfig);
-  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3 });
+  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, metrics });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
@@ -170,6 +175,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     app,
     workerEnv,
     imapProxy,
+    metricsUrl: `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`,
     bucket,
     s3,
     async putObject(key, body, inBucket = bucket) {
@@ -226,6 +232,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await new Promise((r) => server.close(r));
+      await new Promise((r) => metricsServer.close(r));
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       await imapProxy?.close();

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
+import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
+
+// GET /metrics of a worker and API that really sent a campaign (real Temporal, Postgres, SMTP
+// sink, Dovecot): the counters say what happened, and no label carries an ID, address or secret.
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+async function scrape(): Promise<{ text: string; value(name: string, labels?: Record<string, string>): number }> {
+  const res = await fetch(h.metricsUrl);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  return {
+    text,
+    value(name, labels = {}) {
+      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const have = (m[2] ?? '').split(',');
+        if (wanted.every((w) => have.includes(w))) sum += Number(m[3]);
+      }
+      return sum;
+    },
+  };
+}
+
+test('the counters follow a campaign with one refused recipient, and carry nothing private', async () => {
+  h.sink.faults.rcpt = (address) => (address === 'customer2@example.com' ? { code: 550, message: '5.1.1 no such user' } : undefined);
+  const id = await createCampaign(h, campaignBody(4));
+  await approve(h, id);
+  await waitForStatus(h, id, 'completed');
+  await eventually(async () => (await scrape()).value('campaign_mailer_sent_copies_total') === 3 || undefined, 30_000, 'three Sent copies counted');
+
+  const m = await scrape();
+  const account = { account: 'default/default' };
+  assert.equal(m.value('campaign_mailer_recipients_built_total', { status: 'ready' }), 4);
+  assert.equal(m.value('campaign_mailer_smtp_transactions_total', { ...account, outcome: 'sent' }), 3);
+  assert.equal(m.value('campaign_mailer_smtp_transactions_total', { ...account, outcome: 'refused' }), 1);
+  assert.equal(m.value('campaign_mailer_smtp_transaction_seconds_count', account), 4);
+  assert.equal(m.value('campaign_mailer_sent_copies_total', { ...account, outcome: 'appended' }), 3);
+  assert.equal(m.value('campaign_mailer_throttle_wait_seconds_count', account), 4);
+  // API requests by route pattern and status
+  assert.equal(m.value('campaign_mailer_http_request_seconds_count', { method: 'POST', route: '/api/v1/campaigns', status: '201' }), 1);
+  assert.equal(m.value('campaign_mailer_http_request_seconds_count', { method: 'POST', route: '/api/v1/campaigns/:id/approve', status: '200' }), 1);
+  assert.ok(m.value('campaign_mailer_http_request_seconds_count', { method: 'GET', route: '/api/v1/campaigns/:id', status: '200' }) >= 1);
+  assert.ok(m.value('process_cpu_user_seconds_total') > 0, 'the process figures are there too');
+
+  for (const privateText of [id, 'customer1@example.com', API_KEY, 'test-imap-password', h.imapUser]) {
+    assert.ok(!m.text.includes(privateText), `the metrics do not contain ${privateText}`);
+  }
+  h.sink.faults = {};
+});
+
+test('an unknown path on the metrics port is a 404', async () => {
+  const res = await fetch(h.metricsUrl.replace(/\/metrics$/, '/other'));
+  assert.equal(res.status, 404);
+});
