@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
 import * as campaigns from '../src/db/campaigns.js';
+import { campaignResponse } from '../src/contract/responses.js';
+import { assertConforms } from './helpers/conforms.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // Recipient sources, build statuses with reasons, attachments from S3, the review endpoints and
@@ -323,6 +325,29 @@ test('a decision racing an approval waits for it and answers 409, so no 200 is g
   assert.equal(audit.length, 0);
   // the workflow itself still awaits review; close it so nothing is left running
   assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/reject`, {})).status, 200);
+});
+
+test('a long build shows how far it has read, then its counts', async () => {
+  const n = 10_000;
+  const lines = ['email,name,k'];
+  for (let i = 0; i < n; i++) lines.push(`p${i}@example.com,P ${i},${i}`);
+  await h.putObject('lists/progress.csv', lines.join('\n'));
+  const id = await create({ name: 'progress', from: 'a@acme.test', subject: 'Hi {{ k }}', text: 'x', recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/progress.csv' } } });
+  const seen: { read: number; percent?: number; eta?: string }[] = [];
+  let last: any;
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    last = (await h.api('GET', `/api/v1/campaigns/${id}`)).body;
+    if (last.status !== 'building') break;
+    assertConforms(campaignResponse, last, 'a building campaign');
+    seen.push(last.build);
+  }
+  assert.equal(last.status, 'awaiting_review');
+  assert.equal(last.build, undefined, 'a built campaign shows counts, not build progress');
+  assert.equal(last.counts.total, n);
+  const midway = seen.filter((b) => b.read > 0 && b.percent! > 0 && b.percent! < 100);
+  assert.ok(midway.length > 0, `the build was seen part way: ${JSON.stringify(seen.slice(-5))}`);
+  assert.ok(midway.some((b) => b.eta !== undefined), 'with a finishing time');
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.read >= seen[i - 1]!.read, 'progress only moves forward');
 });
 
 describe('campaign-level build errors', () => {

@@ -7,7 +7,7 @@ import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type
 import { TemplateRenderError } from '../mail/templates.js';
 import { AttachmentResolver } from './attachments.js';
 import { CAMPAIGN_NOT_FOUND, type ActivityDeps, type CampaignRef } from './deps.js';
-import { readRecipientSource, SourceError } from './recipient-source.js';
+import { readRecipientSource, SourceError, SourceProgress } from './recipient-source.js';
 
 export interface BuildResult {
   /** Set when the campaign as a whole cannot be built; no recipient is sendable then. */
@@ -76,12 +76,14 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
       const resumeAfter = (ctx.info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0;
       let total = 0;
       let pending: { id: number; raw: unknown }[] = [];
+      const progress = new SourceProgress();
       const flush = async () => {
         const rows: recipients.NewRecipient[] = [];
         for (let i = 0; i < pending.length; i += LOOKUP_CONCURRENCY) {
           rows.push(...(await Promise.all(pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assess(p.id, p.raw)))));
         }
         await recipients.insertRecipients(sql, campaignId, rows);
+        await campaigns.setBuildProgress(sql, campaignId, { read: total, fraction: progress.fraction });
         ctx.heartbeat({ written: total });
         pending = [];
       };
@@ -147,7 +149,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
       }
 
       try {
-        for await (const raw of readRecipientSource(source, s3)) {
+        for await (const raw of readRecipientSource(source, s3, progress)) {
           total++;
           if (total <= resumeAfter) continue;
           pending.push({ id: total, raw });

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import chain from 'stream-chain';
 import { parser as jsonParser } from 'stream-json';
@@ -152,28 +152,59 @@ async function peek(input: Readable): Promise<{ opening: string; first: string |
   return { opening: Buffer.concat(head).toString('utf8'), first, body: Readable.from(replay()) };
 }
 
+/** How much of a source has been read; `fraction` is unknown while the source's size is. */
+export class SourceProgress {
+  bytesRead = 0;
+  bytesTotal?: number;
+  get fraction(): number | undefined {
+    return this.bytesTotal ? Math.min(1, this.bytesRead / this.bytesTotal) : undefined;
+  }
+  /** Counts the bytes of `input` as they are consumed. */
+  track(input: Readable): Readable {
+    const counted = new PassThrough();
+    counted.on('data', (chunk: Buffer) => (this.bytesRead += chunk.length));
+    input.on('error', (err) => counted.destroy(err));
+    return input.pipe(counted);
+  }
+}
+
+/** CSV text in pieces, so progress moves while it is parsed. */
+function* pieces(text: string, size = 64 * 1024): Generator<string> {
+  for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
+}
+
 /**
  * The recipients of a source, one raw object at a time, never the whole list at once. An S3
  * list is CSV, a JSON document or JSON Lines: as the source says, else as its key or
  * Content-Type declares, else as its opening looks (see sniffFormat).
  */
-export async function* readRecipientSource(source: RecipientSource, s3: S3Store): AsyncGenerator<unknown> {
+export async function* readRecipientSource(
+  source: RecipientSource,
+  s3: S3Store,
+  progress = new SourceProgress(),
+): AsyncGenerator<unknown> {
   if (source.type === 'inline') {
-    yield* source.recipients;
+    progress.bytesTotal = source.recipients.length;
+    for (const r of source.recipients) {
+      progress.bytesRead++;
+      yield r;
+    }
     return;
   }
   if (source.type === 'csv') {
-    yield* csvRows(Readable.from([source.text]), 'recipientsCsv');
+    progress.bytesTotal = source.text.length;
+    yield* csvRows(progress.track(Readable.from(pieces(source.text))), 'recipientsCsv');
     return;
   }
   const where = `s3://${source.bucket}/${source.key}`;
-  let object: { body: Readable; contentType?: string };
+  let object: { body: Readable; contentType?: string; size?: number };
   try {
     object = await s3.stream(source.bucket, source.key);
   } catch (err) {
     throw new SourceError(`the recipient list ${where} cannot be read: ${(err as Error).name}: ${(err as Error).message}`);
   }
-  const { opening, first, body } = await peek(object.body);
+  progress.bytesTotal = object.size;
+  const { opening, first, body } = await peek(progress.track(object.body));
   const format = source.format ?? declaredFormat(source.key, object.contentType) ?? sniffFormat(opening);
   if (format === 'jsonl') yield* jsonLines(body, where);
   else if (format === 'json') yield* jsonDocument(body, first, where);

@@ -140,11 +140,24 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     return { at: new Date(Date.now() + (pending / perMinute) * 60_000), perMinute: Math.round(perMinute * 10) / 10, basis };
   }
 
+  /** How far the build has read, and its finishing time at the pace so far (from creation). */
+  function buildProgress(c: campaigns.CampaignRow) {
+    const p = c.buildProgress ?? { read: 0 };
+    const f = p.fraction;
+    const elapsed = Date.now() - c.createdAt.getTime();
+    return {
+      read: p.read,
+      percent: f === undefined ? undefined : Math.floor(f * 1000) / 10,
+      eta: f !== undefined && f >= 0.01 && f < 1 ? new Date(Date.now() + (elapsed * (1 - f)) / f) : undefined,
+    };
+  }
+
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
     const slowed = await slowedUntil(sql, throttleKey(c.tenant, c.account));
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
+    const build = c.status === 'building' ? buildProgress(c) : undefined;
     res.json({
       id: c.id,
       name: c.name,
@@ -154,6 +167,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       error: c.error ?? undefined,
       reason: c.statusReason ?? undefined,
       account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },
+      build,
       eta,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },

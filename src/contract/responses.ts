@@ -29,6 +29,8 @@ export const campaignResponse = z.object({
   countsByStatus: z.object({ build: counts(BUILD_STATUSES), send: counts(SEND_STATUSES), copy: counts(COPY_STATUSES) }),
   error: z.string().optional(),
   account: z.object({ name: z.string(), slowedDownUntil: date.optional(), slowDownReason: z.string().nullable().optional() }),
+  /** While building: list entries read so far, the share of the list read, and when it should be done. */
+  build: z.object({ read: z.number().int(), percent: z.number().optional(), eta: date.optional() }).optional(),
   /** While sending: when the rest should be sent, at the rate of the last minutes or the limit. */
   eta: z.object({ at: date, perMinute: z.number(), basis: z.enum(['observed', 'limit']) }).optional(),
   review: z.object({ by: z.string().nullable(), note: z.string().optional(), at: date }).optional(),

@@ -21,6 +21,13 @@ export interface CampaignRow {
   seq: string;
   createdAt: Date;
   updatedAt: Date;
+  buildProgress: BuildProgress | null;
+}
+
+/** How far a build has read its list: entries read, and the share of the source read when known. */
+export interface BuildProgress {
+  read: number;
+  fraction?: number;
 }
 
 export type RecipientSource =
@@ -51,6 +58,10 @@ export async function deleteCampaign(db: Db, id: string): Promise<void> {
   await db`DELETE FROM campaigns WHERE id = ${id}`;
 }
 
+export async function setBuildProgress(db: Db, id: string, progress: BuildProgress): Promise<void> {
+  await db`UPDATE campaigns SET build_progress = ${db.json(progress as unknown as Parameters<typeof db.json>[0])} WHERE id = ${id}`;
+}
+
 export async function getCampaign(db: Db, id: string): Promise<CampaignRow | undefined> {
   const [row] = await db<CampaignRow[]>`
     SELECT ${campaignColumns(db)} FROM campaigns WHERE id = ${id}`;
@@ -59,7 +70,7 @@ export async function getCampaign(db: Db, id: string): Promise<CampaignRow | und
 
 const campaignColumns = (db: Db) => db`
   id, name, status, definition, workflow_id, error, message_date, status_reason, account, decided_by, decision_note, decided_at,
-  tenant, created_by,
+  tenant, created_by, build_progress,
   seq::text AS seq, created_at, updated_at`;
 
 /** The campaign if it belongs to `tenant`: another tenant's campaign is as absent as a missing one. */

@@ -12,7 +12,7 @@ export interface S3Store {
   head(bucket: string, key: string): Promise<S3ObjectInfo | undefined>;
   /** Every object under `prefix`, in key order, paging through the listing. */
   list(bucket: string, prefix: string): AsyncIterable<S3ObjectInfo>;
-  stream(bucket: string, key: string): Promise<{ body: Readable; contentType?: string }>;
+  stream(bucket: string, key: string): Promise<{ body: Readable; contentType?: string; size?: number }>;
   read(bucket: string, key: string): Promise<Buffer>;
   close(): void;
 }
@@ -49,7 +49,7 @@ export function createS3Store(config: S3Config): S3Store {
     },
     async stream(bucket, key) {
       const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { body: r.Body as Readable, contentType: r.ContentType };
+      return { body: r.Body as Readable, contentType: r.ContentType, size: r.ContentLength };
     },
     async read(bucket, key) {
       const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
