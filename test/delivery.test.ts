@@ -100,6 +100,40 @@ describe('SMTP faults', () => {
   });
 });
 
+test('a quota reply holds the whole account: another campaign pauses before any SMTP transaction of its own', async () => {
+  const a = await createCampaign(h, campaignBody(3));
+  const b = await createCampaign(h, { ...campaignBody(3), name: 'Another run on the same account' });
+  const attempts = { a: 0, b: 0 };
+  h.sink.faults.data = (m) => {
+    const which = m.messageId?.includes(a) ? 'a' : m.messageId?.includes(b) ? 'b' : undefined;
+    if (!which) return undefined;
+    attempts[which]++;
+    return { code: 554, message: '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException' };
+  };
+  await approve(h, a);
+  const pausedA = await waitForStatus(h, a, 'paused', 30_000);
+  assert.ok(pausedA.account.heldSince, JSON.stringify(pausedA.account));
+  assert.match(pausedA.account.holdReason, /SubmissionQuotaExceeded/);
+
+  await approve(h, b);
+  const pausedB = await waitForStatus(h, b, 'paused', 30_000);
+  assert.match(pausedB.reason, /account default is on hold since \S+: .*SubmissionQuotaExceeded/);
+  assert.equal(attempts.b, 0, 'the held account sent nothing more for the other campaign');
+  assert.equal(pausedB.counts.failed, 0);
+
+  // a person fixes the account and resumes one campaign: that releases the hold
+  h.sink.faults = {};
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${b}/resume`, {})).status, 200);
+  const doneB = await waitForStatus(h, b, 'completed', 60_000);
+  assert.equal(doneB.counts.sent, 3);
+  assert.equal(doneB.account.heldSince, undefined);
+  assert.equal((await h.api('GET', `/api/v1/campaigns/${a}`)).body.status, 'paused', 'each held campaign is resumed by a person');
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${a}/resume`, {})).status, 200);
+  assert.equal((await waitForStatus(h, a, 'completed', 60_000)).counts.sent, 3);
+  assertOncePerRecipient(h, a, 3);
+  assertOncePerRecipient(h, b, 3);
+});
+
 test('IMAP down for a stretch: sends go on, copies catch up, one copy each', async () => {
   const id = await createCampaign(h, campaignBody(6));
   await h.imapProxy!.down();

@@ -4,6 +4,7 @@ import * as recipients from '../db/recipients.js';
 import { maskAddress } from '../contract/mask.js';
 import { appendAudit } from '../db/audit.js';
 import type { Db } from '../db/sql.js';
+import { releaseAccount, throttleKey } from '../delivery/throttle.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 import type { SignalAction } from '../workflows/definitions.js';
 
@@ -32,10 +33,14 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       signal,
     }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: SignalAction; by: string } }) {
       await sql.begin(async (tx) => {
+        const [before] = await tx<{ status: CampaignStatus; tenant: string; account: string }[]>`
+          SELECT status, tenant, account FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
         await campaigns.setCampaignStatus(tx, campaignId, status, {
           reason,
           error: status === 'failed' ? reason : undefined,
         });
+        // Paused to sending is a person's resume: they say the account's problem is fixed.
+        if (before?.status === 'paused' && status === 'sending') await releaseAccount(tx, throttleKey(before.tenant, before.account));
         if (signal) await auditSignal(tx, campaignId, signal.action, signal.by, { status, reason });
       });
     },

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
+import { accountHold, holdAccount, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
@@ -129,6 +129,11 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
       // The account's limits hold across every worker and campaign; a campaign may only lower them.
       const accountKey = throttleKey(campaign.tenant, campaign.account);
+      // A quota or authentication refusal in any campaign holds the account for all of them.
+      const hold = await accountHold(sql, accountKey);
+      if (hold) {
+        return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
+      }
       const limits: RateLimit[] = [
         { key: accountKey, perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
         { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
@@ -180,7 +185,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           }
           await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
           if (outcome.kind === 'account') {
-            logger.warn({ campaignId, account: campaign.account }, `pausing: ${outcome.reason}`);
+            logger.warn({ campaignId, account: campaign.account }, `holding the account and pausing: ${outcome.reason}`);
+            await holdAccount(sql, accountKey, outcome.reason);
             return { outcome: 'paused', accountProblem: outcome.reason };
           }
           if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);

@@ -13,7 +13,7 @@ import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { getAccount } from '../db/accounts.js';
-import { slowedUntil, throttleKey } from '../delivery/throttle.js';
+import { accountHold, slowedUntil, throttleKey } from '../delivery/throttle.js';
 import { loadCampaign, temporalLink } from './campaign-access.js';
 import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
@@ -155,7 +155,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
-    const slowed = await slowedUntil(sql, throttleKey(c.tenant, c.account));
+    const [slowed, hold] = await Promise.all([slowedUntil(sql, throttleKey(c.tenant, c.account)), accountHold(sql, throttleKey(c.tenant, c.account))]);
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
     res.json({
@@ -166,7 +166,11 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       countsByStatus,
       error: c.error ?? undefined,
       reason: c.statusReason ?? undefined,
-      account: { name: c.account, ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}) },
+      account: {
+        name: c.account,
+        ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}),
+        ...(hold ? { heldSince: hold.since, holdReason: hold.reason } : {}),
+      },
       build,
       eta,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,

@@ -28,7 +28,14 @@ export const campaignResponse = z.object({
   counts: z.object({ total: z.number(), pending: z.number(), sent: z.number(), failed: z.number(), appended: z.number() }),
   countsByStatus: z.object({ build: counts(BUILD_STATUSES), send: counts(SEND_STATUSES), copy: counts(COPY_STATUSES) }),
   error: z.string().optional(),
-  account: z.object({ name: z.string(), slowedDownUntil: date.optional(), slowDownReason: z.string().nullable().optional() }),
+  account: z.object({
+    name: z.string(),
+    slowedDownUntil: date.optional(),
+    slowDownReason: z.string().nullable().optional(),
+    /** A quota or authentication refusal holds the account for every campaign until one is resumed. */
+    heldSince: date.optional(),
+    holdReason: z.string().optional(),
+  }),
   /** While building: list entries read so far, the share of the list read, and when it should be done. */
   build: z.object({ read: z.number().int(), percent: z.number().optional(), eta: date.optional() }).optional(),
   /** While sending: when the rest should be sent, at the rate of the last minutes or the limit. */

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql.js';
+import type { Db, Sql } from '../db/sql.js';
 
 export interface RateLimit {
   /** `account:<name>` or `campaign:<id>`: whose schedule this is. */
@@ -67,4 +67,21 @@ export async function slowedUntil(sql: Sql, key: string): Promise<{ until: Date;
   const [row] = await sql<{ slowUntil: Date; slowReason: string | null }[]>`
     SELECT slow_until, slow_reason FROM send_slots WHERE key = ${key} AND slow_until > now()`;
   return row ? { until: row.slowUntil, reason: row.slowReason } : undefined;
+}
+
+/** Holds the account: every send through it, in any campaign, stops before SMTP until released. */
+export async function holdAccount(sql: Db, key: string, reason: string): Promise<void> {
+  await sql`
+    INSERT INTO send_slots (key, held_since, held_reason) VALUES (${key}, now(), ${reason})
+    ON CONFLICT (key) DO UPDATE SET held_since = COALESCE(send_slots.held_since, now()), held_reason = EXCLUDED.held_reason`;
+}
+
+export async function accountHold(sql: Db, key: string): Promise<{ since: Date; reason: string } | undefined> {
+  const [row] = await sql<{ heldSince: Date; heldReason: string }[]>`
+    SELECT held_since, held_reason FROM send_slots WHERE key = ${key} AND held_since IS NOT NULL`;
+  return row ? { since: row.heldSince, reason: row.heldReason } : undefined;
+}
+
+export async function releaseAccount(sql: Db, key: string): Promise<void> {
+  await sql`UPDATE send_slots SET held_since = NULL, held_reason = NULL WHERE key = ${key}`;
 }
