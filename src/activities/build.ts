@@ -75,8 +75,13 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
       const ctx = Context.current();
       const resumeAfter = (ctx.info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0;
       let total = 0;
+      let written = resumeAfter;
       let pending: { id: number; raw: unknown }[] = [];
       const progress = new SourceProgress();
+      // On a timer, not per batch: listing a big attachment folder or skipping to where an earlier
+      // attempt stopped can take minutes without a batch, and a silent attempt would be timed out
+      // and retried while it still runs.
+      const beat = setInterval(() => ctx.heartbeat({ written }), 5000);
       const flush = async () => {
         const rows: recipients.NewRecipient[] = [];
         for (let i = 0; i < pending.length; i += LOOKUP_CONCURRENCY) {
@@ -84,8 +89,11 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
         }
         await recipients.insertRecipients(sql, campaignId, rows);
         await campaigns.setBuildProgress(sql, campaignId, { read: total, fraction: progress.fraction });
-        ctx.heartbeat({ written: total });
+        written = total;
+        ctx.heartbeat({ written });
         pending = [];
+        // An attempt Temporal has given up on (timed out, cancelled) stops here instead of racing its retry.
+        ctx.cancellationSignal.throwIfAborted();
       };
 
       async function assess(id: number, raw: unknown): Promise<recipients.NewRecipient> {
@@ -149,35 +157,43 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
       }
 
       try {
-        for await (const raw of readRecipientSource(source, s3, progress)) {
-          total++;
-          if (total <= resumeAfter) continue;
-          pending.push({ id: total, raw });
-          if (pending.length >= BUILD_BATCH) await flush();
-        }
-        await flush();
-      } catch (err) {
-        if (err instanceof SourceError) {
-          // No half-built list: the rows written before the bad part go, the reason stays.
-          await recipients.deleteRecipients(sql, campaignId);
-          return fail(err.message);
-        }
-        throw err;
+        return await buildAll(source);
+      } finally {
+        clearInterval(beat);
       }
-      if (total === 0) return fail('the recipient list is empty');
 
-      await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
-      await recipients.flagSharedAttachments(sql, campaignId);
-      const counts = await recipients.buildStatusCounts(sql, campaignId);
-      for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);
-      return {
-        total,
-        sendable: counts.ready + counts.warning,
-        blocked: counts.blocked,
-        needsReview: counts.needs_review,
-        review,
-        startAt: campaign.definition.startAt,
-      };
+      async function buildAll(source: campaigns.RecipientSource): Promise<BuildResult> {
+        try {
+          for await (const raw of readRecipientSource(source, s3, progress)) {
+            total++;
+            if (total <= resumeAfter) continue;
+            pending.push({ id: total, raw });
+            if (pending.length >= BUILD_BATCH) await flush();
+          }
+          await flush();
+        } catch (err) {
+          if (err instanceof SourceError) {
+            // No half-built list: the rows written before the bad part go, the reason stays.
+            await recipients.deleteRecipients(sql, campaignId);
+            return fail(err.message);
+          }
+          throw err;
+        }
+        if (total === 0) return fail('the recipient list is empty');
+
+        await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
+        await recipients.flagSharedAttachments(sql, campaignId);
+        const counts = await recipients.buildStatusCounts(sql, campaignId);
+        for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);
+        return {
+          total,
+          sendable: counts.ready + counts.warning,
+          blocked: counts.blocked,
+          needsReview: counts.needs_review,
+          review,
+          startAt: campaign.definition.startAt,
+        };
+      }
     },
   };
 }
