@@ -35,6 +35,11 @@ describe('a 25-recipient campaign, approved', () => {
     const done = await waitForStatus(id, 'completed', 90_000);
     assert.deepEqual(done.counts, { total: 25, pending: 0, sent: 25, failed: 0, appended: 25 });
     assert.equal(done.review.note, 'checked the figures');
+    // The Temporal UI's details panel: status, a progress bar and the counts
+    const meta = await h.client.workflow.getHandle(`campaign-${id}`).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    assert.match(meta.currentDetails ?? '', /^\*\*completed\*\*/);
+    assert.match(meta.currentDetails ?? '', /`█{20}` 100% — 25 of 25 done/);
+    assert.match(meta.currentDetails ?? '', /Recipients: 25 in the list, 25 ready to send, 0 blocked\./);
 
     const sent = messagesFor(id);
     assert.equal(sent.length, 25, 'exactly 25 messages at the sink');

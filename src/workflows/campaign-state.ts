@@ -1,4 +1,4 @@
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { CampaignStatusAttr } from '../contract/search-attributes.js';
 import { INVALID_TRANSITION, type CampaignProgress, type ReviewDecision } from './definitions.js';
@@ -105,9 +105,40 @@ export class CampaignState {
     if (this.final) this.conflict('cancelled');
   }
 
-  /** Mirrors the status into the Temporal UI's search attributes. */
+  /** Mirrors the status into the Temporal UI's search attributes and its details panel. */
   publish(): void {
     if (this.searchAttributes) upsertSearchAttributes([{ key: CampaignStatusAttr, value: this.status }]);
+    this.show();
+  }
+
+  /**
+   * The Temporal UI's "current details" (markdown): status, a progress bar, the counts. It is
+   * workflow metadata, not a command, so it can change at every report without touching history.
+   */
+  show(): void {
+    setCurrentDetails(this.details());
+  }
+
+  details(): string {
+    const { total, sendable, blocked } = this.recipients;
+    const lines = [`**${this.status}**${this.reason ? ` — ${this.reason}` : ''}`, ''];
+    if (this.phase === 'building') {
+      lines.push('Building and checking the recipient list.');
+    } else {
+      lines.push(`Recipients: ${total} in the list, ${sendable} ready to send, ${blocked} blocked.`);
+    }
+    if (this.started > 0) {
+      const goal = this.exhausted ? this.started : Math.max(sendable, this.started);
+      const share = goal > 0 ? this.finished / goal : 0;
+      const filled = Math.round(share * 20);
+      lines.push(
+        '',
+        `\`${'█'.repeat(filled)}${'░'.repeat(20 - filled)}\` ${Math.floor(share * 100)}% — ${this.finished} of ${goal} done`,
+        '',
+        `In flight: ${this.inFlight.size}. Sent copies still to file: ${this.copiesPending}.`,
+      );
+    }
+    return lines.join('\n');
   }
 
   carryOver(): ContinuedState {

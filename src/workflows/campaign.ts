@@ -255,6 +255,7 @@ function registerHandlers(c: CampaignState): void {
     } else {
       c.copiesPending = Math.max(0, c.copiesPending - 1);
     }
+    c.show();
     c.events++;
   });
 }
@@ -296,6 +297,7 @@ async function reconcile(c: CampaignState): Promise<void> {
   ]);
   for (const id of r.settled) if (c.inFlight.delete(id)) c.finished++;
   c.copiesPending = r.copiesPending;
+  c.show();
 }
 
 async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promise<void> {
