@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { approve, assertOncePerRecipient, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { eventually, startHarness, type Harness } from './helpers/harness.js';
 import { WorkerProcess } from './helpers/worker-process.js';
 
 const PER_MINUTE = 60;
@@ -31,10 +31,15 @@ function busiestWindow(times: number[], ms: number): number {
 }
 
 test(`two worker processes and three campaigns share one account's ${PER_MINUTE}/minute`, async () => {
-  const ids = [];
+  const ids: string[] = [];
   for (let i = 0; i < 3; i++) ids.push(await createCampaign(h, campaignBody(30, { name: `Throttled ${i}` })));
   await Promise.all(ids.map((id) => approve(h, id)));
   const t0 = Date.now();
+  // The ETA uses the rate the campaign really has: about a third of the account's 60/minute
+  await eventually(async () => messagesFor(h, ids[0]!).length >= 8 || undefined, 120_000, 'eight messages of the first campaign');
+  const mid = await h.api('GET', `/api/v1/campaigns/${ids[0]}`);
+  assert.equal(mid.body.eta?.basis, 'observed', JSON.stringify(mid.body.eta));
+  assert.ok(mid.body.eta.perMinute >= 12 && mid.body.eta.perMinute <= 30, `observed ${mid.body.eta.perMinute}/min for a third of 60/min`);
   const progress = setInterval(async () => {
     const rows = await h.sql`SELECT campaign_id, send_status, count(*)::int AS n FROM recipients GROUP BY 1, 2 ORDER BY 1, 2`;
     console.log(`${Math.round((Date.now() - t0) / 1000)} s: ${rows.map((r) => `${r.campaignId.slice(0, 4)} ${r.sendStatus} ${r.n}`).join(', ')}`);

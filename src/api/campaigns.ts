@@ -121,14 +121,16 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   });
 
   /**
-   * The send rate of the last five minutes, else the lowest configured limit that is known here
+   * The send rate of the last five minutes (from three sends on), else the lowest configured limit that is known here
    * (the campaign's throttle, a stored account's limit), turned into a finishing time.
    */
   async function estimate(c: campaigns.CampaignRow, pending: number) {
-    const [row] = await sql<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM delivery_ledger
+    // Over the span the sends really cover: a campaign sending for 40 s has a 40 s window, not 5 minutes.
+    const [row] = await sql<{ n: number; seconds: number | null }[]>`
+      SELECT count(*)::int AS n, extract(epoch FROM now() - min(finished_at))::float8 AS seconds FROM delivery_ledger
       WHERE campaign_id = ${c.id} AND state = 'sent' AND finished_at > now() - interval '5 minutes'`;
-    let perMinute = (row?.n ?? 0) / 5;
+    const n = row?.n ?? 0;
+    let perMinute = n >= 3 ? (n / Math.max(row!.seconds ?? 0, 10)) * 60 : 0;
     let basis: 'observed' | 'limit' = 'observed';
     if (perMinute === 0) {
       const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
