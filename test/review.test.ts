@@ -350,6 +350,43 @@ test('a long build shows how far it has read, then its counts', async () => {
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.read >= seen[i - 1]!.read, 'progress only moves forward');
 });
 
+test('an attachment replaced in S3 after the build is never sent: the reviewed version or nothing', async () => {
+  await h.putObject('pinned/P1.pdf', pdf('P1 as reviewed'));
+  await h.putObject('pinned/P2.pdf', pdf('P2 as reviewed'));
+  const id = await create({
+    name: 'Pinned attachments',
+    from: 'billing@acme.test',
+    subject: 'Statement {{ customerId }}',
+    text: 'Attached.',
+    attachments: [{ bucket: h.bucket, key: 'pinned/{{ customerId }}.pdf' }],
+    recipients: [
+      { email: 'p1@example.com', vars: { customerId: 'P1' } },
+      { email: 'p2@example.com', vars: { customerId: 'P2' } },
+    ],
+  });
+  await waitForStatus(id, 'awaiting_review');
+  const [p1] = await h.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${id} AND email = 'p1@example.com'`;
+  assert.equal((await h.api('GET', `/api/v1/campaigns/${id}/recipients/${p1!.id}/preview`)).status, 200);
+
+  await h.putObject('pinned/P1.pdf', pdf('P1 replaced after review'));
+  const preview = await h.api('GET', `/api/v1/campaigns/${id}/recipients/${p1!.id}/preview`);
+  assert.equal(preview.status, 409);
+  assert.match(preview.body.error, /^attachment-changed: s3:\/\/.*pinned\/P1\.pdf has changed since the list was built/);
+  const before = h.sink.messages.length;
+  const test = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'qa@acme.test', recipientId: p1!.id });
+  assert.equal(test.status, 409, JSON.stringify(test.body));
+  assert.match(test.body.error, /attachment-changed: .*nothing was sent/);
+  assert.equal(h.sink.messages.length, before);
+
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {})).status, 200);
+  const done = await waitForStatus(id, 'completed');
+  assert.deepEqual([done.counts.sent, done.counts.failed], [1, 1]);
+  assert.deepEqual(messagesFor(id).map((m) => m.to[0]), ['p2@example.com']);
+  const [failed] = await h.sql`SELECT send_status, error FROM recipients WHERE campaign_id = ${id} AND id = ${p1!.id}`;
+  assert.equal(failed!.sendStatus, 'failed');
+  assert.match(failed!.error, /^attachment-changed: .*pinned\/P1\.pdf has changed since the list was built .*; not sent$/);
+});
+
 describe('campaign-level build errors', () => {
   test('an unreadable S3 list fails the build with the reason', async () => {
     const id = await create({ ...definition(), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/missing.csv' } } });

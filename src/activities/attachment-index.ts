@@ -10,17 +10,17 @@ export class PrefixIndex {
   private constructor(
     readonly prefix: string,
     private readonly keys: string[],
-    private readonly sizes: Map<string, number>,
+    private readonly objects: Map<string, S3ObjectInfo>,
   ) {}
 
   static async load(s3: S3Store, bucket: string, prefix: string, maxKeys: number): Promise<PrefixIndex | undefined> {
-    const sizes = new Map<string, number>();
+    const objects = new Map<string, S3ObjectInfo>();
     for await (const o of s3.list(bucket, prefix)) {
-      if (sizes.size >= maxKeys) return undefined;
-      sizes.set(o.key, o.size);
+      if (objects.size >= maxKeys) return undefined;
+      objects.set(o.key, o);
     }
     // Sorted here, by the same comparison the lookups use, whatever order the store lists in.
-    return new PrefixIndex(prefix, [...sizes.keys()].sort(), sizes);
+    return new PrefixIndex(prefix, [...objects.keys()].sort(), objects);
   }
 
   covers(key: string): boolean {
@@ -28,8 +28,7 @@ export class PrefixIndex {
   }
 
   get(key: string): S3ObjectInfo | undefined {
-    const size = this.sizes.get(key);
-    return size === undefined ? undefined : { key, size };
+    return this.objects.get(key);
   }
 
   /** Every object whose key starts with `prefix`, in key order. */
@@ -42,7 +41,7 @@ export class PrefixIndex {
       else hi = mid;
     }
     for (let i = lo; i < this.keys.length && this.keys[i]!.startsWith(prefix); i++) {
-      yield { key: this.keys[i]!, size: this.sizes.get(this.keys[i]!)! };
+      yield this.objects.get(this.keys[i]!)!;
     }
   }
 }

@@ -99,7 +99,7 @@ export class AttachmentResolver {
       }
       for (const m of matches) {
         if (m.size === 0) out.warnings.push(`attachment-empty: s3://${spec.bucket}/${m.key} is 0 bytes`);
-        out.found.push({ bucket: spec.bucket, key: m.key, filename: m.key.split('/').pop() || m.key, size: m.size, ...(spec.unique ? { unique: true } : {}) });
+        out.found.push({ bucket: spec.bucket, key: m.key, filename: m.key.split('/').pop() || m.key, size: m.size, ...(m.etag ? { etag: m.etag } : {}), ...(spec.unique ? { unique: true } : {}) });
       }
     }
     return out;

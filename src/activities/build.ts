@@ -136,7 +136,7 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
             parts,
             messageIdFor(campaignId, id, campaign.definition.from.address),
             messageDate,
-            found.found.map((a) => ({ filename: a.filename, size: a.size, load: () => s3.read(a.bucket, a.key) })),
+            found.found.map((a) => ({ filename: a.filename, size: a.size, load: () => s3.read(a.bucket, a.key, a.etag) })),
           );
           if (size > maxMessageBytes) {
             blocked.push(`too-large: the message is ${size} bytes, over the limit of ${maxMessageBytes}`);

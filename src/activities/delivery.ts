@@ -8,7 +8,8 @@ import * as recipients from '../db/recipients.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
-import { CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { ObjectChangedError } from '../s3/client.js';
+import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
 
 export type SendResult =
   | { outcome: 'sent'; messageId: string; copyRequested: boolean }
@@ -154,6 +155,11 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       try {
         msg = await render(campaignId, recipientId, messageDate);
       } catch (err) {
+        if (err instanceof ObjectChangedError) {
+          // What was reviewed is not what S3 holds now: sending the new bytes would send an unreviewed message.
+          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-changed: ${err.message}; not sent` });
+          return { outcome: 'failed', messageId: '' };
+        }
         if (!(err instanceof TemplateRenderError)) throw err;
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `template: ${err.message}` });
         return { outcome: 'failed', messageId: '' };
@@ -215,7 +221,14 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       if (entry?.state !== 'sent') {
         throw ApplicationFailure.nonRetryable(`recipient ${recipientId} has no sent message to copy`, CAMPAIGN_NOT_FOUND);
       }
-      const { raw, sha256 } = await render(campaignId, recipientId, entry.messageDate);
+      let built: Awaited<ReturnType<typeof render>>;
+      try {
+        built = await render(campaignId, recipientId, entry.messageDate);
+      } catch (err) {
+        if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, CONTENT_CHANGED);
+        throw err;
+      }
+      const { raw, sha256 } = built;
       if (entry.sha256 && sha256 !== entry.sha256) {
         throw ApplicationFailure.nonRetryable(
           'the message rebuilt for the Sent copy differs from the one sent; not filing a copy that differs',
@@ -242,7 +255,13 @@ export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
       // server that saw an attempt through can tell the repeat for what it is.
       const { workflowExecution, activityId } = Context.current().info;
       const test = { to, id: workflowExecution?.workflowId ?? activityId };
-      const msg = await composeRecipientMessage(campaign, r, s3, { test });
+      let msg: Awaited<ReturnType<typeof composeRecipientMessage>>;
+      try {
+        msg = await composeRecipientMessage(campaign, r, s3, { test });
+      } catch (err) {
+        if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
+        throw err;
+      }
       const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
       return { messageId: msg.messageId, response };
     },

@@ -28,3 +28,5 @@ export interface RecipientRef {
 /** Non-retryable failure types the workflows rely on. */
 export const CAMPAIGN_NOT_FOUND = 'CampaignNotFound';
 export const CONTENT_CHANGED = 'ContentChangedSinceSend';
+/** An attachment in S3 is not the version the list was built (and reviewed) with. */
+export const ATTACHMENT_CHANGED = 'AttachmentChangedSinceBuild';

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ATTACHMENT_CHANGED } from '../activities/deps.js';
 import { Router } from 'express';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
@@ -10,7 +12,7 @@ import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { TemplateRenderError } from '../mail/templates.js';
-import type { S3Store } from '../s3/client.js';
+import { ObjectChangedError, type S3Store } from '../s3/client.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
 import { loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
@@ -71,6 +73,9 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
       msg = await composeRecipientMessage(c, r, s3);
     } catch (err) {
+      if (err instanceof ObjectChangedError) {
+        throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
+      }
       if (!(err instanceof TemplateRenderError)) throw err;
       throw new ApiError(409, `the message cannot be rendered for this recipient: ${err.message}`, {
         status: c.status,
@@ -144,13 +149,22 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
         throw new ApiError(409, `recipient ${r.id} is blocked: ${r.buildReasons.join('; ')}`, { status: r.buildStatus });
       }
     }
-    const result = await client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
-      client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
-        workflowId: `${campaignWorkflowId(c.id)}-test-${randomUUID()}`,
-        taskQueue,
-        args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
-      }),
-    );
+    let result;
+    try {
+      result = await client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
+        client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
+          workflowId: `${campaignWorkflowId(c.id)}-test-${randomUUID()}`,
+          taskQueue,
+          args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
+        }),
+      );
+    } catch (err) {
+      const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === ATTACHMENT_CHANGED) {
+        throw new ApiError(409, `attachment-changed: ${cause.message}; nothing was sent`, { status: c.status });
+      }
+      throw err;
+    }
     const caller = callerOf(res);
     await appendAudit(sql, { tenant: caller.tenant, principal: caller.principal, action: 'campaign.test_send', campaignId: c.id, subject: String(recipientId), details: { to: body.to, messageId: result.messageId } });
     logger.info({ campaignId: c.id, recipientId, by: res.locals.principal }, 'test message sent');

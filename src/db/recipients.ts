@@ -29,6 +29,8 @@ export interface ResolvedAttachment {
   size: number;
   /** From a `unique` spec: this object must not go to any other address of the campaign. */
   unique?: boolean;
+  /** The version built and previewed; the send reads exactly this version or nothing. */
+  etag?: string;
 }
 
 export interface NewRecipient {

@@ -34,7 +34,7 @@ export async function composeRecipientMessage(
     messageId = messageId.replace(/^</, `<${o.test.id}.`);
   }
   const contents = await Promise.all(
-    (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key) })),
+    (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key, a.etag) })),
   );
   const built = await buildMessage(parts, messageId, date, contents);
   return {

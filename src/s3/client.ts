@@ -5,6 +5,13 @@ import type { S3Config } from '../config.js';
 export interface S3ObjectInfo {
   key: string;
   size: number;
+  /** The version of the object's bytes the store reports; a read can insist on it. */
+  etag?: string;
+}
+
+/** The object is no longer the version a read insisted on (HTTP 412). */
+export class ObjectChangedError extends Error {
+  override name = 'ObjectChangedError';
 }
 
 /** The few S3 operations the product needs, over any S3-compatible store. */
@@ -13,7 +20,8 @@ export interface S3Store {
   /** Every object under `prefix`, in key order, paging through the listing. */
   list(bucket: string, prefix: string): AsyncIterable<S3ObjectInfo>;
   stream(bucket: string, key: string): Promise<{ body: Readable; contentType?: string; size?: number }>;
-  read(bucket: string, key: string): Promise<Buffer>;
+  /** With `etag`, only that version: ObjectChangedError when the object has changed since. */
+  read(bucket: string, key: string, etag?: string): Promise<Buffer>;
   close(): void;
 }
 
@@ -31,7 +39,7 @@ export function createS3Store(config: S3Config): S3Store {
     async head(bucket, key) {
       try {
         const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return { key, size: r.ContentLength ?? 0 };
+        return { key, size: r.ContentLength ?? 0, etag: r.ETag };
       } catch (err) {
         if (err instanceof NotFound || err instanceof NoSuchKey || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
           return undefined;
@@ -43,7 +51,7 @@ export function createS3Store(config: S3Config): S3Store {
       let token: string | undefined;
       do {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
+        for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag };
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     },
@@ -51,9 +59,17 @@ export function createS3Store(config: S3Config): S3Store {
       const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return { body: r.Body as Readable, contentType: r.ContentType, size: r.ContentLength };
     },
-    async read(bucket, key) {
-      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await r.Body!.transformToByteArray());
+    async read(bucket, key, etag) {
+      try {
+        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }));
+        return Buffer.from(await r.Body!.transformToByteArray());
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (etag && (status === 412 || status === 404)) {
+          throw new ObjectChangedError(`s3://${bucket}/${key} ${status === 404 ? 'is gone' : 'has changed'} since the list was built (built with ETag ${etag})`);
+        }
+        throw err;
+      }
     },
     close() {
       client.destroy();
