@@ -8,6 +8,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -71,6 +72,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const c = new CampaignState(campaignId, input.searchAttributes ?? false, input.continued);
   const startedThisRun = { n: 0 };
   let quiet = QUIET_MIN_MS;
+  /** The pending quiet-period timer: whether it fired, and the event count when it started. */
+  let check: { fired: boolean; events: number } | undefined;
   registerHandlers(c);
 
   if (!input.continued) {
@@ -153,6 +156,27 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
     // Reports come by Signal; one can be lost (a child that could not reach this run while the
     // server was down). When none has come for a while, ask Postgres, which has every outcome.
+    if (patched('fanout-check-timer')) {
+      // One timer per quiet period, however many reports wake the loop meanwhile: a timer started
+      // and cancelled at every report cost two history events and server work per report.
+      if (!check) {
+        const started = { fired: false, events: c.events };
+        check = started;
+        void sleep(quiet, { summary: 'check deliveries' }).then(() => void (started.fired = true));
+      }
+      const current = check;
+      await condition(() => wake() || current.fired);
+      if (current.fired) {
+        check = undefined;
+        if (c.events === current.events) {
+          await reconcile(c);
+          quiet = Math.min(quiet * 2, QUIET_MAX_MS);
+        } else {
+          quiet = QUIET_MIN_MS;
+        }
+      }
+      continue;
+    }
     if (await condition(wake, quiet, { summary: 'wait for deliveries' })) {
       quiet = QUIET_MIN_MS;
     } else {
