@@ -130,7 +130,8 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       SELECT count(*)::int AS n, extract(epoch FROM now() - min(finished_at))::float8 AS seconds FROM delivery_ledger
       WHERE campaign_id = ${c.id} AND state = 'sent' AND finished_at > now() - interval '5 minutes'`;
     const n = row?.n ?? 0;
-    let perMinute = n >= 3 ? (n / Math.max(row!.seconds ?? 0, 10)) * 60 : 0;
+    // n sends span n - 1 intervals up to the last one: counting n would overstate a young campaign's rate.
+    let perMinute = n >= 3 ? ((n - 1) / Math.max(row!.seconds ?? 0, 1)) * 60 : 0;
     let basis: 'observed' | 'limit' = 'observed';
     if (perMinute === 0) {
       const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
