@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { controlSchema, decisionSchema } from '../contract/campaign.js';
 import { transitionResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
-import { insertDecisionRequest } from '../db/decision-requests.js';
+import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-requests.js';
 import { personOf } from '../db/keys.js';
 import { tenantPolicy } from '../db/tenants.js';
 import type { Sql } from '../db/sql.js';
@@ -61,6 +61,8 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
       if (outcome.reason === 'forbidden') {
         throw new ApiError(403, outcome.message, { status: outcome.status ?? c.status, createdBy: c.createdBy ?? undefined });
       }
+      // A late Update after a timeout may still be recorded, under this caller; a refused one never is.
+      if (outcome.reason !== 'timeout') await deleteDecisionRequest(sql, requestId);
       if (outcome.reason === 'timeout') {
         throw new ApiError(503, `no worker answered in time; the ${action} was not recorded, try again`);
       }

@@ -24,3 +24,8 @@ export async function takeDecisionRequest(db: Db, id: string, campaignId: string
     RETURNING id, tenant, campaign_id, action, principal, person`;
   return row;
 }
+
+/** A request the workflow refused (409): it will never be recorded. */
+export async function deleteDecisionRequest(db: Db, id: string): Promise<void> {
+  await db`DELETE FROM decision_requests WHERE id = ${id}`;
+}
