@@ -18,6 +18,7 @@ import { ObjectChangedError, type S3Store } from '../s3/client.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
 import { loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
+import { reviewFingerprint } from './fingerprint.js';
 import { callerOf, route } from './scopes.js';
 
 export interface ReviewRouterDeps {
@@ -47,15 +48,18 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger }
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', query: pageSchema }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const page = pageSchema.parse(req.query);
-    const [counts, undecided, rows] = await Promise.all([
+    const [counts, undecided, rows, fingerprint] = await Promise.all([
       recipients.buildStatusCounts(sql, c.id),
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
+      // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
+      c.status === 'building' ? undefined : reviewFingerprint(sql, c),
     ]);
     res.json({
       status: c.status,
       counts,
       undecided,
+      fingerprint,
       recipients: rows.map((r) => ({
         id: r.id,
         email: r.email,
