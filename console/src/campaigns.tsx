@@ -123,6 +123,10 @@ function CountTable({ title, counts }: { title: string; counts: Record<string, n
 export function CampaignPage({ id, can }: { id: string; can: (s: string) => boolean }) {
   const { data: c, error, refresh } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 2000);
   const [csvError, setCsvError] = useState<unknown>();
+  // An action whose confirmation or error is on screen stays there when the polled status moves on.
+  const [sticky, setSticky] = useState<Record<string, boolean>>({});
+  const stick = (action: string) => (on: boolean) => setSticky((s) => (s[action] === on ? s : { ...s, [action]: on }));
+  const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   if (error && !c) return <ErrorText error={error} />;
   if (!c) return <p>Loading…</p>;
   const act = (action: string) => async () => {
@@ -166,12 +170,12 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       <div className="actions">
         {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
         {c.status !== 'building' && c.status !== 'awaiting_review' && <a className="button" href={`#/campaigns/${id}/review`}>Build report</a>}
-        {can('campaigns:write') && ['sending', 'scheduled', 'approved'].includes(c.status) && (
-          <ConfirmButton label="Pause" question="Pause this campaign? No new message is sent until it is resumed." action={act('pause')} />
+        {offer('pause', ['sending', 'scheduled', 'approved']) && (
+          <ConfirmButton label="Pause" question="Pause this campaign? No new message is sent until it is resumed." action={act('pause')} onSticky={stick('pause')} />
         )}
-        {can('campaigns:write') && c.status === 'paused' && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} />}
-        {can('campaigns:write') && ['awaiting_review', 'scheduled', 'sending', 'paused', 'building'].includes(c.status) && (
-          <ConfirmButton className="danger" label="Cancel campaign" question="Cancel it? Nothing more is sent; this cannot be undone." action={act('cancel')} />
+        {offer('resume', ['paused']) && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} onSticky={stick('resume')} />}
+        {offer('cancel', ['awaiting_review', 'scheduled', 'sending', 'paused', 'building']) && (
+          <ConfirmButton className="danger" label="Cancel campaign" question="Cancel it? Nothing more is sent; this cannot be undone." action={act('cancel')} onSticky={stick('cancel')} />
         )}
         <button
           type="button"

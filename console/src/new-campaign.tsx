@@ -30,6 +30,9 @@ export function NewCampaign() {
     source: 'csv' as 'csv' | 's3',
     bucket: '',
     key: '',
+    attBucket: '',
+    attKey: '',
+    attRequired: true,
   });
   const [csv, setCsv] = useState<{ name: string; text: string } | null>(null);
   const [sampleIndex, setSampleIndex] = useState(0);
@@ -63,6 +66,7 @@ export function NewCampaign() {
       if (f.account) body.account = f.account;
       if (f.perMinute) body.throttle = { messagesPerMinute: Number(f.perMinute) };
       if (f.startAt) body.startAt = new Date(f.startAt).toISOString();
+      if (f.attKey) body.attachments = [{ bucket: f.attBucket, key: f.attKey, required: f.attRequired }];
       if (f.source === 'csv') {
         if (!csv) throw new Error('Please pick a CSV file with the recipients.');
         body.recipientsCsv = csv.text;
@@ -135,6 +139,19 @@ export function NewCampaign() {
                 </label>
               </>
             )}
+          </fieldset>
+          <fieldset>
+            <legend>Attachment from S3 (optional)</legend>
+            <label>
+              Bucket <input name="attBucket" value={f.attBucket} onChange={set('attBucket')} />
+            </label>
+            <label>
+              Key template <input name="attKey" value={f.attKey} onChange={set('attKey')} placeholder="statements/{{ customerId }}.pdf" />
+            </label>
+            <label>
+              <input type="checkbox" name="attRequired" checked={f.attRequired} onChange={(e) => setF({ ...f, attRequired: e.target.checked })} /> Required (a recipient without it is
+              blocked; otherwise it goes to review)
+            </label>
           </fieldset>
           <label>
             Account <input name="account" value={f.account} onChange={set('account')} placeholder="default" />

@@ -65,10 +65,25 @@ export function ActionButton({ label, action, className, disabled }: { label: st
 }
 
 /** A button that asks for confirmation in the page (no browser dialog) before acting. */
-export function ConfirmButton({ label, question, action, className }: { label: string; question: string; action: () => Promise<unknown>; className?: string }) {
+export function ConfirmButton({
+  label,
+  question,
+  action,
+  className,
+  onSticky,
+}: {
+  label: string;
+  question: string;
+  action: () => Promise<unknown>;
+  className?: string;
+  /** Told while a question or an error is on screen, so a polled page does not pull it away. */
+  onSticky?: (sticky: boolean) => void;
+}) {
   const [asking, setAsking] = useState(false);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  const sticky = asking || !!error;
+  useEffect(() => onSticky?.(sticky), [sticky]);
   return (
     <span className="action">
       {!asking ? (
