@@ -118,6 +118,8 @@ describe('the console', () => {
     // The remote image did not load (the frame's CSP and the console's both refuse it).
     const loaded = await frame.locator('img[alt=remote]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0);
     assert.equal(loaded, false);
+    // The javascript: link inside the sandboxed frame does nothing when clicked.
+    await frame.getByText('details').click();
     await preview.locator('pre.text-part').filter({ hasText: 'Dear Cat' }).waitFor();
     await preview.filter({ hasText: 'None.' }).waitFor(); // cat has no attachment
     await preview.getByRole('button', { name: 'Previous recipient' }).click();
@@ -147,6 +149,13 @@ describe('the console', () => {
     await reviewer.goto(`/#/campaigns/${campaignId}/review`);
     await reviewer.getByRole('button', { name: 'Approve and send' }).waitFor();
     await reviewer.locator('.fingerprint').filter({ hasText: /\S{20,}/ }).waitFor();
+    // A test send of the previewed recipient's message, to a test address only.
+    await reviewer.getByLabel(/message only to/).fill('qa@example.com');
+    await reviewer.getByRole('button', { name: 'Send test' }).click();
+    await reviewer.getByRole('status').filter({ hasText: 'Sent to qa@example.com: 250' }).waitFor({ timeout: 60_000 });
+    const tests = h.sink.messages.filter((m) => m.to.includes('qa@example.com'));
+    assert.equal(tests.length, 1);
+    assert.deepEqual(tests[0]!.to, ['qa@example.com']);
 
     // The creator includes the needs_review recipient, then tries to approve: four eyes refuses.
     await creator.getByRole('button', { name: 'Include cat@example.com' }).click();
@@ -176,7 +185,8 @@ describe('the console', () => {
     await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
     await reviewer.locator('.summary').filter({ hasText: '100%' }).waitFor();
     await reviewer.locator('.summary').filter({ hasText: '3 sent' }).waitFor();
-    const to = h.sink.messages.flatMap((m) => m.to).sort();
+    await reviewer.locator('.chart-summary').filter({ hasText: '3 sent in the last 30 minutes' }).waitFor({ timeout: 15_000 });
+    const to = h.sink.messages.flatMap((m) => m.to).filter((a) => a !== 'qa@example.com').sort();
     assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
     await reviewer.locator('#recipients table tbody tr').filter({ hasText: 'bob@example.com' }).filter({ hasText: /250/ }).waitFor();
     await reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).filter({ hasText: 'key:reviewer' }).waitFor();
@@ -211,6 +221,7 @@ describe('the console', () => {
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
     await reviewer.goto(`/#/campaigns/${id}`);
     await reviewer.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor({ timeout: 30_000 });
+    await reviewer.locator('.chart-summary').filter({ hasText: 'limit 6/min (throttle)' }).waitFor();
     await reviewer.getByRole('button', { name: 'Pause' }).click();
     await reviewer.getByRole('button', { name: 'Yes, pause' }).click();
     await reviewer.locator('h1 .badge').filter({ hasText: 'paused' }).waitFor();

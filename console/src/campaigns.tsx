@@ -233,6 +233,12 @@ function RateChart({ id }: { id: string }) {
       <div className="chart">
         <canvas ref={canvas} role="img" aria-label="messages sent per minute against the limit" />
       </div>
+      {data && (
+        <p className="chart-summary meta">
+          {data.minutes.reduce((n: number, m: any) => n + m.sent, 0)} sent in the last 30 minutes; busiest minute {Math.max(0, ...data.minutes.map((m: any) => m.sent))}
+          {data.limit.messagesPerMinute !== undefined ? `; limit ${data.limit.messagesPerMinute}/min (${data.limit.from})` : ''}.
+        </p>
+      )}
     </Section>
   );
 }
