@@ -32,7 +32,9 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   const [selected, setSelected] = useState<number>(1);
   const loadReview = async () => {
     try {
-      setReview(await api('GET', `/campaigns/${id}/review${qs({ limit: 50, after: after[after.length - 1] || undefined })}`));
+      const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, after: after[after.length - 1] || undefined })}`);
+      // Only the first page carries the fingerprint; later pages keep the one this review started with.
+      setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint }));
       setReviewError(undefined);
     } catch (err) {
       setReviewError(err);
@@ -138,7 +140,11 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
             await refreshCampaign();
             await loadReview();
           }}
-          onReload={loadReview}
+          onReload={async () => {
+            // The fingerprint comes with the first page: a reload starts there.
+            if (after.length > 1) setAfter([0]);
+            else await loadReview();
+          }}
         />
       )}
       {c && reviewing && !can('campaigns:review') && <p className="meta">This key may look but not decide: approving or rejecting needs the campaigns:review scope.</p>}

@@ -53,7 +53,8 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger }
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
-      c.status === 'building' ? undefined : reviewFingerprint(sql, c),
+      // Hashing the list reads all of it: done for the first page only, which every review starts with.
+      c.status === 'building' || page.after ? undefined : reviewFingerprint(sql, c),
     ]);
     res.json({
       status: c.status,
