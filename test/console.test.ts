@@ -129,6 +129,14 @@ describe('the console', () => {
     const raw = await readFile((await eml.path())!, 'utf8');
     assert.match(raw, /^To: .*<bob@example\.com>/m);
     assert.match(raw, /C2\.txt/);
+    const [file] = await Promise.all([creator.waitForEvent('download'), preview.getByRole('button', { name: 'Download C2.txt' }).click()]);
+    assert.equal(file.suggestedFilename(), 'C2.txt');
+    assert.equal(await readFile((await file.path())!, 'utf8'), 'extra for C2');
+    const attachment = await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients/2/attachment?n=0`);
+    assert.equal(attachment.headers.get('content-type'), 'application/octet-stream');
+    assert.match(attachment.headers.get('content-disposition') ?? '', /^attachment;/);
+    assert.equal((await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients/2/attachment?n=1`)).status, 404);
+    assert.equal((await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients/2/attachment`)).body.problems[0].path, 'n');
     await preview.getByLabel('Jump to address').fill('ANN@example.com');
     await preview.getByRole('button', { name: 'Go' }).click();
     await preview.locator('dd.to').filter({ hasText: 'ann@example.com' }).waitFor();

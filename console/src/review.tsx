@@ -287,7 +287,11 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
             <ul className="attachments">
               {msg.attachments.map((a: any, i: number) => (
                 <li key={i}>
-                  {a.filename} ({formatSize(a.size)})
+                  {a.filename} ({formatSize(a.size)}){' '}
+                  <ActionButton
+                    label={`Download ${a.filename}`}
+                    action={() => download(`/campaigns/${campaign}/recipients/${recipient}/attachment?n=${i}`, a.filename, 'application/octet-stream')}
+                  />
                 </li>
               ))}
             </ul>
