@@ -89,6 +89,12 @@ describe('the console', () => {
     await creator.locator('input[name=attKey]').fill('extras/{{ customerId }}.txt');
     await creator.locator('input[name=attRequired]').uncheck();
     await screenshot(creator, 'new-campaign');
+    // A 422 is shown in words beside the form, naming the field; nothing is created.
+    await creator.getByLabel('From').fill('nobody');
+    await creator.getByRole('button', { name: 'Create and build' }).click();
+    await creator.locator('form.campaign-form [role=alert]').filter({ hasText: /^Please correct: from/ }).waitFor();
+    assert.equal((await h.api('GET', '/api/v1/campaigns')).body.items.length, 0);
+    await creator.getByLabel('From').fill('Acme Billing <billing@acme.test>');
     await creator.getByRole('button', { name: 'Create and build' }).click();
     await creator.waitForURL(/#\/campaigns\/[0-9a-f-]{36}$/);
     campaignId = /campaigns\/([0-9a-f-]{36})/.exec(creator.url())![1]!;
