@@ -275,6 +275,33 @@ describe('the console', () => {
     await screenshot(reviewer, 'admin-audit');
   });
 
+  test('admin pages: an account is created, verified against the SMTP server, and its password stays write-only', async () => {
+    await reviewer.goto('/#/admin/accounts');
+    await reviewer.getByRole('button', { name: 'New account' }).click();
+    const form = reviewer.locator('form.editor');
+    await form.getByLabel('Name').fill('sink');
+    await form.locator('fieldset').first().getByLabel('Host').fill('127.0.0.1');
+    await form.locator('fieldset').first().getByLabel('Port').fill(String(h.sink.port));
+    await form.locator('fieldset').first().getByLabel('Security').selectOption('plain');
+    await form.getByLabel('Messages per minute').fill('30');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const row = reviewer.locator('table.list tbody tr').filter({ hasText: 'sink' });
+    await row.filter({ hasText: '30/min' }).waitFor();
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await row.locator('.verify').filter({ hasText: 'SMTP OK' }).waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await form.locator('fieldset').first().getByLabel('User').fill('mailer');
+    await form.locator('fieldset').first().getByLabel('Password (write-only)').fill('s3cret-password');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await row.filter({ hasText: '(password set)' }).waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await form.locator('fieldset').first().getByLabel('Password (write-only)').inputValue(), '');
+    const stored = await h.api('GET', '/api/v1/accounts/sink');
+    assert.equal(stored.body.smtp.passwordSet, true);
+    assert.ok(!JSON.stringify(stored.body).includes('s3cret-password'));
+    await screenshot(reviewer, 'admin-accounts');
+  });
+
   test('no dialog opened and no script error happened on any page', () => {
     for (const p of pages) {
       assert.deepEqual(p.dialogs, []);
