@@ -13,6 +13,8 @@ export interface ActivityDeps {
   s3: S3Store;
   /** Messages larger than this are blocked at build time. */
   maxMessageBytes: number;
+  /** Recipients one campaign may have (MAX_RECIPIENTS_PER_CAMPAIGN); a longer list fails the build. */
+  maxRecipients?: number;
   metrics: Metrics;
 }
 

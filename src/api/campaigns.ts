@@ -26,6 +26,8 @@ export interface CampaignRouterDeps {
   namespace: string;
   temporalUiUrl?: string;
   logger: Logger;
+  /** Recipients one campaign may have (an inline list is checked here, every list again by the build). */
+  maxRecipients?: number;
 }
 
 const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
@@ -45,6 +47,12 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       });
     }
     const input = createCampaignSchema.parse(req.body ?? {});
+    const maxRecipients = deps.maxRecipients ?? Infinity;
+    if (input.recipients && input.recipients.length > maxRecipients) {
+      throw new ApiError(422, 'the request is not valid', {
+        problems: [{ path: 'recipients', message: `has ${input.recipients.length} recipients, more than the ${maxRecipients} a campaign may have` }],
+      });
+    }
     if (input.account !== 'default' && !(await getAccount(sql, caller.tenant, input.account))) {
       throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'account', message: `no account named ${input.account}` }] });
     }

@@ -24,12 +24,14 @@ export interface ReviewRouterDeps {
   s3?: S3Store;
   taskQueue: string;
   logger: Logger;
+  /** Attachment bytes one preview may fetch from S3. */
+  previewAttachmentBytes?: number;
 }
 
 const TEST_SEND_DEADLINE_MS = 60_000;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
-export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRouterDeps): Router {
+export function reviewRouter({ sql, client, s3, taskQueue, logger, previewAttachmentBytes = Infinity }: ReviewRouterDeps): Router {
   const router = Router();
 
 
@@ -68,6 +70,10 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const r = await loadRecipient(c.id, String(req.params.rid));
     if (c.status === 'building') throw new ApiError(409, 'the campaign is still building', { status: c.status });
+    const attachmentBytes = (r.attachments ?? []).reduce((sum, a) => sum + a.size, 0);
+    if (attachmentBytes > previewAttachmentBytes) {
+      throw new ApiError(422, `preview-too-large: this message's attachments are ${attachmentBytes} bytes, more than the ${previewAttachmentBytes} a preview may fetch (PREVIEW_MAX_ATTACHMENT_BYTES)`, { status: c.status });
+    }
     let msg;
     try {
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
@@ -77,6 +83,13 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
         throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
       }
       if (!(err instanceof TemplateRenderError)) throw err;
+      if (err.overLimit) {
+        throw new ApiError(422, `template-limit: ${err.message}; this recipient's message is not rendered`, {
+          status: c.status,
+          buildStatus: r.buildStatus,
+          reasons: r.buildReasons,
+        });
+      }
       throw new ApiError(409, `the message cannot be rendered for this recipient: ${err.message}`, {
         status: c.status,
         buildStatus: r.buildStatus,

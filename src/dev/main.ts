@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
-import { createApp } from '../api/app.js';
+import { appSettingsFrom, createApp } from '../api/app.js';
 import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { createSql } from '../db/sql.js';
@@ -124,6 +124,8 @@ async function main(): Promise<void> {
   }
   env.PORT ??= String(await freePort(3000));
   env.METRICS_PORT ??= String(await freePort(9464));
+  // The embedded SMTP sink and Dovecot listen on loopback; accounts made in dev point there too.
+  env.ALLOW_PRIVATE_HOSTS ??= 'loopback';
   env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
 
   const workerConfig = parseEnv(workerEnvSchema, env);
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
     logger: apiLogger,
     s3: apiS3,
     metrics,
+    ...appSettingsFrom(apiConfig),
   });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(apiConfig.PORT, apiConfig.HOST, () => ok(s));
