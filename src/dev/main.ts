@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { appSettingsFrom, createApp } from '../api/app.js';
 import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
-import { migrate } from '../db/migrate.js';
+import { ensureAppLogin, migrate } from '../db/migrate.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
@@ -53,7 +53,9 @@ async function main(): Promise<void> {
   }
   if (temporalUi) lines.push(`Temporal UI     ${temporalUi}`);
 
-  // PostgreSQL: embedded, migrated by dbmate.
+  // PostgreSQL: embedded, migrated by dbmate as the owner; worker and API log in as the
+  // application's role, which cannot change or erase the audit log.
+  let embeddedOwnerUrl: string | undefined;
   if (!env.DATABASE_URL) {
     const db = await startEmbeddedPostgres({
       dir: postgresDataDir(join(dataDir, 'postgres')),
@@ -62,11 +64,15 @@ async function main(): Promise<void> {
     });
     stops.push({ name: 'PostgreSQL', stop: db.stop });
     env.DATABASE_URL = db.url;
+    embeddedOwnerUrl = db.url;
     lines.push(`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`);
   } else {
     lines.push('PostgreSQL      from DATABASE_URL');
   }
   await migrate(env.DATABASE_URL);
+  if (embeddedOwnerUrl) {
+    env.DATABASE_URL = await ensureAppLogin(embeddedOwnerUrl, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
+  }
 
   // SMTP: a local sink that keeps every message as an .eml file.
   if (!env.SMTP_URL) {
