@@ -40,7 +40,7 @@ describe('accounts', () => {
       assert.ok(!JSON.stringify(res.body).includes(SMTP_PASSWORD), 'no password in an answer');
     }
     const [row] = await h.sql`SELECT smtp_password, imap_password, smtp::text AS smtp FROM accounts WHERE name = 'billing'`;
-    assert.match(row!.smtpPassword, /^v1:/);
+    assert.match(row!.smtpPassword, /^v2:[0-9a-f]{12}:/); // sealed under a named master key
     assert.ok(!row!.smtpPassword.includes(SMTP_PASSWORD) && !row!.smtp.includes(SMTP_PASSWORD));
     const again = await h.api('POST', '/api/v1/accounts', account());
     assert.equal(again.status, 409);
