@@ -115,7 +115,7 @@ const count = (min: number) => z.coerce.number({ error: 'must be a number' }).in
 const tenantInput = {
   /** Inward addresses accounts may connect to: none (default), loopback, private (also loopback) or all. */
   ALLOW_PRIVATE_HOSTS: z.enum(PRIVATE_HOST_ALLOWANCES, { error: 'must be none, loopback, private or all' }).default('none'),
-  TEMPLATE_PARSE_LIMIT: count(1000).default(1_000_000),
+  TEMPLATE_PARSE_LIMIT: count(1000).default(5_000_000),
   TEMPLATE_RENDER_MS: count(1).default(50),
   TEMPLATE_MEMORY_LIMIT: count(1000).default(10_000_000),
   /** Recipients one campaign may have, whatever its source. */

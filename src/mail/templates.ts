@@ -38,7 +38,7 @@ export interface TemplateLimits {
   memory: number;
 }
 
-export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { parseChars: 1_000_000, renderMs: 50, memory: 10_000_000 };
+export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { parseChars: 5_000_000, renderMs: 50, memory: 10_000_000 };
 
 let limits = DEFAULT_TEMPLATE_LIMITS;
 let plain: Liquid;
