@@ -62,7 +62,8 @@ export function globSyntaxProblem(keyTemplate: string): string | undefined {
 
 /** The one way a rendered key pattern is compiled: the plain subset only, whatever it holds. */
 function compileGlob(pattern: string): (key: string) => boolean {
-  return picomatch(pattern, { dot: true, noextglob: true, nobrace: true });
+  // picomatch negates a class with ^ only; [!x] is the shell's spelling of the same.
+  return picomatch(pattern.replace(/(?<!\\)\[!/g, '[^'), { dot: true, noextglob: true, nobrace: true });
 }
 
 /** Variable values as literal text inside a glob pattern. */
