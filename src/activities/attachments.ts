@@ -38,7 +38,8 @@ export const MAX_GLOB_MATCHES = 100;
  * accepted: `*`, `**`, `?` and character classes (`[abc]`, `[a-z]`, `[!x]`). Extglobs
  * (`@(a|b)`, `*(x)`), braces and escapes could take a minute to match one key; they are refused.
  */
-const GLOB_CHARS = /[*?[]/;
+// Braces count as glob syntax so that a brace pattern is refused as one, not looked up as a name.
+const GLOB_CHARS = /[*?[{]/;
 const CLASS = /\[[!^]?[^\]\[\\/]+\]/g;
 
 /** A glob is a property of the template: "Smith (2)" in a variable is a name, not a pattern. */
