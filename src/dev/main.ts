@@ -175,6 +175,7 @@ async function main(): Promise<void> {
     masterKey: apiConfig.MASTER_KEY,
     logger: apiLogger,
     s3: apiS3,
+    s3Locations: apiConfig.S3_ALLOWED_LOCATIONS,
     metrics,
     ...appSettingsFrom(apiConfig),
   });

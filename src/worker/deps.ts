@@ -41,6 +41,7 @@ export function createWorkerDeps(
   return {
     sql,
     s3,
+    s3Locations: config.S3_ALLOWED_LOCATIONS,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxRecipients: config.MAX_RECIPIENTS_PER_CAMPAIGN,
     metrics,

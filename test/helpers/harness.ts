@@ -138,6 +138,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     S3_FORCE_PATH_STYLE: 'true',
     // The sink and Dovecot listen on loopback, and so do the accounts the tests store.
     ALLOW_PRIVATE_HOSTS: 'loopback',
+    // Tenant `default` reads this test file's bucket; other tenants get theirs from PUT /tenants/:tenant.
+    S3_ALLOWED_LOCATIONS: bucket,
     ...options.env,
   };
   const workerConfig = parseEnv(workerEnvSchema, workerEnv);
@@ -163,7 +165,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sql = createSql(databaseUrl, { max: 3 });
   const apiSql = createSql(appDatabaseUrl, { max: 3 });
   const apiS3 = createS3Store(workerConfig);
-  const app = createApp({ sql: apiSql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, metrics, allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS });
+  const app = createApp({ sql: apiSql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, s3Locations: workerConfig.S3_ALLOWED_LOCATIONS, metrics, allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
