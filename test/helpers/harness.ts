@@ -165,7 +165,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sql = createSql(databaseUrl, { max: 3 });
   const apiSql = createSql(appDatabaseUrl, { max: 3 });
   const apiS3 = createS3Store(workerConfig);
-  const app = createApp({ sql: apiSql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, s3Locations: workerConfig.S3_ALLOWED_LOCATIONS, metrics, allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS });
+  const app = createApp({
+    sql: apiSql,
+    client,
+    apiKey: API_KEY,
+    taskQueue,
+    namespace: 'default',
+    masterKey: TEST_MASTER_KEY,
+    logger,
+    s3: apiS3,
+    s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
+    metrics,
+    allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS,
+    // Tests poll with the one admin key, several campaigns at once: the per-key budget is tested on its own (api-limits.test.ts).
+    limits: { requestsPerMinute: 1_000_000 },
+  });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
