@@ -133,7 +133,7 @@ const tenantInput = {
   /** Inward addresses accounts may connect to: none (default), loopback, private (also loopback) or all. */
   ALLOW_PRIVATE_HOSTS: z.enum(PRIVATE_HOST_ALLOWANCES, { error: 'must be none, loopback, private or all' }).default('none'),
   TEMPLATE_PARSE_LIMIT: count(1000).default(5_000_000),
-  TEMPLATE_RENDER_MS: count(1).default(50),
+  TEMPLATE_RENDER_MS: count(1).default(1000),
   TEMPLATE_MEMORY_LIMIT: count(1000).default(10_000_000),
   /** Recipients one campaign may have, whatever its source. */
   MAX_RECIPIENTS_PER_CAMPAIGN: count(1).default(1_000_000),
@@ -185,8 +185,10 @@ export const apiEnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: count(1).default(600),
   /** Attachment bytes one preview may fetch from S3. */
   PREVIEW_MAX_ATTACHMENT_BYTES: count(0).default(25 * 1024 * 1024),
+  /** Milliseconds a preview's templates may take: the API's event loop is held at most this long. */
+  PREVIEW_RENDER_MS: count(1).default(50),
   /** Items one list page may hold (`limit` of the list routes). */
-  PAGE_MAX_ITEMS: count(1).default(500),
+  PAGE_MAX_ITEMS: count(1).default(1000),
   ...metricsEndpoint,
   ...s3,
   ...masterKey,

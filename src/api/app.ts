@@ -58,13 +58,16 @@ export interface ApiLimits {
   previewAttachmentBytes: number;
   /** Items one list page may hold. */
   pageItems: number;
+  /** Milliseconds a preview's templates may take: the API's event loop is held at most this long. */
+  previewRenderMs: number;
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
   requestsPerMinute: 600,
   recipientsPerCampaign: 1_000_000,
   previewAttachmentBytes: 25 * 1024 * 1024,
-  pageItems: 500,
+  pageItems: 1000,
+  previewRenderMs: 50,
 };
 
 /** The AppDeps that come from the API's configuration. */
@@ -78,6 +81,7 @@ export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMaste
       recipientsPerCampaign: config.MAX_RECIPIENTS_PER_CAMPAIGN,
       previewAttachmentBytes: config.PREVIEW_MAX_ATTACHMENT_BYTES,
       pageItems: config.PAGE_MAX_ITEMS,
+      previewRenderMs: config.PREVIEW_RENDER_MS,
     },
   };
 }
@@ -158,7 +162,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
   v1.use(accountRouter(deps));
-  v1.use(reviewRouter({ ...deps, previewAttachmentBytes: limits.previewAttachmentBytes }));
+  v1.use(reviewRouter({ ...deps, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));

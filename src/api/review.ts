@@ -30,12 +30,14 @@ export interface ReviewRouterDeps {
   logger: Logger;
   /** Attachment bytes one preview may fetch from S3. */
   previewAttachmentBytes?: number;
+  /** Milliseconds a preview's templates may hold the API's event loop. */
+  previewRenderMs?: number;
 }
 
 const TEST_SEND_DEADLINE_MS = 60_000;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
-export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity }: ReviewRouterDeps): Router {
+export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
   const router = Router();
 
 
@@ -82,7 +84,7 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
     try {
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
       // Read as the campaign's tenant may read now: its locations may have been narrowed since the build.
-      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant));
+      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant), { renderMs: previewRenderMs });
     } catch (err) {
       if (err instanceof LocationDeniedError) {
         throw new ApiError(403, `attachment-location: ${err.message}; this recipient's message would not be sent`, { status: c.status });

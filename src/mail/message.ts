@@ -53,9 +53,10 @@ export class CampaignRenderer {
   }
 
   /** Throws TemplateRenderError naming the first variable the recipient lacks. */
-  render(r: RecipientFields): RenderedParts {
+  /** `renderMs`: the time all of this recipient's templates may take (default: the process's limit). */
+  render(r: RecipientFields, o: { renderMs?: number } = {}): RenderedParts {
     const scope = this.scopeFor(r);
-    const budget = new RenderBudget();
+    const budget = new RenderBudget(o.renderMs);
     const html = this.html && renderTemplate(this.html, scope, budget);
     // Only html given: the text part is derived from it, so plain-text readers see the same words.
     const text = this.text ? renderTemplate(this.text, scope, budget) : html !== undefined ? htmlToText(html, { wordwrap: 76 }) : undefined;

@@ -32,13 +32,17 @@ const common = {
 export interface TemplateLimits {
   /** Characters one template may have (liquidjs parseLimit). */
   parseChars: number;
-  /** Milliseconds all of one recipient's templates may take together (liquidjs renderLimit). */
+  /**
+   * Milliseconds all of one recipient's templates may take together (liquidjs renderLimit) in
+   * the build and the send. Wall-clock time, so generous: a busy machine must not block a
+   * recipient for good. The API's previews have a budget of their own (ApiLimits.previewRenderMs).
+   */
   renderMs: number;
   /** Roughly the characters and array items one template may allocate (liquidjs memoryLimit). */
   memory: number;
 }
 
-export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { parseChars: 5_000_000, renderMs: 50, memory: 10_000_000 };
+export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { parseChars: 5_000_000, renderMs: 1000, memory: 10_000_000 };
 
 let limits = DEFAULT_TEMPLATE_LIMITS;
 let plain: Liquid;
@@ -88,7 +92,10 @@ export class TemplateRenderError extends Error {
 
 /** The time left for one recipient's templates: they share one budget, not one each. */
 export class RenderBudget {
-  private readonly deadline = performance.now() + limits.renderMs;
+  private readonly deadline: number;
+  constructor(readonly ms: number = limits.renderMs) {
+    this.deadline = performance.now() + ms;
+  }
   remainingMs(): number {
     return this.deadline - performance.now();
   }
@@ -96,13 +103,14 @@ export class RenderBudget {
 
 export function renderTemplate(t: CompiledTemplate, scope: Record<string, unknown>, budget?: RenderBudget): string {
   const renderLimit = budget ? budget.remainingMs() : limits.renderMs;
-  if (renderLimit <= 0) throw new TemplateRenderError(`template render limit exceeded (${limits.renderMs} ms)`, { overLimit: true });
+  const allowed = budget?.ms ?? limits.renderMs;
+  if (renderLimit <= 0) throw new TemplateRenderError(`template render limit exceeded (${allowed} ms)`, { overLimit: true });
   try {
     return (t.kind === 'html' ? html : plain).renderSync(t.tpl, scope, { renderLimit }) as string;
   } catch (err) {
     const message = firstLine(err);
     if (/(template render|memory alloc) limit exceeded/.test(message)) {
-      throw new TemplateRenderError(/template render/.test(message) ? `template render limit exceeded (${limits.renderMs} ms)` : `template memory limit exceeded (${limits.memory})`, { overLimit: true });
+      throw new TemplateRenderError(/template render/.test(message) ? `template render limit exceeded (${allowed} ms)` : `template memory limit exceeded (${limits.memory})`, { overLimit: true });
     }
     throw new TemplateRenderError(message);
   }

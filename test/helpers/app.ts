@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp, type AppDeps } from '../../src/api/app.js';
+import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { createS3Store } from '../../src/s3/client.js';
 import { API_KEY, TEST_MASTER_KEY, type ApiResponse, type Harness } from './harness.js';
 
 /** A second API on the harness's database and Temporal, with settings of the test's own (limits, hosts, keys). */
@@ -12,7 +14,11 @@ export interface ExtraApi {
 }
 
 export async function startExtraApi(h: Harness, settings: Partial<AppDeps>): Promise<ExtraApi> {
+  const config = parseEnv(workerEnvSchema, h.workerEnv);
+  const s3 = createS3Store(config);
   const app = createApp({
+    s3,
+    s3Locations: config.S3_ALLOWED_LOCATIONS,
     sql: h.sql,
     client: h.client,
     apiKey: API_KEY,
@@ -45,6 +51,7 @@ export async function startExtraApi(h: Harness, settings: Partial<AppDeps>): Pro
     },
     async close() {
       await new Promise((r) => server.close(r));
+      s3.close();
     },
   };
 }

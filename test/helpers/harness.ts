@@ -177,8 +177,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
     metrics,
     allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS,
-    // Tests poll with the one admin key, several campaigns at once: the per-key budget is tested on its own (api-limits.test.ts).
-    limits: { requestsPerMinute: 1_000_000 },
+    // Tests poll with the one admin key, several campaigns at once, on a busy machine: the per-key
+    // budget and the preview's render budget are tested on their own (api-limits, template-limits).
+    limits: { requestsPerMinute: 1_000_000, previewRenderMs: 1000 },
   });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
