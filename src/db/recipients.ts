@@ -66,6 +66,12 @@ export async function insertRecipients(db: Db, campaignId: string, rows: NewReci
     ON CONFLICT (campaign_id, id) DO NOTHING`;
 }
 
+/** How many list entries a build has written: batches go in whole and in list order. */
+export async function writtenCount(db: Db, campaignId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`SELECT coalesce(max(id), 0)::int AS n FROM recipients WHERE campaign_id = ${campaignId}`;
+  return row?.n ?? 0;
+}
+
 export async function getRecipient(db: Db, campaignId: string, id: number): Promise<RecipientRow | undefined> {
   const [row] = await db<RecipientRow[]>`
     SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND id = ${id}`;
