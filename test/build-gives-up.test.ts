@@ -40,7 +40,7 @@ test('an attachment bucket answering 403 to every attempt ends the campaign fail
   }, 60_000, 'the first batch to be written');
 
   const failed = await waitForStatus(h, id, 'failed', 120_000);
-  assert.match(failed.error, /could not be built: S3 refused a read on 3 attempts \(403 AccessDenied/);
+  assert.match(failed.error, /^the recipient list could not be built: S3 refused a read on 3 attempts: HTTP 403/);
   assert.ok(proxy.refusals >= 3, `${proxy.refusals} refusals`);
   const [left] = await h.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${id}`;
   assert.equal(left!.n, 0, 'no recipient rows are left behind');

@@ -88,7 +88,12 @@ test('a JSON document and a JSON Lines list cut part-way end with the exact list
     const cut = proxy.cutAt(150_000);
     const id = await createCampaign(h, { ...definition, recipientsFrom: { s3: { bucket: h.bucket, key } } });
     await cut;
-    await waitForStatus(h, id, 'awaiting_review', 120_000);
+    await waitForStatus(h, id, 'awaiting_review', 60_000).catch(async (err) => {
+      const d = await h.client.workflow.getHandle(`campaign-${id}`).describe();
+      const [row] = await h.sql`SELECT status, error FROM campaigns WHERE id = ${id}`;
+      console.log('DEBUG', key, JSON.stringify(row), JSON.stringify(d.raw.pendingActivities?.map((a) => ({ a: a.attempt, f: a.lastFailure?.message, st: a.state, hb: a.heartbeatDetails ? 'yes' : 'no' }))));
+      throw err;
+    });
     assertExactList(await listRows(id));
   }
 });

@@ -191,8 +191,10 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
           // soon: the build gives up and the workflow ends the campaign failed, its rows removed.
           if (isPermanentS3Error(err) && ctx.info.attempt >= S3_REFUSALS_BEFORE_GIVING_UP) {
             const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+            // A HEAD has no body to name the error: the status says it (403: access denied).
+            const what = [e.name, e.message].filter((x) => x && !/^Unknown/.test(x)).join(': ');
             throw ApplicationFailure.nonRetryable(
-              `S3 refused a read on ${ctx.info.attempt} attempts (${e.$metadata?.httpStatusCode} ${e.name}: ${e.message})`,
+              `S3 refused a read on ${ctx.info.attempt} attempts: HTTP ${e.$metadata?.httpStatusCode}${what ? ` ${what}` : ''}`,
               BUILD_REFUSED,
             );
           }

@@ -198,6 +198,9 @@ async function peek(input: Readable): Promise<{ opening: string; first: string |
   return { opening: Buffer.concat(head).toString('utf8'), first, body: Readable.from(replay()) };
 }
 
+/** How long a list read may wait for its next bytes before it counts as broken. */
+const READ_IDLE_MS = 60_000;
+
 /** How much of a source has been read; `fraction` is unknown while the source's size is. */
 export class SourceProgress {
   bytesRead = 0;
@@ -213,14 +216,27 @@ export class SourceProgress {
   track(input: Readable, where: string): Readable {
     const progress = this;
     async function* counted(): AsyncGenerator<Buffer> {
+      const chunks = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
       try {
-        for await (const chunk of input as AsyncIterable<Buffer | string>) {
-          const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        for (;;) {
+          // A connection that goes quiet without closing would hold the build for ever (its
+          // heartbeat goes on): waiting longer than READ_IDLE_MS for the next bytes is a read error.
+          let idle: NodeJS.Timeout | undefined;
+          const next = await Promise.race([
+            chunks.next(),
+            new Promise<never>((_, reject) => {
+              idle = setTimeout(() => reject(new Error(`no data for ${READ_IDLE_MS / 1000} s`)), READ_IDLE_MS);
+            }),
+          ]).finally(() => clearTimeout(idle));
+          if (next.done) return;
+          const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
           progress.bytesRead += bytes.length;
           yield bytes;
         }
       } catch (err) {
         throw new SourceReadError(where, err);
+      } finally {
+        input.destroy();
       }
     }
     return Readable.from(counted(), { objectMode: false });
