@@ -30,6 +30,8 @@ export class CampaignState {
    * last in-flight send has reported and the unsent rows are cancelled with the final status.
    */
   honestCancel = false;
+  /** The record says `cancelling`: the finish may not overtake that write. */
+  cancelWritten = false;
   cancelFinished = false;
   /** The one run of the cancel's finish, shared by the Update handler and the main path. */
   finishing?: Promise<void>;

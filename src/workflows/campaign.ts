@@ -252,6 +252,7 @@ function registerHandlers(c: CampaignState): void {
     c.events++;
     // `cancelling` first: a send activity checks the record right before SMTP and stops.
     await setStatus(c, via('cancel', r, v));
+    c.cancelWritten = true;
     await tellChildren(c, 'cancel');
     // Sends in flight stop within a message or a throttle wait: answer `cancelled` when that is
     // soon, else `cancelling`, which the record shows until the last one has reported. A building
@@ -367,6 +368,8 @@ async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promis
  */
 function finishCancel(c: CampaignState): Promise<void> {
   c.finishing ??= (async () => {
+    // The main path can get here while the Update still writes `cancelling`; that write goes first.
+    await condition(() => c.cancelWritten);
     // Reports come by Signal and one can be lost: when none comes for a while, ask the record.
     while (c.inFlight.size > 0) {
       if (!(await condition(() => c.inFlight.size === 0, QUIET_MIN_MS))) await reconcile(c);
