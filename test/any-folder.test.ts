@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import { reachableDataDir } from '../src/dev/data-dir.js';
+import { findDovecot, startDovecot } from '../src/dev/dovecot.js';
 import { freePort } from '../src/dev/ports.js';
 
 // A newcomer who is root clones into root's home (mode 0700) and runs npm install: embedded
@@ -101,4 +104,26 @@ test('when the postgres user cannot run the binaries, the start fails with one l
   assert.equal(out.error.split('\n').length, 1, out.error);
   assert.match(out.error, /^embedded PostgreSQL cannot start: the "postgres" user cannot run .*initdb \(EACCES\)$/);
   assert.doesNotMatch(stderr, /Unhandled 'error' event|at .*\.js:\d+/);
+});
+
+test('Dovecot for `npm run dev` keeps its mail where its user can reach it from a 0700 clone', { skip: (!asRoot || !findDovecot()) && 'runs only as root with Dovecot' }, async () => {
+  const dir = reachableDataDir(join(clone, '.data', 'dev', 'dovecot'));
+  assert.ok(!dir.startsWith(home), dir);
+  const port = await freePort();
+  const server = await startDovecot({ binary: findDovecot()!, dir, port, password: 'any-folder' });
+  try {
+    const imap = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user: 'campaigns', pass: 'any-folder' }, logger: false });
+    await imap.connect();
+    try {
+      const appended = await imap.append('Sent', 'Message-ID: <any-folder@test>\r\nSubject: filed\r\n\r\nA Sent copy.\r\n');
+      assert.ok(appended && appended.destination === 'Sent', 'the Sent copy was filed');
+      const status = await imap.status('Sent', { messages: true });
+      assert.equal(status && status.messages, 1);
+    } finally {
+      await imap.logout();
+    }
+  } finally {
+    await server.stop();
+    await rm(join(dir, '..'), { recursive: true, force: true });
+  }
 });

@@ -15,7 +15,7 @@ import { connectClient, connectWorker } from '../temporal.js';
 import { createWorker } from '../worker/create.js';
 import { createWorkerDeps } from '../worker/deps.js';
 import { createS3Store } from '../s3/client.js';
-import { postgresDataDir } from './data-dir.js';
+import { postgresDataDir, reachableDataDir } from './data-dir.js';
 import { DOVECOT_HOW_TO, findDovecot, startDovecot } from './dovecot.js';
 import { motoServerPath, startMoto } from './moto.js';
 import { freePort } from './ports.js';
@@ -85,7 +85,8 @@ async function main(): Promise<void> {
     if (binary) {
       const imapPort = await freePort(1143);
       const password = await persistedSecret(join(dataDir, 'imap-password'));
-      const imap = await part('Dovecot', () => startDovecot({ binary, dir: join(dataDir, 'dovecot'), port: imapPort, password }));
+      // Dovecot keeps mail as the `dovecot` user when root: the folder must be one it can reach.
+      const imap = await part('Dovecot', () => startDovecot({ binary, dir: reachableDataDir(join(dataDir, 'dovecot')), port: imapPort, password }));
       stops.unshift({ name: 'Dovecot', stop: imap.stop });
       env.IMAP_URL = imap.url('campaigns');
       lines.push(`IMAP            imap://campaigns:***@127.0.0.1:${imap.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`);
