@@ -7,6 +7,7 @@ import { streamArray } from 'stream-json/streamers/stream-array.js';
 import type { ListFormat } from '../contract/campaign.js';
 import type { RecipientSource } from '../db/campaigns.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
+import { LocationDeniedError } from '../s3/locations.js';
 
 /** A campaign-level problem with the list as a whole: the build ends with this reason. */
 export class SourceError extends Error {
@@ -276,9 +277,9 @@ export async function* readRecipientSource(
   try {
     object = await s3.stream(source.bucket, source.key);
   } catch (err) {
-    // A missing object or bucket, or a refusal, is the list's problem; a network error or a
-    // store's 5xx is worth another attempt.
-    if (!isPermanentS3Error(err)) throw new SourceReadError(where, err);
+    // A missing object or bucket, a refusal or a place outside the tenant's locations is the
+    // list's problem; a network error or a store's 5xx is worth another attempt.
+    if (!(err instanceof LocationDeniedError) && !isPermanentS3Error(err)) throw new SourceReadError(where, err);
     throw new SourceError(`the recipient list ${where} cannot be read: ${(err as Error).name}: ${(err as Error).message}`);
   }
   progress.bytesTotal = object.size;
