@@ -13,7 +13,8 @@ let proxy: RefusingS3Proxy;
 const DENIED = 'denied-attachments';
 before(async () => {
   proxy = await RefusingS3Proxy.start(process.env.CM_TEST_S3_ENDPOINT ?? 'http://127.0.0.1:1', DENIED);
-  h = await startHarness({ imap: false, env: { S3_ENDPOINT: proxy.endpoint } });
+  // The tenant may read the bucket (its settings allow it); S3 itself refuses.
+  h = await startHarness({ imap: false, env: { S3_ENDPOINT: proxy.endpoint, S3_ALLOWED_LOCATIONS: DENIED } });
 });
 after(async () => {
   await h?.close();
