@@ -5,6 +5,7 @@ import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
+import { isPermanentS3Error } from '../s3/client.js';
 import { tenantPolicy } from '../db/tenants.js';
 import { scopedStore } from '../s3/locations.js';
 import { AttachmentResolver } from './attachments.js';
@@ -25,6 +26,10 @@ export interface BuildResult {
 }
 
 const BUILD_BATCH = 500;
+/** Attempts on which S3 refused (4xx) before the build gives up instead of retrying on. */
+const S3_REFUSALS_BEFORE_GIVING_UP = 3;
+/** The failure type of a build that gave up because S3 refused its reads. */
+export const BUILD_REFUSED = 'BuildRefused';
 
 /** Why a list entry is not a recipient: an address problem, or an entry of the wrong shape. */
 function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message: string }[]): string[] {
@@ -84,7 +89,12 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
       }
 
       const ctx = Context.current();
-      const resumeAfter = (ctx.info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0;
+      // Where an earlier attempt stopped: the rows it wrote (whole batches, in list order), even
+      // when its last heartbeat did not reach the server before it failed.
+      const resumeAfter = Math.max(
+        (ctx.info.heartbeatDetails as { written?: number } | undefined)?.written ?? 0,
+        await recipients.writtenCount(sql, campaignId),
+      );
       let total = 0;
       let written = resumeAfter;
       let pending: { id: number; raw: unknown }[] = [];
@@ -189,6 +199,18 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
             await recipients.deleteRecipients(sql, campaignId);
             return fail(err.message);
           }
+          // A store that refuses (403, no such bucket) on every attempt will not change its mind
+          // soon: the build gives up and the workflow ends the campaign failed, its rows removed.
+          if (isPermanentS3Error(err) && ctx.info.attempt >= S3_REFUSALS_BEFORE_GIVING_UP) {
+            const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+            // A HEAD has no body to name the error: the status says it (403: access denied).
+            const what = [e.name, e.message].filter((x) => x && !/^Unknown/.test(x)).join(': ');
+            throw ApplicationFailure.nonRetryable(
+              `S3 refused a read on ${ctx.info.attempt} attempts: HTTP ${e.$metadata?.httpStatusCode}${what ? ` ${what}` : ''}`,
+              BUILD_REFUSED,
+            );
+          }
+          // Anything else (a list read cut part-way, a network error) is retried and resumes.
           throw err;
         }
         if (total === 0) return fail('the recipient list is empty');

@@ -151,6 +151,35 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       return n;
     },
 
+    /**
+     * The end of a cancel, once no send is in flight: every unsent recipient is cancelled in the
+     * same transaction as the campaign's `cancelled`, so the record never reads cancelled while a
+     * recipient is still pending.
+     */
+    async finishCancel({ campaignId, reason }: CampaignRef & { reason?: string }) {
+      const n = await sql.begin(async (tx) => {
+        await tx`SELECT 1 FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        const cancelled = await recipients.cancelUnsent(tx, campaignId);
+        await campaigns.setCampaignStatus(tx, campaignId, 'cancelled', { reason });
+        return cancelled;
+      });
+      logger.info({ campaignId, cancelled: n }, 'campaign cancelled; unsent recipients cancelled');
+      return n;
+    },
+
+    /**
+     * A build that gave up (S3 refusing, retries exhausted): no half-built list stays behind, and
+     * the campaign ends failed with the reason, which also frees its account.
+     */
+    async abandonBuild({ campaignId, reason }: CampaignRef & { reason: string }) {
+      await sql.begin(async (tx) => {
+        await tx`SELECT 1 FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        await recipients.deleteRecipients(tx, campaignId);
+        await campaigns.setCampaignStatus(tx, campaignId, 'failed', { reason, error: reason });
+      });
+      logger.warn({ campaignId, reason }, 'build gave up; campaign failed');
+    },
+
     async markCancelled({ campaignId, recipientId }: RecipientRef) {
       await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
     },

@@ -74,7 +74,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   async function campaignGate(campaignId: string, recipientId: number): Promise<SendResult | undefined> {
     const status = await campaigns.getCampaignStatus(sql, campaignId);
     if (status === 'paused') return { outcome: 'paused' };
-    if (status === 'cancelled') {
+    if (status === 'cancelled' || status === 'cancelling') {
       await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
       return { outcome: 'cancelled' };
     }

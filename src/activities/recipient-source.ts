@@ -1,17 +1,50 @@
-import { createInterface } from 'node:readline';
-import { PassThrough, Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse';
-import chain from 'stream-chain';
-import { parser as jsonParser } from 'stream-json';
+import { parserStream } from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import type { ListFormat } from '../contract/campaign.js';
 import type { RecipientSource } from '../db/campaigns.js';
-import type { S3Store } from '../s3/client.js';
+import { isPermanentS3Error, type S3Store } from '../s3/client.js';
+import { LocationDeniedError } from '../s3/locations.js';
 
 /** A campaign-level problem with the list as a whole: the build ends with this reason. */
 export class SourceError extends Error {
   override name = 'SourceError';
+}
+
+/**
+ * The list could not be read to its end (a connection reset, a timeout, a store error part-way):
+ * nothing is known to be wrong with the list, so the build is retried and resumes.
+ */
+export class SourceReadError extends Error {
+  override name = 'SourceReadError';
+  constructor(where: string, cause: unknown) {
+    super(`reading ${where} failed part-way: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/**
+ * Whether an error met while parsing says something about the list itself. A read error (tagged
+ * by SourceProgress.track), an abort or a stream closed early is not the list's fault.
+ */
+function isFormatError(err: unknown): boolean {
+  if (err instanceof SourceReadError) return false;
+  const e = err as { name?: string; code?: string };
+  return e?.name !== 'AbortError' && e?.code !== 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/**
+ * Joins streams with pipeline(): an error in any of them destroys them all and surfaces where
+ * the last one is read, and a reader that stops early releases the source. Never `pipe()`, which
+ * leaves a source's error unhandled (an uncaught exception that ends the worker process).
+ */
+function joined(...streams: [Readable, ...NodeJS.ReadWriteStream[]]): Readable {
+  pipeline(streams as unknown as [Readable, NodeJS.WritableStream], () => {
+    // the error, if any, reaches the reader through the last stream
+  });
+  return streams[streams.length - 1] as Readable;
 }
 
 /**
@@ -29,7 +62,7 @@ function fromCsvRow(row: Record<string, string>): unknown {
 }
 
 async function* csvRows(input: Readable, where: string): AsyncGenerator<unknown> {
-  const parser = input.pipe(parse({ columns: (header: string[]) => header.map((h) => h.trim()), bom: true, skip_empty_lines: true, trim: true }));
+  const parser = joined(input, parse({ columns: (header: string[]) => header.map((h) => h.trim()), bom: true, skip_empty_lines: true, trim: true }));
   let first = true;
   try {
     for await (const row of parser as AsyncIterable<Record<string, string>>) {
@@ -38,7 +71,7 @@ async function* csvRows(input: Readable, where: string): AsyncGenerator<unknown>
       yield fromCsvRow(row);
     }
   } catch (err) {
-    if (err instanceof SourceError) throw err;
+    if (err instanceof SourceError || !isFormatError(err)) throw err;
     throw new SourceError(`${where} is not valid CSV: ${(err as Error).message}`);
   }
 }
@@ -46,15 +79,28 @@ async function* csvRows(input: Readable, where: string): AsyncGenerator<unknown>
 /** JSON Lines: one recipient object per line, streamed like the CSV. */
 async function* jsonLines(input: Readable, where: string): AsyncGenerator<unknown> {
   let n = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+  const parseLine = (line: string) => {
     n++;
-    if (line.trim() === '') continue;
+    if (line.trim() === '') return undefined;
     try {
-      yield JSON.parse(line);
+      return { value: JSON.parse(line) as unknown };
     } catch {
       throw new SourceError(`${where} line ${n} is not a JSON object`);
     }
+  };
+  // Read by async iteration, which passes on a source error (readline's interface does not).
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    const lines = (rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk))).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      const parsed = parseLine(line.replace(/\r$/, ''));
+      if (parsed) yield parsed.value;
+    }
   }
+  const last = parseLine((rest + decoder.end()).replace(/\r$/, ''));
+  if (last) yield last.value;
 }
 
 /**
@@ -65,10 +111,10 @@ async function* jsonDocument(input: Readable, first: string | undefined, where: 
   if (first !== '[' && first !== '{') {
     throw new SourceError(`${where} is not a JSON array or object of recipients`);
   }
-  const stages: unknown[] = [input, jsonParser()];
-  if (first === '{') stages.push(pick({ filter: 'recipients', once: true }));
-  stages.push(streamArray());
-  const elements = chain(stages as Parameters<typeof chain>[0]);
+  const elements =
+    first === '{'
+      ? joined(input, parserStream(), pick.asStream({ filter: 'recipients', once: true }), streamArray.asStream())
+      : joined(input, parserStream(), streamArray.asStream());
   let n = 0;
   try {
     for await (const { value } of elements as AsyncIterable<{ key: number; value: unknown }>) {
@@ -76,6 +122,7 @@ async function* jsonDocument(input: Readable, first: string | undefined, where: 
       yield value;
     }
   } catch (err) {
+    if (!isFormatError(err)) throw err;
     throw new SourceError(`${where} is not valid JSON${first === '{' ? ' with a "recipients" array' : ''}: ${(err as Error).message}`);
   }
   if (n === 0 && first === '{') throw new SourceError(`${where} has no recipients: its "recipients" array is missing or empty`);
@@ -152,6 +199,9 @@ async function peek(input: Readable): Promise<{ opening: string; first: string |
   return { opening: Buffer.concat(head).toString('utf8'), first, body: Readable.from(replay()) };
 }
 
+/** How long a list read may wait for its next bytes before it counts as broken. */
+const READ_IDLE_MS = 60_000;
+
 /** How much of a source has been read; `fraction` is unknown while the source's size is. */
 export class SourceProgress {
   bytesRead = 0;
@@ -159,12 +209,38 @@ export class SourceProgress {
   get fraction(): number | undefined {
     return this.bytesTotal ? Math.min(1, this.bytesRead / this.bytesTotal) : undefined;
   }
-  /** Counts the bytes of `input` as they are consumed. */
-  track(input: Readable): Readable {
-    const counted = new PassThrough();
-    counted.on('data', (chunk: Buffer) => (this.bytesRead += chunk.length));
-    input.on('error', (err) => counted.destroy(err));
-    return input.pipe(counted);
+  /**
+   * Counts the bytes of `input` as they are consumed, and tags its errors as read errors (not a
+   * verdict on the list). Read by async iteration, so an error of `input` always has a reader,
+   * and a reader that stops early destroys `input` (an S3 body gives its connection back).
+   */
+  track(input: Readable, where: string): Readable {
+    const progress = this;
+    async function* counted(): AsyncGenerator<Buffer> {
+      const chunks = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          // A connection that goes quiet without closing would hold the build for ever (its
+          // heartbeat goes on): waiting longer than READ_IDLE_MS for the next bytes is a read error.
+          let idle: NodeJS.Timeout | undefined;
+          const next = await Promise.race([
+            chunks.next(),
+            new Promise<never>((_, reject) => {
+              idle = setTimeout(() => reject(new Error(`no data for ${READ_IDLE_MS / 1000} s`)), READ_IDLE_MS);
+            }),
+          ]).finally(() => clearTimeout(idle));
+          if (next.done) return;
+          const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+          progress.bytesRead += bytes.length;
+          yield bytes;
+        }
+      } catch (err) {
+        throw new SourceReadError(where, err);
+      } finally {
+        input.destroy();
+      }
+    }
+    return Readable.from(counted(), { objectMode: false });
   }
 }
 
@@ -193,7 +269,7 @@ export async function* readRecipientSource(
   }
   if (source.type === 'csv') {
     progress.bytesTotal = source.text.length;
-    yield* csvRows(progress.track(Readable.from(pieces(source.text))), 'recipientsCsv');
+    yield* csvRows(progress.track(Readable.from(pieces(source.text)), 'recipientsCsv'), 'recipientsCsv');
     return;
   }
   const where = `s3://${source.bucket}/${source.key}`;
@@ -201,12 +277,21 @@ export async function* readRecipientSource(
   try {
     object = await s3.stream(source.bucket, source.key);
   } catch (err) {
+    // A missing object or bucket, a refusal or a place outside the tenant's locations is the
+    // list's problem; a network error or a store's 5xx is worth another attempt.
+    if (!(err instanceof LocationDeniedError) && !isPermanentS3Error(err)) throw new SourceReadError(where, err);
     throw new SourceError(`the recipient list ${where} cannot be read: ${(err as Error).name}: ${(err as Error).message}`);
   }
   progress.bytesTotal = object.size;
-  const { opening, first, body } = await peek(progress.track(object.body));
+  const { opening, first, body } = await peek(progress.track(object.body, where));
   const format = source.format ?? declaredFormat(source.key, object.contentType) ?? sniffFormat(opening);
-  if (format === 'jsonl') yield* jsonLines(body, where);
-  else if (format === 'json') yield* jsonDocument(body, first, where);
-  else yield* csvRows(body, where);
+  try {
+    if (format === 'jsonl') yield* jsonLines(body, where);
+    else if (format === 'json') yield* jsonDocument(body, first, where);
+    else yield* csvRows(body, where);
+  } finally {
+    // However the reading ended (a bad list, a cancelled build), the S3 connection is given back.
+    body.destroy();
+    object.body.destroy();
+  }
 }

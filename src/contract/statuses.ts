@@ -8,6 +8,7 @@ export const CAMPAIGN_STATUSES = [
   'scheduled',
   'sending',
   'paused',
+  'cancelling',
   'completed',
   'cancelled',
   'failed',

