@@ -9,7 +9,7 @@ import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
-import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
 
 export type SendResult =
   | { outcome: 'sent'; messageId: string; copyRequested: boolean }
@@ -262,8 +262,14 @@ export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
         if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
         throw err;
       }
-      const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
-      return { messageId: msg.messageId, response };
+      try {
+        const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
+        return { messageId: msg.messageId, response };
+      } catch (err) {
+        const outcome = classifySmtpError(err);
+        if (outcome.kind === 'transient') throw err;
+        throw ApplicationFailure.create({ message: outcome.reason, type: TEST_SEND_REFUSED, nonRetryable: true });
+      }
     },
   };
 }

@@ -30,3 +30,5 @@ export const CAMPAIGN_NOT_FOUND = 'CampaignNotFound';
 export const CONTENT_CHANGED = 'ContentChangedSinceSend';
 /** An attachment in S3 is not the version the list was built (and reviewed) with. */
 export const ATTACHMENT_CHANGED = 'AttachmentChangedSinceBuild';
+/** A test send the SMTP server refused for good (a 5xx): not retried; the API answers 502 with the reply. */
+export const TEST_SEND_REFUSED = 'TestSendRefused';

@@ -16,6 +16,7 @@ import type { S3Store } from '../s3/client.js';
 import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
+import { methodGuard } from './methods.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   const v1 = express.Router();
   // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
   v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
+  v1.use(methodGuard(v1));
   v1.use(express.json({ limit: '20mb' }));
   v1.use(campaignViewRouter(deps));
   v1.use(campaignRouter(deps));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
 import { ATTACHMENT_CHANGED } from '../activities/deps.js';
 import { Router } from 'express';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
@@ -27,6 +27,9 @@ export interface ReviewRouterDeps {
 }
 
 const TEST_SEND_DEADLINE_MS = 60_000;
+
+/** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
+const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
 export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRouterDeps): Router {
@@ -132,7 +135,7 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     res.json({ id: r.id, buildStatus: r.buildStatus, included: include });
   });
 
-  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', body: testSendSchema }), async (req, res) => {
+  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', body: testSendSchema, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const body = testSendSchema.parse(req.body ?? {});
     if (c.status === 'building' || c.status === 'failed') {
@@ -162,6 +165,13 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
       const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
       if (cause instanceof ApplicationFailure && cause.type === ATTACHMENT_CHANGED) {
         throw new ApiError(409, `attachment-changed: ${cause.message}; nothing was sent`, { status: c.status });
+      }
+      // The SMTP server said no (for good, or still after the retries): its reply is the answer.
+      if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && cause instanceof ApplicationFailure) {
+        throw new ApiError(502, 'the SMTP server refused the test message; nothing was sent', { smtpResponse: cause.message });
+      }
+      if (isDeadlineExceeded(err)) {
+        throw new ApiError(503, `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
       }
       throw err;
     }
