@@ -146,7 +146,7 @@ describe('bodies and methods', () => {
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
     assert.match(res.body.error, /not valid JSON/);
     const doc = (await (await fetch(`${h.baseUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
-    assert.ok(doc.paths['/api/v1/campaigns'].post.responses['400']);
+    assert.ok(doc.paths['/api/v1/campaigns']?.post?.responses['400']);
   });
 
   test('an undeclared method on an existing path is 405 with Allow; OPTIONS lists every router’s methods', async () => {
