@@ -245,3 +245,22 @@ describe('property: hostile input never earns a 5xx', () => {
     );
   });
 });
+
+describe('template variables keep their names', () => {
+  test('snake_case keys and keys ending in "_" are stored and read back as written', async () => {
+    const res = await h.api('POST', '/api/v1/campaigns', {
+      ...valid(),
+      text: 'Customer {{ customer_id }}, account {{ account_no }}, {{ odd_ }}',
+      vars: { customer_id: 'C-17', odd_: 'ok' },
+      recipients: [{ email: 'ann@example.com', vars: { account_no: 42 } }],
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const c = await waitForStatus(h, res.body.id, 'awaiting_review');
+    assert.equal(c.countsByStatus.build.ready, 1, JSON.stringify(c.countsByStatus));
+    const list = await h.api('GET', '/api/v1/campaigns');
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    const preview = await h.api('GET', `/api/v1/campaigns/${res.body.id}/recipients/1/preview`);
+    assert.equal(preview.status, 200, JSON.stringify(preview.body));
+    assert.match(preview.body.text, /Customer C-17, account 42, ok/);
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { varsSchema } from '../contract/campaign.js';
-import { MAX_VARS_DEPTH, SAFE_TEXT } from '../contract/input.js';
+import { DOC_SAFE_TEXT, MAX_VARS_DEPTH } from '../contract/input.js';
 import type { RegisteredRoute } from './routes.js';
 
 const problemSchema = {
@@ -16,7 +16,7 @@ const problemSchema = {
 };
 const errorSchema = { type: 'object', properties: { error: { type: 'string' }, status: { type: 'string' } }, required: ['error'] };
 
-const SAFE = SAFE_TEXT.source;
+const SAFE = DOC_SAFE_TEXT;
 const VAR_VALUE = (level: number) => `#/components/schemas/VarValue${level}`;
 
 /**
@@ -59,6 +59,7 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
         return;
       }
       if (js.type === 'string' && js.enum === undefined && js.const === undefined && js.format === undefined) safeText(js);
+      if (js.type === 'object' && js.propertyNames === undefined) js.propertyNames = { type: 'string', pattern: SAFE };
     },
   }) as Record<string, unknown>;
 
@@ -132,14 +133,17 @@ export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string
       responses: {
         [String(spec?.status ?? 200)]: {
           description: 'OK',
-          content: { [spec?.produces ?? 'application/json']: spec?.response ? { schema: jsonSchema(spec.response, 'output') } : {} },
+          ...(spec?.status === 204
+            ? {}
+            : { content: { [spec?.produces ?? 'application/json']: spec?.response ? { schema: jsonSchema(spec.response, 'output') } : {} } }),
           ...(r.method === 'POST' && spec?.status === 201 ? { links: linksFrom(r.path, routes, opId) } : {}),
         },
         ...commonResponses(spec),
       },
     };
     if (spec?.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } };
+      // A body whose every field is optional may be left out: the route reads it as `{}`.
+      operation.requestBody = { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: jsonSchema(spec.body) } } };
     }
     paths[openApiPath] = { ...paths[openApiPath], [r.method.toLowerCase()]: operation };
   }

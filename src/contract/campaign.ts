@@ -2,7 +2,7 @@ import { z } from 'zod';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
 import { CAMPAIGN_STATUSES } from './statuses.js';
-import { EMAIL, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput } from './input.js';
+import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput } from './input.js';
 
 // The public contract of /api/v1/campaigns. Types come from these schemas; the API validates
 // with them and the worker reads stored definitions through the same types.
@@ -10,7 +10,7 @@ import { EMAIL, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput }
 const emailAddress = z
   .string({ error: 'is required and must be a string' })
   .trim()
-  .max(320, { error: 'is longer than 320 characters', abort: true })
+  .max(EMAIL_MAX, { error: `is longer than ${EMAIL_MAX} characters`, abort: true })
   .regex(EMAIL, 'is not a valid email address');
 
 // Patterns for the OpenAPI document only, so that what it calls valid the API accepts: text with
@@ -73,7 +73,7 @@ export const varsSchema = z.record(z.string(), z.unknown()).superRefine((vars, c
 const addressList = z
   .union([
     z.string().meta({ pattern: docPatterns.addressList }),
-    z.array(z.string()).meta({ maxItems: 50, items: { type: 'string', maxLength: 320, pattern: EMAIL_PATTERN } }),
+    z.array(z.string()).meta({ maxItems: 50, items: { type: 'string', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN } }),
   ])
   .transform((v) => (Array.isArray(v) ? v : v.split(/[,;]/)).map((s) => s.trim()).filter((s) => s !== ''))
   .pipe(z.array(emailAddress).max(50, 'must contain at most 50 addresses'));
