@@ -12,7 +12,7 @@ import { API_KEY, createKey, startHarness, type Harness } from './helpers/harnes
 // documented statuses and bodies, 405 with Allow, valid data accepted, invalid data refused.
 // `npm test` installs it (test/run.ts); its budget is MAX_EXAMPLES per operation and phase.
 
-const MAX_EXAMPLES = Number(process.env.CM_SCHEMATHESIS_EXAMPLES ?? 12);
+const MAX_EXAMPLES = Number(process.env.CM_SCHEMATHESIS_EXAMPLES ?? 8);
 const SEED = process.env.CM_SCHEMATHESIS_SEED ?? '20261124';
 
 let h: Harness;

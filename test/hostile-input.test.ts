@@ -252,7 +252,7 @@ describe('template variables keep their names', () => {
       ...valid(),
       text: 'Customer {{ customer_id }}, account {{ account_no }}, {{ odd_ }}',
       vars: { customer_id: 'C-17', odd_: 'ok' },
-      recipients: [{ email: 'ann@example.com', vars: { account_no: 42 } }],
+      recipients: [{ email: 'ann@example.com', name: 'Ann', vars: { account_no: 42 } }],
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const c = await waitForStatus(h, res.body.id, 'awaiting_review');
