@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { accountHold, holdAccount, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
+import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
@@ -9,7 +9,9 @@ import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
-import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { LocationDeniedError } from '../s3/locations.js';
+import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { tenantS3 } from './tenant-s3.js';
 
 export type SendResult =
   | { outcome: 'sent'; messageId: string; copyRequested: boolean }
@@ -82,7 +84,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   async function render(campaignId: string, recipientId: number, messageDate: Date) {
     const campaign = await loadCampaign(campaignId);
     const r = await loadRecipient(campaignId, recipientId);
-    const built = await composeRecipientMessage(campaign, r, deps.s3, { date: messageDate });
+    const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { date: messageDate });
     return { campaign, recipient: r, ...built };
   }
 
@@ -130,8 +132,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
       // The account's limits hold across every worker and campaign; a campaign may only lower them.
       const accountKey = throttleKey(campaign.tenant, campaign.account);
-      // A quota or authentication refusal in any campaign holds the account for all of them.
-      const hold = await accountHold(sql, accountKey);
+      // A quota or authentication refusal in any campaign holds the account for all of them (of this tenant).
+      const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
       if (hold) {
         return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
       }
@@ -155,6 +157,11 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       try {
         msg = await render(campaignId, recipientId, messageDate);
       } catch (err) {
+        if (err instanceof LocationDeniedError) {
+          // The tenant's S3 locations were narrowed after the build: its files are no longer its to send.
+          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-location: ${err.message}; not sent` });
+          return { outcome: 'failed', messageId: '' };
+        }
         if (err instanceof ObjectChangedError) {
           // What was reviewed is not what S3 holds now: sending the new bytes would send an unreviewed message.
           await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-changed: ${err.message}; not sent` });
@@ -192,7 +199,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
           if (outcome.kind === 'account') {
             logger.warn({ campaignId, account: campaign.account }, `holding the account and pausing: ${outcome.reason}`);
-            await holdAccount(sql, accountKey, outcome.reason);
+            await holdAccount(sql, holdKey(campaign.tenant, campaign.account), outcome.reason);
             return { outcome: 'paused', accountProblem: outcome.reason };
           }
           if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
@@ -226,6 +233,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         built = await render(campaignId, recipientId, entry.messageDate);
       } catch (err) {
         if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, CONTENT_CHANGED);
+        if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, LOCATION_DENIED);
         throw err;
       }
       const { raw, sha256 } = built;
@@ -244,7 +252,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 }
 
 /** Sending one rendered message to a test address only; no status of the campaign changes. */
-export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
+export function createTestSendActivities(deps: ActivityDeps) {
+  const { sql, accounts } = deps;
   return {
     async testSend({ campaignId, recipientId, to }: RecipientRef & { to: string }): Promise<{ messageId: string; response: string }> {
       const campaign = await campaigns.getCampaign(sql, campaignId);
@@ -257,9 +266,10 @@ export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
       const test = { to, id: workflowExecution?.workflowId ?? activityId };
       let msg: Awaited<ReturnType<typeof composeRecipientMessage>>;
       try {
-        msg = await composeRecipientMessage(campaign, r, s3, { test });
+        msg = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { test });
       } catch (err) {
         if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
+        if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(err.message, LOCATION_DENIED);
         throw err;
       }
       try {
