@@ -12,7 +12,7 @@ import { API_KEY, createKey, startHarness, type Harness } from './helpers/harnes
 // documented statuses and bodies, 405 with Allow, valid data accepted, invalid data refused.
 // `npm test` installs it (test/run.ts); its budget is MAX_EXAMPLES per operation and phase.
 
-const MAX_EXAMPLES = Number(process.env.CM_SCHEMATHESIS_EXAMPLES ?? 8);
+const MAX_EXAMPLES = Number(process.env.CM_SCHEMATHESIS_EXAMPLES ?? 5);
 const SEED = process.env.CM_SCHEMATHESIS_SEED ?? '20261124';
 
 let h: Harness;
@@ -90,6 +90,10 @@ parameters = { "path.id" = "${keyId}" }
     '30',
     '--output-truncate',
     'false',
+    // A Hypothesis health check about the generator's own speed (the campaign body is a big
+    // schema and the machine is shared), not about the API.
+    '--suppress-health-check',
+    'too_slow',
     // Every request with its timing, for finding what makes a run slow.
     ...(process.env.CM_SCHEMATHESIS_REPORT_DIR ? ['--report', 'har', '--report-dir', process.env.CM_SCHEMATHESIS_REPORT_DIR] : []),
   ];

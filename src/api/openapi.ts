@@ -42,8 +42,9 @@ function varValueSchemas(): Record<string, unknown> {
 
 /**
  * Refinements have no JSON Schema form of their own; where the API refuses what the input shape
- * allows, the schemas carry a pattern for it (`.meta`), and here every input string gets the
- * rule every string entering the API obeys (no NUL, no lone surrogate), and `vars` its depth.
+ * allows, the schemas carry a pattern for it (`.meta`), and here every input string and field
+ * name gets the rule every string entering the API obeys (no NUL; a lone surrogate cannot occur in
+ * the Unicode text JSON Schema validators work on), and `vars` its depth.
  */
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
   z.toJSONSchema(schema, {
@@ -89,7 +90,10 @@ function commonResponses(spec: RegisteredRoute['spec']) {
   return out;
 }
 
-/** The value a created resource is addressed by in the paths below it (`{id}`, `{name}`, `{email}`). */
+/**
+ * Links from a created resource to the operations on it: the path parameter (`{id}`, `{name}`,
+ * `{email}`) is the answer's field of the same name. Stateful testers follow them.
+ */
 function linksFrom(created: string, routes: RegisteredRoute[], opId: (r: RegisteredRoute) => string) {
   const links: Record<string, unknown> = {};
   for (const r of routes) {
