@@ -129,7 +129,7 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="campaign-${c.id}.csv"`,
     });
-    const csv = stringify({ header: true, columns: [...REPORT_COLUMNS] });
+    const csv = stringify({ header: true, columns: [...REPORT_COLUMNS], escape_formulas: true });
     // The client may leave at any moment, or stop reading: then no 'drain' ever comes, so every
     // wait for one also ends when the client goes or after REPORT_STALL_MS without progress.
     const left = new AbortController();

@@ -78,6 +78,7 @@ function commonResponses(spec: RegisteredRoute['spec']) {
     '404': { description: 'Not found, or another tenant’s', ...json(errorSchema) },
     '409': { description: 'Not allowed in the current state; `status` is the current one', ...json(errorSchema) },
     '422': { description: 'Invalid input: one problem per field', ...json(problemSchema) },
+    '429': { description: 'Too many requests for this key: wait for the time in Retry-After', ...json(errorSchema) },
   };
   if (spec?.body) {
     out['400'] = { description: 'The body is not JSON', ...json(errorSchema) };
