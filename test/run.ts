@@ -1,10 +1,11 @@
-// `npm test`: provisions what the tests need (the Temporal CLI, Dovecot, moto), starts the shared
+// `npm test`: provisions what the tests need (the Temporal CLI, Dovecot, moto, Schemathesis), starts the shared
 // real servers on free ports, runs every test file with Node's test runner, and stops everything.
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSharedServers } from './helpers/servers.js';
+import { ensureSchemathesis } from '../src/dev/schemathesis.js';
 
 const say = (line: string) => process.stdout.write(`[test setup] ${line}\n`);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -30,11 +31,13 @@ async function main(): Promise<number> {
   const servers = await startSharedServers(say);
   stops.push(servers.stop);
   say(`servers up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${servers.summary}`);
+  // The contract test (test/contract.test.ts) runs Schemathesis against a running API.
+  const schemathesis = await ensureSchemathesis(say);
 
   const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...files], {
     cwd: projectRoot,
     stdio: 'inherit',
-    env: { ...process.env, ...servers.env },
+    env: { ...process.env, ...servers.env, CM_TEST_SCHEMATHESIS: schemathesis },
   });
   const code: number = await new Promise((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
   return code;

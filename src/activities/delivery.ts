@@ -10,7 +10,7 @@ import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
-import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
 import { tenantS3 } from './tenant-s3.js';
 
 export type SendResult =
@@ -272,8 +272,14 @@ export function createTestSendActivities(deps: ActivityDeps) {
         if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(err.message, LOCATION_DENIED);
         throw err;
       }
-      const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
-      return { messageId: msg.messageId, response };
+      try {
+        const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
+        return { messageId: msg.messageId, response };
+      } catch (err) {
+        const outcome = classifySmtpError(err);
+        if (outcome.kind === 'transient') throw err;
+        throw ApplicationFailure.create({ message: outcome.reason, type: TEST_SEND_REFUSED, nonRetryable: true });
+      }
     },
   };
 }

@@ -21,6 +21,7 @@ import type { S3Store } from '../s3/client.js';
 import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
+import { methodGuard } from './methods.js';
 import type { S3Location } from '../s3/locations.js';
 import { tenantRouter } from './tenants.js';
 import { consoleApiRouter } from './console-api.js';
@@ -158,6 +159,7 @@ export function createApp(deps: AppDeps): Express {
     }
     next();
   });
+  v1.use(methodGuard(v1));
   v1.use(express.json({ limit: '20mb' }));
   v1.use(campaignViewRouter(deps));
   v1.use(campaignRouter({ ...deps, maxRecipients: limits.recipientsPerCampaign }));

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
@@ -6,19 +8,19 @@ import { campaignListResponse, recipientListResponse } from '../contract/respons
 import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import { countsOfCampaigns } from '../db/campaign-stats.js';
-import { listRecipients, recipientCursor } from '../db/recipient-pages.js';
+import { listRecipients } from '../db/recipient-pages.js';
 import type { RecipientRow } from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { loadCampaign, temporalLink } from './campaign-access.js';
-import { page, pageQuery } from './paging.js';
+import { intPageQuery, page, pageQuery } from './paging.js';
 import { callerOf, route } from './scopes.js';
 
 export const listCampaignsQuery = z.object({ ...pageQuery, status: campaignStatusSchema.optional() }).strict();
 
 export const listRecipientsQuery = z
   .object({
-    ...pageQuery,
+    ...intPageQuery,
     /** The send status; `buildStatus` and `copyStatus` filter on the other two. */
     status: z.enum(SEND_STATUSES).optional(),
     buildStatus: z.enum(BUILD_STATUSES).optional(),
@@ -41,6 +43,10 @@ const REPORT_COLUMNS = [
   'appended_at',
   'updated_at',
 ] as const;
+
+const REPORT_PAGE = 500;
+/** A download whose client reads nothing for this long is cut, so it holds no memory for ever. */
+const REPORT_STALL_MS = 60_000;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : '');
 
@@ -127,18 +133,37 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
       'Content-Disposition': `attachment; filename="campaign-${c.id}.csv"`,
     });
     const csv = stringify({ header: true, columns: [...REPORT_COLUMNS], escape_formulas: true });
-    csv.pipe(res);
+    // The client may leave at any moment, or stop reading: then no 'drain' ever comes, so every
+    // wait for one also ends when the client goes or after REPORT_STALL_MS without progress.
+    const left = new AbortController();
+    res.once('close', () => left.abort());
+    pipeline(csv, res).catch(() => {
+      // the client left or the answer was cut short below: nothing more can reach anyone
+    });
     try {
-      // Rows are fetched and written a batch at a time, waiting for the client to keep up.
-      for await (const batch of recipientCursor(sql, c.id, 500)) {
-        for (const r of batch) {
-          if (!csv.write(reportRow(r))) await new Promise((ok) => csv.once('drain', ok));
+      // A page of rows at a time by key (no cursor, no transaction): a PostgreSQL connection is
+      // held only while a page is read, never while the client is being waited for.
+      let afterId = 0;
+      for (;;) {
+        const rows = await listRecipients(sql, c.id, { afterId, limit: REPORT_PAGE });
+        for (const r of rows) {
+          if (!csv.write(reportRow(r))) {
+            await once(csv, 'drain', { signal: AbortSignal.any([left.signal, AbortSignal.timeout(REPORT_STALL_MS)]) });
+          }
         }
+        if (rows.length < REPORT_PAGE) break;
+        afterId = rows[rows.length - 1]!.id;
       }
       csv.end();
     } catch (err) {
+      if (left.signal.aborted) {
+        csv.destroy();
+        return;
+      }
       // Headers are gone: all that can be done is to cut the answer short so it is not mistaken for whole.
-      logger.error({ err, campaignId: c.id }, 'report.csv failed midway');
+      const stalled = (err as Error).name === 'TimeoutError';
+      if (stalled) logger.warn({ campaignId: c.id }, 'report.csv: the client stopped reading; the download is cut');
+      else logger.error({ err, campaignId: c.id }, 'report.csv failed midway');
       csv.destroy();
       res.destroy();
     }

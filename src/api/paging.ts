@@ -1,14 +1,16 @@
-import { z } from 'zod';
+import { INT4_MAX, queryInt, SAFE_BIGINT_MAX } from '../contract/input.js';
 
-/** `limit` and an opaque `cursor` (the position of the last row of the previous page). */
-export const pageQuery = {
-  limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
-  cursor: z
-    .string()
-    .regex(/^\d{1,18}$/, 'is not a cursor from a previous page')
-    .transform(Number)
-    .optional(),
-};
+/**
+ * `limit` and an opaque `cursor` (the position of the last row of the previous page), range-checked
+ * against the column the cursor is compared with: bigint by default, `cursorMax` for an integer one.
+ */
+export const pageQueryOf = (cursorMax: number) => ({
+  limit: queryInt({ min: 1, max: 500, default: 50 }),
+  cursor: queryInt({ min: 0, max: cursorMax }),
+});
+export const pageQuery = pageQueryOf(SAFE_BIGINT_MAX);
+/** For tables keyed by a PostgreSQL `integer` (recipients). */
+export const intPageQuery = pageQueryOf(INT4_MAX);
 
 /** `{ items, nextCursor }`: nextCursor is absent on the last page. */
 export function page<T>(rows: T[], limit: number, position: (row: T) => number | string) {

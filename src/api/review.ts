@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
 import { ATTACHMENT_CHANGED, LOCATION_DENIED } from '../activities/deps.js';
 import { tenantS3 } from '../activities/tenant-s3.js';
 import { LocationDeniedError, type S3Location } from '../s3/locations.js';
@@ -8,6 +8,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
+import { queryInt } from '../contract/input.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
@@ -39,7 +40,9 @@ export interface ReviewRouterDeps {
 const TEST_SEND_DEADLINE_MS = 60_000;
 
 /** Which of a recipient's attachments, in the order the preview lists them (from 0). */
-const attachmentQuery = z.object({ n: z.coerce.number().int().min(0).max(999) }).strict();
+const attachmentQuery = z.object({ n: queryInt({ min: 0, max: 999, default: 0 }) }).strict();
+/** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
+const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
 export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
@@ -194,7 +197,7 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
     res.json({ id: r.id, buildStatus: r.buildStatus, included: include });
   });
 
-  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', body: testSendSchema }), async (req, res) => {
+  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', body: testSendSchema, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const body = testSendSchema.parse(req.body ?? {});
     if (c.status === 'building' || c.status === 'failed') {
@@ -227,6 +230,13 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       }
       if (cause instanceof ApplicationFailure && cause.type === LOCATION_DENIED) {
         throw new ApiError(403, `attachment-location: ${cause.message}; nothing was sent`, { status: c.status });
+      }
+      // The SMTP server said no (for good, or still after the retries): its reply is the answer.
+      if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && cause instanceof ApplicationFailure) {
+        throw new ApiError(502, 'the SMTP server refused the test message; nothing was sent', { smtpResponse: cause.message });
+      }
+      if (isDeadlineExceeded(err)) {
+        throw new ApiError(503, `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
       }
       throw err;
     }

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { suppressionSchema } from '../contract/campaign.js';
 import type { Sql } from '../db/sql.js';
 import * as suppressions from '../db/suppressions.js';
+import { queryInt } from '../contract/input.js';
 import { notFound } from './errors.js';
 import { callerOf, route } from './scopes.js';
 
 const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: queryInt({ min: 1, max: 1000, default: 100 }),
   after: z.string().max(320).default(''),
 });
 

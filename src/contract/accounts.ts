@@ -41,7 +41,8 @@ export const accountLimitsSchema = z
 export const accountNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lower-case letters, digits, - or _')
-  .refine((n) => n !== 'default', '"default" is the account configured by SMTP_URL');
+  .refine((n) => n !== 'default', '"default" is the account configured by SMTP_URL')
+  .meta({ not: { const: 'default' } });
 
 export const createAccountSchema = z
   .object({

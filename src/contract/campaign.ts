@@ -3,6 +3,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
 import { globSyntaxProblem } from '../activities/attachments.js';
 import { CAMPAIGN_STATUSES } from './statuses.js';
+import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput } from './input.js';
 
 // The public contract of /api/v1/campaigns. Types come from these schemas; the API validates
 // with them and the worker reads stored definitions through the same types.
@@ -10,14 +11,30 @@ import { CAMPAIGN_STATUSES } from './statuses.js';
 const emailAddress = z
   .string({ error: 'is required and must be a string' })
   .trim()
-  .max(320, 'is longer than 320 characters')
-  .pipe(z.email({ error: 'is not a valid email address' }));
+  .max(EMAIL_MAX, { error: `is longer than ${EMAIL_MAX} characters`, abort: true })
+  .regex(EMAIL, 'is not a valid email address');
+
+// Patterns for the OpenAPI document only, so that what it calls valid the API accepts: text with
+// no Liquid tag opener (`{{`, `{%`: a tag must also be valid, which no pattern can say), and at
+// least one letter or digit where the API refuses blank text.
+const EMAIL_CORE = EMAIL_PATTERN.slice(1, -1);
+const PLAIN = (extra = '') => `(?:[^{${extra}]|\\{[^{%${extra}])`;
+export const docPatterns = {
+  template: `^${PLAIN()}*\\{?$`,
+  templateLine: `^${PLAIN('\\r\\n')}*[A-Za-z0-9]${PLAIN('\\r\\n')}*\\{?$`,
+  nonBlank: `^${PLAIN()}*[A-Za-z0-9]${PLAIN()}*\\{?$`,
+  from: `^(?:[A-Za-z0-9 _-]{0,200}<${EMAIL_CORE}>|${EMAIL_CORE})$`,
+  addressList: `^ *(?:${EMAIL_CORE})(?: *[,;] *(?:${EMAIL_CORE})){0,49} *$`,
+  line: '^[^\\r\\n]*$',
+  nameText: '^[\\s\\S]*[A-Za-z0-9][\\s\\S]*$',
+};
 
 const displayName = z
   .string()
   .trim()
   .max(200, 'is longer than 200 characters')
-  .refine((s) => !/[\r\n]/.test(s), 'must not contain line breaks');
+  .refine((s) => !/[\r\n]/.test(s), 'must not contain line breaks')
+  .meta({ pattern: docPatterns.line });
 
 export const mailboxSchema = z.object({
   name: displayName.optional(),
@@ -40,15 +57,25 @@ export const fromSchema = z.union([
       if (only.name) mailbox.name = only.name;
       return mailbox;
     })
-    .pipe(mailboxSchema),
+    .pipe(mailboxSchema)
+    .meta({ pattern: docPatterns.from }),
   mailboxSchema,
 ], { error: 'must be "Name <address>" or { "name", "address" }' });
 
-const varsSchema = z.record(z.string(), z.unknown());
+/** Template variables: JSON values, nested at most MAX_VARS_DEPTH containers deep. */
+export const varsSchema = z.record(z.string(), z.unknown()).superRefine((vars, ctx) => {
+  for (const p of unsafeInput(vars, MAX_VARS_DEPTH + 1)) {
+    const message = p.message.startsWith('is nested') ? `is nested more than ${MAX_VARS_DEPTH} levels deep` : p.message;
+    ctx.addIssue({ code: 'custom', message, path: p.path.split('.') });
+  }
+});
 
 /** One address or a list; a CSV cell may hold several separated by commas or semicolons. */
 const addressList = z
-  .union([z.string(), z.array(z.string())])
+  .union([
+    z.string().meta({ pattern: docPatterns.addressList }),
+    z.array(z.string()).meta({ maxItems: 50, items: { type: 'string', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN } }),
+  ])
   .transform((v) => (Array.isArray(v) ? v : v.split(/[,;]/)).map((s) => s.trim()).filter((s) => s !== ''))
   .pipe(z.array(emailAddress).max(50, 'must contain at most 50 addresses'));
 
@@ -64,11 +91,12 @@ export type RecipientInput = z.infer<typeof recipientInputSchema>;
 function template(kind: TemplateKind, max: number) {
   return z
     .string()
-    .max(max, `is longer than ${max} characters`)
+    .max(max, { error: `is longer than ${max} characters`, abort: true })
     .superRefine((source, ctx) => {
       const problem = templateSyntaxError(source, kind);
       if (problem) ctx.addIssue({ code: 'custom', message: `is not a valid template: ${problem}` });
-    });
+    })
+    .meta({ pattern: docPatterns.template });
 }
 
 export const MAX_INLINE_RECIPIENTS = 50_000;
@@ -94,7 +122,8 @@ export const attachmentSchema = z
       .superRefine((s, ctx) => {
         const problem = globSyntaxProblem(s);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
+      })
+      .meta({ pattern: docPatterns.nonBlank }),
     required: z.boolean().default(true),
     maxMatches: z.number().int().min(1).max(100).default(1),
     unique: z.boolean().default(false),
@@ -104,7 +133,9 @@ export type AttachmentSpec = z.infer<typeof attachmentSchema>;
 
 const duration = z
   .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'must be a duration like "7 days" or "12 hours"');
+  .regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/, 'must be a duration like "7 days" or "12 hours"')
+  // The document's pattern: ASCII digits and spaces only (a JSON Schema `\d`/`\s` may mean more).
+  .meta({ pattern: '^[0-9]+(\\.[0-9]+)? *(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$' });
 
 /**
  * How the campaign must be reviewed. `distinctReviewer`: its creator may not approve it (four
@@ -123,11 +154,12 @@ export type ReviewOptions = z.infer<typeof reviewPolicySchema>;
 
 export const createCampaignSchema = z
   .object({
-    name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200),
+    name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200).meta({ pattern: docPatterns.nameText }),
     from: fromSchema,
     subject: template('plain', 998)
       .refine((s) => s.trim().length > 0, 'must not be empty')
-      .refine((s) => !/[\r\n]/.test(s), 'must not contain line breaks'),
+      .refine((s) => !/[\r\n]/.test(s), 'must not contain line breaks')
+      .meta({ pattern: docPatterns.templateLine }),
     text: template('plain', 5_000_000).optional(),
     html: template('html', 5_000_000).optional(),
     vars: varsSchema.optional(),
@@ -178,6 +210,12 @@ export const createCampaignSchema = z
     } else if (sources.length > 1) {
       ctx.addIssue({ code: 'custom', path: [sources[1]!], message: 'give only one of recipients, recipientsCsv or recipientsFrom' });
     }
+  })
+  .meta({
+    allOf: [
+      { anyOf: [{ required: ['text'] }, { required: ['html'] }] },
+      { oneOf: [{ required: ['recipients'] }, { required: ['recipientsCsv'] }, { required: ['recipientsFrom'] }] },
+    ],
   });
 export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
 
@@ -187,14 +225,15 @@ export type CampaignDefinition = Omit<CreateCampaignInput, 'recipients' | 'recip
 export const recipientDecisionSchema = z.object({ include: z.boolean({ error: 'is required and must be true or false' }) }).strict();
 
 export const testSendSchema = z
-  .object({ to: emailAddress, recipientId: z.number().int().min(1).optional() })
+  .object({ to: emailAddress, recipientId: z.number().int().min(1).max(INT4_MAX).optional() })
   .strict();
 
 export const suppressionSchema = z.object({ email: emailAddress, reason: z.string().max(500).optional() }).strict();
 
 export const pageSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  after: z.coerce.number().int().min(0).default(0),
+  limit: queryInt({ min: 1, max: 1000, default: 100 }),
+  /** The last recipient id of the previous page (`next`). */
+  after: queryInt({ min: 0, max: INT4_MAX, default: 0 }),
 });
 
 export const decisionSchema = z.object({ note: z.string().max(2000).optional() }).strict();

@@ -7,7 +7,9 @@ export type Db = Sql | postgres.TransactionSql<{}>;
 export function createSql(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
-    transform: postgres.camel,
+    // Column names only: postgres.camel would also rename the keys inside every JSON value read
+    // back (a template variable `customer_id` became `customerId`, and a key ending in "_" threw).
+    transform: { column: { from: postgres.toCamel, to: postgres.fromCamel } },
     onnotice: () => {},
     connect_timeout: 10,
   });
