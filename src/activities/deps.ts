@@ -30,3 +30,7 @@ export const CAMPAIGN_NOT_FOUND = 'CampaignNotFound';
 export const CONTENT_CHANGED = 'ContentChangedSinceSend';
 /** An attachment in S3 is not the version the list was built (and reviewed) with. */
 export const ATTACHMENT_CHANGED = 'AttachmentChangedSinceBuild';
+/** A test send refused because the account is held (quota or authentication): the API answers 409. */
+export const ACCOUNT_HELD = 'AccountHeld';
+/** A test send refused because the account's next slot under its limits is too far off: 429. */
+export const ACCOUNT_THROTTLED = 'AccountThrottled';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ATTACHMENT_CHANGED } from '../activities/deps.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED } from '../activities/deps.js';
 import { Router } from 'express';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
@@ -162,6 +162,15 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
       const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
       if (cause instanceof ApplicationFailure && cause.type === ATTACHMENT_CHANGED) {
         throw new ApiError(409, `attachment-changed: ${cause.message}; nothing was sent`, { status: c.status });
+      }
+      // A test send is a send for the account: refused while it is held, counted against its limits.
+      if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_HELD) {
+        throw new ApiError(409, `${cause.message}; nothing was sent`, { status: c.status, account: 'held' });
+      }
+      if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_THROTTLED) {
+        const retryAt = Date.parse(String(cause.details?.[0]));
+        res.set('Retry-After', String(Number.isFinite(retryAt) ? Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) : 60));
+        throw new ApiError(429, `${cause.message}; nothing was sent`, { status: c.status });
       }
       throw err;
     }
