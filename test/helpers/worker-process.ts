@@ -27,6 +27,10 @@ export class WorkerProcess {
     }, 60_000, 'the worker process to poll');
   }
 
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   get exited(): boolean {
     return this.proc?.exitCode !== null || this.proc?.signalCode !== null;
   }
