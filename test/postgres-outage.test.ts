@@ -84,12 +84,25 @@ test('PostgreSQL stopped for 15 s mid-send: exactly 100 messages, 100 sent rows,
   const restartedAt = Date.now();
 
   await eventually(async () => (await status()) === 'completed', 300_000, 'the campaign to complete after the outage');
+  for (const [i, w] of workers.entries()) assert.ok(!w.exited, `worker ${i + 1} died: ${w.output.slice(-3000)}`);
+  assert.ok(!api.exited, `the API died: ${api.output.slice(-3000)}`);
   const messages = h.sink.messages.filter((m) => m.messageId?.includes(id));
   const handedOn = workers.reduce((n, w) => n + (w.output.match(/cannot record the SMTP outcome/g)?.length ?? 0), 0);
   console.log(
     `outage: ${atStop} sent before, ${sentDuringOutage} finished SMTP during it, ${handedOn} outcome(s) recorded by the workflow; ` +
       `completed ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart`,
   );
+  if (process.env.DEBUG_OUTAGE) {
+    const { writeFileSync } = await import('node:fs');
+    workers.forEach((w, i) => writeFileSync(`/tmp/pgout-worker${i}.log`, w.output));
+    writeFileSync('/tmp/pgout-api.log', api.output);
+    const seen = new Map<string, number>();
+    for (const m of messages) seen.set(m.messageId!, (seen.get(m.messageId!) ?? 0) + 1);
+    const dups = [...seen].filter(([, n]) => n > 1).map(([mid]) => mid);
+    console.log('stopped', new Date(stoppedAt).toISOString(), 'restarted', new Date(restartedAt).toISOString());
+    for (const m of messages.filter((x) => dups.includes(x.messageId!))) console.log('dup', m.messageId, m.receivedAt.toISOString());
+    console.log(JSON.stringify(await h.sql`SELECT message_id, state, attempts, owner, started_at, finished_at FROM delivery_ledger WHERE message_id = ANY(${dups})`));
+  }
   assert.equal(new Set(messages.map((m) => m.messageId)).size, N, 'distinct messages');
   assert.equal(messages.length, N, `messages in total (duplicates: ${messages.length - N})`);
   const [rows] = await h.sql`
@@ -101,5 +114,4 @@ test('PostgreSQL stopped for 15 s mid-send: exactly 100 messages, 100 sent rows,
   assert.equal(body.counts.sent, N);
   // The path this test is about was taken: SMTP finished while the database was away.
   assert.ok(handedOn >= 1, 'at least one SMTP outcome was written by the workflow after the outage');
-  assert.ok(workers.every((w) => !w.exited) && !api.exited, 'no process died');
 });

@@ -39,15 +39,27 @@ const ATTEMPT_REPLACED = 'AttemptReplaced';
  * throttle slot, an S3 read, rendering, a slow database) tells Temporal the worker is alive:
  * a heartbeat timeout then means a dead worker, never a busy one.
  */
-async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+async function heartbeating<T>(work: (note: (details: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  // What the attempt wants its successor to know (the outcome of its SMTP transaction), repeated
+  // in every heartbeat so a plain heartbeat never replaces it.
+  let details: unknown;
+  const beat = () => ctx.heartbeat(details);
+  beat();
+  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
   try {
-    return await work();
+    return await work((d) => {
+      details = d;
+      beat();
+    });
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Heartbeat details of a send attempt: the outcome of its SMTP transaction, once there is one. */
+interface SendHeartbeat {
+  smtpOutcome?: SendOutcomeRecord;
 }
 
 async function waitUntil(at: Date): Promise<void> {
@@ -155,8 +167,17 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     }
   }
 
-  async function sendMessage({ campaignId, recipientId }: RecipientRef): Promise<SendResult> {
+  async function sendMessage({ campaignId, recipientId }: RecipientRef, note: (d: SendHeartbeat) => void): Promise<SendResult> {
     const ctx = Context.current();
+    // An earlier attempt of this send finished SMTP and told Temporal (by heartbeat) before its
+    // worker died or its answer was lost: record that outcome, never send again.
+    const carried = (ctx.info.heartbeatDetails as SendHeartbeat | undefined)?.smtpOutcome;
+    if (carried) {
+      await ledger.recordOutcome(sql, carried);
+      return carried.state === 'sent'
+        ? { outcome: 'sent', messageId: carried.messageId, copyRequested: carried.copyRequested }
+        : { outcome: 'failed', messageId: carried.messageId };
+    }
     // Temporal schedules a replacement attempt after the one it replaces: the later, the higher.
     const rank = ctx.info.currentAttemptScheduledTimestampMs;
     const owner = ownerOf(ctx.info.attempt);
@@ -269,6 +290,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         metrics.smtpTransactions.inc({ ...accountLabel, outcome: outcome.kind === 'recipient' ? 'refused' : outcome.kind === 'account' ? 'account' : 'transient' });
         if (outcome.kind === 'recipient') {
           const record: SendOutcomeRecord = { campaignId, recipientId, messageId, state: 'failed', smtpResponse: outcome.reason, copyRequested, at: new Date().toISOString() };
+          note({ smtpOutcome: record });
           return { outcome: 'failed', messageId, unrecorded: await recordOrHandOn(record) };
         }
         // Nothing was taken: the ledger says so, and the retry sends without consulting the policy.
@@ -288,6 +310,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       }
       metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
       const record: SendOutcomeRecord = { campaignId, recipientId, messageId, state: 'sent', smtpResponse: response, copyRequested, at: new Date().toISOString() };
+      note({ smtpOutcome: record });
       return { outcome: 'sent', messageId, copyRequested, unrecorded: await recordOrHandOn(record) };
     }, ctx.cancellationSignal);
   }
@@ -302,7 +325,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
      * that no address of the message was suppressed meanwhile.
      */
     async sendMessage(ref: RecipientRef): Promise<SendResult> {
-      return heartbeating(() => sendMessage(ref));
+      return heartbeating((note) => sendMessage(ref, note));
     },
 
     /** Records an SMTP outcome the send activity could not write (the database was away). */
@@ -335,7 +358,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           CONTENT_CHANGED,
         );
       }
-      const { appended } = await heartbeating(() => sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
+      const { appended } = await heartbeating(async () => sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'appended', appendedAt: new Date() });
       metrics.sentCopies.inc({ account: `${campaign.tenant}/${campaign.account}`, outcome: appended ? 'appended' : 'present' });
       return { appended };

@@ -13,7 +13,21 @@ export class ApiProcess {
 
   constructor(private readonly env: Record<string, string>) {}
 
+  /** Starts the API; when its port turns out to be someone else's (taken between the check and the listen), on another. */
   async start(): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      await this.startOnce();
+      const health = await fetch(`${this.baseUrl}/healthz`).then(
+        async (r) => (r.ok ? ((await r.json()) as { status?: string }).status : undefined),
+        () => undefined,
+      );
+      if (health === 'ok' && !this.exited) return;
+      await this.stop();
+      if (tries === 3) throw new Error(`the API process did not answer on ${this.baseUrl}: ${this.output.slice(-2000)}`);
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], {
