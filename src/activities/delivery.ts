@@ -31,6 +31,7 @@ const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
 /** A test send waits at most this long for its slot under the account's limits, else it is refused. */
 const TEST_SEND_MAX_WAIT_MS = 20_000;
 const HEARTBEAT_EVERY_MS = 2000;
+const RECORD_TIMEOUT_MS = 10_000;
 /** A later attempt of the same send exists; this one stops before SMTP. */
 const ATTEMPT_REPLACED = 'AttemptReplaced';
 
@@ -68,6 +69,14 @@ async function waitUntil(at: Date): Promise<void> {
     await ctx.sleep(Math.min(left, HEARTBEAT_EVERY_MS));
     ctx.heartbeat();
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Who runs this attempt, for the ledger: enough to tell attempts and processes apart. */
@@ -142,7 +151,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   async function recordOrHandOn(o: SendOutcomeRecord): Promise<SendOutcomeRecord | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await ledger.recordOutcome(sql, o);
+        // A write on a connection that died can hang: each try is bounded.
+        await withTimeout(ledger.recordOutcome(sql, o), RECORD_TIMEOUT_MS);
         return undefined;
       } catch (err) {
         if (attempt >= 3) {

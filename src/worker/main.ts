@@ -2,11 +2,13 @@ import { loadConfigOrExit, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectWorker } from '../temporal.js';
+import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createWorker, defaultSendSlots } from './create.js';
 import { createWorkerDeps } from './deps.js';
 
 const config = loadConfigOrExit(workerEnvSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
+surviveClosedPostgresSockets(logger);
 
 const metrics = createMetrics();
 const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
