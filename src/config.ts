@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './contract/statuses.js';
 import { masterKeyProblem } from './crypto/secrets.js';
+import { keyProblem, parseLocations, type S3Location } from './s3/locations.js';
 
 // Configuration comes from the environment, is validated once at start, and a bad value stops
 // the process with one line per variable. Values are never echoed: several carry passwords.
@@ -78,6 +79,22 @@ const s3 = {
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /**
+   * The S3 locations (`bucket` or `bucket/prefix`, comma or space separated) the `default` tenant
+   * may read while its settings name none. Unset: none.
+   */
+  S3_ALLOWED_LOCATIONS: z
+    .string()
+    .optional()
+    .transform((v, ctx): S3Location[] => {
+      const locations = parseLocations(v);
+      for (const l of locations) {
+        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(l.bucket)) ctx.addIssue({ code: 'custom', message: `"${l.bucket}" is not a valid S3 bucket name` });
+        const problem = l.prefix ? keyProblem(l.prefix) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: `the prefix of ${l.bucket} ${problem}` });
+      }
+      return locations;
+    }),
   /** Messages whose estimated size exceeds this are blocked at build time. */
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
 };

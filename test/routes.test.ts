@@ -56,6 +56,7 @@ function concrete(r: RegisteredRoute, tenant: 'a' | 'b'): string {
     if (name === 'name' && r.path.startsWith('/api/v1/accounts/')) return tenant === 'a' ? 'acct-a' : 'acct-b';
     if (name === 'rid' && r.path.startsWith('/api/v1/campaigns/')) return '1';
     if (name === 'email' && r.path.startsWith('/api/v1/suppressions/')) return tenant === 'a' ? 'a@example.com' : 'b@example.com';
+    if (name === 'tenant' && r.path.startsWith('/api/v1/tenants/')) return tenant === 'a' ? 'tenant-a' : 'tenant-b';
     assert.fail(`no fixture for :${name} in ${r.method} ${r.path}: add one to this test`);
   });
 }

@@ -3,6 +3,7 @@ import type { AttachmentSpec } from '../contract/campaign.js';
 import type { ResolvedAttachment } from '../db/recipients.js';
 import { compileTemplate, renderTemplate, TemplateRenderError, type CompiledTemplate } from '../mail/templates.js';
 import type { S3ObjectInfo, S3Store } from '../s3/client.js';
+import { LocationDeniedError } from '../s3/locations.js';
 import { literalFolder, PrefixIndex } from './attachment-index.js';
 
 export interface AttachmentFindings {
@@ -85,7 +86,15 @@ export class AttachmentResolver {
         continue;
       }
       const where = `s3://${spec.bucket}/${key}`;
-      const matches = await this.lookup(compiled, key);
+      let matches: S3ObjectInfo[];
+      try {
+        matches = await this.lookup(compiled, key);
+      } catch (err) {
+        // A variable's value led outside the tenant's S3 locations: nothing was asked of S3.
+        if (!(err instanceof LocationDeniedError)) throw err;
+        out.blocked.push(`attachment-location: ${err.message}`);
+        continue;
+      }
       if (matches.length === 0) {
         if (spec.required) out.blocked.push(`attachment-missing: ${where} does not exist`);
         else out.review.push(`attachment-optional-missing: ${where} does not exist`);

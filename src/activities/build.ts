@@ -5,6 +5,8 @@ import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
+import { tenantPolicy } from '../db/tenants.js';
+import { scopedStore } from '../s3/locations.js';
 import { AttachmentResolver } from './attachments.js';
 import { CAMPAIGN_NOT_FOUND, type ActivityDeps, type CampaignRef } from './deps.js';
 import { readRecipientSource, SourceError, SourceProgress } from './recipient-source.js';
@@ -40,7 +42,7 @@ function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message:
 const LOOKUP_CONCURRENCY = 32;
 
 /** Building and validating a campaign's recipient list. */
-export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: ActivityDeps) {
+export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMessageBytes, metrics }: ActivityDeps) {
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
     if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
@@ -56,7 +58,16 @@ export function createBuildActivities({ sql, s3, maxMessageBytes, metrics }: Act
      */
     async buildRecipients({ campaignId }: CampaignRef): Promise<BuildResult> {
       const campaign = await loadCampaign(campaignId);
-      const review = reviewPolicySchema.parse(campaign.definition.review ?? {});
+      // The tenant's rules as they stand now: its S3 locations bound every read of this build, and
+      // review can only be stricter than the tenant asks (settings may have tightened since creation).
+      const policy = await tenantPolicy(sql, campaign.tenant, s3Locations ?? []);
+      const s3 = scopedStore(processS3, policy.s3Locations);
+      const asked = reviewPolicySchema.parse(campaign.definition.review ?? {});
+      const review = {
+        ...asked,
+        required: asked.required || !policy.reviewSkipAllowed || policy.fourEyesRequired,
+        distinctReviewer: asked.distinctReviewer || policy.fourEyesRequired,
+      };
       const fail = (error: string): BuildResult => ({ error, total: 0, sendable: 0, blocked: 0, review });
       const source = await campaigns.getCampaignSource(sql, campaignId);
       if (!source) return fail('the campaign has no recipient source');

@@ -1,37 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { CampaignDefinition } from '../contract/campaign.js';
 import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
+import { takeDecisionRequest, type DecisionRequest } from '../db/decision-requests.js';
+import { personOf } from '../db/keys.js';
+import { tenantPolicy } from '../db/tenants.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { maskAddress } from '../contract/mask.js';
 import { appendAudit } from '../db/audit.js';
 import type { Db } from '../db/sql.js';
-import { releaseAccount, throttleKey } from '../delivery/throttle.js';
+import { holdKey, releaseAccount } from '../delivery/throttle.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
-import type { SignalAction } from '../workflows/definitions.js';
+import type { DecisionAudit, SignalAction } from '../workflows/definitions.js';
 
 /** The campaign's record: status changes, review decisions, the cursor over its recipients. */
 export function createCampaignActivities({ sql, logger }: ActivityDeps) {
-  async function auditSignal(tx: Db, campaignId: string, action: SignalAction, by: string, details: Record<string, unknown>) {
-    const [row] = await tx<{ tenant: string }[]>`SELECT tenant FROM campaigns WHERE id = ${campaignId}`;
+  /**
+   * The audit row of a decision, written in the transaction of the change. A request the REST API
+   * recorded (`apiRequest`, used once) is written under the caller the API authenticated; any
+   * other sender under what it wrote in `by`, marked `update:` or `signal:`.
+   */
+  async function auditDecision(tx: Db, campaignId: string, tenant: string, a: DecisionAudit, extra: Record<string, unknown>, taken?: DecisionRequest) {
+    const viaApi = taken ?? (a.apiRequest ? await takeDecisionRequest(tx, a.apiRequest, campaignId, a.action) : undefined);
     await appendAudit(tx, {
-      tenant: row?.tenant ?? 'default',
-      principal: `signal:${by}`,
-      action: `campaign.${action}`,
+      tenant,
+      principal: viaApi ? viaApi.principal : `${a.via}:${a.by}`,
+      action: `campaign.${a.action}`,
       campaignId,
-      details: { ...details, via: 'temporal-signal' },
+      requestId: a.auditId,
+      details: {
+        ...extra,
+        ...(a.note ? { note: a.note } : {}),
+        ...(a.reason ? { reason: a.reason } : {}),
+        ...(viaApi ? { person: viaApi.person } : {}),
+        via: viaApi ? 'api' : a.via === 'signal' ? 'temporal-signal' : 'temporal-update',
+      },
     });
   }
 
   return {
     /**
-     * `signal` is set when a person steered the campaign by Signal (the Temporal UI): the REST API
-     * audits its own calls, this audits those, in the same transaction as the change.
+     * `audit` is set when a person steered the campaign (REST, an Update or a Signal): the row is
+     * written here, in the same transaction as the change. (`signal` is what earlier workflow code passed.)
      */
     async setCampaignStatus({
       campaignId,
       status,
       reason,
       signal,
-    }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: SignalAction; by: string } }) {
+      audit,
+    }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: SignalAction; by: string }; audit?: DecisionAudit }) {
       await sql.begin(async (tx) => {
         const [before] = await tx<{ status: CampaignStatus; tenant: string; account: string }[]>`
           SELECT status, tenant, account FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
@@ -39,22 +57,53 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
           reason,
           error: status === 'failed' ? reason : undefined,
         });
-        // Paused to sending is a person's resume: they say the account's problem is fixed.
-        if (before?.status === 'paused' && status === 'sending') await releaseAccount(tx, throttleKey(before.tenant, before.account));
-        if (signal) await auditSignal(tx, campaignId, signal.action, signal.by, { status, reason });
+        // Paused to sending is a person's resume: they say the account's problem is fixed. The hold
+        // is the tenant's own, so a resume in one tenant never lifts another's.
+        if (before?.status === 'paused' && status === 'sending') await releaseAccount(tx, holdKey(before.tenant, before.account));
+        const tenant = before?.tenant ?? 'default';
+        if (audit) await auditDecision(tx, campaignId, tenant, audit, { status, ...(audit.action === 'approve_refused' ? { reason } : {}) });
+        else if (signal) await auditDecision(tx, campaignId, tenant, { ...signal, via: 'signal', auditId: randomUUID() }, { status, reason });
       });
     },
 
-    /** Records a review decision and moves the campaign (and, on rejection, its recipients) on. */
+    /**
+     * Records a review decision and moves the campaign (and, on rejection, its recipients) on.
+     * An approval of a four-eyes campaign (its own setting or its tenant's) must come through the
+     * REST API from a person other than the creator's: anything else is refused here, whatever
+     * path it came by, and answered `{ refused }` with nothing changed but the audit row.
+     */
     async recordDecision({
       campaignId,
       approved,
       by,
       note,
       viaSignal,
-    }: CampaignRef & { approved: boolean; by: string; note?: string; viaSignal?: boolean }) {
-      await sql.begin(async (tx) => {
-        if (viaSignal) await auditSignal(tx, campaignId, approved ? 'approve' : 'reject', by, { note });
+      audit,
+    }: CampaignRef & { approved: boolean; by: string; note?: string; viaSignal?: boolean; audit?: DecisionAudit }): Promise<{ refused?: string }> {
+      const refused = await sql.begin(async (tx) => {
+        const [campaign] = await tx<{ tenant: string; createdBy: string | null; definition: CampaignDefinition; decidedAt: Date | null }[]>`
+          SELECT tenant, created_by, definition, decided_at FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        // A retry after this transaction committed: the decision (and its audit row) stand.
+        if (audit && campaign?.decidedAt) return undefined;
+        const tenant = campaign?.tenant ?? 'default';
+        const taken = audit?.apiRequest ? await takeDecisionRequest(tx, audit.apiRequest, campaignId, audit.action) : undefined;
+        if (approved && audit && campaign) {
+          const policy = await tenantPolicy(tx, tenant, []);
+          if (campaign.definition.review?.distinctReviewer || policy.fourEyesRequired) {
+            const creator = campaign.createdBy ? await personOf(tx, tenant, campaign.createdBy) : undefined;
+            const why = !taken
+              ? 'four-eyes rule: this campaign is approved through the API, where the approver is known'
+              : creator !== undefined && taken.person === creator
+                ? `four-eyes rule: ${taken.principal} acts for ${taken.person}, who created this campaign`
+                : undefined;
+            if (why) {
+              await auditDecision(tx, campaignId, tenant, { ...audit, action: 'approve_refused' }, { reason: why }, taken);
+              return why;
+            }
+          }
+        }
+        if (audit) await auditDecision(tx, campaignId, tenant, audit, { status: approved ? 'sending' : 'rejected' }, taken);
+        else if (viaSignal) await auditDecision(tx, campaignId, tenant, { action: approved ? 'approve' : 'reject', by, via: 'signal', auditId: randomUUID(), note }, {});
         await campaigns.recordDecision(tx, campaignId, { by, note, at: new Date() });
         await campaigns.setCampaignStatus(tx, campaignId, approved ? 'sending' : 'rejected');
         // Whatever will not be sent is marked so, and the pending count means "still to go".
@@ -63,8 +112,14 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
           WHERE campaign_id = ${campaignId} AND send_status = 'pending'
             AND (${!approved} OR NOT (build_status IN ('ready', 'warning')
                                      OR (build_status = 'needs_review' AND included IS TRUE)))`;
+        return undefined;
       });
+      if (refused) {
+        logger.warn({ campaignId, by }, `approval refused: ${refused}`);
+        return { refused };
+      }
       logger.info({ campaignId, approved, by }, 'review decision recorded');
+      return {};
     },
 
     /** The review window closed with no decision: nothing is sent. */

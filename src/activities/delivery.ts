@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { accountHold, holdAccount, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
+import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
@@ -12,7 +12,9 @@ import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
-import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { LocationDeniedError } from '../s3/locations.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { tenantS3 } from './tenant-s3.js';
 
 export type SendResult =
   /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
@@ -124,7 +126,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   async function render(campaignId: string, recipientId: number, messageDate: Date) {
     const campaign = await loadCampaign(campaignId);
     const r = await loadRecipient(campaignId, recipientId);
-    const built = await composeRecipientMessage(campaign, r, deps.s3, { date: messageDate });
+    const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { date: messageDate });
     return { campaign, recipient: r, ...built };
   }
 
@@ -218,8 +220,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
     // The account's limits hold across every worker and campaign; a campaign may only lower them.
     const accountKey = throttleKey(campaign.tenant, campaign.account);
-    // A quota or authentication refusal in any campaign holds the account for all of them.
-    const hold = await accountHold(sql, accountKey);
+    // A quota or authentication refusal in any campaign holds the account for all of them (of this tenant).
+    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
     if (hold) {
       return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
     }
@@ -243,6 +245,11 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     try {
       msg = await render(campaignId, recipientId, messageDate);
     } catch (err) {
+      if (err instanceof LocationDeniedError) {
+        // The tenant's S3 locations were narrowed after the build: its files are no longer its to send.
+        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-location: ${err.message}; not sent` });
+        return { outcome: 'failed', messageId: '' };
+      }
       if (err instanceof ObjectChangedError) {
         // What was reviewed is not what S3 holds now: sending the new bytes would send an unreviewed message.
         await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-changed: ${err.message}; not sent` });
@@ -312,7 +319,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         );
         if (outcome.kind === 'account') {
           logger.warn({ campaignId, account: campaign.account }, `holding the account and pausing: ${outcome.reason}`);
-          await holdAccount(sql, accountKey, outcome.reason);
+          await holdAccount(sql, holdKey(campaign.tenant, campaign.account), outcome.reason);
           return { outcome: 'paused', accountProblem: outcome.reason };
         }
         if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
@@ -359,6 +366,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         built = await render(campaignId, recipientId, entry.messageDate);
       } catch (err) {
         if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, CONTENT_CHANGED);
+        if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, LOCATION_DENIED);
         throw err;
       }
       const { raw, sha256 } = built;
@@ -381,7 +389,8 @@ function replaced(): ApplicationFailure {
 }
 
 /** Sending one rendered message to a test address only; no status of the campaign changes. */
-export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
+export function createTestSendActivities(deps: ActivityDeps) {
+  const { sql, accounts } = deps;
   /**
    * A test send is a send like any other for the account: refused while the account is held,
    * and it takes a slot under the account's per-minute and daily limits (waiting briefly for
@@ -389,7 +398,7 @@ export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
    */
   async function accountSlot(campaign: { tenant: string; account: string }, limits: LiveAccount['limits']): Promise<void> {
     const accountKey = throttleKey(campaign.tenant, campaign.account);
-    const hold = await accountHold(sql, accountKey);
+    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
     if (hold) {
       throw ApplicationFailure.nonRetryable(`account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}`, ACCOUNT_HELD);
     }
@@ -418,9 +427,10 @@ export function createTestSendActivities({ sql, s3, accounts }: ActivityDeps) {
       const test = { to, id: workflowExecution?.workflowId ?? activityId };
       let msg: Awaited<ReturnType<typeof composeRecipientMessage>>;
       try {
-        msg = await composeRecipientMessage(campaign, r, s3, { test });
+        msg = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { test });
       } catch (err) {
         if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
+        if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(err.message, LOCATION_DENIED);
         throw err;
       }
       const { response } = await account.smtp.withSlot(() => account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw));

@@ -3,6 +3,7 @@ import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { AccountPool } from '../mail/account-pool.js';
 import type { S3Store } from '../s3/client.js';
+import type { S3Location } from '../s3/locations.js';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -10,7 +11,10 @@ export interface ActivityDeps {
   accounts: AccountPool;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
+  /** The process's S3 client: read through `tenantS3` (src/activities/tenant-s3.ts), never directly. */
   s3: S3Store;
+  /** S3_ALLOWED_LOCATIONS: what tenant `default` may read while its settings name none. */
+  s3Locations?: readonly S3Location[];
   /** Messages larger than this are blocked at build time. */
   maxMessageBytes: number;
   metrics: Metrics;
@@ -34,3 +38,5 @@ export const ATTACHMENT_CHANGED = 'AttachmentChangedSinceBuild';
 export const ACCOUNT_HELD = 'AccountHeld';
 /** A test send refused because the account's next slot under its limits is too far off: 429. */
 export const ACCOUNT_THROTTLED = 'AccountThrottled';
+/** An S3 read outside the tenant's locations (they may have been narrowed since the campaign was created). */
+export const LOCATION_DENIED = 'S3LocationDenied';

@@ -16,6 +16,8 @@ import type { S3Store } from '../s3/client.js';
 import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
+import type { S3Location } from '../s3/locations.js';
+import { tenantRouter } from './tenants.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -29,6 +31,8 @@ export interface AppDeps {
   logger: Logger;
   /** Attachment bytes for previews. */
   s3?: S3Store;
+  /** S3_ALLOWED_LOCATIONS: what tenant `default` may read while its settings name no locations. */
+  s3Locations?: readonly S3Location[];
   /** Request counts and times by route pattern (never by URL: IDs would explode the labels). */
   metrics?: Metrics;
 }
@@ -86,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(reviewRouter(deps));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
+  v1.use(tenantRouter(deps));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });

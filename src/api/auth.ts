@@ -34,7 +34,7 @@ export function authenticate(o: { apiKey: string; sql: Sql }): RequestHandler {
     const presented = digest(match[1]);
     let caller: Caller | undefined;
     if (timingSafeEqual(presented, bootstrap)) {
-      caller = { tenant: BOOTSTRAP_TENANT, principal: BOOTSTRAP_PRINCIPAL, scopes: new Set(SCOPES), bootstrap: true };
+      caller = { tenant: BOOTSTRAP_TENANT, principal: BOOTSTRAP_PRINCIPAL, person: BOOTSTRAP_PRINCIPAL, scopes: new Set(SCOPES), bootstrap: true };
     } else {
       // Looked up by its hash: the lookup itself reveals nothing about other keys.
       const row = await keys.findActiveKey(o.sql, presented.toString('hex'));
@@ -42,6 +42,7 @@ export function authenticate(o: { apiKey: string; sql: Sql }): RequestHandler {
         caller = {
           tenant: row.tenant,
           principal: principalOfKey(row.name),
+          person: row.person,
           scopes: new Set(row.scopes as Scope[]),
           keyId: row.id,
           bootstrap: false,

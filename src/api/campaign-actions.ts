@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { controlSchema, decisionSchema } from '../contract/campaign.js';
 import { transitionResponse } from '../contract/responses.js';
-import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
+import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-requests.js';
+import { personOf } from '../db/keys.js';
+import { tenantPolicy } from '../db/tenants.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { loadCampaign } from './campaign-access.js';
@@ -33,29 +36,33 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
       const caller = callerOf(res);
       const c = await loadCampaign(sql, caller, req.params.id as string);
       const body = schema.parse(req.body ?? {}) as { note?: string; reason?: string };
-      if (action === 'approve' && c.definition.review?.distinctReviewer && c.createdBy === caller.principal) {
-        throw new ApiError(403, 'four-eyes rule: this campaign must be approved by someone other than its creator', {
-          status: c.status,
-          createdBy: c.createdBy,
-        });
+      if (action === 'approve') {
+        // Four eyes compares people: a second key its creator made acts for the same person.
+        const policy = await tenantPolicy(sql, c.tenant, []);
+        const fourEyes = (c.definition.review?.distinctReviewer ?? false) || policy.fourEyesRequired;
+        if (fourEyes && c.createdBy && (await personOf(sql, c.tenant, c.createdBy)) === caller.person) {
+          throw new ApiError(403, `four-eyes rule: this campaign must be approved by someone other than its creator (${caller.principal} acts for ${caller.person}, who created it)`, {
+            status: c.status,
+            createdBy: c.createdBy,
+          });
+        }
       }
-      const arg = review ? { by: caller.principal, note: body.note } : { by: caller.principal, reason: body.reason };
+      // The workflow's activity writes the audit row in the transaction of the change, under the
+      // caller recorded here: one row per decision, whichever path a decision comes by.
+      const requestId = randomUUID();
+      await insertDecisionRequest(sql, { id: requestId, tenant: caller.tenant, campaignId: c.id, action, principal: caller.principal, person: caller.person });
+      const arg = review ? { by: caller.principal, note: body.note, requestId } : { by: caller.principal, reason: body.reason, requestId };
       const outcome = await transition(client, c.id, action, arg);
       if (outcome.ok) {
-        // The change itself is recorded by the workflow's activity; this row says who asked for it.
-        // The transition has happened whatever becomes of this row: the caller hears the truth
-        // (200), and a lost row is logged as an error rather than turned into a misleading 500.
-        await appendAudit(sql, {
-          tenant: caller.tenant,
-          principal: caller.principal,
-          action: `campaign.${action}`,
-          campaignId: c.id,
-          details: { status: outcome.status, ...(body.note ? { note: body.note } : {}), ...(body.reason ? { reason: body.reason } : {}) },
-        }).catch((err: unknown) => logger.error({ err, campaignId: c.id, action, by: caller.principal }, 'audit row not written'));
         logger.info({ campaignId: c.id, action, by: caller.principal }, 'campaign transition');
         res.json({ status: outcome.status });
         return;
       }
+      if (outcome.reason === 'forbidden') {
+        throw new ApiError(403, outcome.message, { status: outcome.status ?? c.status, createdBy: c.createdBy ?? undefined });
+      }
+      // A late Update after a timeout may still be recorded, under this caller; a refused one never is.
+      if (outcome.reason !== 'timeout') await deleteDecisionRequest(sql, requestId);
       if (outcome.reason === 'timeout') {
         throw new ApiError(503, `no worker answered in time; the ${action} was not recorded, try again`);
       }

@@ -13,10 +13,13 @@ import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { getAccount } from '../db/accounts.js';
-import { accountHold, slowedUntil, throttleKey } from '../delivery/throttle.js';
+import { accountHold, holdKey, slowedUntil, throttleKey } from '../delivery/throttle.js';
 import { loadCampaign, temporalLink } from './campaign-access.js';
 import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
+import { tenantPolicy } from '../db/tenants.js';
+import type { S3Location } from '../s3/locations.js';
+import { checkCampaignAgainstPolicy } from './tenants.js';
 import { callerOf, route } from './scopes.js';
 
 export interface CampaignRouterDeps {
@@ -26,6 +29,8 @@ export interface CampaignRouterDeps {
   namespace: string;
   temporalUiUrl?: string;
   logger: Logger;
+  /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
+  s3Locations?: readonly S3Location[];
 }
 
 const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
@@ -48,9 +53,12 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     if (input.account !== 'default' && !(await getAccount(sql, caller.tenant, input.account))) {
       throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'account', message: `no account named ${input.account}` }] });
     }
+    // The tenant's S3 locations and review rules (422 / 403); four eyes where the tenant requires it.
+    const review = checkCampaignAgainstPolicy(await tenantPolicy(sql, caller.tenant, deps.s3Locations ?? []), input);
     const id = randomUUID();
     const workflowId = campaignWorkflowId(id);
-    const { recipients, recipientsCsv, recipientsFrom, name, ...definition } = input;
+    const { recipients, recipientsCsv, recipientsFrom, name, ...asked } = input;
+    const definition = review === undefined ? asked : { ...asked, review };
     const source: RecipientSource = recipients
       ? { type: 'inline', recipients }
       : recipientsCsv !== undefined
@@ -158,7 +166,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', response: campaignResponse }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
     const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
-    const [slowed, hold] = await Promise.all([slowedUntil(sql, throttleKey(c.tenant, c.account)), accountHold(sql, throttleKey(c.tenant, c.account))]);
+    const [slowed, hold] = await Promise.all([slowedUntil(sql, throttleKey(c.tenant, c.account)), accountHold(sql, holdKey(c.tenant, c.account))]);
+    // The shared `default` account slows down for everyone, but the reply that slowed it may be another tenant's.
+    const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
     res.json({
@@ -171,7 +181,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       reason: c.statusReason ?? undefined,
       account: {
         name: c.account,
-        ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: slowed.reason } : {}),
+        ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: sharedSlowdown ? 'the SMTP server asked to send more slowly' : slowed.reason } : {}),
         ...(hold ? { heldSince: hold.since, holdReason: hold.reason } : {}),
       },
       build,

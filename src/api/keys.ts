@@ -18,6 +18,7 @@ const keyView = (k: keys.ApiKeyRow) => ({
   prefix: k.prefix,
   scopes: k.scopes,
   createdBy: k.createdBy,
+  person: k.person,
   createdAt: k.createdAt,
   revokedAt: k.revokedAt ?? undefined,
 });
@@ -35,7 +36,12 @@ export function keyRouter({ sql }: { sql: Sql }): Router {
     // A key cannot hand out more than it holds.
     const beyond = input.scopes.filter((s) => !caller.scopes.has(s as Scope));
     if (beyond.length > 0) throw new ApiError(403, `this API key cannot grant scopes it does not hold: ${beyond.join(', ')}`);
+    if (input.person && !caller.bootstrap) {
+      throw new ApiError(403, "only the configured API_KEY may say whose a key is: a key made by a key acts for its maker's person");
+    }
     const tenant = input.tenant ?? caller.tenant;
+    // A key made by a key is its maker's person, so a second key never makes a second reviewer.
+    const person = caller.bootstrap ? (input.person ?? principalOfKey(input.name)) : caller.person;
     const secret = newKey();
     const row = await sql.begin(async (tx) => {
       await keys.ensureTenant(tx, tenant);
@@ -47,6 +53,7 @@ export function keyRouter({ sql }: { sql: Sql }): Router {
         prefix: secret.prefix,
         scopes: [...new Set(input.scopes)],
         createdBy: caller.principal,
+        person,
       });
       if (!inserted) return undefined;
       await appendAudit(tx, {
@@ -54,7 +61,7 @@ export function keyRouter({ sql }: { sql: Sql }): Router {
         principal: caller.principal,
         action: 'key.create',
         subject: inserted.id,
-        details: { name: inserted.name, scopes: inserted.scopes, byTenant: caller.tenant },
+        details: { name: inserted.name, scopes: inserted.scopes, person: inserted.person, byTenant: caller.tenant },
       });
       return inserted;
     });

@@ -12,6 +12,7 @@ import { campaignWorkflowId } from '../contract/statuses.js';
 import {
   approveUpdate,
   cancelUpdate,
+  FOUR_EYES_REFUSED,
   INVALID_TRANSITION,
   pauseUpdate,
   rejectUpdate,
@@ -75,6 +76,7 @@ export type DecisionOutcome =
   | { ok: true; status: CampaignStatus }
   | { ok: false; reason: 'conflict'; message: string; status?: CampaignStatus }
   | { ok: false; reason: 'closed' }
+  | { ok: false; reason: 'forbidden'; message: string; status?: CampaignStatus }
   | { ok: false; reason: 'timeout' };
 
 /** Sends approve/reject as an Update: the workflow's validator decides whether it is allowed. */
@@ -117,6 +119,10 @@ export async function transition(
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_TRANSITION) {
       const details = err.cause.details?.[0] as { status?: CampaignStatus } | undefined;
       return { ok: false, reason: 'conflict', message: err.cause.message, status: details?.status };
+    }
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FOUR_EYES_REFUSED) {
+      const details = err.cause.details?.[0] as { status?: CampaignStatus } | undefined;
+      return { ok: false, reason: 'forbidden', message: err.cause.message, status: details?.status };
     }
     if (err instanceof WorkflowNotFoundError) return { ok: false, reason: 'closed' };
     if (isDeadlineExceeded(err)) return { ok: false, reason: 'timeout' };

@@ -27,6 +27,7 @@ const app = createApp({
   masterKey: config.MASTER_KEY,
   logger,
   s3,
+  s3Locations: config.S3_ALLOWED_LOCATIONS,
   metrics,
 });
 const server = app.listen(config.PORT, config.HOST, () => {

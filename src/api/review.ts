@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED } from '../activities/deps.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, LOCATION_DENIED } from '../activities/deps.js';
+import { tenantS3 } from '../activities/tenant-s3.js';
+import { LocationDeniedError, type S3Location } from '../s3/locations.js';
 import { Router } from 'express';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
@@ -22,6 +24,8 @@ export interface ReviewRouterDeps {
   sql: Sql;
   client: Client;
   s3?: S3Store;
+  /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
+  s3Locations?: readonly S3Location[];
   taskQueue: string;
   logger: Logger;
 }
@@ -29,7 +33,7 @@ export interface ReviewRouterDeps {
 const TEST_SEND_DEADLINE_MS = 60_000;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
-export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRouterDeps): Router {
+export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger }: ReviewRouterDeps): Router {
   const router = Router();
 
 
@@ -71,8 +75,12 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
     let msg;
     try {
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
-      msg = await composeRecipientMessage(c, r, s3);
+      // Read as the campaign's tenant may read now: its locations may have been narrowed since the build.
+      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant));
     } catch (err) {
+      if (err instanceof LocationDeniedError) {
+        throw new ApiError(403, `attachment-location: ${err.message}; this recipient's message would not be sent`, { status: c.status });
+      }
       if (err instanceof ObjectChangedError) {
         throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
       }
@@ -162,6 +170,9 @@ export function reviewRouter({ sql, client, s3, taskQueue, logger }: ReviewRoute
       const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
       if (cause instanceof ApplicationFailure && cause.type === ATTACHMENT_CHANGED) {
         throw new ApiError(409, `attachment-changed: ${cause.message}; nothing was sent`, { status: c.status });
+      }
+      if (cause instanceof ApplicationFailure && cause.type === LOCATION_DENIED) {
+        throw new ApiError(403, `attachment-location: ${cause.message}; nothing was sent`, { status: c.status });
       }
       // A test send is a send for the account: refused while it is held, counted against its limits.
       if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_HELD) {

@@ -10,6 +10,8 @@ export interface Caller {
   tenant: string;
   /** What actions are recorded under: `admin` for the configured key, `key:<name>` for a stored key. */
   principal: string;
+  /** The person the key acts for: four eyes compares people, not keys (`admin` for the configured key). */
+  person: string;
   scopes: ReadonlySet<Scope>;
   keyId?: string;
   /** The configured API_KEY: may create keys for other tenants. */

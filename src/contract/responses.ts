@@ -90,6 +90,8 @@ export const keyResponse = z.object({
   prefix: z.string(),
   scopes: z.array(z.enum(KEY_SCOPES)),
   createdBy: z.string(),
+  /** The person the key acts for: four eyes compares people. */
+  person: z.string(),
   createdAt: date,
   revokedAt: date.optional(),
 });

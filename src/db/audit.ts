@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'account.delete',
   'key.create',
   'key.revoke',
+  'tenant.update',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -27,6 +28,8 @@ export interface AuditEntry {
   /** What else the action was about: a key id, a recipient id, an account id. */
   subject?: string;
   details?: Record<string, unknown>;
+  /** One row per request id: a retried writer adds nothing the second time. */
+  requestId?: string;
 }
 
 export interface AuditRow {
@@ -43,9 +46,10 @@ export interface AuditRow {
 /** Appends one row; pass the transaction that makes the change so both commit or neither. */
 export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
   await db`
-    INSERT INTO audit_log (tenant, principal, action, campaign_id, subject, details)
+    INSERT INTO audit_log (tenant, principal, action, campaign_id, subject, details, request_id)
     VALUES (${e.tenant}, ${e.principal}, ${e.action}, ${e.campaignId ?? null}, ${e.subject ?? null},
-            ${db.json((e.details ?? {}) as never)})`;
+            ${db.json((e.details ?? {}) as never)}, ${e.requestId ?? null})
+    ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING`;
 }
 
 /** Newest first; `before` is the id of the last row of the previous page. */

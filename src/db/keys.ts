@@ -7,11 +7,13 @@ export interface ApiKeyRow {
   prefix: string;
   scopes: string[];
   createdBy: string;
+  /** The person the key acts for; a key made by a stored key acts for its maker's person. */
+  person: string;
   createdAt: Date;
   revokedAt: Date | null;
 }
 
-const columns = (db: Db) => db`id, tenant, name, prefix, scopes, created_by, created_at, revoked_at`;
+const columns = (db: Db) => db`id, tenant, name, prefix, scopes, created_by, person, created_at, revoked_at`;
 
 export async function ensureTenant(db: Db, tenant: string): Promise<void> {
   await db`INSERT INTO tenants (id) VALUES (${tenant}) ON CONFLICT (id) DO NOTHING`;
@@ -20,11 +22,11 @@ export async function ensureTenant(db: Db, tenant: string): Promise<void> {
 /** Inserts a key; answers undefined when the tenant already has a key of that name. */
 export async function insertKey(
   db: Db,
-  k: { id: string; tenant: string; name: string; keyHash: string; prefix: string; scopes: string[]; createdBy: string },
+  k: { id: string; tenant: string; name: string; keyHash: string; prefix: string; scopes: string[]; createdBy: string; person: string },
 ): Promise<ApiKeyRow | undefined> {
   const [row] = await db<ApiKeyRow[]>`
-    INSERT INTO api_keys (id, tenant, name, key_hash, prefix, scopes, created_by)
-    VALUES (${k.id}, ${k.tenant}, ${k.name}, ${k.keyHash}, ${k.prefix}, ${k.scopes}, ${k.createdBy})
+    INSERT INTO api_keys (id, tenant, name, key_hash, prefix, scopes, created_by, person)
+    VALUES (${k.id}, ${k.tenant}, ${k.name}, ${k.keyHash}, ${k.prefix}, ${k.scopes}, ${k.createdBy}, ${k.person})
     ON CONFLICT (tenant, name) DO NOTHING
     RETURNING ${columns(db)}`;
   return row;
@@ -53,4 +55,14 @@ export async function revokeKey(db: Db, tenant: string, id: string): Promise<Api
     WHERE tenant = ${tenant} AND id = ${id}
     RETURNING ${columns(db)}`;
   return row;
+}
+
+/**
+ * The person behind a principal of the tenant: `admin` for the configured key, the key's person
+ * for `key:<name>` (names are never reused in a tenant), the principal itself otherwise.
+ */
+export async function personOf(db: Db, tenant: string, principal: string): Promise<string> {
+  if (!principal.startsWith('key:')) return principal;
+  const [row] = await db<{ person: string }[]>`SELECT person FROM api_keys WHERE tenant = ${tenant} AND name = ${principal.slice(4)}`;
+  return row?.person ?? principal;
 }

@@ -10,6 +10,14 @@ export interface RateLimit {
 /** The schedule key of an account: the configured `default` one is shared by every tenant. */
 export const throttleKey = (tenant: string, account: string) => (account === 'default' ? 'account:default' : `account:${tenant}/${account}`);
 
+/**
+ * Whose hold an account's is: a quota or authentication refusal holds the account for its tenant.
+ * The configured `default` account is shared by every tenant's campaigns, so each tenant has its
+ * own hold (and reason) on it: one tenant's refusal neither pauses, shows its SMTP reply to, nor
+ * can be lifted by another. Its rate limits stay shared (the provider counts per account).
+ */
+export const holdKey = (tenant: string, account: string) => (account === 'default' && tenant === 'default' ? 'account:default' : `account:${tenant}/${account}`);
+
 export type Reservation = { kind: 'slot'; at: Date } | { kind: 'later'; retryAt: Date; reason: string };
 
 /** Spacing is a little wider than 60 s / rate, so network jitter never packs rate+1 into a minute. */

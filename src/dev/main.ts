@@ -167,6 +167,7 @@ async function main(): Promise<void> {
     masterKey: apiConfig.MASTER_KEY,
     logger: apiLogger,
     s3: apiS3,
+    s3Locations: apiConfig.S3_ALLOWED_LOCATIONS,
     metrics,
   });
   const server: Server = await new Promise((ok) => {

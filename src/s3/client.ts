@@ -14,7 +14,10 @@ export class ObjectChangedError extends Error {
   override name = 'ObjectChangedError';
 }
 
-/** The few S3 operations the product needs, over any S3-compatible store. */
+/**
+ * The few S3 operations the product needs, over any S3-compatible store. It reads anything its
+ * credentials reach: tenants' reads go through `scopedStore` (./locations.ts), bound to their locations.
+ */
 export interface S3Store {
   head(bucket: string, key: string): Promise<S3ObjectInfo | undefined>;
   /** Every object under `prefix`, in key order, paging through the listing. */
@@ -25,7 +28,9 @@ export interface S3Store {
   close(): void;
 }
 
-export function createS3Store(config: S3Config): S3Store {
+export function createS3Store(
+  config: Omit<S3Config, 'S3_ALLOWED_LOCATIONS'>,
+): S3Store {
   const client = new S3Client({
     region: config.S3_REGION,
     endpoint: config.S3_ENDPOINT,

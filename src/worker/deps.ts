@@ -37,6 +37,7 @@ export function createWorkerDeps(
   return {
     sql,
     s3,
+    s3Locations: config.S3_ALLOWED_LOCATIONS,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     metrics,
     accounts,

@@ -10,9 +10,10 @@ import {
   setHandler,
   sleep,
   startChild,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { CampaignIdAttr } from '../contract/search-attributes.js';
 import { deliveryWorkflowId, type CampaignStatus } from '../contract/statuses.js';
@@ -30,9 +31,10 @@ import {
   resumeSignal,
   resumeUpdate,
   statusQuery,
+  FOUR_EYES_REFUSED,
   type ControlRequest,
+  type DecisionAudit,
   type ReviewDecision,
-  type SignalAction,
 } from './definitions.js';
 import { deliveryWorkflow } from './delivery.js';
 
@@ -196,21 +198,50 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 function registerHandlers(c: CampaignState): void {
   setHandler(statusQuery, () => c.progress());
 
+  // Every decision is audited by the activity that records it, whichever way it came: the REST
+  // API's request id names the caller the API authenticated; anything else is `update:`/`signal:`.
   const decide = async (approved: boolean, d: ReviewDecision, viaSignal = false) => {
     c.decision = { approved, by: d.by, note: d.note };
+    const previousReason = c.reason;
     c.reason = undefined; // a refused approve Signal is no longer news once someone decided
-    await acts.recordDecision({ campaignId: c.id, approved, by: d.by ?? 'unknown', note: d.note, viaSignal });
+    const by = d.by ?? 'unknown';
+    const audit: DecisionAudit = {
+      action: approved ? 'approve' : 'reject',
+      by,
+      via: viaSignal ? 'signal' : 'update',
+      apiRequest: d.requestId,
+      auditId: uuid4(),
+      note: d.note,
+    };
+    const recorded = await acts.recordDecision({ campaignId: c.id, approved, by, note: d.note, viaSignal, audit });
+    if (recorded?.refused) {
+      // The four-eyes rule, checked against the people behind the keys: nothing was decided.
+      c.decision = undefined;
+      c.reason = previousReason;
+      return { refused: recorded.refused };
+    }
     c.phase = approved ? 'sending' : 'rejected';
     c.decisionRecorded = true;
     c.publish();
     return { status: c.status };
   };
-  setHandler(approveUpdate, (d) => decide(true, d), { validator: (_d) => c.assertAwaitingReview() });
-  setHandler(rejectUpdate, (d) => decide(false, d), { validator: (_d) => c.assertAwaitingReview() });
+  const answer = async (approved: boolean, d: ReviewDecision) => {
+    const r = await decide(approved, d);
+    if ('refused' in r) throw ApplicationFailure.nonRetryable(r.refused, FOUR_EYES_REFUSED, { status: c.status });
+    return r;
+  };
+  setHandler(approveUpdate, (d) => answer(true, d), { validator: (_d) => c.assertAwaitingReview() });
+  setHandler(rejectUpdate, (d) => answer(false, d), { validator: (_d) => c.assertAwaitingReview() });
 
   type Via = { signal?: boolean };
-  const via = (action: 'pause' | 'resume' | 'cancel', r: ControlRequest, v: Via) =>
-    v.signal ? { action, by: r.by ?? 'unknown' } : undefined;
+  const via = (action: 'pause' | 'resume' | 'cancel', r: ControlRequest, v: Via): DecisionAudit => ({
+    action,
+    by: r.by ?? 'unknown',
+    via: v.signal ? 'signal' : 'update',
+    apiRequest: r.requestId,
+    auditId: uuid4(),
+    reason: r.reason,
+  });
   const pause = async (r: ControlRequest, v: Via = {}) => {
     c.paused = true;
     c.reason = describe('paused', r);
@@ -261,10 +292,16 @@ function registerHandlers(c: CampaignState): void {
       if (c.distinctReviewer && patched('four-eyes-signals')) {
         c.reason = `an approve signal from "${by}" was refused: this campaign needs a distinct reviewer, so it is approved through the API, where the approver is known`;
         log.warn(c.reason);
-        await setStatus(c, { action: 'approve_refused', by });
+        await setStatus(c, { action: 'approve_refused', by, via: 'signal', auditId: uuid4() });
         return;
       }
-      await decide(true, { ...d, by }, true);
+      const r = await decide(true, { ...d, by }, true);
+      if ('refused' in r) {
+        // Refused by the activity (four eyes turned on after the build), which wrote the audit row.
+        c.reason = `an approve signal from "${by}" was refused: ${r.refused}`;
+        log.warn(c.reason);
+        await setStatus(c);
+      }
     }),
   );
   setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
@@ -288,9 +325,9 @@ function describe(action: string, r: ControlRequest): string {
   return `${action} by ${r.by ?? 'unknown'}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
-async function setStatus(c: CampaignState, signal?: { action: SignalAction; by: string }): Promise<void> {
+async function setStatus(c: CampaignState, audit?: DecisionAudit): Promise<void> {
   c.publish();
-  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, signal });
+  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, audit });
 }
 
 async function startDelivery(c: CampaignState, r: { id: number; masked: string }): Promise<void> {

@@ -8,6 +8,8 @@ export interface ReviewDecision {
   /** Who decided: the API key's principal, or whatever a Signal sender puts here. */
   by?: string;
   note?: string;
+  /** Set by the REST API: the request it authenticated, so the audit row names the caller it knows. */
+  requestId?: string;
 }
 
 export interface DecisionAnswer {
@@ -33,10 +35,31 @@ export const rejectSignal = defineSignal<[ReviewDecision]>('reject');
 export interface ControlRequest {
   by?: string;
   reason?: string;
+  /** Set by the REST API: the request it authenticated, so the audit row names the caller it knows. */
+  requestId?: string;
 }
 
 /** What a Signal did, as written to the audit log by the activity that records it. */
 export type SignalAction = 'approve' | 'approve_refused' | 'reject' | 'pause' | 'resume' | 'cancel';
+
+/**
+ * A decision as the workflow hands it to the activity that records it and writes its audit row,
+ * whichever way it came (REST, an Update sent straight to Temporal, a Signal).
+ */
+export interface DecisionAudit {
+  action: SignalAction;
+  by: string;
+  via: 'update' | 'signal';
+  /** The REST API's request id, if the sender gave one: honoured only if the API recorded it. */
+  apiRequest?: string;
+  /** Made by the workflow: one audit row per decision, however often the activity is retried. */
+  auditId: string;
+  note?: string;
+  reason?: string;
+}
+
+/** The ApplicationFailure type of an approve Update refused by the four-eyes rule. */
+export const FOUR_EYES_REFUSED = 'FourEyesRefused';
 
 export const pauseUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('pause');
 export const resumeUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('resume');

@@ -134,6 +134,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     S3_ACCESS_KEY_ID: 'test',
     S3_SECRET_ACCESS_KEY: 'test',
     S3_FORCE_PATH_STYLE: 'true',
+    // Tenant `default` reads this test file's bucket; other tenants get theirs from PUT /tenants/:tenant.
+    S3_ALLOWED_LOCATIONS: bucket,
     ...options.env,
   };
   const workerConfig = parseEnv(workerEnvSchema, workerEnv);
@@ -158,7 +160,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const client = new Client({ connection, namespace: 'default' });
   const sql = createSql(databaseUrl, { max: 3 });
   const apiS3 = createS3Store(workerConfig);
-  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, metrics });
+  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, s3Locations: workerConfig.S3_ALLOWED_LOCATIONS, metrics });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });

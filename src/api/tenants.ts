@@ -1,0 +1,111 @@
+import { Router } from 'express';
+import { isGlobTemplate } from '../activities/attachments.js';
+import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
+import { tenantIdSchema } from '../contract/keys.js';
+import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';
+import { appendAudit } from '../db/audit.js';
+import type { Sql } from '../db/sql.js';
+import * as tenants from '../db/tenants.js';
+import type { Logger } from '../logger.js';
+import { templateLocationProblem, type S3Location } from '../s3/locations.js';
+import { ApiError, notFound, type Problem } from './errors.js';
+import { callerOf, route } from './scopes.js';
+
+const view = (p: tenants.TenantPolicy, row: tenants.TenantRow | undefined) => ({
+  tenant: p.tenant,
+  s3Locations: p.s3Locations,
+  s3LocationsFrom: p.s3LocationsFrom,
+  review: { skipAllowed: p.reviewSkipAllowed, fourEyesRequired: p.fourEyesRequired },
+  updatedAt: row?.updatedAt ?? undefined,
+  updatedBy: row?.updatedBy ?? undefined,
+});
+
+/**
+ * /tenants/:tenant: what the installation allows a tenant. Only the configured API_KEY changes
+ * it; a tenant's own keys:admin key may read its own, and another tenant's is a 404.
+ */
+export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: Logger; s3Locations?: readonly S3Location[] }): Router {
+  const router = Router();
+  const configured = s3Locations ?? [];
+
+  function target(res: Parameters<typeof callerOf>[0], raw: string): string {
+    const caller = callerOf(res);
+    const id = tenantIdSchema.safeParse(raw);
+    if (!id.success || (!caller.bootstrap && id.data !== caller.tenant)) throw notFound('tenant');
+    return id.data;
+  }
+
+  router.get('/tenants/:tenant', route({ scope: 'keys:admin', summary: "A tenant's settings: its S3 locations and review rules", response: tenantSettingsResponse }), async (req, res) => {
+    const id = target(res, String(req.params.tenant));
+    const row = await tenants.getTenant(sql, id);
+    if (!row) throw notFound('tenant');
+    res.json(view(tenants.policyOf(id, row, configured), row));
+  });
+
+  router.put('/tenants/:tenant', route({ scope: 'keys:admin', summary: "Replace a tenant's settings (the configured API_KEY only); creates the tenant", body: tenantSettingsSchema, response: tenantSettingsResponse }), async (req, res) => {
+    const caller = callerOf(res);
+    const id = target(res, String(req.params.tenant));
+    if (!caller.bootstrap) {
+      throw new ApiError(403, "a tenant's settings belong to the installation's admin: only the configured API_KEY may change them");
+    }
+    const input = tenantSettingsSchema.parse(req.body ?? {});
+    const row = await sql.begin(async (tx) => {
+      const before = await tenants.getTenant(tx, id);
+      const after = await tenants.putTenantSettings(tx, id, {
+        s3Locations: input.s3Locations ?? null,
+        reviewSkipAllowed: input.review.skipAllowed,
+        fourEyesRequired: input.review.fourEyesRequired,
+        updatedBy: caller.principal,
+      });
+      await appendAudit(tx, {
+        tenant: id,
+        principal: caller.principal,
+        action: 'tenant.update',
+        subject: id,
+        details: {
+          before: before ? { s3Locations: before.s3Locations, reviewSkipAllowed: before.reviewSkipAllowed, fourEyesRequired: before.fourEyesRequired } : null,
+          after: { s3Locations: after.s3Locations, reviewSkipAllowed: after.reviewSkipAllowed, fourEyesRequired: after.fourEyesRequired },
+        },
+      });
+      return after;
+    });
+    logger.info({ tenant: id, by: caller.principal }, 'tenant settings changed');
+    res.json(view(tenants.policyOf(id, row, configured), row));
+  });
+
+  return router;
+}
+
+/**
+ * What a new campaign may ask of its tenant: S3 reads inside the tenant's locations (a 422 naming
+ * the field), and review at least as strict as the tenant's rules (a 403 naming the setting).
+ * Answers the review policy to store: four eyes where the tenant requires it.
+ */
+export function checkCampaignAgainstPolicy(policy: tenants.TenantPolicy, input: CreateCampaignInput): CampaignDefinition['review'] {
+  const problems: Problem[] = [];
+  const s3 = input.recipientsFrom?.s3;
+  if (s3) {
+    const problem = templateLocationProblem(policy.s3Locations, s3.bucket, s3.key, { glob: false });
+    if (problem) problems.push({ path: 'recipientsFrom.s3.key', message: problem.startsWith('is outside') ? `s3://${s3.bucket}/${s3.key} ${problem}` : problem });
+  }
+  (input.attachments ?? []).forEach((a, i) => {
+    const problem = templateLocationProblem(policy.s3Locations, a.bucket, a.key, { glob: isGlobTemplate(a.key) });
+    if (problem) problems.push({ path: `attachments.${i}.key`, message: problem.startsWith('is outside') ? `s3://${a.bucket}/${a.key} ${problem}` : problem });
+  });
+  if (problems.length > 0) throw new ApiError(422, 'the request is not valid', { problems });
+
+  if (input.review?.required === false) {
+    if (!policy.reviewSkipAllowed) {
+      throw new ApiError(403, `review.required: false is not allowed: tenant ${policy.tenant} has review.skipAllowed = false (a tenant setting only the installation's admin changes)`, {
+        setting: 'review.skipAllowed',
+      });
+    }
+    if (policy.fourEyesRequired) {
+      throw new ApiError(403, `review.required: false is not allowed: tenant ${policy.tenant} has review.fourEyesRequired = true`, {
+        setting: 'review.fourEyesRequired',
+      });
+    }
+  }
+  if (!policy.fourEyesRequired) return input.review;
+  return { ...(input.review ?? reviewPolicySchema.parse({})), distinctReviewer: true };
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { keyProblem } from '../s3/locations.js';
+
+// The settings of a tenant: only the installation's admin (the configured API_KEY) changes them.
+
+export const s3LocationSchema = z
+  .object({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid S3 bucket name'),
+    /** Every key of the bucket that starts with this; '' is the whole bucket. */
+    prefix: z
+      .string()
+      .max(1024, 'is longer than 1024 characters')
+      .default('')
+      .superRefine((p, ctx) => {
+        const problem = p ? keyProblem(p) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+  })
+  .strict();
+
+export const tenantSettingsSchema = z
+  .object({
+    /** Left out: none (tenant `default`: those of S3_ALLOWED_LOCATIONS). */
+    s3Locations: z.array(s3LocationSchema).max(100, 'must contain at most 100 locations').optional(),
+    review: z
+      .object({
+        /** Whether the tenant's campaigns may say `review: { required: false }`. */
+        skipAllowed: z.boolean().default(false),
+        /** Whether every campaign of the tenant must be approved by a person other than its creator. */
+        fourEyesRequired: z.boolean().default(false),
+      })
+      .strict()
+      .default({ skipAllowed: false, fourEyesRequired: false }),
+  })
+  .strict();
+export type TenantSettingsInput = z.infer<typeof tenantSettingsSchema>;
+
+export const tenantSettingsResponse = z.object({
+  tenant: z.string(),
+  s3Locations: z.array(z.object({ bucket: z.string(), prefix: z.string() })),
+  s3LocationsFrom: z.enum(['settings', 'configuration']),
+  review: z.object({ skipAllowed: z.boolean(), fourEyesRequired: z.boolean() }),
+  updatedAt: z.iso.datetime().optional(),
+  updatedBy: z.string().optional(),
+});
