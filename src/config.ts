@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './contract/statuses.js';
-import { masterKeyProblem } from './crypto/secrets.js';
+import { masterKeyProblem, previousKeysProblem, splitKeys } from './crypto/secrets.js';
+import { PRIVATE_HOST_ALLOWANCES } from './net/host-policy.js';
 import { keyProblem, parseLocations, type S3Location } from './s3/locations.js';
 
 // Configuration comes from the environment, is validated once at start, and a bad value stops
@@ -13,6 +14,8 @@ export interface ServerEndpoint {
   secure: boolean;
   user?: string;
   pass?: string;
+  /** Without implicit TLS: upgrade with STARTTLS or do not log in (an account's `starttls`). */
+  requireTls?: boolean;
 }
 
 function endpointUrl(schemes: { plain: string; secure: string; plainPort: number; securePort: number }) {
@@ -109,6 +112,31 @@ const masterKey = {
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .optional(),
+  /** Older master keys (comma-separated) that only open what they sealed, until `npm run reseal`. */
+  MASTER_KEY_PREVIOUS: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = previousKeysProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .transform(splitKeys)
+    .default([]),
+};
+
+const count = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
+
+/**
+ * What tenant input may cost the installation: which inward hosts its accounts may reach, and
+ * the limits its templates render under (in the API's previews and the worker's build and send).
+ */
+const tenantInput = {
+  /** Inward addresses accounts may connect to: none (default), loopback, private (also loopback) or all. */
+  ALLOW_PRIVATE_HOSTS: z.enum(PRIVATE_HOST_ALLOWANCES, { error: 'must be none, loopback, private or all' }).default('none'),
+  TEMPLATE_PARSE_LIMIT: count(1000).default(5_000_000),
+  TEMPLATE_RENDER_MS: count(1).default(1000),
+  TEMPLATE_MEMORY_LIMIT: count(1000).default(10_000_000),
+  /** Recipients one campaign may have, whatever its source. */
+  MAX_RECIPIENTS_PER_CAMPAIGN: count(1).default(1_000_000),
 };
 
 /** GET /metrics (Prometheus) on a port of its own; off when unset. */
@@ -123,6 +151,7 @@ const logLevel = {
 
 export const workerEnvSchema = z.object({
   ...temporal,
+  ...tenantInput,
   ...metricsEndpoint,
   ...s3,
   ...masterKey,
@@ -153,6 +182,15 @@ export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
 export const apiEnvSchema = z.object({
   ...temporal,
+  ...tenantInput,
+  /** Requests one key may make per minute; over it is a 429 with Retry-After. */
+  RATE_LIMIT_PER_MINUTE: count(1).default(600),
+  /** Attachment bytes one preview may fetch from S3. */
+  PREVIEW_MAX_ATTACHMENT_BYTES: count(0).default(25 * 1024 * 1024),
+  /** Milliseconds a preview's templates may take: the API's event loop is held at most this long. */
+  PREVIEW_RENDER_MS: count(1).default(50),
+  /** Items one list page may hold (`limit` of the list routes). */
+  PAGE_MAX_ITEMS: count(1).default(1000),
   ...metricsEndpoint,
   ...s3,
   ...masterKey,

@@ -31,9 +31,41 @@ interface CompiledSpec {
 
 const LIQUID_TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
+/** Matches a glob may attach to one message: a pattern matching more blocks the recipient. */
+export const MAX_GLOB_MATCHES = 100;
+
+/**
+ * Glob patterns are tenant text compiled into regular expressions, so only a plain subset is
+ * accepted: `*`, `**`, `?` and character classes (`[abc]`, `[a-z]`, `[!x]`). Extglobs
+ * (`@(a|b)`, `*(x)`), braces and escapes could take a minute to match one key; they are refused.
+ */
+// Braces count as glob syntax so that a brace pattern is refused as one, not looked up as a name.
+const GLOB_CHARS = /[*?[{]/;
+const CLASS = /\[[!^]?[^\]\[\\/]+\]/g;
+
 /** A glob is a property of the template: "Smith (2)" in a variable is a name, not a pattern. */
 export function isGlobTemplate(keyTemplate: string): boolean {
-  return picomatch.scan(keyTemplate.replace(LIQUID_TAG, 'x')).isGlob;
+  return GLOB_CHARS.test(keyTemplate.replace(LIQUID_TAG, 'x'));
+}
+
+/** Why a key template is not an acceptable pattern, or undefined. */
+export function globSyntaxProblem(keyTemplate: string): string | undefined {
+  const text = keyTemplate.replace(LIQUID_TAG, 'x');
+  if (/[@!+*?]\(/.test(text)) return 'uses an extglob such as @(a|b); a pattern may use only *, **, ? and [...] classes';
+  if (/[{}]/.test(text)) return 'uses braces outside {{ }}; a pattern may use only *, **, ? and [...] classes';
+  if (!isGlobTemplate(keyTemplate)) return undefined;
+  const outsideClasses = text.replace(CLASS, 'x');
+  if (/[[\]]/.test(outsideClasses)) return 'has a [ without its ] or a class that is not plain; a class is like [abc], [a-z] or [!x]';
+  if (/[()|\\]/.test(outsideClasses) || outsideClasses.startsWith('!')) {
+    return 'uses ( ) | \\ or a leading !; a pattern may use only *, **, ? and [...] classes';
+  }
+  return undefined;
+}
+
+/** The one way a rendered key pattern is compiled: the plain subset only, whatever it holds. */
+function compileGlob(pattern: string): (key: string) => boolean {
+  // picomatch negates a class with ^ only; [!x] is the shell's spelling of the same.
+  return picomatch(pattern.replace(/(?<!\\)\[!/g, '[^'), { dot: true, noextglob: true, nobrace: true });
 }
 
 /** Variable values as literal text inside a glob pattern. */
@@ -95,6 +127,10 @@ export class AttachmentResolver {
         out.blocked.push(`attachment-location: ${err.message}`);
         continue;
       }
+      if (matches.length > MAX_GLOB_MATCHES) {
+        out.blocked.push(`attachment-too-many: ${where} matches more than ${MAX_GLOB_MATCHES} objects`);
+        continue;
+      }
       if (matches.length === 0) {
         if (spec.required) out.blocked.push(`attachment-missing: ${where} does not exist`);
         else out.review.push(`attachment-optional-missing: ${where} does not exist`);
@@ -138,8 +174,12 @@ export class AttachmentResolver {
       const found = index.get(key);
       return found ? [found] : [];
     }
-    const isMatch = picomatch(key, { dot: true });
-    return [...index.withPrefix(globBase(key))].filter((o) => isMatch(o.key));
+    const isMatch = compileGlob(key);
+    const matches = [];
+    for (const o of index.withPrefix(globBase(key))) {
+      if (isMatch(o.key) && matches.push(o) > MAX_GLOB_MATCHES) break;
+    }
+    return matches;
   }
 
   /** Straight from S3: an exact key is one HEAD; a glob lists its literal prefix and filters it. */
@@ -148,9 +188,11 @@ export class AttachmentResolver {
       const found = await this.s3.head(bucket, key);
       return found ? [found] : [];
     }
-    const isMatch = picomatch(key, { dot: true });
+    const isMatch = compileGlob(key);
     const matches = [];
-    for await (const o of this.s3.list(bucket, globBase(key))) if (isMatch(o.key)) matches.push(o);
+    for await (const o of this.s3.list(bucket, globBase(key))) {
+      if (isMatch(o.key) && matches.push(o) > MAX_GLOB_MATCHES) break;
+    }
     return matches;
   }
 }

@@ -42,7 +42,7 @@ function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message:
 const LOOKUP_CONCURRENCY = 32;
 
 /** Building and validating a campaign's recipient list. */
-export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMessageBytes, metrics }: ActivityDeps) {
+export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMessageBytes, maxRecipients = Infinity, metrics }: ActivityDeps) {
   async function loadCampaign(campaignId: string) {
     const campaign = await campaigns.getCampaign(sql, campaignId);
     if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
@@ -137,7 +137,7 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
           parts = renderer.render(fields);
         } catch (err) {
           if (!(err instanceof TemplateRenderError)) throw err;
-          blocked.push(`missing-variable: ${err.message}`);
+          blocked.push(err.overLimit ? `template-limit: ${err.message}` : `missing-variable: ${err.message}`);
         }
         const found = await attachments.resolve(renderer.scopeFor(fields));
         blocked.push(...found.blocked);
@@ -177,6 +177,7 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
         try {
           for await (const raw of readRecipientSource(source, s3, progress)) {
             total++;
+            if (total > maxRecipients) throw new SourceError(`too-many-recipients: the list has more than ${maxRecipients} recipients (MAX_RECIPIENTS_PER_CAMPAIGN)`);
             if (total <= resumeAfter) continue;
             pending.push({ id: total, raw });
             if (pending.length >= BUILD_BATCH) await flush();

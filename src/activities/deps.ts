@@ -17,6 +17,8 @@ export interface ActivityDeps {
   s3Locations?: readonly S3Location[];
   /** Messages larger than this are blocked at build time. */
   maxMessageBytes: number;
+  /** Recipients one campaign may have (MAX_RECIPIENTS_PER_CAMPAIGN); a longer list fails the build. */
+  maxRecipients?: number;
   metrics: Metrics;
 }
 

@@ -14,7 +14,9 @@ import * as accounts from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import { endpointsOf, sealContext } from '../mail/account-pool.js';
+import { imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
+import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { ApiError, notFound } from './errors.js';
 import { callerOf, route } from './scopes.js';
 
@@ -43,10 +45,40 @@ const verifyResponse = z.object({
   imap: z.object({ ok: z.boolean(), error: z.string().optional(), sentFolder: z.string().optional() }).optional(),
 });
 
+/**
+ * What verify answers about a failed connection: one fixed text per kind of failure. The remote's
+ * own bytes (a banner, a reply) never reach the caller, or verify would read any internal service
+ * it can reach to whoever asks.
+ */
+export function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP'): string {
+  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number };
+  const code = String(e.code ?? '');
+  const message = String(e.message ?? '');
+  if (code === 'EBLOCKEDADDRESS') return 'blocked address: the host is, or resolves to, an address this installation does not connect to';
+  if (code === 'EAUTH' || e.authenticationFailed || e.responseCode === 535) return 'authentication failed: the server refused the user name or password';
+  if (code === 'ETLS' || e.tlsFailed || /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED/.test(code) || /STARTTLS|TLS|certificate/i.test(message)) {
+    return 'TLS failed: the server offers no TLS, or its certificate is not valid for this host';
+  }
+  if (/^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EDNS|ETIMEDOUT|ECONNECTION|CONNECT_TIMEOUT)$/.test(code)) {
+    return 'connection failed: the server could not be reached (refused, unknown host or timed out)';
+  }
+  return `not an ${protocol} server: the server did not answer as ${protocol} does`;
+}
+
 /** /accounts: the tenant's SMTP accounts. Passwords are sealed at rest and never answered. */
-export function accountRouter({ sql, masterKey }: { sql: Sql; masterKey?: string }): Router {
+export function accountRouter({
+  sql,
+  masterKey,
+  previousMasterKeys,
+  allowPrivateHosts = 'none',
+}: {
+  sql: Sql;
+  masterKey?: string;
+  previousMasterKeys?: string[];
+  allowPrivateHosts?: PrivateHostAllowance;
+}): Router {
   const router = Router();
-  const box = masterKey ? new SecretBox(masterKey) : undefined;
+  const box = masterKey ? new SecretBox(masterKey, previousMasterKeys) : undefined;
 
   /** The stored form of the input; a password left out of an update keeps the stored one. */
   function toRow(tenant: string, name: string, input: UpdateAccountInput, before?: accounts.AccountRow): accounts.AccountWrite {
@@ -137,32 +169,26 @@ export function accountRouter({ sql, masterKey }: { sql: Sql; masterKey?: string
     } catch (err) {
       throw new ApiError(503, (err as Error).message);
     }
-    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false });
+    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false, hostPolicy: allowPrivateHosts });
     const smtpResult = await smtp.verify().then(
       () => ({ ok: true }),
-      (err: Error) => ({ ok: false, error: err.message }),
+      (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP') }),
     );
     smtp.close();
     let imapResult: z.infer<typeof verifyResponse>['imap'];
     if (endpoints.imap) {
-      const imap = new ImapFlow({
-        host: endpoints.imap.host,
-        port: endpoints.imap.port,
-        secure: endpoints.imap.secure,
-        auth: { user: endpoints.imap.user ?? '', pass: endpoints.imap.pass ?? '' },
-        logger: false,
-        connectionTimeout: 15_000,
-      });
-      imap.on('error', () => {});
+      let imap: ImapFlow | undefined;
       try {
+        imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000 }));
+        imap.on('error', () => {});
         await imap.connect();
         const boxes = await imap.list();
         const sent = endpoints.imap.sentFolder ?? boxes.find((b) => b.specialUse === '\\Sent')?.path;
         imapResult = sent ? { ok: true, sentFolder: sent } : { ok: false, error: 'logged in, but found no Sent folder: set imap.sentFolder' };
         await imap.logout();
       } catch (err) {
-        imapResult = { ok: false, error: (err as Error).message };
-        imap.close();
+        imapResult = { ok: false, error: verifyFailure(err, 'IMAP') };
+        imap?.close();
       }
     }
     res.json({ smtp: smtpResult, imap: imapResult });

@@ -1,9 +1,14 @@
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { ApiConfig } from '../config.js';
+import { configureTemplateLimits } from '../mail/templates.js';
+import type { PrivateHostAllowance } from '../net/host-policy.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { auditRouter } from './audit.js';
+import type { Caller } from './scopes.js';
 import { authenticate } from './auth.js';
 import { campaignActionRouter } from './campaign-actions.js';
 import { campaignViewRouter } from './campaign-views.js';
@@ -35,10 +40,55 @@ export interface AppDeps {
   s3Locations?: readonly S3Location[];
   /** Request counts and times by route pattern (never by URL: IDs would explode the labels). */
   metrics?: Metrics;
+  /** Older master keys that still open what they sealed (MASTER_KEY_PREVIOUS). */
+  previousMasterKeys?: string[];
+  /** Inward addresses account verification may reach (ALLOW_PRIVATE_HOSTS); default none. */
+  allowPrivateHosts?: PrivateHostAllowance;
+  /** What one caller may use; see ApiLimits. */
+  limits?: Partial<ApiLimits>;
+}
+
+/** What one caller may use of the API. Each is configurable (README, configuration). */
+export interface ApiLimits {
+  /** Requests per key (per principal for the bootstrap key) per minute: over it, 429 with Retry-After. */
+  requestsPerMinute: number;
+  /** Recipients one campaign may have. */
+  recipientsPerCampaign: number;
+  /** Attachment bytes one preview may fetch from S3. */
+  previewAttachmentBytes: number;
+  /** Items one list page may hold. */
+  pageItems: number;
+  /** Milliseconds a preview's templates may take: the API's event loop is held at most this long. */
+  previewRenderMs: number;
+}
+
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  requestsPerMinute: 600,
+  recipientsPerCampaign: 1_000_000,
+  previewAttachmentBytes: 25 * 1024 * 1024,
+  pageItems: 1000,
+  previewRenderMs: 50,
+};
+
+/** The AppDeps that come from the API's configuration. */
+export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits'> {
+  configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
+  return {
+    previousMasterKeys: config.MASTER_KEY_PREVIOUS,
+    allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,
+    limits: {
+      requestsPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      recipientsPerCampaign: config.MAX_RECIPIENTS_PER_CAMPAIGN,
+      previewAttachmentBytes: config.PREVIEW_MAX_ATTACHMENT_BYTES,
+      pageItems: config.PAGE_MAX_ITEMS,
+      previewRenderMs: config.PREVIEW_RENDER_MS,
+    },
+  };
 }
 
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
 export function createApp(deps: AppDeps): Express {
+  const limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -81,13 +131,38 @@ export function createApp(deps: AppDeps): Express {
   const v1 = express.Router();
   // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
   v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
+  // One budget per key: a caller that floods the API waits, the others do not.
+  v1.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: limits.requestsPerMinute,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      keyGenerator: (_req, res) => {
+        const caller = res.locals.auth as Caller;
+        return caller.keyId ? `key:${caller.keyId}` : `${caller.tenant}/${caller.principal}`;
+      },
+      handler: (_req, res, _next, options) => {
+        res.status(429).json({ error: `too many requests: at most ${options.limit} a minute per key; retry after the time in Retry-After` });
+      },
+    }),
+  );
+  v1.use((req, res, next) => {
+    // Every list route pages with `limit`: one check caps them all.
+    const limit = req.method === 'GET' ? Number(req.query.limit) : NaN;
+    if (limit > limits.pageItems) {
+      res.status(422).json({ error: 'the request is not valid', problems: [{ path: 'limit', message: `must be at most ${limits.pageItems}` }] });
+      return;
+    }
+    next();
+  });
   v1.use(express.json({ limit: '20mb' }));
   v1.use(campaignViewRouter(deps));
-  v1.use(campaignRouter(deps));
+  v1.use(campaignRouter({ ...deps, maxRecipients: limits.recipientsPerCampaign }));
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
   v1.use(accountRouter(deps));
-  v1.use(reviewRouter(deps));
+  v1.use(reviewRouter({ ...deps, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));

@@ -123,7 +123,7 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="campaign-${c.id}.csv"`,
     });
-    const csv = stringify({ header: true, columns: [...REPORT_COLUMNS] });
+    const csv = stringify({ header: true, columns: [...REPORT_COLUMNS], escape_formulas: true });
     csv.pipe(res);
     try {
       // Rows are fetched and written a batch at a time, waiting for the client to keep up.

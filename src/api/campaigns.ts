@@ -29,6 +29,8 @@ export interface CampaignRouterDeps {
   namespace: string;
   temporalUiUrl?: string;
   logger: Logger;
+  /** Recipients one campaign may have (an inline list is checked here, every list again by the build). */
+  maxRecipients?: number;
   /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
   s3Locations?: readonly S3Location[];
 }
@@ -50,6 +52,12 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       });
     }
     const input = createCampaignSchema.parse(req.body ?? {});
+    const maxRecipients = deps.maxRecipients ?? Infinity;
+    if (input.recipients && input.recipients.length > maxRecipients) {
+      throw new ApiError(422, 'the request is not valid', {
+        problems: [{ path: 'recipients', message: `has ${input.recipients.length} recipients, more than the ${maxRecipients} a campaign may have` }],
+      });
+    }
     if (input.account !== 'default' && !(await getAccount(sql, caller.tenant, input.account))) {
       throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'account', message: `no account named ${input.account}` }] });
     }

@@ -5,7 +5,7 @@ import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient } from '../temporal.js';
 import { createS3Store } from '../s3/client.js';
-import { createApp } from './app.js';
+import { appSettingsFrom, createApp } from './app.js';
 
 const config = loadConfigOrExit(apiEnvSchema);
 const logger = createLogger('api', config.LOG_LEVEL);
@@ -29,6 +29,7 @@ const app = createApp({
   s3,
   s3Locations: config.S3_ALLOWED_LOCATIONS,
   metrics,
+  ...appSettingsFrom(config),
 });
 const server = app.listen(config.PORT, config.HOST, () => {
   logger.info(`API listening on http://${config.HOST}:${config.PORT}`);

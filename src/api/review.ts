@@ -28,12 +28,16 @@ export interface ReviewRouterDeps {
   s3Locations?: readonly S3Location[];
   taskQueue: string;
   logger: Logger;
+  /** Attachment bytes one preview may fetch from S3. */
+  previewAttachmentBytes?: number;
+  /** Milliseconds a preview's templates may hold the API's event loop. */
+  previewRenderMs?: number;
 }
 
 const TEST_SEND_DEADLINE_MS = 60_000;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
-export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger }: ReviewRouterDeps): Router {
+export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
   const router = Router();
 
 
@@ -72,11 +76,15 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger }
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const r = await loadRecipient(c.id, String(req.params.rid));
     if (c.status === 'building') throw new ApiError(409, 'the campaign is still building', { status: c.status });
+    const attachmentBytes = (r.attachments ?? []).reduce((sum, a) => sum + a.size, 0);
+    if (attachmentBytes > previewAttachmentBytes) {
+      throw new ApiError(422, `preview-too-large: this message's attachments are ${attachmentBytes} bytes, more than the ${previewAttachmentBytes} a preview may fetch (PREVIEW_MAX_ATTACHMENT_BYTES)`, { status: c.status });
+    }
     let msg;
     try {
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
       // Read as the campaign's tenant may read now: its locations may have been narrowed since the build.
-      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant));
+      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant), { renderMs: previewRenderMs });
     } catch (err) {
       if (err instanceof LocationDeniedError) {
         throw new ApiError(403, `attachment-location: ${err.message}; this recipient's message would not be sent`, { status: c.status });
@@ -85,6 +93,13 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger }
         throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
       }
       if (!(err instanceof TemplateRenderError)) throw err;
+      if (err.overLimit) {
+        throw new ApiError(422, `template-limit: ${err.message}; this recipient's message is not rendered`, {
+          status: c.status,
+          buildStatus: r.buildStatus,
+          reasons: r.buildReasons,
+        });
+      }
       throw new ApiError(409, `the message cannot be rendered for this recipient: ${err.message}`, {
         status: c.status,
         buildStatus: r.buildStatus,

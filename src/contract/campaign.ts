@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
+import { globSyntaxProblem } from '../activities/attachments.js';
 import { CAMPAIGN_STATUSES } from './statuses.js';
 
 // The public contract of /api/v1/campaigns. Types come from these schemas; the API validates
@@ -88,7 +89,12 @@ const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is no
 export const attachmentSchema = z
   .object({
     bucket: bucketName,
-    key: template('plain', 1024).refine((s) => s.trim().length > 0, 'must not be empty'),
+    key: template('plain', 1024)
+      .refine((s) => s.trim().length > 0, 'must not be empty')
+      .superRefine((s, ctx) => {
+        const problem = globSyntaxProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     required: z.boolean().default(true),
     maxMatches: z.number().int().min(1).max(100).default(1),
     unique: z.boolean().default(false),

@@ -14,6 +14,7 @@ export const AUDIT_ACTIONS = [
   'account.create',
   'account.update',
   'account.delete',
+  'account.reseal',
   'key.create',
   'key.revoke',
   'tenant.update',

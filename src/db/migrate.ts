@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { resolveBinary } from 'dbmate';
+import postgres from 'postgres';
 
 const run = promisify(execFile);
 
@@ -9,16 +10,25 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', impor
 
 /** Brings the database at `databaseUrl` to the current schema with dbmate. */
 export async function migrate(databaseUrl: string): Promise<void> {
-  const url = withSslDefault(databaseUrl);
+  const { args, env } = dbmateInvocation(databaseUrl);
   try {
-    await run(resolveBinary(), ['--url', url, '--migrations-dir', MIGRATIONS_DIR, '--no-dump-schema', '--wait', 'up'], {
-      env: { ...process.env, DATABASE_URL: url },
-    });
+    await run(resolveBinary(), args, { env });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
     // dbmate prints the URL only in its own errors; strip credentials before anything is shown.
     throw new Error(`database migration failed: ${redactUrl(stderr || (err as Error).message)}`);
   }
+}
+
+/**
+ * dbmate's arguments and environment. The URL (and its password) goes in the environment, where
+ * only the process's own user can read it, never on the command line that `ps` shows everyone.
+ */
+export function dbmateInvocation(databaseUrl: string): { args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    args: ['--env', 'DATABASE_URL', '--migrations-dir', MIGRATIONS_DIR, '--no-dump-schema', '--wait', 'up'],
+    env: { ...process.env, DATABASE_URL: withSslDefault(databaseUrl) },
+  };
 }
 
 // dbmate (lib/pq) asks for TLS unless told otherwise; a URL without sslmode means "use the default
@@ -34,4 +44,38 @@ function withSslDefault(url: string): string {
 
 export function redactUrl(text: string): string {
   return text.replace(/(\w+:\/\/[^:/\s@]+:)[^@\s]+@/g, '$1[redacted]@');
+}
+
+/** The group role the migrations grant the application's privileges to (see db/migrations). */
+export const APP_ROLE = 'campaign_mailer_app';
+
+/**
+ * For an embedded server (dev, tests): a login in the application's role, made with the owner's
+ * URL, and the URL to run the application with. In production an administrator makes it once
+ * (README, Database roles).
+ */
+export async function ensureAppLogin(ownerUrl: string, login: { user: string; password: string }): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(login.user)) throw new Error('the application login must be a plain lower-case name');
+  const sql = postgres(ownerUrl, { max: 1, onnotice: () => {} });
+  try {
+    const password = login.password.replace(/'/g, "''");
+    // CREATE ROLE takes no parameters; the name is checked above and the password quoted.
+    await sql.unsafe(`
+      DO $$
+      BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${login.user}') THEN
+          BEGIN
+            CREATE ROLE ${login.user} LOGIN PASSWORD '${password}' IN ROLE ${APP_ROLE};
+          EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+          END;
+        END IF;
+      END
+      $$`);
+  } finally {
+    await sql.end();
+  }
+  const url = new URL(ownerUrl);
+  url.username = login.user;
+  url.password = login.password;
+  return url.toString();
 }

@@ -5,9 +5,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
-import { createApp } from '../api/app.js';
+import { appSettingsFrom, createApp } from '../api/app.js';
 import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
-import { migrate } from '../db/migrate.js';
+import { ensureAppLogin, migrate } from '../db/migrate.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
@@ -53,7 +53,9 @@ async function main(): Promise<void> {
   }
   if (temporalUi) lines.push(`Temporal UI     ${temporalUi}`);
 
-  // PostgreSQL: embedded, migrated by dbmate.
+  // PostgreSQL: embedded, migrated by dbmate as the owner; worker and API log in as the
+  // application's role, which cannot change or erase the audit log.
+  let embeddedOwnerUrl: string | undefined;
   if (!env.DATABASE_URL) {
     const db = await startEmbeddedPostgres({
       dir: postgresDataDir(join(dataDir, 'postgres')),
@@ -62,11 +64,15 @@ async function main(): Promise<void> {
     });
     stops.push({ name: 'PostgreSQL', stop: db.stop });
     env.DATABASE_URL = db.url;
+    embeddedOwnerUrl = db.url;
     lines.push(`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`);
   } else {
     lines.push('PostgreSQL      from DATABASE_URL');
   }
   await migrate(env.DATABASE_URL);
+  if (embeddedOwnerUrl) {
+    env.DATABASE_URL = await ensureAppLogin(embeddedOwnerUrl, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
+  }
 
   // SMTP: a local sink that keeps every message as an .eml file.
   if (!env.SMTP_URL) {
@@ -124,6 +130,8 @@ async function main(): Promise<void> {
   }
   env.PORT ??= String(await freePort(3000));
   env.METRICS_PORT ??= String(await freePort(9464));
+  // The embedded SMTP sink and Dovecot listen on loopback; accounts made in dev point there too.
+  env.ALLOW_PRIVATE_HOSTS ??= 'loopback';
   env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
 
   const workerConfig = parseEnv(workerEnvSchema, env);
@@ -169,6 +177,7 @@ async function main(): Promise<void> {
     s3: apiS3,
     s3Locations: apiConfig.S3_ALLOWED_LOCATIONS,
     metrics,
+    ...appSettingsFrom(apiConfig),
   });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(apiConfig.PORT, apiConfig.HOST, () => ok(s));

@@ -3,6 +3,7 @@ import { SecretBox } from '../crypto/secrets.js';
 import { getAccount, type AccountRow } from '../db/accounts.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
+import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { createSentFolderClient, type SentFolderClient } from './imap.js';
 import { createSmtpSender, type SmtpSender } from './smtp.js';
 
@@ -35,6 +36,7 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
     host: row.smtp.host,
     port: row.smtp.port,
     secure: row.smtp.security === 'tls',
+    requireTls: row.smtp.security === 'starttls',
     user: row.smtp.user,
     pass: unseal(row.smtpPassword, 'smtp'),
   };
@@ -43,6 +45,7 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
         host: row.imap.host,
         port: row.imap.port,
         secure: row.imap.security === 'tls',
+        requireTls: row.imap.security === 'starttls',
         user: row.imap.user,
         pass: unseal(row.imapPassword, 'imap'),
         sentFolder: row.imap.sentFolder,
@@ -67,6 +70,9 @@ export class AccountPool {
       logger: Logger;
       tlsInsecure: boolean;
       masterKey?: string;
+      previousMasterKeys?: string[];
+      /** Inward addresses stored (tenant) accounts may reach; the configured default account is the operator's own. */
+      hostPolicy?: PrivateHostAllowance;
       defaultAccount: LiveAccount;
     },
   ) {}
@@ -83,14 +89,14 @@ export class AccountPool {
     const cached = this.cache.get(key);
     if (cached && cached.updatedAt === row.updatedAt.getTime()) return cached.live;
     if (cached) void this.closeOne(cached.live);
-    const { smtp, imap } = endpointsOf(row, this.o.masterKey ? new SecretBox(this.o.masterKey) : undefined);
+    const { smtp, imap } = endpointsOf(row, this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined);
     const maxConnections = row.limits.maxConnections ?? 3;
     const live: LiveAccount = {
       name,
-      smtp: createSmtpSender(smtp, { maxConnections, tlsInsecure: this.o.tlsInsecure }),
+      smtp: createSmtpSender(smtp, { maxConnections, tlsInsecure: this.o.tlsInsecure, hostPolicy: this.o.hostPolicy ?? 'none' }),
       sentFolder:
         imap && imap.append
-          ? createSentFolderClient(imap, { folder: imap.sentFolder, tlsInsecure: this.o.tlsInsecure, logger: this.o.logger })
+          ? createSentFolderClient(imap, { folder: imap.sentFolder, tlsInsecure: this.o.tlsInsecure, logger: this.o.logger, hostPolicy: this.o.hostPolicy ?? 'none' })
           : undefined,
       limits: { ...row.limits, maxConnections },
     };

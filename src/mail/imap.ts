@@ -1,6 +1,33 @@
 import { ImapFlow } from 'imapflow';
 import type { ServerEndpoint } from '../config.js';
 import type { Logger } from '../logger.js';
+import { assertLiteralAllowed, guardedLookup, type PrivateHostAllowance } from '../net/host-policy.js';
+
+/**
+ * ImapFlow's options for an endpoint. `starttls` (requireTls) means TLS or no login; a tenant's
+ * host (`hostPolicy`) is checked on every connection after DNS resolution.
+ */
+export function imapOptions(
+  endpoint: ServerEndpoint,
+  o: { tlsInsecure: boolean; hostPolicy?: PrivateHostAllowance; connectionTimeout?: number },
+): ConstructorParameters<typeof ImapFlow>[0] {
+  const guarded = o.hostPolicy && o.hostPolicy !== 'all' ? o.hostPolicy : undefined;
+  // IP literals are dialled without a lookup, so they are checked here; names at connect time.
+  if (guarded) assertLiteralAllowed(endpoint.host, guarded);
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.secure,
+    ...(endpoint.requireTls && !endpoint.secure ? { doSTARTTLS: true } : {}),
+    auth: { user: endpoint.user ?? '', pass: endpoint.pass ?? '' },
+    logger: false,
+    // ImapFlow hands these to net/tls.connect, where `lookup` decides the address dialled.
+    tls: { rejectUnauthorized: !o.tlsInsecure, ...(guarded ? { lookup: guardedLookup(guarded) } : {}) } as { rejectUnauthorized: boolean },
+    connectionTimeout: o.connectionTimeout ?? 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 120_000,
+  };
+}
 
 export interface SentFolderClient {
   /** Appends `raw` to the Sent folder unless a message with this exact Message-ID is there. */
@@ -18,7 +45,7 @@ const SENT_NAMES = ['Sent', 'Sent Items', 'Sent Messages', 'Sent Mail', 'Gesende
  */
 export function createSentFolderClient(
   endpoint: ServerEndpoint,
-  options: { folder?: string; tlsInsecure: boolean; logger: Logger },
+  options: { folder?: string; tlsInsecure: boolean; logger: Logger; hostPolicy?: PrivateHostAllowance },
 ): SentFolderClient {
   let client: ImapFlow | undefined;
   let connecting: Promise<ImapFlow> | undefined;
@@ -27,17 +54,7 @@ export function createSentFolderClient(
   async function connect(): Promise<ImapFlow> {
     if (client?.usable) return client;
     connecting ??= (async () => {
-      const c = new ImapFlow({
-        host: endpoint.host,
-        port: endpoint.port,
-        secure: endpoint.secure,
-        auth: { user: endpoint.user ?? '', pass: endpoint.pass ?? '' },
-        logger: false,
-        tls: { rejectUnauthorized: !options.tlsInsecure },
-        connectionTimeout: 30_000,
-        greetingTimeout: 30_000,
-        socketTimeout: 120_000,
-      });
+      const c = new ImapFlow(imapOptions(endpoint, options));
       c.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'IMAP connection error'));
       c.on('close', () => {
         if (client === c) client = undefined;

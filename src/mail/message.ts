@@ -3,7 +3,7 @@ import { convert as htmlToText } from 'html-to-text';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { CampaignDefinition, Mailbox } from '../contract/campaign.js';
-import { compileTemplate, renderTemplate, type CompiledTemplate } from './templates.js';
+import { compileTemplate, RenderBudget, renderTemplate, type CompiledTemplate } from './templates.js';
 
 export interface RecipientFields {
   id: number;
@@ -53,18 +53,20 @@ export class CampaignRenderer {
   }
 
   /** Throws TemplateRenderError naming the first variable the recipient lacks. */
-  render(r: RecipientFields): RenderedParts {
+  /** `renderMs`: the time all of this recipient's templates may take (default: the process's limit). */
+  render(r: RecipientFields, o: { renderMs?: number } = {}): RenderedParts {
     const scope = this.scopeFor(r);
-    const html = this.html && renderTemplate(this.html, scope);
+    const budget = new RenderBudget(o.renderMs);
+    const html = this.html && renderTemplate(this.html, scope, budget);
     // Only html given: the text part is derived from it, so plain-text readers see the same words.
-    const text = this.text ? renderTemplate(this.text, scope) : html !== undefined ? htmlToText(html, { wordwrap: 76 }) : undefined;
+    const text = this.text ? renderTemplate(this.text, scope, budget) : html !== undefined ? htmlToText(html, { wordwrap: 76 }) : undefined;
     return {
       from: this.definition.from,
       to: { name: r.name ?? undefined, address: r.email },
       cc: [...(this.definition.cc ?? []), ...(r.cc ?? [])],
       bcc: [...(this.definition.bcc ?? []), ...(r.bcc ?? [])],
       replyTo: this.definition.replyTo,
-      subject: renderTemplate(this.subject, scope),
+      subject: renderTemplate(this.subject, scope, budget),
       text,
       html,
     };

@@ -24,10 +24,10 @@ export async function composeRecipientMessage(
   campaign: CampaignRow,
   r: RecipientRow,
   s3: S3Store,
-  o: { date?: Date; test?: { to: string; id: string } } = {},
+  o: { date?: Date; test?: { to: string; id: string }; renderMs?: number } = {},
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  let parts = new CampaignRenderer(campaign.definition).render(r);
+  let parts = new CampaignRenderer(campaign.definition).render(r, { renderMs: o.renderMs });
   let messageId = messageIdFor(campaign.id, r.id, campaign.definition.from.address);
   if (o.test) {
     parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };

@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { ServerEndpoint } from '../config.js';
+import { connectGuarded, type PrivateHostAllowance } from '../net/host-policy.js';
 
 export interface SmtpSender {
   /**
@@ -21,8 +22,14 @@ export interface SmtpSender {
  */
 export function createSmtpSender(
   endpoint: ServerEndpoint,
-  options: { maxConnections: number; tlsInsecure: boolean },
+  options: {
+    maxConnections: number;
+    tlsInsecure: boolean;
+    /** A tenant's host: every connection is checked after DNS resolution (see src/net/host-policy.ts). */
+    hostPolicy?: PrivateHostAllowance;
+  },
 ): SmtpSender {
+  const { hostPolicy } = options;
   const transport = nodemailer.createTransport({
     pool: true,
     host: endpoint.host,
@@ -38,6 +45,18 @@ export function createSmtpSender(
     disableFileAccess: true,
     disableUrlAccess: true,
     tls: { rejectUnauthorized: !options.tlsInsecure },
+    // `starttls` means TLS or no login: a server that hides STARTTLS never sees the password.
+    requireTLS: endpoint.requireTls === true,
+    ...(hostPolicy && hostPolicy !== 'all'
+      ? {
+          getSocket: (_o: unknown, callback: (err: Error | null, socket?: { connection: import('node:net').Socket }) => void) => {
+            connectGuarded(endpoint.host, endpoint.port, hostPolicy, 30_000).then(
+              (connection) => callback(null, { connection }),
+              (err: Error) => callback(err),
+            );
+          },
+        }
+      : {}),
   });
   let free = options.maxConnections;
   const waiting: (() => void)[] = [];
@@ -105,6 +124,7 @@ export function classifySmtpError(err: unknown): SmtpOutcome {
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const reason = (e.response || e.message || String(err)).trim();
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (e.code === 'EBLOCKEDADDRESS') return { kind: 'account', reason: `blocked address: ${reason}` };
   if (e.code === 'EAUTH' || code === 530 || code === 534 || code === 535) {
     return { kind: 'account', reason: `authentication failed: ${reason}` };
   }

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { AccountPool } from '../mail/account-pool.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
+import { configureTemplateLimits } from '../mail/templates.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
 
@@ -14,12 +15,15 @@ export function createWorkerDeps(
   logger: Logger,
   metrics: Metrics = createMetrics(),
 ): ActivityDeps & { close(): Promise<void> } {
+  configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
     sql,
     logger,
     tlsInsecure: config.TLS_INSECURE,
     masterKey: config.MASTER_KEY,
+    previousMasterKeys: config.MASTER_KEY_PREVIOUS,
+    hostPolicy: config.ALLOW_PRIVATE_HOSTS,
     defaultAccount: {
       name: 'default',
       smtp: createSmtpSender(config.SMTP_URL, { maxConnections: config.SMTP_MAX_CONNECTIONS, tlsInsecure: config.TLS_INSECURE }),
@@ -39,6 +43,7 @@ export function createWorkerDeps(
     s3,
     s3Locations: config.S3_ALLOWED_LOCATIONS,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxRecipients: config.MAX_RECIPIENTS_PER_CAMPAIGN,
     metrics,
     accounts,
     logger,

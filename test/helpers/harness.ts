@@ -10,7 +10,7 @@ import { TcpProxy } from './tcp-proxy.js';
 import { createApp } from '../../src/api/app.js';
 import { createMetrics, serveMetrics } from '../../src/metrics.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
-import { migrate } from '../../src/db/migrate.js';
+import { ensureAppLogin, migrate } from '../../src/db/migrate.js';
 import { createSql, type Sql } from '../../src/db/sql.js';
 import { createDatabaseIfMissing } from '../../src/dev/postgres.js';
 import { SmtpSink } from '../../src/dev/smtp-sink.js';
@@ -104,6 +104,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await createDatabaseIfMissing(env.pgAdminUrl, dbName);
   const databaseUrl = env.pgAdminUrl.replace(/\/postgres$/, `/${dbName}`);
   await migrate(databaseUrl);
+  // Migrations ran as the owner; the worker and the API run as the application's role, as in dev.
+  const appDatabaseUrl = await ensureAppLogin(databaseUrl, { user: 'campaign_mailer_test_app', password: 'test-app-password' });
 
   const sink = new SmtpSink();
   await sink.start(0);
@@ -124,7 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const workerEnv: Record<string, string> = {
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: appDatabaseUrl,
     SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
     ...(options.imap === false
       ? {}
@@ -134,6 +136,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     S3_ACCESS_KEY_ID: 'test',
     S3_SECRET_ACCESS_KEY: 'test',
     S3_FORCE_PATH_STYLE: 'true',
+    // The sink and Dovecot listen on loopback, and so do the accounts the tests store.
+    ALLOW_PRIVATE_HOSTS: 'loopback',
     // Tenant `default` reads this test file's bucket; other tenants get theirs from PUT /tenants/:tenant.
     S3_ALLOWED_LOCATIONS: bucket,
     ...options.env,
@@ -159,8 +163,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const sql = createSql(databaseUrl, { max: 3 });
+  const apiSql = createSql(appDatabaseUrl, { max: 3 });
   const apiS3 = createS3Store(workerConfig);
-  const app = createApp({ sql, client, apiKey: API_KEY, taskQueue, namespace: 'default', masterKey: TEST_MASTER_KEY, logger, s3: apiS3, s3Locations: workerConfig.S3_ALLOWED_LOCATIONS, metrics });
+  const app = createApp({
+    sql: apiSql,
+    client,
+    apiKey: API_KEY,
+    taskQueue,
+    namespace: 'default',
+    masterKey: TEST_MASTER_KEY,
+    logger,
+    s3: apiS3,
+    s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
+    metrics,
+    allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS,
+    // Tests poll with the one admin key, several campaigns at once, on a busy machine: the per-key
+    // budget and the preview's render budget are tested on their own (api-limits, template-limits).
+    limits: { requestsPerMinute: 1_000_000, previewRenderMs: 1000 },
+  });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });
@@ -242,6 +262,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await nativeConnection.close();
       await connection.close();
       await sql.end({ timeout: 5 });
+      await apiSql.end({ timeout: 5 });
       await sink.stop();
       apiS3.close();
       s3.destroy();

@@ -1,0 +1,57 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createApp, type AppDeps } from '../../src/api/app.js';
+import { parseEnv, workerEnvSchema } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createS3Store } from '../../src/s3/client.js';
+import { API_KEY, TEST_MASTER_KEY, type ApiResponse, type Harness } from './harness.js';
+
+/** A second API on the harness's database and Temporal, with settings of the test's own (limits, hosts, keys). */
+export interface ExtraApi {
+  baseUrl: string;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function startExtraApi(h: Harness, settings: Partial<AppDeps>): Promise<ExtraApi> {
+  const config = parseEnv(workerEnvSchema, h.workerEnv);
+  const s3 = createS3Store(config);
+  const app = createApp({
+    s3,
+    s3Locations: config.S3_ALLOWED_LOCATIONS,
+    sql: h.sql,
+    client: h.client,
+    apiKey: API_KEY,
+    taskQueue: h.taskQueue,
+    namespace: 'default',
+    masterKey: TEST_MASTER_KEY,
+    logger: createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...settings,
+  });
+  const server: Server = await new Promise((ok) => {
+    const s = app.listen(0, '127.0.0.1', () => ok(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    baseUrl,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers };
+    },
+    async close() {
+      await new Promise((r) => server.close(r));
+      s3.close();
+    },
+  };
+}
