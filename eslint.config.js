@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'dist/'] },
+  { ignores: ['node_modules/', '.data/', 'dist/', 'console/'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

@@ -23,6 +23,8 @@ import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
 import type { S3Location } from '../s3/locations.js';
 import { tenantRouter } from './tenants.js';
+import { consoleApiRouter } from './console-api.js';
+import { consoleRouter } from './console.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -166,10 +168,13 @@ export function createApp(deps: AppDeps): Express {
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));
+  v1.use(consoleApiRouter(deps));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });
   app.use('/api/v1', v1);
+  // The reviewer and operator console: static files that talk only to /api/v1.
+  app.use(consoleRouter());
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });

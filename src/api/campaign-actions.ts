@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import { controlSchema, decisionSchema } from '../contract/campaign.js';
+import { approveSchema, controlSchema, decisionSchema } from '../contract/campaign.js';
 import { transitionResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
 import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-requests.js';
@@ -11,6 +11,7 @@ import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { loadCampaign } from './campaign-access.js';
 import { ApiError } from './errors.js';
+import { reviewFingerprint } from './fingerprint.js';
 import { transition, type LifecycleAction } from './lifecycle.js';
 import { callerOf, route, type Scope } from './scopes.js';
 
@@ -31,11 +32,11 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
 
   for (const [action, spec] of Object.entries(ACTIONS) as [LifecycleAction, (typeof ACTIONS)[LifecycleAction]][]) {
     const review = action === 'approve' || action === 'reject';
-    const schema = review ? decisionSchema : controlSchema;
+    const schema = action === 'approve' ? approveSchema : review ? decisionSchema : controlSchema;
     router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, body: schema, response: transitionResponse }), async (req, res) => {
       const caller = callerOf(res);
       const c = await loadCampaign(sql, caller, req.params.id as string);
-      const body = schema.parse(req.body ?? {}) as { note?: string; reason?: string };
+      const body = schema.parse(req.body ?? {}) as { note?: string; reason?: string; fingerprint?: string };
       if (action === 'approve') {
         // Four eyes compares people: a second key its creator made acts for the same person.
         const policy = await tenantPolicy(sql, c.tenant, []);
@@ -45,6 +46,16 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
             status: c.status,
             createdBy: c.createdBy,
           });
+        }
+        // Bound to what the reviewer saw: a list, decision or definition changed since is a 409.
+        if (body.fingerprint !== undefined && c.status === 'awaiting_review') {
+          const current = await reviewFingerprint(sql, c);
+          if (current !== body.fingerprint) {
+            throw new ApiError(409, 'what would be sent changed since this review was loaded (a recipient decision, the list or the definition): reload the review and check it again', {
+              status: c.status,
+              fingerprint: current,
+            });
+          }
         }
       }
       // The workflow's activity writes the audit row in the transaction of the change, under the

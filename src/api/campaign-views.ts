@@ -5,6 +5,7 @@ import { campaignStatusSchema } from '../contract/campaign.js';
 import { campaignListResponse, recipientListResponse } from '../contract/responses.js';
 import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
+import { countsOfCampaigns } from '../db/campaign-stats.js';
 import { listRecipients, recipientCursor } from '../db/recipient-pages.js';
 import type { RecipientRow } from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
@@ -87,12 +88,14 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
     const q = listCampaignsQuery.parse(req.query);
     const rows = await campaigns.listCampaigns(sql, caller.tenant, { status: q.status, beforeSeq: q.cursor, limit: q.limit + 1 });
     const { items, nextCursor } = page(rows, q.limit, (c) => c.seq);
+    const counts = await countsOfCampaigns(sql, items.map((c) => c.id));
     res.json({
       items: items.map((c) => ({
         id: c.id,
         name: c.name,
         status: c.status,
         error: c.error ?? undefined,
+        counts: counts.get(c.id) ?? { total: 0, pending: 0, sent: 0, failed: 0, appended: 0 },
         createdBy: c.createdBy ?? undefined,
         workflowId: c.workflowId,
         temporalUrl: temporalLink(deps, c.workflowId),

@@ -5,6 +5,7 @@ import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, LOCATION_DENIED } 
 import { tenantS3 } from '../activities/tenant-s3.js';
 import { LocationDeniedError, type S3Location } from '../s3/locations.js';
 import { Router } from 'express';
+import { z } from 'zod';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import { appendAudit } from '../db/audit.js';
@@ -18,6 +19,7 @@ import { ObjectChangedError, type S3Store } from '../s3/client.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
 import { loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
+import { reviewFingerprint } from './fingerprint.js';
 import { callerOf, route } from './scopes.js';
 
 export interface ReviewRouterDeps {
@@ -36,6 +38,9 @@ export interface ReviewRouterDeps {
 
 const TEST_SEND_DEADLINE_MS = 60_000;
 
+/** Which of a recipient's attachments, in the order the preview lists them (from 0). */
+const attachmentQuery = z.object({ n: z.coerce.number().int().min(0).max(999) }).strict();
+
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
 export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
   const router = Router();
@@ -51,15 +56,19 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', query: pageSchema }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const page = pageSchema.parse(req.query);
-    const [counts, undecided, rows] = await Promise.all([
+    const [counts, undecided, rows, fingerprint] = await Promise.all([
       recipients.buildStatusCounts(sql, c.id),
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
+      // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
+      // Hashing the list reads all of it: done for the first page only, which every review starts with.
+      c.status === 'building' || page.after ? undefined : reviewFingerprint(sql, c),
     ]);
     res.json({
       status: c.status,
       counts,
       undecided,
+      fingerprint,
       recipients: rows.map((r) => ({
         id: r.id,
         email: r.email,
@@ -126,6 +135,36 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       buildStatus: r.buildStatus,
       reasons: r.buildReasons,
     });
+  });
+
+  router.get('/campaigns/:id/recipients/:rid/attachment', route({ scope: 'campaigns:read', summary: "One of a recipient's attachments, the version the build pinned, as a download", query: attachmentQuery, produces: 'application/octet-stream' }), async (req, res) => {
+    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
+    const r = await loadRecipient(c.id, String(req.params.rid));
+    const { n } = attachmentQuery.parse(req.query);
+    const a = r.attachments[n];
+    if (!a) throw notFound('attachment');
+    if (a.size > previewAttachmentBytes) {
+      throw new ApiError(422, `preview-too-large: this attachment is ${a.size} bytes, more than the ${previewAttachmentBytes} a preview may fetch (PREVIEW_MAX_ATTACHMENT_BYTES)`, { status: c.status });
+    }
+    let bytes: Buffer;
+    try {
+      if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
+      bytes = await (await tenantS3({ sql, s3, s3Locations }, c.tenant)).read(a.bucket, a.key, a.etag);
+    } catch (err) {
+      if (err instanceof LocationDeniedError) throw new ApiError(403, `attachment-location: ${err.message}`, { status: c.status });
+      if (err instanceof ObjectChangedError) throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
+      throw err;
+    }
+    // Always a download, never rendered here: an HTML attachment must not run on the console's origin.
+    res
+      .status(200)
+      .set({
+        'Content-Type': 'application/octet-stream',
+        'Content-Disposition': `attachment; filename="${a.filename.replace(/[^\w.\- ]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(a.filename)}`,
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+      })
+      .send(bytes);
   });
 
   router.post('/campaigns/:id/recipients/:rid/decision', route({ scope: 'campaigns:review', summary: 'Include or leave out a needs_review recipient', body: recipientDecisionSchema }), async (req, res) => {

@@ -199,6 +199,14 @@ export const pageSchema = z.object({
 
 export const decisionSchema = z.object({ note: z.string().max(2000).optional() }).strict();
 
+/** Body of approve: a note, and optionally the review's fingerprint the approval is bound to. */
+export const approveSchema = z
+  .object({
+    note: z.string().max(2000).optional(),
+    fingerprint: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
 /** Body of pause, resume and cancel. */
 export const controlSchema = z.object({ reason: z.string().max(2000).optional() }).strict();
 export type DecisionInput = z.infer<typeof decisionSchema>;

@@ -56,6 +56,7 @@ export const campaignListResponse = page(
     name: z.string(),
     status: campaignStatus,
     error: z.string().optional(),
+    counts: z.object({ total: z.number().int(), pending: z.number().int(), sent: z.number().int(), failed: z.number().int(), appended: z.number().int() }).optional(),
     createdBy: z.string().optional(),
     workflowId: z.string(),
     temporalUrl: z.url().optional(),

@@ -192,6 +192,7 @@ async function main(): Promise<void> {
   });
 
   lines.unshift(`API             http://${apiConfig.HOST}:${apiConfig.PORT}/api/v1`);
+  lines.unshift(`Console         http://${apiConfig.HOST}:${apiConfig.PORT}/ (sign in with the API key below)`);
   lines.push(`API key         ${apiConfig.API_KEY} (${apiKeyOrigin})`);
   lines.push(`Worker          polling task queue "${workerConfig.TEMPORAL_TASK_QUEUE}"`);
   lines.push(`Metrics         http://${workerConfig.METRICS_HOST}:${workerConfig.METRICS_PORT}/metrics (Prometheus)`);

@@ -1,0 +1,124 @@
+// The console's only way to the server: the public REST API under /api/v1, with the key the
+// person signed in with (kept in sessionStorage for this tab, never in a URL).
+
+const KEY = 'campaign-mailer.api-key';
+
+export const session = {
+  get key(): string | null {
+    return sessionStorage.getItem(KEY);
+  },
+  set(key: string) {
+    sessionStorage.setItem(KEY, key);
+  },
+  clear() {
+    sessionStorage.removeItem(KEY);
+  },
+};
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** An API error, put in words for the place where the person acted. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { error?: string; problems?: Problem[]; status?: string; [k: string]: unknown },
+  ) {
+    super(describe(status, body));
+  }
+}
+
+function describe(status: number, body: ApiError['body']): string {
+  const error = typeof body.error === 'string' ? body.error : '';
+  switch (status) {
+    case 401:
+      return `Your API key was not accepted (${error || 'unauthorised'}). Sign in again with a valid key.`;
+    case 403:
+      if (/four-eyes/i.test(error)) {
+        return `Refused by the four-eyes rule: ${error.replace(/^four-eyes rule:\s*/i, '')}. Another person's key must approve this campaign; you may still reject it.`;
+      }
+      return `Not allowed: ${error || 'this key lacks the permission for that'}.`;
+    case 404:
+      return `Not found: ${error || 'it does not exist or belongs to another tenant'}.`;
+    case 409:
+      return `Conflict: ${error}${body.status ? ` (current status: ${body.status})` : ''}.`;
+    case 422: {
+      const problems = (body.problems ?? []).map((p) => `${p.path}: ${p.message}`);
+      return `Please correct: ${problems.length ? problems.join('; ') : error}.`;
+    }
+    case 503:
+      return `The service is not available right now: ${error || 'try again'}.`;
+    default:
+      return `The server answered ${status}${error ? `: ${error}` : ''}.`;
+  }
+}
+
+let onUnauthorised: () => void = () => undefined;
+export function whenUnauthorised(fn: () => void) {
+  onUnauthorised = fn;
+}
+
+async function request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+  const key = session.key;
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      method,
+      headers: {
+        accept,
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { error: 'the server cannot be reached' });
+  }
+  if (!res.ok) {
+    let parsed: ApiError['body'] = {};
+    try {
+      parsed = (await res.json()) as ApiError['body'];
+    } catch {
+      parsed = { error: res.statusText };
+    }
+    if (res.status === 401) onUnauthorised();
+    throw new ApiError(res.status, parsed);
+  }
+  return res;
+}
+
+export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await request(method, path, body);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+/** Fetches a file through the API (with the key in a header) and hands it to the browser as a download. */
+export async function download(path: string, filename: string, accept: string): Promise<void> {
+  const res = await request('GET', path, undefined, accept);
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export const qs = (o: Record<string, string | number | undefined | null>) => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+};
+
+export interface Me {
+  tenant: string;
+  principal: string;
+  person: string;
+  scopes: string[];
+}

@@ -1,0 +1,363 @@
+import { useEffect, useRef, useState } from 'react';
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
+import { api, download, qs } from './api';
+import { ConfirmButton, ErrorText, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
+
+Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
+
+const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
+const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped'];
+const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'];
+const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
+
+interface Counts {
+  total: number;
+  pending: number;
+  sent: number;
+  failed: number;
+  appended: number;
+}
+
+const doneOf = (c: Counts) => c.total - c.pending;
+
+export function CampaignList({ can }: { can: (s: string) => boolean }) {
+  const [status, setStatus] = useState('');
+  const pages = useCursorPages();
+  const { data, error } = usePoll(() => api('GET', `/campaigns${qs({ status, limit: 20, cursor: pages.cursor })}`), [status, pages.cursor], 3000);
+  return (
+    <>
+      <h1>Campaigns</h1>
+      <div className="toolbar">
+        <label>
+          Status{' '}
+          <select
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value);
+              pages.reset();
+            }}
+          >
+            <option value="">all</option>
+            {CAMPAIGN_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace(/_/g, ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        {can('campaigns:write') && <a className="button" href="#/campaigns/new">New campaign</a>}
+      </div>
+      <ErrorText error={error} />
+      <table className="list">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Progress</th>
+            <th>Sent</th>
+            <th>Failed</th>
+            <th>Copies</th>
+            <th>Total</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.items.map((c: any) => (
+            <tr key={c.id} className="campaign-row">
+              <td>
+                <a href={`#/campaigns/${c.id}`}>{c.name}</a>
+              </td>
+              <td>
+                <StatusBadge status={c.status} />
+              </td>
+              <td>{c.counts && <Progress done={doneOf(c.counts)} total={c.counts.total} label={`progress of ${c.name}`} />}</td>
+              <td>{c.counts?.sent}</td>
+              <td>{c.counts?.failed}</td>
+              <td>{c.counts?.appended}</td>
+              <td>{c.counts?.total}</td>
+              <td>{when(c.createdAt)}</td>
+            </tr>
+          ))}
+          {data && data.items.length === 0 && (
+            <tr>
+              <td colSpan={8}>No campaigns{status ? ` with status ${status.replace(/_/g, ' ')}` : ''}.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
+    </>
+  );
+}
+
+export function Pager({ page, onPrev, onNext }: { page: number; onPrev: () => void; onNext?: () => void }) {
+  return (
+    <div className="pager">
+      <button type="button" onClick={onPrev} disabled={page <= 1}>
+        ← Previous
+      </button>
+      <span>Page {page}</span>
+      <button type="button" onClick={onNext} disabled={!onNext}>
+        Next →
+      </button>
+    </div>
+  );
+}
+
+function CountTable({ title, counts }: { title: string; counts: Record<string, number> }) {
+  return (
+    <table className="counts" aria-label={title}>
+      <caption>{title}</caption>
+      <tbody>
+        {Object.entries(counts).map(([k, v]) => (
+          <tr key={k}>
+            <th scope="row">{k.replace(/_/g, ' ')}</th>
+            <td>{v}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function CampaignPage({ id, can }: { id: string; can: (s: string) => boolean }) {
+  const { data: c, error, refresh } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 2000);
+  const [csvError, setCsvError] = useState<unknown>();
+  // An action whose confirmation or error is on screen stays there when the polled status moves on.
+  const [sticky, setSticky] = useState<Record<string, boolean>>({});
+  const stick = (action: string) => (on: boolean) => setSticky((s) => (s[action] === on ? s : { ...s, [action]: on }));
+  const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
+  if (error && !c) return <ErrorText error={error} />;
+  if (!c) return <p>Loading…</p>;
+  const act = (action: string) => async () => {
+    await api('POST', `/campaigns/${id}/${action}`, {});
+    await refresh();
+  };
+  const done = doneOf(c.counts);
+  return (
+    <>
+      <h1>
+        {c.name} <StatusBadge status={c.status} />
+      </h1>
+      <ErrorText error={error} />
+      {c.reason && <p className="reason">Reason: {c.reason}</p>}
+      {c.error && <p className="reason">Error: {c.error}</p>}
+      {c.account?.holdReason && <p className="reason">Account held since {when(c.account.heldSince)}: {c.account.holdReason}</p>}
+      {c.account?.slowedDownUntil && <p className="reason">Account slowed down until {when(c.account.slowedDownUntil)}{c.account.slowDownReason ? `: ${c.account.slowDownReason}` : ''}</p>}
+      <div className="summary">
+        {c.status === 'building' ? (
+          <p>
+            Building the list: {c.build?.read ?? 0} entries read{c.build?.percent !== undefined ? ` (${c.build.percent}%)` : ''}
+            {c.build?.eta ? `, done about ${when(c.build.eta)}` : ''}.
+          </p>
+        ) : (
+          <p>
+            <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed · {c.counts.appended} Sent copies filed
+            {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
+          </p>
+        )}
+        <p className="meta">
+          Account {c.account?.name} · created by {c.createdBy ?? 'unknown'} {when(c.createdAt)} · workflow <code>{c.workflowId}</code>{' '}
+          <SafeLink href={c.temporalUrl}>Open in the Temporal UI</SafeLink>
+        </p>
+        {c.review && (
+          <p className="meta">
+            Decided by {c.review.by} {when(c.review.at)}
+            {c.review.note ? `: “${c.review.note}”` : ''}
+          </p>
+        )}
+      </div>
+      <div className="actions">
+        {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
+        {c.status !== 'building' && c.status !== 'awaiting_review' && <a className="button" href={`#/campaigns/${id}/review`}>Build report</a>}
+        {offer('pause', ['sending', 'scheduled', 'approved']) && (
+          <ConfirmButton label="Pause" question="Pause this campaign? No new message is sent until it is resumed." action={act('pause')} onSticky={stick('pause')} />
+        )}
+        {offer('resume', ['paused']) && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} onSticky={stick('resume')} />}
+        {offer('cancel', ['awaiting_review', 'scheduled', 'sending', 'paused', 'building']) && (
+          <ConfirmButton className="danger" label="Cancel campaign" question="Cancel it? Nothing more is sent; this cannot be undone." action={act('cancel')} onSticky={stick('cancel')} />
+        )}
+        <button
+          type="button"
+          onClick={() => {
+            setCsvError(undefined);
+            download(`/campaigns/${id}/report.csv`, `campaign-${id}.csv`, 'text/csv').catch(setCsvError);
+          }}
+        >
+          Download report.csv
+        </button>
+        <ErrorText error={csvError} />
+      </div>
+      {c.countsByStatus && (
+        <div className="count-tables">
+          <CountTable title="Build" counts={c.countsByStatus.build} />
+          <CountTable title="Send" counts={c.countsByStatus.send} />
+          <CountTable title="Sent copy" counts={c.countsByStatus.copy} />
+        </div>
+      )}
+      {c.status !== 'building' && <RateChart id={id} />}
+      <Recipients id={id} />
+      {can('keys:admin') ? <AuditTrail campaign={id} /> : <p className="meta">The audit trail needs a key with keys:admin.</p>}
+    </>
+  );
+}
+
+function RateChart({ id }: { id: string }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chart = useRef<Chart | null>(null);
+  const { data, error } = usePoll(() => api('GET', `/campaigns/${id}/sent-per-minute?minutes=30`), [id], 5000);
+  useEffect(() => {
+    if (!canvas.current || !data) return;
+    const labels = data.minutes.map((m: any) => new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+    const sent = data.minutes.map((m: any) => m.sent);
+    const limit = data.limit.messagesPerMinute;
+    const datasets: any[] = [{ type: 'bar', label: 'sent per minute', data: sent, backgroundColor: '#3b6fd1' }];
+    if (limit !== undefined) datasets.push({ type: 'line', label: `limit (${data.limit.from}) ${limit}/min`, data: sent.map(() => limit), borderColor: '#c0392b', pointRadius: 0, borderDash: [6, 4] });
+    if (!chart.current) {
+      chart.current = new Chart(canvas.current, {
+        type: 'bar',
+        data: { labels, datasets },
+        options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      });
+    } else {
+      chart.current.data.labels = labels;
+      chart.current.data.datasets = datasets;
+      chart.current.update();
+    }
+  }, [data]);
+  useEffect(() => () => chart.current?.destroy(), []);
+  return (
+    <Section title="Messages sent per minute (last 30 minutes)">
+      <ErrorText error={error} />
+      {data && data.limit.messagesPerMinute === undefined && <p className="meta">No per-minute limit is known to the API for this campaign (no throttle; the configured default account&apos;s limits live in the worker).</p>}
+      <div className="chart">
+        <canvas ref={canvas} role="img" aria-label="messages sent per minute against the limit" />
+      </div>
+      {data && (
+        <p className="chart-summary meta">
+          {data.minutes.reduce((n: number, m: any) => n + m.sent, 0)} sent in the last 30 minutes; busiest minute {Math.max(0, ...data.minutes.map((m: any) => m.sent))}
+          {data.limit.messagesPerMinute !== undefined ? `; limit ${data.limit.messagesPerMinute}/min (${data.limit.from})` : ''}.
+        </p>
+      )}
+    </Section>
+  );
+}
+
+function Recipients({ id }: { id: string }) {
+  const [filter, setFilter] = useState({ status: '', buildStatus: '', copyStatus: '' });
+  const pages = useCursorPages();
+  const { data, error } = usePoll(() => api('GET', `/campaigns/${id}/recipients${qs({ ...filter, limit: 25, cursor: pages.cursor })}`), [id, filter, pages.cursor], 4000);
+  const select = (name: keyof typeof filter, label: string, values: string[]) => (
+    <label>
+      {label}{' '}
+      <select
+        value={filter[name]}
+        onChange={(e) => {
+          setFilter({ ...filter, [name]: e.target.value });
+          pages.reset();
+        }}
+      >
+        <option value="">all</option>
+        {values.map((v) => (
+          <option key={v} value={v}>
+            {v.replace(/_/g, ' ')}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  return (
+    <Section title="Recipients" id="recipients">
+      <div className="toolbar">
+        {select('status', 'Send', SEND_STATUSES)}
+        {select('buildStatus', 'Build', BUILD_STATUSES)}
+        {select('copyStatus', 'Sent copy', COPY_STATUSES)}
+      </div>
+      <ErrorText error={error} />
+      <table className="list recipients">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Address</th>
+            <th>Name</th>
+            <th>Build</th>
+            <th>Send</th>
+            <th>Copy</th>
+            <th>SMTP reply / error</th>
+            <th>Sent</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.items.map((r: any) => (
+            <tr key={r.id}>
+              <td>{r.id}</td>
+              <td>{r.email}</td>
+              <td>{r.name}</td>
+              <td>
+                {r.buildStatus.replace(/_/g, ' ')}
+                {r.buildReasons.length > 0 && <div className="reasons">{r.buildReasons.join('; ')}</div>}
+              </td>
+              <td>{r.sendStatus}</td>
+              <td>{r.copyStatus.replace(/_/g, ' ')}</td>
+              <td className="smtp">{r.smtpResponse ?? r.error}</td>
+              <td>{when(r.sentAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
+    </Section>
+  );
+}
+
+export function AuditTrail({ campaign, filters = false }: { campaign?: string; filters?: boolean }) {
+  const [f, setF] = useState({ action: '', principal: '', campaign: campaign ?? '' });
+  const pages = useCursorPages();
+  const { data, error } = usePoll(() => api('GET', `/audit${qs({ ...f, limit: 25, cursor: pages.cursor })}`), [f, pages.cursor], 5000);
+  return (
+    <Section title="Audit trail" id="audit">
+      {filters && (
+        <div className="toolbar">
+          {(['action', 'principal', 'campaign'] as const).map((k) => (
+            <label key={k}>
+              {k}{' '}
+              <input
+                value={f[k]}
+                onChange={(e) => {
+                  setF({ ...f, [k]: e.target.value.trim() });
+                  pages.reset();
+                }}
+              />
+            </label>
+          ))}
+        </div>
+      )}
+      <ErrorText error={error} />
+      <table className="list audit">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Who</th>
+            <th>Action</th>
+            {!campaign && <th>Campaign</th>}
+            <th>Subject</th>
+            <th>Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.items.map((a: any) => (
+            <tr key={a.id}>
+              <td>{when(a.at)}</td>
+              <td>{a.principal}</td>
+              <td>{a.action}</td>
+              {!campaign && <td>{a.campaignId && <a href={`#/campaigns/${a.campaignId}`}>{a.campaignId.slice(0, 8)}</a>}</td>}
+              <td>{a.subject}</td>
+              <td className="details">{JSON.stringify(a.details)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
+    </Section>
+  );
+}

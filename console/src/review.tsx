@@ -1,0 +1,393 @@
+import { useEffect, useState } from 'react';
+import { api, download, qs } from './api';
+import { ActionButton, ErrorText, Section, StatusBadge, usePoll, when } from './ui';
+
+/**
+ * The message's HTML goes only into a frame with an empty `sandbox` (no scripts, no forms, an
+ * opaque origin) whose document also carries its own CSP: no remote images, fonts or styles load.
+ */
+export function HtmlFrame({ html, title }: { html: string; title: string }) {
+  const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"></head><body>${html}</body></html>`;
+  return <iframe className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
+}
+
+/** An address as the API answers it: text, `{ name, address }`, or a list of either. */
+export function formatAddress(x: unknown): string {
+  if (x === undefined || x === null) return '';
+  if (Array.isArray(x)) return x.map(formatAddress).filter(Boolean).join(', ');
+  if (typeof x === 'object') {
+    const a = x as { name?: string; address?: string };
+    return a.name ? `${a.name} <${a.address ?? ''}>` : (a.address ?? '');
+  }
+  return String(x);
+}
+
+const formatSize = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
+
+export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolean }) {
+  const { data: c, refresh: refreshCampaign } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 3000);
+  const [after, setAfter] = useState<number[]>([0]);
+  const [review, setReview] = useState<any>();
+  const [reviewError, setReviewError] = useState<unknown>();
+  const [selected, setSelected] = useState<number>(1);
+  const loadReview = async () => {
+    try {
+      const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, after: after[after.length - 1] || undefined })}`);
+      // Only the first page carries the fingerprint; later pages keep the one this review started with.
+      setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint }));
+      setReviewError(undefined);
+    } catch (err) {
+      setReviewError(err);
+    }
+  };
+  // Loaded once per page, not polled: the fingerprint must be the one the reviewer looked at.
+  useEffect(() => {
+    void loadReview();
+    // eslint-disable-next-line
+  }, [id, after]);
+
+  const total = c?.counts?.total ?? 0;
+  const reviewing = c?.status === 'awaiting_review';
+  return (
+    <>
+      <h1>
+        Review: {c?.name} {c && <StatusBadge status={c.status} />}
+      </h1>
+      <p>
+        <a href={`#/campaigns/${id}`}>← Campaign page</a>
+      </p>
+      <ErrorText error={reviewError} />
+      {review && (
+        <>
+          <table className="counts build-counts" aria-label="build statuses">
+            <tbody>
+              <tr>
+                {Object.entries(review.counts).map(([k, v]) => (
+                  <td key={k} className={`b-${k}`}>
+                    <strong>{v as number}</strong> {k.replace(/_/g, ' ')}
+                  </td>
+                ))}
+                <td>
+                  <strong>{review.undecided}</strong> undecided
+                </td>
+              </tr>
+            </tbody>
+          </table>
+          <Section title="Needs a decision or blocked">
+            <table className="list review-list">
+              <thead>
+                <tr>
+                  <th>#</th>
+                  <th>Address</th>
+                  <th>Name</th>
+                  <th>Status</th>
+                  <th>Reasons</th>
+                  <th>Decision</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {review.recipients.map((r: any) => (
+                  <tr key={r.id} data-recipient={r.id}>
+                    <td>{r.id}</td>
+                    <td>{r.email}</td>
+                    <td>{r.name}</td>
+                    <td>{r.buildStatus.replace(/_/g, ' ')}</td>
+                    <td className="reasons">{r.reasons.join('; ')}</td>
+                    <td>
+                      {r.buildStatus === 'needs_review' && (
+                        <Decision
+                          campaign={id}
+                          recipient={r}
+                          enabled={reviewing && can('campaigns:review')}
+                          onDecided={(included) => setReview({ ...review, recipients: review.recipients.map((x: any) => (x.id === r.id ? { ...x, included } : x)) })}
+                        />
+                      )}
+                    </td>
+                    <td>
+                      <button type="button" onClick={() => setSelected(r.id)}>
+                        Preview
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+                {review.recipients.length === 0 && (
+                  <tr>
+                    <td colSpan={7}>No recipient needs a decision or is blocked.</td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+            <div className="pager">
+              <button type="button" disabled={after.length <= 1} onClick={() => setAfter(after.slice(0, -1))}>
+                ← Previous
+              </button>
+              <button type="button" disabled={!review.next} onClick={() => setAfter([...after, review.next])}>
+                Next →
+              </button>
+            </div>
+          </Section>
+        </>
+      )}
+      {c && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
+      {c && can('campaigns:review') && c.status !== 'building' && c.status !== 'failed' && <TestSend campaign={id} recipient={selected} />}
+      {c && reviewing && review && can('campaigns:review') && (
+        <Decide
+          campaign={id}
+          fingerprint={review.fingerprint}
+          fourEyes={c.reviewPolicy?.distinctReviewer}
+          onDone={async () => {
+            await refreshCampaign();
+            await loadReview();
+          }}
+          onReload={async () => {
+            // The fingerprint comes with the first page: a reload starts there.
+            if (after.length > 1) setAfter([0]);
+            else await loadReview();
+          }}
+        />
+      )}
+      {c && reviewing && !can('campaigns:review') && <p className="meta">This key may look but not decide: approving or rejecting needs the campaigns:review scope.</p>}
+    </>
+  );
+}
+
+function Decision({ campaign, recipient, enabled, onDecided }: { campaign: string; recipient: any; enabled: boolean; onDecided: (included: boolean) => void }) {
+  const [error, setError] = useState<unknown>();
+  const set = async (include: boolean) => {
+    setError(undefined);
+    try {
+      const res = await api('POST', `/campaigns/${campaign}/recipients/${recipient.id}/decision`, { include });
+      onDecided(res.included);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const state = recipient.included === true ? 'included' : recipient.included === false ? 'excluded' : 'undecided';
+  return (
+    <span className="decision">
+      <span className={`d-${state}`}>{state}</span>
+      {enabled && (
+        <>
+          <button type="button" onClick={() => set(true)} aria-pressed={recipient.included === true} aria-label={`Include ${recipient.email}`}>
+            Include
+          </button>
+          <button type="button" onClick={() => set(false)} aria-pressed={recipient.included === false} aria-label={`Exclude ${recipient.email}`}>
+            Exclude
+          </button>
+        </>
+      )}
+      <ErrorText error={error} />
+    </span>
+  );
+}
+
+function Preview({ campaign, recipient, total, onSelect }: { campaign: string; recipient: number; total: number; onSelect: (id: number) => void }) {
+  const [msg, setMsg] = useState<any>();
+  const [error, setError] = useState<unknown>();
+  const [jump, setJump] = useState('');
+  const [jumpError, setJumpError] = useState<unknown>();
+  useEffect(() => {
+    let live = true;
+    setMsg(undefined);
+    setError(undefined);
+    api('GET', `/campaigns/${campaign}/recipients/${recipient}/preview`).then(
+      (m) => live && setMsg(m),
+      (err) => live && setError(err),
+    );
+    return () => {
+      live = false;
+    };
+  }, [campaign, recipient]);
+  const findByAddress = async () => {
+    setJumpError(undefined);
+    // Walks the list a page at a time (never all at once) until the address turns up.
+    let cursor: number | undefined;
+    const wanted = jump.trim().toLowerCase();
+    for (let pages = 0; pages < 200; pages++) {
+      const page = await api('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
+      const hit = page.items.find((r: any) => r.email.toLowerCase() === wanted);
+      if (hit) return onSelect(hit.id);
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    setJumpError(new Error(`No recipient with the address ${jump.trim()} in this campaign.`));
+  };
+  return (
+    <Section title={`Preview of recipient #${recipient}`} id="preview">
+      <div className="toolbar">
+        <button type="button" disabled={recipient <= 1} onClick={() => onSelect(recipient - 1)}>
+          ← Previous recipient
+        </button>
+        <button type="button" disabled={recipient >= total} onClick={() => onSelect(recipient + 1)}>
+          Next recipient →
+        </button>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            findByAddress().catch(setJumpError);
+          }}
+        >
+          <label>
+            Jump to address <input type="email" value={jump} onChange={(e) => setJump(e.target.value)} required />
+          </label>
+          <button type="submit">Go</button>
+        </form>
+      </div>
+      <ErrorText error={jumpError} />
+      <ErrorText error={error} />
+      {msg && (
+        <div className="message">
+          <dl className="headers">
+            <dt>From</dt>
+            <dd>{formatAddress(msg.from)}</dd>
+            <dt>To</dt>
+            <dd className="to">{formatAddress(msg.to)}</dd>
+            {msg.cc && msg.cc.length > 0 && (
+              <>
+                <dt>Cc</dt>
+                <dd>{formatAddress(msg.cc)}</dd>
+              </>
+            )}
+            {msg.bcc && msg.bcc.length > 0 && (
+              <>
+                <dt>Bcc</dt>
+                <dd>{formatAddress(msg.bcc)}</dd>
+              </>
+            )}
+            {msg.replyTo && (
+              <>
+                <dt>Reply-To</dt>
+                <dd>{formatAddress(msg.replyTo)}</dd>
+              </>
+            )}
+            <dt>Subject</dt>
+            <dd className="subject">{msg.subject}</dd>
+            <dt>Date</dt>
+            <dd>{String(msg.date)}</dd>
+            <dt>Message-ID</dt>
+            <dd>
+              <code>{msg.messageId}</code>
+            </dd>
+            <dt>Build</dt>
+            <dd>
+              {msg.buildStatus.replace(/_/g, ' ')}
+              {msg.reasons.length > 0 ? `: ${msg.reasons.join('; ')}` : ''}
+            </dd>
+            <dt>Size</dt>
+            <dd>{formatSize(msg.size)}</dd>
+          </dl>
+          {msg.html ? <HtmlFrame html={msg.html} title="HTML part of the message" /> : <p className="meta">No HTML part.</p>}
+          <h3>Text part</h3>
+          <pre className="text-part">{msg.text}</pre>
+          <h3>Attachments</h3>
+          {msg.attachments.length === 0 ? (
+            <p className="meta">None.</p>
+          ) : (
+            <ul className="attachments">
+              {msg.attachments.map((a: any, i: number) => (
+                <li key={i}>
+                  {a.filename} ({formatSize(a.size)}){' '}
+                  <ActionButton
+                    label={`Download ${a.filename}`}
+                    action={() => download(`/campaigns/${campaign}/recipients/${recipient}/attachment?n=${i}`, a.filename, 'application/octet-stream')}
+                  />
+                </li>
+              ))}
+            </ul>
+          )}
+          <p>
+            <ActionButton
+              label={msg.attachments.length ? 'Download the .eml (with its attachments)' : 'Download the .eml'}
+              action={() => download(`/campaigns/${campaign}/recipients/${recipient}/preview`, `campaign-${campaign}-recipient-${recipient}.eml`, 'message/rfc822')}
+            />
+          </p>
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function TestSend({ campaign, recipient }: { campaign: string; recipient: number }) {
+  const [to, setTo] = useState('');
+  const [result, setResult] = useState<any>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Section title="Test send">
+      <form
+        className="inline"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setResult(undefined);
+          setError(undefined);
+          try {
+            setResult(await api('POST', `/campaigns/${campaign}/test-send`, { to, recipientId: recipient }));
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label>
+          Send recipient #{recipient}&apos;s message only to <input type="email" value={to} onChange={(e) => setTo(e.target.value)} required />
+        </label>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Sending…' : 'Send test'}
+        </button>
+      </form>
+      {result && (
+        <p className="ok" role="status">
+          Sent to {result.to}: {result.response}
+        </p>
+      )}
+      <ErrorText error={error} />
+    </Section>
+  );
+}
+
+function Decide({ campaign, fingerprint, fourEyes, onDone, onReload }: { campaign: string; fingerprint?: string; fourEyes?: boolean; onDone: () => Promise<void>; onReload: () => Promise<void> }) {
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const decide = async (action: 'approve' | 'reject') => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api('POST', `/campaigns/${campaign}/${action}`, action === 'approve' ? { note: note || undefined, fingerprint } : { note: note || undefined });
+      await onDone();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Section title="Decision" id="decide">
+      <p className="meta">
+        Approving sends what this page shows: fingerprint <code className="fingerprint">{fingerprint}</code>. If anything changed since the page was loaded (a decision in another tab, the list,
+        the definition), the approval is refused and you are asked to look again.
+        {fourEyes ? ' Four eyes: the campaign’s creator cannot approve it.' : ''}
+      </p>
+      <label>
+        Note <input value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} />
+      </label>
+      <div className="actions">
+        <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
+          Approve and send
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={() => void decide('reject')}>
+          Reject
+        </button>
+        <button type="button" disabled={busy} onClick={() => void onReload()}>
+          Reload the review
+        </button>
+      </div>
+      <ErrorText error={error} />
+    </Section>
+  );
+}
+
+export { when };

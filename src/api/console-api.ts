@@ -1,0 +1,51 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { getAccount } from '../db/accounts.js';
+import { sentPerMinute } from '../db/campaign-stats.js';
+import type { Sql } from '../db/sql.js';
+import { loadCampaign } from './campaign-access.js';
+import { callerOf, route } from './scopes.js';
+
+const meResponse = z.object({ tenant: z.string(), principal: z.string(), person: z.string(), scopes: z.array(z.string()) });
+
+export const sentPerMinuteQuery = z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }).strict();
+
+const sentPerMinuteResponse = z.object({
+  minutes: z.array(z.object({ at: z.iso.datetime(), sent: z.number().int() })),
+  limit: z.object({ messagesPerMinute: z.number().optional(), from: z.enum(['throttle', 'account']).optional() }),
+});
+
+/** What the console needs beyond the campaign routes: who is calling, and the send rate over time. */
+export function consoleApiRouter({ sql }: { sql: Sql }): Router {
+  const router = Router();
+
+  // Declared under campaigns:read, the scope every console user holds; it answers only about the caller.
+  router.get('/me', route({ scope: 'campaigns:read', summary: 'The calling key: tenant, principal, person and scopes', response: meResponse }), (_req, res) => {
+    const caller = callerOf(res);
+    res.json({ tenant: caller.tenant, principal: caller.principal, person: caller.person, scopes: [...caller.scopes].sort() });
+  });
+
+  router.get(
+    '/campaigns/:id/sent-per-minute',
+    route({ scope: 'campaigns:read', summary: "Messages sent per minute (oldest first) and the campaign's known per-minute limit", query: sentPerMinuteQuery, response: sentPerMinuteResponse }),
+    async (req, res) => {
+      const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
+      const q = sentPerMinuteQuery.parse(req.query);
+      const series = await sentPerMinute(sql, c.id, q.minutes);
+      // The configured `default` account's limits live in the worker's environment: only a
+      // campaign throttle or a stored account's limit is known here.
+      const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
+      const throttle = c.definition.throttle?.messagesPerMinute;
+      const account = stored?.limits.messagesPerMinute;
+      const limit =
+        throttle !== undefined && (account === undefined || throttle <= account)
+          ? { messagesPerMinute: throttle, from: 'throttle' as const }
+          : account !== undefined
+            ? { messagesPerMinute: account, from: 'account' as const }
+            : {};
+      res.json({ minutes: series.map((m) => ({ at: m.minute.toISOString(), sent: m.sent })), limit });
+    },
+  );
+
+  return router;
+}

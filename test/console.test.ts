@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { parse } from 'csv-parse/sync';
+import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, signIn } from './helpers/browser.js';
+import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+
+// The reviewer and operator console in a real Chromium against the real stack (API, worker,
+// Temporal, PostgreSQL, moto S3, the SMTP sink): a person's whole job, from a CSV file on disk to
+// the messages at the sink, with hostile recipient data that must never run.
+
+let h: Harness;
+let browser: Browser;
+const ALL = ['campaigns:read', 'campaigns:write', 'campaigns:review', 'accounts:admin', 'keys:admin'];
+const keys: Record<string, string> = {};
+const pages: { page: Page; dialogs: string[]; errors: string[] }[] = [];
+
+const XSS_NAME = '<img src=x onerror=alert(1)>';
+const CSV = [
+  'email,name,customerId',
+  'ann@example.com,Ann,C1',
+  `bob@example.com,${XSS_NAME},C2`,
+  'cat@example.com,"Cat ""><img src=x onerror=alert(2)>",C3',
+  'not-an-address,Nobody,C1',
+].join('\n');
+
+before(async () => {
+  await ensureConsoleBuilt();
+  h = await startHarness({ imap: false });
+  browser = await launchBrowser();
+  await h.putObject('extras/C1.txt', 'extra for C1');
+  await h.putObject('extras/C2.txt', 'extra for C2');
+  // Four eyes: the creator's key may not approve.
+  assert.equal((await h.api('PUT', '/api/v1/tenants/default', { review: { fourEyesRequired: true } })).status, 200);
+  keys.creator = (await createKey(h, { name: 'creator', scopes: ALL })).key;
+  keys.reviewer = (await createKey(h, { name: 'reviewer', scopes: ALL })).key;
+  keys.operator = (await createKey(h, { name: 'operator', scopes: ['campaigns:read', 'campaigns:write'] })).key;
+});
+after(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+async function page(key: string) {
+  const p = await openPage(browser, h.baseUrl);
+  pages.push(p);
+  await signIn(p.page, key);
+  return p.page;
+}
+
+const status = (id: string, key = keys.reviewer!) => h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key)).then((r) => r.body.status as string);
+
+describe('the console', () => {
+  let campaignId = '';
+  let creator: Page;
+  let reviewer: Page;
+
+  test('sign in: a wrong key is refused in words; the key stays out of the URL and in sessionStorage only', async () => {
+    const p = await openPage(browser, h.baseUrl);
+    pages.push(p);
+    await p.page.goto('/');
+    await p.page.getByLabel('API key').fill('cm_wrong');
+    await p.page.getByRole('button', { name: 'Sign in' }).click();
+    await p.page.getByRole('alert').filter({ hasText: 'Your API key was not accepted' }).waitFor();
+    creator = await page(keys.creator!);
+    assert.ok(!creator.url().includes(keys.creator!));
+    assert.equal(await creator.evaluate<string | null>("sessionStorage.getItem('campaign-mailer.api-key')"), keys.creator);
+    assert.equal(await creator.evaluate<number>('localStorage.length'), 0);
+    assert.equal(await creator.evaluate<string>('document.cookie'), '');
+  });
+
+  test('a campaign from a CSV file picked on disk, with a live preview, builds and shows its report', async () => {
+    await creator.getByRole('link', { name: 'New campaign' }).first().click();
+    await creator.getByLabel('Name', { exact: true }).fill('November notices');
+    await creator.getByLabel('From').fill('Acme Billing <billing@acme.test>');
+    await creator.getByLabel('Subject').fill('Notice for {{ name }}');
+    await creator.getByLabel('Text', { exact: true }).fill('Dear {{ name }}, see the attachment.');
+    await creator.getByLabel('HTML', { exact: true }).fill(
+      '<p class="greeting">Dear {{ name }},</p><p><a href="javascript:alert(3)">details</a></p><script>alert(4)</script><img src="http://127.0.0.1:9/pixel.png" alt="remote">',
+    );
+    await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    // The live preview renders the first row as the server would.
+    await creator.locator('.preview-subject').filter({ hasText: 'Notice for Ann' }).waitFor();
+    await creator.frameLocator('iframe[title="HTML preview"]').locator('p.greeting').filter({ hasText: 'Dear Ann,' }).waitFor();
+    await creator.getByLabel('Sample').selectOption({ label: 'bob@example.com' });
+    await creator.locator('.preview-subject').filter({ hasText: `Notice for ${XSS_NAME}` }).waitFor();
+    await creator.locator('input[name=attBucket]').fill(h.bucket);
+    await creator.locator('input[name=attKey]').fill('extras/{{ customerId }}.txt');
+    await creator.locator('input[name=attRequired]').uncheck();
+    await screenshot(creator, 'new-campaign');
+    // A 422 is shown in words beside the form, naming the field; nothing is created.
+    await creator.getByLabel('From').fill('nobody');
+    await creator.getByRole('button', { name: 'Create and build' }).click();
+    await creator.locator('form.campaign-form [role=alert]').filter({ hasText: /^Please correct: from/ }).waitFor();
+    assert.equal((await h.api('GET', '/api/v1/campaigns')).body.items.length, 0);
+    await creator.getByLabel('From').fill('Acme Billing <billing@acme.test>');
+    await creator.getByRole('button', { name: 'Create and build' }).click();
+    await creator.waitForURL(/#\/campaigns\/[0-9a-f-]{36}$/);
+    campaignId = /campaigns\/([0-9a-f-]{36})/.exec(creator.url())![1]!;
+    await creator.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor({ timeout: 60_000 });
+    await creator.getByRole('link', { name: 'Review' }).click();
+    const counts = creator.locator('.build-counts');
+    await counts.filter({ hasText: '1 needs review' }).waitFor();
+    await counts.filter({ hasText: '1 blocked' }).waitFor();
+    await counts.filter({ hasText: '2 ready' }).waitFor();
+    const rows = creator.locator('table.review-list tbody tr');
+    await rows.filter({ hasText: 'cat@example.com' }).filter({ hasText: 'attachment-optional-missing' }).waitFor();
+    await rows.filter({ hasText: 'not-an-address' }).filter({ hasText: 'invalid-address' }).waitFor();
+  });
+
+  test('preview: headers, the HTML inside a sandboxed frame with remote content blocked, the text part, attachments, next and jump', async () => {
+    const row = creator.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' });
+    await row.getByRole('button', { name: 'Preview' }).click();
+    const preview = creator.locator('#preview');
+    await preview.locator('dd.to').filter({ hasText: 'cat@example.com' }).waitFor();
+    await preview.locator('dd.subject').filter({ hasText: 'Notice for Cat "><img src=x onerror=alert(2)>' }).waitFor();
+    const frameEl = creator.locator('iframe.html-preview');
+    assert.equal(await frameEl.getAttribute('sandbox'), '');
+    const frame = creator.frameLocator('iframe.html-preview');
+    // The name was escaped by the template: it is text inside the paragraph, not an element.
+    await frame.locator('p.greeting').filter({ hasText: 'Dear Cat "><img src=x onerror=alert(2)>,' }).waitFor();
+    assert.equal(await frame.locator('p.greeting img').count(), 0);
+    // The remote image did not load (the frame's CSP and the console's both refuse it).
+    const loaded = await frame.locator('img[alt=remote]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0);
+    assert.equal(loaded, false);
+    // The javascript: link inside the sandboxed frame does nothing when clicked.
+    await frame.getByText('details').click();
+    await preview.locator('pre.text-part').filter({ hasText: 'Dear Cat' }).waitFor();
+    await preview.filter({ hasText: 'None.' }).waitFor(); // cat has no attachment
+    await preview.getByRole('button', { name: 'Previous recipient' }).click();
+    await preview.locator('dd.to').filter({ hasText: 'bob@example.com' }).waitFor();
+    await preview.locator('ul.attachments li').filter({ hasText: 'C2.txt (12 B)' }).waitFor();
+    const [eml] = await Promise.all([creator.waitForEvent('download'), preview.getByRole('button', { name: /Download the \.eml/ }).click()]);
+    const raw = await readFile((await eml.path())!, 'utf8');
+    assert.match(raw, /^To: .*<bob@example\.com>/m);
+    assert.match(raw, /C2\.txt/);
+    const [file] = await Promise.all([creator.waitForEvent('download'), preview.getByRole('button', { name: 'Download C2.txt' }).click()]);
+    assert.equal(file.suggestedFilename(), 'C2.txt');
+    assert.equal(await readFile((await file.path())!, 'utf8'), 'extra for C2');
+    const attachment = await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients/2/attachment?n=0`);
+    assert.equal(attachment.headers.get('content-type'), 'application/octet-stream');
+    assert.match(attachment.headers.get('content-disposition') ?? '', /^attachment;/);
+    assert.equal((await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients/2/attachment?n=1`)).status, 404);
+    assert.equal((await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients/2/attachment`)).body.problems[0].path, 'n');
+    await preview.getByLabel('Jump to address').fill('ANN@example.com');
+    await preview.getByRole('button', { name: 'Go' }).click();
+    await preview.locator('dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
+    await screenshot(creator, 'review');
+  });
+
+  test('a key without campaigns:review sees no approve button and no include buttons', async () => {
+    const operator = await page(keys.operator!);
+    await operator.goto(`/#/campaigns/${campaignId}/review`);
+    await operator.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).waitFor();
+    await operator.getByText('approving or rejecting needs the campaigns:review scope').waitFor();
+    assert.equal(await operator.getByRole('button', { name: 'Approve and send' }).count(), 0);
+    assert.equal(await operator.getByRole('button', { name: /^Include/ }).count(), 0);
+  });
+
+  test('a decision made in another tab after the review was loaded: the approval shows the 409, a reload approves', async () => {
+    reviewer = await page(keys.reviewer!);
+    await reviewer.goto(`/#/campaigns/${campaignId}/review`);
+    await reviewer.getByRole('button', { name: 'Approve and send' }).waitFor();
+    await reviewer.locator('.fingerprint').filter({ hasText: /\S{20,}/ }).waitFor();
+    // A test send of the previewed recipient's message, to a test address only.
+    await reviewer.getByLabel(/message only to/).fill('qa@example.com');
+    await reviewer.getByRole('button', { name: 'Send test' }).click();
+    await reviewer.getByRole('status').filter({ hasText: 'Sent to qa@example.com: 250' }).waitFor({ timeout: 60_000 });
+    const tests = h.sink.messages.filter((m) => m.to.includes('qa@example.com'));
+    assert.equal(tests.length, 1);
+    assert.deepEqual(tests[0]!.to, ['qa@example.com']);
+
+    // The creator includes the needs_review recipient, then tries to approve: four eyes refuses.
+    await creator.getByRole('button', { name: 'Include cat@example.com' }).click();
+    await creator.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).locator('.d-included').waitFor();
+    await creator.getByRole('button', { name: 'Reload the review' }).click();
+    await creator.getByRole('button', { name: 'Approve and send' }).click();
+    await creator.locator('#decide [role=alert]').filter({ hasText: 'Refused by the four-eyes rule' }).waitFor();
+    await creator.locator('#decide [role=alert]').filter({ hasText: 'Another person' }).waitFor();
+    await screenshot(creator, 'four-eyes');
+    assert.equal(await status(campaignId), 'awaiting_review');
+
+    // The reviewer's page was loaded before that decision.
+    await reviewer.getByLabel('Note').fill('checked the notices');
+    await reviewer.getByRole('button', { name: 'Approve and send' }).click();
+    await reviewer.locator('#decide [role=alert]').filter({ hasText: 'changed since this review was loaded' }).waitFor();
+    await reviewer.locator('#decide [role=alert]').filter({ hasText: 'current status: awaiting_review' }).waitFor();
+    await screenshot(reviewer, 'fingerprint-409');
+    assert.equal(await status(campaignId), 'awaiting_review');
+    await reviewer.getByRole('button', { name: 'Reload the review' }).click();
+    await reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).locator('.d-included').waitFor();
+    await reviewer.getByRole('button', { name: 'Approve and send' }).click();
+    await eventually(async () => (await status(campaignId)) !== 'awaiting_review', 30_000, 'the approval');
+  });
+
+  test('progress reaches 100%, the messages are at the sink, and report.csv downloads', async () => {
+    await reviewer.goto(`/#/campaigns/${campaignId}`);
+    await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
+    await reviewer.locator('.summary').filter({ hasText: '100%' }).waitFor();
+    await reviewer.locator('.summary').filter({ hasText: '3 sent' }).waitFor();
+    await reviewer.locator('.chart-summary').filter({ hasText: '3 sent in the last 30 minutes' }).waitFor({ timeout: 15_000 });
+    const to = h.sink.messages.flatMap((m) => m.to).filter((a) => a !== 'qa@example.com').sort();
+    assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
+    await reviewer.locator('#recipients table tbody tr').filter({ hasText: 'bob@example.com' }).filter({ hasText: /250/ }).waitFor();
+    await reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).filter({ hasText: 'key:reviewer' }).waitFor();
+    const [csv] = await Promise.all([reviewer.waitForEvent('download'), reviewer.getByRole('button', { name: 'Download report.csv' }).click()]);
+    const rows = parse(await readFile((await csv.path())!), { columns: true }) as Record<string, string>[];
+    assert.equal(rows.length, 4);
+    assert.deepEqual(rows.filter((r) => r.send_status === 'sent').map((r) => r.email).sort(), ['ann@example.com', 'bob@example.com', 'cat@example.com']);
+    await screenshot(reviewer, 'campaign-completed');
+    await reviewer.goto('/#/campaigns');
+    const row = reviewer.locator('tr.campaign-row').filter({ hasText: 'November notices' });
+    await row.filter({ hasText: '100%' }).waitFor();
+    await screenshot(reviewer, 'campaign-list');
+  });
+
+  test('pause and resume a throttled campaign from its page, with a confirmation; cancel ends it', async () => {
+    const res = await h.api(
+      'POST',
+      '/api/v1/campaigns',
+      {
+        name: 'Throttled run',
+        from: 'Acme <billing@acme.test>',
+        subject: 'Hello {{ name }}',
+        text: 'Hi {{ name }}',
+        throttle: { messagesPerMinute: 6 },
+        recipients: Array.from({ length: 6 }, (_, i) => ({ email: `t${i}@example.com`, name: `T${i}` })),
+      },
+      bearer(keys.creator!),
+    );
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as string;
+    await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
+    await reviewer.goto(`/#/campaigns/${id}`);
+    await reviewer.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor({ timeout: 30_000 });
+    await reviewer.locator('.chart-summary').filter({ hasText: 'limit 6/min (throttle)' }).waitFor();
+    await reviewer.getByRole('button', { name: 'Pause' }).click();
+    await reviewer.getByRole('button', { name: 'Yes, pause' }).click();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'paused' }).waitFor();
+    assert.equal(await status(id), 'paused');
+    await screenshot(reviewer, 'campaign-paused');
+    await reviewer.getByRole('button', { name: 'Resume' }).click();
+    await reviewer.getByRole('button', { name: 'Yes, resume' }).click();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor();
+    assert.equal(await status(id), 'sending');
+    // A cancel confirmed on a page opened before another person cancelled: the 409 in words, where it was clicked.
+    const stale = await page(keys.operator!);
+    await stale.goto(`/#/campaigns/${id}`);
+    await stale.getByRole('button', { name: 'Cancel campaign' }).click();
+    await reviewer.getByRole('button', { name: 'Cancel campaign' }).click();
+    await reviewer.getByRole('button', { name: 'Yes, cancel campaign' }).click();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor({ timeout: 30_000 });
+    await stale.getByRole('button', { name: 'Yes, cancel campaign' }).click();
+    await stale.locator('[role=alert]').filter({ hasText: /Conflict: .*current status: cancelled/ }).waitFor();
+    assert.ok(h.sink.messages.filter((m) => m.to[0]!.startsWith('t')).length < 6, 'the cancel stopped the throttled run');
+  });
+
+  test('admin pages: a key is shown once, then revoked', async () => {
+    await reviewer.goto('/#/admin/keys');
+    await reviewer.locator('form.editor').getByLabel('Name').fill(`made-in-console`);
+    await reviewer.getByRole('button', { name: 'Create key' }).click();
+    const shown = await reviewer.getByLabel('new API key').inputValue();
+    assert.match(shown, /^cm_/);
+    assert.equal((await h.api('GET', '/api/v1/me', undefined, bearer(shown))).status, 200);
+    await reviewer.getByRole('button', { name: 'Done, I copied it' }).click();
+    assert.equal(await reviewer.getByLabel('new API key').count(), 0);
+    const row = reviewer.locator('table.list tbody tr').filter({ hasText: 'made-in-console' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByRole('button', { name: 'Yes, revoke' }).click();
+    await eventually(async () => (await h.api('GET', '/api/v1/me', undefined, bearer(shown))).status === 401, 10_000, 'the revocation');
+    await reviewer.goto('/#/admin/audit');
+    await reviewer.locator('#audit table tbody tr').filter({ hasText: 'key.revoke' }).waitFor();
+    await screenshot(reviewer, 'admin-audit');
+  });
+
+  test('admin pages: an account is created, verified against the SMTP server, and its password stays write-only', async () => {
+    await reviewer.goto('/#/admin/accounts');
+    await reviewer.getByRole('button', { name: 'New account' }).click();
+    const form = reviewer.locator('form.editor');
+    await form.getByLabel('Name').fill('sink');
+    await form.locator('fieldset').first().getByLabel('Host').fill('127.0.0.1');
+    await form.locator('fieldset').first().getByLabel('Port').fill(String(h.sink.port));
+    await form.locator('fieldset').first().getByLabel('Security').selectOption('plain');
+    await form.getByLabel('Messages per minute').fill('30');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const row = reviewer.locator('table.list tbody tr').filter({ hasText: 'sink' });
+    await row.filter({ hasText: '30/min' }).waitFor();
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await row.locator('.verify').filter({ hasText: 'SMTP OK' }).waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await form.locator('fieldset').first().getByLabel('User').fill('mailer');
+    await form.locator('fieldset').first().getByLabel('Password (write-only)').fill('s3cret-password');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await row.filter({ hasText: '(password set)' }).waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await form.locator('fieldset').first().getByLabel('Password (write-only)').inputValue(), '');
+    const stored = await h.api('GET', '/api/v1/accounts/sink');
+    assert.equal(stored.body.smtp.passwordSet, true);
+    assert.ok(!JSON.stringify(stored.body).includes('s3cret-password'));
+    await screenshot(reviewer, 'admin-accounts');
+  });
+
+  test('no dialog opened and no script error happened on any page', () => {
+    for (const p of pages) {
+      assert.deepEqual(p.dialogs, []);
+      assert.deepEqual(p.errors, []);
+    }
+  });
+});
