@@ -159,6 +159,8 @@ export const workerEnvSchema = z.object({
   DATABASE_URL: postgresUrl,
   SMTP_URL: endpointUrl({ plain: 'smtp', secure: 'smtps', plainPort: 587, securePort: 465 }),
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(3),
+  /** SMTP sends one worker runs at once (its send task queue's slots); default twice SMTP_MAX_CONNECTIONS. */
+  SMTP_SEND_SLOTS: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).optional(),
   /** The account's limits, held across every worker and campaign; 0 means none. */
   SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
   SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),

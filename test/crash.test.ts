@@ -7,7 +7,8 @@ import { WorkerProcess } from './helpers/worker-process.js';
 let h: Harness;
 let worker: WorkerProcess;
 before(async () => {
-  h = await startHarness({ inProcessWorker: false, env: { SMTP_MESSAGES_PER_MINUTE: '600' } });
+  // 120 a minute: slow enough that three kill cycles land mid-campaign however fast the machine is.
+  h = await startHarness({ inProcessWorker: false, env: { SMTP_MESSAGES_PER_MINUTE: '120' } });
   worker = new WorkerProcess({ ...h.workerEnv, WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH ?? '' });
   await worker.start();
 });

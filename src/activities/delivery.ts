@@ -1,21 +1,27 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
+import type { SendOutcomeRecord } from '../db/ledger.js';
+import { suppressedAmong } from '../db/suppressions.js';
 import * as recipients from '../db/recipients.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
-import { ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
 import { tenantS3 } from './tenant-s3.js';
 
 export type SendResult =
-  | { outcome: 'sent'; messageId: string; copyRequested: boolean }
-  | { outcome: 'failed'; messageId: string }
+  /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
+  | { outcome: 'sent'; messageId: string; copyRequested: boolean; unrecorded?: SendOutcomeRecord }
+  | { outcome: 'failed'; messageId: string; unrecorded?: SendOutcomeRecord }
+  /** An address of the message (To, Cc or Bcc) is on the suppression list: nothing was sent. */
+  | { outcome: 'skipped'; reason: string }
   /** The campaign is paused (or the account just refused to go on: `accountProblem`). */
   | { outcome: 'paused'; accountProblem?: string }
   | { outcome: 'cancelled' }
@@ -24,23 +30,59 @@ export type SendResult =
 
 /** Slots closer than this are waited for inside the activity; further ones by a workflow timer. */
 const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
+/** A test send waits at most this long for its slot under the account's limits, else it is refused. */
+const TEST_SEND_MAX_WAIT_MS = 20_000;
+const HEARTBEAT_EVERY_MS = 2000;
+const RECORD_TIMEOUT_MS = 10_000;
+/** A later attempt of the same send exists; this one stops before SMTP. */
+const ATTEMPT_REPLACED = 'AttemptReplaced';
 
-/** Keeps heartbeating while `work` runs, so a dead worker is noticed in seconds, a slow server is not. */
-async function heartbeating<T>(work: Promise<T>): Promise<T> {
-  const timer = setInterval(() => Context.current().heartbeat(), 3000);
+/**
+ * Runs `work` while heartbeating on a timer, so every wait inside it (a connection slot, a
+ * throttle slot, an S3 read, rendering, a slow database) tells Temporal the worker is alive:
+ * a heartbeat timeout then means a dead worker, never a busy one.
+ */
+async function heartbeating<T>(work: (note: (details: unknown) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  // What the attempt wants its successor to know (the outcome of its SMTP transaction), repeated
+  // in every heartbeat so a plain heartbeat never replaces it.
+  let details: unknown;
+  const beat = () => ctx.heartbeat(details);
+  beat();
+  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
   try {
-    return await work;
+    return await work((d) => {
+      details = d;
+      beat();
+    });
   } finally {
     clearInterval(timer);
   }
 }
 
+/** Heartbeat details of a send attempt: the outcome of its SMTP transaction, once there is one. */
+interface SendHeartbeat {
+  smtpOutcome?: SendOutcomeRecord;
+}
+
 async function waitUntil(at: Date): Promise<void> {
+  const ctx = Context.current();
   for (let left = at.getTime() - Date.now(); left > 0; left = at.getTime() - Date.now()) {
-    await sleep(Math.min(left, 3000));
-    Context.current().heartbeat();
+    await ctx.sleep(Math.min(left, HEARTBEAT_EVERY_MS));
+    ctx.heartbeat();
   }
 }
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Who runs this attempt, for the ledger: enough to tell attempts and processes apart. */
+const ownerOf = (attempt: number) => `${hostname()} pid ${process.pid} attempt ${attempt}`;
 
 /** Sending one recipient's message over SMTP and filing its copy over IMAP. */
 export function createDeliveryActivities(deps: ActivityDeps) {
@@ -88,133 +130,224 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     return { campaign, recipient: r, ...built };
   }
 
-  return {
-    /**
-     * Sends one recipient's message, effectively once: the ledger row is written before and
-     * after the SMTP transaction, and a retry reads it before doing anything. Right before the
-     * SMTP transaction, holding one of the worker's connection slots, it checks that the campaign
-     * is still sending: a pause or cancel answered before that point stops this message.
-     */
-    async sendMessage({ campaignId, recipientId }: RecipientRef): Promise<SendResult> {
-      const campaign = await loadCampaign(campaignId);
-      const account = await accountOf(campaign);
-      if (typeof account === 'string') return { outcome: 'paused', accountProblem: account };
-      const { smtp } = account;
-      const copyRequested = account.sentFolder !== undefined;
-      const previous = await ledger.getLedger(sql, campaignId, recipientId);
-      if (previous?.state === 'sent') {
-        await recipients.updateSendStatus(sql, campaignId, recipientId, {
-          sendStatus: 'sent',
-          messageId: previous.messageId,
-          smtpResponse: previous.smtpResponse,
-          sentAt: previous.finishedAt,
-        });
-        return { outcome: 'sent', messageId: previous.messageId, copyRequested };
-      }
-      if (previous?.state === 'unknown') return { outcome: 'failed', messageId: previous.messageId };
-      if (previous?.state === 'sending') {
-        // The attempt before this one ended without recording an outcome: the worker died
-        // during the SMTP transaction, and the server may or may not have taken the message.
-        const why = 'an earlier attempt stopped during the SMTP transaction; the server may have accepted it';
-        if (deps.unknownPolicy === 'hold') {
-          await ledger.finishAttempt(sql, previous.messageId, 'unknown', null);
-          await recipients.updateSendStatus(sql, campaignId, recipientId, {
-            sendStatus: 'failed',
-            error: `delivery outcome unknown: ${why}; not resent (DELIVERY_UNKNOWN_POLICY=hold)`,
-          });
-          return { outcome: 'failed', messageId: previous.messageId };
-        }
-        logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
-      }
+  /** The first address of the message (To, then Cc, then Bcc) on the tenant's suppression list. */
+  async function suppressedAddress(tenant: string, parts: { to: { address: string }; cc: string[]; bcc: string[] }) {
+    const fields = [
+      ...[parts.to.address].map((a) => ({ field: 'to', address: a })),
+      ...parts.cc.map((a) => ({ field: 'cc', address: a })),
+      ...parts.bcc.map((a) => ({ field: 'bcc', address: a })),
+    ];
+    const hits = await suppressedAmong(sql, tenant, fields.map((f) => f.address));
+    if (hits.length === 0) return undefined;
+    const byEmail = new Map(hits.map((h) => [h.email, h.reason]));
+    const first = fields.find((f) => byEmail.has(f.address.toLowerCase()))!;
+    const reason = byEmail.get(first.address.toLowerCase());
+    return `suppressed: ${first.field} ${first.address} is on the suppression list${reason ? ` (${reason})` : ''}; not sent`;
+  }
 
-      const gate = await campaignGate(campaignId, recipientId);
-      if (gate) return gate;
-
-      // The account's limits hold across every worker and campaign; a campaign may only lower them.
-      const accountKey = throttleKey(campaign.tenant, campaign.account);
-      // A quota or authentication refusal in any campaign holds the account for all of them (of this tenant).
-      const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
-      if (hold) {
-        return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
-      }
-      const limits: RateLimit[] = [
-        { key: accountKey, perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
-        { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
-      ];
-      const accountLabel = { account: `${campaign.tenant}/${campaign.account}` };
-      const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
-      if (slot.kind === 'later') {
-        metrics.throttleDeferrals.inc(accountLabel);
-        return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
-      }
-      metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
-      await waitUntil(slot.at);
-
-      // The build fixed the campaign's Date header, so the preview shows what is sent; every
-      // later attempt and the Sent copy reuse the date the ledger recorded.
-      const messageDate = previous?.messageDate ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-      let msg: Awaited<ReturnType<typeof render>>;
+  /**
+   * Writes an SMTP transaction's outcome, trying a few times: when the database stays away, the
+   * outcome goes back to the workflow instead (which holds it durably and records it later), so
+   * a failed write never turns into a retried, and so repeated, send.
+   */
+  async function recordOrHandOn(o: SendOutcomeRecord): Promise<SendOutcomeRecord | undefined> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        msg = await render(campaignId, recipientId, messageDate);
+        // A write on a connection that died can hang: each try is bounded.
+        await withTimeout(ledger.recordOutcome(sql, o), RECORD_TIMEOUT_MS);
+        return undefined;
       } catch (err) {
-        if (err instanceof LocationDeniedError) {
-          // The tenant's S3 locations were narrowed after the build: its files are no longer its to send.
-          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-location: ${err.message}; not sent` });
-          return { outcome: 'failed', messageId: '' };
+        if (attempt >= 3) {
+          logger.warn({ campaignId: o.campaignId, recipientId: o.recipientId, err: String(err) }, 'cannot record the SMTP outcome; the workflow will record it');
+          return o;
         }
-        if (err instanceof ObjectChangedError) {
-          // What was reviewed is not what S3 holds now: sending the new bytes would send an unreviewed message.
-          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-changed: ${err.message}; not sent` });
-          return { outcome: 'failed', messageId: '' };
-        }
-        if (!(err instanceof TemplateRenderError)) throw err;
-        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `template: ${err.message}` });
+        await sleep(1000 * attempt);
+      }
+    }
+  }
+
+  /** Writes that must not be lost but must not turn into a resend either: a few tries, then give up quietly. */
+  async function bestEffort(what: string, write: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (attempt === 3) logger.warn({ err: String(err) }, `could not ${what}`);
+        else await sleep(1000 * attempt);
+      }
+    }
+  }
+
+  async function sendMessage({ campaignId, recipientId }: RecipientRef, note: (d: SendHeartbeat) => void): Promise<SendResult> {
+    const ctx = Context.current();
+    // An earlier attempt of this send finished SMTP and told Temporal (by heartbeat) before its
+    // worker died or its answer was lost: record that outcome, never send again.
+    const carried = (ctx.info.heartbeatDetails as SendHeartbeat | undefined)?.smtpOutcome;
+    if (carried) {
+      await ledger.recordOutcome(sql, carried);
+      return carried.state === 'sent'
+        ? { outcome: 'sent', messageId: carried.messageId, copyRequested: carried.copyRequested }
+        : { outcome: 'failed', messageId: carried.messageId };
+    }
+    // Temporal schedules a replacement attempt after the one it replaces: the later, the higher.
+    const rank = ctx.info.currentAttemptScheduledTimestampMs;
+    const owner = ownerOf(ctx.info.attempt);
+    const campaign = await loadCampaign(campaignId);
+    const account = await accountOf(campaign);
+    if (typeof account === 'string') return { outcome: 'paused', accountProblem: account };
+    const { smtp } = account;
+    const copyRequested = account.sentFolder !== undefined;
+
+    /** The ledger says the message went out, or that its outcome is unknown and held. */
+    const alreadyDone = async (row: ledger.LedgerRow): Promise<SendResult> => {
+      if (row.state === 'unknown') return { outcome: 'failed', messageId: row.messageId };
+      await recipients.updateSendStatus(sql, campaignId, recipientId, {
+        sendStatus: 'sent',
+        messageId: row.messageId,
+        smtpResponse: row.smtpResponse,
+        sentAt: row.finishedAt,
+      });
+      return { outcome: 'sent', messageId: row.messageId, copyRequested };
+    };
+    const previous = await ledger.getLedger(sql, campaignId, recipientId);
+    if (previous?.state === 'sent' || previous?.state === 'unknown') return alreadyDone(previous);
+    // From here this attempt is the recipient's newest: an older one, wherever it is waiting, stops before SMTP.
+    if (!(await ledger.registerAttempt(sql, campaignId, recipientId, rank))) throw replaced();
+
+    const gate = await campaignGate(campaignId, recipientId);
+    if (gate) return gate;
+
+    // The account's limits hold across every worker and campaign; a campaign may only lower them.
+    const accountKey = throttleKey(campaign.tenant, campaign.account);
+    // A quota or authentication refusal in any campaign holds the account for all of them (of this tenant).
+    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
+    if (hold) {
+      return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
+    }
+    const limits: RateLimit[] = [
+      { key: accountKey, perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
+      { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
+    ];
+    const accountLabel = { account: `${campaign.tenant}/${campaign.account}` };
+    const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
+    if (slot.kind === 'later') {
+      metrics.throttleDeferrals.inc(accountLabel);
+      return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+    }
+    metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
+    await waitUntil(slot.at);
+
+    // The build fixed the campaign's Date header, so the preview shows what is sent; every
+    // later attempt and the Sent copy reuse the date the ledger recorded.
+    const messageDate = previous?.messageDate ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+    let msg: Awaited<ReturnType<typeof render>>;
+    try {
+      msg = await render(campaignId, recipientId, messageDate);
+    } catch (err) {
+      if (err instanceof LocationDeniedError) {
+        // The tenant's S3 locations were narrowed after the build: its files are no longer its to send.
+        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-location: ${err.message}; not sent` });
         return { outcome: 'failed', messageId: '' };
       }
-      const { messageId, raw, sha256, envelopeTo } = msg;
+      if (err instanceof ObjectChangedError) {
+        // What was reviewed is not what S3 holds now: sending the new bytes would send an unreviewed message.
+        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `attachment-changed: ${err.message}; not sent` });
+        return { outcome: 'failed', messageId: '' };
+      }
+      if (!(err instanceof TemplateRenderError)) throw err;
+      await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'failed', error: `template: ${err.message}` });
+      return { outcome: 'failed', messageId: '' };
+    }
+    const { messageId, raw, sha256, envelopeTo } = msg;
 
-      return smtp.withSlot(async (): Promise<SendResult> => {
-        const late = await campaignGate(campaignId, recipientId);
-        if (late) return late;
-        await ledger.beginAttempt(sql, { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: campaign.account });
-        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'sending', messageId });
-        let response: string;
-        const timer = metrics.smtpSeconds.startTimer(accountLabel);
-        try {
-          ({ response } = await heartbeating(smtp.send({ from: campaign.definition.from.address, to: envelopeTo }, raw)));
-          timer();
-        } catch (err) {
-          timer();
-          const outcome = classifySmtpError(err);
-          metrics.smtpTransactions.inc({ ...accountLabel, outcome: outcome.kind === 'recipient' ? 'refused' : outcome.kind === 'account' ? 'account' : 'transient' });
-          await ledger.finishAttempt(sql, messageId, 'failed', outcome.reason);
-          if (outcome.kind === 'recipient') {
-            await recipients.updateSendStatus(sql, campaignId, recipientId, {
+    return smtp.withSlot(async (): Promise<SendResult> => {
+      const late = await campaignGate(campaignId, recipientId);
+      if (late) return late;
+      // Someone may have unsubscribed during the review week: checked right before each send.
+      const suppressed = await suppressedAddress(campaign.tenant, msg.parts);
+      if (suppressed) {
+        await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'skipped', error: suppressed });
+        return { outcome: 'skipped', reason: suppressed };
+      }
+      // Temporal may have given up on this attempt while it waited (it heard of no heartbeat).
+      ctx.cancellationSignal.throwIfAborted();
+      const request: ledger.ClaimRequest = { messageId, campaignId, recipientId, messageDate, sha256, size: raw.length, account: campaign.account, rank, owner };
+      let claim = await ledger.claimMessage(sql, request);
+      if (claim.kind === 'earlier-in-smtp') {
+        // An earlier attempt entered the SMTP transaction and recorded no outcome: its worker died
+        // there (or, replaced by Temporal, is still there); the server may have the message.
+        const earlier = claim.row;
+        const why = `an earlier attempt (${earlier.owner ?? 'unknown'}) stopped during the SMTP transaction; the server may have accepted it`;
+        if (deps.unknownPolicy === 'hold') {
+          await sql.begin(async (tx) => {
+            await ledger.finishAttempt(tx, earlier.messageId, 'unknown', null);
+            await recipients.updateSendStatus(tx, campaignId, recipientId, {
               sendStatus: 'failed',
-              smtpResponse: outcome.reason,
-              error: `refused by the SMTP server: ${outcome.reason}`,
+              error: `delivery outcome unknown: ${why}; not resent (DELIVERY_UNKNOWN_POLICY=hold)`,
             });
-            return { outcome: 'failed', messageId };
-          }
-          await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
-          if (outcome.kind === 'account') {
-            logger.warn({ campaignId, account: campaign.account }, `holding the account and pausing: ${outcome.reason}`);
-            await holdAccount(sql, holdKey(campaign.tenant, campaign.account), outcome.reason);
-            return { outcome: 'paused', accountProblem: outcome.reason };
-          }
-          if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
-          throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
+          });
+          return { outcome: 'failed', messageId };
         }
-        metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
-        await ledger.finishAttempt(sql, messageId, 'sent', response);
-        await recipients.updateSendStatus(sql, campaignId, recipientId, {
-          sendStatus: 'sent',
-          copyStatus: copyRequested ? 'pending' : 'not_requested',
-          smtpResponse: response,
-          sentAt: new Date(),
-        });
-        return { outcome: 'sent', messageId, copyRequested };
-      });
+        logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
+        claim = await ledger.claimMessage(sql, { ...request, takeOver: true });
+      }
+      if (claim.kind === 'replaced') throw replaced();
+      if (claim.kind === 'done') return alreadyDone(claim.row);
+      if (claim.kind !== 'claimed') throw new Error(`unexpected claim ${claim.kind}`);
+
+      let response: string;
+      const timer = metrics.smtpSeconds.startTimer(accountLabel);
+      try {
+        ({ response } = await smtp.send({ from: campaign.definition.from.address, to: envelopeTo }, raw));
+        timer();
+      } catch (err) {
+        timer();
+        const outcome = classifySmtpError(err);
+        metrics.smtpTransactions.inc({ ...accountLabel, outcome: outcome.kind === 'recipient' ? 'refused' : outcome.kind === 'account' ? 'account' : 'transient' });
+        if (outcome.kind === 'recipient') {
+          const record: SendOutcomeRecord = { campaignId, recipientId, messageId, state: 'failed', smtpResponse: outcome.reason, copyRequested, at: new Date().toISOString() };
+          note({ smtpOutcome: record });
+          return { outcome: 'failed', messageId, unrecorded: await recordOrHandOn(record) };
+        }
+        // Nothing was taken: the ledger says so, and the retry sends without consulting the policy.
+        await bestEffort('record a transient SMTP failure', () =>
+          sql.begin(async (tx) => {
+            await ledger.finishAttempt(tx, messageId, 'failed', outcome.reason);
+            await recipients.updateSendStatus(tx, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
+          }),
+        );
+        if (outcome.kind === 'account') {
+          logger.warn({ campaignId, account: campaign.account }, `holding the account and pausing: ${outcome.reason}`);
+          await holdAccount(sql, holdKey(campaign.tenant, campaign.account), outcome.reason);
+          return { outcome: 'paused', accountProblem: outcome.reason };
+        }
+        if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
+        throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
+      }
+      metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
+      const record: SendOutcomeRecord = { campaignId, recipientId, messageId, state: 'sent', smtpResponse: response, copyRequested, at: new Date().toISOString() };
+      note({ smtpOutcome: record });
+      return { outcome: 'sent', messageId, copyRequested, unrecorded: await recordOrHandOn(record) };
+    }, ctx.cancellationSignal);
+  }
+
+  return {
+    /**
+     * Sends one recipient's message, effectively once. Each attempt registers itself on the
+     * recipient as it starts and, right before SMTP, claims the message in the ledger only while
+     * it is still the newest attempt and no earlier one is inside SMTP; the ledger is written
+     * before and after the SMTP transaction, and a retry reads it before doing anything. Holding
+     * one of the worker's connection slots, it checks that the campaign is still sending and
+     * that no address of the message was suppressed meanwhile.
+     */
+    async sendMessage(ref: RecipientRef): Promise<SendResult> {
+      return heartbeating((note) => sendMessage(ref, note));
+    },
+
+    /** Records an SMTP outcome the send activity could not write (the database was away). */
+    async recordSendOutcome(o: SendOutcomeRecord): Promise<void> {
+      await ledger.recordOutcome(sql, o);
     },
 
     /** Files the exact bytes that were sent in the Sent folder, unless a copy is already there. */
@@ -243,7 +376,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           CONTENT_CHANGED,
         );
       }
-      const { appended } = await heartbeating(sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
+      const { appended } = await heartbeating(async () => sentFolder.appendOnce(raw, entry.messageId, entry.messageDate));
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'appended', appendedAt: new Date() });
       metrics.sentCopies.inc({ account: `${campaign.tenant}/${campaign.account}`, outcome: appended ? 'appended' : 'present' });
       return { appended };
@@ -251,15 +384,43 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   };
 }
 
+function replaced(): ApplicationFailure {
+  return ApplicationFailure.retryable('a later attempt of this send has started; this one stops before SMTP', ATTEMPT_REPLACED);
+}
+
 /** Sending one rendered message to a test address only; no status of the campaign changes. */
 export function createTestSendActivities(deps: ActivityDeps) {
   const { sql, accounts } = deps;
+  /**
+   * A test send is a send like any other for the account: refused while the account is held,
+   * and it takes a slot under the account's per-minute and daily limits (waiting briefly for
+   * a near one, refused when the next is further off).
+   */
+  async function accountSlot(campaign: { tenant: string; account: string }, limits: LiveAccount['limits']): Promise<void> {
+    const accountKey = throttleKey(campaign.tenant, campaign.account);
+    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
+    if (hold) {
+      throw ApplicationFailure.nonRetryable(`account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}`, ACCOUNT_HELD);
+    }
+    const slot = await reserveSlot(sql, [{ key: accountKey, perMinute: limits.messagesPerMinute, perDay: limits.messagesPerDay }], TEST_SEND_MAX_WAIT_MS);
+    if (slot.kind === 'later') {
+      throw ApplicationFailure.create({
+        nonRetryable: true,
+        type: ACCOUNT_THROTTLED,
+        message: `account ${campaign.account}: ${slot.reason}; the next message may go at ${slot.retryAt.toISOString()}`,
+        details: [slot.retryAt.toISOString()],
+      });
+    }
+    await waitUntil(slot.at);
+  }
+
   return {
     async testSend({ campaignId, recipientId, to }: RecipientRef & { to: string }): Promise<{ messageId: string; response: string }> {
       const campaign = await campaigns.getCampaign(sql, campaignId);
       const r = await recipients.getRecipient(sql, campaignId, recipientId);
       if (!campaign || !r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
       const account = await accounts.get(campaign.tenant, campaign.account);
+      await accountSlot(campaign, account.limits);
       // One test send is one workflow: its retries carry the same Message-ID, so a receiving
       // server that saw an attempt through can tell the repeat for what it is.
       const { workflowExecution, activityId } = Context.current().info;
@@ -273,7 +434,7 @@ export function createTestSendActivities(deps: ActivityDeps) {
         throw err;
       }
       try {
-        const { response } = await account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw);
+        const { response } = await account.smtp.withSlot(() => account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw));
         return { messageId: msg.messageId, response };
       } catch (err) {
         const outcome = classifySmtpError(err);

@@ -54,7 +54,23 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       res.status(e.status).json({ error: e.message ?? 'bad request' });
       return;
     }
+    if (databaseUnavailable(err)) {
+      logger.warn({ code: (err as { code?: string }).code, method: req.method, path: req.path }, 'database unavailable');
+      res.status(503).set('Retry-After', '5').json({ error: 'the database is unavailable; try again shortly' });
+      return;
+    }
     logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
     res.status(500).json({ error: 'internal error' });
   };
+}
+
+/** Codes of the `postgres` client and PostgreSQL itself that mean "the database is away", not "the request is wrong". */
+const DB_CLIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT']);
+
+/** True for a lost or refused PostgreSQL connection (a restart, an outage), answered 503. */
+export function databaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  // 57P01-03: the server is shutting down or starting; 08xxx: connection exceptions; 53300: too many connections.
+  return DB_CLIENT_CODES.has(code) || /^(57P0[1-3]|08...|53300)$/.test(code);
 }

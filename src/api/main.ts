@@ -1,4 +1,5 @@
 import { apiEnvSchema, loadConfigOrExit } from '../config.js';
+import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
@@ -8,6 +9,7 @@ import { appSettingsFrom, createApp } from './app.js';
 
 const config = loadConfigOrExit(apiEnvSchema);
 const logger = createLogger('api', config.LOG_LEVEL);
+surviveClosedPostgresSockets(logger);
 const sql = createSql(config.DATABASE_URL);
 const client = await connectClient(config);
 const s3 = createS3Store(config);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
-import { ATTACHMENT_CHANGED, LOCATION_DENIED } from '../activities/deps.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, LOCATION_DENIED } from '../activities/deps.js';
 import { tenantS3 } from '../activities/tenant-s3.js';
 import { LocationDeniedError, type S3Location } from '../s3/locations.js';
 import { Router } from 'express';
@@ -230,6 +230,15 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       }
       if (cause instanceof ApplicationFailure && cause.type === LOCATION_DENIED) {
         throw new ApiError(403, `attachment-location: ${cause.message}; nothing was sent`, { status: c.status });
+      }
+      // A test send is a send for the account: refused while it is held, counted against its limits.
+      if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_HELD) {
+        throw new ApiError(409, `${cause.message}; nothing was sent`, { status: c.status, account: 'held' });
+      }
+      if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_THROTTLED) {
+        const retryAt = Date.parse(String(cause.details?.[0]));
+        res.set('Retry-After', String(Number.isFinite(retryAt) ? Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) : 60));
+        throw new ApiError(429, `${cause.message}; nothing was sent`, { status: c.status });
       }
       // The SMTP server said no (for good, or still after the retries): its reply is the answer.
       if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && cause instanceof ApplicationFailure) {

@@ -24,3 +24,10 @@ export async function listSuppressions(db: Db, tenant: string, after: string, li
     SELECT email, reason, created_at FROM suppressions
     WHERE tenant = ${tenant} AND email > ${after} ORDER BY email LIMIT ${limit}`;
 }
+
+/** Which of `emails` (any case) are on the tenant's list, lower-cased, with the reason given. */
+export async function suppressedAmong(db: Db, tenant: string, emails: string[]): Promise<{ email: string; reason: string | null }[]> {
+  if (emails.length === 0) return [];
+  return db<{ email: string; reason: string | null }[]>`
+    SELECT email, reason FROM suppressions WHERE tenant = ${tenant} AND email = ANY(${emails.map((e) => e.toLowerCase())}::text[])`;
+}

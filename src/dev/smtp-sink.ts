@@ -18,6 +18,11 @@ export interface SinkFaults {
   rcpt?: (address: string) => SinkFault | undefined;
   /** Decides, once the whole message has arrived, whether the DATA reply is a failure. */
   data?: (message: SinkMessage) => SinkFault | undefined;
+  /**
+   * Milliseconds the reply to DATA waits once the whole message has arrived, like a slow relay
+   * or a provider scanning the message. The message is kept at the end of the wait.
+   */
+  dataDelayMs?: number | ((message: SinkMessage) => number);
 }
 
 /**
@@ -68,13 +73,19 @@ export class SmtpSink {
             messageId: headerOf(raw, 'message-id'),
             receivedAt: new Date(),
           };
-          const fault = this.faults.data?.(message);
-          if (fault === 'drop') return destroy(session, this.server);
-          if (fault) return cb(Object.assign(new Error(fault.message), { responseCode: fault.code }));
-          this.accept(message).then(
-            (id) => cb(null, `Ok: kept as ${id}`),
-            (err: Error) => cb(Object.assign(err, { responseCode: 451 })),
-          );
+          const { dataDelayMs } = this.faults;
+          const delay = typeof dataDelayMs === 'function' ? dataDelayMs(message) : (dataDelayMs ?? 0);
+          const reply = () => {
+            const fault = this.faults.data?.(message);
+            if (fault === 'drop') return destroy(session, this.server);
+            if (fault) return cb(Object.assign(new Error(fault.message), { responseCode: fault.code }));
+            this.accept(message).then(
+              (id) => cb(null, `Ok: kept as ${id}`),
+              (err: Error) => cb(Object.assign(err, { responseCode: 451 })),
+            );
+          };
+          if (delay > 0) setTimeout(reply, delay);
+          else reply();
         });
       },
     });

@@ -6,8 +6,11 @@ export interface SmtpSender {
   /**
    * Runs `fn` holding one of this worker's `maxConnections` sending slots: a check made inside
    * (is the campaign still sending?) is at most one message per connection old when SMTP starts.
+   * An aborted `signal` takes a waiting caller out of the queue (it rejects with the reason).
    */
-  withSlot<T>(fn: () => Promise<T>): Promise<T>;
+  withSlot<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Callers waiting for a slot right now. */
+  readonly waiting: number;
   send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<{ response: string }>;
   verify(): Promise<void>;
   close(): void;
@@ -58,9 +61,27 @@ export function createSmtpSender(
   let free = options.maxConnections;
   const waiting: (() => void)[] = [];
   return {
-    async withSlot(fn) {
+    get waiting() {
+      return waiting.length;
+    },
+    async withSlot(fn, signal) {
+      signal?.throwIfAborted();
       if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
+      else {
+        await new Promise<void>((resolve, reject) => {
+          const granted = () => {
+            signal?.removeEventListener('abort', aborted);
+            resolve();
+          };
+          const aborted = () => {
+            const i = waiting.indexOf(granted);
+            if (i >= 0) waiting.splice(i, 1);
+            reject(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+          };
+          waiting.push(granted);
+          signal?.addEventListener('abort', aborted, { once: true });
+        });
+      }
       try {
         return await fn();
       } finally {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type State } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { sendTaskQueue } from '../contract/statuses.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -13,15 +14,59 @@ export interface WorkerOptions {
   workflowBundlePath?: string;
   /** Replace some activities, e.g. to inject faults in tests. */
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
+  /**
+   * SMTP sends this process runs at once (the send task queue's activity slots). Default: twice
+   * the default account's connections, one send in each connection and one getting ready.
+   */
+  sendSlots?: number;
 }
 
-export async function createWorker(o: WorkerOptions): Promise<Worker> {
-  return Worker.create({
+/** The worker of one process: workflows and bookkeeping on the task queue, sends on its send queue. */
+export interface CampaignWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): State;
+}
+
+export const defaultSendSlots = (maxConnections: number) => Math.max(2, 2 * maxConnections);
+
+export async function createWorker(o: WorkerOptions): Promise<CampaignWorker> {
+  const activities = { ...createActivities(o.deps), ...o.activityOverrides };
+  const main = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    activities: { ...createActivities(o.deps), ...o.activityOverrides },
+    activities,
     ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: 50,
   });
+  // A send polled is a send that starts at once: the worker takes no more than its connections
+  // can serve, and the rest wait in Temporal's queue (for any worker), not in this process past
+  // their heartbeat deadline.
+  const sends = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: sendTaskQueue(o.taskQueue),
+    activities,
+    maxConcurrentActivityTaskExecutions: o.sendSlots ?? defaultSendSlots(o.deps.accounts.default.limits.maxConnections),
+  });
+  return {
+    async run() {
+      // Both stop together: a signal (SIGINT/SIGTERM) or shutdown() stops each, and a worker that
+      // fails stops the other so the process does not run half a worker.
+      const runs = [main.run(), sends.run()];
+      const stopBoth = () => {
+        for (const w of [main, sends]) if (w.getState() === 'RUNNING') w.shutdown();
+      };
+      const settled = await Promise.allSettled(runs.map((r) => r.finally(stopBoth)));
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    shutdown() {
+      for (const w of [main, sends]) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    getState() {
+      return main.getState();
+    },
+  };
 }

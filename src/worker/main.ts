@@ -2,11 +2,13 @@ import { loadConfigOrExit, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectWorker } from '../temporal.js';
-import { createWorker } from './create.js';
+import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
+import { createWorker, defaultSendSlots } from './create.js';
 import { createWorkerDeps } from './deps.js';
 
 const config = loadConfigOrExit(workerEnvSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
+surviveClosedPostgresSockets(logger);
 
 const metrics = createMetrics();
 const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
@@ -19,9 +21,14 @@ const worker = await createWorker({
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   deps,
   workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
+  sendSlots: config.SMTP_SEND_SLOTS,
 });
 logger.info(
-  { taskQueue: config.TEMPORAL_TASK_QUEUE, sentCopies: config.IMAP_URL ? 'on' : 'off' },
+  {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    sendSlots: config.SMTP_SEND_SLOTS ?? defaultSendSlots(config.SMTP_MAX_CONNECTIONS),
+    sentCopies: config.IMAP_URL ? 'on' : 'off',
+  },
   'worker polling',
 );
 // Worker.run handles SIGINT/SIGTERM: it stops polling, lets running activities finish, then returns.

@@ -72,7 +72,7 @@ export const cancelSignal = defineSignal<[ControlRequest]>('cancel');
 export interface DeliveryReport {
   recipientId: number;
   stage: 'send' | 'copy';
-  outcome: 'sent' | 'failed' | 'cancelled' | 'appended' | 'not_requested';
+  outcome: 'sent' | 'failed' | 'cancelled' | 'skipped' | 'appended' | 'not_requested';
   /** With stage `send` and outcome `sent`: a Sent copy is still to be filed. */
   copyPending?: boolean;
 }

@@ -3,11 +3,13 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities/index.js';
-import { campaignWorkflowId } from '../contract/statuses.js';
+import { campaignWorkflowId, sendTaskQueue } from '../contract/statuses.js';
 import { cancelSignal, deliveryReportSignal, pauseSignal, resumeSignal, type DeliveryReport } from './definitions.js';
 
 export interface DeliveryInput {
@@ -18,19 +20,21 @@ export interface DeliveryInput {
 }
 
 export interface DeliveryResult {
-  send: 'sent' | 'failed' | 'cancelled';
+  send: 'sent' | 'failed' | 'cancelled' | 'skipped';
   copy: 'appended' | 'failed' | 'not_requested';
 }
 
 // Sending and filing the Sent copy retry independently: a message can be sent while its copy
 // is still being retried, and an IMAP outage never holds back or fails the send.
-const send = proxyActivities<Activities>({
+const sendOptions = {
   startToCloseTimeout: '3 minutes',
-  // The activity heartbeats every 3 s, so a killed worker's attempt is retried within seconds.
+  // The activity heartbeats every 2 s through every wait, so a killed worker's attempt is retried
+  // within seconds and a busy one is never replaced.
   heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+} as const;
+const sendOnMainQueue = proxyActivities<Activities>(sendOptions);
 
 const copy = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
@@ -61,6 +65,11 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryRe
     wakeups++;
   });
 
+  // Sends go to a task queue of their own, which workers poll with only as many slots as their
+  // SMTP connections can serve: a send never waits inside a worker behind fifty others.
+  const send = patched('send-task-queue')
+    ? proxyActivities<Activities>({ ...sendOptions, taskQueue: sendTaskQueue(workflowInfo().taskQueue) })
+    : sendOnMainQueue;
   const who = input.masked ?? `recipient #${input.recipientId}`;
   let sent: SendResult | undefined;
   for (;;) {
@@ -89,6 +98,15 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryRe
     break;
   }
 
+  if (sent && (sent.outcome === 'sent' || sent.outcome === 'failed') && sent.unrecorded) {
+    // The SMTP transaction ended but the database was away: the outcome is held here, in the
+    // workflow's history, and recorded as soon as the database is back. Never sent again.
+    await bookkeeping.recordSendOutcome.executeWithOptions({ summary: `record the send to ${who}` }, [sent.unrecorded]);
+  }
+  if (sent?.outcome === 'skipped') {
+    await report({ stage: 'send', outcome: 'skipped' });
+    return { send: 'skipped', copy: 'not_requested' };
+  }
   if (!sent || (cancelled && sent.outcome !== 'sent' && sent.outcome !== 'failed')) {
     await bookkeeping.markCancelled(input);
     await report({ stage: 'send', outcome: 'cancelled' });

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ImapFlow } from 'imapflow';
 import { TcpProxy } from './tcp-proxy.js';
 import { createApp } from '../../src/api/app.js';
@@ -15,7 +15,7 @@ import { createSql, type Sql } from '../../src/db/sql.js';
 import { createDatabaseIfMissing } from '../../src/dev/postgres.js';
 import { SmtpSink } from '../../src/dev/smtp-sink.js';
 import { createLogger } from '../../src/logger.js';
-import { createWorker } from '../../src/worker/create.js';
+import { createWorker, type CampaignWorker } from '../../src/worker/create.js';
 import { createWorkerDeps } from '../../src/worker/deps.js';
 import { createS3Store } from '../../src/s3/client.js';
 
@@ -57,7 +57,7 @@ export interface Harness {
   taskQueue: string;
   imapUser: string;
   /** The in-process worker, unless `inProcessWorker: false`. */
-  worker?: Worker;
+  worker?: CampaignWorker;
   baseUrl: string;
   app: Express;
   /** The configuration of this harness's worker, to start more worker processes with. */
@@ -147,7 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const metricsServer = await serveMetrics(metrics, 0, '127.0.0.1');
   const deps = createWorkerDeps(workerConfig, logger, metrics);
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
-  let worker: Worker | undefined;
+  let worker: CampaignWorker | undefined;
   let workerRun: Promise<void> = Promise.resolve();
   if (options.inProcessWorker !== false) {
     worker = await createWorker({

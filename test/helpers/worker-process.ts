@@ -27,6 +27,10 @@ export class WorkerProcess {
     }, 60_000, 'the worker process to poll');
   }
 
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   get exited(): boolean {
     return this.proc?.exitCode !== null || this.proc?.signalCode !== null;
   }
@@ -39,7 +43,7 @@ export class WorkerProcess {
   /** SIGKILL: no shutdown, no cleanup, exactly like a crash. */
   async kill(): Promise<void> {
     const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return; // a killed process has no exit code
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');
     await exited;
@@ -47,7 +51,7 @@ export class WorkerProcess {
 
   async stop(): Promise<void> {
     const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return; // a killed process has no exit code
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
