@@ -79,6 +79,7 @@ function commonResponses(spec: RegisteredRoute['spec']) {
     '409': { description: 'Not allowed in the current state; `status` is the current one', ...json(errorSchema) },
     '422': { description: 'Invalid input: one problem per field', ...json(problemSchema) },
     '429': { description: 'Too many requests for this key: wait for the time in Retry-After', ...json(errorSchema) },
+    '503': { description: 'PostgreSQL or Temporal is unreachable for now: retry after the time in Retry-After', ...json(errorSchema) },
   };
   if (spec?.body) {
     out['400'] = { description: 'The body is not JSON', ...json(errorSchema) };
