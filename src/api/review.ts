@@ -8,7 +8,6 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
-import { queryInt } from '../contract/input.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
@@ -40,7 +39,14 @@ export interface ReviewRouterDeps {
 const TEST_SEND_DEADLINE_MS = 60_000;
 
 /** Which of a recipient's attachments, in the order the preview lists them (from 0). */
-const attachmentQuery = z.object({ n: queryInt({ min: 0, max: 999, default: 0 }) }).strict();
+const attachmentQuery = z
+  .object({
+    n: z.preprocess(
+      (v) => (typeof v === 'string' && /^\d{1,3}$/.test(v) ? Number(v) : v),
+      z.number({ error: 'required: the attachment\'s index, a whole number from 0' }).int().min(0).max(999),
+    ),
+  })
+  .strict();
 /** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
