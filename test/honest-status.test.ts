@@ -61,14 +61,22 @@ test('right after the cancel answer the campaign reads cancelling while sends ar
   const id = await createCampaign(h, campaignBody(40));
   await approve(h, id);
   await eventually(async () => messagesFor(h, id).length >= 3, 60_000, 'the first messages');
+  // A relay that takes 14 s to answer DATA: the send inside it outlasts the cancel's 10 s wait.
+  h.sink.faults.dataDelayMs = 14_000;
+  await eventually(
+    async () => (await h.sql`SELECT 1 FROM delivery_ledger WHERE campaign_id = ${id} AND state = 'sending'`).length > 0,
+    30_000,
+    'a send inside the slow SMTP transaction',
+  );
   const watcher = watch(id);
 
   const answer = await h.api('POST', `/api/v1/campaigns/${id}/cancel`, { reason: 'wrong list' });
+  h.sink.faults.dataDelayMs = 0;
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   const atAnswer = messagesFor(h, id).length;
   const now = await h.api('GET', `/api/v1/campaigns/${id}`);
   const unfinished = await unfinishedViaApi(id);
-  // Throttle slots reserved up to 30 s ahead keep sends in flight past the answer's 10 s wait.
+  // The send inside the slow transaction is still in flight when the 10 s wait ends.
   assert.deepEqual(answer.body, { status: 'cancelling' });
   assert.ok(['cancelling', 'cancelled'].includes(now.body.status), now.body.status);
   if (now.body.status === 'cancelled') assert.equal(unfinished, 0, 'cancelled with recipients unfinished');
