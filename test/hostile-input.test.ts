@@ -199,7 +199,7 @@ function setPath(body: Record<string, any>, path: string, value: unknown) {
   const keys = path.split('.');
   let at: any = body;
   for (const k of keys.slice(0, -1)) {
-    if (at[k] === undefined || typeof at[k] !== 'object') at[k] = {};
+    if (at[k] === null || typeof at[k] !== 'object') at[k] = {};
     at = at[k];
   }
   at[keys[keys.length - 1]!] = value;
