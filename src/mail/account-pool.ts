@@ -5,12 +5,14 @@ import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { createSentFolderClient, type SentFolderClient } from './imap.js';
+import { createTokenSource, type OAuth2Secrets, type TokenSource } from './oauth2.js';
 import { createSmtpSender, type SmtpSender } from './smtp.js';
 
 export interface AccountLimits {
   messagesPerMinute?: number;
   messagesPerDay?: number;
   maxConnections: number;
+  maxMessagesPerConnection?: number;
 }
 
 /** An account ready to send: its pooled SMTP transport, its Sent folder (if copies are on), its limits. */
@@ -52,7 +54,14 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
         append: row.imap.append,
       }
     : undefined;
-  return { smtp, imap };
+  const oauth2 = row.oauth2 ? { settings: row.oauth2, secrets: JSON.parse(unseal(row.oauth2Secrets, 'oauth2') ?? '{}') as OAuth2Secrets } : undefined;
+  return { smtp, imap, oauth2 };
+}
+
+/** The account's access-token source, when it signs in with OAuth2 (one for SMTP and IMAP). */
+export function tokenSourceOf(e: ReturnType<typeof endpointsOf>, hostPolicy: PrivateHostAllowance): TokenSource | undefined {
+  if (!e.oauth2) return undefined;
+  return createTokenSource(e.oauth2.settings, e.oauth2.secrets, { user: e.smtp.user ?? '', hostPolicy });
 }
 
 export const sealContext = (tenant: string, name: string, field: string) => `account:${tenant}/${name}:${field}`;
@@ -89,14 +98,18 @@ export class AccountPool {
     const cached = this.cache.get(key);
     if (cached && cached.updatedAt === row.updatedAt.getTime()) return cached.live;
     if (cached) void this.closeOne(cached.live);
-    const { smtp, imap } = endpointsOf(row, this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined);
+    const endpoints = endpointsOf(row, this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined);
+    const { smtp, imap } = endpoints;
+    const hostPolicy = this.o.hostPolicy ?? 'none';
+    const oauth2 = tokenSourceOf(endpoints, hostPolicy);
     const maxConnections = row.limits.maxConnections ?? 3;
+    const { maxMessagesPerConnection } = row.limits;
     const live: LiveAccount = {
       name,
-      smtp: createSmtpSender(smtp, { maxConnections, tlsInsecure: this.o.tlsInsecure, hostPolicy: this.o.hostPolicy ?? 'none' }),
+      smtp: createSmtpSender(smtp, { maxConnections, maxMessagesPerConnection, tlsInsecure: this.o.tlsInsecure, hostPolicy, oauth2 }),
       sentFolder:
         imap && imap.append
-          ? createSentFolderClient(imap, { folder: imap.sentFolder, tlsInsecure: this.o.tlsInsecure, logger: this.o.logger, hostPolicy: this.o.hostPolicy ?? 'none' })
+          ? createSentFolderClient(imap, { folder: imap.sentFolder, tlsInsecure: this.o.tlsInsecure, logger: this.o.logger, hostPolicy, oauth2 })
           : undefined,
       limits: { ...row.limits, maxConnections },
     };
