@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import { SmtpSink } from '../src/dev/smtp-sink.js';
 import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
@@ -155,4 +156,18 @@ test('a 535 5.7.139 reply (Basic authentication off) holds a password account wi
   } finally {
     await legacy.stop();
   }
+});
+
+test('the OpenAPI document shows the OAuth2 settings: secrets write-only in, only secretSet out', async () => {
+  const doc = (await (await fetch(`${h.baseUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+  assert.equal((await new Validator().validate(doc as never)).valid, true);
+  const input = doc.paths['/api/v1/accounts']!.post.requestBody.content['application/json'].schema;
+  const oauth2In = input.properties.oauth2.properties;
+  for (const secret of ['clientSecret', 'refreshToken', 'privateKey']) assert.equal(oauth2In[secret].writeOnly, true, secret);
+  assert.deepEqual(oauth2In.flow.enum, ['client_credentials', 'refresh_token', 'service_account']);
+  assert.ok(input.properties.limits.properties.maxMessagesPerConnection);
+  const out = doc.paths['/api/v1/accounts/{name}']!.get.responses['200'].content['application/json'].schema.properties.oauth2;
+  assert.deepEqual(Object.keys(out.properties).sort(), ['clientId', 'flow', 'provider', 'scope', 'secretSet', 'tenant', 'tokenUrl']);
+  const verified = doc.paths['/api/v1/accounts/{name}/verify']!.post.responses['200'].content['application/json'].schema;
+  assert.ok(verified.properties.oauth2);
 });

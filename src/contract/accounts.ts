@@ -58,10 +58,10 @@ export const oauth2SettingsSchema = z
     clientId: z.string().trim().min(1, 'is required').max(500),
     /** Microsoft Entra tenant id or domain. */
     tenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,200}$/, 'is not a tenant id or domain').optional(),
-    clientSecret: z.string().min(1).max(4000).optional(),
-    refreshToken: z.string().min(1).max(8000).optional(),
+    clientSecret: z.string().min(1).max(4000).meta({ writeOnly: true }).optional(),
+    refreshToken: z.string().min(1).max(8000).meta({ writeOnly: true }).optional(),
     /** The service account's private_key (PKCS#8 PEM). */
-    privateKey: z.string().min(1).max(10_000).optional(),
+    privateKey: z.string().min(1).max(10_000).meta({ writeOnly: true }).optional(),
     /** By default one scope that covers SMTP and IMAP (see the README). */
     scope: z.string().trim().min(1).max(1000).optional(),
     /** The token endpoint, when not the provider's own (https, or http on this machine only). */

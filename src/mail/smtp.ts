@@ -67,7 +67,11 @@ export function createSmtpSender(
   if (oauth2) {
     // nodemailer asks again when its copy is past `expires`, and with `renew` after a refusal.
     transport.set('oauth2_provision_cb', (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {
-      oauth2.get(renew).then((t) => callback(null, t.accessToken, t.refreshAt), (err: Error) => callback(err));
+      oauth2.get(renew).then(
+        (t) => callback(null, t.accessToken, t.refreshAt),
+        // The provider's refusal is the account's problem; an unreachable endpoint is only transient.
+        (err: Error & { oauth2Refused?: boolean }) => callback(err.oauth2Refused ? err : Object.assign(err, { tokenEndpointUnreachable: true })),
+      );
     });
   }
   let free = options.maxConnections;
@@ -169,10 +173,11 @@ export function classifySmtpError(err: unknown): SmtpOutcome {
  * account's failures (a refused token request, a refused token) from both.
  */
 function authenticationProblem(
-  e: { code?: string; authMethod?: string; oauth2Refused?: boolean; command?: string },
+  e: { code?: string; authMethod?: string; oauth2Refused?: boolean; tokenEndpointUnreachable?: boolean },
   reason: string,
   code: number | undefined,
 ): string | undefined {
+  if (e.tokenEndpointUnreachable) return undefined;
   if (e.oauth2Refused) return `authentication failed: ${reason}`;
   if (BASIC_AUTH_OFF.test(reason)) return `authentication failed: ${BASIC_AUTH_OFF_WORDS}. Server reply: ${reason}`;
   const isAuth = e.code === 'EAUTH' || code === 530 || code === 534 || code === 535;
