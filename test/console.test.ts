@@ -161,6 +161,8 @@ describe('the console', () => {
     await preview.filter({ hasText: 'None.' }).waitFor(); // cat has no attachment
     await preview.getByRole('button', { name: 'Previous recipient' }).click();
     await preview.locator('dd.to').filter({ hasText: 'bob@example.com' }).waitFor();
+    // Another recipient's message starts with its remote images blocked again.
+    await preview.locator('p.remote-images').filter({ hasText: '1 remote image is blocked.' }).waitFor();
     await preview.locator('ul.attachments li').filter({ hasText: 'C2.txt (12 B)' }).waitFor();
     const [eml] = await Promise.all([creator.waitForEvent('download'), preview.getByRole('button', { name: /Download the \.eml/ }).click()]);
     const raw = await readFile((await eml.path())!, 'utf8');
