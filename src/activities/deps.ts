@@ -11,7 +11,7 @@ export interface ActivityDeps {
   accounts: AccountPool;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
-  /** The process's S3 client: read through `tenantS3` (src/activities/tenant-s3.ts), never directly. */
+  /** The process's S3 client: read through `tenantS3` (src/s3/tenant-s3.ts), never directly. */
   s3: S3Store;
   /** S3_ALLOWED_LOCATIONS: what tenant `default` may read while its settings name none. */
   s3Locations?: readonly S3Location[];
