@@ -35,9 +35,9 @@ after(async () => {
 
 const account = (name: string, oauth2: Record<string, unknown>, limits: Record<string, number> = {}) => ({
   name,
-  smtp: { host: '127.0.0.1', port: mail.sink.port, security: 'plain', user: MAILBOX },
-  imap: { host: '127.0.0.1', port: mail.dovecot.port, security: 'plain', user: MAILBOX, append: false },
-  oauth2: { tokenUrl: mail.auth.tokenUrl, ...oauth2 },
+  smtp: { host: '127.0.0.1', port: mail.sink.port, security: 'plain' },
+  imap: { host: '127.0.0.1', port: mail.dovecot.port, security: 'plain', append: false },
+  oauth2: { tokenUrl: mail.auth.tokenUrl, user: MAILBOX, ...oauth2 },
   limits,
 });
 const m365 = (over: Record<string, unknown> = {}) => ({ provider: 'microsoft', flow: 'client_credentials', tenant: 'contoso.test', clientId: 'm365-app', clientSecret: SECRET, ...over });
@@ -80,8 +80,8 @@ test('verify reports token problems in words: expired or wrong secret, consent m
   await create(account('wrong-scope', m365({ scope: 'https://outlook.office.com/IMAP.AccessAsUser.All' })));
   await create(account('mail-read', m365({ scope: 'https://outlook.office.com/Mail.Read' })));
   await create(account('revoked', { provider: 'google', flow: 'refresh_token', clientId: 'google-web-app', clientSecret: 'GOCSPX-web-secret', refreshToken: '1//revoked', scope: SCOPE }));
-  const otherBox = { ...account('undelegated', { provider: 'google', flow: 'service_account', clientId: 'sender@project.iam.gserviceaccount.com', privateKey: serviceKey, scope: SCOPE }) };
-  await create({ ...otherBox, smtp: { ...otherBox.smtp, user: 'ceo@contoso.test' }, imap: undefined });
+  // The service account is delegated for one mailbox only, not this one.
+  await create({ ...account('undelegated', { provider: 'google', flow: 'service_account', clientId: 'sender@project.iam.gserviceaccount.com', privateKey: serviceKey, scope: SCOPE, user: 'ceo@contoso.test' }), imap: undefined });
 
   assert.match((await verify('wrong-secret')).oauth2.error, /^wrong secret: .*\(invalid_client, AADSTS7000215\)$/);
   assert.match((await verify('wrong-scope')).oauth2.error, /^wrong scope: .*\(invalid_scope, AADSTS70011\)$/);
@@ -114,13 +114,13 @@ test('Google accounts sign in with a service account (JWT-bearer grant) and with
   }
   assert.equal(shown.body.items.find((a: { name: string }) => a.name === 'gsuite').oauth2.secretSet, true);
 
-  // An update that leaves the key out keeps it; one that switches flow must bring that flow's secret.
+  // An update that leaves the key out keeps it; one that switches to a flow whose secret is not stored is a conflict.
   const { name: _n, ...rest } = account('gsuite', { provider: 'google', flow: 'service_account', clientId: 'sender@project.iam.gserviceaccount.com', scope: SCOPE });
   assert.equal((await h.api('PUT', '/api/v1/accounts/gsuite', rest)).status, 200);
   assert.equal((await verify('gsuite')).oauth2.ok, true);
   const switched = await h.api('PUT', '/api/v1/accounts/gsuite', { ...rest, oauth2: { ...rest.oauth2, flow: 'refresh_token', clientId: 'google-web-app' } });
-  assert.equal(switched.status, 422, JSON.stringify(switched.body));
-  assert.deepEqual(switched.body.problems, [{ path: 'oauth2.refreshToken', message: 'is required for the refresh_token flow' }]);
+  assert.equal(switched.status, 409, JSON.stringify(switched.body));
+  assert.deepEqual(switched.body, { error: 'no oauth2.refreshToken is stored for this account: send one for the refresh_token flow', status: 'no_stored_secret' });
 });
 
 test('OAuth2 settings that cannot work are a 422 naming the field', async () => {
@@ -130,7 +130,9 @@ test('OAuth2 settings that cannot work are a 422 naming the field', async () => 
     [{ oauth2: m365({ clientSecret: undefined, tokenUrl: mail.auth.tokenUrl }) }, 'oauth2.clientSecret'],
     [{ oauth2: m365({ tokenUrl: 'http://login.example.com/token' }) }, 'oauth2.tokenUrl'],
     [{ oauth2: { provider: 'other', flow: 'client_credentials', clientId: 'x', clientSecret: 'y' } }, 'oauth2.tokenUrl'],
-    [{ smtp: { host: '127.0.0.1', port: mail.sink.port, security: 'plain' }, oauth2: m365({ tokenUrl: mail.auth.tokenUrl }) }, 'smtp.user'],
+    [{ oauth2: m365({ user: undefined, tokenUrl: mail.auth.tokenUrl }) }, 'oauth2.user'],
+    [{ oauth2: m365({ provider: 'yahoo' }) }, 'oauth2.provider'],
+    [{ oauth2: m365({ clientSecret: 'x', privateKey: 'y' }) }, 'oauth2'],
     [{ limits: { maxMessagesPerConnection: 0 } }, 'limits.maxMessagesPerConnection'],
   ];
   for (const [over, path] of cases) {
@@ -162,12 +164,13 @@ test('the OpenAPI document shows the OAuth2 settings: secrets write-only in, onl
   const doc = (await (await fetch(`${h.baseUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
   assert.equal((await new Validator().validate(doc as never)).valid, true);
   const input = doc.paths['/api/v1/accounts']!.post.requestBody.content['application/json'].schema;
-  const oauth2In = input.properties.oauth2.properties;
-  for (const secret of ['clientSecret', 'refreshToken', 'privateKey']) assert.equal(oauth2In[secret].writeOnly, true, secret);
-  assert.deepEqual(oauth2In.flow.enum, ['client_credentials', 'refresh_token', 'service_account']);
+  // One shape per provider and flow, each naming the secret it needs.
+  const shapes = JSON.stringify(input.properties.oauth2);
+  for (const secret of ['clientSecret', 'refreshToken', 'privateKey']) assert.match(shapes, new RegExp(`"${secret}":\\{[^}]*"writeOnly":true`), secret);
+  for (const flow of ['client_credentials', 'refresh_token', 'service_account']) assert.ok(shapes.includes(`"const":"${flow}"`), flow);
   assert.ok(input.properties.limits.properties.maxMessagesPerConnection);
   const out = doc.paths['/api/v1/accounts/{name}']!.get.responses['200'].content['application/json'].schema.properties.oauth2;
-  assert.deepEqual(Object.keys(out.properties).sort(), ['clientId', 'flow', 'provider', 'scope', 'secretSet', 'tenant', 'tokenUrl']);
+  assert.deepEqual(Object.keys(out.properties).sort(), ['clientId', 'flow', 'provider', 'scope', 'secretSet', 'tenant', 'tokenUrl', 'user']);
   const verified = doc.paths['/api/v1/accounts/{name}/verify']!.post.responses['200'].content['application/json'].schema;
   assert.ok(verified.properties.oauth2);
 });

@@ -26,16 +26,16 @@ after(async () => {
 
 const account = (name: string, limits: Record<string, number>) => ({
   name,
-  smtp: { host: '127.0.0.1', port: mail.sink.port, security: 'plain', user: MAILBOX },
-  imap: { host: '127.0.0.1', port: mail.dovecot.port, security: 'plain', user: MAILBOX, append: true },
-  oauth2: { provider: 'microsoft', flow: 'client_credentials', tenant: 'contoso.test', clientId: 'm365-app', clientSecret: SECRET, tokenUrl: mail.auth.tokenUrl },
+  smtp: { host: '127.0.0.1', port: mail.sink.port, security: 'plain' },
+  imap: { host: '127.0.0.1', port: mail.dovecot.port, security: 'plain', append: true },
+  oauth2: { provider: 'microsoft', flow: 'client_credentials', tenant: 'contoso.test', clientId: 'm365-app', user: MAILBOX, clientSecret: SECRET, tokenUrl: mail.auth.tokenUrl },
   limits,
 });
 
 test('a campaign sends and files Sent copies over OAuth2; tokens expire mid-campaign and are refreshed; nothing is lost or sent twice; the pool reconnects after maxMessagesPerConnection', async (t) => {
   const created = await h.api('POST', '/api/v1/accounts', account('m365', { messagesPerMinute: 60, maxConnections: 1, maxMessagesPerConnection: 2 }));
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  assert.deepEqual(created.body.oauth2, { provider: 'microsoft', flow: 'client_credentials', clientId: 'm365-app', tenant: 'contoso.test', tokenUrl: mail.auth.tokenUrl, secretSet: true });
+  assert.deepEqual(created.body.oauth2, { provider: 'microsoft', flow: 'client_credentials', clientId: 'm365-app', user: MAILBOX, tenant: 'contoso.test', tokenUrl: mail.auth.tokenUrl, secretSet: true });
   assert.equal(created.body.limits.maxMessagesPerConnection, 2);
 
   // Tokens live 3 s; at one message a second the campaign outlives several of them.

@@ -22,9 +22,9 @@ after(async () => {
 
 const source = (now: () => number, hostPolicy: 'loopback' | 'none' = 'loopback') =>
   createTokenSource(
-    { provider: 'microsoft', flow: 'client_credentials', tenant: 'contoso.test', clientId: 'app', tokenUrl: auth.tokenUrl },
+    { provider: 'microsoft', flow: 'client_credentials', tenant: 'contoso.test', clientId: 'app', user: 'box@contoso.test', tokenUrl: auth.tokenUrl },
     { clientSecret: 's3cret' },
-    { user: 'box@contoso.test', hostPolicy, now },
+    { hostPolicy, now },
   );
 
 test('a token is reused until shortly before it expires, fetched once for concurrent callers, and fetched anew on renew', async () => {

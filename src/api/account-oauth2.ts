@@ -1,8 +1,8 @@
-import { secretFieldOf, type OAuth2SettingsInput } from '../contract/accounts.js';
+import { secretFieldOf, type OAuth2SettingsInput } from '../contract/oauth2.js';
 import type { SecretBox } from '../crypto/secrets.js';
 import type { AccountRow, AccountWrite } from '../db/accounts.js';
 import { sealContext, type endpointsOf } from '../mail/account-pool.js';
-import { createTokenSource, OAuth2TokenError, type OAuth2Secrets, type TokenSource } from '../mail/oauth2.js';
+import { createTokenSource, OAuth2TokenError, type OAuth2Secrets, type OAuth2Settings, type TokenSource } from '../mail/oauth2.js';
 import { aadstsCode } from '../mail/oauth2-errors.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { ApiError } from './errors.js';
@@ -11,8 +11,8 @@ import { ApiError } from './errors.js';
 // says about getting a token.
 
 /**
- * The stored columns for an account's OAuth2 input. A secret left out keeps the stored one; the
- * flow's own secret must be there in the end (422 naming it).
+ * The stored columns for an account's OAuth2 input. A secret left out keeps the stored one; an
+ * update that leaves out the flow's secret while none is stored is a conflict with what is stored.
  */
 export function oauth2Columns(
   box: SecretBox | undefined,
@@ -23,13 +23,13 @@ export function oauth2Columns(
   if (!input) return { oauth2: null, oauth2Secrets: null };
   if (!box) throw new ApiError(503, 'MASTER_KEY is not configured: OAuth2 secrets cannot be stored');
   const context = sealContext(at.tenant, at.name, 'oauth2');
-  const { clientSecret, refreshToken, privateKey, ...settings } = input;
+  const { clientSecret, refreshToken, privateKey, ...settings } = input as OAuth2Settings & OAuth2Secrets;
   const stored: OAuth2Secrets = before?.oauth2Secrets ? (JSON.parse(box.open(before.oauth2Secrets, context)) as OAuth2Secrets) : {};
   const given = Object.fromEntries(Object.entries({ clientSecret, refreshToken, privateKey }).filter(([, v]) => v !== undefined));
   const secrets: OAuth2Secrets = { ...stored, ...given };
   const needed = secretFieldOf(input.flow);
   if (!secrets[needed]) {
-    throw new ApiError(422, 'the request is not valid', { problems: [{ path: `oauth2.${needed}`, message: `is required for the ${input.flow} flow` }] });
+    throw new ApiError(409, `no oauth2.${needed} is stored for this account: send one for the ${input.flow} flow`, { status: 'no_stored_secret' });
   }
   return { oauth2: settings, oauth2Secrets: box.seal(JSON.stringify(secrets), context) };
 }
@@ -37,8 +37,8 @@ export function oauth2Columns(
 /** What the API shows of the OAuth2 settings: never a secret, only whether the flow's one is set. */
 export function oauth2View(a: AccountRow) {
   if (!a.oauth2) return undefined;
-  const { provider, flow, clientId, tenant, scope, tokenUrl } = a.oauth2;
-  return { provider, flow, clientId, tenant, scope, tokenUrl, secretSet: a.oauth2Secrets !== null };
+  const { provider, flow, clientId, user, tenant, scope, tokenUrl } = a.oauth2;
+  return { provider, flow, clientId, user, tenant, scope, tokenUrl, secretSet: a.oauth2Secrets !== null };
 }
 
 /**
@@ -50,8 +50,9 @@ export async function verifyToken(
   hostPolicy: PrivateHostAllowance,
 ): Promise<{ result?: { ok: boolean; error?: string }; tokens?: TokenSource }> {
   if (!e.oauth2) return {};
-  const tokens = createTokenSource(e.oauth2.settings, e.oauth2.secrets, { user: e.smtp.user ?? '', hostPolicy });
+  let tokens: TokenSource | undefined;
   try {
+    tokens = createTokenSource(e.oauth2.settings, e.oauth2.secrets, { hostPolicy });
     await tokens.get();
     return { result: { ok: true }, tokens };
   } catch (err) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createOAuth2Schema, oauth2Response, updateOAuth2Schema } from './oauth2.js';
 
 // The public contract of /api/v1/accounts. Passwords go in, never out.
 
@@ -40,49 +41,6 @@ export const accountLimitsSchema = z
   })
   .strict();
 
-const FLOWS: Record<string, string[]> = {
-  microsoft: ['client_credentials', 'refresh_token'],
-  google: ['refresh_token', 'service_account'],
-  other: ['client_credentials', 'refresh_token', 'service_account'],
-};
-
-/**
- * OAuth2 (SASL XOAUTH2) sign-in for SMTP and IMAP instead of passwords. The secret, refresh token
- * and private key go in, never out: a field left out of an update keeps the stored one.
- */
-export const oauth2SettingsSchema = z
-  .object({
-    provider: z.enum(['microsoft', 'google', 'other'], { error: 'must be microsoft, google or other' }),
-    flow: z.enum(['client_credentials', 'refresh_token', 'service_account'], { error: 'must be client_credentials, refresh_token or service_account' }),
-    /** The app's client id; for a Google service account, its client_email. */
-    clientId: z.string().trim().min(1, 'is required').max(500),
-    /** Microsoft Entra tenant id or domain. */
-    tenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,200}$/, 'is not a tenant id or domain').optional(),
-    clientSecret: z.string().min(1).max(4000).meta({ writeOnly: true }).optional(),
-    refreshToken: z.string().min(1).max(8000).meta({ writeOnly: true }).optional(),
-    /** The service account's private_key (PKCS#8 PEM). */
-    privateKey: z.string().min(1).max(10_000).meta({ writeOnly: true }).optional(),
-    /** By default one scope that covers SMTP and IMAP (see the README). */
-    scope: z.string().trim().min(1).max(1000).optional(),
-    /** The token endpoint, when not the provider's own (https, or http on this machine only). */
-    tokenUrl: z
-      .url({ error: 'must be a URL' })
-      .max(2000)
-      .refine((u) => u.startsWith('https:') || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https (plain http only to this machine)')
-      .optional(),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (!FLOWS[o.provider]!.includes(o.flow)) ctx.addIssue({ code: 'custom', path: ['flow'], message: `must be ${FLOWS[o.provider]!.join(' or ')} for ${o.provider}` });
-    if (o.provider === 'microsoft' && !o.tenant) ctx.addIssue({ code: 'custom', path: ['tenant'], message: 'is required for microsoft' });
-    if (o.provider === 'other' && !o.tokenUrl) ctx.addIssue({ code: 'custom', path: ['tokenUrl'], message: 'is required for provider other' });
-  });
-export type OAuth2SettingsInput = z.infer<typeof oauth2SettingsSchema>;
-
-/** The secret field each flow needs. */
-export const secretFieldOf = (flow: OAuth2SettingsInput['flow']) =>
-  flow === 'client_credentials' ? 'clientSecret' : flow === 'refresh_token' ? 'refreshToken' : 'privateKey';
-
 export const accountNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lower-case letters, digits, - or _')
@@ -95,21 +53,16 @@ const accountFields = z
     smtp: smtpSettingsSchema,
     imap: imapSettingsSchema.optional(),
     limits: accountLimitsSchema.default({}),
-    oauth2: oauth2SettingsSchema.optional(),
+    /** SASL XOAUTH2 sign-in for SMTP and IMAP instead of passwords (see src/contract/oauth2.ts). */
+    oauth2: createOAuth2Schema.optional(),
   })
   .strict();
 
-/** An OAuth2 account signs in as a mailbox: the user names it. */
-function mailboxNamed(o: { smtp: { user?: string }; imap?: { user?: string }; oauth2?: unknown }, ctx: z.RefinementCtx): void {
-  const message = 'is required with oauth2: the mailbox to sign in as';
-  if (o.oauth2 && !o.smtp.user) ctx.addIssue({ code: 'custom', path: ['smtp', 'user'], message });
-  if (o.oauth2 && o.imap && !o.imap.user) ctx.addIssue({ code: 'custom', path: ['imap', 'user'], message });
-}
-
-export const createAccountSchema = accountFields.superRefine(mailboxNamed);
+export const createAccountSchema = accountFields;
 export type CreateAccountInput = z.infer<typeof createAccountSchema>;
 
-export const updateAccountSchema = accountFields.omit({ name: true }).superRefine(mailboxNamed);
+/** An update: a password or OAuth2 secret left out keeps the stored one. */
+export const updateAccountSchema = accountFields.omit({ name: true }).extend({ oauth2: updateOAuth2Schema.optional() });
 export type UpdateAccountInput = z.infer<typeof updateAccountSchema>;
 
 export const accountResponse = z.object({
@@ -127,18 +80,7 @@ export const accountResponse = z.object({
     })
     .optional(),
   limits: accountLimitsSchema,
-  oauth2: z
-    .object({
-      provider: z.string(),
-      flow: z.string(),
-      clientId: z.string(),
-      tenant: z.string().optional(),
-      scope: z.string().optional(),
-      tokenUrl: z.string().optional(),
-      /** Whether the flow's secret (client secret, refresh token or private key) is stored. */
-      secretSet: z.boolean(),
-    })
-    .optional(),
+  oauth2: oauth2Response.optional(),
   createdAt: z.date().or(z.string()),
   updatedAt: z.date().or(z.string()),
 });

@@ -39,7 +39,8 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
     port: row.smtp.port,
     secure: row.smtp.security === 'tls',
     requireTls: row.smtp.security === 'starttls',
-    user: row.smtp.user,
+    // An OAuth2 account signs in as its mailbox unless the protocol names its own user.
+    user: row.smtp.user ?? row.oauth2?.user,
     pass: unseal(row.smtpPassword, 'smtp'),
   };
   const imap: (ServerEndpoint & { sentFolder?: string; append: boolean }) | undefined = row.imap
@@ -48,7 +49,7 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
         port: row.imap.port,
         secure: row.imap.security === 'tls',
         requireTls: row.imap.security === 'starttls',
-        user: row.imap.user,
+        user: row.imap.user ?? row.oauth2?.user,
         pass: unseal(row.imapPassword, 'imap'),
         sentFolder: row.imap.sentFolder,
         append: row.imap.append,
@@ -61,7 +62,7 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
 /** The account's access-token source, when it signs in with OAuth2 (one for SMTP and IMAP). */
 export function tokenSourceOf(e: ReturnType<typeof endpointsOf>, hostPolicy: PrivateHostAllowance): TokenSource | undefined {
   if (!e.oauth2) return undefined;
-  return createTokenSource(e.oauth2.settings, e.oauth2.secrets, { user: e.smtp.user ?? '', hostPolicy });
+  return createTokenSource(e.oauth2.settings, e.oauth2.secrets, { hostPolicy });
 }
 
 export const sealContext = (tenant: string, name: string, field: string) => `account:${tenant}/${name}:${field}`;

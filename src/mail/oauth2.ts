@@ -17,6 +17,8 @@ export interface OAuth2Settings {
   flow: OAuth2Flow;
   /** The app's client id; for a Google service account its client email (the JWT's issuer). */
   clientId: string;
+  /** The mailbox signed in as; a Google service account acts for it (the JWT's subject). */
+  user: string;
   /** Microsoft Entra tenant (id or domain). */
   tenant?: string;
   scope?: string;
@@ -90,7 +92,7 @@ export const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && /^(127\.
 export function createTokenSource(
   settings: OAuth2Settings,
   secrets: OAuth2Secrets,
-  o: { user: string; hostPolicy?: PrivateHostAllowance; timeoutMs?: number; now?: () => number },
+  o: { hostPolicy?: PrivateHostAllowance; timeoutMs?: number; now?: () => number },
 ): TokenSource {
   const now = o.now ?? Date.now;
   const endpoint = new URL(tokenEndpointOf(settings));
@@ -124,7 +126,7 @@ function tokenRequester(
   s: OAuth2Settings,
   secrets: OAuth2Secrets,
   endpoint: URL,
-  o: { user: string; hostPolicy?: PrivateHostAllowance; timeoutMs?: number },
+  o: { hostPolicy?: PrivateHostAllowance; timeoutMs?: number },
 ): () => Promise<oauth.TokenEndpointResponse> {
   const as: oauth.AuthorizationServer = { issuer: endpoint.origin, token_endpoint: endpoint.href };
   const client: oauth.Client = { client_id: s.clientId };
@@ -140,7 +142,7 @@ function tokenRequester(
       } else if (s.flow === 'refresh_token') {
         response = await oauth.genericTokenEndpointRequest(as, client, secretAuth(), 'refresh_token', withScope({ refresh_token: secrets.refreshToken ?? '' }), options);
       } else {
-        const assertion = await serviceAccountAssertion(s, secrets, endpoint, o.user, scope);
+        const assertion = await serviceAccountAssertion(s, secrets, endpoint, scope);
         response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), JWT_BEARER, { assertion }, options);
       }
       return await oauth.processGenericTokenEndpointResponse(as, client, response);
@@ -151,14 +153,14 @@ function tokenRequester(
 }
 
 /** Google's JWT-bearer grant: the service account signs a claim naming the mailbox it acts for. */
-async function serviceAccountAssertion(s: OAuth2Settings, secrets: OAuth2Secrets, endpoint: URL, user: string, scope: string): Promise<string> {
+async function serviceAccountAssertion(s: OAuth2Settings, secrets: OAuth2Secrets, endpoint: URL, scope: string): Promise<string> {
   const key = await importPKCS8(secrets.privateKey ?? '', 'RS256').catch(() => {
     throw new OAuth2TokenError('invalid_private_key', 'the stored private key is not a PKCS#8 PEM RSA key', describeTokenError('invalid_private_key'));
   });
   return new SignJWT({ scope })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .setIssuer(s.clientId)
-    .setSubject(user)
+    .setSubject(s.user)
     .setAudience(endpoint.href)
     .setIssuedAt()
     .setExpirationTime('1h')
