@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { SecretBox } from '../src/crypto/secrets.js';
+import { sealContext } from '../src/mail/account-pool.js';
 import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { startHarness, TEST_MASTER_KEY, type Harness } from './helpers/harness.js';
 import { startOAuthMailServers, type OAuthMailServers } from './helpers/oauth-server.js';
 
 // A Microsoft 365 app registration (client-credentials flow) sends a campaign and files its Sent
@@ -75,5 +77,44 @@ test('a campaign sends and files Sent copies over OAuth2; tokens expire mid-camp
   for await (const wf of h.client.workflow.list({ query: `TaskQueue = "${h.taskQueue}"` })) {
     const history = JSON.stringify(await h.client.workflow.getHandle(wf.workflowId).fetchHistory());
     assert.ok(!history.includes(SECRET), 'no secret in workflow history');
+  }
+});
+
+test('a refresh token the provider rotates is stored sealed as it arrives: the campaign sends across refreshes and a later sign-in uses the newest', async () => {
+  mail.auth.clients.set('m365-delegated', { mailbox: MAILBOX, refreshToken: 'rt-initial', scopes: [SCOPE] });
+  mail.auth.rotateRefreshTokens = true;
+  mail.auth.ttlSeconds = 2;
+  try {
+    const body = account('delegated', { messagesPerMinute: 60, maxConnections: 1, maxMessagesPerConnection: 1 });
+    body.oauth2 = { provider: 'microsoft', flow: 'refresh_token', tenant: 'contoso.test', clientId: 'm365-delegated', user: MAILBOX, refreshToken: 'rt-initial', scope: SCOPE, tokenUrl: mail.auth.tokenUrl } as never;
+    const created = await h.api('POST', '/api/v1/accounts', body);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = await createCampaign(h, campaignBody(4, { account: 'delegated' }));
+    await approve(h, id);
+    const done = await waitForStatus(h, id, 'completed', 90_000);
+    assert.deepEqual(done.counts, { total: 4, pending: 0, sent: 4, failed: 0, appended: 4 });
+    assert.ok(mail.auth.issued.filter((t) => t.clientId === 'm365-delegated').length >= 2, 'refreshed during the campaign');
+
+    const stored = async () => {
+      const [row] = await h.sql<{ oauth2Secrets: string; updatedAt: Date }[]>`SELECT oauth2_secrets, updated_at FROM accounts WHERE name = 'delegated'`;
+      const secrets = JSON.parse(new SecretBox(TEST_MASTER_KEY).open(row!.oauth2Secrets, sealContext('default', 'delegated', 'oauth2'))) as { refreshToken: string };
+      return { refreshToken: secrets.refreshToken, updatedAt: row!.updatedAt.toISOString() };
+    };
+    const latest = () => mail.auth.clients.get('m365-delegated')!.refreshToken;
+    const afterCampaign = await stored();
+    assert.equal(afterCampaign.refreshToken, latest(), 'the newest refresh token is stored');
+    assert.equal(afterCampaign.updatedAt, new Date(created.body.updatedAt).toISOString(), 'the account itself did not change');
+    // The API's verify starts from what is stored: the old token no longer works, the stored one does.
+    const verified = await h.api('POST', '/api/v1/accounts/delegated/verify', {});
+    assert.deepEqual(verified.body.oauth2, { ok: true });
+    assert.equal((await stored()).refreshToken, latest(), 'verify stored the token it was given in turn');
+    // The worker's own copy is now stale: its next refresh starts from the stored one.
+    const again = await createCampaign(h, campaignBody(2, { account: 'delegated' }));
+    await approve(h, again);
+    const second = await waitForStatus(h, again, 'completed', 90_000);
+    assert.equal(second.counts.sent, 2, JSON.stringify(second));
+    assert.equal((await stored()).refreshToken, latest());
+  } finally {
+    mail.auth.rotateRefreshTokens = false;
   }
 });

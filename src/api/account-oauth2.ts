@@ -1,8 +1,9 @@
 import { secretFieldOf, type OAuth2SettingsInput } from '../contract/oauth2.js';
 import type { SecretBox } from '../crypto/secrets.js';
 import type { AccountRow, AccountWrite } from '../db/accounts.js';
-import { sealContext, type endpointsOf } from '../mail/account-pool.js';
-import { createTokenSource, OAuth2TokenError, type OAuth2Secrets, type OAuth2Settings, type TokenSource } from '../mail/oauth2.js';
+import type { Sql } from '../db/sql.js';
+import { sealContext, tokenSourceOf, type endpointsOf } from '../mail/account-pool.js';
+import { OAuth2TokenError, type OAuth2Secrets, type OAuth2Settings, type TokenSource } from '../mail/oauth2.js';
 import { aadstsCode } from '../mail/oauth2-errors.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { ApiError } from './errors.js';
@@ -48,11 +49,13 @@ export function oauth2View(a: AccountRow) {
 export async function verifyToken(
   e: ReturnType<typeof endpointsOf>,
   hostPolicy: PrivateHostAllowance,
+  keep: { sql: Sql; box?: SecretBox; row: AccountRow },
 ): Promise<{ result?: { ok: boolean; error?: string }; tokens?: TokenSource }> {
   if (!e.oauth2) return {};
   let tokens: TokenSource | undefined;
   try {
-    tokens = createTokenSource(e.oauth2.settings, e.oauth2.secrets, { hostPolicy });
+    tokens = tokenSourceOf(e, hostPolicy, keep);
+    if (!tokens) return {};
     await tokens.get();
     return { result: { ok: true }, tokens };
   } catch (err) {

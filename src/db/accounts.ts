@@ -66,3 +66,15 @@ export async function activeCampaignsOf(db: Db, tenant: string, name: string): P
       AND status NOT IN ('rejected', 'completed', 'cancelled', 'failed', 'expired')`;
   return row?.n ?? 0;
 }
+
+/**
+ * Replaces the sealed OAuth2 secrets alone (a rotated refresh token), unless the account changed
+ * since `seen` (its new settings win); updated_at stays, so workers keep their transports.
+ */
+export async function storeOAuth2Secrets(db: Db, at: { tenant: string; name: string; seen: Date }, sealed: string): Promise<boolean> {
+  const rows = await db`
+    UPDATE accounts SET oauth2_secrets = ${sealed}
+    WHERE tenant = ${at.tenant} AND name = ${at.name} AND date_trunc('milliseconds', updated_at) = ${at.seen} AND oauth2 IS NOT NULL
+    RETURNING name`;
+  return rows.length > 0;
+}

@@ -1,6 +1,6 @@
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
-import { getAccount, type AccountRow } from '../db/accounts.js';
+import { getAccount, storeOAuth2Secrets, type AccountRow } from '../db/accounts.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
@@ -60,9 +60,27 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
 }
 
 /** The account's access-token source, when it signs in with OAuth2 (one for SMTP and IMAP). */
-export function tokenSourceOf(e: ReturnType<typeof endpointsOf>, hostPolicy: PrivateHostAllowance): TokenSource | undefined {
+export function tokenSourceOf(
+  e: ReturnType<typeof endpointsOf>,
+  hostPolicy: PrivateHostAllowance,
+  keep?: { sql: Sql; box?: SecretBox; row: AccountRow },
+): TokenSource | undefined {
   if (!e.oauth2) return undefined;
-  return createTokenSource(e.oauth2.settings, e.oauth2.secrets, { hostPolicy });
+  const { secrets } = e.oauth2;
+  // A rotated refresh token replaces the stored one, sealed; updated_at stays, so transports live on.
+  if (!keep?.box) return createTokenSource(e.oauth2.settings, secrets, { hostPolicy });
+  const { sql, box, row } = keep;
+  const context = sealContext(row.tenant, row.name, 'oauth2');
+  return createTokenSource(e.oauth2.settings, secrets, {
+    hostPolicy,
+    onRefreshToken: async (refreshToken) => {
+      await storeOAuth2Secrets(sql, { tenant: row.tenant, name: row.name, seen: row.updatedAt }, box.seal(JSON.stringify({ ...secrets, refreshToken }), context));
+    },
+    storedRefreshToken: async () => {
+      const now = await getAccount(sql, row.tenant, row.name);
+      return now?.oauth2Secrets ? (JSON.parse(box.open(now.oauth2Secrets, context)) as OAuth2Secrets).refreshToken : undefined;
+    },
+  });
 }
 
 export const sealContext = (tenant: string, name: string, field: string) => `account:${tenant}/${name}:${field}`;
@@ -99,10 +117,11 @@ export class AccountPool {
     const cached = this.cache.get(key);
     if (cached && cached.updatedAt === row.updatedAt.getTime()) return cached.live;
     if (cached) void this.closeOne(cached.live);
-    const endpoints = endpointsOf(row, this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined);
+    const box = this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined;
+    const endpoints = endpointsOf(row, box);
     const { smtp, imap } = endpoints;
     const hostPolicy = this.o.hostPolicy ?? 'none';
-    const oauth2 = tokenSourceOf(endpoints, hostPolicy);
+    const oauth2 = tokenSourceOf(endpoints, hostPolicy, { sql: this.o.sql, box, row });
     const maxConnections = row.limits.maxConnections ?? 3;
     const { maxMessagesPerConnection } = row.limits;
     const live: LiveAccount = {

@@ -92,18 +92,32 @@ export const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && /^(127\.
 export function createTokenSource(
   settings: OAuth2Settings,
   secrets: OAuth2Secrets,
-  o: { hostPolicy?: PrivateHostAllowance; timeoutMs?: number; now?: () => number },
+  o: {
+    hostPolicy?: PrivateHostAllowance;
+    timeoutMs?: number;
+    now?: () => number;
+    /** A provider that rotates refresh tokens sent a new one: store it (best effort), it is used from now on. */
+    onRefreshToken?: (refreshToken: string) => Promise<void>;
+    /** The stored refresh token now: another worker (or verify) may have stored a newer one. */
+    storedRefreshToken?: () => Promise<string | undefined>;
+  },
 ): TokenSource {
   const now = o.now ?? Date.now;
   const endpoint = new URL(tokenEndpointOf(settings));
-  const request = tokenRequester(settings, secrets, endpoint, o);
+  const current: OAuth2Secrets = { ...secrets };
+  const request = tokenRequester(settings, current, endpoint, o);
   let cached: AccessToken | undefined;
   let inFlight: Promise<AccessToken> | undefined;
   let requests = 0;
   const fetchToken = async (): Promise<AccessToken> => {
     requests++;
     const startedAt = now();
+    if (settings.flow === 'refresh_token') current.refreshToken = (await o.storedRefreshToken?.().catch(() => undefined)) ?? current.refreshToken;
     const t = await request();
+    if (settings.flow === 'refresh_token' && t.refresh_token && t.refresh_token !== current.refreshToken) {
+      current.refreshToken = t.refresh_token;
+      await o.onRefreshToken?.(t.refresh_token).catch(() => undefined);
+    }
     const lifetime = (t.expires_in ?? 3600) * 1000;
     cached = { accessToken: t.access_token, refreshAt: startedAt + lifetime - refreshMargin(lifetime) };
     return cached;

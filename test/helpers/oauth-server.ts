@@ -44,6 +44,8 @@ export class LocalAuthServer {
   introspections = 0;
   /** Lifetime of the access tokens issued from now on. */
   ttlSeconds = 3600;
+  /** Each refresh-token grant answers a new refresh token, and the old one stops working. */
+  rotateRefreshTokens = false;
   /** While set, every token request is answered with this error (a revoked app, an expired secret). */
   refuse?: OAuthError;
   private server?: Server;
@@ -93,7 +95,8 @@ export class LocalAuthServer {
       scopesOrTransform: (_h, payload) => Object.assign(payload, { scope, email: client.mailbox, azp: clientId, jti: crypto.randomUUID() }),
     });
     this.issued.push({ clientId, grant, at: Date.now() });
-    res.set('Cache-Control', 'no-store').json({ access_token: accessToken, token_type: 'Bearer', expires_in: this.ttlSeconds, scope });
+    const rotated = grant === 'refresh_token' && this.rotateRefreshTokens ? { refresh_token: (client.refreshToken = `rt-${crypto.randomUUID()}`) } : {};
+    res.set('Cache-Control', 'no-store').json({ access_token: accessToken, token_type: 'Bearer', expires_in: this.ttlSeconds, scope, ...rotated });
   }
 
   /** What a provider checks before it issues a token; an error answer as RFC 6749 puts it. */
