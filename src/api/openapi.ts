@@ -127,6 +127,7 @@ export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string
           name,
           in: 'query',
           required: ((query.required ?? []) as string[]).includes(name),
+          ...((schema as { deprecated?: boolean }).deprecated ? { deprecated: true } : {}),
           schema,
         }))
       : [];

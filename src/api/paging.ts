@@ -1,18 +1,43 @@
+import { z } from 'zod';
 import { INT4_MAX, queryInt, SAFE_BIGINT_MAX } from '../contract/input.js';
 
-/**
- * `limit` and an opaque `cursor` (the position of the last row of the previous page), range-checked
- * against the column the cursor is compared with: bigint by default, `cursorMax` for an integer one.
- */
-export const pageQueryOf = (cursorMax: number) => ({
-  limit: queryInt({ min: 1, max: 500, default: 50 }),
-  cursor: queryInt({ min: 0, max: cursorMax }),
-});
-export const pageQuery = pageQueryOf(SAFE_BIGINT_MAX);
-/** For tables keyed by a PostgreSQL `integer` (recipients). */
-export const intPageQuery = pageQueryOf(INT4_MAX);
+// The one paging style of every list route: `?limit=&cursor=` in, `{ items, nextCursor }` out.
+// `cursor` is opaque to clients: the position of the previous page's last item, handed back as
+// `nextCursor`, which is absent on the last page. `after` is the deprecated name of `cursor`
+// (the review and the suppression list took it once).
 
-/** `{ items, nextCursor }`: nextCursor is absent on the last page. */
+/** Items per page: one default and one maximum for every list route (PAGE_MAX_ITEMS may lower it). */
+export const PAGE_LIMIT = { min: 1, max: 1000, default: 100 } as const;
+
+/** Cursors of tables keyed by a bigint (campaign sequence, audit id), an integer (recipients), or an address. */
+export const bigintCursor = queryInt({ min: 0, max: SAFE_BIGINT_MAX });
+export const intCursor = queryInt({ min: 0, max: INT4_MAX });
+export const emailCursor = z.string().max(320).optional();
+
+/**
+ * The query of a list route: `limit`, `cursor` (or its deprecated alias `after`, not both) and the
+ * route's own filters, strict. Handlers read `cursor`, whichever name the client used.
+ */
+export function pageQuery<C extends z.ZodType, S extends z.ZodRawShape = Record<never, z.ZodType>>(
+  cursor: C,
+  filters: S = {} as S,
+): z.ZodType<{ limit: number; cursor: z.output<C> } & z.output<z.ZodObject<S>>, unknown> {
+  const query = z
+    .object({
+      limit: queryInt(PAGE_LIMIT),
+      cursor,
+      after: cursor.meta({ deprecated: true, description: 'deprecated: the old name of `cursor`' }),
+      ...filters,
+    })
+    .strict() as unknown as z.ZodType<Record<string, unknown>, unknown>;
+  return query
+    .superRefine((q, ctx) => {
+      if (q.cursor !== undefined && q.after !== undefined) ctx.addIssue({ code: 'custom', path: ['after'], message: 'give cursor alone: after is its deprecated name' });
+    })
+    .transform(({ after, ...q }) => ({ ...q, cursor: q.cursor ?? after })) as never;
+}
+
+/** `{ items, nextCursor }` from `limit + 1` rows: nextCursor is absent on the last page. */
 export function page<T>(rows: T[], limit: number, position: (row: T) => number | string) {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
