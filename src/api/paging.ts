@@ -3,8 +3,8 @@ import { INT4_MAX, queryInt, SAFE_BIGINT_MAX } from '../contract/input.js';
 
 // The one paging style of every list route: `?limit=&cursor=` in, `{ items, nextCursor }` out.
 // `cursor` is opaque to clients: the position of the previous page's last item, handed back as
-// `nextCursor`, which is absent on the last page. `after` is the deprecated name of `cursor`
-// (the review and the suppression list took it once).
+// `nextCursor`, which is absent on the last page. Where clients sent `after` before (the review
+// and the suppression list), it is accepted as the deprecated name of `cursor`.
 
 /** Items per page: one default and one maximum for every list route (PAGE_MAX_ITEMS may lower it). */
 export const PAGE_LIMIT = { min: 1, max: 1000, default: 100 } as const;
@@ -15,21 +15,16 @@ export const intCursor = queryInt({ min: 0, max: INT4_MAX });
 export const emailCursor = z.string().max(320).optional();
 
 /**
- * The query of a list route: `limit`, `cursor` (or its deprecated alias `after`, not both) and the
- * route's own filters, strict. Handlers read `cursor`, whichever name the client used.
+ * The query of a list route: `limit`, `cursor` and the route's own filters, strict. With
+ * `afterAlias`, `after` too (not both): handlers read `cursor`, whichever name the client used.
  */
 export function pageQuery<C extends z.ZodType, S extends z.ZodRawShape = Record<never, z.ZodType>>(
   cursor: C,
   filters: S = {} as S,
+  o: { afterAlias?: boolean } = {},
 ): z.ZodType<{ limit: number; cursor: z.output<C> } & z.output<z.ZodObject<S>>, unknown> {
-  const query = z
-    .object({
-      limit: queryInt(PAGE_LIMIT),
-      cursor,
-      after: cursor.meta({ deprecated: true, description: 'deprecated: the old name of `cursor`' }),
-      ...filters,
-    })
-    .strict() as unknown as z.ZodType<Record<string, unknown>, unknown>;
+  const after = o.afterAlias ? { after: cursor.meta({ deprecated: true, description: 'deprecated: the old name of `cursor`' }) } : {};
+  const query = z.object({ limit: queryInt(PAGE_LIMIT), cursor, ...after, ...filters }).strict() as unknown as z.ZodType<Record<string, unknown>, unknown>;
   return query
     .superRefine((q, ctx) => {
       if (q.cursor !== undefined && q.after !== undefined) ctx.addIssue({ code: 'custom', path: ['after'], message: 'give cursor alone: after is its deprecated name' });

@@ -139,7 +139,7 @@ describe('one paging style', () => {
     }
   });
 
-  test('the review and recipient lists page the same way; after is the deprecated name of cursor', async () => {
+  test('the review and recipient lists page the same way; after is the deprecated name of cursor where clients sent it', async () => {
     const id = await createCampaign();
     // As the build would leave it: no worker runs in this tier.
     await f.sql`UPDATE campaigns SET status = 'awaiting_review' WHERE id = ${id}`;
@@ -154,8 +154,14 @@ describe('one paging style', () => {
     assert.deepEqual(byCursor.body.items.map((r: { id: number }) => r.id), [3, 4]);
     const last = await f.api('GET', `/api/v1/campaigns/${id}/recipients?limit=2&cursor=4`);
     assert.deepEqual([last.body.items.map((r: { id: number }) => r.id), last.body.nextCursor], [[5], undefined]);
-    const both = await f.api('GET', `/api/v1/campaigns/${id}/recipients?cursor=2&after=2`);
+    const both = await f.api('GET', `/api/v1/campaigns/${id}/review?cursor=2&after=2`);
     assert.deepEqual([both.status, ...problemPaths(both.body)], [422, 'after']);
+    const suppressions = await f.api('GET', '/api/v1/suppressions?limit=1&after=a%40example.com');
+    assert.equal(suppressions.status, 200, JSON.stringify(suppressions.body));
+    assert.ok(suppressions.body.items.every((s: { email: string }) => s.email > 'a@example.com'), 'after works on the suppression list');
+    // Where no client ever sent it, `after` is not a name of the query.
+    const unknown = await f.api('GET', `/api/v1/campaigns/${id}/recipients?after=2`);
+    assert.equal(unknown.status, 422, JSON.stringify(unknown.body));
   });
 
   test(`one maximum page size, ${PAGE_LIMIT.max}, for every list route`, async () => {
