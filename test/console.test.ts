@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
@@ -25,7 +27,19 @@ const CSV = [
   'not-an-address,Nobody,C1',
 ].join('\n');
 
+// A server standing in for a remote image host: it counts what a preview fetched from it.
+const PIXEL = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+const pixelRequests: string[] = [];
+let pixelServer: Server;
+let pixelUrl = '';
+
 before(async () => {
+  pixelServer = createServer((req, res) => {
+    pixelRequests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'image/png' }).end(PIXEL);
+  });
+  await new Promise<void>((resolve) => pixelServer.listen(0, '127.0.0.1', resolve));
+  pixelUrl = `http://127.0.0.1:${(pixelServer.address() as AddressInfo).port}/pixel.png`;
   await ensureConsoleBuilt();
   h = await startHarness({ imap: false });
   browser = await launchBrowser();
@@ -38,6 +52,7 @@ before(async () => {
   keys.operator = (await createKey(h, { name: 'operator', scopes: ['campaigns:read', 'campaigns:write'] })).key;
 });
 after(async () => {
+  pixelServer?.close();
   await browser?.close();
   await h?.close();
 });
@@ -77,7 +92,7 @@ describe('the console', () => {
     await creator.getByLabel('Subject').fill('Notice for {{ name }}');
     await creator.getByLabel('Text', { exact: true }).fill('Dear {{ name }}, see the attachment.');
     await creator.getByLabel('HTML', { exact: true }).fill(
-      '<p class="greeting">Dear {{ name }},</p><p><a href="javascript:alert(3)">details</a></p><script>alert(4)</script><img src="http://127.0.0.1:9/pixel.png" alt="remote">',
+      `<p class="greeting">Dear {{ name }},</p><p><a href="javascript:alert(3)">details</a></p><script>alert(4)</script><img src="${pixelUrl}" alt="remote">`,
     );
     await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
     // The live preview renders the first row as the server would.
@@ -124,12 +139,30 @@ describe('the console', () => {
     // The remote image did not load (the frame's CSP and the console's both refuse it).
     const loaded = await frame.locator('img[alt=remote]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0);
     assert.equal(loaded, false);
+    assert.deepEqual(pixelRequests, [], 'no preview (the live one while typing included) fetched the remote image');
+    // Only when the reviewer asks does the remote image load, for this message only.
+    await preview.locator('p.remote-images').filter({ hasText: '1 remote image is blocked.' }).waitFor();
+    await preview.getByRole('button', { name: 'Load remote images' }).click();
+    await eventually(
+      () => frame.locator('img[alt=remote]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0),
+      30_000,
+      'the remote image to load after the reviewer asked',
+    );
+    assert.ok(pixelRequests.length >= 1 && pixelRequests.every((u) => u === '/pixel.png'), `remote image requests: ${pixelRequests.join(', ')}`);
+    await preview.getByRole('button', { name: 'Block remote images' }).waitFor();
+    assert.match(
+      (await h.api('GET', '/')).headers.get('content-security-policy') ?? '',
+      /script-src 'self';.*img-src 'self' data: blob: https: http:;.*connect-src 'self'/,
+      'the console allows remote images only so that a preview can show them on request',
+    );
     // The javascript: link inside the sandboxed frame does nothing when clicked.
     await frame.getByText('details').click();
     await preview.locator('pre.text-part').filter({ hasText: 'Dear Cat' }).waitFor();
     await preview.filter({ hasText: 'None.' }).waitFor(); // cat has no attachment
     await preview.getByRole('button', { name: 'Previous recipient' }).click();
     await preview.locator('dd.to').filter({ hasText: 'bob@example.com' }).waitFor();
+    // Another recipient's message starts with its remote images blocked again.
+    await preview.locator('p.remote-images').filter({ hasText: '1 remote image is blocked.' }).waitFor();
     await preview.locator('ul.attachments li').filter({ hasText: 'C2.txt (12 B)' }).waitFor();
     const [eml] = await Promise.all([creator.waitForEvent('download'), preview.getByRole('button', { name: /Download the \.eml/ }).click()]);
     const raw = await readFile((await eml.path())!, 'utf8');

@@ -4,11 +4,33 @@ import { ActionButton, ErrorText, Section, StatusBadge, usePoll, when } from './
 
 /**
  * The message's HTML goes only into a frame with an empty `sandbox` (no scripts, no forms, an
- * opaque origin) whose document also carries its own CSP: no remote images, fonts or styles load.
+ * opaque origin) whose document also carries its own CSP. Remote images stay blocked unless the
+ * reviewer asks for them (`remote`); remote fonts, styles and everything else never load.
  */
-export function HtmlFrame({ html, title }: { html: string; title: string }) {
-  const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"></head><body>${html}</body></html>`;
+export function HtmlFrame({ html, title, remote = false }: { html: string; title: string; remote?: boolean }) {
+  const images = remote ? 'data: https: http:' : 'data:';
+  const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${images}; style-src 'unsafe-inline'"></head><body>${html}</body></html>`;
   return <iframe className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
+}
+
+/** How many images (img, background, CSS url()) in a message's HTML would come from another server. */
+export function remoteImageCount(html: string): number {
+  const attributes = html.match(/\b(?:src|background|srcset)\s*=\s*["']?\s*(?:https?:)?\/\//gi) ?? [];
+  const css = html.match(/url\(\s*["']?\s*(?:https?:)?\/\//gi) ?? [];
+  return attributes.length + css.length;
+}
+
+/** The switch above a preview: remote images are off until the reviewer turns them on for this message. */
+function RemoteImages({ count, on, onChange }: { count: number; on: boolean; onChange: (on: boolean) => void }) {
+  if (count === 0) return null;
+  return (
+    <p className="remote-images meta">
+      {on ? `${count} remote image${count === 1 ? '' : 's'} loaded from other servers. ` : `${count} remote image${count === 1 ? ' is' : 's are'} blocked. `}
+      <button type="button" onClick={() => onChange(!on)}>
+        {on ? 'Block remote images' : 'Load remote images'}
+      </button>
+    </p>
+  );
 }
 
 /** An address as the API answers it: text, `{ name, address }`, or a list of either. */
@@ -187,9 +209,11 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
   const [error, setError] = useState<unknown>();
   const [jump, setJump] = useState('');
   const [jumpError, setJumpError] = useState<unknown>();
+  const [remote, setRemote] = useState(false);
   useEffect(() => {
     let live = true;
     setMsg(undefined);
+    setRemote(false);
     setError(undefined);
     api('GET', `/campaigns/${campaign}/recipients/${recipient}/preview`).then(
       (m) => live && setMsg(m),
@@ -277,7 +301,14 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
             <dt>Size</dt>
             <dd>{formatSize(msg.size)}</dd>
           </dl>
-          {msg.html ? <HtmlFrame html={msg.html} title="HTML part of the message" /> : <p className="meta">No HTML part.</p>}
+          {msg.html ? (
+            <>
+              <RemoteImages count={remoteImageCount(msg.html)} on={remote} onChange={setRemote} />
+              <HtmlFrame html={msg.html} title="HTML part of the message" remote={remote} />
+            </>
+          ) : (
+            <p className="meta">No HTML part.</p>
+          )}
           <h3>Text part</h3>
           <pre className="text-part">{msg.text}</pre>
           <h3>Attachments</h3>

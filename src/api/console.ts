@@ -6,15 +6,17 @@ import express, { Router } from 'express';
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /**
- * Everything the console loads comes from this origin: its own script and styles, images as
- * data: URLs, nothing remote. A message preview is a sandboxed srcdoc frame, which inherits this
- * policy, so a message's remote images and scripts cannot load there either; its inline styles can.
+ * Everything the console loads comes from this origin: its own script and styles, nothing remote.
+ * The one exception is images: a message preview is a sandboxed srcdoc frame, which inherits this
+ * policy, and a reviewer may ask to see a message's remote images there. The frame's own policy
+ * blocks them until the reviewer asks; the console itself never renders a remote URL (recipient
+ * data is always text). Scripts, fonts, styles and connections stay local everywhere.
  */
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
+  "img-src 'self' data: blob: https: http:",
   "font-src 'self'",
   "connect-src 'self'",
   "frame-src 'self' blob:",
