@@ -12,6 +12,7 @@ import { freePort } from '../../src/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/dev/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import type { ApiResponse } from './harness.js';
+import { apiClient } from './http.js';
 
 // The fast route tier: the real express app over a real PostgreSQL (the shared one under
 // `npm test`, else one of its own), with a stub in place of the Temporal client, so route rules
@@ -98,21 +99,7 @@ export async function startFastApp(settings: Partial<AppDeps> = {}): Promise<Fas
   return {
     sql,
     temporal,
-    async api(method, path, body, headers = {}) {
-      const res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${FAST_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body: parsed as any, headers: res.headers };
-    },
+    api: apiClient(baseUrl, FAST_API_KEY),
     async close() {
       await new Promise((r) => server.close(r));
       await sql.end();
