@@ -22,6 +22,7 @@ import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
 import { CHECK_RESPONSES } from './route.js';
+import { PAGE_LIMIT } from './paging.js';
 import { methodGuard } from './methods.js';
 import type { S3Location } from '../s3/locations.js';
 import { tenantRouter } from './tenants.js';
@@ -75,7 +76,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   requestsPerMinute: 600,
   recipientsPerCampaign: 1_000_000,
   previewAttachmentBytes: 25 * 1024 * 1024,
-  pageItems: 1000,
+  pageItems: PAGE_LIMIT.max,
   previewRenderMs: 50,
 };
 
