@@ -16,7 +16,8 @@ export const emailCursor = z.string().max(320).optional();
 
 /**
  * The query of a list route: `limit`, `cursor` and the route's own filters, strict. With
- * `afterAlias`, `after` too (not both): handlers read `cursor`, whichever name the client used.
+ * `afterAlias`, `after` too (`cursor` wins when both come): handlers read `cursor`, whichever
+ * name the client used.
  */
 export function pageQuery<C extends z.ZodType, S extends z.ZodRawShape = Record<never, z.ZodType>>(
   cursor: C,
@@ -25,11 +26,7 @@ export function pageQuery<C extends z.ZodType, S extends z.ZodRawShape = Record<
 ): z.ZodType<{ limit: number; cursor: z.output<C> } & z.output<z.ZodObject<S>>, unknown> {
   const after = o.afterAlias ? { after: cursor.meta({ deprecated: true, description: 'deprecated: the old name of `cursor`' }) } : {};
   const query = z.object({ limit: queryInt(PAGE_LIMIT), cursor, ...after, ...filters }).strict() as unknown as z.ZodType<Record<string, unknown>, unknown>;
-  return query
-    .superRefine((q, ctx) => {
-      if (q.cursor !== undefined && q.after !== undefined) ctx.addIssue({ code: 'custom', path: ['after'], message: 'give cursor alone: after is its deprecated name' });
-    })
-    .transform(({ after, ...q }) => ({ ...q, cursor: q.cursor ?? after })) as never;
+  return query.transform(({ after, ...q }) => ({ ...q, cursor: q.cursor ?? after })) as never;
 }
 
 /** `{ items, nextCursor }` from `limit + 1` rows: nextCursor is absent on the last page. */
