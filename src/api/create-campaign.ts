@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { CampaignDefinition, CreateCampaignInput } from '../contract/campaign.js';
-import { campaignWorkflowId } from '../contract/statuses.js';
+import { campaignWorkflowId } from '../contract/workflow-ids.js';
 import { getAccount } from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';

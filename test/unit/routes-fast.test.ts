@@ -11,7 +11,7 @@ import { route } from '../../src/api/route.js';
 import { registeredRoutes } from '../../src/api/routes.js';
 import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';
-import { INVALID_TRANSITION } from '../../src/workflows/definitions.js';
+import { INVALID_TRANSITION } from '../../src/contract/failures.js';
 import { startFastApp, temporalStub, type FastApp } from '../helpers/fast-app.js';
 
 // The fast route tier: the real express app and a real PostgreSQL, a stub for the Temporal client.
