@@ -216,7 +216,7 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
 
         await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
         await recipients.flagSharedAttachments(sql, campaignId);
-        const counts = await recipients.buildStatusCounts(sql, campaignId);
+        const counts = (await recipients.statusCounts(sql, campaignId)).build;
         for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);
         return {
           total,
