@@ -13,7 +13,7 @@ const endpoint = process.env.CM_TEST_S3_ENDPOINT;
 if (!endpoint) throw new Error('CM_TEST_S3_ENDPOINT is not set: run the tests with `npm test`');
 const bucket = `attachments-${Date.now().toString(36)}`;
 const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const store = createS3Store({ S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_FORCE_PATH_STYLE: true, MAX_MESSAGE_BYTES: 25_000_000 });
+const store = createS3Store({ S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_FORCE_PATH_STYLE: true });
 
 const objects: Record<string, number> = {
   'st/C1/2026-10.pdf': 11,
