@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { reviewPolicySchema } from '../contract/campaign.js';
-import { BUILD_REFUSED, CAMPAIGN_NOT_FOUND } from '../contract/failures.js';
+import { BUILD_REFUSED } from '../contract/failures.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
@@ -10,6 +10,7 @@ import { readRecipientSource, SourceError, SourceProgress } from '../build/recip
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { scopedStore } from '../s3/locations.js';
 import type { ActivityDeps, CampaignRef } from './deps.js';
+import { existingCampaign } from './records.js';
 
 export interface BuildResult {
   /** Set when the campaign as a whole cannot be built; no recipient is sendable then. */
@@ -76,8 +77,7 @@ const failed = (review: BuildResult['review'], error: string): BuildResult => ({
 /** Reads what the build needs; a campaign that cannot be built at all is answered `failed`. */
 async function prepareBuild(deps: ActivityDeps, campaignId: string): Promise<Build | { failed: BuildResult }> {
   const { sql } = deps;
-  const campaign = await campaigns.getCampaign(sql, campaignId);
-  if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
+  const campaign = await existingCampaign(sql, campaignId);
   // The tenant's rules as they stand now: its S3 locations bound every read of this build, and
   // review can only be stricter than the tenant asks (settings may have tightened since creation).
   const policy = await tenantPolicy(sql, campaign.tenant, deps.s3Locations ?? []);
