@@ -52,7 +52,6 @@ export const createAccountSchema = z
     limits: accountLimitsSchema.default({}),
   })
   .strict();
-export type CreateAccountInput = z.infer<typeof createAccountSchema>;
 
 export const updateAccountSchema = createAccountSchema.omit({ name: true });
 export type UpdateAccountInput = z.infer<typeof updateAccountSchema>;

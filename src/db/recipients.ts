@@ -275,11 +275,6 @@ export async function listRecipients(
     ORDER BY id LIMIT ${f.limit}`;
 }
 
-/** Every recipient in list order, `batch` rows at a time, through a server-side cursor. */
-export function recipientCursor(db: Db, campaignId: string, batch: number) {
-  return db<RecipientRow[]>`SELECT * FROM recipients WHERE campaign_id = ${campaignId} ORDER BY id`.cursor(batch);
-}
-
 export interface StatusCounts {
   build: Record<BuildStatus, number>;
   send: Record<SendStatus, number>;
