@@ -60,3 +60,13 @@ export async function activeCampaignsOf(db: Db, tenant: string, name: string): P
       AND status <> ALL(${FINAL_CAMPAIGN_STATUSES as CampaignStatus[]})`;
   return row?.n ?? 0;
 }
+
+/** Every stored account's sealed passwords, locked for update: a reseal moves all of them or none. */
+export async function lockSealedPasswords(db: Db): Promise<{ tenant: string; name: string; smtpPassword: string | null; imapPassword: string | null }[]> {
+  return db<{ tenant: string; name: string; smtpPassword: string | null; imapPassword: string | null }[]>`
+    SELECT tenant, name, smtp_password, imap_password FROM accounts ORDER BY tenant, name FOR UPDATE`;
+}
+
+export async function setSealedPasswords(db: Db, tenant: string, name: string, sealed: { smtp: string | null; imap: string | null }): Promise<void> {
+  await db`UPDATE accounts SET smtp_password = ${sealed.smtp}, imap_password = ${sealed.imap} WHERE tenant = ${tenant} AND name = ${name}`;
+}

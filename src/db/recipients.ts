@@ -294,3 +294,20 @@ export async function statusCounts(db: Db, campaignId: string): Promise<StatusCo
   for (const r of rows) (out[r.kind] as Record<string, number>)[r.status] = r.n;
   return out;
 }
+
+/**
+ * An md5 of the whole list as a review sees it (every recipient in list order: address,
+ * variables, build status and reasons, decision, attachments) and its length, computed in
+ * PostgreSQL so no rows travel.
+ */
+export async function listDigest(db: Db, campaignId: string): Promise<{ digest: string | null; n: number }> {
+  const [row] = await db<{ digest: string | null; n: number }[]>`
+    SELECT md5(string_agg(
+             concat_ws(E'\\x1f', id::text, email, coalesce(name, ''), vars::text, cc::text, bcc::text,
+                       build_status, array_to_string(build_reasons, E'\\x1e'), coalesce(included::text, 'undecided'),
+                       attachments::text),
+             E'\\n' ORDER BY id)) AS digest,
+           count(*)::int AS n
+    FROM recipients WHERE campaign_id = ${campaignId}`;
+  return { digest: row?.digest ?? null, n: row?.n ?? 0 };
+}
