@@ -1,8 +1,7 @@
 import { secretFieldOf, type OAuth2SettingsInput } from '../contract/oauth2.js';
 import type { SecretBox } from '../crypto/secrets.js';
 import type { AccountRow, AccountWrite } from '../db/accounts.js';
-import type { Sql } from '../db/sql.js';
-import { sealContext, tokenSourceOf, type endpointsOf } from '../mail/account-pool.js';
+import { sealContext, tokenSourceOf, type AccountStore, type endpointsOf } from '../mail/account-pool.js';
 import { OAuth2TokenError, type OAuth2Secrets, type OAuth2Settings, type TokenSource } from '../mail/oauth2.js';
 import { aadstsCode } from '../mail/oauth2-errors.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
@@ -49,7 +48,7 @@ export function oauth2View(a: AccountRow) {
 export async function verifyToken(
   e: ReturnType<typeof endpointsOf>,
   hostPolicy: PrivateHostAllowance,
-  keep: { sql: Sql; box?: SecretBox; row: AccountRow },
+  keep: { store: AccountStore; box?: SecretBox; row: AccountRow },
 ): Promise<{ result?: { ok: boolean; error?: string }; tokens?: TokenSource }> {
   if (!e.oauth2) return {};
   let tokens: TokenSource | undefined;

@@ -172,7 +172,7 @@ export function accountRouter({
     } catch (err) {
       throw new ApiError(503, (err as Error).message);
     }
-    const { result: oauth2, tokens } = await verifyToken(endpoints, allowPrivateHosts, { sql, box, row });
+    const { result: oauth2, tokens } = await verifyToken(endpoints, allowPrivateHosts, { store: accounts.accountStore(sql), box, row });
     if (oauth2 && !oauth2.ok) {
       const skipped = { ok: false, error: 'not tried: no access token (see oauth2)' };
       res.json({ oauth2, smtp: skipped, imap: endpoints.imap ? skipped : undefined });

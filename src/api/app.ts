@@ -4,7 +4,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { ApiConfig } from '../config.js';
 import { configureTemplateLimits } from '../mail/templates.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
-import type { Sql } from '../db/sql.js';
+import { pingDatabase, type Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { auditRouter } from './audit.js';
@@ -121,7 +121,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/readyz', async (_req, res) => {
     const [postgres, temporal] = await Promise.all([
-      deps.sql`SELECT 1`.then(
+      pingDatabase(deps.sql).then(
         () => 'ok',
         () => 'unreachable',
       ),

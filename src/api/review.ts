@@ -74,7 +74,7 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
 
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', params: { id: campaignParam }, load, query: reviewQuery, response: reviewResponse }, async ({ loaded: c, query: q }, _req, res) => {
     const [counts, undecided, rows, fingerprint] = await Promise.all([
-      recipients.buildStatusCounts(sql, c.id),
+      recipients.statusCounts(sql, c.id).then((all) => all.build),
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], q.cursor ?? 0, q.limit + 1),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.

@@ -1,3 +1,4 @@
+import { lockSealedSecrets, setSealedSecrets } from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import { sealContext } from '../mail/account-pool.js';
@@ -10,8 +11,7 @@ import type { SecretBox } from './secrets.js';
  */
 export async function resealSecrets(sql: Sql, box: SecretBox): Promise<{ accounts: number; resealed: number }> {
   return sql.begin(async (tx) => {
-    const rows = await tx<{ tenant: string; name: string; smtpPassword: string | null; imapPassword: string | null; oauth2Secrets: string | null }[]>`
-      SELECT tenant, name, smtp_password, imap_password, oauth2_secrets FROM accounts ORDER BY tenant, name FOR UPDATE`;
+    const rows = await lockSealedSecrets(tx);
     let resealed = 0;
     for (const row of rows) {
       const again = (sealed: string | null, field: string) =>
@@ -21,7 +21,7 @@ export async function resealSecrets(sql: Sql, box: SecretBox): Promise<{ account
       const oauth2 = again(row.oauth2Secrets, 'oauth2');
       if (smtp === row.smtpPassword && imap === row.imapPassword && oauth2 === row.oauth2Secrets) continue;
       // updated_at stays: the settings did not change, and workers need not rebuild their transports.
-      await tx`UPDATE accounts SET smtp_password = ${smtp}, imap_password = ${imap}, oauth2_secrets = ${oauth2} WHERE tenant = ${row.tenant} AND name = ${row.name}`;
+      await setSealedSecrets(tx, row.tenant, row.name, { smtp, imap, oauth2 });
       await appendAudit(tx, { tenant: row.tenant, principal: 'operator:reseal', action: 'account.reseal', subject: row.name, details: { keyId: box.keyId } });
       resealed++;
     }

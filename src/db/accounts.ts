@@ -1,4 +1,5 @@
 import type { OAuth2Settings } from '../mail/oauth2.js';
+import { FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
 export type Security = 'tls' | 'starttls' | 'plain';
@@ -63,7 +64,7 @@ export async function activeCampaignsOf(db: Db, tenant: string, name: string): P
   const [row] = await db<{ n: number }[]>`
     SELECT count(*)::int AS n FROM campaigns
     WHERE tenant = ${tenant} AND account = ${name}
-      AND status NOT IN ('rejected', 'completed', 'cancelled', 'failed', 'expired')`;
+      AND status <> ALL(${FINAL_CAMPAIGN_STATUSES as CampaignStatus[]})`;
   return row?.n ?? 0;
 }
 
@@ -78,3 +79,21 @@ export async function storeOAuth2Secrets(db: Db, at: { tenant: string; name: str
     RETURNING name`;
   return rows.length > 0;
 }
+
+type SealedSecrets = { tenant: string; name: string; smtpPassword: string | null; imapPassword: string | null; oauth2Secrets: string | null };
+
+/** Every stored account's sealed secrets (passwords, OAuth2), locked for update: a reseal moves all of them or none. */
+export async function lockSealedSecrets(db: Db): Promise<SealedSecrets[]> {
+  return db<SealedSecrets[]>`
+    SELECT tenant, name, smtp_password, imap_password, oauth2_secrets FROM accounts ORDER BY tenant, name FOR UPDATE`;
+}
+
+export async function setSealedSecrets(db: Db, tenant: string, name: string, sealed: { smtp: string | null; imap: string | null; oauth2: string | null }): Promise<void> {
+  await db`UPDATE accounts SET smtp_password = ${sealed.smtp}, imap_password = ${sealed.imap}, oauth2_secrets = ${sealed.oauth2} WHERE tenant = ${tenant} AND name = ${name}`;
+}
+
+/** The stored accounts as the mail layer reads them (mail/ never queries the database itself). */
+export const accountStore = (db: Db) => ({
+  get: (tenant: string, name: string) => getAccount(db, tenant, name),
+  storeOAuth2Secrets: (at: { tenant: string; name: string; seen: Date }, sealed: string) => storeOAuth2Secrets(db, at, sealed),
+});

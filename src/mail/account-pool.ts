@@ -1,7 +1,6 @@
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
-import { getAccount, storeOAuth2Secrets, type AccountRow } from '../db/accounts.js';
-import type { Sql } from '../db/sql.js';
+import type { AccountRow } from '../db/accounts.js';
 import type { Logger } from '../logger.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { createSentFolderClient, type SentFolderClient } from './imap.js';
@@ -59,25 +58,33 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
   return { smtp, imap, oauth2 };
 }
 
+/** Where stored accounts are read and a rotated refresh token is kept (PostgreSQL: db/accounts.ts). */
+export interface AccountStore {
+  /** The stored account's row as it stands now; undefined when there is none. */
+  get(tenant: string, name: string): Promise<AccountRow | undefined>;
+  /** Replaces the sealed OAuth2 secrets unless the account changed since `seen`. */
+  storeOAuth2Secrets(at: { tenant: string; name: string; seen: Date }, sealed: string): Promise<boolean>;
+}
+
 /** The account's access-token source, when it signs in with OAuth2 (one for SMTP and IMAP). */
 export function tokenSourceOf(
   e: ReturnType<typeof endpointsOf>,
   hostPolicy: PrivateHostAllowance,
-  keep?: { sql: Sql; box?: SecretBox; row: AccountRow },
+  keep?: { store: AccountStore; box?: SecretBox; row: AccountRow },
 ): TokenSource | undefined {
   if (!e.oauth2) return undefined;
   const { secrets } = e.oauth2;
   // A rotated refresh token replaces the stored one, sealed; updated_at stays, so transports live on.
   if (!keep?.box) return createTokenSource(e.oauth2.settings, secrets, { hostPolicy });
-  const { sql, box, row } = keep;
+  const { store, box, row } = keep;
   const context = sealContext(row.tenant, row.name, 'oauth2');
   return createTokenSource(e.oauth2.settings, secrets, {
     hostPolicy,
     onRefreshToken: async (refreshToken) => {
-      await storeOAuth2Secrets(sql, { tenant: row.tenant, name: row.name, seen: row.updatedAt }, box.seal(JSON.stringify({ ...secrets, refreshToken }), context));
+      await store.storeOAuth2Secrets({ tenant: row.tenant, name: row.name, seen: row.updatedAt }, box.seal(JSON.stringify({ ...secrets, refreshToken }), context));
     },
     storedRefreshToken: async () => {
-      const now = await getAccount(sql, row.tenant, row.name);
+      const now = await store.get(row.tenant, row.name);
       return now?.oauth2Secrets ? (JSON.parse(box.open(now.oauth2Secrets, context)) as OAuth2Secrets).refreshToken : undefined;
     },
   });
@@ -86,15 +93,17 @@ export function tokenSourceOf(
 export const sealContext = (tenant: string, name: string, field: string) => `account:${tenant}/${name}:${field}`;
 
 /**
- * Accounts a worker sends through: `default` from its configuration, the others from Postgres,
- * each with one pooled transport per worker, rebuilt when the account changes.
+ * Accounts a worker sends through: `default` from its configuration, the others as `storedAccount`
+ * reads them (from Postgres), each with one pooled transport per worker, rebuilt when the account
+ * changes.
  */
 export class AccountPool {
   private readonly cache = new Map<string, { updatedAt: number; live: LiveAccount }>();
 
   constructor(
     private readonly o: {
-      sql: Sql;
+      /** The stored accounts (and where a rotated refresh token goes). */
+      store: AccountStore;
       logger: Logger;
       tlsInsecure: boolean;
       masterKey?: string;
@@ -111,7 +120,7 @@ export class AccountPool {
 
   async get(tenant: string, name: string): Promise<LiveAccount> {
     if (name === 'default') return this.o.defaultAccount;
-    const row = await getAccount(this.o.sql, tenant, name);
+    const row = await this.o.store.get(tenant, name);
     if (!row) throw new UnknownAccountError(`account "${name}" does not exist`);
     const key = `${tenant}/${name}`;
     const cached = this.cache.get(key);
@@ -121,7 +130,7 @@ export class AccountPool {
     const endpoints = endpointsOf(row, box);
     const { smtp, imap } = endpoints;
     const hostPolicy = this.o.hostPolicy ?? 'none';
-    const oauth2 = tokenSourceOf(endpoints, hostPolicy, { sql: this.o.sql, box, row });
+    const oauth2 = tokenSourceOf(endpoints, hostPolicy, { store: this.o.store, box, row });
     const maxConnections = row.limits.maxConnections ?? 3;
     const { maxMessagesPerConnection } = row.limits;
     const live: LiveAccount = {
