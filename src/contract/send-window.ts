@@ -1,0 +1,33 @@
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+
+// When sending is allowed: some weekdays, between two times of day, in a time zone. An account
+// and a campaign may each have one; a message goes only when every window that applies is open.
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const HH_MM = /^(?:[01]\d|2[0-3]):[0-5]\d$/;
+const opening = z.string().regex(HH_MM, 'must be a time of day as HH:MM (00:00 to 23:59)');
+const closing = z.string().refine((t) => HH_MM.test(t) || t === '24:00', 'must be a time of day as HH:MM (00:00 to 24:00)');
+
+export const sendWindowSchema = z
+  .object({
+    /** The days on which a window opens (a window from 22:00 to 06:00 opens on these days and closes the next morning). */
+    days: z
+      .array(z.enum(WEEKDAYS, { error: `must be one of ${WEEKDAYS.join(', ')}` }))
+      .min(1, 'must name at least one day')
+      .max(7)
+      .refine((d) => new Set(d).size === d.length, 'names a day twice'),
+    from: opening,
+    /** Exclusive; earlier than `from` means the window closes the next day. */
+    to: closing,
+    timeZone: z.string().max(64).refine((zone) => IANAZone.isValidZone(zone), 'is not an IANA time zone such as Europe/Berlin'),
+  })
+  .strict()
+  .refine((w) => w.from !== w.to && !(w.from === '00:00' && w.to === '00:00'), {
+    message: 'must differ from from (00:00 to 24:00 is the whole day)',
+    path: ['to'],
+  });
+
+export type SendWindow = z.infer<typeof sendWindowSchema>;
