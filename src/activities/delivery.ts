@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { windowWait } from '../schedule/send-window.js';
 import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
@@ -196,11 +197,18 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
     ];
     const accountLabel = { account: `${campaign.tenant}/${campaign.account}` };
+    // Outside the account's or the campaign's send window the recipient's workflow waits on a timer.
+    const windows = [account.limits.sendWindow, campaign.definition.sendWindow];
+    const closed = windowWait(windows, Date.now());
+    if (closed) return { outcome: 'throttled', retryAt: closed.until, reason: closed.reason };
     const slot = await reserveSlot(sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
     if (slot.kind === 'later') {
       metrics.throttleDeferrals.inc(accountLabel);
       return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
     }
+    // The slot may fall after the window has closed: then the message waits for the next opening.
+    const closedBySlot = windowWait(windows, slot.at.getTime());
+    if (closedBySlot) return { outcome: 'throttled', retryAt: closedBySlot.until, reason: closedBySlot.reason };
     metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
     await waitUntil(slot.at);
 

@@ -1,3 +1,4 @@
+import { campaignSchedule, windowReason, type ScheduleDeps } from './schedule.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
@@ -22,7 +23,7 @@ import type { S3Location } from '../s3/locations.js';
 import { checkCampaignAgainstPolicy } from './tenants.js';
 import { callerOf, route } from './scopes.js';
 
-export interface CampaignRouterDeps {
+export interface CampaignRouterDeps extends ScheduleDeps {
   sql: Sql;
   client: Client;
   taskQueue: string;
@@ -179,6 +180,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
+    const [schedule, outsideWindow] = await Promise.all([campaignSchedule(deps, c), windowReason(deps, c)]);
     res.json({
       id: c.id,
       name: c.name,
@@ -186,7 +188,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       counts,
       countsByStatus,
       error: c.error ?? undefined,
-      reason: c.statusReason ?? undefined,
+      reason: c.statusReason ?? outsideWindow,
       account: {
         name: c.account,
         ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: sharedSlowdown ? 'the SMTP server asked to send more slowly' : slowed.reason } : {}),
@@ -194,6 +196,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       },
       build,
       eta,
+      schedule,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
       tenant: c.tenant,

@@ -1,3 +1,4 @@
+import { campaignSchedule, type ScheduleDeps } from './schedule.js';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
@@ -22,7 +23,7 @@ import { ApiError, notFound } from './errors.js';
 import { reviewFingerprint } from './fingerprint.js';
 import { callerOf, route } from './scopes.js';
 
-export interface ReviewRouterDeps {
+export interface ReviewRouterDeps extends ScheduleDeps {
   sql: Sql;
   client: Client;
   s3?: S3Store;
@@ -51,7 +52,8 @@ const attachmentQuery = z
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
-export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
+export function reviewRouter(deps: ReviewRouterDeps): Router {
+  const { sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs } = deps;
   const router = Router();
 
 
@@ -65,19 +67,22 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', query: pageSchema }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const page = pageSchema.parse(req.query);
-    const [counts, undecided, rows, fingerprint] = await Promise.all([
+    const [counts, undecided, rows, fingerprint, schedule] = await Promise.all([
       recipients.buildStatusCounts(sql, c.id),
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
       // Hashing the list reads all of it: done for the first page only, which every review starts with.
       c.status === 'building' || page.after ? undefined : reviewFingerprint(sql, c),
+      // When it would go if approved now: the account's queue, limits and send windows.
+      c.status === 'awaiting_review' && !page.after ? campaignSchedule(deps, c) : undefined,
     ]);
     res.json({
       status: c.status,
       counts,
       undecided,
       fingerprint,
+      schedule,
       recipients: rows.map((r) => ({
         id: r.id,
         email: r.email,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sendWindowSchema } from './send-window.js';
 
 // The public contract of /api/v1/accounts. Passwords go in, never out.
 
@@ -35,6 +36,8 @@ export const accountLimitsSchema = z
     messagesPerMinute: z.number().positive('must be more than 0').max(100_000).optional(),
     messagesPerDay: z.number().int().positive('must be more than 0').optional(),
     maxConnections: z.number().int().min(1).max(50).optional(),
+    /** When this account may send: weekdays and hours in a time zone. Every campaign on it keeps to it. */
+    sendWindow: sendWindowSchema.optional(),
   })
   .strict();
 
@@ -52,6 +55,8 @@ export const createAccountSchema = z
     limits: accountLimitsSchema.default({}),
   })
   .strict();
+export type AccountLimitSettings = z.infer<typeof accountLimitsSchema>;
+
 export type CreateAccountInput = z.infer<typeof createAccountSchema>;
 
 export const updateAccountSchema = createAccountSchema.omit({ name: true });

@@ -1,3 +1,4 @@
+import type { SendWindow } from '../contract/send-window.js';
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
 import { getAccount, type AccountRow } from '../db/accounts.js';
@@ -11,6 +12,7 @@ export interface AccountLimits {
   messagesPerMinute?: number;
   messagesPerDay?: number;
   maxConnections: number;
+  sendWindow?: SendWindow;
 }
 
 /** An account ready to send: its pooled SMTP transport, its Sent folder (if copies are on), its limits. */

@@ -58,3 +58,13 @@ export function nextSendable(windows: readonly SendWindow[], t: number): Opening
 
 /** Whether a message may go at `t`. */
 export const isOpen = (windows: readonly SendWindow[], t: number) => nextSendable(windows, t)?.open === t;
+
+/** Why a message may not go at `t`, and until when; undefined when every window is open. */
+export function windowWait(windows: readonly (SendWindow | undefined)[], t: number): { until: number; reason: string } | undefined {
+  const set = windows.filter((w): w is SendWindow => w !== undefined);
+  const next = nextSendable(set, t);
+  if (next?.open === t) return undefined;
+  // Windows that never meet are refused when a campaign is created; an account changed since waits an hour at a time.
+  if (!next) return { until: t + 3600_000, reason: "the account's and the campaign's send windows never overlap" };
+  return { until: next.open, reason: `outside the send window until ${new Date(next.open).toISOString()}` };
+}
