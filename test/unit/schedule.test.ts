@@ -35,6 +35,9 @@ describe('send windows', () => {
     // 00:00 to 24:00 is the whole day.
     const sundays = [{ days: ['sun'], from: '00:00', to: '24:00', timeZone: 'UTC' } as SendWindow];
     assert.deepEqual(nextSendable(sundays, at('2026-11-29T23:59:00Z')), { open: at('2026-11-29T23:59:00Z'), close: at('2026-11-30T00:00:00Z') });
+    // From a time to the same time is 24 hours; 00:00 to 00:00 is the whole day as well.
+    const fromEight = [{ days: ['mon'], from: '08:00', to: '08:00', timeZone: 'UTC' } as SendWindow];
+    assert.deepEqual(nextSendable(fromEight, at('2026-12-01T07:00:00Z')), { open: at('2026-12-01T07:00:00Z'), close: at('2026-12-01T08:00:00Z') });
   });
 
   test("an account's and a campaign's windows: a message goes only when both are open", () => {
@@ -53,7 +56,8 @@ describe('send windows', () => {
     const problems = (w: unknown) => sendWindowSchema.safeParse(w).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     assert.deepEqual(problems({ days: ['mon'], from: '08:00', to: '18:00', timeZone: 'Mars/Olympus' }), ['timeZone: is not an IANA time zone such as Europe/Berlin']);
     assert.deepEqual(problems({ days: ['mon'], from: '8am', to: '18:00', timeZone: 'UTC' }), ['from: must be a time of day as HH:MM (00:00 to 23:59)']);
-    assert.deepEqual(problems({ days: ['mon'], from: '08:00', to: '08:00', timeZone: 'UTC' }), ['to: must differ from from (00:00 to 24:00 is the whole day)']);
+    assert.deepEqual(problems({ days: ['mon'], from: '08:00', to: '8pm', timeZone: 'UTC' }), ['to: must be a time of day as HH:MM (00:00 to 24:00)']);
+    assert.deepEqual(problems({ days: ['mon', 'mon'], from: '08:00', to: '18:00', timeZone: 'UTC' }), ['days: names a day twice']);
     assert.deepEqual(problems({ days: ['monday'], from: '08:00', to: '18:00', timeZone: 'UTC' })?.[0]?.split(':')[0], 'days.0');
     assert.deepEqual(problems({ days: [], from: '08:00', to: '18:00', timeZone: 'UTC' }), ['days: must name at least one day']);
   });
