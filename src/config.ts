@@ -99,11 +99,16 @@ const s3 = {
       }
       return locations;
     }),
-  /** Messages whose estimated size exceeds this are blocked at build time. */
-  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
 };
 const s3Schema = z.object(s3);
 export type S3Config = z.infer<typeof s3Schema>;
+/** What the worker builds and how: a message size cap, and the workflow code it runs. */
+const workerBuild = {
+  /** Messages whose estimated size exceeds this are blocked at build time. */
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+  /** A prebuilt workflow bundle (from `bundleWorkflowCode`); unset, the worker bundles src/workflows at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1, 'must be a file path').optional(),
+};
 /** Seals stored account passwords (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
 const masterKey = {
   MASTER_KEY: z
@@ -175,6 +180,7 @@ export const workerEnvSchema = z.object({
   ...tenantInput,
   ...metricsEndpoint,
   ...s3,
+  ...workerBuild,
   ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,

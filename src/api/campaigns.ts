@@ -11,6 +11,7 @@ import * as campaigns from '../db/campaigns.js';
 import type { RecipientSource } from '../db/campaigns.js';
 import { statusCounts } from '../db/recipients.js';
 import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
+import { recentSends } from '../db/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { getAccount } from '../db/accounts.js';
@@ -143,12 +144,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
    */
   async function estimate(c: campaigns.CampaignRow, pending: number) {
     // Over the span the sends really cover: a campaign sending for 40 s has a 40 s window, not 5 minutes.
-    const [row] = await sql<{ n: number; seconds: number | null }[]>`
-      SELECT count(*)::int AS n, extract(epoch FROM now() - min(finished_at))::float8 AS seconds FROM delivery_ledger
-      WHERE campaign_id = ${c.id} AND state = 'sent' AND finished_at > now() - interval '5 minutes'`;
-    const n = row?.n ?? 0;
+    const { n, seconds } = await recentSends(sql, c.id, 5);
     // n sends span n - 1 intervals up to the last one: counting n would overstate a young campaign's rate.
-    let perMinute = n >= 3 ? ((n - 1) / Math.max(row!.seconds ?? 0, 1)) * 60 : 0;
+    let perMinute = n >= 3 ? ((n - 1) / Math.max(seconds ?? 0, 1)) * 60 : 0;
     let basis: 'observed' | 'limit' = 'observed';
     if (perMinute === 0) {
       const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);

@@ -68,7 +68,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const page = pageSchema.parse(req.query);
     const [counts, undecided, rows, fingerprint, schedule] = await Promise.all([
-      recipients.buildStatusCounts(sql, c.id),
+      recipients.statusCounts(sql, c.id).then((all) => all.build),
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.

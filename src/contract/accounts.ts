@@ -57,8 +57,6 @@ export const createAccountSchema = z
   .strict();
 export type AccountLimitSettings = z.infer<typeof accountLimitsSchema>;
 
-export type CreateAccountInput = z.infer<typeof createAccountSchema>;
-
 export const updateAccountSchema = createAccountSchema.omit({ name: true });
 export type UpdateAccountInput = z.infer<typeof updateAccountSchema>;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { sendWindowSchema } from './send-window.js';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
-import { globSyntaxProblem } from '../build/attachments.js';
+import { globSyntaxProblem } from './key-patterns.js';
 import { CAMPAIGN_STATUSES } from './statuses.js';
 import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput } from './input.js';
 
@@ -87,8 +87,6 @@ export const recipientInputSchema = z.object({
   bcc: addressList.optional(),
   vars: varsSchema.optional(),
 });
-export type RecipientInput = z.infer<typeof recipientInputSchema>;
-
 function template(kind: TemplateKind, max: number) {
   return z
     .string()
@@ -151,8 +149,6 @@ export const reviewPolicySchema = z
     expiresAfter: duration.default('7 days'),
   })
   .strict();
-export type ReviewOptions = z.infer<typeof reviewPolicySchema>;
-
 export const createCampaignSchema = z
   .object({
     name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200).meta({ pattern: docPatterns.nameText }),
@@ -251,8 +247,6 @@ export const approveSchema = z
 
 /** Body of pause, resume and cancel. */
 export const controlSchema = z.object({ reason: z.string().max(2000).optional() }).strict();
-export type DecisionInput = z.infer<typeof decisionSchema>;
-
 export const campaignStatusSchema = z.enum(CAMPAIGN_STATUSES);
 
 export const campaignIdSchema = z.uuid({ error: 'is not a campaign id' });

@@ -24,6 +24,8 @@ export type BuildStatus = (typeof BUILD_STATUSES)[number];
 
 export const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped'] as const;
 export type SendStatus = (typeof SEND_STATUSES)[number];
+/** Send statuses a recipient never leaves. */
+export const FINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'failed', 'cancelled', 'skipped'];
 
 export const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'] as const;
 export type CopyStatus = (typeof COPY_STATUSES)[number];

@@ -1,3 +1,4 @@
+import { sendable } from './recipients.js';
 import type { Db } from './sql.js';
 
 // What an account still has to send: the messages its campaigns have not sent yet. The schedule
@@ -18,9 +19,8 @@ export interface QueuedCampaign {
 export async function accountQueue(db: Db, tenant: string, account: string): Promise<QueuedCampaign[]> {
   return db<QueuedCampaign[]>`
     SELECT c.id, c.status, c.decided_at,
-           (SELECT count(*)::int FROM recipients r
-            WHERE r.campaign_id = c.id AND r.send_status IN ('pending', 'sending')
-              AND (r.build_status IN ('ready', 'warning') OR (r.build_status = 'needs_review' AND r.included IS TRUE))) AS remaining
+           (SELECT count(*)::int FROM recipients
+            WHERE campaign_id = c.id AND send_status IN ('pending', 'sending') AND ${sendable(db)}) AS remaining
     FROM campaigns c
     WHERE c.account = ${account} AND (${account} = 'default' OR c.tenant = ${tenant})
       AND c.status IN ('awaiting_review', 'scheduled', 'sending', 'paused')`;

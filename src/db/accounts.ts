@@ -1,3 +1,4 @@
+import { FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
 export type Security = 'tls' | 'starttls' | 'plain';
@@ -56,6 +57,6 @@ export async function activeCampaignsOf(db: Db, tenant: string, name: string): P
   const [row] = await db<{ n: number }[]>`
     SELECT count(*)::int AS n FROM campaigns
     WHERE tenant = ${tenant} AND account = ${name}
-      AND status NOT IN ('rejected', 'completed', 'cancelled', 'failed', 'expired')`;
+      AND status <> ALL(${FINAL_CAMPAIGN_STATUSES as CampaignStatus[]})`;
   return row?.n ?? 0;
 }

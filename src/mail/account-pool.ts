@@ -1,8 +1,7 @@
 import type { SendWindow } from '../contract/send-window.js';
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
-import { getAccount, type AccountRow } from '../db/accounts.js';
-import type { Sql } from '../db/sql.js';
+import type { AccountRow } from '../db/accounts.js';
 import type { Logger } from '../logger.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { createSentFolderClient, type SentFolderClient } from './imap.js';
@@ -60,15 +59,17 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
 export const sealContext = (tenant: string, name: string, field: string) => `account:${tenant}/${name}:${field}`;
 
 /**
- * Accounts a worker sends through: `default` from its configuration, the others from Postgres,
- * each with one pooled transport per worker, rebuilt when the account changes.
+ * Accounts a worker sends through: `default` from its configuration, the others as `storedAccount`
+ * reads them (from Postgres), each with one pooled transport per worker, rebuilt when the account
+ * changes.
  */
 export class AccountPool {
   private readonly cache = new Map<string, { updatedAt: number; live: LiveAccount }>();
 
   constructor(
     private readonly o: {
-      sql: Sql;
+      /** The stored account's row as it stands now; undefined when there is none. */
+      storedAccount: (tenant: string, name: string) => Promise<AccountRow | undefined>;
       logger: Logger;
       tlsInsecure: boolean;
       masterKey?: string;
@@ -85,7 +86,7 @@ export class AccountPool {
 
   async get(tenant: string, name: string): Promise<LiveAccount> {
     if (name === 'default') return this.o.defaultAccount;
-    const row = await getAccount(this.o.sql, tenant, name);
+    const row = await this.o.storedAccount(tenant, name);
     if (!row) throw new UnknownAccountError(`account "${name}" does not exist`);
     const key = `${tenant}/${name}`;
     const cached = this.cache.get(key);

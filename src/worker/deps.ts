@@ -1,5 +1,6 @@
 import type { ActivityDeps } from '../activities/index.js';
 import type { WorkerConfig } from '../config.js';
+import { getAccount } from '../db/accounts.js';
 import { createSql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { AccountPool } from '../mail/account-pool.js';
@@ -18,7 +19,7 @@ export function createWorkerDeps(
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
-    sql,
+    storedAccount: (tenant, name) => getAccount(sql, tenant, name),
     logger,
     tlsInsecure: config.TLS_INSECURE,
     masterKey: config.MASTER_KEY,

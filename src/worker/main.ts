@@ -20,7 +20,7 @@ const worker = await createWorker({
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   deps,
-  workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
+  workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
   sendSlots: config.SMTP_SEND_SLOTS,
 });
 logger.info(
