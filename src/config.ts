@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './contract/workflow-ids.js';
 import { masterKeyProblem, previousKeysProblem, splitKeys } from './crypto/secrets.js';
+import { sendWindowSchema } from './contract/send-window.js';
 import { PRIVATE_HOST_ALLOWANCES } from './net/host-policy.js';
 import { keyProblem, parseLocations, type S3Location } from './s3/locations.js';
 
@@ -150,6 +151,26 @@ const metricsEndpoint = {
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 };
 
+/** The limits of the account SMTP_URL configures (`default`): the worker keeps to them, the API plans with them. */
+const defaultAccountLimits = {
+  /** 0 means none. */
+  SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
+  SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
+  /** When it may send, as JSON: {"days":["mon","tue","wed","thu","fri"],"from":"08:00","to":"18:00","timeZone":"Europe/Berlin"}. */
+  SMTP_SEND_WINDOW: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"days":["mon"],"from":"08:00","to":"18:00","timeZone":"UTC"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(sendWindowSchema)
+    .optional(),
+};
+
 const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
@@ -167,9 +188,7 @@ export const workerEnvSchema = z.object({
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(3),
   /** SMTP sends one worker runs at once (its send task queue's slots); default twice SMTP_MAX_CONNECTIONS. */
   SMTP_SEND_SLOTS: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).optional(),
-  /** The account's limits, held across every worker and campaign; 0 means none. */
-  SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
-  SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
+  ...defaultAccountLimits,
   IMAP_URL: endpointUrl({ plain: 'imap', secure: 'imaps', plainPort: 143, securePort: 993 }).optional(),
   /** Mailbox for Sent copies; found by the \Sent special-use flag or usual names when unset. */
   IMAP_SENT_FOLDER: z.string().min(1).optional(),
@@ -197,6 +216,7 @@ export const apiEnvSchema = z.object({
   PREVIEW_RENDER_MS: count(1).default(50),
   /** Items one list page may hold (`limit` of the list routes). */
   PAGE_MAX_ITEMS: count(1).default(1000),
+  ...defaultAccountLimits,
   ...metricsEndpoint,
   ...s3,
   ...masterKey,

@@ -6,6 +6,7 @@ import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import type { SendOutcomeRecord } from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
+import { windowWait } from '../schedule/send-window.js';
 import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
 import { suppressedAmong } from '../db/suppressions.js';
 import type { LiveAccount } from '../mail/account-pool.js';
@@ -138,9 +139,14 @@ async function accountHeld({ deps, campaign }: Attempt): Promise<SendResult | un
 
 /**
  * Waits for a slot under the account's limits (which hold across every worker and campaign; a
- * campaign may only lower them), or answers `throttled` when it is further off.
+ * campaign may only lower them), or answers `throttled` when it is further off. Outside the
+ * account's or the campaign's send window, now or at the slot's time, it answers `throttled` until
+ * the next opening: the recipient's workflow waits on a timer.
  */
 async function takeSlot({ deps, campaign, campaignId, account, accountLabel }: Attempt): Promise<SendResult | undefined> {
+  const windows = [account.limits.sendWindow, campaign.definition.sendWindow];
+  const closed = windowWait(windows, Date.now());
+  if (closed) return { outcome: 'throttled', retryAt: closed.until, reason: closed.reason };
   const limits: RateLimit[] = [
     { key: throttleKey(campaign.tenant, campaign.account), perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
     { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
@@ -150,6 +156,8 @@ async function takeSlot({ deps, campaign, campaignId, account, accountLabel }: A
     deps.metrics.throttleDeferrals.inc(accountLabel);
     return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
   }
+  const closedBySlot = windowWait(windows, slot.at.getTime());
+  if (closedBySlot) return { outcome: 'throttled', retryAt: closedBySlot.until, reason: closedBySlot.reason };
   deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
   await waitUntil(slot.at);
   return undefined;

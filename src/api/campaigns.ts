@@ -13,9 +13,10 @@ import { campaignLoader, temporalLink } from './campaign-access.js';
 import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign } from './create-campaign.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
+import { campaignSchedule, windowReason, type ScheduleDeps } from './schedule.js';
 import type { S3Location } from '../s3/locations.js';
 
-export interface CampaignRouterDeps {
+export interface CampaignRouterDeps extends ScheduleDeps {
   sql: Sql;
   client: Client;
   taskQueue: string;
@@ -87,6 +88,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
+    const [schedule, outsideWindow] = await Promise.all([campaignSchedule(deps, c), windowReason(deps, c)]);
     res.json({
       id: c.id,
       name: c.name,
@@ -94,7 +96,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       counts,
       countsByStatus,
       error: c.error ?? undefined,
-      reason: c.statusReason ?? undefined,
+      reason: c.statusReason ?? outsideWindow,
       account: {
         name: c.account,
         ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: sharedSlowdown ? 'the SMTP server asked to send more slowly' : slowed.reason } : {}),
@@ -102,6 +104,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       },
       build,
       eta,
+      schedule,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
       tenant: c.tenant,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createOAuth2Schema, oauth2Response, updateOAuth2Schema } from './oauth2.js';
+import { sendWindowSchema } from './send-window.js';
 
 // The public contract of /api/v1/accounts. Passwords go in, never out.
 
@@ -38,6 +39,8 @@ export const accountLimitsSchema = z
     maxConnections: z.number().int().min(1).max(50).optional(),
     /** Messages one SMTP connection carries before the pool opens a new one (some relays allow 5). */
     maxMessagesPerConnection: z.number().int().min(1, 'must be 1 or more').max(10_000).optional(),
+    /** When this account may send: weekdays and hours in a time zone. Every campaign on it keeps to it. */
+    sendWindow: sendWindowSchema.optional(),
   })
   .strict();
 
@@ -57,6 +60,7 @@ const accountFields = z
     oauth2: createOAuth2Schema.optional(),
   })
   .strict();
+export type AccountLimitSettings = z.infer<typeof accountLimitsSchema>;
 
 export const createAccountSchema = accountFields;
 export type CreateAccountInput = z.infer<typeof createAccountSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sendWindowSchema } from './send-window.js';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
 import { globSyntaxProblem } from './key-patterns.js';
@@ -168,6 +169,8 @@ export const createCampaignSchema = z
     account: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an account name').default('default'),
     /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
     startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2026-12-01T09:00:00Z' }).optional(),
+    /** When this campaign may send; the account's window, if it has one, holds as well. */
+    sendWindow: sendWindowSchema.optional(),
     /** Lower limits for this campaign; the account's own limits always hold as well. */
     throttle: z
       .object({

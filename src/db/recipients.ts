@@ -82,7 +82,7 @@ export async function getRecipient(db: Db, campaignId: string, id: number): Prom
  * The rule for a recipient that may be sent once the campaign is approved: built ready or with
  * warnings, or sent to review and included by the reviewer.
  */
-const sendable = (db: Db) => db`(build_status IN ('ready', 'warning') OR (build_status = 'needs_review' AND included IS TRUE))`;
+export const sendable = (db: Db) => db`(build_status IN ('ready', 'warning') OR (build_status = 'needs_review' AND included IS TRUE))`;
 
 /** Sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
 export async function sendableRecipients(

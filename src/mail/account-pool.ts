@@ -1,3 +1,4 @@
+import type { SendWindow } from '../contract/send-window.js';
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
 import type { AccountRow } from '../db/accounts.js';
@@ -12,6 +13,7 @@ export interface AccountLimits {
   messagesPerDay?: number;
   maxConnections: number;
   maxMessagesPerConnection?: number;
+  sendWindow?: SendWindow;
 }
 
 /** An account ready to send: its pooled SMTP transport, its Sent folder (if copies are on), its limits. */

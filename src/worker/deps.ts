@@ -35,6 +35,7 @@ export function createWorkerDeps(
         messagesPerMinute: config.SMTP_MESSAGES_PER_MINUTE || undefined,
         messagesPerDay: config.SMTP_MESSAGES_PER_DAY || undefined,
         maxConnections: config.SMTP_MAX_CONNECTIONS,
+        sendWindow: config.SMTP_SEND_WINDOW,
       },
     },
   });
