@@ -126,6 +126,10 @@ export class ServiceProcess {
     return proc;
   }
 
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   async waitFor(text: string, what: string, timeoutMs = 90_000): Promise<void> {
     await eventually(async () => {
       if (this.exitCode !== null) throw new Error(`${what}: exited with ${this.exitCode}: ${this.output.slice(-2000)}`);
