@@ -244,7 +244,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment';
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    // A coerced number that is not one reports an undefined input too: only an absent variable is "required".
+    const absent = issue.code === 'invalid_type' && issue.input === undefined && !(String(issue.path[0]) in cleaned);
+    const message = absent ? 'is required' : issue.message;
     return `${name}: ${message}`;
   });
   throw new ConfigError(problems);
