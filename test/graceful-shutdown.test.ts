@@ -67,7 +67,10 @@ test('SIGTERM mid-send: the send in flight completes once, the worker exits 0; t
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ to: 'qa@acme.test' }),
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+  }).then(
+    async (r) => ({ status: r.status, body: (await r.json()) as unknown }),
+    (err: Error) => ({ status: 0, body: `the request failed: ${err.message}` }),
+  );
   // In flight: the API has started the test-send workflow and waits for its answer.
   await eventually(async () => {
     const ids: string[] = [];

@@ -42,8 +42,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'shutting down: no new connections, finishing the requests in flight');
     metricsServer?.close();
-    void closeGracefully(server, 30_000).then(async ({ cut }) => {
-      if (cut) logger.warn('connections still busy after 30 s were cut');
+    // 70 s: longer than any request waits (a test-send waits up to 60 s for a worker); only a slow
+    // report download can be cut.
+    void closeGracefully(server, 70_000).then(async ({ cut }) => {
+      if (cut) logger.warn('connections still busy after 70 s were cut');
       await client.connection.close();
       s3.close();
       await sql.end({ timeout: 5 });
