@@ -8,7 +8,9 @@ ARG NODE_VERSION=24
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# `npm install` at the locked versions: the lock file lists other platforms' optional packages
+# (@swc/core-*, @dbmate/*) without entries, which `npm ci` refuses.
+RUN npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY console ./console
 COPY src ./src
@@ -18,7 +20,7 @@ RUN npx vite build console && node --import tsx src/cli.ts bundle /app/workflow-
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # 3. The runtime image: node, production node_modules, sources, migrations, built assets.
 FROM node:${NODE_VERSION}-bookworm-slim

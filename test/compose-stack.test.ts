@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -98,7 +98,7 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   const text = dockerfile.text;
   assert.ok((text.match(/^FROM /gm) ?? []).length >= 3, 'stages');
   assert.match(text, /^ARG NODE_VERSION=(22|24)$/m);
-  assert.match(text, /npm ci --omit=dev/);
+  assert.match(text, /npm install --omit=dev/);
   assert.match(text, /^USER node$/m);
   assert.match(dockerfile.healthcheck.join(' '), /\/healthz/);
   assert.deepEqual(dockerfile.entrypoint.slice(-1), ['src/cli.ts']);
@@ -111,6 +111,24 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   for (const secret of ['POSTGRES_PASSWORD', 'APP_DB_PASSWORD', 'MASTER_KEY', 'API_KEY']) {
     assert.match(example[secret] ?? '', /^(change-me|replace-with)-/, `.env.example holds a placeholder for ${secret}`);
   }
+});
+
+test('every package the code in the image imports is a production dependency (src/dev, which the image never runs, aside)', () => {
+  type Deps = Record<string, string>;
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Deps; devDependencies: Deps };
+  const missing = new Set<string>();
+  for (const file of readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts') || file.startsWith('dev/')) continue;
+    const text = readFileSync(join(root, 'src', file), 'utf8');
+    for (const m of text.matchAll(/^import (?!type )[^;]*?from '([^'.][^']*)'|import\('([^'.][^']*)'\)/gm)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('node:')) continue;
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+      // A package in both lists is a dev one to npm: --omit=dev leaves it out.
+      if (!pkg.dependencies[name] || pkg.devDependencies[name]) missing.add(`${name} (src/${file})`);
+    }
+  }
+  assert.deepEqual([...missing], [], 'imported by the code in the image but not in dependencies (--omit=dev leaves them out)');
 });
 
 test('every variable given to migrate, api and worker is one their configuration knows, and all it needs is given', () => {
