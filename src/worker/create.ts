@@ -24,7 +24,10 @@ export interface WorkerOptions {
   sendSlots?: number;
   /** Slots and cache of the worker (src/worker/tuning.ts); derived from the account's connections when absent. */
   tuning?: Partial<WorkerTuning>;
-  /** Seconds a stopping worker lets running activities finish before cancelling them (default 60). */
+  /**
+   * Seconds a stopping worker lets running activities finish before cancelling them. Default 0,
+   * the SDK's (cancel at once: tests, `npm run dev`); `npm run worker` passes WORKER_SHUTDOWN_GRACE_SECONDS.
+   */
   shutdownGraceSeconds?: number;
 }
 
@@ -40,7 +43,7 @@ export async function createWorker(o: WorkerOptions): Promise<CampaignWorker> {
   const tuning = workerTuning({ maxConnections: o.deps.accounts.default.limits.maxConnections, sendSlots: o.sendSlots, ...o.tuning });
   // On SIGTERM or shutdown() both stop polling at once and give running activities this long to
   // finish (a send in the middle of its SMTP transaction completes and reports), then cancel them.
-  const graceMs = (o.shutdownGraceSeconds ?? 60) * 1000;
+  const graceMs = (o.shutdownGraceSeconds ?? 0) * 1000;
   const stopping = { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 30_000 };
   const main = await Worker.create({
     connection: o.connection,
