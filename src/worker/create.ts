@@ -44,7 +44,7 @@ export async function createWorker(o: WorkerOptions): Promise<CampaignWorker> {
   // On SIGTERM or shutdown() both stop polling at once and give running activities this long to
   // finish (a send in the middle of its SMTP transaction completes and reports), then cancel them.
   const graceMs = (o.shutdownGraceSeconds ?? 0) * 1000;
-  const stopping = { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 30_000 };
+  const stopping = o.shutdownGraceSeconds === undefined ? {} : { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 30_000 };
   const main = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
