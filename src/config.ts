@@ -63,9 +63,25 @@ const postgresUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\/./.test(v), 'must be a URL like postgres://user:pass@host:5432/db');
 
+const optionalText = z.string().min(1).optional();
+
+/**
+ * Read by @temporalio/envconfig (src/temporal.ts) over a profile of its TOML file; the address
+ * may come from the profile instead of TEMPORAL_ADDRESS.
+ */
 const temporal = {
-  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_ADDRESS: hostPort.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_PROFILE: optionalText,
+  TEMPORAL_CONFIG_FILE: optionalText,
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optionalText,
+  TEMPORAL_TLS_CLIENT_CERT_DATA: optionalText,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optionalText,
+  TEMPORAL_TLS_CLIENT_KEY_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalText,
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   /** Temporal Cloud or any server that takes an API key; implies TLS. */
   TEMPORAL_API_KEY: z.string().min(1).optional(),
@@ -175,6 +191,17 @@ const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
 
+/** The worker's Temporal tuning; unset knobs follow from SMTP_MAX_CONNECTIONS (src/worker/tuning.ts). */
+const workerTuning = {
+  WORKER_WORKFLOW_SLOTS: count(2).max(10_000).optional(),
+  WORKER_ACTIVITY_SLOTS: count(1).max(10_000).optional(),
+  WORKER_CACHED_WORKFLOWS: count(0).max(100_000).optional(),
+  /** Seconds a stopping worker lets running activities finish before cancelling them. */
+  WORKER_SHUTDOWN_GRACE_SECONDS: count(0).max(3600).default(60),
+  /** A prebuilt workflow bundle (`npm run bundle`); the worker bundles from source when unset. */
+  WORKFLOW_BUNDLE_PATH: optionalText,
+};
+
 export const workerEnvSchema = z.object({
   ...temporal,
   ...tenantInput,
@@ -202,6 +229,7 @@ export const workerEnvSchema = z.object({
    * transaction (outcome unknown): `resend` (risk one duplicate) or `hold` (risk one missing).
    */
   DELIVERY_UNKNOWN_POLICY: z.enum(['resend', 'hold']).default('resend'),
+  ...workerTuning,
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
@@ -242,7 +270,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment';
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    // A coerced number that is not one reports an undefined input too: only an absent variable is "required".
+    const absent = issue.code === 'invalid_type' && issue.input === undefined && !(String(issue.path[0]) in cleaned);
+    const message = absent ? 'is required' : issue.message;
     return `${name}: ${message}`;
   });
   throw new ConfigError(problems);
@@ -250,8 +280,13 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
 
 /** Parses the environment for a process entry point, exiting with one line per problem. */
 export function loadConfigOrExit<S extends z.ZodType>(schema: S, env = process.env): z.infer<S> {
+  return orExitOnConfigError(() => parseEnv(schema, env));
+}
+
+/** Runs `read` (a step of reading the configuration), exiting with one line per problem on a ConfigError. */
+export function orExitOnConfigError<T>(read: () => T): T {
   try {
-    return parseEnv(schema, env);
+    return read();
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const line of err.problems) process.stderr.write(`Configuration error: ${line}\n`);
