@@ -18,7 +18,7 @@ describe('suppressions', () => {
     assert.equal(sup.status, 201, JSON.stringify(sup.body));
     const list = await h.api('GET', '/api/v1/suppressions');
     assert.equal(list.status, 200);
-    assert.ok(list.body.suppressions.some((s: any) => s.email === 'sup@example.com' && s.reason === 'asked to stop'));
+    assert.ok(list.body.items.some((s: any) => s.email === 'sup@example.com' && s.reason === 'asked to stop'));
     const bad = await h.api('POST', '/api/v1/suppressions', { email: 'nope' });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.problems[0].path, 'email');

@@ -2,7 +2,6 @@ import { ImapFlow } from 'imapflow';
 import { Router } from 'express';
 import { z } from 'zod';
 import {
-  accountNameSchema,
   accountResponse,
   createAccountSchema,
   defaultPort,
@@ -17,8 +16,12 @@ import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
+import { oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
+import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../mail/oauth2-errors.js';
 import { ApiError, notFound } from './errors.js';
-import { callerOf, route } from './scopes.js';
+import { accountParam } from './params.js';
+import { route } from './route.js';
+import type { Caller } from './scopes.js';
 
 const view = (a: accounts.AccountRow) => ({
   name: a.name,
@@ -35,12 +38,15 @@ const view = (a: accounts.AccountRow) => ({
       }
     : undefined,
   limits: a.limits,
+  oauth2: oauth2View(a),
   createdAt: a.createdAt,
   updatedAt: a.updatedAt,
 });
 
 const listResponse = z.object({ items: z.array(accountResponse) });
 const verifyResponse = z.object({
+  /** Getting an access token, for an OAuth2 account: a refusal in words, with the provider's codes. */
+  oauth2: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
   smtp: z.object({ ok: z.boolean(), error: z.string().optional() }),
   imap: z.object({ ok: z.boolean(), error: z.string().optional(), sentFolder: z.string().optional() }).optional(),
 });
@@ -50,12 +56,15 @@ const verifyResponse = z.object({
  * own bytes (a banner, a reply) never reach the caller, or verify would read any internal service
  * it can reach to whoever asks.
  */
-export function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP'): string {
-  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number };
+export function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP', oauth2 = false): string {
+  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number; response?: string };
   const code = String(e.code ?? '');
   const message = String(e.message ?? '');
   if (code === 'EBLOCKEDADDRESS') return 'blocked address: the host is, or resolves to, an address this installation does not connect to';
-  if (code === 'EAUTH' || e.authenticationFailed || e.responseCode === 535) return 'authentication failed: the server refused the user name or password';
+  if (BASIC_AUTH_OFF.test(String(e.response ?? message))) return `authentication failed: ${BASIC_AUTH_OFF_WORDS}`;
+  if (code === 'EAUTH' || e.authenticationFailed || e.responseCode === 535) {
+    return oauth2 ? TOKEN_REFUSED_BY_SERVER : 'authentication failed: the server refused the user name or password';
+  }
   if (code === 'ETLS' || e.tlsFailed || /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED/.test(code) || /STARTTLS|TLS|certificate/i.test(message)) {
     return 'TLS failed: the server offers no TLS, or its certificate is not valid for this host';
   }
@@ -106,27 +115,27 @@ export function accountRouter({
         : null,
       imapPassword: imapIn ? seal(imapIn.password, 'imap', before?.imapPassword) : null,
       limits: input.limits,
+      ...oauth2Columns(box, { tenant, name }, input.oauth2, before),
     };
   }
 
-  async function load(tenant: string, rawName: string) {
-    const name = accountNameSchema.safeParse(rawName);
-    const row = name.success ? await accounts.getAccount(sql, tenant, name.data) : undefined;
+  async function load(tenant: string, name: string) {
+    const row = await accounts.getAccount(sql, tenant, name);
     if (!row) throw notFound('account');
     return row;
   }
+  const params = { name: accountParam };
+  const loadAccount = ({ caller, params }: { caller: Caller; params: { name: string } }) => load(caller.tenant, params.name);
 
-  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: listResponse }), async (_req, res) => {
-    res.json({ items: (await accounts.listAccounts(sql, callerOf(res).tenant)).map(view) });
-  });
+  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: listResponse }, async ({ caller }, _req, res) => {
+    res.json({ items: (await accounts.listAccounts(sql, caller.tenant)).map(view) });
+  }));
 
-  router.get('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Show an account (never its passwords)', response: accountResponse }), async (req, res) => {
-    res.json(view(await load(callerOf(res).tenant, String(req.params.name))));
-  });
+  router.get('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Show an account (never its passwords)', params, load: loadAccount, response: accountResponse }, async ({ loaded }, _req, res) => {
+    res.json(view(loaded));
+  }));
 
-  router.post('/accounts', route({ scope: 'accounts:admin', summary: 'Add an SMTP account, with IMAP for Sent copies and its limits', body: createAccountSchema, response: accountResponse, status: 201 }), async (req, res) => {
-    const caller = callerOf(res);
-    const input = createAccountSchema.parse(req.body ?? {});
+  router.post('/accounts', route({ scope: 'accounts:admin', summary: 'Add an SMTP account, with IMAP for Sent copies and its limits', body: createAccountSchema, response: accountResponse, status: 201 }, async ({ caller, body: input }, _req, res) => {
     const row = await sql.begin(async (tx) => {
       const inserted = await accounts.insertAccount(tx, toRow(caller.tenant, input.name, input));
       if (inserted) await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.create', subject: input.name, details: { smtpHost: input.smtp.host } });
@@ -134,12 +143,9 @@ export function accountRouter({
     });
     if (!row) throw new ApiError(409, `an account named ${input.name} already exists`);
     res.status(201).json(view(row));
-  });
+  }));
 
-  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one', body: updateAccountSchema, response: accountResponse }), async (req, res) => {
-    const caller = callerOf(res);
-    const before = await load(caller.tenant, String(req.params.name));
-    const input = updateAccountSchema.parse(req.body ?? {});
+  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one', params, load: loadAccount, body: updateAccountSchema, response: accountResponse }, async ({ caller, loaded: before, body: input }, _req, res) => {
     const row = await sql.begin(async (tx) => {
       const updated = await accounts.updateAccount(tx, toRow(caller.tenant, before.name, input, before));
       await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.update', subject: before.name, details: { smtpHost: input.smtp.host } });
@@ -147,11 +153,9 @@ export function accountRouter({
     });
     if (!row) throw notFound('account');
     res.json(view(row));
-  });
+  }));
 
-  router.delete('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Delete an account no unfinished campaign uses', response: z.object({ deleted: z.string() }) }), async (req, res) => {
-    const caller = callerOf(res);
-    const before = await load(caller.tenant, String(req.params.name));
+  router.delete('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Delete an account no unfinished campaign uses', params, load: loadAccount, response: z.object({ deleted: z.string() }) }, async ({ caller, loaded: before }, _req, res) => {
     const active = await accounts.activeCampaignsOf(sql, caller.tenant, before.name);
     if (active > 0) throw new ApiError(409, `${active} unfinished campaign(s) use this account`, { status: 'in_use' });
     await sql.begin(async (tx) => {
@@ -159,27 +163,33 @@ export function accountRouter({
       await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.delete', subject: before.name, details: {} });
     });
     res.json({ deleted: before.name });
-  });
+  }));
 
-  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', response: verifyResponse }), async (req, res) => {
-    const row = await load(callerOf(res).tenant, String(req.params.name));
+  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', params, load: loadAccount, response: verifyResponse }, async ({ loaded: row }, _req, res) => {
     let endpoints: ReturnType<typeof endpointsOf>;
     try {
       endpoints = endpointsOf(row, box);
     } catch (err) {
       throw new ApiError(503, (err as Error).message);
     }
-    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false, hostPolicy: allowPrivateHosts });
+    const { result: oauth2, tokens } = await verifyToken(endpoints, allowPrivateHosts, { sql, box, row });
+    if (oauth2 && !oauth2.ok) {
+      const skipped = { ok: false, error: 'not tried: no access token (see oauth2)' };
+      res.json({ oauth2, smtp: skipped, imap: endpoints.imap ? skipped : undefined });
+      return;
+    }
+    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false, hostPolicy: allowPrivateHosts, oauth2: tokens });
     const smtpResult = await smtp.verify().then(
       () => ({ ok: true }),
-      (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP') }),
+      (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP', tokens !== undefined) }),
     );
     smtp.close();
     let imapResult: z.infer<typeof verifyResponse>['imap'];
     if (endpoints.imap) {
       let imap: ImapFlow | undefined;
       try {
-        imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000 }));
+        const accessToken = tokens ? (await tokens.get()).accessToken : undefined;
+        imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000, accessToken }));
         imap.on('error', () => {});
         await imap.connect();
         const boxes = await imap.list();
@@ -187,12 +197,12 @@ export function accountRouter({
         imapResult = sent ? { ok: true, sentFolder: sent } : { ok: false, error: 'logged in, but found no Sent folder: set imap.sentFolder' };
         await imap.logout();
       } catch (err) {
-        imapResult = { ok: false, error: verifyFailure(err, 'IMAP') };
+        imapResult = { ok: false, error: verifyFailure(err, 'IMAP', tokens !== undefined) };
         imap?.close();
       }
     }
-    res.json({ smtp: smtpResult, imap: imapResult });
-  });
+    res.json({ oauth2, smtp: smtpResult, imap: imapResult });
+  }));
 
   return router;
 }

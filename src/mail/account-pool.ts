@@ -1,16 +1,18 @@
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
-import { getAccount, type AccountRow } from '../db/accounts.js';
+import { getAccount, storeOAuth2Secrets, type AccountRow } from '../db/accounts.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { createSentFolderClient, type SentFolderClient } from './imap.js';
+import { createTokenSource, type OAuth2Secrets, type TokenSource } from './oauth2.js';
 import { createSmtpSender, type SmtpSender } from './smtp.js';
 
 export interface AccountLimits {
   messagesPerMinute?: number;
   messagesPerDay?: number;
   maxConnections: number;
+  maxMessagesPerConnection?: number;
 }
 
 /** An account ready to send: its pooled SMTP transport, its Sent folder (if copies are on), its limits. */
@@ -37,7 +39,8 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
     port: row.smtp.port,
     secure: row.smtp.security === 'tls',
     requireTls: row.smtp.security === 'starttls',
-    user: row.smtp.user,
+    // An OAuth2 account signs in as its mailbox unless the protocol names its own user.
+    user: row.smtp.user ?? row.oauth2?.user,
     pass: unseal(row.smtpPassword, 'smtp'),
   };
   const imap: (ServerEndpoint & { sentFolder?: string; append: boolean }) | undefined = row.imap
@@ -46,13 +49,38 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
         port: row.imap.port,
         secure: row.imap.security === 'tls',
         requireTls: row.imap.security === 'starttls',
-        user: row.imap.user,
+        user: row.imap.user ?? row.oauth2?.user,
         pass: unseal(row.imapPassword, 'imap'),
         sentFolder: row.imap.sentFolder,
         append: row.imap.append,
       }
     : undefined;
-  return { smtp, imap };
+  const oauth2 = row.oauth2 ? { settings: row.oauth2, secrets: JSON.parse(unseal(row.oauth2Secrets, 'oauth2') ?? '{}') as OAuth2Secrets } : undefined;
+  return { smtp, imap, oauth2 };
+}
+
+/** The account's access-token source, when it signs in with OAuth2 (one for SMTP and IMAP). */
+export function tokenSourceOf(
+  e: ReturnType<typeof endpointsOf>,
+  hostPolicy: PrivateHostAllowance,
+  keep?: { sql: Sql; box?: SecretBox; row: AccountRow },
+): TokenSource | undefined {
+  if (!e.oauth2) return undefined;
+  const { secrets } = e.oauth2;
+  // A rotated refresh token replaces the stored one, sealed; updated_at stays, so transports live on.
+  if (!keep?.box) return createTokenSource(e.oauth2.settings, secrets, { hostPolicy });
+  const { sql, box, row } = keep;
+  const context = sealContext(row.tenant, row.name, 'oauth2');
+  return createTokenSource(e.oauth2.settings, secrets, {
+    hostPolicy,
+    onRefreshToken: async (refreshToken) => {
+      await storeOAuth2Secrets(sql, { tenant: row.tenant, name: row.name, seen: row.updatedAt }, box.seal(JSON.stringify({ ...secrets, refreshToken }), context));
+    },
+    storedRefreshToken: async () => {
+      const now = await getAccount(sql, row.tenant, row.name);
+      return now?.oauth2Secrets ? (JSON.parse(box.open(now.oauth2Secrets, context)) as OAuth2Secrets).refreshToken : undefined;
+    },
+  });
 }
 
 export const sealContext = (tenant: string, name: string, field: string) => `account:${tenant}/${name}:${field}`;
@@ -89,14 +117,19 @@ export class AccountPool {
     const cached = this.cache.get(key);
     if (cached && cached.updatedAt === row.updatedAt.getTime()) return cached.live;
     if (cached) void this.closeOne(cached.live);
-    const { smtp, imap } = endpointsOf(row, this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined);
+    const box = this.o.masterKey ? new SecretBox(this.o.masterKey, this.o.previousMasterKeys) : undefined;
+    const endpoints = endpointsOf(row, box);
+    const { smtp, imap } = endpoints;
+    const hostPolicy = this.o.hostPolicy ?? 'none';
+    const oauth2 = tokenSourceOf(endpoints, hostPolicy, { sql: this.o.sql, box, row });
     const maxConnections = row.limits.maxConnections ?? 3;
+    const { maxMessagesPerConnection } = row.limits;
     const live: LiveAccount = {
       name,
-      smtp: createSmtpSender(smtp, { maxConnections, tlsInsecure: this.o.tlsInsecure, hostPolicy: this.o.hostPolicy ?? 'none' }),
+      smtp: createSmtpSender(smtp, { maxConnections, maxMessagesPerConnection, tlsInsecure: this.o.tlsInsecure, hostPolicy, oauth2 }),
       sentFolder:
         imap && imap.append
-          ? createSentFolderClient(imap, { folder: imap.sentFolder, tlsInsecure: this.o.tlsInsecure, logger: this.o.logger, hostPolicy: this.o.hostPolicy ?? 'none' })
+          ? createSentFolderClient(imap, { folder: imap.sentFolder, tlsInsecure: this.o.tlsInsecure, logger: this.o.logger, hostPolicy, oauth2 })
           : undefined,
       limits: { ...row.limits, maxConnections },
     };

@@ -81,13 +81,13 @@ export const messagesFor = (h: Harness, id: string) => h.sink.messages.filter((m
 
 export async function allReviewRows(h: Harness, id: string, limit = 100) {
   const out: any[] = [];
-  let after = 0;
+  let cursor = '';
   for (;;) {
-    const res = await h.api('GET', `/api/v1/campaigns/${id}/review?limit=${limit}&after=${after}`);
+    const res = await h.api('GET', `/api/v1/campaigns/${id}/review?limit=${limit}${cursor && `&cursor=${cursor}`}`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    out.push(...res.body.recipients);
-    if (res.body.next === undefined) return { out, counts: res.body.counts };
-    after = res.body.next;
+    out.push(...res.body.items);
+    if (res.body.nextCursor === undefined) return { out, counts: res.body.counts };
+    cursor = res.body.nextCursor;
   }
 }
 
