@@ -106,22 +106,22 @@ describe('tenant settings', () => {
 });
 
 describe("tenant A naming tenant B's files", () => {
-  test('recipientsFrom and attachments outside its locations are a 422 naming the field; no campaign is made', async () => {
-    const cases: [Record<string, unknown>, string][] = [
-      [{ recipientsFrom: { s3: { bucket: bucketB, key: 'secret/list.csv' } } }, 'recipientsFrom.s3.key'],
-      [{ recipientsFrom: { s3: { bucket: bucketA, key: 'secret/list.csv' } } }, 'recipientsFrom.s3.key'],
-      [{ recipients: ann, attachments: [{ bucket: bucketB, key: 'secret/{{ customerId }}.pdf' }] }, 'attachments.0.key'],
-      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/st/x.pdf' }, { bucket: bucketA, key: '{{ customerId }}.pdf' }] }, 'attachments.1.key'],
+  test('recipientsFrom and attachments outside its locations are a 403 naming the field, a key that could climb out a 422; no campaign is made', async () => {
+    const cases: [Record<string, unknown>, string, 403 | 422][] = [
+      [{ recipientsFrom: { s3: { bucket: bucketB, key: 'secret/list.csv' } } }, 'recipientsFrom.s3.key', 403],
+      [{ recipientsFrom: { s3: { bucket: bucketA, key: 'secret/list.csv' } } }, 'recipientsFrom.s3.key', 403],
+      [{ recipients: ann, attachments: [{ bucket: bucketB, key: 'secret/{{ customerId }}.pdf' }] }, 'attachments.0.key', 403],
+      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/st/x.pdf' }, { bucket: bucketA, key: '{{ customerId }}.pdf' }] }, 'attachments.1.key', 403],
       // glob patterns cannot climb out of the prefix
-      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/../secret/*.pdf' }] }, 'attachments.0.key'],
-      [{ recipients: ann, attachments: [{ bucket: bucketA, key: '/acme/st/*.pdf' }] }, 'attachments.0.key'],
-      [{ recipients: ann, attachments: [{ bucket: bucketA, key: '**/C1.pdf' }] }, 'attachments.0.key'],
-      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acm*/st/C1.pdf' }] }, 'attachments.0.key'],
-      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/st/./../../secret/C1.pdf' }] }, 'attachments.0.key'],
+      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/../secret/*.pdf' }] }, 'attachments.0.key', 422],
+      [{ recipients: ann, attachments: [{ bucket: bucketA, key: '/acme/st/*.pdf' }] }, 'attachments.0.key', 422],
+      [{ recipients: ann, attachments: [{ bucket: bucketA, key: '**/C1.pdf' }] }, 'attachments.0.key', 403],
+      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acm*/st/C1.pdf' }] }, 'attachments.0.key', 403],
+      [{ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/st/./../../secret/C1.pdf' }] }, 'attachments.0.key', 422],
     ];
-    for (const [extra, path] of cases) {
+    for (const [extra, path, status] of cases) {
       const res = await asA('POST', '/api/v1/campaigns', body(extra));
-      assert.equal(res.status, 422, `${JSON.stringify(extra)}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.status, status, `${JSON.stringify(extra)}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.problems[0].path, path, JSON.stringify(res.body));
     }
     assert.equal((await asA('GET', '/api/v1/campaigns')).body.items.length, 0, 'no campaign was created');

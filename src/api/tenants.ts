@@ -6,7 +6,7 @@ import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import * as tenants from '../db/tenants.js';
 import type { Logger } from '../logger.js';
-import { templateLocationProblem, type S3Location } from '../s3/locations.js';
+import { keyProblem, templateLocationProblem, type S3Location } from '../s3/locations.js';
 import { ApiError, notFound, type Problem } from './errors.js';
 import { tenantParam } from './params.js';
 import { route } from './route.js';
@@ -84,17 +84,21 @@ export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: L
  * Answers the review policy to store: four eyes where the tenant requires it.
  */
 export function checkCampaignAgainstPolicy(policy: tenants.TenantPolicy, input: CreateCampaignInput): CampaignDefinition['review'] {
-  const problems: Problem[] = [];
+  // A key that could climb out of its prefix is bad input (422); a location the tenant may not read
+  // is a refusal of a valid request (403), naming the field all the same.
+  const invalid: Problem[] = [];
+  const denied: Problem[] = [];
+  const check = (path: string, bucket: string, key: string, glob: boolean) => {
+    const bad = keyProblem(key);
+    if (bad) return void invalid.push({ path, message: bad });
+    const problem = templateLocationProblem(policy.s3Locations, bucket, key, { glob });
+    if (problem) denied.push({ path, message: problem.startsWith('is outside') ? `s3://${bucket}/${key} ${problem}` : problem });
+  };
   const s3 = input.recipientsFrom?.s3;
-  if (s3) {
-    const problem = templateLocationProblem(policy.s3Locations, s3.bucket, s3.key, { glob: false });
-    if (problem) problems.push({ path: 'recipientsFrom.s3.key', message: problem.startsWith('is outside') ? `s3://${s3.bucket}/${s3.key} ${problem}` : problem });
-  }
-  (input.attachments ?? []).forEach((a, i) => {
-    const problem = templateLocationProblem(policy.s3Locations, a.bucket, a.key, { glob: isGlobTemplate(a.key) });
-    if (problem) problems.push({ path: `attachments.${i}.key`, message: problem.startsWith('is outside') ? `s3://${a.bucket}/${a.key} ${problem}` : problem });
-  });
-  if (problems.length > 0) throw new ApiError(422, 'the request is not valid', { problems });
+  if (s3) check('recipientsFrom.s3.key', s3.bucket, s3.key, false);
+  (input.attachments ?? []).forEach((a, i) => check(`attachments.${i}.key`, a.bucket, a.key, isGlobTemplate(a.key)));
+  if (invalid.length > 0) throw new ApiError(422, 'the request is not valid', { problems: invalid });
+  if (denied.length > 0) throw new ApiError(403, 'the request names S3 locations this tenant may not read', { problems: denied });
 
   if (input.review?.required === false) {
     if (!policy.reviewSkipAllowed) {
