@@ -11,6 +11,7 @@ import { scopedStore } from '../s3/locations.js';
 import { AttachmentResolver } from './attachments.js';
 import { CAMPAIGN_NOT_FOUND, type ActivityDeps, type CampaignRef } from './deps.js';
 import { readRecipientSource, SourceError, SourceProgress } from './recipient-source.js';
+import { followUpRecipients, markPreviousOutcomes } from '../followups/source.js';
 
 export interface BuildResult {
   /** Set when the campaign as a whole cannot be built; no recipient is sendable then. */
@@ -185,7 +186,8 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
 
       async function buildAll(source: campaigns.RecipientSource): Promise<BuildResult> {
         try {
-          for await (const raw of readRecipientSource(source, s3, progress)) {
+          const list = source.type === 'campaign' ? followUpRecipients(sql, campaign.tenant, source, progress) : readRecipientSource(source, s3, progress);
+          for await (const raw of list) {
             total++;
             if (total > maxRecipients) throw new SourceError(`too-many-recipients: the list has more than ${maxRecipients} recipients (MAX_RECIPIENTS_PER_CAMPAIGN)`);
             if (total <= resumeAfter) continue;
@@ -216,6 +218,7 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
         if (total === 0) return fail('the recipient list is empty');
 
         await recipients.excludeDuplicatesAndSuppressed(sql, campaignId);
+        if (source.type === 'campaign') await markPreviousOutcomes(sql, campaignId, source);
         await recipients.flagSharedAttachments(sql, campaignId);
         const counts = await recipients.buildStatusCounts(sql, campaignId);
         for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);

@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
-import { createCampaignSchema } from '../contract/campaign.js';
+import { createCampaignRequestSchema } from '../contract/campaign.js';
+import { followUpLinks, followUpSource, resolveCampaignInput } from '../followups/resolve.js';
 import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import { campaignWorkflowId } from '../contract/statuses.js';
 import { appendAudit } from '../db/audit.js';
@@ -42,7 +43,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   const router = Router();
   const link = (workflowId: string) => temporalLink(deps, workflowId);
 
-  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign; honours an Idempotency-Key header', body: createCampaignSchema, response: campaignCreatedResponse, status: 201 }), async (req, res) => {
+  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign, or a follow-up of one (recipientsFrom.campaign); honours an Idempotency-Key header', body: createCampaignRequestSchema, response: campaignCreatedResponse, status: 201 }), async (req, res) => {
     const caller = callerOf(res);
     const rawKey = req.get('idempotency-key');
     const idempotencyKey = rawKey === undefined ? undefined : idempotencyKeySchema.safeParse(rawKey);
@@ -51,7 +52,8 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
         problems: [{ path: 'Idempotency-Key', message: idempotencyKey.error.issues[0]?.message ?? 'is not valid' }],
       });
     }
-    const input = createCampaignSchema.parse(req.body ?? {});
+    // A follow-up (recipientsFrom.campaign) fills what it leaves out from its original.
+    const input = await resolveCampaignInput(sql, caller.tenant, req.body);
     const maxRecipients = deps.maxRecipients ?? Infinity;
     if (input.recipients && input.recipients.length > maxRecipients) {
       throw new ApiError(422, 'the request is not valid', {
@@ -71,7 +73,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       ? { type: 'inline', recipients }
       : recipientsCsv !== undefined
         ? { type: 'csv', text: recipientsCsv }
-        : { type: 's3', ...recipientsFrom!.s3 };
+        : recipientsFrom?.campaign
+          ? followUpSource(recipientsFrom)
+          : { type: 's3', ...recipientsFrom!.s3! };
     const bodySha256 = createHash('sha256').update(canonicalJson(input)).digest('hex');
 
     const earlier: IdempotencyRow | undefined = await sql.begin(async (tx) => {
@@ -95,7 +99,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
         principal: caller.principal,
         action: 'campaign.create',
         campaignId: id,
-        details: { name, source: source.type, recipients: recipients?.length, distinctReviewer: definition.review?.distinctReviewer ?? false },
+        details: { name, source: source.type, recipients: recipients?.length, distinctReviewer: definition.review?.distinctReviewer ?? false, ...(source.type === 'campaign' ? { followUpOf: source.campaignId, sendStatus: source.sendStatus } : {}) },
       });
       return undefined as IdempotencyRow | undefined;
     }).catch((err: unknown) => {
@@ -179,7 +183,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
+    const links = await followUpLinks(sql, c);
     res.json({
+      ...links,
       id: c.id,
       name: c.name,
       status: c.status,

@@ -11,6 +11,7 @@ import { campaignWorkflowId } from '../contract/statuses.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
+import { followUpOf } from '../db/follow-ups.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
@@ -65,10 +66,12 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', query: pageSchema }), async (req, res) => {
     const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
     const page = pageSchema.parse(req.query);
+    // A follow-up also lists its `warning` recipients: each says why its earlier send failed.
+    const listed = (await followUpOf(sql, c.id)) ? (['needs_review', 'blocked', 'warning'] as const) : (['needs_review', 'blocked'] as const);
     const [counts, undecided, rows, fingerprint] = await Promise.all([
       recipients.buildStatusCounts(sql, c.id),
       recipients.undecidedCount(sql, c.id),
-      recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], page.after, page.limit),
+      recipients.recipientsByBuildStatus(sql, c.id, [...listed], page.after, page.limit),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
       // Hashing the list reads all of it: done for the first page only, which every review starts with.
       c.status === 'building' || page.after ? undefined : reviewFingerprint(sql, c),

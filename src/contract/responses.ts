@@ -48,6 +48,10 @@ export const campaignResponse = z.object({
   temporalUrl: z.url().optional(),
   createdAt: date,
   updatedAt: date,
+  /** A follow-up: the campaign it sends again to (recipientsFrom.campaign). */
+  followUpOf: z.uuid().optional(),
+  /** The follow-ups that send this campaign again, oldest first. */
+  followUps: z.array(z.object({ id: z.uuid(), name: z.string(), status: campaignStatus, createdAt: date })).optional(),
 });
 
 export const campaignListResponse = page(

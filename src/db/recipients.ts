@@ -101,7 +101,7 @@ export async function deliveryProgress(
   const settled = await db<{ id: number }[]>`
     SELECT id FROM recipients
     WHERE campaign_id = ${campaignId} AND id = ANY(${ids}::int[])
-      AND send_status IN ('sent', 'failed', 'cancelled', 'skipped')`;
+      AND send_status IN ('sent', 'failed', 'cancelled', 'skipped', 'bounced')`;
   const [copies] = await db<{ n: number }[]>`
     SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId} AND copy_status = 'pending'`;
   return { settled: settled.map((r) => r.id), copiesPending: copies?.n ?? 0 };
