@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE } from './contract/statuses.js';
+import { DEFAULT_TASK_QUEUE } from './contract/workflow-ids.js';
 import { masterKeyProblem, previousKeysProblem, splitKeys } from './crypto/secrets.js';
 import { PRIVATE_HOST_ALLOWANCES } from './net/host-policy.js';
 import { keyProblem, parseLocations, type S3Location } from './s3/locations.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { literalFolder } from '../src/activities/attachment-index.js';
-import { AttachmentResolver, isGlobTemplate } from '../src/activities/attachments.js';
+import { literalFolder } from '../src/build/attachment-index.js';
+import { AttachmentResolver, isGlobTemplate } from '../src/build/attachments.js';
 import { attachmentSchema } from '../src/contract/campaign.js';
 import { createS3Store, type S3Store } from '../src/s3/client.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
-import { approveSignal, statusQuery } from '../src/workflows/definitions.js';
+import { approveSignal, statusQuery } from '../src/contract/messages.js';
 import { campaignBody, createCampaign, messagesFor as sinkMessagesFor, waitForStatus as waitFor } from './helpers/campaigns.js';
 import { sleep, startHarness, type Harness } from './helpers/harness.js';
 import { recordHistories } from './helpers/histories.js';

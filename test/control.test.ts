@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { campaignWorkflowId } from '../src/contract/statuses.js';
+import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
 import {
   cancelSignal,
   cancelUpdate,
@@ -10,7 +10,7 @@ import {
   resumeSignal,
   resumeUpdate,
   statusQuery,
-} from '../src/workflows/definitions.js';
+} from '../src/contract/messages.js';
 import { approve, assertOncePerRecipient, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
 

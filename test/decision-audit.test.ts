@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { campaignWorkflowId } from '../src/contract/statuses.js';
-import { approveUpdate, cancelUpdate, pauseUpdate, rejectUpdate, resumeUpdate } from '../src/workflows/definitions.js';
+import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
+import { approveUpdate, cancelUpdate, pauseUpdate, rejectUpdate, resumeUpdate } from '../src/contract/messages.js';
 import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { campaignWorkflowId } from '../src/contract/statuses.js';
-import { resumeUpdate } from '../src/workflows/definitions.js';
+import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
+import { resumeUpdate } from '../src/contract/messages.js';
 import { approve, assertOncePerRecipient, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
 

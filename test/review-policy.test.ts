@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { campaignWorkflowId } from '../src/contract/statuses.js';
-import { approveUpdate } from '../src/workflows/definitions.js';
+import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
+import { approveUpdate } from '../src/contract/messages.js';
 import { campaignBody } from './helpers/campaigns.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 

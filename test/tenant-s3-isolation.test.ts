@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { startCampaignWorkflow } from '../src/api/lifecycle.js';
-import { campaignWorkflowId } from '../src/contract/statuses.js';
+import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
 import * as campaigns from '../src/db/campaigns.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 

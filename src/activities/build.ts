@@ -8,9 +8,10 @@ import { TemplateRenderError } from '../mail/templates.js';
 import { isPermanentS3Error } from '../s3/client.js';
 import { tenantPolicy } from '../db/tenants.js';
 import { scopedStore } from '../s3/locations.js';
-import { AttachmentResolver } from './attachments.js';
-import { CAMPAIGN_NOT_FOUND, type ActivityDeps, type CampaignRef } from './deps.js';
-import { readRecipientSource, SourceError, SourceProgress } from './recipient-source.js';
+import { AttachmentResolver } from '../build/attachments.js';
+import { BUILD_REFUSED, CAMPAIGN_NOT_FOUND } from '../contract/failures.js';
+import type { ActivityDeps, CampaignRef } from './deps.js';
+import { readRecipientSource, SourceError, SourceProgress } from '../build/recipient-source.js';
 import { followUpRecipients, markPreviousOutcomes } from '../followups/source.js';
 
 export interface BuildResult {
@@ -29,8 +30,6 @@ export interface BuildResult {
 const BUILD_BATCH = 500;
 /** Attempts on which S3 refused (4xx) before the build gives up instead of retrying on. */
 const S3_REFUSALS_BEFORE_GIVING_UP = 3;
-/** The failure type of a build that gave up because S3 refused its reads. */
-export const BUILD_REFUSED = 'BuildRefused';
 
 /** Why a list entry is not a recipient: an address problem, or an entry of the wrong shape. */
 function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message: string }[]): string[] {

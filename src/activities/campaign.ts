@@ -9,9 +9,9 @@ import * as recipients from '../db/recipients.js';
 import { maskAddress } from '../contract/mask.js';
 import { appendAudit } from '../db/audit.js';
 import type { Db } from '../db/sql.js';
-import { holdKey, releaseAccount } from '../delivery/throttle.js';
+import { holdKey, releaseAccount } from '../db/send-slots.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
-import type { DecisionAudit, SignalAction } from '../workflows/definitions.js';
+import type { DecisionAudit, SignalAction } from '../contract/messages.js';
 
 /** The campaign's record: status changes, review decisions, the cursor over its recipients. */
 export function createCampaignActivities({ sql, logger }: ActivityDeps) {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../delivery/throttle.js';
+import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
@@ -13,8 +13,10 @@ import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
-import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, TEST_SEND_REFUSED, type ActivityDeps, type RecipientRef } from './deps.js';
-import { tenantS3 } from './tenant-s3.js';
+import { ATTEMPT_REPLACED, CAMPAIGN_NOT_FOUND, CONTENT_CHANGED, LOCATION_DENIED, SMTP_TRANSIENT, UNKNOWN_ACCOUNT } from '../contract/failures.js';
+import { tenantS3 } from '../s3/tenant-s3.js';
+import type { ActivityDeps, RecipientRef } from './deps.js';
+import { heartbeating, waitUntil } from './heartbeat.js';
 
 export type SendResult =
   /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
@@ -30,47 +32,11 @@ export type SendResult =
 
 /** Slots closer than this are waited for inside the activity; further ones by a workflow timer. */
 const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
-/** A test send waits at most this long for its slot under the account's limits, else it is refused. */
-const TEST_SEND_MAX_WAIT_MS = 20_000;
-const HEARTBEAT_EVERY_MS = 2000;
 const RECORD_TIMEOUT_MS = 10_000;
-/** A later attempt of the same send exists; this one stops before SMTP. */
-const ATTEMPT_REPLACED = 'AttemptReplaced';
-
-/**
- * Runs `work` while heartbeating on a timer, so every wait inside it (a connection slot, a
- * throttle slot, an S3 read, rendering, a slow database) tells Temporal the worker is alive:
- * a heartbeat timeout then means a dead worker, never a busy one.
- */
-async function heartbeating<T>(work: (note: (details: unknown) => void) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  // What the attempt wants its successor to know (the outcome of its SMTP transaction), repeated
-  // in every heartbeat so a plain heartbeat never replaces it.
-  let details: unknown;
-  const beat = () => ctx.heartbeat(details);
-  beat();
-  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
-  try {
-    return await work((d) => {
-      details = d;
-      beat();
-    });
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** Heartbeat details of a send attempt: the outcome of its SMTP transaction, once there is one. */
 interface SendHeartbeat {
   smtpOutcome?: SendOutcomeRecord;
-}
-
-async function waitUntil(at: Date): Promise<void> {
-  const ctx = Context.current();
-  for (let left = at.getTime() - Date.now(); left > 0; left = at.getTime() - Date.now()) {
-    await ctx.sleep(Math.min(left, HEARTBEAT_EVERY_MS));
-    ctx.heartbeat();
-  }
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -323,7 +289,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
           return { outcome: 'paused', accountProblem: outcome.reason };
         }
         if (outcome.slowDown) await slowDown(sql, accountKey, outcome.reason);
-        throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, 'SmtpTransientError');
+        throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, SMTP_TRANSIENT);
       }
       metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
       const record: SendOutcomeRecord = { campaignId, recipientId, messageId, state: 'sent', smtpResponse: response, copyRequested, at: new Date().toISOString() };
@@ -354,7 +320,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     async appendToSent({ campaignId, recipientId }: RecipientRef): Promise<{ appended: boolean }> {
       const campaign = await loadCampaign(campaignId);
       const account = await accountOf(campaign);
-      if (typeof account === 'string') throw ApplicationFailure.retryable(account, 'UnknownAccount');
+      if (typeof account === 'string') throw ApplicationFailure.retryable(account, UNKNOWN_ACCOUNT);
       const { sentFolder } = account;
       if (!sentFolder) return { appended: false };
       const entry = await ledger.getLedger(sql, campaignId, recipientId);
@@ -386,61 +352,4 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
 function replaced(): ApplicationFailure {
   return ApplicationFailure.retryable('a later attempt of this send has started; this one stops before SMTP', ATTEMPT_REPLACED);
-}
-
-/** Sending one rendered message to a test address only; no status of the campaign changes. */
-export function createTestSendActivities(deps: ActivityDeps) {
-  const { sql, accounts } = deps;
-  /**
-   * A test send is a send like any other for the account: refused while the account is held,
-   * and it takes a slot under the account's per-minute and daily limits (waiting briefly for
-   * a near one, refused when the next is further off).
-   */
-  async function accountSlot(campaign: { tenant: string; account: string }, limits: LiveAccount['limits']): Promise<void> {
-    const accountKey = throttleKey(campaign.tenant, campaign.account);
-    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
-    if (hold) {
-      throw ApplicationFailure.nonRetryable(`account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}`, ACCOUNT_HELD);
-    }
-    const slot = await reserveSlot(sql, [{ key: accountKey, perMinute: limits.messagesPerMinute, perDay: limits.messagesPerDay }], TEST_SEND_MAX_WAIT_MS);
-    if (slot.kind === 'later') {
-      throw ApplicationFailure.create({
-        nonRetryable: true,
-        type: ACCOUNT_THROTTLED,
-        message: `account ${campaign.account}: ${slot.reason}; the next message may go at ${slot.retryAt.toISOString()}`,
-        details: [slot.retryAt.toISOString()],
-      });
-    }
-    await waitUntil(slot.at);
-  }
-
-  return {
-    async testSend({ campaignId, recipientId, to }: RecipientRef & { to: string }): Promise<{ messageId: string; response: string }> {
-      const campaign = await campaigns.getCampaign(sql, campaignId);
-      const r = await recipients.getRecipient(sql, campaignId, recipientId);
-      if (!campaign || !r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
-      const account = await accounts.get(campaign.tenant, campaign.account);
-      await accountSlot(campaign, account.limits);
-      // One test send is one workflow: its retries carry the same Message-ID, so a receiving
-      // server that saw an attempt through can tell the repeat for what it is.
-      const { workflowExecution, activityId } = Context.current().info;
-      const test = { to, id: workflowExecution?.workflowId ?? activityId };
-      let msg: Awaited<ReturnType<typeof composeRecipientMessage>>;
-      try {
-        msg = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { test });
-      } catch (err) {
-        if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
-        if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(err.message, LOCATION_DENIED);
-        throw err;
-      }
-      try {
-        const { response } = await account.smtp.withSlot(() => account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw));
-        return { messageId: msg.messageId, response };
-      } catch (err) {
-        const outcome = classifySmtpError(err);
-        if (outcome.kind === 'transient') throw err;
-        throw ApplicationFailure.create({ message: outcome.reason, type: TEST_SEND_REFUSED, nonRetryable: true });
-      }
-    },
-  };
 }

@@ -11,7 +11,7 @@ export interface ActivityDeps {
   accounts: AccountPool;
   logger: Logger;
   unknownPolicy: 'resend' | 'hold';
-  /** The process's S3 client: read through `tenantS3` (src/activities/tenant-s3.ts), never directly. */
+  /** The process's S3 client: read through `tenantS3` (src/s3/tenant-s3.ts), never directly. */
   s3: S3Store;
   /** S3_ALLOWED_LOCATIONS: what tenant `default` may read while its settings name none. */
   s3Locations?: readonly S3Location[];
@@ -30,17 +30,3 @@ export interface RecipientRef {
   campaignId: string;
   recipientId: number;
 }
-
-/** Non-retryable failure types the workflows rely on. */
-export const CAMPAIGN_NOT_FOUND = 'CampaignNotFound';
-export const CONTENT_CHANGED = 'ContentChangedSinceSend';
-/** An attachment in S3 is not the version the list was built (and reviewed) with. */
-export const ATTACHMENT_CHANGED = 'AttachmentChangedSinceBuild';
-/** A test send the SMTP server refused for good (a 5xx): not retried; the API answers 502 with the reply. */
-export const TEST_SEND_REFUSED = 'TestSendRefused';
-/** A test send refused because the account is held (quota or authentication): the API answers 409. */
-export const ACCOUNT_HELD = 'AccountHeld';
-/** A test send refused because the account's next slot under its limits is too far off: 429. */
-export const ACCOUNT_THROTTLED = 'AccountThrottled';
-/** An S3 read outside the tenant's locations (they may have been narrowed since the campaign was created). */
-export const LOCATION_DENIED = 'S3LocationDenied';

@@ -1,7 +1,8 @@
 import { createBuildActivities } from './build.js';
 import { createCampaignActivities } from './campaign.js';
 import type { ActivityDeps } from './deps.js';
-import { createDeliveryActivities, createTestSendActivities } from './delivery.js';
+import { createDeliveryActivities } from './delivery.js';
+import { createTestSendActivities } from './test-send.js';
 
 export type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 export type { BuildResult } from './build.js';

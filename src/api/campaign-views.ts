@@ -8,8 +8,7 @@ import { campaignListResponse, recipientListResponse } from '../contract/respons
 import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../contract/statuses.js';
 import * as campaigns from '../db/campaigns.js';
 import { countsOfCampaigns } from '../db/campaign-stats.js';
-import { listRecipients } from '../db/recipient-pages.js';
-import type { RecipientRow } from '../db/recipients.js';
+import { listRecipients, type RecipientRow } from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { loadCampaign, temporalLink } from './campaign-access.js';

@@ -7,20 +7,19 @@ import {
   CampaignStatusAttr,
   TenantAttr,
 } from '../contract/search-attributes.js';
+import { FOUR_EYES_REFUSED, INVALID_TRANSITION } from '../contract/failures.js';
 import type { CampaignStatus } from '../contract/statuses.js';
-import { campaignWorkflowId } from '../contract/statuses.js';
+import { campaignWorkflowId } from '../contract/workflow-ids.js';
 import {
   approveUpdate,
   cancelUpdate,
-  FOUR_EYES_REFUSED,
-  INVALID_TRANSITION,
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
   type ControlRequest,
   type DecisionAnswer,
   type ReviewDecision,
-} from '../workflows/definitions.js';
+} from '../contract/messages.js';
 import type { campaignWorkflow } from '../workflows/campaign.js';
 
 // The one place that starts and drives campaign workflows for the API.

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
-import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, LOCATION_DENIED } from '../activities/deps.js';
-import { tenantS3 } from '../activities/tenant-s3.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, LOCATION_DENIED } from '../contract/failures.js';
+import { tenantS3 } from '../s3/tenant-s3.js';
 import { LocationDeniedError, type S3Location } from '../s3/locations.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
-import { campaignWorkflowId } from '../contract/statuses.js';
+import { testSendWorkflowId } from '../contract/workflow-ids.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
@@ -227,7 +227,7 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
     try {
       result = await client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
         client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
-          workflowId: `${campaignWorkflowId(c.id)}-test-${randomUUID()}`,
+          workflowId: testSendWorkflowId(c.id, randomUUID()),
           taskQueue,
           args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
         }),

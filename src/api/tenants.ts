@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { isGlobTemplate } from '../activities/attachments.js';
+import { isGlobTemplate } from '../build/attachments.js';
 import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
 import { tenantIdSchema } from '../contract/keys.js';
 import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
-import { globSyntaxProblem } from '../activities/attachments.js';
+import { globSyntaxProblem } from '../build/attachments.js';
 import { CAMPAIGN_STATUSES, SEND_STATUSES } from './statuses.js';
 import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput } from './input.js';
 

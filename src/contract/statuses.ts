@@ -39,12 +39,3 @@ export interface CampaignCounts {
   failed: number;
   appended: number;
 }
-
-/** Task queue the worker polls and the API starts campaigns on, unless configured otherwise. */
-export const DEFAULT_TASK_QUEUE = 'campaign-mailer';
-/** The task queue of the SMTP sends, polled with as many slots as the connections can serve. */
-export const sendTaskQueue = (taskQueue: string): string => `${taskQueue}-send`;
-
-export const campaignWorkflowId = (campaignId: string): string => `campaign-${campaignId}`;
-export const deliveryWorkflowId = (campaignId: string, recipientId: number): string =>
-  `campaign-${campaignId}-r-${recipientId}`;

@@ -1,6 +1,6 @@
 import type { FollowUpSource } from '../db/campaigns.js';
 import type { Db } from '../db/sql.js';
-import { SourceError, type SourceProgress } from '../activities/recipient-source.js';
+import { SourceError, type SourceProgress } from '../build/recipient-source.js';
 
 // The recipient source of a follow-up campaign: the recipients of another campaign of the same
 // tenant whose send status is one of those chosen, read from PostgreSQL a page at a time.

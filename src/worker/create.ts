@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type State } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { sendTaskQueue } from '../contract/statuses.js';
+import { sendTaskQueue } from '../contract/workflow-ids.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

@@ -1,7 +1,8 @@
 import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { CampaignStatusAttr } from '../contract/search-attributes.js';
-import { INVALID_TRANSITION, type CampaignProgress, type ReviewDecision } from './definitions.js';
+import { INVALID_TRANSITION } from '../contract/failures.js';
+import type { CampaignProgress, ReviewDecision } from '../contract/messages.js';
 
 /** Where a campaign is, apart from being paused or cancelled. */
 export type Phase = 'building' | 'awaiting_review' | 'rejected' | 'scheduled' | 'sending' | 'completed' | 'failed' | 'expired';

@@ -16,8 +16,10 @@ import {
 import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { BuildResult } from '../activities/build.js';
+import { FOUR_EYES_REFUSED } from '../contract/failures.js';
 import { CampaignIdAttr } from '../contract/search-attributes.js';
-import { deliveryWorkflowId, type CampaignStatus } from '../contract/statuses.js';
+import type { CampaignStatus } from '../contract/statuses.js';
+import { deliveryWorkflowId } from '../contract/workflow-ids.js';
 import { CampaignState, type ContinuedState } from './campaign-state.js';
 import {
   approveSignal,
@@ -32,11 +34,10 @@ import {
   resumeSignal,
   resumeUpdate,
   statusQuery,
-  FOUR_EYES_REFUSED,
   type ControlRequest,
   type DecisionAudit,
   type ReviewDecision,
-} from './definitions.js';
+} from '../contract/messages.js';
 import { deliveryWorkflow } from './delivery.js';
 
 export interface CampaignInput {

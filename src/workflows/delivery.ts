@@ -9,8 +9,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities/index.js';
-import { campaignWorkflowId, sendTaskQueue } from '../contract/statuses.js';
-import { cancelSignal, deliveryReportSignal, pauseSignal, resumeSignal, type DeliveryReport } from './definitions.js';
+import { campaignWorkflowId, sendTaskQueue } from '../contract/workflow-ids.js';
+import { cancelSignal, deliveryReportSignal, pauseSignal, resumeSignal, type DeliveryReport } from '../contract/messages.js';
 
 export interface DeliveryInput {
   campaignId: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { declaredFormat, sniffFormat } from '../../src/activities/recipient-source.js';
+import { declaredFormat, sniffFormat } from '../../src/build/recipient-source.js';
 
 test('a list declares its format by extension first, then by media type', () => {
   assert.equal(declaredFormat('lists/a.csv'), 'csv');

@@ -1,4 +1,4 @@
-import type { Db, Sql } from '../db/sql.js';
+import type { Db, Sql } from './sql.js';
 
 export interface RateLimit {
   /** `account:<name>` or `campaign:<id>`: whose schedule this is. */

@@ -1,7 +1,7 @@
 import type { Db } from '../db/sql.js';
 import { tenantPolicy } from '../db/tenants.js';
-import type { S3Store } from '../s3/client.js';
-import { scopedStore, type S3Location } from '../s3/locations.js';
+import type { S3Store } from './client.js';
+import { scopedStore, type S3Location } from './locations.js';
 
 /**
  * The S3 store as one tenant may read it, by its locations as they stand now: every read (build,

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CampaignStatus } from '../contract/statuses.js';
+import type { CampaignStatus } from './statuses.js';
 
 // Messages a campaign workflow accepts. The API and the tests import these definitions; the
 // Temporal Web UI and `temporal workflow signal --name approve` use the same names.
@@ -58,9 +58,6 @@ export interface DecisionAudit {
   reason?: string;
 }
 
-/** The ApplicationFailure type of an approve Update refused by the four-eyes rule. */
-export const FOUR_EYES_REFUSED = 'FourEyesRefused';
-
 export const pauseUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('pause');
 export const resumeUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('resume');
 export const cancelUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('cancel');
@@ -79,6 +76,3 @@ export interface DeliveryReport {
 export const deliveryReportSignal = defineSignal<[DeliveryReport]>('deliveryReport');
 
 export const statusQuery = defineQuery<CampaignProgress>('status');
-
-/** The ApplicationFailure type a validator throws when a transition is not allowed. */
-export const INVALID_TRANSITION = 'InvalidTransition';

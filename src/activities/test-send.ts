@@ -1,0 +1,73 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, LOCATION_DENIED, TEST_SEND_REFUSED } from '../contract/failures.js';
+import * as campaigns from '../db/campaigns.js';
+import * as recipients from '../db/recipients.js';
+import { accountHold, holdKey, reserveSlot, throttleKey } from '../db/send-slots.js';
+import type { LiveAccount } from '../mail/account-pool.js';
+import { composeRecipientMessage } from '../mail/recipient-message.js';
+import { classifySmtpError } from '../mail/smtp.js';
+import { ObjectChangedError } from '../s3/client.js';
+import { LocationDeniedError } from '../s3/locations.js';
+import { tenantS3 } from '../s3/tenant-s3.js';
+import type { ActivityDeps, RecipientRef } from './deps.js';
+import { waitUntil } from './heartbeat.js';
+
+/** A test send waits at most this long for its slot under the account's limits, else it is refused. */
+const TEST_SEND_MAX_WAIT_MS = 20_000;
+
+/** Sending one rendered message to a test address only; no status of the campaign changes. */
+export function createTestSendActivities(deps: ActivityDeps) {
+  const { sql, accounts } = deps;
+  /**
+   * A test send is a send like any other for the account: refused while the account is held,
+   * and it takes a slot under the account's per-minute and daily limits (waiting briefly for
+   * a near one, refused when the next is further off).
+   */
+  async function accountSlot(campaign: { tenant: string; account: string }, limits: LiveAccount['limits']): Promise<void> {
+    const accountKey = throttleKey(campaign.tenant, campaign.account);
+    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
+    if (hold) {
+      throw ApplicationFailure.nonRetryable(`account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}`, ACCOUNT_HELD);
+    }
+    const slot = await reserveSlot(sql, [{ key: accountKey, perMinute: limits.messagesPerMinute, perDay: limits.messagesPerDay }], TEST_SEND_MAX_WAIT_MS);
+    if (slot.kind === 'later') {
+      throw ApplicationFailure.create({
+        nonRetryable: true,
+        type: ACCOUNT_THROTTLED,
+        message: `account ${campaign.account}: ${slot.reason}; the next message may go at ${slot.retryAt.toISOString()}`,
+        details: [slot.retryAt.toISOString()],
+      });
+    }
+    await waitUntil(slot.at);
+  }
+
+  return {
+    async testSend({ campaignId, recipientId, to }: RecipientRef & { to: string }): Promise<{ messageId: string; response: string }> {
+      const campaign = await campaigns.getCampaign(sql, campaignId);
+      const r = await recipients.getRecipient(sql, campaignId, recipientId);
+      if (!campaign || !r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
+      const account = await accounts.get(campaign.tenant, campaign.account);
+      await accountSlot(campaign, account.limits);
+      // One test send is one workflow: its retries carry the same Message-ID, so a receiving
+      // server that saw an attempt through can tell the repeat for what it is.
+      const { workflowExecution, activityId } = Context.current().info;
+      const test = { to, id: workflowExecution?.workflowId ?? activityId };
+      let msg: Awaited<ReturnType<typeof composeRecipientMessage>>;
+      try {
+        msg = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { test });
+      } catch (err) {
+        if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
+        if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(err.message, LOCATION_DENIED);
+        throw err;
+      }
+      try {
+        const { response } = await account.smtp.withSlot(() => account.smtp.send({ from: campaign.definition.from.address, to: [to] }, msg.raw));
+        return { messageId: msg.messageId, response };
+      } catch (err) {
+        const outcome = classifySmtpError(err);
+        if (outcome.kind === 'transient') throw err;
+        throw ApplicationFailure.create({ message: outcome.reason, type: TEST_SEND_REFUSED, nonRetryable: true });
+      }
+    },
+  };
+}
