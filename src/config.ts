@@ -121,6 +121,10 @@ const masterKey = {
     })
     .transform(splitKeys)
     .default([]),
+  /** Base URL the API is reached at from the internet, for one-click unsubscribe links (src/unsubscribe). */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like https://mailer.example.com' }).optional(),
+  /** The key unsubscribe links are signed with (32+ characters); unset: one derived from MASTER_KEY. */
+  UNSUBSCRIBE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
 };
 
 const count = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);

@@ -13,6 +13,7 @@ import { BUILD_REFUSED, CAMPAIGN_NOT_FOUND } from '../contract/failures.js';
 import type { ActivityDeps, CampaignRef } from './deps.js';
 import { readRecipientSource, SourceError, SourceProgress } from '../build/recipient-source.js';
 import { followUpRecipients, markPreviousOutcomes } from '../followups/source.js';
+import { listUnsubscribeHeaders } from '../unsubscribe/token.js';
 
 export interface BuildResult {
   /** Set when the campaign as a whole cannot be built; no recipient is sendable then. */
@@ -145,6 +146,8 @@ export function createBuildActivities({ sql, s3: processS3, s3Locations, maxMess
         let parts: RenderedParts | undefined;
         try {
           parts = renderer.render(fields);
+          const unsubscribe = campaign.definition.listUnsubscribe;
+          if (unsubscribe) parts.headers = listUnsubscribeHeaders({ tenant: campaign.tenant, campaignId, recipientId: id, email: fields.email }, unsubscribe.mailto);
         } catch (err) {
           if (!(err instanceof TemplateRenderError)) throw err;
           blocked.push(err.overLimit ? `template-limit: ${err.message}` : `missing-variable: ${err.message}`);

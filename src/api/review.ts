@@ -140,6 +140,8 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       bcc: msg.parts.bcc,
       replyTo: msg.parts.replyTo,
       subject: msg.parts.subject,
+      // List-Unsubscribe and List-Unsubscribe-Post, exactly as they are sent.
+      headers: msg.parts.headers,
       text: msg.parts.text,
       html: msg.parts.html,
       attachments: msg.attachments,

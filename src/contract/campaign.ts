@@ -173,6 +173,14 @@ const campaignFields = z
     account: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an account name').default('default'),
     /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
     startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2026-12-01T09:00:00Z' }).optional(),
+    /**
+     * RFC 8058 one-click unsubscribe: every message carries List-Unsubscribe (an HTTPS link under
+     * PUBLIC_URL, and `mailto` if given) and List-Unsubscribe-Post (src/unsubscribe).
+     */
+    listUnsubscribe: z
+      .object({ oneClick: z.literal(true, { error: 'must be true' }), mailto: emailAddress.optional() })
+      .strict()
+      .optional(),
     /** Lower limits for this campaign; the account's own limits always hold as well. */
     throttle: z
       .object({

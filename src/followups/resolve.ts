@@ -4,6 +4,7 @@ import type { FollowUpSource } from '../db/campaigns.js';
 import { followUpOf, followUpsOf } from '../db/follow-ups.js';
 import type { Db } from '../db/sql.js';
 import { ApiError, notFound } from '../api/errors.js';
+import { unsubscribeUnavailable } from '../unsubscribe/token.js';
 
 // A follow-up campaign (`recipientsFrom: { campaign, sendStatus }`) sends a campaign again to
 // those of its recipients in the chosen send statuses. It keeps the original's content unless the
@@ -18,6 +19,15 @@ const SUFFIX = ' (follow-up)';
  * of another tenant is a 404, exactly like reading it.
  */
 export async function resolveCampaignInput(db: Db, tenant: string, body: unknown): Promise<CreateCampaignInput> {
+  const input = await resolve(db, tenant, body);
+  const unavailable = input.listUnsubscribe && unsubscribeUnavailable();
+  if (unavailable) {
+    throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'listUnsubscribe', message: `cannot be used on this installation: ${unavailable}` }] });
+  }
+  return input;
+}
+
+async function resolve(db: Db, tenant: string, body: unknown): Promise<CreateCampaignInput> {
   const asked = createCampaignRequestSchema.parse(body ?? {});
   if (!isFollowUp(asked)) return createCampaignSchema.parse(body ?? {});
   const original = await getTenantCampaign(db, tenant, asked.recipientsFrom!.campaign!);

@@ -6,6 +6,7 @@ import { AccountPool } from '../mail/account-pool.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import { configureTemplateLimits } from '../mail/templates.js';
+import { configureUnsubscribe } from '../unsubscribe/token.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
 
@@ -16,6 +17,7 @@ export function createWorkerDeps(
   metrics: Metrics = createMetrics(),
 ): ActivityDeps & { close(): Promise<void> } {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
+  configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
     sql,
