@@ -28,6 +28,7 @@ import { consoleApiRouter } from './console-api.js';
 import { consoleRouter } from './console.js';
 import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
 import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { configureBounceChecks } from '../bounces/schedule.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -79,6 +80,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
 export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits'> {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
   configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+  configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   return {
     previousMasterKeys: config.MASTER_KEY_PREVIOUS,
     allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,

@@ -50,6 +50,13 @@ export function createWorkerDeps(
     accounts,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,
+    bounceInbox: {
+      defaultImap: config.IMAP_URL,
+      masterKey: config.MASTER_KEY,
+      previousMasterKeys: config.MASTER_KEY_PREVIOUS,
+      tlsInsecure: config.TLS_INSECURE,
+      hostPolicy: config.ALLOW_PRIVATE_HOSTS,
+    },
     async close() {
       await accounts.close();
       s3.close();

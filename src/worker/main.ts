@@ -1,7 +1,8 @@
 import { loadConfigOrExit, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
-import { connectWorker } from '../temporal.js';
+import { connectClient, connectWorker } from '../temporal.js';
+import { configureBounceChecks, ensureBounceSchedules } from '../bounces/schedule.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createWorker, defaultSendSlots } from './create.js';
 import { createWorkerDeps } from './deps.js';
@@ -31,6 +32,11 @@ logger.info(
   },
   'worker polling',
 );
+// The bounce check Schedules of the configured account and every stored one (idempotent).
+configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
+const scheduler = await connectClient(config);
+await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
+await scheduler.connection.close();
 // Worker.run handles SIGINT/SIGTERM: it stops polling, lets running activities finish, then returns.
 await worker.run();
 metricsServer?.close();
