@@ -89,13 +89,13 @@ const messagesFor = (id: string) => h.sink.messages.filter((m) => m.messageId?.i
 
 async function allReviewRows(id: string, limit = 100) {
   const out: any[] = [];
-  let after = 0;
+  let cursor = '';
   for (;;) {
-    const res = await h.api('GET', `/api/v1/campaigns/${id}/review?limit=${limit}&after=${after}`);
+    const res = await h.api('GET', `/api/v1/campaigns/${id}/review?limit=${limit}${cursor && `&cursor=${cursor}`}`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    out.push(...res.body.recipients);
-    if (res.body.next === undefined) return { out, counts: res.body.counts };
-    after = res.body.next;
+    out.push(...res.body.items);
+    if (res.body.nextCursor === undefined) return { out, counts: res.body.counts };
+    cursor = res.body.nextCursor;
   }
 }
 
@@ -504,7 +504,7 @@ describe('suppressions', () => {
   test('list, add and delete', async () => {
     const list = await h.api('GET', '/api/v1/suppressions');
     assert.equal(list.status, 200);
-    assert.ok(list.body.suppressions.some((s: any) => s.email === 'sup@example.com' && s.reason === 'asked to stop'));
+    assert.ok(list.body.items.some((s: any) => s.email === 'sup@example.com' && s.reason === 'asked to stop'));
     const bad = await h.api('POST', '/api/v1/suppressions', { email: 'nope' });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.problems[0].path, 'email');

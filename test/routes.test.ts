@@ -48,9 +48,10 @@ after(async () => {
   await h?.close();
 });
 
-/** The route's path with its parameters filled in with `tenant`'s resources. */
-function concrete(r: RegisteredRoute, tenant: 'a' | 'b'): string {
+/** The route's path with its parameters filled in with `tenant`'s resources, but `one` given its own value. */
+function concrete(r: RegisteredRoute, tenant: 'a' | 'b', one?: { name: string; value: string }): string {
   return r.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
+    if (name === one?.name) return encodeURIComponent(one.value);
     if (name === 'id' && r.path.startsWith('/api/v1/campaigns/')) return tenant === 'a' ? campaignA : campaignB;
     if (name === 'id' && r.path.startsWith('/api/v1/keys/')) return tenant === 'a' ? 'ffffffff-ffff-4fff-8fff-ffffffffffff' : keyB.id;
     if (name === 'name' && r.path.startsWith('/api/v1/accounts/')) return tenant === 'a' ? 'acct-a' : 'acct-b';
@@ -59,6 +60,18 @@ function concrete(r: RegisteredRoute, tenant: 'a' | 'b'): string {
     if (name === 'tenant' && r.path.startsWith('/api/v1/tenants/')) return tenant === 'a' ? 'tenant-a' : 'tenant-b';
     assert.fail(`no fixture for :${name} in ${r.method} ${r.path}: add one to this test`);
   });
+}
+
+/** Values of a parameter that name nothing of tenant A's (malformed, and well-formed but unknown), and the resource its 404 names. */
+function missing(r: RegisteredRoute, name: string): { resource: string; values: string[] } {
+  const unknownUuid = '6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11';
+  if (name === 'id' && r.path.startsWith('/api/v1/campaigns/')) return { resource: 'campaign', values: ['not-a-uuid', unknownUuid] };
+  if (name === 'id' && r.path.startsWith('/api/v1/keys/')) return { resource: 'key', values: ['not-a-uuid', unknownUuid] };
+  if (name === 'rid') return { resource: 'recipient', values: ['x', '0', '2147483648', '999999'] };
+  if (name === 'name') return { resource: 'account', values: ['Not Valid', 'no-such-account'] };
+  if (name === 'email') return { resource: 'suppression', values: ['nobody@example.com'] };
+  if (name === 'tenant') return { resource: 'tenant', values: ['Not Valid', 'no-such-tenant'] };
+  assert.fail(`no missing values for :${name} in ${r.method} ${r.path}: add them to this test`);
 }
 
 const call = (r: RegisteredRoute, path: string, headers: Record<string, string>) =>
@@ -129,14 +142,21 @@ describe('every route', () => {
     assert.equal(keys.body.items.find((k: { id: string }) => k.id === keyB.id).revokedAt, undefined);
   });
 
-  test('answers 404 to a malformed or unknown id, as to a foreign one', async () => {
+  test('answers 404 to a malformed or unknown value of every path parameter, as to a foreign one', async () => {
+    let checked = 0;
     for (const r of routes.filter((r) => r.spec && r.path.includes(':'))) {
-      for (const id of ['not-a-uuid', '6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11']) {
-        const res = await call(r, r.path.replace(/:id\b/, id), bearer(allA));
-        assert.equal(res.status, 404, `${r.method} ${r.path} with ${id}: ${JSON.stringify(res.body)}`);
-        assert.match(res.body.error, /not found/);
+      // One parameter at a time, the others naming tenant A's real resources: the 404 is about that one.
+      for (const name of [...r.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!)) {
+        const { resource, values } = missing(r, name);
+        for (const value of values) {
+          const res = await call(r, concrete(r, 'a', { name, value }), bearer(allA));
+          assert.equal(res.status, 404, `${r.method} ${r.path} with :${name} = ${value}: ${JSON.stringify(res.body)}`);
+          assert.equal(res.body.error, `${resource} not found`, `${r.method} ${r.path} with :${name} = ${value}`);
+          checked++;
+        }
       }
     }
+    assert.ok(checked > 40, `${checked} requests`);
   });
 
   test("tenant A's own resources are found with the same key (the 404s above are about the tenant)", async () => {

@@ -139,8 +139,8 @@ describe("tenant A naming tenant B's files", () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     await statusOf(res.body.id, keyA, 'awaiting_review');
     const review = await asA('GET', `/api/v1/campaigns/${res.body.id}/review`);
-    assert.equal(review.body.recipients[0].buildStatus, 'blocked');
-    assert.match(review.body.recipients[0].reasons[0], /^attachment-location: .* is outside the S3 locations this tenant may read/);
+    assert.equal(review.body.items[0].buildStatus, 'blocked');
+    assert.match(review.body.items[0].reasons[0], /^attachment-location: .* is outside the S3 locations this tenant may read/);
   });
 
   test('a stored campaign whose list lies outside its locations fails at build and reads nothing', async () => {

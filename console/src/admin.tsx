@@ -285,7 +285,7 @@ function Keys() {
 
 function Suppressions({ canWrite }: { canWrite: boolean }) {
   const pages = useCursorPages();
-  const { data, error, refresh } = usePoll(() => api('GET', `/suppressions${qs({ limit: 50, after: pages.cursor })}`), [pages.cursor], 0);
+  const { data, error, refresh } = usePoll(() => api('GET', `/suppressions${qs({ limit: 50, cursor: pages.cursor })}`), [pages.cursor], 0);
   const [email, setEmail] = useState('');
   const [reason, setReason] = useState('');
   const [addError, setAddError] = useState<unknown>();
@@ -302,7 +302,7 @@ function Suppressions({ canWrite }: { canWrite: boolean }) {
           </tr>
         </thead>
         <tbody>
-          {data?.suppressions.map((s: any) => (
+          {data?.items.map((s: any) => (
             <tr key={s.email}>
               <td>{s.email}</td>
               <td>{s.reason}</td>
@@ -312,7 +312,7 @@ function Suppressions({ canWrite }: { canWrite: boolean }) {
           ))}
         </tbody>
       </table>
-      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.next ? () => pages.next(data.next) : undefined} />
+      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
       {canWrite && (
         <form
           className="inline"

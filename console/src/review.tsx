@@ -48,13 +48,13 @@ const formatSize = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n
 
 export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolean }) {
   const { data: c, refresh: refreshCampaign } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 3000);
-  const [after, setAfter] = useState<number[]>([0]);
+  const [after, setAfter] = useState<string[]>(['']);
   const [review, setReview] = useState<any>();
   const [reviewError, setReviewError] = useState<unknown>();
   const [selected, setSelected] = useState<number>(1);
   const loadReview = async () => {
     try {
-      const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, after: after[after.length - 1] || undefined })}`);
+      const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, cursor: after[after.length - 1] || undefined })}`);
       // Only the first page carries the fingerprint; later pages keep the one this review started with.
       setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint }));
       setReviewError(undefined);
@@ -109,7 +109,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
                 </tr>
               </thead>
               <tbody>
-                {review.recipients.map((r: any) => (
+                {review.items.map((r: any) => (
                   <tr key={r.id} data-recipient={r.id}>
                     <td>{r.id}</td>
                     <td>{r.email}</td>
@@ -122,7 +122,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
                           campaign={id}
                           recipient={r}
                           enabled={reviewing && can('campaigns:review')}
-                          onDecided={(included) => setReview({ ...review, recipients: review.recipients.map((x: any) => (x.id === r.id ? { ...x, included } : x)) })}
+                          onDecided={(included) => setReview({ ...review, items: review.items.map((x: any) => (x.id === r.id ? { ...x, included } : x)) })}
                         />
                       )}
                     </td>
@@ -133,7 +133,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
                     </td>
                   </tr>
                 ))}
-                {review.recipients.length === 0 && (
+                {review.items.length === 0 && (
                   <tr>
                     <td colSpan={7}>No recipient needs a decision or is blocked.</td>
                   </tr>
@@ -144,7 +144,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
               <button type="button" disabled={after.length <= 1} onClick={() => setAfter(after.slice(0, -1))}>
                 ← Previous
               </button>
-              <button type="button" disabled={!review.next} onClick={() => setAfter([...after, review.next])}>
+              <button type="button" disabled={!review.nextCursor} onClick={() => setAfter([...after, review.nextCursor])}>
                 Next →
               </button>
             </div>
@@ -164,7 +164,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
           }}
           onReload={async () => {
             // The fingerprint comes with the first page: a reload starts there.
-            if (after.length > 1) setAfter([0]);
+            if (after.length > 1) setAfter(['']);
             else await loadReview();
           }}
         />

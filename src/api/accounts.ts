@@ -2,7 +2,6 @@ import { ImapFlow } from 'imapflow';
 import { Router } from 'express';
 import { z } from 'zod';
 import {
-  accountNameSchema,
   accountResponse,
   createAccountSchema,
   defaultPort,
@@ -21,7 +20,9 @@ import { imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { ApiError, notFound } from './errors.js';
-import { callerOf, route } from './scopes.js';
+import { accountParam } from './params.js';
+import { route } from './route.js';
+import type { Caller } from './scopes.js';
 
 const view = (a: accounts.AccountRow) => ({
   name: a.name,
@@ -118,24 +119,23 @@ export function accountRouter({
     };
   }
 
-  async function load(tenant: string, rawName: string) {
-    const name = accountNameSchema.safeParse(rawName);
-    const row = name.success ? await accounts.getAccount(sql, tenant, name.data) : undefined;
+  async function load(tenant: string, name: string) {
+    const row = await accounts.getAccount(sql, tenant, name);
     if (!row) throw notFound('account');
     return row;
   }
+  const params = { name: accountParam };
+  const loadAccount = ({ caller, params }: { caller: Caller; params: { name: string } }) => load(caller.tenant, params.name);
 
-  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: listResponse }), async (_req, res) => {
-    res.json({ items: (await accounts.listAccounts(sql, callerOf(res).tenant)).map(view) });
-  });
+  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: listResponse }, async ({ caller }, _req, res) => {
+    res.json({ items: (await accounts.listAccounts(sql, caller.tenant)).map(view) });
+  }));
 
-  router.get('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Show an account (never its passwords)', response: accountResponse }), async (req, res) => {
-    res.json(view(await load(callerOf(res).tenant, String(req.params.name))));
-  });
+  router.get('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Show an account (never its passwords)', params, load: loadAccount, response: accountResponse }, async ({ loaded }, _req, res) => {
+    res.json(view(loaded));
+  }));
 
-  router.post('/accounts', route({ scope: 'accounts:admin', summary: 'Add an SMTP account, with IMAP for Sent copies and its limits', body: createAccountSchema, response: accountResponse, status: 201 }), async (req, res) => {
-    const caller = callerOf(res);
-    const input = createAccountSchema.parse(req.body ?? {});
+  router.post('/accounts', route({ scope: 'accounts:admin', summary: 'Add an SMTP account, with IMAP for Sent copies and its limits', body: createAccountSchema, response: accountResponse, status: 201 }, async ({ caller, body: input }, _req, res) => {
     const row = await sql.begin(async (tx) => {
       const inserted = await accounts.insertAccount(tx, toRow(caller.tenant, input.name, input));
       if (inserted) await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.create', subject: input.name, details: { smtpHost: input.smtp.host } });
@@ -144,12 +144,9 @@ export function accountRouter({
     if (!row) throw new ApiError(409, `an account named ${input.name} already exists`);
     await bounceSchedule(caller.tenant, row.name, !!row.imap);
     res.status(201).json(view(row));
-  });
+  }));
 
-  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one', body: updateAccountSchema, response: accountResponse }), async (req, res) => {
-    const caller = callerOf(res);
-    const before = await load(caller.tenant, String(req.params.name));
-    const input = updateAccountSchema.parse(req.body ?? {});
+  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one', params, load: loadAccount, body: updateAccountSchema, response: accountResponse }, async ({ caller, loaded: before, body: input }, _req, res) => {
     const row = await sql.begin(async (tx) => {
       const updated = await accounts.updateAccount(tx, toRow(caller.tenant, before.name, input, before));
       await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.update', subject: before.name, details: { smtpHost: input.smtp.host } });
@@ -158,11 +155,9 @@ export function accountRouter({
     if (!row) throw notFound('account');
     await bounceSchedule(caller.tenant, row.name, !!row.imap);
     res.json(view(row));
-  });
+  }));
 
-  router.delete('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Delete an account no unfinished campaign uses', response: z.object({ deleted: z.string() }) }), async (req, res) => {
-    const caller = callerOf(res);
-    const before = await load(caller.tenant, String(req.params.name));
+  router.delete('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Delete an account no unfinished campaign uses', params, load: loadAccount, response: z.object({ deleted: z.string() }) }, async ({ caller, loaded: before }, _req, res) => {
     const active = await accounts.activeCampaignsOf(sql, caller.tenant, before.name);
     if (active > 0) throw new ApiError(409, `${active} unfinished campaign(s) use this account`, { status: 'in_use' });
     await sql.begin(async (tx) => {
@@ -171,10 +166,9 @@ export function accountRouter({
     });
     await bounceSchedule(caller.tenant, before.name, false);
     res.json({ deleted: before.name });
-  });
+  }));
 
-  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', response: verifyResponse }), async (req, res) => {
-    const row = await load(callerOf(res).tenant, String(req.params.name));
+  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', params, load: loadAccount, response: verifyResponse }, async ({ loaded: row }, _req, res) => {
     let endpoints: ReturnType<typeof endpointsOf>;
     try {
       endpoints = endpointsOf(row, box);
@@ -204,7 +198,7 @@ export function accountRouter({
       }
     }
     res.json({ smtp: smtpResult, imap: imapResult });
-  });
+  }));
 
   return router;
 }

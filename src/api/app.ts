@@ -21,6 +21,8 @@ import type { S3Store } from '../s3/client.js';
 import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
+import { CHECK_RESPONSES } from './route.js';
+import { PAGE_LIMIT } from './paging.js';
 import { methodGuard } from './methods.js';
 import type { S3Location } from '../s3/locations.js';
 import { tenantRouter } from './tenants.js';
@@ -52,6 +54,11 @@ export interface AppDeps {
   allowPrivateHosts?: PrivateHostAllowance;
   /** What one caller may use; see ApiLimits. */
   limits?: Partial<ApiLimits>;
+  /**
+   * Check every success against its route's declared response schema: a mismatch is a logged 500.
+   * Default: on unless NODE_ENV is `production`, where answers go out unchecked.
+   */
+  checkResponses?: boolean;
 }
 
 /** What one caller may use of the API. Each is configurable (README, configuration). */
@@ -72,7 +79,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   requestsPerMinute: 600,
   recipientsPerCampaign: 1_000_000,
   previewAttachmentBytes: 25 * 1024 * 1024,
-  pageItems: 1000,
+  pageItems: PAGE_LIMIT.max,
   previewRenderMs: 50,
 };
 
@@ -100,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.set(CHECK_RESPONSES, deps.checkResponses ?? process.env.NODE_ENV !== 'production');
   const { metrics } = deps;
   if (metrics) {
     app.use((req, res, next) => {

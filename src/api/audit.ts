@@ -3,25 +3,20 @@ import { z } from 'zod';
 import { auditListResponse } from '../contract/responses.js';
 import { AUDIT_ACTIONS, listAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
-import { page, pageQuery } from './paging.js';
-import { callerOf, route } from './scopes.js';
+import { bigintCursor, page, pageQuery } from './paging.js';
+import { route } from './route.js';
 
-export const auditQuery = z
-  .object({
-    ...pageQuery,
-    campaign: z.uuid({ error: 'is not a campaign id' }).optional(),
-    action: z.enum(AUDIT_ACTIONS).optional(),
-    principal: z.string().min(1).max(200).optional(),
-  })
-  .strict();
+export const auditQuery = pageQuery(bigintCursor, {
+  campaign: z.uuid({ error: 'is not a campaign id' }).optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  principal: z.string().min(1).max(200).optional(),
+});
 
 /** GET /audit: the tenant's audit log, newest first. */
 export function auditRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
   // Who did what is for those who administer keys: it names every principal of the tenant.
-  router.get('/audit', route({ scope: 'keys:admin', summary: "The tenant's audit log, newest first", query: auditQuery, response: auditListResponse }), async (req, res) => {
-    const caller = callerOf(res);
-    const q = auditQuery.parse(req.query);
+  router.get('/audit', route({ scope: 'keys:admin', summary: "The tenant's audit log, newest first", query: auditQuery, response: auditListResponse }, async ({ caller, query: q }, _req, res) => {
     const rows = await listAudit(sql, caller.tenant, {
       campaignId: q.campaign,
       action: q.action,
@@ -42,6 +37,6 @@ export function auditRouter({ sql }: { sql: Sql }): Router {
       })),
       nextCursor,
     });
-  });
+  }));
   return router;
 }

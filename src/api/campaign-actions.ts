@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
+import type { z } from 'zod';
 import { approveSchema, controlSchema, decisionSchema } from '../contract/campaign.js';
 import { transitionResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
@@ -9,11 +10,13 @@ import { personOf } from '../db/keys.js';
 import { tenantPolicy } from '../db/tenants.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { loadCampaign } from './campaign-access.js';
+import { campaignLoader } from './campaign-access.js';
 import { ApiError } from './errors.js';
 import { reviewFingerprint } from './fingerprint.js';
 import { transition, type LifecycleAction } from './lifecycle.js';
-import { callerOf, route, type Scope } from './scopes.js';
+import { campaignParam } from './params.js';
+import { route } from './route.js';
+import type { Scope } from './scopes.js';
 
 const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedFrom: string }> = {
   approve: { scope: 'campaigns:review', summary: 'Approve a campaign awaiting review', allowedFrom: 'awaiting review' },
@@ -29,14 +32,12 @@ const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedF
  */
 export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client: Client; logger: Logger }): Router {
   const router = Router();
+  const load = campaignLoader(sql);
 
   for (const [action, spec] of Object.entries(ACTIONS) as [LifecycleAction, (typeof ACTIONS)[LifecycleAction]][]) {
     const review = action === 'approve' || action === 'reject';
-    const schema = action === 'approve' ? approveSchema : review ? decisionSchema : controlSchema;
-    router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, body: schema, response: transitionResponse }), async (req, res) => {
-      const caller = callerOf(res);
-      const c = await loadCampaign(sql, caller, req.params.id as string);
-      const body = schema.parse(req.body ?? {}) as { note?: string; reason?: string; fingerprint?: string };
+    const schema: z.ZodType<{ note?: string; reason?: string; fingerprint?: string }> = action === 'approve' ? approveSchema : review ? decisionSchema : controlSchema;
+    router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, params: { id: campaignParam }, load, body: schema, response: transitionResponse }, async ({ caller, loaded: c, body }, _req, res) => {
       if (action === 'approve') {
         // Four eyes compares people: a second key its creator made acts for the same person.
         const policy = await tenantPolicy(sql, c.tenant, []);
@@ -83,7 +84,7 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
         throw new ApiError(409, outcome.message, { status: outcome.status ?? current });
       }
       throw new ApiError(409, `the campaign is ${current}, not ${spec.allowedFrom}`, { status: current });
-    });
+    }));
   }
 
   return router;

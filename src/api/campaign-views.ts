@@ -11,21 +11,19 @@ import { countsOfCampaigns } from '../db/campaign-stats.js';
 import { listRecipients, type RecipientRow } from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { loadCampaign, temporalLink } from './campaign-access.js';
-import { intPageQuery, page, pageQuery } from './paging.js';
-import { callerOf, route } from './scopes.js';
+import { campaignLoader, temporalLink } from './campaign-access.js';
+import { bigintCursor, intCursor, page, pageQuery } from './paging.js';
+import { campaignParam } from './params.js';
+import { route } from './route.js';
 
-export const listCampaignsQuery = z.object({ ...pageQuery, status: campaignStatusSchema.optional() }).strict();
+export const listCampaignsQuery = pageQuery(bigintCursor, { status: campaignStatusSchema.optional() });
 
-export const listRecipientsQuery = z
-  .object({
-    ...intPageQuery,
-    /** The send status; `buildStatus` and `copyStatus` filter on the other two. */
-    status: z.enum(SEND_STATUSES).optional(),
-    buildStatus: z.enum(BUILD_STATUSES).optional(),
-    copyStatus: z.enum(COPY_STATUSES).optional(),
-  })
-  .strict();
+export const listRecipientsQuery = pageQuery(intCursor, {
+  /** The send status; `buildStatus` and `copyStatus` filter on the other two. */
+  status: z.enum(SEND_STATUSES).optional(),
+  buildStatus: z.enum(BUILD_STATUSES).optional(),
+  copyStatus: z.enum(COPY_STATUSES).optional(),
+});
 
 const REPORT_COLUMNS = [
   'recipient_id',
@@ -87,10 +85,9 @@ const recipientView = (r: RecipientRow & { updatedAt?: Date }) => ({
 export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporalUiUrl?: string; logger: Logger }): Router {
   const { sql, logger } = deps;
   const router = Router();
+  const load = campaignLoader(sql);
 
-  router.get('/campaigns', route({ scope: 'campaigns:read', summary: "The tenant's campaigns, newest first", query: listCampaignsQuery, response: campaignListResponse }), async (req, res) => {
-    const caller = callerOf(res);
-    const q = listCampaignsQuery.parse(req.query);
+  router.get('/campaigns', route({ scope: 'campaigns:read', summary: "The tenant's campaigns, newest first", query: listCampaignsQuery, response: campaignListResponse }, async ({ caller, query: q }, _req, res) => {
     const rows = await campaigns.listCampaigns(sql, caller.tenant, { status: q.status, beforeSeq: q.cursor, limit: q.limit + 1 });
     const { items, nextCursor } = page(rows, q.limit, (c) => c.seq);
     const counts = await countsOfCampaigns(sql, items.map((c) => c.id));
@@ -109,11 +106,9 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
       })),
       nextCursor,
     });
-  });
+  }));
 
-  router.get('/campaigns/:id/recipients', route({ scope: 'campaigns:read', summary: "A campaign's recipients in list order", query: listRecipientsQuery, response: recipientListResponse }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
-    const q = listRecipientsQuery.parse(req.query);
+  router.get('/campaigns/:id/recipients', route({ scope: 'campaigns:read', summary: "A campaign's recipients in list order", params: { id: campaignParam }, load, query: listRecipientsQuery, response: recipientListResponse }, async ({ loaded: c, query: q }, _req, res) => {
     const rows = await listRecipients(sql, c.id, {
       sendStatus: q.status,
       buildStatus: q.buildStatus,
@@ -123,10 +118,9 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
     });
     const { items, nextCursor } = page(rows, q.limit, (r) => r.id);
     res.json({ items: items.map(recipientView), nextCursor });
-  });
+  }));
 
-  router.get('/campaigns/:id/report.csv', route({ scope: 'campaigns:read', summary: 'One CSV row per recipient: statuses, Message-ID, SMTP reply, times', produces: 'text/csv' }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
+  router.get('/campaigns/:id/report.csv', route({ scope: 'campaigns:read', summary: 'One CSV row per recipient: statuses, Message-ID, SMTP reply, times', params: { id: campaignParam }, load, produces: 'text/csv' }, async ({ loaded: c }, _req, res) => {
     res.status(200).set({
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="campaign-${c.id}.csv"`,
@@ -166,7 +160,7 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
       csv.destroy();
       res.destroy();
     }
-  });
+  }));
 
   return router;
 }

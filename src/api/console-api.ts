@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { getAccount } from '../db/accounts.js';
 import { sentPerMinute } from '../db/campaign-stats.js';
 import type { Sql } from '../db/sql.js';
-import { loadCampaign } from './campaign-access.js';
-import { callerOf, route } from './scopes.js';
+import { campaignLoader } from './campaign-access.js';
+import { campaignParam } from './params.js';
+import { route } from './route.js';
 
 const meResponse = z.object({ tenant: z.string(), principal: z.string(), person: z.string(), scopes: z.array(z.string()) });
 
@@ -20,17 +21,13 @@ export function consoleApiRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
 
   // Declared under campaigns:read, the scope every console user holds; it answers only about the caller.
-  router.get('/me', route({ scope: 'campaigns:read', summary: 'The calling key: tenant, principal, person and scopes', response: meResponse }), (_req, res) => {
-    const caller = callerOf(res);
+  router.get('/me', route({ scope: 'campaigns:read', summary: 'The calling key: tenant, principal, person and scopes', response: meResponse }, ({ caller }, _req, res) => {
     res.json({ tenant: caller.tenant, principal: caller.principal, person: caller.person, scopes: [...caller.scopes].sort() });
-  });
+  }));
 
   router.get(
     '/campaigns/:id/sent-per-minute',
-    route({ scope: 'campaigns:read', summary: "Messages sent per minute (oldest first) and the campaign's known per-minute limit", query: sentPerMinuteQuery, response: sentPerMinuteResponse }),
-    async (req, res) => {
-      const c = await loadCampaign(sql, callerOf(res), req.params.id as string);
-      const q = sentPerMinuteQuery.parse(req.query);
+    route({ scope: 'campaigns:read', summary: "Messages sent per minute (oldest first) and the campaign's known per-minute limit", params: { id: campaignParam }, load: campaignLoader(sql), query: sentPerMinuteQuery, response: sentPerMinuteResponse }, async ({ loaded: c, query: q }, _req, res) => {
       const series = await sentPerMinute(sql, c.id, q.minutes);
       // The configured `default` account's limits live in the worker's environment: only a
       // campaign throttle or a stored account's limit is known here.
@@ -44,7 +41,7 @@ export function consoleApiRouter({ sql }: { sql: Sql }): Router {
             ? { messagesPerMinute: account, from: 'account' as const }
             : {};
       res.json({ minutes: series.map((m) => ({ at: m.minute.toISOString(), sent: m.sent })), limit });
-    },
+    }),
   );
 
   return router;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { z } from 'zod';
 import { createKeySchema } from '../contract/keys.js';
 import { keyCreatedResponse, keyListResponse, keyResponse } from '../contract/responses.js';
 import { appendAudit } from '../db/audit.js';
@@ -8,7 +7,9 @@ import * as keys from '../db/keys.js';
 import type { Sql } from '../db/sql.js';
 import { newKey, principalOfKey } from './auth.js';
 import { ApiError, notFound } from './errors.js';
-import { callerOf, route, type Scope } from './scopes.js';
+import { keyParam } from './params.js';
+import { route } from './route.js';
+import type { Scope } from './scopes.js';
 
 const keyView = (k: keys.ApiKeyRow) => ({
   id: k.id,
@@ -27,9 +28,7 @@ const keyView = (k: keys.ApiKeyRow) => ({
 export function keyRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
 
-  router.post('/keys', route({ scope: 'keys:admin', summary: 'Create an API key; the answer holds the key, shown only this once', body: createKeySchema, response: keyCreatedResponse, status: 201 }), async (req, res) => {
-    const caller = callerOf(res);
-    const input = createKeySchema.parse(req.body ?? {});
+  router.post('/keys', route({ scope: 'keys:admin', summary: 'Create an API key; the answer holds the key, shown only this once', body: createKeySchema, response: keyCreatedResponse, status: 201 }, async ({ caller, body: input }, _req, res) => {
     if (input.tenant && input.tenant !== caller.tenant && !caller.bootstrap) {
       throw new ApiError(403, 'only the configured API_KEY may create keys for another tenant');
     }
@@ -67,29 +66,25 @@ export function keyRouter({ sql }: { sql: Sql }): Router {
     });
     if (!row) throw new ApiError(409, `tenant ${tenant} already has a key named ${input.name}`);
     res.status(201).json({ ...keyView(row), key: secret.key });
-  });
+  }));
 
-  router.get('/keys', route({ scope: 'keys:admin', summary: "List the tenant's API keys, without secrets", response: keyListResponse }), async (_req, res) => {
-    const caller = callerOf(res);
+  router.get('/keys', route({ scope: 'keys:admin', summary: "List the tenant's API keys, without secrets", response: keyListResponse }, async ({ caller }, _req, res) => {
     res.json({ items: (await keys.listKeys(sql, caller.tenant)).map(keyView) });
-  });
+  }));
 
-  router.delete('/keys/:id', route({ scope: 'keys:admin', summary: 'Revoke an API key', response: keyResponse }), async (req, res) => {
-    const caller = callerOf(res);
-    const id = z.uuid().safeParse(req.params.id);
-    if (!id.success) throw notFound('key');
+  router.delete('/keys/:id', route({ scope: 'keys:admin', summary: 'Revoke an API key', params: { id: keyParam }, response: keyResponse }, async ({ caller, params: { id } }, _req, res) => {
     const row = await sql.begin(async (tx) => {
-      const before = await keys.getKey(tx, caller.tenant, id.data);
+      const before = await keys.getKey(tx, caller.tenant, id);
       if (!before) return undefined;
-      const after = await keys.revokeKey(tx, caller.tenant, id.data);
+      const after = await keys.revokeKey(tx, caller.tenant, id);
       if (!before.revokedAt) {
-        await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'key.revoke', subject: id.data, details: { name: before.name } });
+        await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'key.revoke', subject: id, details: { name: before.name } });
       }
       return after;
     });
     if (!row) throw notFound('key');
     res.json(keyView(row));
-  });
+  }));
 
   return router;
 }

@@ -118,6 +118,7 @@ export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string
       name: m[1],
       in: 'path',
       required: true,
+      ...(r.spec?.params?.[m[1]!] ? { description: `names a ${r.spec.params[m[1]!]!.resource}: a value that names none of the caller's is a 404` } : {}),
       schema: { type: 'string', minLength: 1, pattern: SAFE },
     }));
     const spec = r.spec;
@@ -127,6 +128,7 @@ export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string
           name,
           in: 'query',
           required: ((query.required ?? []) as string[]).includes(name),
+          ...((schema as { deprecated?: boolean }).deprecated ? { deprecated: true } : {}),
           schema,
         }))
       : [];

@@ -6,7 +6,8 @@ import { tenantS3 } from '../s3/tenant-s3.js';
 import { LocationDeniedError, type S3Location } from '../s3/locations.js';
 import { Router } from 'express';
 import { z } from 'zod';
-import { pageSchema, recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
+import { recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
+import { previewResponse, recipientDecisionResponse, reviewResponse, testSendResponse } from '../contract/responses.js';
 import { testSendWorkflowId } from '../contract/workflow-ids.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
@@ -18,10 +19,13 @@ import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError, type S3Store } from '../s3/client.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
-import { loadCampaign } from './campaign-access.js';
+import { campaignLoader, loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
 import { reviewFingerprint } from './fingerprint.js';
-import { callerOf, route } from './scopes.js';
+import { intCursor, page, pageQuery } from './paging.js';
+import { campaignParam, recipientParam } from './params.js';
+import { route } from './route.js';
+import type { Caller } from './scopes.js';
 
 export interface ReviewRouterDeps {
   sql: Sql;
@@ -48,6 +52,8 @@ const attachmentQuery = z
     ),
   })
   .strict();
+/** The review's recipients, by id. */
+export const reviewQuery = pageQuery(intCursor, {}, { afterAlias: true });
 /** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
@@ -55,33 +61,36 @@ const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code
 export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
   const router = Router();
 
-
-  async function loadRecipient(campaignId: string, rawId: string) {
-    const id = Number(rawId);
-    const r = Number.isInteger(id) && id > 0 && id < 2 ** 31 ? await recipients.getRecipient(sql, campaignId, id) : undefined;
+  const load = campaignLoader(sql);
+  async function loadRecipient(campaignId: string, id: number) {
+    const r = await recipients.getRecipient(sql, campaignId, id);
     if (!r) throw notFound('recipient');
     return r;
   }
+  /** The `load` of the routes under /campaigns/:id/recipients/:rid: the campaign and its recipient. */
+  const loadBoth = async ({ caller, params }: { caller: Caller; params: { id: string; rid: number } }) => {
+    const c = await loadCampaign(sql, caller, params.id);
+    return { c, r: await loadRecipient(c.id, params.rid) };
+  };
 
-  router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', query: pageSchema }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
-    const page = pageSchema.parse(req.query);
+  router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked (and, for a follow-up, its warnings), paged', params: { id: campaignParam }, load, query: reviewQuery, response: reviewResponse }, async ({ loaded: c, query: q }, _req, res) => {
     // A follow-up also lists its `warning` recipients: each says why its earlier send failed.
     const listed = (await followUpOf(sql, c.id)) ? (['needs_review', 'blocked', 'warning'] as const) : (['needs_review', 'blocked'] as const);
     const [counts, undecided, rows, fingerprint] = await Promise.all([
       recipients.buildStatusCounts(sql, c.id),
       recipients.undecidedCount(sql, c.id),
-      recipients.recipientsByBuildStatus(sql, c.id, [...listed], page.after, page.limit),
+      recipients.recipientsByBuildStatus(sql, c.id, [...listed], q.cursor ?? 0, q.limit + 1),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
       // Hashing the list reads all of it: done for the first page only, which every review starts with.
-      c.status === 'building' || page.after ? undefined : reviewFingerprint(sql, c),
+      c.status === 'building' || q.cursor ? undefined : reviewFingerprint(sql, c),
     ]);
+    const { items, nextCursor } = page(rows, q.limit, (r) => r.id);
     res.json({
       status: c.status,
       counts,
       undecided,
       fingerprint,
-      recipients: rows.map((r) => ({
+      items: items.map((r) => ({
         id: r.id,
         email: r.email,
         name: r.name ?? undefined,
@@ -89,13 +98,13 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
         reasons: r.buildReasons,
         included: r.buildStatus === 'needs_review' ? r.included : undefined,
       })),
-      next: rows.length === page.limit ? rows[rows.length - 1]!.id : undefined,
+      nextCursor,
     });
-  });
+  }));
 
-  router.get('/campaigns/:id/recipients/:rid/preview', route({ scope: 'campaigns:read', summary: 'The exact message a recipient would get: JSON, or the .eml with Accept: message/rfc822' }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
-    const r = await loadRecipient(c.id, String(req.params.rid));
+  const recipientParams = { id: campaignParam, rid: recipientParam };
+
+  router.get('/campaigns/:id/recipients/:rid/preview', route({ scope: 'campaigns:read', summary: 'The exact message a recipient would get: JSON, or the .eml with Accept: message/rfc822', params: recipientParams, load: loadBoth, response: previewResponse }, async ({ loaded: { c, r } }, req, res) => {
     if (c.status === 'building') throw new ApiError(409, 'the campaign is still building', { status: c.status });
     const attachmentBytes = (r.attachments ?? []).reduce((sum, a) => sum + a.size, 0);
     if (attachmentBytes > previewAttachmentBytes) {
@@ -149,12 +158,9 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       buildStatus: r.buildStatus,
       reasons: r.buildReasons,
     });
-  });
+  }));
 
-  router.get('/campaigns/:id/recipients/:rid/attachment', route({ scope: 'campaigns:read', summary: "One of a recipient's attachments, the version the build pinned, as a download", query: attachmentQuery, produces: 'application/octet-stream' }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
-    const r = await loadRecipient(c.id, String(req.params.rid));
-    const { n } = attachmentQuery.parse(req.query);
+  router.get('/campaigns/:id/recipients/:rid/attachment', route({ scope: 'campaigns:read', summary: "One of a recipient's attachments, the version the build pinned, as a download", params: recipientParams, load: loadBoth, query: attachmentQuery, produces: 'application/octet-stream' }, async ({ loaded: { c, r }, query: { n } }, _req, res) => {
     const a = r.attachments[n];
     if (!a) throw notFound('attachment');
     if (a.size > previewAttachmentBytes) {
@@ -179,12 +185,9 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
         'Content-Security-Policy': "default-src 'none'; sandbox",
       })
       .send(bytes);
-  });
+  }));
 
-  router.post('/campaigns/:id/recipients/:rid/decision', route({ scope: 'campaigns:review', summary: 'Include or leave out a needs_review recipient', body: recipientDecisionSchema }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
-    const r = await loadRecipient(c.id, String(req.params.rid));
-    const { include } = recipientDecisionSchema.parse(req.body ?? {});
+  router.post('/campaigns/:id/recipients/:rid/decision', route({ scope: 'campaigns:review', summary: 'Include or leave out a needs_review recipient', params: recipientParams, load: loadBoth, body: recipientDecisionSchema, response: recipientDecisionResponse }, async ({ caller, loaded: { c, r }, body: { include } }, _req, res) => {
     if (c.status !== 'awaiting_review') {
       throw new ApiError(409, `the campaign is ${c.status}, not awaiting review`, { status: c.status });
     }
@@ -193,7 +196,6 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
         status: r.buildStatus,
       });
     }
-    const caller = callerOf(res);
     await sql.begin(async (tx) => {
       // Checked under the campaign row's lock: an approval committing at the same moment either
       // sees this decision or makes it a 409, never a 200 for a recipient the approval skipped.
@@ -204,13 +206,11 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       await recipients.setIncluded(tx, c.id, r.id, include);
       await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'recipient.decision', campaignId: c.id, subject: String(r.id), details: { include, email: r.email } });
     });
-    logger.info({ campaignId: c.id, recipientId: r.id, include, by: res.locals.principal }, 'recipient decision');
+    logger.info({ campaignId: c.id, recipientId: r.id, include, by: caller.principal }, 'recipient decision');
     res.json({ id: r.id, buildStatus: r.buildStatus, included: include });
-  });
+  }));
 
-  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', body: testSendSchema, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }), async (req, res) => {
-    const c = await loadCampaign(sql, callerOf(res), String(req.params.id));
-    const body = testSendSchema.parse(req.body ?? {});
+  router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', params: { id: campaignParam }, load, body: testSendSchema, response: testSendResponse, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }, async ({ caller, loaded: c, body }, _req, res) => {
     if (c.status === 'building' || c.status === 'failed') {
       throw new ApiError(409, `the campaign is ${c.status}; there is no message to test`, { status: c.status });
     }
@@ -220,7 +220,7 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       if (!first) throw new ApiError(409, 'the campaign has no recipient whose message can be rendered', { status: c.status });
       recipientId = first.id;
     } else {
-      const r = await loadRecipient(c.id, String(recipientId));
+      const r = await loadRecipient(c.id, recipientId);
       if (r.buildStatus === 'blocked') {
         throw new ApiError(409, `recipient ${r.id} is blocked: ${r.buildReasons.join('; ')}`, { status: r.buildStatus });
       }
@@ -260,11 +260,10 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       }
       throw err;
     }
-    const caller = callerOf(res);
     await appendAudit(sql, { tenant: caller.tenant, principal: caller.principal, action: 'campaign.test_send', campaignId: c.id, subject: String(recipientId), details: { to: body.to, messageId: result.messageId } });
-    logger.info({ campaignId: c.id, recipientId, by: res.locals.principal }, 'test message sent');
+    logger.info({ campaignId: c.id, recipientId, by: caller.principal }, 'test message sent');
     res.json({ to: body.to, recipientId, messageId: result.messageId, response: result.response });
-  });
+  }));
 
   return router;
 }

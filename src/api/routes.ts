@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { ROUTE_SPEC, type RouteSpec } from './scopes.js';
+import { ROUTE_SPEC, type RouteSpec } from './route.js';
 
 export interface RegisteredRoute {
   method: string;

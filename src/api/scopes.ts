@@ -1,8 +1,3 @@
-import type { RequestHandler } from 'express';
-import type { z } from 'zod';
-import { unsafeInput } from '../contract/input.js';
-import { ApiError } from './errors.js';
-
 export const SCOPES = ['campaigns:write', 'campaigns:read', 'campaigns:review', 'accounts:admin', 'keys:admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -17,51 +12,4 @@ export interface Caller {
   keyId?: string;
   /** The configured API_KEY: may create keys for other tenants. */
   bootstrap: boolean;
-}
-
-/** What a route declares about itself: its scope, and what the OpenAPI document says of it. */
-export interface RouteSpec {
-  scope: Scope;
-  summary: string;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  /** The JSON answer on success, and its status code (200 unless said). */
-  response?: z.ZodType;
-  status?: number;
-  /** Answers that are not JSON (report.csv). */
-  produces?: string;
-  /** Answers particular to this route besides the common ones (401, 403, 404, 409, 422), by status. */
-  errors?: Record<number, string>;
-}
-
-export const ROUTE_SPEC = Symbol('routeSpec');
-export type SpecHandler = RequestHandler & { [ROUTE_SPEC]: RouteSpec };
-
-/**
- * The first handler of every /api/v1 route: declares its scope (and its OpenAPI description) and
- * refuses a caller without that scope. A route without one fails the route table test.
- */
-export function route(spec: RouteSpec): SpecHandler {
-  const handler: RequestHandler = (req, res, next) => {
-    const caller = res.locals.auth as Caller | undefined;
-    if (!caller) throw new ApiError(401, 'missing API key: send Authorization: Bearer <key>');
-    if (!caller.scopes.has(spec.scope)) {
-      throw new ApiError(403, `this API key lacks the scope ${spec.scope}`, { scope: spec.scope });
-    }
-    // Before any handler, schema or hash walks it: text PostgreSQL can store, nesting a stack can walk.
-    const problems = [
-      ...unsafeInput(req.params).map((p) => ({ ...p, path: `:${p.path}` })),
-      ...unsafeInput(req.query),
-      ...unsafeInput(req.body),
-    ];
-    if (problems.length > 0) throw new ApiError(422, 'the request is not valid', { problems });
-    next();
-  };
-  return Object.assign(handler, { [ROUTE_SPEC]: spec });
-}
-
-export function callerOf(res: { locals: Record<string, unknown> }): Caller {
-  const caller = res.locals.auth as Caller | undefined;
-  if (!caller) throw new ApiError(401, 'missing API key: send Authorization: Bearer <key>');
-  return caller;
 }

@@ -1,41 +1,37 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { suppressionSchema } from '../contract/campaign.js';
+import { suppressionListResponse, suppressionResponse } from '../contract/responses.js';
 import type { Sql } from '../db/sql.js';
 import * as suppressions from '../db/suppressions.js';
-import { queryInt } from '../contract/input.js';
 import { notFound } from './errors.js';
-import { callerOf, route } from './scopes.js';
+import { emailCursor, page, pageQuery } from './paging.js';
+import { suppressionParam } from './params.js';
+import { route } from './route.js';
 
-const listQuery = z.object({
-  limit: queryInt({ min: 1, max: 1000, default: 100 }),
-  after: z.string().max(320).default(''),
-});
+export const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });
+
+const view = (r: suppressions.SuppressionRow) => ({ email: r.email, reason: r.reason ?? undefined, createdAt: r.createdAt });
 
 /** Addresses the tenant's campaigns never send to: the build marks them excluded. */
 export function suppressionRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
 
-  router.get('/suppressions', route({ scope: 'campaigns:read', summary: 'The suppression list, by address, paged', query: listQuery }), async (req, res) => {
-    const q = listQuery.parse(req.query);
-    const rows = await suppressions.listSuppressions(sql, callerOf(res).tenant, q.after.toLowerCase(), q.limit);
-    res.json({
-      suppressions: rows.map((r) => ({ email: r.email, reason: r.reason ?? undefined, createdAt: r.createdAt })),
-      next: rows.length === q.limit ? rows[rows.length - 1]!.email : undefined,
-    });
-  });
+  router.get('/suppressions', route({ scope: 'campaigns:read', summary: 'The suppression list, by address, paged', query: listSuppressionsQuery, response: suppressionListResponse }, async ({ caller, query: q }, _req, res) => {
+    const rows = await suppressions.listSuppressions(sql, caller.tenant, (q.cursor ?? '').toLowerCase(), q.limit + 1);
+    const { items, nextCursor } = page(rows, q.limit, (r) => r.email);
+    res.json({ items: items.map(view), nextCursor });
+  }));
 
-  router.post('/suppressions', route({ scope: 'campaigns:write', summary: 'Suppress an address', body: suppressionSchema, status: 201 }), async (req, res) => {
-    const body = suppressionSchema.parse(req.body ?? {});
-    const row = await suppressions.addSuppression(sql, callerOf(res).tenant, body.email, body.reason);
-    res.status(201).json({ email: row.email, reason: row.reason ?? undefined, createdAt: row.createdAt });
-  });
+  router.post('/suppressions', route({ scope: 'campaigns:write', summary: 'Suppress an address', body: suppressionSchema, response: suppressionResponse, status: 201 }, async ({ caller, body }, _req, res) => {
+    const row = await suppressions.addSuppression(sql, caller.tenant, body.email, body.reason);
+    res.status(201).json(view(row));
+  }));
 
-  router.delete('/suppressions/:email', route({ scope: 'campaigns:write', summary: 'Remove an address from the suppression list', status: 204 }), async (req, res) => {
-    const removed = await suppressions.removeSuppression(sql, callerOf(res).tenant, String(req.params.email));
+  router.delete('/suppressions/:email', route({ scope: 'campaigns:write', summary: 'Remove an address from the suppression list', params: { email: suppressionParam }, status: 204 }, async ({ caller, params }, _req, res) => {
+    const removed = await suppressions.removeSuppression(sql, caller.tenant, params.email);
     if (!removed) throw notFound('suppression');
     res.status(204).end();
-  });
+  }));
 
   return router;
 }

@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { isGlobTemplate } from '../build/attachments.js';
 import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
-import { tenantIdSchema } from '../contract/keys.js';
 import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';
 import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
@@ -9,7 +8,9 @@ import * as tenants from '../db/tenants.js';
 import type { Logger } from '../logger.js';
 import { templateLocationProblem, type S3Location } from '../s3/locations.js';
 import { ApiError, notFound, type Problem } from './errors.js';
-import { callerOf, route } from './scopes.js';
+import { tenantParam } from './params.js';
+import { route } from './route.js';
+import type { Caller } from './scopes.js';
 
 const view = (p: tenants.TenantPolicy, row: tenants.TenantRow | undefined) => ({
   tenant: p.tenant,
@@ -28,27 +29,28 @@ export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: L
   const router = Router();
   const configured = s3Locations ?? [];
 
-  function target(res: Parameters<typeof callerOf>[0], raw: string): string {
-    const caller = callerOf(res);
-    const id = tenantIdSchema.safeParse(raw);
-    if (!id.success || (!caller.bootstrap && id.data !== caller.tenant)) throw notFound('tenant');
-    return id.data;
-  }
+  /** The tenant the caller names: its own, or any for the configured API_KEY; another's is a 404. */
+  const target = ({ caller, params }: { caller: Caller; params: { tenant: string } }) => {
+    if (!caller.bootstrap && params.tenant !== caller.tenant) return Promise.reject(notFound('tenant'));
+    return Promise.resolve(params.tenant);
+  };
+  const params = { tenant: tenantParam };
+  /** Only the configured API_KEY changes a tenant's settings: checked before the body is read. */
+  const adminTarget: typeof target = async (input) => {
+    const id = await target(input);
+    if (!input.caller.bootstrap) {
+      throw new ApiError(403, "a tenant's settings belong to the installation's admin: only the configured API_KEY may change them");
+    }
+    return id;
+  };
 
-  router.get('/tenants/:tenant', route({ scope: 'keys:admin', summary: "A tenant's settings: its S3 locations and review rules", response: tenantSettingsResponse }), async (req, res) => {
-    const id = target(res, String(req.params.tenant));
+  router.get('/tenants/:tenant', route({ scope: 'keys:admin', summary: "A tenant's settings: its S3 locations and review rules", params, load: target, response: tenantSettingsResponse }, async ({ loaded: id }, _req, res) => {
     const row = await tenants.getTenant(sql, id);
     if (!row) throw notFound('tenant');
     res.json(view(tenants.policyOf(id, row, configured), row));
-  });
+  }));
 
-  router.put('/tenants/:tenant', route({ scope: 'keys:admin', summary: "Replace a tenant's settings (the configured API_KEY only); creates the tenant", body: tenantSettingsSchema, response: tenantSettingsResponse }), async (req, res) => {
-    const caller = callerOf(res);
-    const id = target(res, String(req.params.tenant));
-    if (!caller.bootstrap) {
-      throw new ApiError(403, "a tenant's settings belong to the installation's admin: only the configured API_KEY may change them");
-    }
-    const input = tenantSettingsSchema.parse(req.body ?? {});
+  router.put('/tenants/:tenant', route({ scope: 'keys:admin', summary: "Replace a tenant's settings (the configured API_KEY only); creates the tenant", params, load: adminTarget, body: tenantSettingsSchema, response: tenantSettingsResponse }, async ({ caller, loaded: id, body: input }, _req, res) => {
     const row = await sql.begin(async (tx) => {
       const before = await tenants.getTenant(tx, id);
       const after = await tenants.putTenantSettings(tx, id, {
@@ -71,7 +73,7 @@ export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: L
     });
     logger.info({ tenant: id, by: caller.principal }, 'tenant settings changed');
     res.json(view(tenants.policyOf(id, row, configured), row));
-  });
+  }));
 
   return router;
 }

@@ -3,7 +3,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
 import { globSyntaxProblem } from '../build/attachments.js';
 import { CAMPAIGN_STATUSES, SEND_STATUSES } from './statuses.js';
-import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, queryInt, unsafeInput } from './input.js';
+import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, unsafeInput } from './input.js';
 
 // The public contract of /api/v1/campaigns. Types come from these schemas; the API validates
 // with them and the worker reads stored definitions through the same types.
@@ -282,12 +282,6 @@ export const testSendSchema = z
   .strict();
 
 export const suppressionSchema = z.object({ email: emailAddress, reason: z.string().max(500).optional() }).strict();
-
-export const pageSchema = z.object({
-  limit: queryInt({ min: 1, max: 1000, default: 100 }),
-  /** The last recipient id of the previous page (`next`). */
-  after: queryInt({ min: 0, max: INT4_MAX, default: 0 }),
-});
 
 export const decisionSchema = z.object({ note: z.string().max(2000).optional() }).strict();
 

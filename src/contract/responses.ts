@@ -114,3 +114,48 @@ export const auditListResponse = page(
     details: z.record(z.string(), z.unknown()),
   }),
 );
+
+export const suppressionResponse = z.object({ email: z.string(), reason: z.string().optional(), createdAt: date });
+export const suppressionListResponse = page(suppressionResponse);
+
+/** The review page: counts per build status, and the recipients that need a decision or are blocked. */
+export const reviewResponse = page(
+  z.object({
+    id: z.number().int(),
+    email: z.string(),
+    name: z.string().optional(),
+    buildStatus: z.enum(BUILD_STATUSES),
+    reasons: z.array(z.string()),
+    included: z.boolean().nullable().optional(),
+  }),
+).extend({
+  status: campaignStatus,
+  counts: counts(BUILD_STATUSES),
+  undecided: z.number().int(),
+  /** On the first page only: send it back with the approval. */
+  fingerprint: z.string().optional(),
+});
+
+export const recipientDecisionResponse = z.object({ id: z.number().int(), buildStatus: z.enum(BUILD_STATUSES), included: z.boolean() });
+
+const mailbox = z.object({ address: z.string(), name: z.string().optional() });
+export const previewResponse = z.object({
+  messageId: z.string(),
+  date,
+  from: mailbox,
+  to: mailbox,
+  cc: z.array(z.string()),
+  bcc: z.array(z.string()),
+  replyTo: z.string().optional(),
+  subject: z.string(),
+  /** List-Unsubscribe and List-Unsubscribe-Post of a campaign with `listUnsubscribe`, as sent. */
+  headers: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
+  text: z.string().optional(),
+  html: z.string().optional(),
+  attachments: z.array(z.object({ filename: z.string(), size: z.number().int() })),
+  size: z.number().int(),
+  buildStatus: z.enum(BUILD_STATUSES),
+  reasons: z.array(z.string()),
+});
+
+export const testSendResponse = z.object({ to: z.string(), recipientId: z.number().int(), messageId: z.string(), response: z.string().optional() });

@@ -1,6 +1,6 @@
 import { createCampaignRequestSchema, createCampaignSchema, isFollowUp, type CreateCampaignInput } from '../contract/campaign.js';
 import { getTenantCampaign } from '../db/campaigns.js';
-import type { FollowUpSource } from '../db/campaigns.js';
+import type { FollowUpSource, RecipientSource } from '../db/campaigns.js';
 import { followUpOf, followUpsOf } from '../db/follow-ups.js';
 import type { Db } from '../db/sql.js';
 import { ApiError, notFound } from '../api/errors.js';
@@ -44,6 +44,9 @@ async function resolve(db: Db, tenant: string, body: unknown): Promise<CreateCam
 export function followUpSource(from: { campaign?: string; sendStatus?: FollowUpSource['sendStatus'] }): FollowUpSource {
   return { type: 'campaign', campaignId: from.campaign!, sendStatus: from.sendStatus ?? ['failed'] };
 }
+
+/** What the audit row of a follow-up's creation adds: the campaign it resends and to whom. */
+export const followUpDetails = (source: RecipientSource) => (source.type === 'campaign' ? { followUpOf: source.campaignId, sendStatus: source.sendStatus } : {});
 
 /** The links of GET /campaigns/:id: the campaign this one resends from, and those that resend from it. */
 export async function followUpLinks(db: Db, c: { id: string; tenant: string }) {

@@ -5,6 +5,7 @@ import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createS3Store } from '../../src/s3/client.js';
 import { API_KEY, TEST_MASTER_KEY, type ApiResponse, type Harness } from './harness.js';
+import { apiClient } from './http.js';
 
 /** A second API on the harness's database and Temporal, with settings of the test's own (limits, hosts, keys). */
 export interface ExtraApi {
@@ -34,21 +35,7 @@ export async function startExtraApi(h: Harness, settings: Partial<AppDeps>): Pro
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     baseUrl,
-    async api(method, path, body, headers = {}) {
-      const res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body: parsed as any, headers: res.headers };
-    },
+    api: apiClient(baseUrl, API_KEY),
     async close() {
       await new Promise((r) => server.close(r));
       s3.close();

@@ -18,6 +18,7 @@ import { createLogger } from '../../src/logger.js';
 import { createWorker, type CampaignWorker } from '../../src/worker/create.js';
 import { createWorkerDeps } from '../../src/worker/deps.js';
 import { createS3Store } from '../../src/s3/client.js';
+import { apiClient } from './http.js';
 
 // Each test file gets its own database, SMTP sink, IMAP user, task queue, worker and API on the
 // shared real servers that `npm test` started.
@@ -203,25 +204,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async putObject(key, body, inBucket = bucket) {
       await s3.send(new PutObjectCommand({ Bucket: inBucket, Key: key, Body: body }));
     },
-    async api(method, path, body, headers = {}) {
-      const res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${API_KEY}`,
-          ...(body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type') ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body: parsed as any, headers: res.headers };
-    },
+    api: apiClient(baseUrl, API_KEY),
     async sentFolder() {
       const imap = new ImapFlow({
         host: '127.0.0.1',

@@ -1,0 +1,127 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { z } from 'zod';
+import { unsafeInput } from '../contract/input.js';
+import { ApiError, notFound } from './errors.js';
+import { responseProblems } from './response-check.js';
+import type { Caller, Scope } from './scopes.js';
+
+/** A path parameter: the resource it names (its 404) and the schema of a value that can name one. */
+export interface PathParam<T = unknown> {
+  resource: string;
+  schema: z.ZodType<T, string>;
+}
+type ParamSpec = Record<string, PathParam>;
+
+/** What a route declares about itself: its scope, its input and answer, and its OpenAPI description. */
+export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefined, Q extends z.ZodType | undefined = z.ZodType | undefined, P extends ParamSpec = ParamSpec> {
+  scope: Scope;
+  summary: string;
+  /** One entry per `:name` of the route's path. */
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** The JSON answer on success, and its status code (200 unless said). */
+  response?: z.ZodType;
+  status?: number;
+  /** Answers that are not JSON (report.csv, a download). */
+  produces?: string;
+  /** Answers particular to this route besides the common ones (401, 403, 404, 409, 422), by status. */
+  errors?: Record<number, string>;
+}
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+type ParsedParams<P extends ParamSpec> = { [K in keyof P]: P[K] extends PathParam<infer T> ? T : never };
+
+/** What a handler receives: the caller, its input parsed by the route's schemas, and what `load` found. */
+export interface RouteInput<B, Q, P extends ParamSpec, L = undefined> {
+  caller: Caller;
+  params: ParsedParams<P>;
+  query: Parsed<Q>;
+  body: Parsed<B>;
+  loaded: L;
+}
+
+/**
+ * Finds what the path names (a campaign, a recipient) before the query and body are read: an
+ * unknown or another tenant's resource is a 404 whatever else the request holds.
+ */
+export type Loader<P extends ParamSpec, L> = (input: { caller: Caller; params: ParsedParams<P> }) => Promise<L>;
+
+export const ROUTE_SPEC = Symbol('routeSpec');
+export type SpecHandler = RequestHandler & { [ROUTE_SPEC]: RouteSpec };
+
+/** The app setting that turns the answer check on (createApp sets it; on outside production). */
+export const CHECK_RESPONSES = 'check responses';
+
+/**
+ * Every /api/v1 route is one `route(spec, handler)`: it refuses a caller without the scope (403),
+ * parses the path parameters (a value that cannot name the resource is its 404), runs `load`
+ * (an unknown resource is its 404), parses the query and the body (a ZodError: 422 naming the
+ * field, through the error middleware), and hands the handler typed values. Where the app checks answers, a success that does not match `response` is a 500
+ * with a log line naming the field, so a test meets it at once.
+ */
+export function route<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends ParamSpec = Record<never, PathParam>, L = undefined>(
+  spec: RouteSpec<B, Q, P> & { load?: Loader<P, L> },
+  handler: (input: RouteInput<B, Q, P, L>, req: Request, res: Response) => unknown,
+): SpecHandler {
+  const wrapped: RequestHandler = async (req, res) => {
+    const caller = authorize(res, spec.scope);
+    refuseUnsafeInput(req);
+    const params = parseParams(spec.params ?? {}, req.params as Record<string, string>) as ParsedParams<P>;
+    const loaded = (await spec.load?.({ caller, params })) as L;
+    const query = spec.query?.parse(req.query) as Parsed<Q>;
+    const body = spec.body?.parse(req.body ?? {}) as Parsed<B>;
+    if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res);
+    await handler({ caller, params, query, body, loaded }, req, res);
+  };
+  return Object.assign(wrapped, { [ROUTE_SPEC]: spec as RouteSpec });
+}
+
+function authorize(res: Response, scope: Scope): Caller {
+  const caller = callerOf(res);
+  if (!caller.scopes.has(scope)) throw new ApiError(403, `this API key lacks the scope ${scope}`, { scope });
+  return caller;
+}
+
+/** Before any schema or hash walks it: text PostgreSQL can store, nesting a stack can walk. */
+function refuseUnsafeInput(req: Request) {
+  const problems = [
+    ...unsafeInput(req.params).map((p) => ({ ...p, path: `:${p.path}` })),
+    ...unsafeInput(req.query),
+    ...unsafeInput(req.body),
+  ];
+  if (problems.length > 0) throw new ApiError(422, 'the request is not valid', { problems });
+}
+
+function parseParams(spec: ParamSpec, raw: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(spec)) {
+    const parsed = p.schema.safeParse(raw[name]);
+    if (!parsed.success) throw notFound(p.resource);
+    out[name] = parsed.data;
+  }
+  return out;
+}
+
+export class ResponseContractError extends Error {}
+
+/** Wraps `res.json`: a 2xx answer that does not match its schema throws instead of going out. */
+function checkAnswers(schema: z.ZodType, req: Request, res: Response) {
+  const json = res.json.bind(res);
+  res.json = (body: unknown) => {
+    if (res.statusCode < 300) {
+      const problems = responseProblems(schema, body);
+      if (problems.length > 0) {
+        throw new ResponseContractError(`the answer to ${req.method} ${req.baseUrl}${String(req.route?.path)} does not match its declared response schema: ${problems.join('; ')}`);
+      }
+    }
+    return json(body);
+  };
+}
+
+export function callerOf(res: { locals: Record<string, unknown> }): Caller {
+  const caller = res.locals.auth as Caller | undefined;
+  if (!caller) throw new ApiError(401, 'missing API key: send Authorization: Bearer <key>');
+  return caller;
+}

@@ -1,0 +1,109 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { createApp, type AppDeps } from '../../src/api/app.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createSql, type Sql } from '../../src/db/sql.js';
+import { freePort } from '../../src/dev/ports.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/dev/postgres.js';
+import { createLogger } from '../../src/logger.js';
+import type { ApiResponse } from './harness.js';
+import { apiClient } from './http.js';
+
+// The fast route tier: the real express app over a real PostgreSQL (the shared one under
+// `npm test`, else one of its own), with a stub in place of the Temporal client, so route rules
+// are checked in seconds without a Temporal server or a worker.
+
+export const FAST_API_KEY = 'fast-tier-key-0123456789';
+
+/** What the stub Temporal client was asked, and how it answers Updates. */
+export interface TemporalStub {
+  client: Client;
+  started: { workflowId: string }[];
+  /** The next Updates' answer: a status, or an error to throw (a refusal, a timeout). */
+  answerUpdates(answer: { status: string } | Error): void;
+}
+
+export function temporalStub(): TemporalStub {
+  const started: { workflowId: string }[] = [];
+  let answer: { status: string } | Error = new Error('no Update answer set in this test');
+  const client = {
+    options: { namespace: 'default' },
+    connection: {
+      withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+      operatorService: { listSearchAttributes: () => Promise.resolve({ customAttributes: {} }) },
+      workflowService: { getSystemInfo: () => Promise.resolve({}) },
+    },
+    workflow: {
+      start: (_type: string, o: { workflowId: string }) => {
+        started.push({ workflowId: o.workflowId });
+        return Promise.resolve({ workflowId: o.workflowId });
+      },
+      getHandle: () => ({
+        executeUpdate: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)),
+      }),
+    },
+  };
+  return { client: client as unknown as Client, started, answerUpdates: (a) => (answer = a) };
+}
+
+export interface FastApp {
+  sql: Sql;
+  temporal: TemporalStub;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** A database of its own on the shared PostgreSQL, or on one started here (and stopped by close). */
+async function database(): Promise<{ url: string; stop(): Promise<void> }> {
+  let adminUrl = process.env.CM_TEST_PG_ADMIN_URL;
+  let stop = () => Promise.resolve();
+  if (!adminUrl) {
+    const root = await mkdtemp(join(tmpdir(), 'campaign-mailer-fast-'));
+    await chmod(root, 0o755); // embedded PostgreSQL runs as another user when we are root
+    const pg = await startEmbeddedPostgres({ dir: join(root, 'postgres'), port: await freePort(), database: 'postgres' });
+    adminUrl = pg.adminUrl;
+    stop = async () => {
+      await pg.stop();
+      await rm(root, { recursive: true, force: true });
+    };
+  }
+  const name = `fast_${randomBytes(5).toString('hex')}`;
+  await createDatabaseIfMissing(adminUrl, name);
+  const url = adminUrl.replace(/\/postgres$/, `/${name}`);
+  await migrate(url);
+  return { url, stop };
+}
+
+export async function startFastApp(settings: Partial<AppDeps> = {}): Promise<FastApp> {
+  const db = await database();
+  const sql = createSql(db.url);
+  const temporal = temporalStub();
+  const app = createApp({
+    sql,
+    client: temporal.client,
+    apiKey: FAST_API_KEY,
+    taskQueue: 'fast-tier',
+    namespace: 'default',
+    logger: createLogger('fast-tier', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...settings,
+  });
+  const server: Server = await new Promise((ok) => {
+    const s = app.listen(0, '127.0.0.1', () => ok(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    sql,
+    temporal,
+    api: apiClient(baseUrl, FAST_API_KEY),
+    async close() {
+      await new Promise((r) => server.close(r));
+      await sql.end();
+      await db.stop();
+    },
+  };
+}

@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import express from 'express';
+import { z } from 'zod';
+import { createApp } from '../../src/api/app.js';
+import { errorMiddleware } from '../../src/api/errors.js';
+import { PAGE_LIMIT } from '../../src/api/paging.js';
+import { route } from '../../src/api/route.js';
+import { registeredRoutes } from '../../src/api/routes.js';
+import { SCOPES, type Caller } from '../../src/api/scopes.js';
+import { createLogger } from '../../src/logger.js';
+import { INVALID_TRANSITION } from '../../src/contract/failures.js';
+import { startFastApp, temporalStub, type FastApp } from '../helpers/fast-app.js';
+
+// The fast route tier: the real express app and a real PostgreSQL, a stub for the Temporal client.
+// It checks the rules every route obeys (scopes, input, conflicts, paging) in seconds.
+
+let f: FastApp;
+before(async () => {
+  f = await startFastApp();
+});
+after(async () => {
+  await f?.close();
+});
+
+const body = (n: number, extra: Record<string, unknown> = {}) => ({
+  name: `Fast ${n}`,
+  from: 'Acme <billing@acme.test>',
+  subject: 'Hello {{ name }}',
+  text: 'Dear {{ name }}',
+  recipients: Array.from({ length: n }, (_, i) => ({ email: `c${i + 1}@example.com`, name: `C ${i + 1}` })),
+  ...extra,
+});
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+const problemPaths = (b: { problems?: { path: string }[] }) => (b.problems ?? []).map((p) => p.path);
+
+async function createCampaign(extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await f.api('POST', '/api/v1/campaigns', body(2, extra));
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id as string;
+}
+
+/** Recipients 1..n of a campaign, as the build writes them. */
+async function addRecipients(campaignId: string, n: number, buildStatus: string) {
+  await f.sql`INSERT INTO recipients (campaign_id, id, email, build_status)
+    SELECT ${campaignId}, g, 'r' || g || '@example.com', ${buildStatus} FROM generate_series(1, ${n}::int) g`;
+}
+
+describe('the route table', () => {
+  test('every route declares a param for each :name of its path, and its answer', () => {
+    const app = createApp({ sql: f.sql, client: temporalStub().client, apiKey: 'x'.repeat(24), taskQueue: 'q', namespace: 'default', logger: createLogger('t', 'silent') });
+    const routes = registeredRoutes((app as unknown as { router: express.Router }).router).filter((r) => r.spec);
+    assert.ok(routes.length > 30, `${routes.length} routes`);
+    for (const r of routes) {
+      const names = [...r.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]).sort();
+      assert.deepEqual(Object.keys(r.spec!.params ?? {}).sort(), names, `${r.method} ${r.path}: params`);
+      const declared = r.spec!.response !== undefined || r.spec!.produces !== undefined || r.spec!.status === 204;
+      assert.ok(declared, `${r.method} ${r.path} declares no response`);
+    }
+  });
+});
+
+describe('route rules', () => {
+  test('a key without the scope is refused with 403 naming it, before its input is read', async () => {
+    const made = await f.api('POST', '/api/v1/keys', { name: 'reader', scopes: ['campaigns:read'] });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const res = await f.api('POST', '/api/v1/campaigns', { subject: 42 }, bearer(made.body.key));
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.equal(res.body.scope, 'campaigns:write');
+    assert.equal(f.temporal.started.length, 0, 'no workflow started');
+  });
+
+  test('bad input is a 422 naming each field, in the body, the query and a header', async () => {
+    const b = await f.api('POST', '/api/v1/campaigns', { ...body(1), subject: 42, from: undefined });
+    assert.equal(b.status, 422, JSON.stringify(b.body));
+    assert.deepEqual(problemPaths(b.body).sort(), ['from', 'subject']);
+    const q = await f.api('GET', '/api/v1/campaigns?limit=0x10&status=nope');
+    assert.equal(q.status, 422, JSON.stringify(q.body));
+    assert.deepEqual(problemPaths(q.body).sort(), ['limit', 'status']);
+    const h = await f.api('POST', '/api/v1/campaigns', body(1), { 'idempotency-key': 'has space' });
+    assert.deepEqual([h.status, ...problemPaths(h.body)], [422, 'Idempotency-Key']);
+  });
+
+  test('a path value that cannot name the resource is its 404, as an unknown one is', async () => {
+    for (const path of ['/api/v1/campaigns/not-a-uuid', '/api/v1/campaigns/6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11', '/api/v1/accounts/NO']) {
+      const res = await f.api('GET', path);
+      assert.equal(res.status, 404, `${path}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error, /not found/);
+    }
+    const key = await f.api('DELETE', '/api/v1/keys/x');
+    assert.deepEqual([key.status, key.body.error], [404, 'key not found']);
+  });
+
+  test('an unknown campaign is a 404 even when the body is also wrong: the resource is looked up first', async () => {
+    const res = await f.api('POST', '/api/v1/campaigns/6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11/test-send', {});
+    assert.deepEqual([res.status, res.body.error], [404, 'campaign not found']);
+  });
+
+  test('a state conflict is a 409 with the current state: from the API, and from the workflow', async () => {
+    const id = await createCampaign();
+    await addRecipients(id, 1, 'needs_review');
+    const decision = await f.api('POST', `/api/v1/campaigns/${id}/recipients/1/decision`, { include: true });
+    assert.equal(decision.status, 409, JSON.stringify(decision.body));
+    assert.equal(decision.body.status, 'building');
+    f.temporal.answerUpdates(
+      new WorkflowUpdateFailedError('refused', ApplicationFailure.create({ type: INVALID_TRANSITION, message: 'the campaign is building, not running', details: [{ status: 'building' }] })),
+    );
+    const pause = await f.api('POST', `/api/v1/campaigns/${id}/pause`, {});
+    assert.equal(pause.status, 409, JSON.stringify(pause.body));
+    assert.deepEqual([pause.body.status, pause.body.error], ['building', 'the campaign is building, not running']);
+    f.temporal.answerUpdates({ status: 'paused' });
+    assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`, {})).body, { status: 'paused' });
+  });
+});
+
+describe('one paging style', () => {
+  test('every list route pages with limit and cursor, and answers items and nextCursor', async () => {
+    for (let i = 0; i < 3; i++) await createCampaign();
+    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) {
+      assert.equal((await f.api('POST', '/api/v1/suppressions', { email })).status, 201);
+    }
+    for (const list of ['/api/v1/campaigns', '/api/v1/suppressions', '/api/v1/audit']) {
+      const seen: unknown[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const res = await f.api('GET', `${list}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        assert.equal(res.status, 200, `${list}: ${JSON.stringify(res.body)}`);
+        assert.ok(res.body.items.length <= 2);
+        seen.push(...res.body.items.map((i: { id?: string; email?: string }) => i.id ?? i.email));
+        cursor = res.body.nextCursor;
+        if (cursor === undefined) break;
+        assert.equal(typeof cursor, 'string');
+      }
+      assert.equal(cursor, undefined, `${list} ends`);
+      assert.ok(seen.length >= 3, `${list}: ${seen.length} items`);
+      assert.equal(new Set(seen).size, seen.length, `${list}: no item twice`);
+    }
+  });
+
+  test('the review and recipient lists page the same way; after is the deprecated name of cursor where clients sent it', async () => {
+    const id = await createCampaign();
+    // As the build would leave it: no worker runs in this tier.
+    await f.sql`UPDATE campaigns SET status = 'awaiting_review' WHERE id = ${id}`;
+    await addRecipients(id, 5, 'needs_review');
+    const first = await f.api('GET', `/api/v1/campaigns/${id}/review?limit=2`);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual([first.body.items.map((r: { id: number }) => r.id), first.body.nextCursor], [[1, 2], '2']);
+    assert.equal(typeof first.body.fingerprint, 'string', 'the first page carries the fingerprint');
+    const byCursor = await f.api('GET', `/api/v1/campaigns/${id}/review?limit=2&cursor=2`);
+    const byAfter = await f.api('GET', `/api/v1/campaigns/${id}/review?limit=2&after=2`);
+    assert.deepEqual(byAfter.body, byCursor.body);
+    assert.deepEqual(byCursor.body.items.map((r: { id: number }) => r.id), [3, 4]);
+    const last = await f.api('GET', `/api/v1/campaigns/${id}/recipients?limit=2&cursor=4`);
+    assert.deepEqual([last.body.items.map((r: { id: number }) => r.id), last.body.nextCursor], [[5], undefined]);
+    const both = await f.api('GET', `/api/v1/campaigns/${id}/review?limit=2&cursor=2&after=4`);
+    assert.deepEqual(both.body.items, byCursor.body.items, 'cursor wins over after');
+    const suppressions = await f.api('GET', '/api/v1/suppressions?limit=1&after=a%40example.com');
+    assert.equal(suppressions.status, 200, JSON.stringify(suppressions.body));
+    assert.ok(suppressions.body.items.every((s: { email: string }) => s.email > 'a@example.com'), 'after works on the suppression list');
+    // Where no client ever sent it, `after` is not a name of the query.
+    const unknown = await f.api('GET', `/api/v1/campaigns/${id}/recipients?after=2`);
+    assert.equal(unknown.status, 422, JSON.stringify(unknown.body));
+  });
+
+  test(`one maximum page size, ${PAGE_LIMIT.max}, for every list route`, async () => {
+    for (const list of ['/api/v1/campaigns', '/api/v1/suppressions', '/api/v1/audit']) {
+      assert.equal((await f.api('GET', `${list}?limit=${PAGE_LIMIT.max}`)).status, 200, list);
+      const over = await f.api('GET', `${list}?limit=${PAGE_LIMIT.max + 1}`);
+      assert.deepEqual([over.status, ...problemPaths(over.body)], [422, 'limit'], list);
+    }
+  });
+});
+
+describe('answers are checked against their schema outside production', () => {
+  const caller: Caller = { tenant: 't', principal: 'p', person: 'p', scopes: new Set(SCOPES), bootstrap: false };
+  /** A one-route app whose handler answers `answer`, declared as `{ n: number }`. */
+  async function oneRoute(checkResponses: boolean, answer: unknown) {
+    const lines: string[] = [];
+    const logger = createLogger('t', 'error');
+    logger.error = ((obj: { err?: Error }, msg: string) => void lines.push(`${msg}: ${obj.err?.message}`)) as typeof logger.error;
+    const app = express();
+    app.set('check responses', checkResponses);
+    app.use((_req, res, next) => {
+      res.locals.auth = caller;
+      next();
+    });
+    app.get('/x', route({ scope: 'campaigns:read', summary: 'x', response: z.object({ n: z.number() }) }, (_input, _req, res) => void res.json(answer)));
+    app.use(errorMiddleware(logger));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/x`);
+    const result = { status: res.status, body: (await res.json()) as unknown, lines };
+    server.close();
+    return result;
+  }
+
+  test('a mismatch or an undeclared field is a 500 with a log line naming it', async () => {
+    const wrong = await oneRoute(true, { n: 'one' });
+    assert.deepEqual([wrong.status, wrong.body], [500, { error: 'internal error' }]);
+    assert.match(wrong.lines.join('\n'), /GET \/x does not match its declared response schema: n: /);
+    const extra = await oneRoute(true, { n: 1, secret: 'x' });
+    assert.equal(extra.status, 500);
+    assert.match(extra.lines.join('\n'), /secret: is not in the response schema/);
+    assert.deepEqual((await oneRoute(true, { n: 1 })).body, { n: 1 });
+  });
+
+  test('in production the answer goes out unchecked', async () => {
+    const res = await oneRoute(false, { n: 'one' });
+    assert.deepEqual([res.status, res.body, res.lines], [200, { n: 'one' }, []]);
+  });
+});
