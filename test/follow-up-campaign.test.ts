@@ -41,8 +41,8 @@ test('a follow-up of only its source sends the same content again to the failed 
   const review = await h.api('GET', `/api/v1/campaigns/${followUp}/review`);
   assert.equal(review.status, 200);
   assert.deepEqual(review.body.counts, { ready: 0, warning: 2, needs_review: 0, blocked: 0, excluded: 0 });
-  assert.deepEqual(review.body.recipients.map((r: { email: string }) => r.email), ['customer2@example.com', 'customer4@example.com']);
-  for (const r of review.body.recipients as { email: string; reasons: string[] }[]) {
+  assert.deepEqual(review.body.items.map((r: { email: string }) => r.email), ['customer2@example.com', 'customer4@example.com']);
+  for (const r of review.body.items as { email: string; reasons: string[] }[]) {
     assert.equal(r.reasons.length, 1, JSON.stringify(r));
     assert.match(r.reasons[0]!, new RegExp(`^previous-send: failed: 550 5\\.1\\.1 <${r.email.replace('.', '\\.')}>: Recipient address rejected`));
   }
@@ -55,7 +55,7 @@ test('a follow-up of only its source sends the same content again to the failed 
   assert.equal(b.body.followUpOf, undefined);
 
   // The same content: the preview renders the original's templates with each recipient's variables.
-  const first = review.body.recipients[0].id as number;
+  const first = review.body.items[0].id as number;
   const preview = await h.api('GET', `/api/v1/campaigns/${followUp}/recipients/${first}/preview`);
   assert.equal(preview.body.subject, 'Your statement, Customer 2');
   assert.match(preview.body.text, /your balance is 20 EUR/);
@@ -85,7 +85,7 @@ test('any field of a follow-up may be overridden, and sendStatus chooses whom it
   // Every one of them carries its previous outcome: the reviewer sees who would get the message twice.
   assert.equal(built.countsByStatus.build.warning, 5);
   const review = await h.api('GET', `/api/v1/campaigns/${id}/review`);
-  const reasons = review.body.recipients.map((r: { reasons: string[] }) => r.reasons[0]!.replace(/^(previous-send: \w+: \d+).*$/, '$1'));
+  const reasons = review.body.items.map((r: { reasons: string[] }) => r.reasons[0]!.replace(/^(previous-send: \w+: \d+).*$/, '$1'));
   assert.deepEqual(reasons, ['previous-send: sent: 250', 'previous-send: failed: 550', 'previous-send: sent: 250', 'previous-send: failed: 550', 'previous-send: sent: 250']);
   const preview = await h.api('GET', `/api/v1/campaigns/${id}/recipients/1/preview`);
   assert.equal(preview.body.subject, 'Reminder: your statement, Customer 1');

@@ -53,7 +53,7 @@ const recipients = async () =>
   new Map<string, { sendStatus: string; error?: string }>(
     (await h.api('GET', `/api/v1/campaigns/${campaign}/recipients`)).body.items.map((r: { email: string }) => [r.email, r]),
   );
-const suppressions = async () => (await h.api('GET', '/api/v1/suppressions')).body.suppressions.map((s: { email: string }) => s.email);
+const suppressions = async () => (await h.api('GET', '/api/v1/suppressions')).body.items.map((s: { email: string }) => s.email);
 const runCheck = () => h.client.workflow.execute('bounceCheckWorkflow', { taskQueue: h.taskQueue, workflowId: `bounce-test-${Date.now()}`, args: [{ mailbox: 'default' }] });
 
 before(async () => {

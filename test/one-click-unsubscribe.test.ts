@@ -23,7 +23,7 @@ const headerLines = (raw: string) => raw.split('\r\n\r\n')[0]!.replace(/\r\n[ \t
 const linkOf = (raw: string) => /^List-Unsubscribe: <(https:[^>]+)>/m.exec(headerLines(raw).join('\r\n'))![1]!;
 const post = (url: string, body?: URLSearchParams | FormData, headers: Record<string, string> = {}) =>
   fetch(h.baseUrl + new URL(url).pathname, { method: 'POST', body, headers });
-const suppressions = async () => (await h.api('GET', '/api/v1/suppressions')).body.suppressions.map((s: { email: string }) => s.email);
+const suppressions = async () => (await h.api('GET', '/api/v1/suppressions')).body.items.map((s: { email: string }) => s.email);
 
 test('the preview shows the List-Unsubscribe headers, and the SMTP server receives exactly the RFC 8058 fields', async () => {
   const preview = await h.api('GET', `/api/v1/campaigns/${campaign}/recipients/1/preview`);

@@ -2,7 +2,7 @@ import { loadConfigOrExit, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient, connectWorker } from '../temporal.js';
-import { configureBounceChecks, ensureBounceSchedules } from '../bounces/schedule.js';
+import { ensureBounceSchedules } from '../bounces/schedule.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createWorker, defaultSendSlots } from './create.js';
 import { createWorkerDeps } from './deps.js';
@@ -33,7 +33,6 @@ logger.info(
   'worker polling',
 );
 // The bounce check Schedules of the configured account and every stored one (idempotent).
-configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
 const scheduler = await connectClient(config);
 await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
 await scheduler.connection.close();
