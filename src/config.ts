@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './contract/workflow-ids.js';
 import { masterKeyProblem, previousKeysProblem, splitKeys } from './crypto/secrets.js';
+import { sendWindowSchema } from './contract/send-window.js';
 import { PRIVATE_HOST_ALLOWANCES } from './net/host-policy.js';
 import { keyProblem, parseLocations, type S3Location } from './s3/locations.js';
 
@@ -62,9 +63,25 @@ const postgresUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\/./.test(v), 'must be a URL like postgres://user:pass@host:5432/db');
 
+const optionalText = z.string().min(1).optional();
+
+/**
+ * Read by @temporalio/envconfig (src/temporal.ts) over a profile of its TOML file; the address
+ * may come from the profile instead of TEMPORAL_ADDRESS.
+ */
 const temporal = {
-  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_ADDRESS: hostPort.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_PROFILE: optionalText,
+  TEMPORAL_CONFIG_FILE: optionalText,
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optionalText,
+  TEMPORAL_TLS_CLIENT_CERT_DATA: optionalText,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optionalText,
+  TEMPORAL_TLS_CLIENT_KEY_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalText,
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   /** Temporal Cloud or any server that takes an API key; implies TLS. */
   TEMPORAL_API_KEY: z.string().min(1).optional(),
@@ -98,11 +115,16 @@ const s3 = {
       }
       return locations;
     }),
-  /** Messages whose estimated size exceeds this are blocked at build time. */
-  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
 };
 const s3Schema = z.object(s3);
 export type S3Config = z.infer<typeof s3Schema>;
+/** What the worker builds and how: a message size cap, and the workflow code it runs. */
+const workerBuild = {
+  /** Messages whose estimated size exceeds this are blocked at build time. */
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+  /** A prebuilt workflow bundle (from `bundleWorkflowCode`); unset, the worker bundles src/workflows at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1, 'must be a file path').optional(),
+};
 /** Seals stored account passwords (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
 const masterKey = {
   MASTER_KEY: z
@@ -154,8 +176,39 @@ const metricsEndpoint = {
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 };
 
+/** The limits of the account SMTP_URL configures (`default`): the worker keeps to them, the API plans with them. */
+const defaultAccountLimits = {
+  /** 0 means none. */
+  SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
+  SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
+  /** When it may send, as JSON: {"days":["mon","tue","wed","thu","fri"],"from":"08:00","to":"18:00","timeZone":"Europe/Berlin"}. */
+  SMTP_SEND_WINDOW: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"days":["mon"],"from":"08:00","to":"18:00","timeZone":"UTC"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(sendWindowSchema)
+    .optional(),
+};
+
 const logLevel = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+/** The worker's Temporal tuning; unset knobs follow from SMTP_MAX_CONNECTIONS (src/worker/tuning.ts). */
+const workerTuning = {
+  WORKER_WORKFLOW_SLOTS: count(2).max(10_000).optional(),
+  WORKER_ACTIVITY_SLOTS: count(1).max(10_000).optional(),
+  WORKER_CACHED_WORKFLOWS: count(0).max(100_000).optional(),
+  /** Seconds a stopping worker lets running activities finish before cancelling them. */
+  WORKER_SHUTDOWN_GRACE_SECONDS: count(0).max(3600).default(60),
+  /** A prebuilt workflow bundle (`npm run bundle`); the worker bundles from source when unset. */
+  WORKFLOW_BUNDLE_PATH: optionalText,
 };
 
 export const workerEnvSchema = z.object({
@@ -163,6 +216,7 @@ export const workerEnvSchema = z.object({
   ...tenantInput,
   ...metricsEndpoint,
   ...s3,
+  ...workerBuild,
   ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,
@@ -170,9 +224,7 @@ export const workerEnvSchema = z.object({
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(3),
   /** SMTP sends one worker runs at once (its send task queue's slots); default twice SMTP_MAX_CONNECTIONS. */
   SMTP_SEND_SLOTS: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).optional(),
-  /** The account's limits, held across every worker and campaign; 0 means none. */
-  SMTP_MESSAGES_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).min(0).default(0),
-  SMTP_MESSAGES_PER_DAY: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
+  ...defaultAccountLimits,
   IMAP_URL: endpointUrl({ plain: 'imap', secure: 'imaps', plainPort: 143, securePort: 993 }).optional(),
   /** Mailbox for Sent copies; found by the \Sent special-use flag or usual names when unset. */
   IMAP_SENT_FOLDER: z.string().min(1).optional(),
@@ -186,6 +238,7 @@ export const workerEnvSchema = z.object({
    * transaction (outcome unknown): `resend` (risk one duplicate) or `hold` (risk one missing).
    */
   DELIVERY_UNKNOWN_POLICY: z.enum(['resend', 'hold']).default('resend'),
+  ...workerTuning,
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
@@ -200,6 +253,7 @@ export const apiEnvSchema = z.object({
   PREVIEW_RENDER_MS: count(1).default(50),
   /** Items one list page may hold (`limit` of the list routes). */
   PAGE_MAX_ITEMS: count(1).default(1000),
+  ...defaultAccountLimits,
   ...metricsEndpoint,
   ...s3,
   ...masterKey,
@@ -225,7 +279,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment';
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    // A coerced number that is not one reports an undefined input too: only an absent variable is "required".
+    const absent = issue.code === 'invalid_type' && issue.input === undefined && !(String(issue.path[0]) in cleaned);
+    const message = absent ? 'is required' : issue.message;
     return `${name}: ${message}`;
   });
   throw new ConfigError(problems);
@@ -233,8 +289,13 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
 
 /** Parses the environment for a process entry point, exiting with one line per problem. */
 export function loadConfigOrExit<S extends z.ZodType>(schema: S, env = process.env): z.infer<S> {
+  return orExitOnConfigError(() => parseEnv(schema, env));
+}
+
+/** Runs `read` (a step of reading the configuration), exiting with one line per problem on a ConfigError. */
+export function orExitOnConfigError<T>(read: () => T): T {
   try {
-    return parseEnv(schema, env);
+    return read();
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const line of err.problems) process.stderr.write(`Configuration error: ${line}\n`);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { literalFolder } from '../src/build/attachment-index.js';
-import { AttachmentResolver, isGlobTemplate } from '../src/build/attachments.js';
+import { AttachmentResolver } from '../src/build/attachments.js';
+import { isGlobTemplate } from '../src/contract/key-patterns.js';
 import { attachmentSchema } from '../src/contract/campaign.js';
 import { createS3Store, type S3Store } from '../src/s3/client.js';
 
@@ -13,7 +14,7 @@ const endpoint = process.env.CM_TEST_S3_ENDPOINT;
 if (!endpoint) throw new Error('CM_TEST_S3_ENDPOINT is not set: run the tests with `npm test`');
 const bucket = `attachments-${Date.now().toString(36)}`;
 const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const store = createS3Store({ S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_FORCE_PATH_STYLE: true, MAX_MESSAGE_BYTES: 25_000_000 });
+const store = createS3Store({ S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_FORCE_PATH_STYLE: true });
 
 const objects: Record<string, number> = {
   'st/C1/2026-10.pdf': 11,

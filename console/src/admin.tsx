@@ -47,6 +47,8 @@ const emptyAccount = {
   perMinute: '',
   perDay: '',
   maxConnections: '',
+  /** What the form does not edit, sent back unchanged on save (OAuth2 secrets stay stored). */
+  keep: {} as { oauth2?: Record<string, unknown>; maxMessagesPerConnection?: number },
 };
 
 function accountForm(a: any): typeof emptyAccount {
@@ -65,6 +67,7 @@ function accountForm(a: any): typeof emptyAccount {
     perMinute: String(a.limits?.messagesPerMinute ?? ''),
     perDay: String(a.limits?.messagesPerDay ?? ''),
     maxConnections: String(a.limits?.maxConnections ?? ''),
+    keep: { oauth2: a.oauth2 ? { ...a.oauth2, secretSet: undefined } : undefined, maxMessagesPerConnection: a.limits?.maxMessagesPerConnection },
   };
 }
 
@@ -91,7 +94,7 @@ function Accounts() {
               <td>{a.name}</td>
               <td>
                 {a.smtp.security}://{a.smtp.user ? `${a.smtp.user}@` : ''}
-                {a.smtp.host}:{a.smtp.port} {a.smtp.passwordSet ? '(password set)' : '(no password)'}
+                {a.smtp.host}:{a.smtp.port} {a.oauth2 ? `(OAuth2, ${a.oauth2.provider})` : a.smtp.passwordSet ? '(password set)' : '(no password)'}
               </td>
               <td>{a.imap ? `${a.imap.host}:${a.imap.port}${a.imap.append ? '' : ' (no Sent copies)'}` : 'none'}</td>
               <td>
@@ -106,6 +109,7 @@ function Accounts() {
                 <ActionButton label="Verify" action={async () => setVerify({ ...verify, [a.name]: await api('POST', `/accounts/${encodeURIComponent(a.name)}/verify`) })} />
                 {verify[a.name] && (
                   <span className="verify">
+                    {verify[a.name].oauth2 && `OAuth2 ${verify[a.name].oauth2.ok ? 'OK' : `failed: ${verify[a.name].oauth2.error}`} · `}
                     SMTP {verify[a.name].smtp.ok ? 'OK' : `failed: ${verify[a.name].smtp.error}`}
                     {verify[a.name].imap && ` · IMAP ${verify[a.name].imap.ok ? `OK (${verify[a.name].imap.sentFolder ?? 'no Sent folder'})` : `failed: ${verify[a.name].imap.error}`}`}
                   </span>
@@ -135,7 +139,8 @@ function AccountEditor({ initial, isNew, onDone }: { initial: typeof emptyAccoun
     const body: any = {
       smtp: { host: f.smtpHost, port: num(f.smtpPort), security: f.smtpSecurity, user: f.smtpUser || undefined, password: f.smtpPassword || undefined },
       imap: f.imapHost ? { host: f.imapHost, port: num(f.imapPort), security: f.imapSecurity, user: f.imapUser || undefined, password: f.imapPassword || undefined, append: f.imapAppend } : undefined,
-      limits: { messagesPerMinute: num(f.perMinute), messagesPerDay: num(f.perDay), maxConnections: num(f.maxConnections) },
+      limits: { messagesPerMinute: num(f.perMinute), messagesPerDay: num(f.perDay), maxConnections: num(f.maxConnections), maxMessagesPerConnection: f.keep.maxMessagesPerConnection },
+      oauth2: f.keep.oauth2,
     };
     try {
       if (isNew) await api('POST', '/accounts', { name: f.name, ...body });

@@ -156,6 +156,11 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
             {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
           </p>
         )}
+        {c.status !== 'building' && c.schedule && (
+          <p className="schedule meta">
+            Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
+          </p>
+        )}
         <p className="meta">
           Account {c.account?.name} · created by {c.createdBy ?? 'unknown'} {when(c.createdAt)} · workflow <code>{c.workflowId}</code>{' '}
           <SafeLink href={c.temporalUrl}>Open in the Temporal UI</SafeLink>

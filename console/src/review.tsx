@@ -56,7 +56,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
     try {
       const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, cursor: after[after.length - 1] || undefined })}`);
       // Only the first page carries the fingerprint; later pages keep the one this review started with.
-      setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint }));
+      setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint, schedule: next.schedule ?? prev?.schedule }));
       setReviewError(undefined);
     } catch (err) {
       setReviewError(err);
@@ -157,6 +157,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
         <Decide
           campaign={id}
           fingerprint={review.fingerprint}
+          schedule={review.schedule}
           fourEyes={c.reviewPolicy?.distinctReviewer}
           onDone={async () => {
             await refreshCampaign();
@@ -379,7 +380,21 @@ function TestSend({ campaign, recipient }: { campaign: string; recipient: number
   );
 }
 
-function Decide({ campaign, fingerprint, fourEyes, onDone, onReload }: { campaign: string; fingerprint?: string; fourEyes?: boolean; onDone: () => Promise<void>; onReload: () => Promise<void> }) {
+function Decide({
+  campaign,
+  fingerprint,
+  schedule,
+  fourEyes,
+  onDone,
+  onReload,
+}: {
+  campaign: string;
+  fingerprint?: string;
+  schedule?: { start: string; summary: string };
+  fourEyes?: boolean;
+  onDone: () => Promise<void>;
+  onReload: () => Promise<void>;
+}) {
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -402,6 +417,11 @@ function Decide({ campaign, fingerprint, fourEyes, onDone, onReload }: { campaig
         the definition), the approval is refused and you are asked to look again.
         {fourEyes ? ' Four eyes: the campaign’s creator cannot approve it.' : ''}
       </p>
+      {schedule && (
+        <p className="schedule">
+          If approved now: {schedule.summary}; the first message {when(schedule.start)}.
+        </p>
+      )}
       <label>
         Note <input value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} />
       </label>

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { CampaignDefinition } from '../contract/campaign.js';
 import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
 import { takeDecisionRequest, type DecisionRequest } from '../db/decision-requests.js';
 import { personOf } from '../db/keys.js';
@@ -51,8 +50,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       audit,
     }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: SignalAction; by: string }; audit?: DecisionAudit }) {
       await sql.begin(async (tx) => {
-        const [before] = await tx<{ status: CampaignStatus; tenant: string; account: string }[]>`
-          SELECT status, tenant, account FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        const before = await campaigns.lockCampaign(tx, campaignId);
         await campaigns.setCampaignStatus(tx, campaignId, status, {
           reason,
           error: status === 'failed' ? reason : undefined,
@@ -81,8 +79,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       audit,
     }: CampaignRef & { approved: boolean; by: string; note?: string; viaSignal?: boolean; audit?: DecisionAudit }): Promise<{ refused?: string }> {
       const refused = await sql.begin(async (tx) => {
-        const [campaign] = await tx<{ tenant: string; createdBy: string | null; definition: CampaignDefinition; decidedAt: Date | null }[]>`
-          SELECT tenant, created_by, definition, decided_at FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        const campaign = await campaigns.lockCampaign(tx, campaignId);
         // A retry after this transaction committed: the decision (and its audit row) stand.
         if (audit && campaign?.decidedAt) return undefined;
         const tenant = campaign?.tenant ?? 'default';
@@ -107,11 +104,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
         await campaigns.recordDecision(tx, campaignId, { by, note, at: new Date() });
         await campaigns.setCampaignStatus(tx, campaignId, approved ? 'sending' : 'rejected');
         // Whatever will not be sent is marked so, and the pending count means "still to go".
-        await tx`
-          UPDATE recipients SET send_status = 'skipped', updated_at = now()
-          WHERE campaign_id = ${campaignId} AND send_status = 'pending'
-            AND (${!approved} OR NOT (build_status IN ('ready', 'warning')
-                                     OR (build_status = 'needs_review' AND included IS TRUE)))`;
+        await recipients.skipUnsent(tx, campaignId, { approved });
         return undefined;
       });
       if (refused) {
@@ -126,9 +119,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
     async expireCampaign({ campaignId, after }: CampaignRef & { after: string }) {
       await sql.begin(async (tx) => {
         await campaigns.setCampaignStatus(tx, campaignId, 'expired', { error: `no review decision within ${after}` });
-        await tx`
-          UPDATE recipients SET send_status = 'skipped', updated_at = now()
-          WHERE campaign_id = ${campaignId} AND send_status = 'pending'`;
+        await recipients.skipUnsent(tx, campaignId, { approved: false });
       });
       logger.info({ campaignId, after }, 'review expired');
     },
@@ -158,7 +149,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
      */
     async finishCancel({ campaignId, reason }: CampaignRef & { reason?: string }) {
       const n = await sql.begin(async (tx) => {
-        await tx`SELECT 1 FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        await campaigns.lockCampaign(tx, campaignId);
         const cancelled = await recipients.cancelUnsent(tx, campaignId);
         await campaigns.setCampaignStatus(tx, campaignId, 'cancelled', { reason });
         return cancelled;
@@ -173,7 +164,7 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
      */
     async abandonBuild({ campaignId, reason }: CampaignRef & { reason: string }) {
       await sql.begin(async (tx) => {
-        await tx`SELECT 1 FROM campaigns WHERE id = ${campaignId} FOR UPDATE`;
+        await campaigns.lockCampaign(tx, campaignId);
         await recipients.deleteRecipients(tx, campaignId);
         await campaigns.setCampaignStatus(tx, campaignId, 'failed', { reason, error: reason });
       });

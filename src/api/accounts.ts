@@ -19,6 +19,8 @@ import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
+import { oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
+import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../mail/oauth2-errors.js';
 import { ApiError, notFound } from './errors.js';
 import { accountParam } from './params.js';
 import { route } from './route.js';
@@ -39,12 +41,15 @@ const view = (a: accounts.AccountRow) => ({
       }
     : undefined,
   limits: a.limits,
+  oauth2: oauth2View(a),
   createdAt: a.createdAt,
   updatedAt: a.updatedAt,
 });
 
 const listResponse = z.object({ items: z.array(accountResponse) });
 const verifyResponse = z.object({
+  /** Getting an access token, for an OAuth2 account: a refusal in words, with the provider's codes. */
+  oauth2: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
   smtp: z.object({ ok: z.boolean(), error: z.string().optional() }),
   imap: z.object({ ok: z.boolean(), error: z.string().optional(), sentFolder: z.string().optional() }).optional(),
 });
@@ -54,12 +59,15 @@ const verifyResponse = z.object({
  * own bytes (a banner, a reply) never reach the caller, or verify would read any internal service
  * it can reach to whoever asks.
  */
-export function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP'): string {
-  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number };
+export function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP', oauth2 = false): string {
+  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number; response?: string };
   const code = String(e.code ?? '');
   const message = String(e.message ?? '');
   if (code === 'EBLOCKEDADDRESS') return 'blocked address: the host is, or resolves to, an address this installation does not connect to';
-  if (code === 'EAUTH' || e.authenticationFailed || e.responseCode === 535) return 'authentication failed: the server refused the user name or password';
+  if (BASIC_AUTH_OFF.test(String(e.response ?? message))) return `authentication failed: ${BASIC_AUTH_OFF_WORDS}`;
+  if (code === 'EAUTH' || e.authenticationFailed || e.responseCode === 535) {
+    return oauth2 ? TOKEN_REFUSED_BY_SERVER : 'authentication failed: the server refused the user name or password';
+  }
   if (code === 'ETLS' || e.tlsFailed || /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED/.test(code) || /STARTTLS|TLS|certificate/i.test(message)) {
     return 'TLS failed: the server offers no TLS, or its certificate is not valid for this host';
   }
@@ -116,6 +124,7 @@ export function accountRouter({
         : null,
       imapPassword: imapIn ? seal(imapIn.password, 'imap', before?.imapPassword) : null,
       limits: input.limits,
+      ...oauth2Columns(box, { tenant, name }, input.oauth2, before),
     };
   }
 
@@ -175,17 +184,24 @@ export function accountRouter({
     } catch (err) {
       throw new ApiError(503, (err as Error).message);
     }
-    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false, hostPolicy: allowPrivateHosts });
+    const { result: oauth2, tokens } = await verifyToken(endpoints, allowPrivateHosts, { store: accounts.accountStore(sql), box, row });
+    if (oauth2 && !oauth2.ok) {
+      const skipped = { ok: false, error: 'not tried: no access token (see oauth2)' };
+      res.json({ oauth2, smtp: skipped, imap: endpoints.imap ? skipped : undefined });
+      return;
+    }
+    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false, hostPolicy: allowPrivateHosts, oauth2: tokens });
     const smtpResult = await smtp.verify().then(
       () => ({ ok: true }),
-      (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP') }),
+      (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP', tokens !== undefined) }),
     );
     smtp.close();
     let imapResult: z.infer<typeof verifyResponse>['imap'];
     if (endpoints.imap) {
       let imap: ImapFlow | undefined;
       try {
-        imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000 }));
+        const accessToken = tokens ? (await tokens.get()).accessToken : undefined;
+        imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000, accessToken }));
         imap.on('error', () => {});
         await imap.connect();
         const boxes = await imap.list();
@@ -193,11 +209,11 @@ export function accountRouter({
         imapResult = sent ? { ok: true, sentFolder: sent } : { ok: false, error: 'logged in, but found no Sent folder: set imap.sentFolder' };
         await imap.logout();
       } catch (err) {
-        imapResult = { ok: false, error: verifyFailure(err, 'IMAP') };
+        imapResult = { ok: false, error: verifyFailure(err, 'IMAP', tokens !== undefined) };
         imap?.close();
       }
     }
-    res.json({ smtp: smtpResult, imap: imapResult });
+    res.json({ oauth2, smtp: smtpResult, imap: imapResult });
   }));
 
   return router;

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import type { AccountLimitSettings } from '../contract/accounts.js';
 import type { ApiConfig } from '../config.js';
 import { configureTemplateLimits } from '../mail/templates.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
-import type { Sql } from '../db/sql.js';
+import { pingDatabase, type Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { auditRouter } from './audit.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   allowPrivateHosts?: PrivateHostAllowance;
   /** What one caller may use; see ApiLimits. */
   limits?: Partial<ApiLimits>;
+  /** The limits and send window of the account SMTP_URL configures, to plan schedules with. */
+  defaultAccountLimits?: AccountLimitSettings;
   /**
    * Check every success against its route's declared response schema: a mismatch is a logged 500.
    * Default: on unless NODE_ENV is `production`, where answers go out unchecked.
@@ -84,7 +87,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
 };
 
 /** The AppDeps that come from the API's configuration. */
-export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits'> {
+export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits'> {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
   configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
   configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
@@ -97,6 +100,11 @@ export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMaste
       previewAttachmentBytes: config.PREVIEW_MAX_ATTACHMENT_BYTES,
       pageItems: config.PAGE_MAX_ITEMS,
       previewRenderMs: config.PREVIEW_RENDER_MS,
+    },
+    defaultAccountLimits: {
+      messagesPerMinute: config.SMTP_MESSAGES_PER_MINUTE || undefined,
+      messagesPerDay: config.SMTP_MESSAGES_PER_DAY || undefined,
+      sendWindow: config.SMTP_SEND_WINDOW,
     },
   };
 }
@@ -126,7 +134,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/readyz', async (_req, res) => {
     const [postgres, temporal] = await Promise.all([
-      deps.sql`SELECT 1`.then(
+      pingDatabase(deps.sql).then(
         () => 'ok',
         () => 'unreachable',
       ),

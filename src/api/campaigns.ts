@@ -5,6 +5,7 @@ import { followUpLinks, resolveCampaignInput } from '../followups/resolve.js';
 import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
 import { statusCounts } from '../db/recipients.js';
+import { recentSends } from '../db/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { getAccount } from '../db/accounts.js';
@@ -13,9 +14,10 @@ import { campaignLoader, temporalLink } from './campaign-access.js';
 import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign } from './create-campaign.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
+import { campaignSchedule, windowReason, type ScheduleDeps } from './schedule.js';
 import type { S3Location } from '../s3/locations.js';
 
-export interface CampaignRouterDeps {
+export interface CampaignRouterDeps extends ScheduleDeps {
   sql: Sql;
   client: Client;
   taskQueue: string;
@@ -56,12 +58,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
    */
   async function estimate(c: campaigns.CampaignRow, pending: number) {
     // Over the span the sends really cover: a campaign sending for 40 s has a 40 s window, not 5 minutes.
-    const [row] = await sql<{ n: number; seconds: number | null }[]>`
-      SELECT count(*)::int AS n, extract(epoch FROM now() - min(finished_at))::float8 AS seconds FROM delivery_ledger
-      WHERE campaign_id = ${c.id} AND state = 'sent' AND finished_at > now() - interval '5 minutes'`;
-    const n = row?.n ?? 0;
+    const { n, seconds } = await recentSends(sql, c.id, 5);
     // n sends span n - 1 intervals up to the last one: counting n would overstate a young campaign's rate.
-    let perMinute = n >= 3 ? ((n - 1) / Math.max(row!.seconds ?? 0, 1)) * 60 : 0;
+    let perMinute = n >= 3 ? ((n - 1) / Math.max(seconds ?? 0, 1)) * 60 : 0;
     let basis: 'observed' | 'limit' = 'observed';
     if (perMinute === 0) {
       const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
@@ -92,7 +91,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
-    const links = await followUpLinks(sql, c);
+    const [schedule, outsideWindow, links] = await Promise.all([campaignSchedule(deps, c), windowReason(deps, c), followUpLinks(sql, c)]);
     res.json({
       ...links,
       id: c.id,
@@ -101,7 +100,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       counts,
       countsByStatus,
       error: c.error ?? undefined,
-      reason: c.statusReason ?? undefined,
+      reason: c.statusReason ?? outsideWindow,
       account: {
         name: c.account,
         ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: sharedSlowdown ? 'the SMTP server asked to send more slowly' : slowed.reason } : {}),
@@ -109,6 +108,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       },
       build,
       eta,
+      schedule,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
       tenant: c.tenant,

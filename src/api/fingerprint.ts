@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
 import type { CampaignRow } from '../db/campaigns.js';
+import { listDigest } from '../db/recipients.js';
 
 /** JSON with object keys sorted, so the same definition hashes the same whatever the key order. */
 function canonicalJson(value: unknown): string {
@@ -19,16 +20,9 @@ function canonicalJson(value: unknown): string {
  * The list is hashed in PostgreSQL, so no recipient rows travel to the API process.
  */
 export async function reviewFingerprint(sql: Sql, c: CampaignRow): Promise<string> {
-  const [row] = await sql<{ digest: string | null; n: number }[]>`
-    SELECT md5(string_agg(
-             concat_ws(E'\\x1f', id::text, email, coalesce(name, ''), vars::text, cc::text, bcc::text,
-                       build_status, array_to_string(build_reasons, E'\\x1e'), coalesce(included::text, 'undecided'),
-                       attachments::text),
-             E'\\n' ORDER BY id)) AS digest,
-           count(*)::int AS n
-    FROM recipients WHERE campaign_id = ${c.id}`;
+  const list = await listDigest(sql, c.id);
   return createHash('sha256')
-    .update(canonicalJson({ v: 1, campaign: c.id, definition: c.definition, recipients: row?.n ?? 0, list: row?.digest ?? '' }))
+    .update(canonicalJson({ v: 1, campaign: c.id, definition: c.definition, recipients: list.n, list: list.digest ?? '' }))
     .digest('base64url')
     .slice(0, 32);
 }

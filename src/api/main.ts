@@ -1,17 +1,20 @@
-import { apiEnvSchema, loadConfigOrExit } from '../config.js';
+import { apiEnvSchema, loadConfigOrExit, orExitOnConfigError } from '../config.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
-import { connectClient } from '../temporal.js';
+import { connectClient, temporalTarget } from '../temporal.js';
 import { createS3Store } from '../s3/client.js';
 import { appSettingsFrom, createApp } from './app.js';
+import { closeGracefully } from './shutdown.js';
 
 const config = loadConfigOrExit(apiEnvSchema);
+// The raw environment, so a namespace from the Temporal profile is not hidden by the default.
+const target = orExitOnConfigError(() => temporalTarget(process.env));
 const logger = createLogger('api', config.LOG_LEVEL);
 surviveClosedPostgresSockets(logger);
 const sql = createSql(config.DATABASE_URL);
-const client = await connectClient(config);
+const client = await connectClient(process.env);
 const s3 = createS3Store(config);
 const metrics = createMetrics();
 const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
@@ -22,7 +25,7 @@ const app = createApp({
   client,
   apiKey: config.API_KEY,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  namespace: config.TEMPORAL_NAMESPACE,
+  namespace: target.namespace,
   temporalUiUrl: config.TEMPORAL_UI_URL,
   masterKey: config.MASTER_KEY,
   logger,
@@ -37,12 +40,16 @@ const server = app.listen(config.PORT, config.HOST, () => {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down: no new connections, finishing the requests in flight');
     metricsServer?.close();
-    server.close(async () => {
+    // 70 s: longer than any request waits (a test-send waits up to 60 s for a worker); only a slow
+    // report download can be cut.
+    void closeGracefully(server, 70_000).then(async ({ cut }) => {
+      if (cut) logger.warn('connections still busy after 70 s were cut');
       await client.connection.close();
       s3.close();
       await sql.end({ timeout: 5 });
+      logger.info('API stopped');
       process.exit(0);
     });
   });

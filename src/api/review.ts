@@ -1,3 +1,4 @@
+import { campaignSchedule, type ScheduleDeps } from './schedule.js';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
@@ -27,7 +28,7 @@ import { campaignParam, recipientParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
 
-export interface ReviewRouterDeps {
+export interface ReviewRouterDeps extends ScheduleDeps {
   sql: Sql;
   client: Client;
   s3?: S3Store;
@@ -58,7 +59,8 @@ export const reviewQuery = pageQuery(intCursor, {}, { afterAlias: true });
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
-export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs }: ReviewRouterDeps): Router {
+export function reviewRouter(deps: ReviewRouterDeps): Router {
+  const { sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs } = deps;
   const router = Router();
 
   const load = campaignLoader(sql);
@@ -76,13 +78,15 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked (and, for a follow-up, its warnings), paged', params: { id: campaignParam }, load, query: reviewQuery, response: reviewResponse }, async ({ loaded: c, query: q }, _req, res) => {
     // A follow-up also lists its `warning` recipients: each says why its earlier send failed.
     const listed = (await followUpOf(sql, c.id)) ? (['needs_review', 'blocked', 'warning'] as const) : (['needs_review', 'blocked'] as const);
-    const [counts, undecided, rows, fingerprint] = await Promise.all([
-      recipients.buildStatusCounts(sql, c.id),
+    const [counts, undecided, rows, fingerprint, schedule] = await Promise.all([
+      recipients.statusCounts(sql, c.id).then((all) => all.build),
       recipients.undecidedCount(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, [...listed], q.cursor ?? 0, q.limit + 1),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
       // Hashing the list reads all of it: done for the first page only, which every review starts with.
       c.status === 'building' || q.cursor ? undefined : reviewFingerprint(sql, c),
+      // When it would go if approved now: the account's queue, limits and send windows.
+      c.status === 'awaiting_review' && !q.cursor ? campaignSchedule(deps, c) : undefined,
     ]);
     const { items, nextCursor } = page(rows, q.limit, (r) => r.id);
     res.json({
@@ -90,6 +94,7 @@ export function reviewRouter({ sql, client, s3, s3Locations, taskQueue, logger, 
       counts,
       undecided,
       fingerprint,
+      schedule,
       items: items.map((r) => ({
         id: r.id,
         email: r.email,

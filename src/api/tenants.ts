@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { isGlobTemplate } from '../build/attachments.js';
+import { isGlobTemplate } from '../contract/key-patterns.js';
 import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
 import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';
 import { appendAudit } from '../db/audit.js';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { createOAuth2Schema, oauth2Response, updateOAuth2Schema } from './oauth2.js';
+import { sendWindowSchema } from './send-window.js';
 
 // The public contract of /api/v1/accounts. Passwords go in, never out.
 
@@ -35,6 +37,10 @@ export const accountLimitsSchema = z
     messagesPerMinute: z.number().positive('must be more than 0').max(100_000).optional(),
     messagesPerDay: z.number().int().positive('must be more than 0').optional(),
     maxConnections: z.number().int().min(1).max(50).optional(),
+    /** Messages one SMTP connection carries before the pool opens a new one (some relays allow 5). */
+    maxMessagesPerConnection: z.number().int().min(1, 'must be 1 or more').max(10_000).optional(),
+    /** When this account may send: weekdays and hours in a time zone. Every campaign on it keeps to it. */
+    sendWindow: sendWindowSchema.optional(),
   })
   .strict();
 
@@ -44,17 +50,23 @@ export const accountNameSchema = z
   .refine((n) => n !== 'default', '"default" is the account configured by SMTP_URL')
   .meta({ not: { const: 'default' } });
 
-export const createAccountSchema = z
+const accountFields = z
   .object({
     name: accountNameSchema,
     smtp: smtpSettingsSchema,
     imap: imapSettingsSchema.optional(),
     limits: accountLimitsSchema.default({}),
+    /** SASL XOAUTH2 sign-in for SMTP and IMAP instead of passwords (see src/contract/oauth2.ts). */
+    oauth2: createOAuth2Schema.optional(),
   })
   .strict();
+export type AccountLimitSettings = z.infer<typeof accountLimitsSchema>;
+
+export const createAccountSchema = accountFields;
 export type CreateAccountInput = z.infer<typeof createAccountSchema>;
 
-export const updateAccountSchema = createAccountSchema.omit({ name: true });
+/** An update: a password or OAuth2 secret left out keeps the stored one. */
+export const updateAccountSchema = accountFields.omit({ name: true }).extend({ oauth2: updateOAuth2Schema.optional() });
 export type UpdateAccountInput = z.infer<typeof updateAccountSchema>;
 
 export const accountResponse = z.object({
@@ -72,6 +84,7 @@ export const accountResponse = z.object({
     })
     .optional(),
   limits: accountLimitsSchema,
+  oauth2: oauth2Response.optional(),
   createdAt: z.date().or(z.string()),
   updatedAt: z.date().or(z.string()),
 });

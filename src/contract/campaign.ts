@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { sendWindowSchema } from './send-window.js';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
-import { globSyntaxProblem } from '../build/attachments.js';
+import { globSyntaxProblem } from './key-patterns.js';
 import { CAMPAIGN_STATUSES, SEND_STATUSES } from './statuses.js';
 import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, unsafeInput } from './input.js';
 
@@ -86,8 +87,6 @@ export const recipientInputSchema = z.object({
   bcc: addressList.optional(),
   vars: varsSchema.optional(),
 });
-export type RecipientInput = z.infer<typeof recipientInputSchema>;
-
 function template(kind: TemplateKind, max: number) {
   return z
     .string()
@@ -181,6 +180,8 @@ const campaignFields = z
       .object({ oneClick: z.literal(true, { error: 'must be true' }), mailto: emailAddress.optional() })
       .strict()
       .optional(),
+    /** When this campaign may send; the account's window, if it has one, holds as well. */
+    sendWindow: sendWindowSchema.optional(),
     /** Lower limits for this campaign; the account's own limits always hold as well. */
     throttle: z
       .object({
@@ -295,8 +296,6 @@ export const approveSchema = z
 
 /** Body of pause, resume and cancel. */
 export const controlSchema = z.object({ reason: z.string().max(2000).optional() }).strict();
-export type DecisionInput = z.infer<typeof decisionSchema>;
-
 export const campaignStatusSchema = z.enum(CAMPAIGN_STATUSES);
 
 export const campaignIdSchema = z.uuid({ error: 'is not a campaign id' });

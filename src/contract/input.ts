@@ -7,9 +7,6 @@ import { z } from 'zod';
 export const SAFE_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
 export const SAFE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
-/** The reusable refinement: a string PostgreSQL and the mail can carry. */
-export const safeString = () => z.string().regex(SAFE_TEXT, SAFE_TEXT_MESSAGE);
-
 /**
  * A whole request body (or query, or path) may nest this deep; `vars` has its own, lower bound.
  * Checked before anything else walks the value recursively.
@@ -56,14 +53,6 @@ export function unsafeInput(value: unknown, maxDepth = MAX_INPUT_DEPTH, limit = 
   }
   return problems;
 }
-
-/** The same check as a zod refinement, for values a schema holds as `unknown` (`vars`). */
-export const jsonValue = (maxDepth: number) =>
-  z.unknown().superRefine((v, ctx) => {
-    for (const p of unsafeInput(v, maxDepth)) {
-      ctx.addIssue({ code: 'custom', message: p.message, path: p.path === '(body)' ? [] : p.path.split('.') });
-    }
-  });
 
 /**
  * A whole number in a query string: only plain digits are numbers (`1e3`, `0x10`, ` 5` and ``

@@ -24,4 +24,3 @@ export const createKeySchema = z
     tenant: tenantIdSchema.optional(),
   })
   .strict();
-export type CreateKeyInput = z.infer<typeof createKeySchema>;

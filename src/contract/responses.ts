@@ -20,6 +20,16 @@ export const transitionResponse = z.object({ status: campaignStatus });
 
 const counts = <T extends readonly string[]>(all: T) => z.object(Object.fromEntries(all.map((s) => [s, z.number().int()])) as Record<T[number], z.ZodNumber>);
 
+const scheduleResponse = z.object({
+  start: date,
+  finish: date,
+  /** Calendar days (in the send window's time zone, else UTC) on which messages go. */
+  days: z.number().int(),
+  timeZone: z.string(),
+  /** In words: "6 days, finishing Tuesday 8 December 09:07 (Europe/Berlin)". */
+  summary: z.string(),
+});
+
 export const campaignResponse = z.object({
   id: z.uuid(),
   name: z.string(),
@@ -40,6 +50,8 @@ export const campaignResponse = z.object({
   build: z.object({ read: z.number().int(), percent: z.number().optional(), eta: date.optional() }).optional(),
   /** While sending: when the rest should be sent, at the rate of the last minutes or the limit. */
   eta: z.object({ at: date, perMinute: z.number(), basis: z.enum(['observed', 'limit']) }).optional(),
+  /** Until the last message is sent: when the first and last of what is left should go, after the account's queue, limits and send windows. */
+  schedule: scheduleResponse.optional(),
   review: z.object({ by: z.string().nullable(), note: z.string().optional(), at: date }).optional(),
   reviewPolicy: z.object({ distinctReviewer: z.boolean() }),
   tenant: z.string(),
@@ -134,6 +146,8 @@ export const reviewResponse = page(
   undecided: z.number().int(),
   /** On the first page only: send it back with the approval. */
   fingerprint: z.string().optional(),
+  /** On the first page, while awaiting review: when the messages would go if approved now. */
+  schedule: scheduleResponse.optional(),
 });
 
 export const recipientDecisionResponse = z.object({ id: z.number().int(), buildStatus: z.enum(BUILD_STATUSES), included: z.boolean() });

@@ -25,6 +25,8 @@ export type BuildStatus = (typeof BUILD_STATUSES)[number];
 /** `bounced`: sent, then a delivery status notification in the account's INBOX said it did not arrive. */
 export const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped', 'bounced'] as const;
 export type SendStatus = (typeof SEND_STATUSES)[number];
+/** Send statuses a recipient never leaves. */
+export const FINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'failed', 'cancelled', 'skipped', 'bounced'];
 
 export const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'] as const;
 export type CopyStatus = (typeof COPY_STATUSES)[number];

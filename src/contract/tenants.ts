@@ -33,8 +33,6 @@ export const tenantSettingsSchema = z
       .default({ skipAllowed: false, fourEyesRequired: false }),
   })
   .strict();
-export type TenantSettingsInput = z.infer<typeof tenantSettingsSchema>;
-
 export const tenantSettingsResponse = z.object({
   tenant: z.string(),
   s3Locations: z.array(z.object({ bucket: z.string(), prefix: z.string() })),

@@ -1,3 +1,4 @@
+import { lockSealedSecrets, setSealedSecrets } from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import { sealContext } from '../mail/account-pool.js';
@@ -10,17 +11,17 @@ import type { SecretBox } from './secrets.js';
  */
 export async function resealSecrets(sql: Sql, box: SecretBox): Promise<{ accounts: number; resealed: number }> {
   return sql.begin(async (tx) => {
-    const rows = await tx<{ tenant: string; name: string; smtpPassword: string | null; imapPassword: string | null }[]>`
-      SELECT tenant, name, smtp_password, imap_password FROM accounts ORDER BY tenant, name FOR UPDATE`;
+    const rows = await lockSealedSecrets(tx);
     let resealed = 0;
     for (const row of rows) {
       const again = (sealed: string | null, field: string) =>
         sealed && box.isStale(sealed) ? box.reseal(sealed, sealContext(row.tenant, row.name, field)) : sealed;
       const smtp = again(row.smtpPassword, 'smtp');
       const imap = again(row.imapPassword, 'imap');
-      if (smtp === row.smtpPassword && imap === row.imapPassword) continue;
+      const oauth2 = again(row.oauth2Secrets, 'oauth2');
+      if (smtp === row.smtpPassword && imap === row.imapPassword && oauth2 === row.oauth2Secrets) continue;
       // updated_at stays: the settings did not change, and workers need not rebuild their transports.
-      await tx`UPDATE accounts SET smtp_password = ${smtp}, imap_password = ${imap} WHERE tenant = ${row.tenant} AND name = ${row.name}`;
+      await setSealedSecrets(tx, row.tenant, row.name, { smtp, imap, oauth2 });
       await appendAudit(tx, { tenant: row.tenant, principal: 'operator:reseal', action: 'account.reseal', subject: row.name, details: { keyId: box.keyId } });
       resealed++;
     }

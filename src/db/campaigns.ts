@@ -131,6 +131,23 @@ export async function lockCampaignStatus(db: Db, id: string): Promise<CampaignSt
   return row?.status;
 }
 
+/** What a change of status or a review decision reads first, with the row locked to the end of the transaction. */
+export interface LockedCampaign {
+  status: CampaignStatus;
+  tenant: string;
+  account: string;
+  createdBy: string | null;
+  definition: CampaignDefinition;
+  decidedAt: Date | null;
+}
+
+/** The campaign's row, locked for update: changes of its status (and its recipients') wait in line. */
+export async function lockCampaign(db: Db, id: string): Promise<LockedCampaign | undefined> {
+  const [row] = await db<LockedCampaign[]>`
+    SELECT status, tenant, account, created_by, definition, decided_at FROM campaigns WHERE id = ${id} FOR UPDATE`;
+  return row;
+}
+
 export async function getCampaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
   const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id}`;
   return row?.status;

@@ -141,3 +141,14 @@ export async function recordOutcome(sql: Sql, o: SendOutcomeRecord): Promise<voi
     }
   });
 }
+
+/**
+ * The campaign's messages sent in the last `minutes` minutes, and the seconds since the first of
+ * them: the span the sends really cover (a campaign sending for 40 s has a 40 s window).
+ */
+export async function recentSends(db: Db, campaignId: string, minutes: number): Promise<{ n: number; seconds: number | null }> {
+  const [row] = await db<{ n: number; seconds: number | null }[]>`
+    SELECT count(*)::int AS n, extract(epoch FROM now() - min(finished_at))::float8 AS seconds FROM delivery_ledger
+    WHERE campaign_id = ${campaignId} AND state = 'sent' AND finished_at > now() - make_interval(mins => ${minutes})`;
+  return { n: row?.n ?? 0, seconds: row?.seconds ?? null };
+}

@@ -1,4 +1,4 @@
-import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES, type BuildStatus, type CopyStatus, type SendStatus } from '../contract/statuses.js';
+import { BUILD_STATUSES, COPY_STATUSES, FINAL_SEND_STATUSES, SEND_STATUSES, type BuildStatus, type CopyStatus, type SendStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
 export interface RecipientRow {
@@ -78,6 +78,12 @@ export async function getRecipient(db: Db, campaignId: string, id: number): Prom
   return row;
 }
 
+/**
+ * The rule for a recipient that may be sent once the campaign is approved: built ready or with
+ * warnings, or sent to review and included by the reviewer.
+ */
+export const sendable = (db: Db) => db`(build_status IN ('ready', 'warning') OR (build_status = 'needs_review' AND included IS TRUE))`;
+
 /** Sendable recipients after `afterId`, in list order: the cursor the fan-out walks. */
 export async function sendableRecipients(
   db: Db,
@@ -88,8 +94,7 @@ export async function sendableRecipients(
   return db<{ id: number; email: string }[]>`
     SELECT id, email FROM recipients
     WHERE campaign_id = ${campaignId} AND id > ${afterId}
-      AND (build_status IN ('ready', 'warning') OR (build_status = 'needs_review' AND included IS TRUE))
-      AND send_status = 'pending'
+      AND ${sendable(db)} AND send_status = 'pending'
     ORDER BY id LIMIT ${limit}`;
 }
 
@@ -101,7 +106,7 @@ export async function deliveryProgress(
   const settled = await db<{ id: number }[]>`
     SELECT id FROM recipients
     WHERE campaign_id = ${campaignId} AND id = ANY(${ids}::int[])
-      AND send_status IN ('sent', 'failed', 'cancelled', 'skipped', 'bounced')`;
+      AND send_status = ANY(${FINAL_SEND_STATUSES as SendStatus[]})`;
   const [copies] = await db<{ n: number }[]>`
     SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId} AND copy_status = 'pending'`;
   return { settled: settled.map((r) => r.id), copiesPending: copies?.n ?? 0 };
@@ -116,13 +121,12 @@ export async function cancelUnsent(db: Db, campaignId: string): Promise<number> 
   return rows.length;
 }
 
-export async function buildStatusCounts(db: Db, campaignId: string): Promise<Record<BuildStatus, number>> {
-  const rows = await db<{ buildStatus: BuildStatus; n: number }[]>`
-    SELECT build_status, count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId}
-    GROUP BY build_status`;
-  const counts: Record<BuildStatus, number> = { ready: 0, warning: 0, needs_review: 0, blocked: 0, excluded: 0 };
-  for (const r of rows) counts[r.buildStatus] = r.n;
-  return counts;
+/** Once a decision is made: every pending recipient the decision does not send is skipped (all of them on a rejection). */
+export async function skipUnsent(db: Db, campaignId: string, o: { approved: boolean }): Promise<void> {
+  await db`
+    UPDATE recipients SET send_status = 'skipped', updated_at = now()
+    WHERE campaign_id = ${campaignId} AND send_status = 'pending'
+      AND (${!o.approved} OR NOT ${sendable(db)})`;
 }
 
 export async function updateSendStatus(
@@ -271,11 +275,6 @@ export async function listRecipients(
     ORDER BY id LIMIT ${f.limit}`;
 }
 
-/** Every recipient in list order, `batch` rows at a time, through a server-side cursor. */
-export function recipientCursor(db: Db, campaignId: string, batch: number) {
-  return db<RecipientRow[]>`SELECT * FROM recipients WHERE campaign_id = ${campaignId} ORDER BY id`.cursor(batch);
-}
-
 export interface StatusCounts {
   build: Record<BuildStatus, number>;
   send: Record<SendStatus, number>;
@@ -294,4 +293,21 @@ export async function statusCounts(db: Db, campaignId: string): Promise<StatusCo
   const out: StatusCounts = { build: zero(BUILD_STATUSES), send: zero(SEND_STATUSES), copy: zero(COPY_STATUSES) };
   for (const r of rows) (out[r.kind] as Record<string, number>)[r.status] = r.n;
   return out;
+}
+
+/**
+ * An md5 of the whole list as a review sees it (every recipient in list order: address,
+ * variables, build status and reasons, decision, attachments) and its length, computed in
+ * PostgreSQL so no rows travel.
+ */
+export async function listDigest(db: Db, campaignId: string): Promise<{ digest: string | null; n: number }> {
+  const [row] = await db<{ digest: string | null; n: number }[]>`
+    SELECT md5(string_agg(
+             concat_ws(E'\\x1f', id::text, email, coalesce(name, ''), vars::text, cc::text, bcc::text,
+                       build_status, array_to_string(build_reasons, E'\\x1e'), coalesce(included::text, 'undecided'),
+                       attachments::text),
+             E'\\n' ORDER BY id)) AS digest,
+           count(*)::int AS n
+    FROM recipients WHERE campaign_id = ${campaignId}`;
+  return { digest: row?.digest ?? null, n: row?.n ?? 0 };
 }

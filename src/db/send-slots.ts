@@ -93,3 +93,12 @@ export async function accountHold(sql: Db, key: string): Promise<{ since: Date; 
 export async function releaseAccount(sql: Db, key: string): Promise<void> {
   await sql`UPDATE send_slots SET held_since = NULL, held_reason = NULL WHERE key = ${key}`;
 }
+
+/** When the account sent its last `limit` messages of the last 24 hours (its daily limit's memory), oldest first. */
+export async function sendsInLastDay(sql: Db, key: string, limit: number): Promise<Date[]> {
+  const rows = await sql<{ at: Date }[]>`
+    SELECT at FROM (
+      SELECT at FROM send_slot_log WHERE key = ${key} AND at > now() - interval '24 hours' ORDER BY at DESC LIMIT ${limit}
+    ) recent ORDER BY at`;
+  return rows.map((r) => r.at);
+}

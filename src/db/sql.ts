@@ -14,3 +14,8 @@ export function createSql(url: string, options: { max?: number } = {}): Sql {
     connect_timeout: 10,
   });
 }
+
+/** Resolves when the database answers: the health check's question. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db`SELECT 1`;
+}

@@ -8,12 +8,22 @@ export interface SinkMessage {
   raw: Buffer;
   messageId?: string;
   receivedAt: Date;
+  /** The SMTP session (connection) that carried it. */
+  session?: string;
 }
+
+/**
+ * Checks an XOAUTH2 access token for `user`: undefined when accepted, else why not (the sink
+ * answers 535 with it). An account that signs in with OAuth2 is tried against a real token check.
+ */
+export type TokenCheck = (user: string, accessToken: string) => Promise<string | undefined>;
 
 /** What the sink answers instead of accepting: an SMTP code and text, or a dropped connection. */
 export type SinkFault = { code: number; message: string } | 'drop';
 
 export interface SinkFaults {
+  /** Decides, per user name signing in, whether AUTH fails (as a provider that turned Basic auth off). */
+  auth?: (user: string) => { code: number; message: string } | undefined;
   /** Decides, per recipient address, whether RCPT TO fails. */
   rcpt?: (address: string) => SinkFault | undefined;
   /** Decides, once the whole message has arrived, whether the DATA reply is a failure. */
@@ -36,23 +46,40 @@ export class SmtpSink {
   private counter = 0;
   port = 0;
 
-  constructor(private readonly options: { dir?: string; user?: string; password?: string } = {}) {}
+  /** XOAUTH2 sign-ins: accepted and refused. */
+  readonly tokenLogins = { accepted: 0, refused: 0 };
+
+  constructor(private readonly options: { dir?: string; user?: string; password?: string; checkToken?: TokenCheck } = {}) {}
 
   async start(port: number): Promise<void> {
     if (this.options.dir) await mkdir(this.options.dir, { recursive: true });
-    const { user, password } = this.options;
+    const { user, password, checkToken } = this.options;
     this.server = new SMTPServer({
+      authMethods: checkToken ? ['PLAIN', 'LOGIN', 'XOAUTH2'] : ['PLAIN', 'LOGIN'],
       name: 'campaign-mailer-sink',
       banner: 'Campaign Mailer development sink: messages are kept, never delivered',
       disabledCommands: ['STARTTLS'],
-      authOptional: !user,
+      authOptional: !user && !checkToken,
       allowInsecureAuth: true,
       size: 50 * 1024 * 1024,
       logger: false,
       // On stop, idle client connections (a pooled transport) are cut after this, not 30 s.
       closeTimeout: 1000,
       onAuth: (auth, _session, cb) => {
-        if (!user || (auth.username === user && auth.password === password)) cb(null, { user: auth.username });
+        const fault = this.faults.auth?.(auth.username ?? '');
+        if (fault) return cb(Object.assign(new Error(fault.message), { responseCode: fault.code }));
+        if (auth.method === 'XOAUTH2' && checkToken) {
+          checkToken(auth.username ?? '', auth.accessToken ?? '').then(
+            (refused) => {
+              this.tokenLogins[refused ? 'refused' : 'accepted']++;
+              // A refused token gets XOAUTH2's JSON challenge (334), then 535, as providers answer.
+              cb(null, refused ? { data: { status: '401', schemes: 'bearer', error: refused } } : { user: auth.username });
+            },
+            (err: Error) => cb(Object.assign(err, { responseCode: 454 })),
+          );
+          return;
+        }
+        if ((!user && !checkToken) || (user && auth.username === user && auth.password === password)) cb(null, { user: auth.username });
         else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
       },
       onRcptTo: (address: SMTPServerAddress, session: SMTPServerSession, cb) => {
@@ -72,6 +99,7 @@ export class SmtpSink {
             raw,
             messageId: headerOf(raw, 'message-id'),
             receivedAt: new Date(),
+            session: session.id,
           };
           const { dataDelayMs } = this.faults;
           const delay = typeof dataDelayMs === 'function' ? dataDelayMs(message) : (dataDelayMs ?? 0);

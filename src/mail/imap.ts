@@ -2,6 +2,7 @@ import { ImapFlow } from 'imapflow';
 import type { ServerEndpoint } from '../config.js';
 import type { Logger } from '../logger.js';
 import { assertLiteralAllowed, guardedLookup, type PrivateHostAllowance } from '../net/host-policy.js';
+import type { TokenSource } from './oauth2.js';
 
 /**
  * ImapFlow's options for an endpoint. `starttls` (requireTls) means TLS or no login; a tenant's
@@ -9,7 +10,7 @@ import { assertLiteralAllowed, guardedLookup, type PrivateHostAllowance } from '
  */
 export function imapOptions(
   endpoint: ServerEndpoint,
-  o: { tlsInsecure: boolean; hostPolicy?: PrivateHostAllowance; connectionTimeout?: number },
+  o: { tlsInsecure: boolean; hostPolicy?: PrivateHostAllowance; connectionTimeout?: number; accessToken?: string },
 ): ConstructorParameters<typeof ImapFlow>[0] {
   const guarded = o.hostPolicy && o.hostPolicy !== 'all' ? o.hostPolicy : undefined;
   // IP literals are dialled without a lookup, so they are checked here; names at connect time.
@@ -19,7 +20,8 @@ export function imapOptions(
     port: endpoint.port,
     secure: endpoint.secure,
     ...(endpoint.requireTls && !endpoint.secure ? { doSTARTTLS: true } : {}),
-    auth: { user: endpoint.user ?? '', pass: endpoint.pass ?? '' },
+    // An access token signs in with SASL XOAUTH2 (or OAUTHBEARER where the server offers it).
+    auth: o.accessToken ? { user: endpoint.user ?? '', accessToken: o.accessToken } : { user: endpoint.user ?? '', pass: endpoint.pass ?? '' },
     logger: false,
     // ImapFlow hands these to net/tls.connect, where `lookup` decides the address dialled.
     tls: { rejectUnauthorized: !o.tlsInsecure, ...(guarded ? { lookup: guardedLookup(guarded) } : {}) } as { rejectUnauthorized: boolean },
@@ -45,7 +47,7 @@ const SENT_NAMES = ['Sent', 'Sent Items', 'Sent Messages', 'Sent Mail', 'Gesende
  */
 export function createSentFolderClient(
   endpoint: ServerEndpoint,
-  options: { folder?: string; tlsInsecure: boolean; logger: Logger; hostPolicy?: PrivateHostAllowance },
+  options: { folder?: string; tlsInsecure: boolean; logger: Logger; hostPolicy?: PrivateHostAllowance; oauth2?: TokenSource },
 ): SentFolderClient {
   let client: ImapFlow | undefined;
   let connecting: Promise<ImapFlow> | undefined;
@@ -53,19 +55,31 @@ export function createSentFolderClient(
 
   async function connect(): Promise<ImapFlow> {
     if (client?.usable) return client;
+    const { oauth2 } = options;
     connecting ??= (async () => {
-      const c = new ImapFlow(imapOptions(endpoint, options));
-      c.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'IMAP connection error'));
-      c.on('close', () => {
-        if (client === c) client = undefined;
-      });
-      await c.connect();
-      client = c;
-      return c;
+      if (!oauth2) return connectSignedIn(undefined);
+      try {
+        return await connectSignedIn(await oauth2.get());
+      } catch (err) {
+        // A token the server refuses may have been revoked before its expiry: one fresh try.
+        if (!(err as { authenticationFailed?: boolean }).authenticationFailed) throw err;
+        return connectSignedIn(await oauth2.get(true));
+      }
     })().finally(() => {
       connecting = undefined;
     });
     return connecting;
+  }
+
+  async function connectSignedIn(token: { accessToken: string } | undefined): Promise<ImapFlow> {
+    const c = new ImapFlow(imapOptions(endpoint, { ...options, accessToken: token?.accessToken }));
+    c.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'IMAP connection error'));
+    c.on('close', () => {
+      if (client === c) client = undefined;
+    });
+    await c.connect();
+    client = c;
+    return c;
   }
 
   async function sentFolder(c: ImapFlow): Promise<string> {

@@ -1,6 +1,8 @@
 import nodemailer from 'nodemailer';
 import type { ServerEndpoint } from '../config.js';
 import { connectGuarded, type PrivateHostAllowance } from '../net/host-policy.js';
+import type { TokenSource } from './oauth2.js';
+import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from './oauth2-errors.js';
 
 export interface SmtpSender {
   /**
@@ -27,17 +29,21 @@ export function createSmtpSender(
     tlsInsecure: boolean;
     /** A tenant's host: every connection is checked after DNS resolution (see src/net/host-policy.ts). */
     hostPolicy?: PrivateHostAllowance;
+    /** SASL XOAUTH2 with tokens from this source instead of the password. */
+    oauth2?: TokenSource;
+    /** Messages one connection carries before the pool opens a new one (default 1000). */
+    maxMessagesPerConnection?: number;
   },
 ): SmtpSender {
-  const { hostPolicy } = options;
+  const { hostPolicy, oauth2 } = options;
   const transport = nodemailer.createTransport({
     pool: true,
     host: endpoint.host,
     port: endpoint.port,
     secure: endpoint.secure,
-    auth: endpoint.user ? { user: endpoint.user, pass: endpoint.pass ?? '' } : undefined,
+    auth: smtpAuth(endpoint, oauth2),
     maxConnections: options.maxConnections,
-    maxMessages: 1000,
+    maxMessages: options.maxMessagesPerConnection ?? 1000,
     maxRequeues: 0,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
@@ -58,6 +64,16 @@ export function createSmtpSender(
         }
       : {}),
   });
+  if (oauth2) {
+    // nodemailer asks again when its copy is past `expires`, and with `renew` after a refusal.
+    transport.set('oauth2_provision_cb', (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {
+      oauth2.get(renew).then(
+        (t) => callback(null, t.accessToken, t.refreshAt),
+        // The provider's refusal is the account's problem; an unreachable endpoint is only transient.
+        (err: Error & { oauth2Refused?: boolean }) => callback(err.oauth2Refused ? err : Object.assign(err, { tokenEndpointUnreachable: true })),
+      );
+    });
+  }
   let free = options.maxConnections;
   const waiting: (() => void)[] = [];
   return {
@@ -91,16 +107,33 @@ export function createSmtpSender(
       }
     },
     async send(envelope, raw) {
-      const info = await transport.sendMail({ envelope, raw });
-      return { response: String(info.response ?? '') };
+      try {
+        const info = await transport.sendMail({ envelope, raw });
+        return { response: String(info.response ?? '') };
+      } catch (err) {
+        throw markAuthMethod(err, oauth2);
+      }
     },
     async verify() {
-      await transport.verify();
+      await transport.verify().catch((err: unknown) => {
+        throw markAuthMethod(err, oauth2);
+      });
     },
     close() {
       transport.close();
     },
   };
+}
+
+function smtpAuth(endpoint: ServerEndpoint, oauth2: TokenSource | undefined) {
+  if (!endpoint.user) return undefined;
+  return oauth2 ? { type: 'OAuth2' as const, user: endpoint.user } : { user: endpoint.user, pass: endpoint.pass ?? '' };
+}
+
+/** Tags a failure with how the account signs in, so its meaning can be told (see classifySmtpError). */
+function markAuthMethod(err: unknown, oauth2: TokenSource | undefined): unknown {
+  if (err && typeof err === 'object') Object.assign(err, { authMethod: oauth2 ? 'oauth2' : 'password' });
+  return err;
 }
 
 export type SmtpOutcome =
@@ -125,12 +158,33 @@ export function classifySmtpError(err: unknown): SmtpOutcome {
   const reason = (e.response || e.message || String(err)).trim();
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   if (e.code === 'EBLOCKEDADDRESS') return { kind: 'account', reason: `blocked address: ${reason}` };
-  if (e.code === 'EAUTH' || code === 530 || code === 534 || code === 535) {
-    return { kind: 'account', reason: `authentication failed: ${reason}` };
-  }
+  const auth = authenticationProblem(e, reason, code);
+  if (auth) return { kind: 'account', reason: auth };
   if (code !== undefined && code >= 500) {
     return QUOTA.test(reason) ? { kind: 'account', reason: `sending limit of the account: ${reason}` } : { kind: 'recipient', reason };
   }
   const slowDown = code === 421 || (code !== undefined && code >= 400 && THROTTLING.test(reason));
   return { kind: 'transient', reason, slowDown };
+}
+
+/**
+ * Why sign-in failed, or undefined when it did not: a provider that turned Basic authentication
+ * off (Microsoft 365: 535 5.7.139, 550 5.7.30) is told apart from a wrong password, and an OAuth2
+ * account's failures (a refused token request, a refused token) from both.
+ */
+function authenticationProblem(
+  e: { code?: string; authMethod?: string; oauth2Refused?: boolean; tokenEndpointUnreachable?: boolean },
+  reason: string,
+  code: number | undefined,
+): string | undefined {
+  if (e.tokenEndpointUnreachable) return undefined;
+  if (e.oauth2Refused) return `authentication failed: ${reason}`;
+  if (BASIC_AUTH_OFF.test(reason)) return `authentication failed: ${BASIC_AUTH_OFF_WORDS}. Server reply: ${reason}`;
+  const isAuth = e.code === 'EAUTH' || code === 530 || code === 534 || code === 535;
+  if (!isAuth) return undefined;
+  if (e.authMethod === 'oauth2') return `authentication failed: ${TOKEN_REFUSED_BY_SERVER}. Server reply: ${reason}`;
+  if (code === 535 && e.authMethod === 'password') {
+    return `authentication failed: ${reason} (if the provider turned Basic authentication off, as Microsoft 365 does, sign in with OAuth2)`;
+  }
+  return `authentication failed: ${reason}`;
 }

@@ -2,6 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type State } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { sendTaskQueue } from '../contract/workflow-ids.js';
+import { defaultSendSlots, workerTuning, type WorkerTuning } from './tuning.js';
+
+export { defaultSendSlots };
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -19,6 +22,13 @@ export interface WorkerOptions {
    * the default account's connections, one send in each connection and one getting ready.
    */
   sendSlots?: number;
+  /** Slots and cache of the worker (src/worker/tuning.ts); derived from the account's connections when absent. */
+  tuning?: Partial<WorkerTuning>;
+  /**
+   * Seconds a stopping worker lets running activities finish before cancelling them. Default 0,
+   * the SDK's (cancel at once: tests, `npm run dev`); `npm run worker` passes WORKER_SHUTDOWN_GRACE_SECONDS.
+   */
+  shutdownGraceSeconds?: number;
 }
 
 /** The worker of one process: workflows and bookkeeping on the task queue, sends on its send queue. */
@@ -28,17 +38,23 @@ export interface CampaignWorker {
   getState(): State;
 }
 
-export const defaultSendSlots = (maxConnections: number) => Math.max(2, 2 * maxConnections);
-
 export async function createWorker(o: WorkerOptions): Promise<CampaignWorker> {
   const activities = { ...createActivities(o.deps), ...o.activityOverrides };
+  const tuning = workerTuning({ maxConnections: o.deps.accounts.default.limits.maxConnections, sendSlots: o.sendSlots, ...o.tuning });
+  // On SIGTERM or shutdown() both stop polling at once and give running activities this long to
+  // finish (a send in the middle of its SMTP transaction completes and reports), then cancel them.
+  const graceMs = (o.shutdownGraceSeconds ?? 0) * 1000;
+  const stopping = o.shutdownGraceSeconds === undefined ? {} : { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 30_000 };
   const main = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     activities,
     ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    maxConcurrentActivityTaskExecutions: 50,
+    maxConcurrentActivityTaskExecutions: tuning.activitySlots,
+    maxConcurrentWorkflowTaskExecutions: tuning.workflowSlots,
+    maxCachedWorkflows: tuning.cachedWorkflows,
+    ...stopping,
   });
   // A send polled is a send that starts at once: the worker takes no more than its connections
   // can serve, and the rest wait in Temporal's queue (for any worker), not in this process past
@@ -48,7 +64,8 @@ export async function createWorker(o: WorkerOptions): Promise<CampaignWorker> {
     namespace: o.namespace,
     taskQueue: sendTaskQueue(o.taskQueue),
     activities,
-    maxConcurrentActivityTaskExecutions: o.sendSlots ?? defaultSendSlots(o.deps.accounts.default.limits.maxConnections),
+    maxConcurrentActivityTaskExecutions: tuning.sendSlots,
+    ...stopping,
   });
   return {
     async run() {

@@ -1,5 +1,6 @@
 import type { ActivityDeps } from '../activities/index.js';
 import type { WorkerConfig } from '../config.js';
+import { accountStore } from '../db/accounts.js';
 import { createSql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { AccountPool } from '../mail/account-pool.js';
@@ -22,7 +23,7 @@ export function createWorkerDeps(
   configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
-    sql,
+    store: accountStore(sql),
     logger,
     tlsInsecure: config.TLS_INSECURE,
     masterKey: config.MASTER_KEY,
@@ -38,6 +39,7 @@ export function createWorkerDeps(
         messagesPerMinute: config.SMTP_MESSAGES_PER_MINUTE || undefined,
         messagesPerDay: config.SMTP_MESSAGES_PER_DAY || undefined,
         maxConnections: config.SMTP_MAX_CONNECTIONS,
+        sendWindow: config.SMTP_SEND_WINDOW,
       },
     },
   });

@@ -1,13 +1,16 @@
-import { loadConfigOrExit, workerEnvSchema } from '../config.js';
+import { loadConfigOrExit, orExitOnConfigError, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
-import { connectClient, connectWorker } from '../temporal.js';
+import { connectClient, connectWorker, temporalTarget } from '../temporal.js';
 import { ensureBounceSchedules } from '../bounces/schedule.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
-import { createWorker, defaultSendSlots } from './create.js';
+import { createWorker } from './create.js';
 import { createWorkerDeps } from './deps.js';
+import { workerTuning } from './tuning.js';
 
 const config = loadConfigOrExit(workerEnvSchema);
+// The raw environment, so a namespace from the Temporal profile is not hidden by the default.
+const target = orExitOnConfigError(() => temporalTarget(process.env));
 const logger = createLogger('worker', config.LOG_LEVEL);
 surviveClosedPostgresSockets(logger);
 
@@ -15,29 +18,35 @@ const metrics = createMetrics();
 const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
 if (metricsServer) logger.info(`metrics on http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`);
 const deps = createWorkerDeps(config, logger, metrics);
-const connection = await connectWorker(config);
+const connection = await connectWorker(process.env);
+const tuning = workerTuning({
+  maxConnections: config.SMTP_MAX_CONNECTIONS,
+  sendSlots: config.SMTP_SEND_SLOTS,
+  workflowSlots: config.WORKER_WORKFLOW_SLOTS,
+  activitySlots: config.WORKER_ACTIVITY_SLOTS,
+  cachedWorkflows: config.WORKER_CACHED_WORKFLOWS,
+});
 const worker = await createWorker({
   connection,
-  namespace: config.TEMPORAL_NAMESPACE,
+  namespace: target.namespace,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   deps,
-  workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH,
-  sendSlots: config.SMTP_SEND_SLOTS,
+  workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+  tuning,
+  shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
 });
 logger.info(
-  {
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    sendSlots: config.SMTP_SEND_SLOTS ?? defaultSendSlots(config.SMTP_MAX_CONNECTIONS),
-    sentCopies: config.IMAP_URL ? 'on' : 'off',
-  },
+  { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: target.namespace, ...tuning, sentCopies: config.IMAP_URL ? 'on' : 'off' },
   'worker polling',
 );
 // The bounce check Schedules of the configured account and every stored one (idempotent).
-const scheduler = await connectClient(config);
+const scheduler = await connectClient(process.env);
 await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
 await scheduler.connection.close();
-// Worker.run handles SIGINT/SIGTERM: it stops polling, lets running activities finish, then returns.
+// Worker.run handles SIGINT/SIGTERM: both workers stop polling, running activities get
+// WORKER_SHUTDOWN_GRACE_SECONDS to finish and report, then run() returns and the process exits 0.
 await worker.run();
+logger.info('worker stopped');
 metricsServer?.close();
 await deps.close();
 await connection.close();

@@ -1,5 +1,5 @@
 import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import type { CampaignStatus } from '../contract/statuses.js';
+import { FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
 import { CampaignStatusAttr } from '../contract/search-attributes.js';
 import { INVALID_TRANSITION } from '../contract/failures.js';
 import type { CampaignProgress, ReviewDecision } from '../contract/messages.js';
@@ -80,7 +80,7 @@ export class CampaignState {
   }
 
   get final(): boolean {
-    return this.cancelRequested || ['rejected', 'completed', 'failed', 'expired'].includes(this.phase);
+    return this.cancelRequested || FINAL_CAMPAIGN_STATUSES.includes(this.phase);
   }
 
   private conflict(wanted: string): never {

@@ -74,270 +74,195 @@ const build = proxyActivities<Activities>({
 });
 
 export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
-  const { campaignId } = input;
-  const c = new CampaignState(campaignId, input.searchAttributes ?? false, input.continued);
-  const startedThisRun = { n: 0 };
-  let quiet = QUIET_MIN_MS;
-  /** The pending quiet-period timer: whether it fired, and the event count when it started. */
-  let check: { fired: boolean; events: number } | undefined;
+  const c = new CampaignState(input.campaignId, input.searchAttributes ?? false, input.continued);
   registerHandlers(c);
-
   if (!input.continued) {
-    let built: BuildResult;
-    try {
-      built = await build.buildRecipients.executeWithOptions({ summary: 'build and check the recipient list' }, [{ campaignId }]);
-    } catch (err) {
-      // A build that gave up (S3 refusing every attempt, retries exhausted) ends the campaign
-      // failed with the reason and no rows, instead of failing the workflow and leaving it building.
-      if (!(err instanceof ActivityFailure) || !patched('build-gives-up')) throw err;
-      c.phase = 'failed';
-      c.reason = `the recipient list could not be built: ${err.cause?.message ?? err.message}`;
-      c.publish();
-      await acts.abandonBuild({ campaignId, reason: c.reason });
-      await condition(allHandlersFinished);
-      return { status: c.status };
-    }
-    c.recipients = { total: built.total, sendable: built.sendable, blocked: built.blocked };
-    c.startAt = built.startAt;
-    c.distinctReviewer = built.review?.distinctReviewer ?? false;
-    if (built.error) {
-      c.phase = 'failed';
-      c.reason = built.error;
-      await setStatus(c);
-      return { status: c.status };
-    }
-    // Review settings came with the build; histories recorded before them take the old path.
-    const review = patched('review-gate') ? built.review : undefined;
-    if (!c.cancelRequested && review && !review.required) {
-      c.decision = { approved: true, by: 'review not required' };
-      await acts.recordDecision({ campaignId, approved: true, by: 'review not required', viaSignal: false });
-      c.phase = 'sending';
-      c.decisionRecorded = true;
-    } else if (!c.cancelRequested) {
-      c.phase = 'awaiting_review';
-      await setStatus(c);
-      if (review) {
-        // A durable timer: a campaign nobody reviews ends expired and sends nothing.
-        const settled = await condition(() => c.decisionRecorded || c.cancelRequested, review.expiresAfter as Duration, {
-          summary: `review expires after ${review.expiresAfter}`,
-        });
-        if (!settled) {
-          c.phase = 'expired';
-          c.reason = `no review decision within ${review.expiresAfter}`;
-          await acts.expireCampaign({ campaignId, after: review.expiresAfter });
-          c.publish();
-          await condition(allHandlersFinished);
-          return { status: c.status };
-        }
-      } else {
-        await condition(() => c.decisionRecorded || c.cancelRequested);
-      }
-    }
-    if (c.cancelRequested && !c.decisionRecorded) return finishCancelled(c);
-    if (!c.decision?.approved) {
-      await condition(allHandlersFinished);
-      return { status: c.status };
-    }
-    if (c.startAt && Date.parse(c.startAt) > Date.now()) {
-      c.phase = 'scheduled';
-      await setStatus(c);
-      await condition(() => c.cancelRequested, Date.parse(c.startAt) - Date.now(), { summary: `wait until ${c.startAt}` });
-      if (c.cancelRequested) return finishCancelled(c);
-    }
-    c.phase = 'sending';
-    if (!c.paused) await setStatus(c);
+    const built = await buildList(c);
+    if ('ended' in built) return built.ended;
+    const ended = (await awaitReview(c, built.review)) ?? (await awaitStart(c));
+    if (ended) return ended;
   }
+  const cancelled = await deliverAll(c, input);
+  if (cancelled) return cancelled;
+  return complete(c);
+}
 
-  // Sliding window over the recipient list: at most WINDOW children at once, each reporting back
-  // by Signal; continue as new before the history grows large.
+type Review = BuildResult['review'];
+
+/** Builds and checks the recipient list: its review settings, or a result when the campaign ends there. */
+async function buildList(c: CampaignState): Promise<{ ended: CampaignResult } | { review: Review }> {
+  const campaignId = c.id;
+  let built: BuildResult;
+  try {
+    built = await build.buildRecipients.executeWithOptions({ summary: 'build and check the recipient list' }, [{ campaignId }]);
+  } catch (err) {
+    // A build that gave up (S3 refusing every attempt, retries exhausted) ends the campaign
+    // failed with the reason and no rows, instead of failing the workflow and leaving it building.
+    if (!(err instanceof ActivityFailure) || !patched('build-gives-up')) throw err;
+    c.phase = 'failed';
+    c.reason = `the recipient list could not be built: ${err.cause?.message ?? err.message}`;
+    c.publish();
+    await acts.abandonBuild({ campaignId, reason: c.reason });
+    await condition(allHandlersFinished);
+    return { ended: { status: c.status } };
+  }
+  c.recipients = { total: built.total, sendable: built.sendable, blocked: built.blocked };
+  c.startAt = built.startAt;
+  c.distinctReviewer = built.review?.distinctReviewer ?? false;
+  if (built.error) {
+    c.phase = 'failed';
+    c.reason = built.error;
+    await setStatus(c);
+    return { ended: { status: c.status } };
+  }
+  // Review settings came with the build; histories recorded before them take the old path.
+  return { review: patched('review-gate') ? built.review : undefined };
+}
+
+/** Waits for the human decision (or skips it where the tenant allows); a result unless approved. */
+async function awaitReview(c: CampaignState, review: Review): Promise<CampaignResult | undefined> {
+  if (!c.cancelRequested && review && !review.required) {
+    c.decision = { approved: true, by: 'review not required' };
+    await acts.recordDecision({ campaignId: c.id, approved: true, by: 'review not required', viaSignal: false });
+    c.phase = 'sending';
+    c.decisionRecorded = true;
+  } else if (!c.cancelRequested) {
+    c.phase = 'awaiting_review';
+    await setStatus(c);
+    if (review) {
+      // A durable timer: a campaign nobody reviews ends expired and sends nothing.
+      const settled = await condition(() => c.decisionRecorded || c.cancelRequested, review.expiresAfter as Duration, {
+        summary: `review expires after ${review.expiresAfter}`,
+      });
+      if (!settled) return expire(c, review.expiresAfter);
+    } else {
+      await condition(() => c.decisionRecorded || c.cancelRequested);
+    }
+  }
+  if (c.cancelRequested && !c.decisionRecorded) return finishCancelled(c);
+  if (!c.decision?.approved) {
+    await condition(allHandlersFinished);
+    return { status: c.status };
+  }
+  return undefined;
+}
+
+async function expire(c: CampaignState, after: string): Promise<CampaignResult> {
+  c.phase = 'expired';
+  c.reason = `no review decision within ${after}`;
+  await acts.expireCampaign({ campaignId: c.id, after });
+  c.publish();
+  await condition(allHandlersFinished);
+  return { status: c.status };
+}
+
+/** Waits for a scheduled start, then marks the campaign sending; a result when cancelled meanwhile. */
+async function awaitStart(c: CampaignState): Promise<CampaignResult | undefined> {
+  if (c.startAt && Date.parse(c.startAt) > Date.now()) {
+    c.phase = 'scheduled';
+    await setStatus(c);
+    await condition(() => c.cancelRequested, Date.parse(c.startAt) - Date.now(), { summary: `wait until ${c.startAt}` });
+    if (c.cancelRequested) return finishCancelled(c);
+  }
+  c.phase = 'sending';
+  if (!c.paused) await setStatus(c);
+  return undefined;
+}
+
+/**
+ * Sliding window over the recipient list: at most WINDOW children at once, each reporting back
+ * by Signal; continue as new before the history grows large. A result when cancelled.
+ */
+async function deliverAll(c: CampaignState, input: CampaignInput): Promise<CampaignResult | undefined> {
+  const loop = { startedThisRun: 0, quiet: QUIET_MIN_MS, check: undefined as QuietCheck | undefined };
   for (;;) {
     if (c.cancelRequested) return finishCancelled(c);
     if (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2) {
-      const page = await acts.nextRecipients.executeWithOptions({ summary: 'next recipients to send to' }, [
-        { campaignId, afterId: c.cursor, limit: WINDOW - c.inFlight.size },
-      ]);
-      if (page.length === 0) c.exhausted = true;
-      await Promise.all(page.map((r) => startDelivery(c, r)));
-      startedThisRun.n += page.length;
-      if (page.length > 0) c.cursor = page[page.length - 1]!.id;
+      loop.startedThisRun += await startNextPage(c);
       continue;
     }
-    if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) break;
-    if (startedThisRun.n >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+    if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) return undefined;
+    if (loop.startedThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       // A cancel that came meanwhile is finished here: a continued run would not know of it.
       if (c.cancelRequested && c.honestCancel) return finishCancelled(c);
       return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
     }
-    const seen = c.events;
-    const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2);
-    if (c.inFlight.size === 0 && c.copiesPending === 0) {
-      await condition(wake);
-      continue;
-    }
-    // Reports come by Signal; one can be lost (a child that could not reach this run while the
-    // server was down). When none has come for a while, ask Postgres, which has every outcome.
-    if (patched('fanout-check-timer')) {
-      // One timer per quiet period, however many reports wake the loop meanwhile: a timer started
-      // and cancelled at every report cost two history events and server work per report.
-      if (!check) {
-        const started = { fired: false, events: c.events };
-        check = started;
-        void sleep(quiet, { summary: 'check deliveries' }).then(() => void (started.fired = true));
-      }
-      const current = check;
-      await condition(() => wake() || current.fired);
-      if (current.fired) {
-        check = undefined;
-        if (c.events === current.events) {
-          await reconcile(c);
-          quiet = Math.min(quiet * 2, QUIET_MAX_MS);
-        } else {
-          quiet = QUIET_MIN_MS;
-        }
-      }
-      continue;
-    }
-    if (await condition(wake, quiet, { summary: 'wait for deliveries' })) {
-      quiet = QUIET_MIN_MS;
-    } else {
-      await reconcile(c);
-      quiet = Math.min(quiet * 2, QUIET_MAX_MS);
-    }
+    await awaitReports(c, loop);
   }
+}
 
+/** Starts a delivery child for each recipient of the next page; how many it started. */
+async function startNextPage(c: CampaignState): Promise<number> {
+  const page = await acts.nextRecipients.executeWithOptions({ summary: 'next recipients to send to' }, [
+    { campaignId: c.id, afterId: c.cursor, limit: WINDOW - c.inFlight.size },
+  ]);
+  if (page.length === 0) c.exhausted = true;
+  await Promise.all(page.map((r) => startDelivery(c, r)));
+  if (page.length > 0) c.cursor = page[page.length - 1]!.id;
+  return page.length;
+}
+
+/** The pending quiet-period timer: whether it fired, and the event count when it started. */
+interface QuietCheck {
+  fired: boolean;
+  events: number;
+}
+
+/**
+ * Waits for a report, room in the window or a control change. Reports come by Signal; one can be
+ * lost (a child that could not reach this run while the server was down). When none has come for
+ * a while, ask Postgres, which has every outcome.
+ */
+async function awaitReports(c: CampaignState, loop: { quiet: number; check: QuietCheck | undefined }): Promise<void> {
+  const seen = c.events;
+  const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2);
+  if (c.inFlight.size === 0 && c.copiesPending === 0) {
+    await condition(wake);
+    return;
+  }
+  if (patched('fanout-check-timer')) {
+    // One timer per quiet period, however many reports wake the loop meanwhile: a timer started
+    // and cancelled at every report cost two history events and server work per report.
+    if (!loop.check) {
+      const started = { fired: false, events: c.events };
+      loop.check = started;
+      void sleep(loop.quiet, { summary: 'check deliveries' }).then(() => void (started.fired = true));
+    }
+    const current = loop.check;
+    await condition(() => wake() || current.fired);
+    if (current.fired) {
+      loop.check = undefined;
+      if (c.events === current.events) {
+        await reconcile(c);
+        loop.quiet = Math.min(loop.quiet * 2, QUIET_MAX_MS);
+      } else {
+        loop.quiet = QUIET_MIN_MS;
+      }
+    }
+    return;
+  }
+  if (await condition(wake, loop.quiet, { summary: 'wait for deliveries' })) {
+    loop.quiet = QUIET_MIN_MS;
+  } else {
+    await reconcile(c);
+    loop.quiet = Math.min(loop.quiet * 2, QUIET_MAX_MS);
+  }
+}
+
+async function complete(c: CampaignState): Promise<CampaignResult> {
   // The workflow's answer (to a late Update) must never lag behind the record it writes.
   c.phase = 'completed';
   c.publish();
-  await acts.completeCampaign({ campaignId });
+  await acts.completeCampaign({ campaignId: c.id });
   await condition(allHandlersFinished);
   return { status: c.status };
 }
 
 function registerHandlers(c: CampaignState): void {
   setHandler(statusQuery, () => c.progress());
-
-  // Every decision is audited by the activity that records it, whichever way it came: the REST
-  // API's request id names the caller the API authenticated; anything else is `update:`/`signal:`.
-  const decide = async (approved: boolean, d: ReviewDecision, viaSignal = false) => {
-    c.decision = { approved, by: d.by, note: d.note };
-    const previousReason = c.reason;
-    c.reason = undefined; // a refused approve Signal is no longer news once someone decided
-    const by = d.by ?? 'unknown';
-    const audit: DecisionAudit = {
-      action: approved ? 'approve' : 'reject',
-      by,
-      via: viaSignal ? 'signal' : 'update',
-      apiRequest: d.requestId,
-      auditId: uuid4(),
-      note: d.note,
-    };
-    const recorded = await acts.recordDecision({ campaignId: c.id, approved, by, note: d.note, viaSignal, audit });
-    if (recorded?.refused) {
-      // The four-eyes rule, checked against the people behind the keys: nothing was decided.
-      c.decision = undefined;
-      c.reason = previousReason;
-      return { refused: recorded.refused };
-    }
-    c.phase = approved ? 'sending' : 'rejected';
-    c.decisionRecorded = true;
-    c.publish();
-    return { status: c.status };
-  };
-  const answer = async (approved: boolean, d: ReviewDecision) => {
-    const r = await decide(approved, d);
-    if ('refused' in r) throw ApplicationFailure.nonRetryable(r.refused, FOUR_EYES_REFUSED, { status: c.status });
-    return r;
-  };
-  setHandler(approveUpdate, (d) => answer(true, d), { validator: (_d) => c.assertAwaitingReview() });
-  setHandler(rejectUpdate, (d) => answer(false, d), { validator: (_d) => c.assertAwaitingReview() });
-
-  type Via = { signal?: boolean };
-  const via = (action: 'pause' | 'resume' | 'cancel', r: ControlRequest, v: Via): DecisionAudit => ({
-    action,
-    by: r.by ?? 'unknown',
-    via: v.signal ? 'signal' : 'update',
-    apiRequest: r.requestId,
-    auditId: uuid4(),
-    reason: r.reason,
-  });
-  const pause = async (r: ControlRequest, v: Via = {}) => {
-    c.paused = true;
-    c.reason = describe('paused', r);
-    c.events++;
-    // The record changes before the answer: a send activity checks it right before SMTP.
-    await setStatus(c, via('pause', r, v));
-    return { status: c.status };
-  };
-  const resume = async (r: ControlRequest, v: Via = {}) => {
-    c.paused = false;
-    c.reason = describe('resumed', r);
-    await setStatus(c, via('resume', r, v));
-    c.events++;
-    await tellChildren(c, 'resume');
-    return { status: c.status };
-  };
-  const cancel = async (r: ControlRequest, v: Via = {}) => {
-    c.cancelRequested = true;
-    c.honestCancel = patched('honest-cancel');
-    c.reason = describe('cancelled', r);
-    c.events++;
-    // `cancelling` first: a send activity checks the record right before SMTP and stops.
-    await setStatus(c, via('cancel', r, v));
-    c.cancelWritten = true;
-    await tellChildren(c, 'cancel');
-    // Sends in flight stop within a message or a throttle wait: answer `cancelled` when that is
-    // soon, else `cancelling`, which the record shows until the last one has reported. A building
-    // campaign is finished by the main path once the build has returned (its rows are not all there yet).
-    if (c.honestCancel && c.phase !== 'building') {
-      await condition(() => c.inFlight.size === 0, CANCEL_ANSWER_WAIT);
-      if (c.inFlight.size === 0) await finishCancel(c);
-    }
-    return { status: c.status };
-  };
-  setHandler(pauseUpdate, (r) => pause(r), { validator: (_r) => c.assertCanPause() });
-  setHandler(resumeUpdate, (r) => resume(r), { validator: (_r) => c.assertCanResume() });
-  setHandler(cancelUpdate, (r) => cancel(r), { validator: (_r) => c.assertCanCancel() });
-
-  // Signals (the Temporal UI, `temporal workflow signal`, delivery children) cannot be answered:
-  // one that is not allowed now is logged and ignored.
-  const viaSignal =
-    <A>(name: string, check: () => void, run: (a: A) => Promise<unknown>) =>
-    async (a: A) => {
-      try {
-        check();
-      } catch (err) {
-        log.warn(`ignored ${name} signal: ${(err as Error).message}`);
-        return;
-      }
-      await run(a);
-    };
-  setHandler(
-    approveSignal,
-    viaSignal('approve', () => c.assertAwaitingReview(), async (d: ReviewDecision) => {
-      const by = d.by ?? 'temporal-signal';
-      // Four eyes needs a known approver, and a Signal's `by` is whatever its sender wrote: such a
-      // campaign is approved through the API. The refusal is recorded where the reviewer looks.
-      if (c.distinctReviewer && patched('four-eyes-signals')) {
-        c.reason = `an approve signal from "${by}" was refused: this campaign needs a distinct reviewer, so it is approved through the API, where the approver is known`;
-        log.warn(c.reason);
-        await setStatus(c, { action: 'approve_refused', by, via: 'signal', auditId: uuid4() });
-        return;
-      }
-      const r = await decide(true, { ...d, by }, true);
-      if ('refused' in r) {
-        // Refused by the activity (four eyes turned on after the build), which wrote the audit row.
-        c.reason = `an approve signal from "${by}" was refused: ${r.refused}`;
-        log.warn(c.reason);
-        await setStatus(c);
-      }
-    }),
-  );
-  setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
-  setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), (r: ControlRequest) => pause(r, { signal: true })));
-  setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), (r: ControlRequest) => resume(r, { signal: true })));
-  setHandler(cancelSignal, viaSignal('cancel', () => c.assertCanCancel(), (r: ControlRequest) => cancel(r, { signal: true })));
-
+  registerReviewHandlers(c);
+  registerControlHandlers(c);
   setHandler(deliveryReportSignal, (r) => {
     if (r.stage === 'send') {
       if (c.inFlight.delete(r.recipientId)) c.finished++;
@@ -348,6 +273,140 @@ function registerHandlers(c: CampaignState): void {
     c.show();
     c.events++;
   });
+}
+
+/**
+ * Signals (the Temporal UI, `temporal workflow signal`, delivery children) cannot be answered:
+ * one that is not allowed now is logged and ignored.
+ */
+const viaSignal =
+  <A>(name: string, check: () => void, run: (a: A) => Promise<unknown>) =>
+  async (a: A) => {
+    try {
+      check();
+    } catch (err) {
+      log.warn(`ignored ${name} signal: ${(err as Error).message}`);
+      return;
+    }
+    await run(a);
+  };
+
+/**
+ * Every decision is audited by the activity that records it, whichever way it came: the REST
+ * API's request id names the caller the API authenticated; anything else is `update:`/`signal:`.
+ */
+async function decide(c: CampaignState, approved: boolean, d: ReviewDecision, viaSignal = false) {
+  c.decision = { approved, by: d.by, note: d.note };
+  const previousReason = c.reason;
+  c.reason = undefined; // a refused approve Signal is no longer news once someone decided
+  const by = d.by ?? 'unknown';
+  const audit: DecisionAudit = {
+    action: approved ? 'approve' : 'reject',
+    by,
+    via: viaSignal ? 'signal' : 'update',
+    apiRequest: d.requestId,
+    auditId: uuid4(),
+    note: d.note,
+  };
+  const recorded = await acts.recordDecision({ campaignId: c.id, approved, by, note: d.note, viaSignal, audit });
+  if (recorded?.refused) {
+    // The four-eyes rule, checked against the people behind the keys: nothing was decided.
+    c.decision = undefined;
+    c.reason = previousReason;
+    return { refused: recorded.refused };
+  }
+  c.phase = approved ? 'sending' : 'rejected';
+  c.decisionRecorded = true;
+  c.publish();
+  return { status: c.status };
+}
+
+function registerReviewHandlers(c: CampaignState): void {
+  const answer = async (approved: boolean, d: ReviewDecision) => {
+    const r = await decide(c, approved, d);
+    if ('refused' in r) throw ApplicationFailure.nonRetryable(r.refused, FOUR_EYES_REFUSED, { status: c.status });
+    return r;
+  };
+  setHandler(approveUpdate, (d) => answer(true, d), { validator: (_d) => c.assertAwaitingReview() });
+  setHandler(rejectUpdate, (d) => answer(false, d), { validator: (_d) => c.assertAwaitingReview() });
+  setHandler(approveSignal, viaSignal('approve', () => c.assertAwaitingReview(), (d: ReviewDecision) => approveBySignal(c, d)));
+  setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(c, false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+}
+
+async function approveBySignal(c: CampaignState, d: ReviewDecision): Promise<void> {
+  const by = d.by ?? 'temporal-signal';
+  // Four eyes needs a known approver, and a Signal's `by` is whatever its sender wrote: such a
+  // campaign is approved through the API. The refusal is recorded where the reviewer looks.
+  if (c.distinctReviewer && patched('four-eyes-signals')) {
+    c.reason = `an approve signal from "${by}" was refused: this campaign needs a distinct reviewer, so it is approved through the API, where the approver is known`;
+    log.warn(c.reason);
+    await setStatus(c, { action: 'approve_refused', by, via: 'signal', auditId: uuid4() });
+    return;
+  }
+  const r = await decide(c, true, { ...d, by }, true);
+  if ('refused' in r) {
+    // Refused by the activity (four eyes turned on after the build), which wrote the audit row.
+    c.reason = `an approve signal from "${by}" was refused: ${r.refused}`;
+    log.warn(c.reason);
+    await setStatus(c);
+  }
+}
+
+type Via = { signal?: boolean };
+
+const controlAudit = (action: 'pause' | 'resume' | 'cancel', r: ControlRequest, v: Via): DecisionAudit => ({
+  action,
+  by: r.by ?? 'unknown',
+  via: v.signal ? 'signal' : 'update',
+  apiRequest: r.requestId,
+  auditId: uuid4(),
+  reason: r.reason,
+});
+
+function registerControlHandlers(c: CampaignState): void {
+  setHandler(pauseUpdate, (r) => pause(c, r), { validator: (_r) => c.assertCanPause() });
+  setHandler(resumeUpdate, (r) => resume(c, r), { validator: (_r) => c.assertCanResume() });
+  setHandler(cancelUpdate, (r) => cancel(c, r), { validator: (_r) => c.assertCanCancel() });
+  setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), (r: ControlRequest) => pause(c, r, { signal: true })));
+  setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), (r: ControlRequest) => resume(c, r, { signal: true })));
+  setHandler(cancelSignal, viaSignal('cancel', () => c.assertCanCancel(), (r: ControlRequest) => cancel(c, r, { signal: true })));
+}
+
+async function pause(c: CampaignState, r: ControlRequest, v: Via = {}) {
+  c.paused = true;
+  c.reason = describe('paused', r);
+  c.events++;
+  // The record changes before the answer: a send activity checks it right before SMTP.
+  await setStatus(c, controlAudit('pause', r, v));
+  return { status: c.status };
+}
+
+async function resume(c: CampaignState, r: ControlRequest, v: Via = {}) {
+  c.paused = false;
+  c.reason = describe('resumed', r);
+  await setStatus(c, controlAudit('resume', r, v));
+  c.events++;
+  await tellChildren(c, 'resume');
+  return { status: c.status };
+}
+
+async function cancel(c: CampaignState, r: ControlRequest, v: Via = {}) {
+  c.cancelRequested = true;
+  c.honestCancel = patched('honest-cancel');
+  c.reason = describe('cancelled', r);
+  c.events++;
+  // `cancelling` first: a send activity checks the record right before SMTP and stops.
+  await setStatus(c, controlAudit('cancel', r, v));
+  c.cancelWritten = true;
+  await tellChildren(c, 'cancel');
+  // Sends in flight stop within a message or a throttle wait: answer `cancelled` when that is
+  // soon, else `cancelling`, which the record shows until the last one has reported. A building
+  // campaign is finished by the main path once the build has returned (its rows are not all there yet).
+  if (c.honestCancel && c.phase !== 'building') {
+    await condition(() => c.inFlight.size === 0, CANCEL_ANSWER_WAIT);
+    if (c.inFlight.size === 0) await finishCancel(c);
+  }
+  return { status: c.status };
 }
 
 function describe(action: string, r: ControlRequest): string {

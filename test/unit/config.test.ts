@@ -37,3 +37,18 @@ test('API configuration: key length and port range are checked, empty means unse
   assert.throws(() => parseEnv(apiEnvSchema, { ...base, API_KEY: 'k'.repeat(16), PORT: '70000' }), /PORT: must be between 1 and 65535/);
   assert.throws(() => parseEnv(apiEnvSchema, { ...base, API_KEY: 'k'.repeat(16), PORT: 'abc' }), /PORT: /);
 });
+
+test("SMTP_SEND_WINDOW is the default account's send window as JSON; a bad one is named with its problem", () => {
+  const window = { days: ['mon', 'fri'], from: '08:00', to: '18:00', timeZone: 'Europe/Berlin' };
+  assert.deepEqual(parseEnv(workerEnvSchema, { ...workerEnv, SMTP_SEND_WINDOW: JSON.stringify(window) }).SMTP_SEND_WINDOW, window);
+  assert.equal(parseEnv(workerEnvSchema, workerEnv).SMTP_SEND_WINDOW, undefined);
+  for (const [value, problem] of [
+    ['mon-fri 8-18', /^SMTP_SEND_WINDOW: must be JSON like/m],
+    [JSON.stringify({ ...window, timeZone: 'Berlin' }), /^SMTP_SEND_WINDOW\.timeZone: is not an IANA time zone/m],
+  ] as const) {
+    assert.throws(
+      () => parseEnv(workerEnvSchema, { ...workerEnv, SMTP_SEND_WINDOW: value }),
+      (err: unknown) => err instanceof ConfigError && problem.test(err.problems.join('\n')),
+    );
+  }
+});

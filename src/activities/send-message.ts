@@ -1,0 +1,371 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ATTEMPT_REPLACED, SMTP_TRANSIENT } from '../contract/failures.js';
+import * as campaigns from '../db/campaigns.js';
+import * as ledger from '../db/ledger.js';
+import type { SendOutcomeRecord } from '../db/ledger.js';
+import * as recipients from '../db/recipients.js';
+import { windowWait } from '../schedule/send-window.js';
+import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
+import { suppressedAmong } from '../db/suppressions.js';
+import type { LiveAccount } from '../mail/account-pool.js';
+import { classifySmtpError } from '../mail/smtp.js';
+import { TemplateRenderError } from '../mail/templates.js';
+import { ObjectChangedError } from '../s3/client.js';
+import { LocationDeniedError } from '../s3/locations.js';
+import type { ActivityDeps, RecipientRef } from './deps.js';
+import { waitUntil } from './heartbeat.js';
+import { accountOf, existingCampaign, recipientMessage, type RecipientMessage } from './records.js';
+
+export type SendResult =
+  /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
+  | { outcome: 'sent'; messageId: string; copyRequested: boolean; unrecorded?: SendOutcomeRecord }
+  | { outcome: 'failed'; messageId: string; unrecorded?: SendOutcomeRecord }
+  /** An address of the message (To, Cc or Bcc) is on the suppression list: nothing was sent. */
+  | { outcome: 'skipped'; reason: string }
+  /** The campaign is paused (or the account just refused to go on: `accountProblem`). */
+  | { outcome: 'paused'; accountProblem?: string }
+  | { outcome: 'cancelled' }
+  /** The next slot under the rate limits is further away than an activity should wait. */
+  | { outcome: 'throttled'; retryAt: number; reason: string };
+
+/** Heartbeat details of a send attempt: the outcome of its SMTP transaction, once there is one. */
+export interface SendHeartbeat {
+  smtpOutcome?: SendOutcomeRecord;
+}
+
+/** Slots closer than this are waited for inside the activity; further ones by a workflow timer. */
+const MAX_IN_ACTIVITY_WAIT_MS = 30_000;
+const RECORD_TIMEOUT_MS = 10_000;
+
+/** One attempt of one recipient's send, as far as it has got: who it is, and what it sends through. */
+interface Attempt {
+  deps: ActivityDeps;
+  campaignId: string;
+  recipientId: number;
+  campaign: campaigns.CampaignRow;
+  account: LiveAccount;
+  copyRequested: boolean;
+  /** Temporal schedules a replacement attempt after the one it replaces: the later, the higher. */
+  rank: number;
+  /** Who runs this attempt, for the ledger: enough to tell attempts and processes apart. */
+  owner: string;
+  accountLabel: { account: string };
+  /** Tells the next attempt (by heartbeat) what this one's SMTP transaction did. */
+  note: (d: SendHeartbeat) => void;
+}
+
+/**
+ * The send pipeline: an outcome an earlier attempt carried over, the ledger, the campaign's and the
+ * account's state, a slot under the rate limits, the message, then (holding an SMTP connection
+ * slot) the last checks, the ledger claim and the SMTP transaction.
+ */
+export async function sendMessage(deps: ActivityDeps, ref: RecipientRef, note: (d: SendHeartbeat) => void): Promise<SendResult> {
+  const carried = (Context.current().info.heartbeatDetails as SendHeartbeat | undefined)?.smtpOutcome;
+  if (carried) return recordCarried(deps, carried);
+  const a = await startAttempt(deps, ref, note);
+  if ('outcome' in a) return a;
+  const previous = await ledger.getLedger(deps.sql, a.campaignId, a.recipientId);
+  if (previous?.state === 'sent' || previous?.state === 'unknown') return alreadyDone(a, previous);
+  // From here this attempt is the recipient's newest: an older one, wherever it is waiting, stops before SMTP.
+  if (!(await ledger.registerAttempt(deps.sql, a.campaignId, a.recipientId, a.rank))) throw replaced();
+  const stop = (await campaignGate(deps, ref)) ?? (await accountHeld(a)) ?? (await takeSlot(a));
+  if (stop) return stop;
+  const msg = await renderOrFail(a, messageDateOf(previous, a.campaign));
+  if ('outcome' in msg) return msg;
+  return a.account.smtp.withSlot(() => sendInSlot(a, msg), Context.current().cancellationSignal);
+}
+
+/**
+ * An earlier attempt of this send finished SMTP and told Temporal (by heartbeat) before its
+ * worker died or its answer was lost: record that outcome, never send again.
+ */
+async function recordCarried(deps: ActivityDeps, carried: SendOutcomeRecord): Promise<SendResult> {
+  await ledger.recordOutcome(deps.sql, carried);
+  return carried.state === 'sent'
+    ? { outcome: 'sent', messageId: carried.messageId, copyRequested: carried.copyRequested }
+    : { outcome: 'failed', messageId: carried.messageId };
+}
+
+async function startAttempt(deps: ActivityDeps, { campaignId, recipientId }: RecipientRef, note: Attempt['note']): Promise<Attempt | SendResult> {
+  const { info } = Context.current();
+  const campaign = await existingCampaign(deps.sql, campaignId);
+  const account = await accountOf(deps, campaign);
+  if (typeof account === 'string') return { outcome: 'paused', accountProblem: account };
+  return {
+    deps,
+    campaignId,
+    recipientId,
+    campaign,
+    account,
+    copyRequested: account.sentFolder !== undefined,
+    rank: info.currentAttemptScheduledTimestampMs,
+    owner: `${hostname()} pid ${process.pid} attempt ${info.attempt}`,
+    accountLabel: { account: `${campaign.tenant}/${campaign.account}` },
+    note,
+  };
+}
+
+/** The ledger says the message went out, or that its outcome is unknown and held. */
+async function alreadyDone(a: Attempt, row: ledger.LedgerRow): Promise<SendResult> {
+  if (row.state === 'unknown') return { outcome: 'failed', messageId: row.messageId };
+  await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, {
+    sendStatus: 'sent',
+    messageId: row.messageId,
+    smtpResponse: row.smtpResponse,
+    sentAt: row.finishedAt,
+  });
+  return { outcome: 'sent', messageId: row.messageId, copyRequested: a.copyRequested };
+}
+
+/** Undefined while the campaign is sending; otherwise what the send activity answers. */
+async function campaignGate({ sql }: ActivityDeps, { campaignId, recipientId }: RecipientRef): Promise<SendResult | undefined> {
+  const status = await campaigns.getCampaignStatus(sql, campaignId);
+  if (status === 'paused') return { outcome: 'paused' };
+  if (status === 'cancelled' || status === 'cancelling') {
+    await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
+    return { outcome: 'cancelled' };
+  }
+  return undefined;
+}
+
+/** A quota or authentication refusal in any campaign holds the account for all of them (of this tenant). */
+async function accountHeld({ deps, campaign }: Attempt): Promise<SendResult | undefined> {
+  const hold = await accountHold(deps.sql, holdKey(campaign.tenant, campaign.account));
+  if (!hold) return undefined;
+  return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
+}
+
+/**
+ * Waits for a slot under the account's limits (which hold across every worker and campaign; a
+ * campaign may only lower them), or answers `throttled` when it is further off. Outside the
+ * account's or the campaign's send window, now or at the slot's time, it answers `throttled` until
+ * the next opening: the recipient's workflow waits on a timer.
+ */
+async function takeSlot({ deps, campaign, campaignId, account, accountLabel }: Attempt): Promise<SendResult | undefined> {
+  const windows = [account.limits.sendWindow, campaign.definition.sendWindow];
+  const closed = windowWait(windows, Date.now());
+  if (closed) return { outcome: 'throttled', retryAt: closed.until, reason: closed.reason };
+  const limits: RateLimit[] = [
+    { key: throttleKey(campaign.tenant, campaign.account), perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
+    { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
+  ];
+  const slot = await reserveSlot(deps.sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
+  if (slot.kind === 'later') {
+    deps.metrics.throttleDeferrals.inc(accountLabel);
+    return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+  }
+  const closedBySlot = windowWait(windows, slot.at.getTime());
+  if (closedBySlot) return { outcome: 'throttled', retryAt: closedBySlot.until, reason: closedBySlot.reason };
+  deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
+  await waitUntil(slot.at);
+  return undefined;
+}
+
+/**
+ * The build fixed the campaign's Date header, so the preview shows what is sent; every later
+ * attempt and the Sent copy reuse the date the ledger recorded.
+ */
+function messageDateOf(previous: ledger.LedgerRow | undefined, campaign: campaigns.CampaignRow): Date {
+  return previous?.messageDate ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+}
+
+/** The message, or the recipient recorded failed when it can no longer be built as reviewed. */
+async function renderOrFail(a: Attempt, messageDate: Date): Promise<RecipientMessage | SendResult> {
+  try {
+    return await recipientMessage(a.deps, a.campaignId, a.recipientId, messageDate);
+  } catch (err) {
+    const error = renderFailure(err);
+    await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'failed', error });
+    return { outcome: 'failed', messageId: '' };
+  }
+}
+
+/** Why a message cannot be sent as built; anything else is thrown on and retried. */
+function renderFailure(err: unknown): string {
+  // The tenant's S3 locations were narrowed after the build: its files are no longer its to send.
+  if (err instanceof LocationDeniedError) return `attachment-location: ${err.message}; not sent`;
+  // What was reviewed is not what S3 holds now: sending the new bytes would send an unreviewed message.
+  if (err instanceof ObjectChangedError) return `attachment-changed: ${err.message}; not sent`;
+  if (err instanceof TemplateRenderError) return `template: ${err.message}`;
+  throw err;
+}
+
+/** Holding an SMTP connection slot: the last checks, the ledger claim, the transaction. */
+async function sendInSlot(a: Attempt, msg: RecipientMessage): Promise<SendResult> {
+  const stop = (await campaignGate(a.deps, a)) ?? (await skipSuppressed(a, msg));
+  if (stop) return stop;
+  // Temporal may have given up on this attempt while it waited (it heard of no heartbeat).
+  Context.current().cancellationSignal.throwIfAborted();
+  const claimed = await claim(a, msg);
+  if (claimed) return claimed;
+  return smtpTransaction(a, msg);
+}
+
+/** Someone may have unsubscribed during the review week: checked right before each send. */
+async function skipSuppressed(a: Attempt, msg: RecipientMessage): Promise<SendResult | undefined> {
+  const suppressed = await suppressedAddress(a.deps, a.campaign.tenant, msg.parts);
+  if (!suppressed) return undefined;
+  await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'skipped', error: suppressed });
+  return { outcome: 'skipped', reason: suppressed };
+}
+
+/** The first address of the message (To, then Cc, then Bcc) on the tenant's suppression list. */
+async function suppressedAddress({ sql }: ActivityDeps, tenant: string, parts: { to: { address: string }; cc: string[]; bcc: string[] }) {
+  const fields = [
+    ...[parts.to.address].map((a) => ({ field: 'to', address: a })),
+    ...parts.cc.map((a) => ({ field: 'cc', address: a })),
+    ...parts.bcc.map((a) => ({ field: 'bcc', address: a })),
+  ];
+  const hits = await suppressedAmong(sql, tenant, fields.map((f) => f.address));
+  if (hits.length === 0) return undefined;
+  const byEmail = new Map(hits.map((h) => [h.email, h.reason]));
+  const first = fields.find((f) => byEmail.has(f.address.toLowerCase()))!;
+  const reason = byEmail.get(first.address.toLowerCase());
+  return `suppressed: ${first.field} ${first.address} is on the suppression list${reason ? ` (${reason})` : ''}; not sent`;
+}
+
+/**
+ * Claims the message in the ledger: undefined when this attempt may start SMTP now, else what it
+ * answers instead (already done, or held under DELIVERY_UNKNOWN_POLICY=hold).
+ */
+async function claim(a: Attempt, msg: RecipientMessage): Promise<SendResult | undefined> {
+  const { deps, campaignId, recipientId } = a;
+  const request: ledger.ClaimRequest = {
+    messageId: msg.messageId,
+    campaignId,
+    recipientId,
+    messageDate: msg.date,
+    sha256: msg.sha256,
+    size: msg.raw.length,
+    account: a.campaign.account,
+    rank: a.rank,
+    owner: a.owner,
+  };
+  let claimed = await ledger.claimMessage(deps.sql, request);
+  if (claimed.kind === 'earlier-in-smtp') {
+    const held = await diedInSmtp(a, msg, claimed.row);
+    if (held) return held;
+    claimed = await ledger.claimMessage(deps.sql, { ...request, takeOver: true });
+  }
+  if (claimed.kind === 'replaced') throw replaced();
+  if (claimed.kind === 'done') return alreadyDone(a, claimed.row);
+  if (claimed.kind !== 'claimed') throw new Error(`unexpected claim ${claimed.kind}`);
+  return undefined;
+}
+
+/**
+ * An earlier attempt entered the SMTP transaction and recorded no outcome: its worker died there
+ * (or, replaced by Temporal, is still there); the server may have the message. `hold` records
+ * the outcome unknown; `resend` answers undefined and the message is sent again.
+ */
+async function diedInSmtp(a: Attempt, msg: RecipientMessage, earlier: ledger.LedgerRow): Promise<SendResult | undefined> {
+  const { deps, campaignId, recipientId } = a;
+  const why = `an earlier attempt (${earlier.owner ?? 'unknown'}) stopped during the SMTP transaction; the server may have accepted it`;
+  if (deps.unknownPolicy === 'hold') {
+    await deps.sql.begin(async (tx) => {
+      await ledger.finishAttempt(tx, earlier.messageId, 'unknown', null);
+      await recipients.updateSendStatus(tx, campaignId, recipientId, {
+        sendStatus: 'failed',
+        error: `delivery outcome unknown: ${why}; not resent (DELIVERY_UNKNOWN_POLICY=hold)`,
+      });
+    });
+    return { outcome: 'failed', messageId: msg.messageId };
+  }
+  deps.logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
+  return undefined;
+}
+
+/** The SMTP transaction, timed, and its outcome recorded (or handed to the workflow). */
+async function smtpTransaction(a: Attempt, msg: RecipientMessage): Promise<SendResult> {
+  const { deps, campaignId, recipientId, accountLabel } = a;
+  const timer = deps.metrics.smtpSeconds.startTimer(accountLabel);
+  let response: string;
+  try {
+    ({ response } = await a.account.smtp.send({ from: a.campaign.definition.from.address, to: msg.envelopeTo }, msg.raw));
+  } catch (err) {
+    timer();
+    return smtpRefusal(a, msg, err);
+  }
+  timer();
+  deps.metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
+  const record: SendOutcomeRecord = { campaignId, recipientId, messageId: msg.messageId, state: 'sent', smtpResponse: response, copyRequested: a.copyRequested, at: new Date().toISOString() };
+  a.note({ smtpOutcome: record });
+  return { outcome: 'sent', messageId: msg.messageId, copyRequested: a.copyRequested, unrecorded: await recordOrHandOn(deps, record) };
+}
+
+/**
+ * A refused transaction: about the recipient, it is failed for good; about the account (quota,
+ * authentication), the account is held and the campaign pauses; anything else is retried.
+ */
+async function smtpRefusal(a: Attempt, msg: RecipientMessage, err: unknown): Promise<SendResult> {
+  const { deps, campaignId, recipientId, campaign } = a;
+  const outcome = classifySmtpError(err);
+  deps.metrics.smtpTransactions.inc({ ...a.accountLabel, outcome: outcome.kind === 'recipient' ? 'refused' : outcome.kind === 'account' ? 'account' : 'transient' });
+  if (outcome.kind === 'recipient') {
+    const record: SendOutcomeRecord = { campaignId, recipientId, messageId: msg.messageId, state: 'failed', smtpResponse: outcome.reason, copyRequested: a.copyRequested, at: new Date().toISOString() };
+    a.note({ smtpOutcome: record });
+    return { outcome: 'failed', messageId: msg.messageId, unrecorded: await recordOrHandOn(deps, record) };
+  }
+  // Nothing was taken: the ledger says so, and the retry sends without consulting the policy.
+  await bestEffort(deps, 'record a transient SMTP failure', () =>
+    deps.sql.begin(async (tx) => {
+      await ledger.finishAttempt(tx, msg.messageId, 'failed', outcome.reason);
+      await recipients.updateSendStatus(tx, campaignId, recipientId, { sendStatus: 'pending', error: outcome.reason });
+    }),
+  );
+  if (outcome.kind === 'account') {
+    deps.logger.warn({ campaignId, account: campaign.account }, `holding the account and pausing: ${outcome.reason}`);
+    await holdAccount(deps.sql, holdKey(campaign.tenant, campaign.account), outcome.reason);
+    return { outcome: 'paused', accountProblem: outcome.reason };
+  }
+  if (outcome.slowDown) await slowDown(deps.sql, throttleKey(campaign.tenant, campaign.account), outcome.reason);
+  throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, SMTP_TRANSIENT);
+}
+
+/**
+ * Writes an SMTP transaction's outcome, trying a few times: when the database stays away, the
+ * outcome goes back to the workflow instead (which holds it durably and records it later), so
+ * a failed write never turns into a retried, and so repeated, send.
+ */
+async function recordOrHandOn({ sql, logger }: ActivityDeps, o: SendOutcomeRecord): Promise<SendOutcomeRecord | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // A write on a connection that died can hang: each try is bounded.
+      await withTimeout(ledger.recordOutcome(sql, o), RECORD_TIMEOUT_MS);
+      return undefined;
+    } catch (err) {
+      if (attempt >= 3) {
+        logger.warn({ campaignId: o.campaignId, recipientId: o.recipientId, err: String(err) }, 'cannot record the SMTP outcome; the workflow will record it');
+        return o;
+      }
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
+/** Writes that must not be lost but must not turn into a resend either: a few tries, then give up quietly. */
+async function bestEffort({ logger }: ActivityDeps, what: string, write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if (attempt === 3) logger.warn({ err: String(err) }, `could not ${what}`);
+      else await sleep(1000 * attempt);
+    }
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function replaced(): ApplicationFailure {
+  return ApplicationFailure.retryable('a later attempt of this send has started; this one stops before SMTP', ATTEMPT_REPLACED);
+}

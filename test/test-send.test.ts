@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { simpleParser } from 'mailparser';
+import type { Harness } from './helpers/harness.js';
+import { create, messagesFor, startReviewHarness, waitForStatus } from './helpers/review-fixtures.js';
+
+// A test send reaches only the test address and changes no status; the real send afterwards
+// carries every Cc and Bcc, against real Postgres, Temporal and the SMTP sink.
+
+let h: Harness;
+before(async () => {
+  h = await startReviewHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+describe('test-send', () => {
+  test('reaches only the test address and changes no status', async () => {
+    const id = await create(h, {
+      name: 'Test send',
+      from: 'billing@acme.test',
+      subject: 'Hello {{ name }}',
+      text: 'Hi {{ name }}',
+      cc: ['audit@acme.test'],
+      bcc: ['archive@acme.test'],
+      replyTo: 'help@acme.test',
+      recipients: [{ email: 'real@example.com', name: 'Real', cc: ['boss@example.com'] }],
+    });
+    await waitForStatus(h, id, 'awaiting_review');
+    const before = h.sink.messages.length;
+    const res = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'qa@acme.test' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [audited] = await h.sql`SELECT details FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.test_send'`;
+    assert.equal(audited?.details.to, 'qa@acme.test');
+    const fresh = h.sink.messages.slice(before);
+    assert.equal(fresh.length, 1);
+    assert.deepEqual(fresh[0]!.to, ['qa@acme.test']);
+    const parsed = await simpleParser(fresh[0]!.raw);
+    assert.equal(parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : '', 'qa@acme.test');
+    assert.equal(parsed.cc, undefined);
+    assert.ok(!fresh[0]!.raw.toString().includes('real@example.com'));
+    assert.equal(parsed.subject, 'Hello Real');
+    assert.equal(parsed.messageId, res.body.messageId);
+    assert.match(res.body.messageId, new RegExp(`^<campaign-${id}-test-[0-9a-f-]{36}\\.${id}\\.1\\.v1@acme\\.test>$`), 'a retry of this test send carries the same id');
+    const after = await h.api('GET', `/api/v1/campaigns/${id}`);
+    assert.equal(after.body.status, 'awaiting_review');
+    assert.equal(after.body.counts.sent, 0);
+
+    // the real send carries every Cc and Bcc in the envelope, Bcc never in the header
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {})).status, 200);
+    await waitForStatus(h, id, 'completed');
+    const [real] = messagesFor(h, id).filter((m) => !m.messageId?.includes('test-'));
+    assert.deepEqual(real!.to.sort(), ['archive@acme.test', 'audit@acme.test', 'boss@example.com', 'real@example.com']);
+    const realParsed = await simpleParser(real!.raw);
+    assert.equal(realParsed.bcc, undefined);
+    assert.equal(realParsed.replyTo?.text, 'help@acme.test');
+  });
+});
