@@ -143,6 +143,15 @@ const masterKey = {
     })
     .transform(splitKeys)
     .default([]),
+  /** Base URL the API is reached at from the internet, for one-click unsubscribe links (src/unsubscribe). */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like https://mailer.example.com' }).optional(),
+  /** The key unsubscribe links are signed with (32+ characters); unset: one derived from MASTER_KEY. */
+  UNSUBSCRIBE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How often each account's INBOX is read for bounces (a Temporal Schedule per account), or `off`. */
+  BOUNCE_CHECK_EVERY: z
+    .string()
+    .regex(/^(off|\d+ ?(s|seconds?|m|minutes?|h|hours?))$/, 'must be a duration like "5 minutes" or "off"')
+    .default('5 minutes'),
 };
 
 const count = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);

@@ -18,7 +18,8 @@ let campaignB: string;
 let keyB: { id: string; key: string };
 
 /** Routes anyone may call: they hold nothing of any tenant. */
-const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /api/v1/openapi.json']);
+// The one-click unsubscribe link is checked by its HMAC, not a key (src/unsubscribe).
+const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /api/v1/openapi.json', 'GET /unsubscribe/:token', 'POST /unsubscribe/:token', 'OPTIONS /unsubscribe/:token']);
 
 before(async () => {
   h = await startHarness({ imap: false });

@@ -10,6 +10,7 @@ import { readRecipientSource, SourceError, SourceProgress } from '../build/recip
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { scopedStore } from '../s3/locations.js';
 import type { ActivityDeps, CampaignRef } from './deps.js';
+import { followUpRecipients, markPreviousOutcomes } from '../followups/source.js';
 import { existingCampaign } from './records.js';
 
 export interface BuildResult {
@@ -93,7 +94,7 @@ async function prepareBuild(deps: ActivityDeps, campaignId: string): Promise<Bui
   // Every message of the campaign carries this Date, so a preview is the message sent.
   const messageDate = await campaigns.fixMessageDate(sql, campaignId, new Date(Math.floor(Date.now() / 1000) * 1000));
   try {
-    const assessor = new RecipientAssessor({ campaignId, definition: campaign.definition, s3, messageDate, maxMessageBytes: deps.maxMessageBytes });
+    const assessor = new RecipientAssessor({ campaignId, tenant: campaign.tenant, definition: campaign.definition, s3, messageDate, maxMessageBytes: deps.maxMessageBytes });
     return { campaignId, campaign, s3, review, source, assessor };
   } catch (err) {
     return { failed: failed(review, `the campaign's templates do not compile: ${(err as Error).message}`) };
@@ -118,7 +119,10 @@ async function writeList(deps: ActivityDeps, build: Build, writer: BatchWriter):
   const maxRecipients = deps.maxRecipients ?? Infinity;
   let total = 0;
   try {
-    for await (const raw of readRecipientSource(build.source, build.s3, writer.progress)) {
+    const list = build.source.type === 'campaign'
+      ? followUpRecipients(deps.sql, build.campaign.tenant, build.source, writer.progress)
+      : readRecipientSource(build.source, build.s3, writer.progress);
+    for await (const raw of list) {
       total++;
       if (total > maxRecipients) throw new SourceError(`too-many-recipients: the list has more than ${maxRecipients} recipients (MAX_RECIPIENTS_PER_CAMPAIGN)`);
       await writer.add(total, raw);
@@ -152,6 +156,7 @@ async function finishBuild(deps: ActivityDeps, build: Build, total: number): Pro
   if (total === 0) return failed(build.review, 'the recipient list is empty');
   const { sql, metrics } = deps;
   await recipients.excludeDuplicatesAndSuppressed(sql, build.campaignId);
+  if (build.source.type === 'campaign') await markPreviousOutcomes(sql, build.campaignId, build.source);
   await recipients.flagSharedAttachments(sql, build.campaignId);
   const counts = (await recipients.statusCounts(sql, build.campaignId)).build;
   for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);

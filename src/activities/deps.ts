@@ -1,3 +1,4 @@
+import type { BounceInboxDeps } from '../bounces/inbox.js';
 import type { Metrics } from '../metrics.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   /** Recipients one campaign may have (MAX_RECIPIENTS_PER_CAMPAIGN); a longer list fails the build. */
   maxRecipients?: number;
   metrics: Metrics;
+  /** The accounts' INBOXes, for the bounce check (src/bounces). */
+  bounceInbox?: BounceInboxDeps;
 }
 
 export interface CampaignRef {

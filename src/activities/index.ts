@@ -1,3 +1,4 @@
+import { createBounceActivities } from '../bounces/activities.js';
 import { createBuildActivities } from './build.js';
 import { createCampaignActivities } from './campaign.js';
 import type { ActivityDeps } from './deps.js';
@@ -12,6 +13,7 @@ export type { SendResult } from './delivery.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createBuildActivities(deps),
+    ...createBounceActivities(deps),
     ...createCampaignActivities(deps),
     ...createDeliveryActivities(deps),
     ...createTestSendActivities(deps),

@@ -11,6 +11,9 @@ import {
 import { SecretBox } from '../crypto/secrets.js';
 import * as accounts from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../logger.js';
+import { syncBounceSchedule } from '../bounces/schedule.js';
 import type { Sql } from '../db/sql.js';
 import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
@@ -80,13 +83,19 @@ export function accountRouter({
   masterKey,
   previousMasterKeys,
   allowPrivateHosts = 'none',
+  ...schedules
 }: {
   sql: Sql;
   masterKey?: string;
   previousMasterKeys?: string[];
   allowPrivateHosts?: PrivateHostAllowance;
+  /** Each account with IMAP has a bounce check Schedule (src/bounces/schedule.ts). */
+  client: Client;
+  taskQueue: string;
+  logger: Logger;
 }): Router {
   const router = Router();
+  const bounceSchedule = (tenant: string, name: string, hasImap: boolean) => syncBounceSchedule(schedules, tenant, name, hasImap);
   const box = masterKey ? new SecretBox(masterKey, previousMasterKeys) : undefined;
 
   /** The stored form of the input; a password left out of an update keeps the stored one. */
@@ -142,6 +151,7 @@ export function accountRouter({
       return inserted;
     });
     if (!row) throw new ApiError(409, `an account named ${input.name} already exists`);
+    await bounceSchedule(caller.tenant, row.name, !!row.imap);
     res.status(201).json(view(row));
   }));
 
@@ -152,6 +162,7 @@ export function accountRouter({
       return updated;
     });
     if (!row) throw notFound('account');
+    await bounceSchedule(caller.tenant, row.name, !!row.imap);
     res.json(view(row));
   }));
 
@@ -162,6 +173,7 @@ export function accountRouter({
       await accounts.deleteAccount(tx, caller.tenant, before.name);
       await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.delete', subject: before.name, details: {} });
     });
+    await bounceSchedule(caller.tenant, before.name, false);
     res.json({ deleted: before.name });
   }));
 

@@ -29,6 +29,9 @@ import type { S3Location } from '../s3/locations.js';
 import { tenantRouter } from './tenants.js';
 import { consoleApiRouter } from './console-api.js';
 import { consoleRouter } from './console.js';
+import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
+import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { configureBounceChecks } from '../bounces/schedule.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -86,6 +89,8 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
 /** The AppDeps that come from the API's configuration. */
 export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits'> {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
+  configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+  configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   return {
     previousMasterKeys: config.MASTER_KEY_PREVIOUS,
     allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,
@@ -144,7 +149,8 @@ export function createApp(deps: AppDeps): Express {
 
   // Public, like the health checks: it describes the API, it holds nothing of anyone's.
   app.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(openApiDocument(registeredRoutes(v1), { basePath: '/api/v1', version: '1' }));
+    const doc = openApiDocument(registeredRoutes(v1), { basePath: '/api/v1', version: '1' });
+    res.json({ ...doc, paths: { ...doc.paths, ...unsubscribePaths() } });
   });
 
   const v1 = express.Router();
@@ -191,6 +197,9 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'no such route' });
   });
   app.use('/api/v1', v1);
+  // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
+  configureUnsubscribe({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
+  app.use(unsubscribeRouter(deps));
   // The reviewer and operator console: static files that talk only to /api/v1.
   app.use(consoleRouter());
 

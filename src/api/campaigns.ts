@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import { createCampaignSchema } from '../contract/campaign.js';
+import { createCampaignRequestSchema } from '../contract/campaign.js';
+import { followUpLinks, resolveCampaignInput } from '../followups/resolve.js';
 import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
 import { statusCounts } from '../db/recipients.js';
@@ -34,7 +35,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   const router = Router();
   const link = (workflowId: string) => temporalLink(deps, workflowId);
 
-  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign; honours an Idempotency-Key header', body: createCampaignSchema, response: campaignCreatedResponse, status: 201 }, async ({ caller, body: input }, req, res) => {
+  router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign, or a follow-up of one (recipientsFrom.campaign); honours an Idempotency-Key header', body: createCampaignRequestSchema, response: campaignCreatedResponse, status: 201 }, async ({ caller, body }, req, res) => {
+    // A follow-up (recipientsFrom.campaign) fills what it leaves out from its original.
+    const input = await resolveCampaignInput(sql, caller.tenant, body);
     const idempotencyKey = idempotencyKeyOf(req);
     const review = await checkAgainstInstallation(deps, caller, input);
     const draft = draftCampaign(input, review);
@@ -88,8 +91,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
-    const [schedule, outsideWindow] = await Promise.all([campaignSchedule(deps, c), windowReason(deps, c)]);
+    const [schedule, outsideWindow, links] = await Promise.all([campaignSchedule(deps, c), windowReason(deps, c), followUpLinks(sql, c)]);
     res.json({
+      ...links,
       id: c.id,
       name: c.name,
       status: c.status,

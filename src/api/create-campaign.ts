@@ -17,6 +17,7 @@ import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
 import type { Caller } from './scopes.js';
 import { checkCampaignAgainstPolicy } from './tenants.js';
+import { followUpDetails, followUpSource } from '../followups/resolve.js';
 
 // The steps of POST /campaigns, in the order the handler takes them: check what the request
 // asks against the installation, draft the record, store it (or find the earlier one an
@@ -81,7 +82,9 @@ export function draftCampaign(input: CreateCampaignInput, review: CampaignDefini
     ? { type: 'inline', recipients }
     : recipientsCsv !== undefined
       ? { type: 'csv', text: recipientsCsv }
-      : { type: 's3', ...recipientsFrom!.s3 };
+      : recipientsFrom?.campaign
+        ? followUpSource(recipientsFrom)
+        : { type: 's3', ...recipientsFrom!.s3! };
   return {
     id,
     workflowId: campaignWorkflowId(id),
@@ -112,7 +115,7 @@ export async function storeCampaign(sql: Sql, caller: Caller, d: CampaignDraft, 
         principal: caller.principal,
         action: 'campaign.create',
         campaignId: d.id,
-        details: { name: d.name, source: d.source.type, recipients: d.inlineRecipients, distinctReviewer: d.definition.review?.distinctReviewer ?? false },
+        details: { name: d.name, source: d.source.type, recipients: d.inlineRecipients, distinctReviewer: d.definition.review?.distinctReviewer ?? false, ...followUpDetails(d.source) },
       });
       return undefined as IdempotencyRow | undefined;
     })

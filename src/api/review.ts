@@ -13,6 +13,7 @@ import { testSendWorkflowId } from '../contract/workflow-ids.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
+import { followUpOf } from '../db/follow-ups.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
@@ -74,11 +75,13 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
     return { c, r: await loadRecipient(c.id, params.rid) };
   };
 
-  router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked, paged', params: { id: campaignParam }, load, query: reviewQuery, response: reviewResponse }, async ({ loaded: c, query: q }, _req, res) => {
+  router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked (and, for a follow-up, its warnings), paged', params: { id: campaignParam }, load, query: reviewQuery, response: reviewResponse }, async ({ loaded: c, query: q }, _req, res) => {
+    // A follow-up also lists its `warning` recipients: each says why its earlier send failed.
+    const listed = (await followUpOf(sql, c.id)) ? (['needs_review', 'blocked', 'warning'] as const) : (['needs_review', 'blocked'] as const);
     const [counts, undecided, rows, fingerprint, schedule] = await Promise.all([
       recipients.statusCounts(sql, c.id).then((all) => all.build),
       recipients.undecidedCount(sql, c.id),
-      recipients.recipientsByBuildStatus(sql, c.id, ['needs_review', 'blocked'], q.cursor ?? 0, q.limit + 1),
+      recipients.recipientsByBuildStatus(sql, c.id, [...listed], q.cursor ?? 0, q.limit + 1),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
       // Hashing the list reads all of it: done for the first page only, which every review starts with.
       c.status === 'building' || q.cursor ? undefined : reviewFingerprint(sql, c),
@@ -151,6 +154,8 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
       bcc: msg.parts.bcc,
       replyTo: msg.parts.replyTo,
       subject: msg.parts.subject,
+      // List-Unsubscribe and List-Unsubscribe-Post, exactly as they are sent.
+      headers: msg.parts.headers,
       text: msg.parts.text,
       html: msg.parts.html,
       attachments: msg.attachments,

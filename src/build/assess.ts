@@ -5,6 +5,7 @@ import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import { AttachmentResolver } from './attachments.js';
+import { listUnsubscribeHeaders } from '../unsubscribe/token.js';
 
 /**
  * Gives one list entry its build status and reasons: the entry's shape and addresses, its
@@ -18,6 +19,8 @@ export class RecipientAssessor {
   constructor(
     private readonly o: {
       campaignId: string;
+      /** The campaign's tenant, which its unsubscribe links are signed for. */
+      tenant: string;
       definition: CampaignDefinition;
       s3: S3Store;
       /** The Date header every message of the campaign carries. */
@@ -44,6 +47,9 @@ export class RecipientAssessor {
     const parts = this.render(fields, blocked);
     const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
     blocked.push(...found.blocked);
+    // Sized with its List-Unsubscribe headers, as the send builds it.
+    const unsubscribe = this.o.definition.listUnsubscribe;
+    if (parts && unsubscribe) parts.headers = listUnsubscribeHeaders({ tenant: this.o.tenant, campaignId: this.o.campaignId, recipientId: id, email: fields.email }, unsubscribe.mailto);
     if (parts) blocked.push(...(await this.sizeProblems(id, parts, found.found)));
     const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
     return {

@@ -5,7 +5,7 @@ import { parserStream } from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import type { ListFormat } from '../contract/campaign.js';
-import type { RecipientSource } from '../db/campaigns.js';
+import type { ListRecipientSource } from '../db/campaigns.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
 
@@ -255,7 +255,7 @@ function* pieces(text: string, size = 64 * 1024): Generator<string> {
  * Content-Type declares, else as its opening looks (see sniffFormat).
  */
 export async function* readRecipientSource(
-  source: RecipientSource,
+  source: ListRecipientSource,
   s3: S3Store,
   progress = new SourceProgress(),
 ): AsyncGenerator<unknown> {

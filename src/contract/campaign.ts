@@ -3,7 +3,7 @@ import { sendWindowSchema } from './send-window.js';
 import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
 import { globSyntaxProblem } from './key-patterns.js';
-import { CAMPAIGN_STATUSES } from './statuses.js';
+import { CAMPAIGN_STATUSES, SEND_STATUSES } from './statuses.js';
 import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, unsafeInput } from './input.js';
 
 // The public contract of /api/v1/campaigns. Types come from these schemas; the API validates
@@ -149,7 +149,10 @@ export const reviewPolicySchema = z
     expiresAfter: duration.default('7 days'),
   })
   .strict();
-export const createCampaignSchema = z
+export type ReviewOptions = z.infer<typeof reviewPolicySchema>;
+
+/** Every field of a campaign; createCampaignSchema and createCampaignRequestSchema add the rules between them. */
+const campaignFields = z
   .object({
     name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200).meta({ pattern: docPatterns.nameText }),
     from: fromSchema,
@@ -169,6 +172,14 @@ export const createCampaignSchema = z
     account: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an account name').default('default'),
     /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
     startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2026-12-01T09:00:00Z' }).optional(),
+    /**
+     * RFC 8058 one-click unsubscribe: every message carries List-Unsubscribe (an HTTPS link under
+     * PUBLIC_URL, and `mailto` if given) and List-Unsubscribe-Post (src/unsubscribe).
+     */
+    listUnsubscribe: z
+      .object({ oneClick: z.literal(true, { error: 'must be true' }), mailto: emailAddress.optional() })
+      .strict()
+      .optional(),
     /** When this campaign may send; the account's window, if it has one, holds as well. */
     sendWindow: sendWindowSchema.optional(),
     /** Lower limits for this campaign; the account's own limits always hold as well. */
@@ -193,30 +204,74 @@ export const createCampaignSchema = z
             /** Without it: by the key's extension, then the object's Content-Type, then its first byte. */
             format: listFormat.optional(),
           })
-          .strict(),
+          .strict()
+          .optional(),
+        /** Send again: the recipients of another campaign of the tenant in the chosen send statuses (src/followups). */
+        campaign: z.uuid({ error: 'is not a campaign id' }).optional(),
+        /** With `campaign`: which of its recipients, by send status (default ["failed"]). */
+        sendStatus: z.array(z.enum(SEND_STATUSES)).min(1, 'must name at least one send status').max(SEND_STATUSES.length).optional(),
       })
       .strict()
+      .superRefine((f, ctx) => {
+        if ((f.s3 === undefined) === (f.campaign === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of s3 or campaign' });
+        if (f.sendStatus && !f.campaign) ctx.addIssue({ code: 'custom', path: ['sendStatus'], message: 'is only for a campaign source' });
+      })
+      .meta({
+        oneOf: [
+          { required: ['s3'], properties: { campaign: false, sendStatus: false } },
+          { required: ['campaign'], properties: { s3: false } },
+        ],
+      })
       .optional(),
   })
-  .strict()
+  .strict();
+
+/** A campaign that resends to another campaign's recipients: it may leave out what it keeps of the original. */
+export const isFollowUp = (c: { recipientsFrom?: { campaign?: string } }): boolean => c.recipientsFrom?.campaign !== undefined;
+
+const campaignDocRules = [
+  { anyOf: [{ required: ['text'] }, { required: ['html'] }] },
+  { oneOf: [{ required: ['recipients'] }, { required: ['recipientsCsv'] }, { required: ['recipientsFrom'] }] },
+];
+
+/** Text or html, and exactly one recipient source. */
+function campaignRules(c: Partial<z.infer<typeof campaignFields>>, ctx: z.RefinementCtx) {
+  if (c.text === undefined && c.html === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['text'], message: 'either text or html is required' });
+  }
+  const sources = (['recipients', 'recipientsCsv', 'recipientsFrom'] as const).filter((k) => c[k] !== undefined);
+  if (sources.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'is required: give one of recipients, recipientsCsv or recipientsFrom' });
+  } else if (sources.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [sources[1]!], message: 'give only one of recipients, recipientsCsv or recipientsFrom' });
+  }
+}
+
+export const createCampaignSchema = campaignFields
+  .superRefine(campaignRules)
+  .meta({ allOf: campaignDocRules });
+export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
+
+/**
+ * The body of POST /campaigns as a client may send it: a follow-up (`recipientsFrom.campaign`)
+ * takes every field it leaves out from the campaign it resends (src/followups/resolve.ts), so only
+ * its source is required; any other campaign is checked in full by createCampaignSchema.
+ */
+export const createCampaignRequestSchema = campaignFields
+  .partial({ name: true, from: true, subject: true })
   .superRefine((c, ctx) => {
-    if (c.text === undefined && c.html === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['text'], message: 'either text or html is required' });
+    if (isFollowUp(c)) return;
+    for (const field of ['name', 'from', 'subject'] as const) {
+      if (c[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'is required' });
     }
-    const sources = (['recipients', 'recipientsCsv', 'recipientsFrom'] as const).filter((k) => c[k] !== undefined);
-    if (sources.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'is required: give one of recipients, recipientsCsv or recipientsFrom' });
-    } else if (sources.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [sources[1]!], message: 'give only one of recipients, recipientsCsv or recipientsFrom' });
-    }
+    campaignRules(c, ctx);
   })
   .meta({
-    allOf: [
-      { anyOf: [{ required: ['text'] }, { required: ['html'] }] },
-      { oneOf: [{ required: ['recipients'] }, { required: ['recipientsCsv'] }, { required: ['recipientsFrom'] }] },
+    anyOf: [
+      { required: ['recipientsFrom'], properties: { recipientsFrom: { required: ['campaign'] } } },
+      { required: ['name', 'from', 'subject'], allOf: campaignDocRules },
     ],
   });
-export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
 
 /** What is stored as the campaign's definition: everything but the recipient list. */
 export type CampaignDefinition = Omit<CreateCampaignInput, 'recipients' | 'recipientsCsv' | 'recipientsFrom' | 'name'>;

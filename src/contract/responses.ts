@@ -60,6 +60,10 @@ export const campaignResponse = z.object({
   temporalUrl: z.url().optional(),
   createdAt: date,
   updatedAt: date,
+  /** A follow-up: the campaign it sends again to (recipientsFrom.campaign). */
+  followUpOf: z.uuid().optional(),
+  /** The follow-ups that send this campaign again, oldest first. */
+  followUps: z.array(z.object({ id: z.uuid(), name: z.string(), status: campaignStatus, createdAt: date })).optional(),
 });
 
 export const campaignListResponse = page(
@@ -158,6 +162,8 @@ export const previewResponse = z.object({
   bcc: z.array(z.string()),
   replyTo: z.string().optional(),
   subject: z.string(),
+  /** List-Unsubscribe and List-Unsubscribe-Post of a campaign with `listUnsubscribe`, as sent. */
+  headers: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
   text: z.string().optional(),
   html: z.string().optional(),
   attachments: z.array(z.object({ filename: z.string(), size: z.number().int() })),

@@ -22,10 +22,11 @@ export const FINAL_CAMPAIGN_STATUSES: readonly CampaignStatus[] = ['rejected', '
 export const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'] as const;
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
 
-export const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped'] as const;
+/** `bounced`: sent, then a delivery status notification in the account's INBOX said it did not arrive. */
+export const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped', 'bounced'] as const;
 export type SendStatus = (typeof SEND_STATUSES)[number];
 /** Send statuses a recipient never leaves. */
-export const FINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'failed', 'cancelled', 'skipped'];
+export const FINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'failed', 'cancelled', 'skipped', 'bounced'];
 
 export const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'] as const;
 export type CopyStatus = (typeof COPY_STATUSES)[number];

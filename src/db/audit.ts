@@ -18,6 +18,8 @@ export const AUDIT_ACTIONS = [
   'key.create',
   'key.revoke',
   'tenant.update',
+  'suppression.unsubscribe',
+  'suppression.bounce',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

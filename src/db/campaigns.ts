@@ -1,5 +1,5 @@
 import type { CampaignDefinition, ListFormat } from '../contract/campaign.js';
-import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
+import type { CampaignCounts, CampaignStatus, SendStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
 export interface CampaignRow {
@@ -30,10 +30,20 @@ export interface BuildProgress {
   fraction?: number;
 }
 
-export type RecipientSource =
+/** A list read as text: inline, CSV or an S3 object (src/activities/recipient-source.ts). */
+export type ListRecipientSource =
   | { type: 'inline'; recipients: unknown[] }
   | { type: 'csv'; text: string }
   | { type: 's3'; bucket: string; key: string; format?: ListFormat };
+
+/** Another campaign's recipients in the given send statuses (src/followups). */
+export interface FollowUpSource {
+  type: 'campaign';
+  campaignId: string;
+  sendStatus: SendStatus[];
+}
+
+export type RecipientSource = ListRecipientSource | FollowUpSource;
 
 export async function insertCampaign(
   db: Db,

@@ -31,3 +31,22 @@ export async function suppressedAmong(db: Db, tenant: string, emails: string[]):
   return db<{ email: string; reason: string | null }[]>`
     SELECT email, reason FROM suppressions WHERE tenant = ${tenant} AND email = ANY(${emails.map((e) => e.toLowerCase())}::text[])`;
 }
+
+/**
+ * Adds an address unless it is on the tenant's list already; answers whether it was added, so
+ * a repeated unsubscribe or bounce changes nothing and is audited once.
+ */
+export async function addSuppressionOnce(db: Db, tenant: string, email: string, reason: string): Promise<boolean> {
+  const rows = await db`
+    INSERT INTO suppressions (tenant, email, reason) VALUES (${tenant}, ${email.toLowerCase()}, ${reason})
+    ON CONFLICT (tenant, email) DO NOTHING RETURNING email`;
+  return rows.length > 0;
+}
+
+/** The tenant and address of the recipient an unsubscribe link names, if it exists. */
+export async function linkRecipient(db: Db, campaignId: string, recipientId: number): Promise<{ tenant: string; email: string } | undefined> {
+  const [row] = await db<{ tenant: string; email: string }[]>`
+    SELECT c.tenant, r.email FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+    WHERE r.campaign_id = ${campaignId} AND r.id = ${recipientId}`;
+  return row;
+}

@@ -13,6 +13,7 @@ import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient, connectWorker } from '../temporal.js';
 import { createWorker } from '../worker/create.js';
+import { ensureBounceSchedules } from '../bounces/schedule.js';
 import { createWorkerDeps } from '../worker/deps.js';
 import { createS3Store } from '../s3/client.js';
 import { postgresDataDir, reachableDataDir } from './data-dir.js';
@@ -129,6 +130,8 @@ async function main(): Promise<void> {
   }
   env.PORT ??= String(await freePort(3000));
   env.METRICS_PORT ??= String(await freePort(9464));
+  // One-click unsubscribe links point at the local API.
+  env.PUBLIC_URL ??= `http://${env.HOST ?? '127.0.0.1'}:${env.PORT}`;
   // The embedded SMTP sink and Dovecot listen on loopback; accounts made in dev point there too.
   env.ALLOW_PRIVATE_HOSTS ??= 'loopback';
   env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
@@ -164,6 +167,8 @@ async function main(): Promise<void> {
   const sql = createSql(apiConfig.DATABASE_URL);
   const client = await connectClient(apiConfig);
   const apiS3 = createS3Store(apiConfig);
+  // The bounce check Schedules, as `npm run worker` makes them at start.
+  await ensureBounceSchedules({ client, sql: deps.sql, taskQueue: workerConfig.TEMPORAL_TASK_QUEUE, defaultImap: !!workerConfig.IMAP_URL, logger: workerLogger });
   const app = createApp({
     sql,
     client,

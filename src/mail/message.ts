@@ -28,6 +28,8 @@ export interface RenderedParts {
   subject: string;
   text?: string;
   html?: string;
+  /** Extra header fields, in order (List-Unsubscribe and List-Unsubscribe-Post: src/unsubscribe). */
+  headers?: { key: string; value: string }[];
 }
 
 /** A campaign's templates, compiled once and rendered per recipient. */
@@ -113,6 +115,7 @@ export async function buildMessage(
     attachments: attachments.map((a) => ({ filename: a.filename, content: a.content })),
     messageId,
     date,
+    headers: parts.headers,
     baseBoundary: createHash('sha256').update(messageId).digest('hex').slice(0, 16),
     boundaryPrefix: '--_cm',
     disableFileAccess: true,

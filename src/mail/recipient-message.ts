@@ -1,6 +1,7 @@
 import type { CampaignRow } from '../db/campaigns.js';
 import type { RecipientRow } from '../db/recipients.js';
 import type { S3Store } from '../s3/client.js';
+import { listUnsubscribeHeaders } from '../unsubscribe/token.js';
 import { buildMessage, CampaignRenderer, messageIdFor, type RenderedParts } from './message.js';
 
 export interface RecipientMessage {
@@ -32,6 +33,10 @@ export async function composeRecipientMessage(
   if (o.test) {
     parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
     messageId = messageId.replace(/^</, `<${o.test.id}.`);
+  } else if (campaign.definition.listUnsubscribe) {
+    // A test send carries no link: it would unsubscribe the real recipient, not the tester.
+    const subject = { tenant: campaign.tenant, campaignId: campaign.id, recipientId: r.id, email: r.email };
+    parts = { ...parts, headers: listUnsubscribeHeaders(subject, campaign.definition.listUnsubscribe.mailto) };
   }
   const contents = await Promise.all(
     (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key, a.etag) })),

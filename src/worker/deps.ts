@@ -7,6 +7,8 @@ import { AccountPool } from '../mail/account-pool.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import { configureTemplateLimits } from '../mail/templates.js';
+import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { configureBounceChecks } from '../bounces/schedule.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
 
@@ -17,6 +19,8 @@ export function createWorkerDeps(
   metrics: Metrics = createMetrics(),
 ): ActivityDeps & { close(): Promise<void> } {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
+  configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+  configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
     store: accountStore(sql),
@@ -50,6 +54,13 @@ export function createWorkerDeps(
     accounts,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,
+    bounceInbox: {
+      defaultImap: config.IMAP_URL,
+      masterKey: config.MASTER_KEY,
+      previousMasterKeys: config.MASTER_KEY_PREVIOUS,
+      tlsInsecure: config.TLS_INSECURE,
+      hostPolicy: config.ALLOW_PRIVATE_HOSTS,
+    },
     async close() {
       await accounts.close();
       s3.close();

@@ -1,7 +1,8 @@
 import { loadConfigOrExit, orExitOnConfigError, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
-import { connectWorker, temporalTarget } from '../temporal.js';
+import { connectClient, connectWorker, temporalTarget } from '../temporal.js';
+import { ensureBounceSchedules } from '../bounces/schedule.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createWorker } from './create.js';
 import { createWorkerDeps } from './deps.js';
@@ -38,6 +39,10 @@ logger.info(
   { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: target.namespace, ...tuning, sentCopies: config.IMAP_URL ? 'on' : 'off' },
   'worker polling',
 );
+// The bounce check Schedules of the configured account and every stored one (idempotent).
+const scheduler = await connectClient(process.env);
+await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
+await scheduler.connection.close();
 // Worker.run handles SIGINT/SIGTERM: both workers stop polling, running activities get
 // WORKER_SHUTDOWN_GRACE_SECONDS to finish and report, then run() returns and the process exits 0.
 await worker.run();

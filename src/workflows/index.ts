@@ -2,3 +2,4 @@
 export { campaignWorkflow } from './campaign.js';
 export { deliveryWorkflow } from './delivery.js';
 export { testSendWorkflow } from './test-send.js';
+export { bounceCheckWorkflow } from './bounce-check.js';

@@ -1,0 +1,18 @@
+import type { ActivityDeps } from '../activities/deps.js';
+import { checkMailbox, type BounceCheckResult } from './inbox.js';
+
+export interface BounceCheckInput {
+  /** `default` (the IMAP_URL account) or `<tenant>/<account>`. */
+  mailbox: string;
+}
+
+export function createBounceActivities({ sql, bounceInbox, logger }: ActivityDeps) {
+  return {
+    /** Reads the account's new INBOX messages and records the delivery reports among them. */
+    async checkBounces({ mailbox }: BounceCheckInput): Promise<BounceCheckResult> {
+      const result = await checkMailbox(sql, bounceInbox ?? { tlsInsecure: false }, mailbox);
+      if (result.read > 0) logger.info({ mailbox, ...result }, 'bounce check');
+      return result;
+    },
+  };
+}

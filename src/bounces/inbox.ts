@@ -1,0 +1,93 @@
+import { Context } from '@temporalio/activity';
+import { ImapFlow } from 'imapflow';
+import type { ServerEndpoint } from '../config.js';
+import { SecretBox } from '../crypto/secrets.js';
+import { getAccount } from '../db/accounts.js';
+import { mailboxPosition, saveMailboxPosition } from '../db/bounces.js';
+import type { Sql } from '../db/sql.js';
+import { endpointsOf } from '../mail/account-pool.js';
+import { imapOptions } from '../mail/imap.js';
+import type { PrivateHostAllowance } from '../net/host-policy.js';
+import { parseDeliveryReport } from './dsn.js';
+import { recordReport } from './record.js';
+
+/** What the bounce check needs besides the database: the configured account's IMAP and how to open stored ones. */
+export interface BounceInboxDeps {
+  /** IMAP_URL: the INBOX of the `default` account. */
+  defaultImap?: ServerEndpoint;
+  masterKey?: string;
+  previousMasterKeys?: string[];
+  tlsInsecure: boolean;
+  /** ALLOW_PRIVATE_HOSTS, for stored (tenant) accounts. */
+  hostPolicy?: PrivateHostAllowance;
+}
+
+export interface BounceCheckResult {
+  /** New messages read, bounces recorded, addresses suppressed. */
+  read: number;
+  bounces: number;
+  suppressed: number;
+  /** Set when the account has no IMAP (nothing to read). */
+  skipped?: string;
+}
+
+/** A bounce returns at most this much of the message it returns: its report and headers come first. */
+const SOURCE_BYTES = 1024 * 1024;
+
+async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<ServerEndpoint | undefined> {
+  if (mailbox === 'default') return d.defaultImap;
+  const [tenant, name] = mailbox.split('/') as [string, string];
+  const row = await getAccount(sql, tenant, name);
+  return row?.imap ? endpointsOf(row, d.masterKey ? new SecretBox(d.masterKey, d.previousMasterKeys) : undefined).imap : undefined;
+}
+
+/**
+ * Reads the INBOX messages that arrived since the last check (by UID, under the same UIDVALIDITY;
+ * a new UIDVALIDITY starts over) and records the bounces among them. Read-only: nothing is
+ * deleted, moved or flagged. The position is saved after every message, so a check that dies
+ * part-way resumes where it stopped, and recording is idempotent, so nothing counts twice.
+ */
+export async function checkMailbox(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<BounceCheckResult> {
+  const endpoint = await endpointOf(sql, d, mailbox);
+  if (!endpoint) return { read: 0, bounces: 0, suppressed: 0, skipped: 'the account has no IMAP' };
+  const client = new ImapFlow(imapOptions(endpoint, { tlsInsecure: d.tlsInsecure, hostPolicy: mailbox === 'default' ? undefined : (d.hostPolicy ?? 'none') }));
+  client.on('error', () => undefined); // surfaced by the command that fails
+  await client.connect();
+  try {
+    const lock = await client.getMailboxLock('INBOX', { readOnly: true });
+    try {
+      return await readNew(sql, client, mailbox);
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+async function readNew(sql: Sql, client: ImapFlow, mailbox: string): Promise<BounceCheckResult> {
+  const box = client.mailbox;
+  if (!box) throw new Error('the INBOX is not open');
+  const uidValidity = Number(box.uidValidity);
+  const saved = await mailboxPosition(sql, mailbox);
+  let lastUid = saved?.uidValidity === uidValidity ? saved.lastUid : 0;
+  const result: BounceCheckResult = { read: 0, bounces: 0, suppressed: 0 };
+  if (box.exists > 0 && (box.uidNext === undefined || Number(box.uidNext) > lastUid + 1)) {
+    // `n:*` always answers the last message, even when its UID is below n: those are skipped.
+    for await (const msg of client.fetch(`${lastUid + 1}:*`, { uid: true, source: { maxLength: SOURCE_BYTES } }, { uid: true })) {
+      if (msg.uid <= lastUid) continue;
+      const report = msg.source ? await parseDeliveryReport(msg.source).catch(() => undefined) : undefined;
+      if (report) {
+        const n = await recordReport(sql, report, { mailbox, uidValidity, uid: msg.uid });
+        result.bounces += n.bounces;
+        result.suppressed += n.suppressed;
+      }
+      result.read++;
+      lastUid = msg.uid;
+      await saveMailboxPosition(sql, mailbox, { uidValidity, lastUid });
+      Context.current().heartbeat({ lastUid });
+    }
+  }
+  await saveMailboxPosition(sql, mailbox, { uidValidity, lastUid });
+  return result;
+}

@@ -1,0 +1,77 @@
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { mailboxesWithImap } from '../db/bounces.js';
+import type { Sql } from '../db/sql.js';
+import type { Logger } from '../logger.js';
+import type { bounceCheckWorkflow } from '../workflows/bounce-check.js';
+
+// One Temporal Schedule per account with IMAP runs bounceCheckWorkflow every BOUNCE_CHECK_EVERY.
+// Made or updated when such an account is created or changed (API), and at worker start for the
+// configured account and every stored one (so a missed update is mended); removed with the account
+// or its IMAP. Schedule IDs include the task queue: one installation, one set of schedules.
+
+let every = '5 minutes';
+
+/** BOUNCE_CHECK_EVERY (a duration like "5 minutes"), or `off`. */
+export function configureBounceChecks(o: { every?: string }): void {
+  if (o.every) every = o.every;
+}
+
+export const bounceScheduleId = (taskQueue: string, mailbox: string) => `bounce-check:${taskQueue}:${mailbox}`;
+
+function scheduleOptions(taskQueue: string, mailbox: string): ScheduleOptions {
+  const what = mailbox === 'default' ? 'the configured account (IMAP_URL)' : `account ${mailbox}`;
+  return {
+    scheduleId: bounceScheduleId(taskQueue, mailbox),
+    spec: { intervals: [{ every: every as '5 minutes' }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'bounceCheckWorkflow' satisfies (typeof bounceCheckWorkflow)['name'],
+      workflowId: `bounce-check-${taskQueue}-${mailbox.replace('/', '-')}`,
+      args: [{ mailbox }],
+      taskQueue,
+      staticSummary: `Bounce check of ${what}`,
+      staticDetails: 'Reads new INBOX messages (never deletes), records delivery status notifications about messages this installation sent: the recipient bounced, and a 5.x.x suppresses the address.',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    state: { note: `Reads the INBOX of ${what} every ${every} for bounces` },
+  };
+}
+
+/** Creates the account's schedule, or brings an existing one up to date; idempotent. */
+export async function ensureBounceSchedule(client: Client, taskQueue: string, mailbox: string): Promise<void> {
+  if (every === 'off') return removeBounceSchedule(client, taskQueue, mailbox);
+  const options = scheduleOptions(taskQueue, mailbox);
+  try {
+    await client.schedule.create(options);
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+  }
+}
+
+export async function removeBounceSchedule(client: Client, taskQueue: string, mailbox: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(bounceScheduleId(taskQueue, mailbox)).delete();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+}
+
+/** At worker start: the configured account's schedule (if it has IMAP) and every stored account's. */
+export async function ensureBounceSchedules(o: { client: Client; sql: Sql; taskQueue: string; defaultImap: boolean; logger: Logger }): Promise<void> {
+  const mailboxes = [...(o.defaultImap ? ['default'] : []), ...(await mailboxesWithImap(o.sql))];
+  for (const mailbox of mailboxes) {
+    await ensureBounceSchedule(o.client, o.taskQueue, mailbox).catch((err: unknown) => o.logger.warn({ err: (err as Error).message, mailbox }, 'could not create the bounce check schedule'));
+  }
+}
+
+/** After an account changed in the API: its schedule follows whether it has IMAP. Never fails the change. */
+export async function syncBounceSchedule(o: { client: Client; taskQueue: string; logger: Logger }, tenant: string, name: string, hasImap: boolean): Promise<void> {
+  const mailbox = `${tenant}/${name}`;
+  try {
+    if (hasImap) await ensureBounceSchedule(o.client, o.taskQueue, mailbox);
+    else await removeBounceSchedule(o.client, o.taskQueue, mailbox);
+  } catch (err) {
+    o.logger.warn({ err: (err as Error).message, mailbox }, 'could not update the bounce check schedule; the next worker start mends it');
+  }
+}

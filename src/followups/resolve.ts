@@ -1,0 +1,58 @@
+import { createCampaignRequestSchema, createCampaignSchema, isFollowUp, type CreateCampaignInput } from '../contract/campaign.js';
+import { getTenantCampaign } from '../db/campaigns.js';
+import type { FollowUpSource, RecipientSource } from '../db/campaigns.js';
+import { followUpOf, followUpsOf } from '../db/follow-ups.js';
+import type { Db } from '../db/sql.js';
+import { ApiError, notFound } from '../api/errors.js';
+import { unsubscribeUnavailable } from '../unsubscribe/token.js';
+
+// A follow-up campaign (`recipientsFrom: { campaign, sendStatus }`) sends a campaign again to
+// those of its recipients in the chosen send statuses. It keeps the original's content unless the
+// body says otherwise, and goes through review like any campaign.
+
+const NAME_MAX = 200;
+const SUFFIX = ' (follow-up)';
+
+/**
+ * The campaign a POST /campaigns body asks for, checked in full. A follow-up takes every field it
+ * leaves out from its original (never `startAt`, which belonged to the first send); an original
+ * of another tenant is a 404, exactly like reading it.
+ */
+export async function resolveCampaignInput(db: Db, tenant: string, body: unknown): Promise<CreateCampaignInput> {
+  const input = await resolve(db, tenant, body);
+  const unavailable = input.listUnsubscribe && unsubscribeUnavailable();
+  if (unavailable) {
+    throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'listUnsubscribe', message: `cannot be used on this installation: ${unavailable}` }] });
+  }
+  return input;
+}
+
+async function resolve(db: Db, tenant: string, body: unknown): Promise<CreateCampaignInput> {
+  const asked = createCampaignRequestSchema.parse(body ?? {});
+  if (!isFollowUp(asked)) return createCampaignSchema.parse(body ?? {});
+  const original = await getTenantCampaign(db, tenant, asked.recipientsFrom!.campaign!);
+  if (!original) throw notFound('campaign');
+  if (original.status === 'building') {
+    throw new ApiError(409, 'the campaign to send again from is still building its list', { status: original.status });
+  }
+  const { startAt: _firstSend, ...kept } = original.definition;
+  const name = original.name.slice(0, NAME_MAX - SUFFIX.length) + SUFFIX;
+  return createCampaignSchema.parse({ ...kept, name, ...(body as Record<string, unknown>) });
+}
+
+/** The stored source of a follow-up; `failed` recipients unless the body chose others. */
+export function followUpSource(from: { campaign?: string; sendStatus?: FollowUpSource['sendStatus'] }): FollowUpSource {
+  return { type: 'campaign', campaignId: from.campaign!, sendStatus: from.sendStatus ?? ['failed'] };
+}
+
+/** What the audit row of a follow-up's creation adds: the campaign it resends and to whom. */
+export const followUpDetails = (source: RecipientSource) => (source.type === 'campaign' ? { followUpOf: source.campaignId, sendStatus: source.sendStatus } : {});
+
+/** The links of GET /campaigns/:id: the campaign this one resends from, and those that resend from it. */
+export async function followUpLinks(db: Db, c: { id: string; tenant: string }) {
+  const [of, ups] = await Promise.all([followUpOf(db, c.id), followUpsOf(db, c.tenant, c.id)]);
+  return {
+    followUpOf: of,
+    followUps: ups.length ? ups.map((u) => ({ id: u.id, name: u.name, status: u.status, createdAt: u.createdAt })) : undefined,
+  };
+}
