@@ -199,7 +199,11 @@ describe('the console', () => {
     // A test send of the previewed recipient's message, to a test address only.
     await reviewer.getByLabel(/message only to/).fill('qa@example.com');
     await reviewer.getByRole('button', { name: 'Send test' }).click();
-    await reviewer.getByRole('status').filter({ hasText: 'Sent to qa@example.com: 250' }).waitFor({ timeout: 60_000 });
+    // The answer, or the error the page shows instead (said in the failure, so a refusal is not a bare timeout).
+    const sent = reviewer.getByRole('status').filter({ hasText: 'Sent to qa@example.com: 250' });
+    const refused = reviewer.locator('#test-send [role=alert]');
+    await sent.or(refused).first().waitFor({ timeout: 90_000 });
+    assert.equal(await refused.count(), 0, `the test send was refused: ${await refused.allTextContents()}`);
     const tests = h.sink.messages.filter((m) => m.to.includes('qa@example.com'));
     assert.equal(tests.length, 1);
     assert.deepEqual(tests[0]!.to, ['qa@example.com']);

@@ -346,7 +346,7 @@ function TestSend({ campaign, recipient }: { campaign: string; recipient: number
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   return (
-    <Section title="Test send">
+    <Section title="Test send" id="test-send">
       <form
         className="inline"
         onSubmit={async (e) => {
