@@ -137,7 +137,7 @@ describe('recipients and report.csv of a sent campaign', () => {
     assertConforms(responses.campaignResponse, res.body);
     assert.deepEqual(res.body.countsByStatus, {
       build: { ready: 4, warning: 0, needs_review: 0, blocked: 1, excluded: 0 },
-      send: { pending: 0, sending: 0, sent: 4, failed: 0, cancelled: 0, skipped: 1 },
+      send: { pending: 0, sending: 0, sent: 4, failed: 0, cancelled: 0, skipped: 1, bounced: 0 },
       copy: { not_requested: 5, pending: 0, appended: 0, failed: 0 },
     });
   });
@@ -312,8 +312,10 @@ describe('GET /api/v1/openapi.json', () => {
       assert.equal(op['x-scope'], r.spec!.scope);
     }
     const create = doc.paths['/api/v1/campaigns']!.post.requestBody.content['application/json'].schema;
-    // exactly one recipient source is required; the schema's refinement enforces that
-    assert.ok(create.required.includes('name'));
+    // exactly one recipient source is required; the schema's refinement enforces that. A campaign
+    // needs name, from and subject; a follow-up (recipientsFrom.campaign) takes them from its original.
+    assert.deepEqual(create.anyOf[1].required, ['name', 'from', 'subject']);
+    assert.deepEqual(create.anyOf[0].properties.recipientsFrom.required, ['campaign']);
     for (const source of ['recipients', 'recipientsCsv', 'recipientsFrom']) assert.ok(create.properties[source], source);
     assert.equal(create.properties.review.properties.distinctReviewer.type, 'boolean');
     const answer = doc.paths['/api/v1/campaigns/{id}']!.get.responses['200'].content['application/json'].schema;

@@ -35,10 +35,15 @@ describe('a 25-recipient campaign, approved', () => {
     const done = await waitForStatus(id, 'completed', 90_000);
     assert.deepEqual(done.counts, { total: 25, pending: 0, sent: 25, failed: 0, appended: 25 });
     assert.equal(done.review.note, 'checked the figures');
-    const events = (await h.client.workflow.getHandle(`campaign-${id}`).fetchHistory()).events?.length ?? 0;
-    // Per recipient: a child's start and end, its reports and the workflow tasks they wake; no
-    // timer per report (that cost two events more each, 256 events here before).
-    assert.ok(events <= 25 * 10, `campaign history: ${events} events for 25 recipients`);
+    const history = (await h.client.workflow.getHandle(`campaign-${id}`).fetchHistory()).events ?? [];
+    // Per recipient: a child's start and end, its reports and the workflow tasks they wake (how
+    // many reports one task takes depends on timing, so the total varies with the machine's load);
+    // no timer per report (that cost two events more each).
+    const timers = history.filter((e) => e.timerStartedEventAttributes).length;
+    const reports = history.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    assert.ok(reports >= 25, `a report per recipient at least (${reports})`);
+    assert.ok(timers <= 5, `campaign history: ${timers} timers for ${reports} reports`);
+    assert.ok(history.length <= 25 * 12, `campaign history: ${history.length} events for 25 recipients`);
     // The Temporal UI's details panel: status, a progress bar and the counts
     const meta = await h.client.workflow.getHandle(`campaign-${id}`).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails ?? '', /^\*\*completed\*\*/);

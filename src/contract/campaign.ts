@@ -259,12 +259,18 @@ export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
  */
 export const createCampaignRequestSchema = campaignFields
   .partial({ name: true, from: true, subject: true })
+  // Named with the other problems of the body, even when some of those are already found.
+  .superRefine(
+    (c, ctx) => {
+      if (isFollowUp(c)) return;
+      for (const field of ['name', 'from', 'subject'] as const) {
+        if (c[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'is required' });
+      }
+    },
+    { when: ({ value }) => typeof value === 'object' && value !== null && !Array.isArray(value) },
+  )
   .superRefine((c, ctx) => {
-    if (isFollowUp(c)) return;
-    for (const field of ['name', 'from', 'subject'] as const) {
-      if (c[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'is required' });
-    }
-    campaignRules(c, ctx);
+    if (!isFollowUp(c)) campaignRules(c, ctx);
   })
   .meta({
     anyOf: [
