@@ -15,13 +15,13 @@ export const session = {
   },
 };
 
-export interface Problem {
+interface Problem {
   path: string;
   message: string;
 }
 
 /** An API error, put in words for the place where the person acted. */
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly body: { error?: string; problems?: Problem[]; status?: string; [k: string]: unknown },

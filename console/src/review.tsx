@@ -14,7 +14,7 @@ export function HtmlFrame({ html, title, remote = false }: { html: string; title
 }
 
 /** How many images (img, background, CSS url()) in a message's HTML would come from another server. */
-export function remoteImageCount(html: string): number {
+function remoteImageCount(html: string): number {
   const attributes = html.match(/\b(?:src|background|srcset)\s*=\s*["']?\s*(?:https?:)?\/\//gi) ?? [];
   const css = html.match(/url\(\s*["']?\s*(?:https?:)?\/\//gi) ?? [];
   return attributes.length + css.length;
@@ -34,7 +34,7 @@ function RemoteImages({ count, on, onChange }: { count: number; on: boolean; onC
 }
 
 /** An address as the API answers it: text, `{ name, address }`, or a list of either. */
-export function formatAddress(x: unknown): string {
+function formatAddress(x: unknown): string {
   if (x === undefined || x === null) return '';
   if (Array.isArray(x)) return x.map(formatAddress).filter(Boolean).join(', ');
   if (typeof x === 'object') {
@@ -441,4 +441,4 @@ function Decide({
   );
 }
 
-export { when };
+;

@@ -1,5 +1,4 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { ApiError } from './api';
 
 export function ErrorText({ error }: { error: unknown }) {
   if (!error) return null;
@@ -145,8 +144,6 @@ export function Section({ title, children, id }: { title: string; children: Reac
 }
 
 export const when = (d?: string | null) => (d ? new Date(d).toLocaleString() : '');
-
-export const isForbidden = (err: unknown) => err instanceof ApiError && err.status === 403;
 
 /** Cursor paging: remembers the cursors walked so "previous" works too. */
 export function useCursorPages() {

@@ -17,7 +17,7 @@ export async function existingCampaign(sql: Db, campaignId: string): Promise<cam
   return campaign;
 }
 
-export async function existingRecipient(sql: Db, campaignId: string, recipientId: number): Promise<recipients.RecipientRow> {
+async function existingRecipient(sql: Db, campaignId: string, recipientId: number): Promise<recipients.RecipientRow> {
   const r = await recipients.getRecipient(sql, campaignId, recipientId);
   if (!r) throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
   return r;

@@ -59,7 +59,7 @@ const verifyResponse = z.object({
  * own bytes (a banner, a reply) never reach the caller, or verify would read any internal service
  * it can reach to whoever asks.
  */
-export function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP', oauth2 = false): string {
+function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP', oauth2 = false): string {
   const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number; response?: string };
   const code = String(e.code ?? '');
   const message = String(e.message ?? '');

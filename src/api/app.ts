@@ -65,7 +65,7 @@ export interface AppDeps {
 }
 
 /** What one caller may use of the API. Each is configurable (README, configuration). */
-export interface ApiLimits {
+interface ApiLimits {
   /** Requests per key (per principal for the bootstrap key) per minute: over it, 429 with Retry-After. */
   requestsPerMinute: number;
   /** Recipients one campaign may have. */
@@ -78,7 +78,7 @@ export interface ApiLimits {
   previewRenderMs: number;
 }
 
-export const DEFAULT_API_LIMITS: ApiLimits = {
+const DEFAULT_API_LIMITS: ApiLimits = {
   requestsPerMinute: 600,
   recipientsPerCampaign: 1_000_000,
   previewAttachmentBytes: 25 * 1024 * 1024,

@@ -6,7 +6,7 @@ import type { Sql } from '../db/sql.js';
 import { bigintCursor, page, pageQuery } from './paging.js';
 import { route } from './route.js';
 
-export const auditQuery = pageQuery(bigintCursor, {
+const auditQuery = pageQuery(bigintCursor, {
   campaign: z.uuid({ error: 'is not a campaign id' }).optional(),
   action: z.enum(AUDIT_ACTIONS).optional(),
   principal: z.string().min(1).max(200).optional(),

@@ -4,11 +4,11 @@ import * as keys from '../db/keys.js';
 import type { Sql } from '../db/sql.js';
 import { SCOPES, type Caller, type Scope } from './scopes.js';
 
-export const BOOTSTRAP_TENANT = 'default';
-export const BOOTSTRAP_PRINCIPAL = 'admin';
+const BOOTSTRAP_TENANT = 'default';
+const BOOTSTRAP_PRINCIPAL = 'admin';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
-export const hashKey = (key: string) => digest(key).toString('hex');
+const hashKey = (key: string) => digest(key).toString('hex');
 
 /** A new key: 32 random bytes, so a plain sha256 is enough to store it (no guessable input to stretch). */
 export function newKey(): { key: string; prefix: string; hash: string } {

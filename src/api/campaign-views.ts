@@ -16,9 +16,9 @@ import { bigintCursor, intCursor, page, pageQuery } from './paging.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
 
-export const listCampaignsQuery = pageQuery(bigintCursor, { status: campaignStatusSchema.optional() });
+const listCampaignsQuery = pageQuery(bigintCursor, { status: campaignStatusSchema.optional() });
 
-export const listRecipientsQuery = pageQuery(intCursor, {
+const listRecipientsQuery = pageQuery(intCursor, {
   /** The send status; `buildStatus` and `copyStatus` filter on the other two. */
   status: z.enum(SEND_STATUSES).optional(),
   buildStatus: z.enum(BUILD_STATUSES).optional(),

@@ -9,7 +9,7 @@ import { route } from './route.js';
 
 const meResponse = z.object({ tenant: z.string(), principal: z.string(), person: z.string(), scopes: z.array(z.string()) });
 
-export const sentPerMinuteQuery = z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }).strict();
+const sentPerMinuteQuery = z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }).strict();
 
 const sentPerMinuteResponse = z.object({
   minutes: z.array(z.object({ at: z.iso.datetime(), sent: z.number().int() })),

@@ -12,7 +12,7 @@ export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.me
  * blocks them until the reviewer asks; the console itself never renders a remote URL (recipient
  * data is always text). Scripts, fonts, styles and connections stay local everywhere.
  */
-export const CONSOLE_CSP = [
+const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

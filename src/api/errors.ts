@@ -20,7 +20,7 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, `${what} not found`);
 
-export function problemsOf(err: z.ZodError): Problem[] {
+function problemsOf(err: z.ZodError): Problem[] {
   return err.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: describe(issue) }));
 }
 
@@ -68,7 +68,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
 const DB_CLIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT']);
 
 /** True for a lost or refused PostgreSQL connection (a restart, an outage), answered 503. */
-export function databaseUnavailable(err: unknown): boolean {
+function databaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
   // 57P01-03: the server is shutting down or starting; 08xxx: connection exceptions; 53300: too many connections.

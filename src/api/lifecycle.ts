@@ -78,16 +78,6 @@ export type DecisionOutcome =
   | { ok: false; reason: 'forbidden'; message: string; status?: CampaignStatus }
   | { ok: false; reason: 'timeout' };
 
-/** Sends approve/reject as an Update: the workflow's validator decides whether it is allowed. */
-export function decide(
-  client: Client,
-  campaignId: string,
-  approved: boolean,
-  decision: ReviewDecision,
-): Promise<DecisionOutcome> {
-  return transition(client, campaignId, approved ? 'approve' : 'reject', decision);
-}
-
 const UPDATES = {
   approve: approveUpdate,
   reject: rejectUpdate,
@@ -96,7 +86,6 @@ const UPDATES = {
   cancel: cancelUpdate,
 } as const;
 export type LifecycleAction = keyof typeof UPDATES;
-export const LIFECYCLE_ACTIONS = Object.keys(UPDATES) as LifecycleAction[];
 
 /**
  * Asks the campaign's workflow for a transition through its Update, with a deadline: the answer

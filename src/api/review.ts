@@ -54,7 +54,7 @@ const attachmentQuery = z
   })
   .strict();
 /** The review's recipients, by id. */
-export const reviewQuery = pageQuery(intCursor, {}, { afterAlias: true });
+const reviewQuery = pageQuery(intCursor, {}, { afterAlias: true });
 /** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 

@@ -104,7 +104,7 @@ function parseParams(spec: ParamSpec, raw: Record<string, string>): Record<strin
   return out;
 }
 
-export class ResponseContractError extends Error {}
+class ResponseContractError extends Error {}
 
 /** Wraps `res.json`: a 2xx answer that does not match its schema throws instead of going out. */
 function checkAnswers(schema: z.ZodType, req: Request, res: Response) {
@@ -120,7 +120,7 @@ function checkAnswers(schema: z.ZodType, req: Request, res: Response) {
   };
 }
 
-export function callerOf(res: { locals: Record<string, unknown> }): Caller {
+function callerOf(res: { locals: Record<string, unknown> }): Caller {
   const caller = res.locals.auth as Caller | undefined;
   if (!caller) throw new ApiError(401, 'missing API key: send Authorization: Bearer <key>');
   return caller;

@@ -8,7 +8,7 @@ import { emailCursor, page, pageQuery } from './paging.js';
 import { suppressionParam } from './params.js';
 import { route } from './route.js';
 
-export const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });
+const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });
 
 const view = (r: suppressions.SuppressionRow) => ({ email: r.email, reason: r.reason ?? undefined, createdAt: r.createdAt });
 

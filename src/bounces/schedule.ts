@@ -38,7 +38,7 @@ function scheduleOptions(taskQueue: string, mailbox: string): ScheduleOptions {
 }
 
 /** Creates the account's schedule, or brings an existing one up to date; idempotent. */
-export async function ensureBounceSchedule(client: Client, taskQueue: string, mailbox: string): Promise<void> {
+async function ensureBounceSchedule(client: Client, taskQueue: string, mailbox: string): Promise<void> {
   if (every === 'off') return removeBounceSchedule(client, taskQueue, mailbox);
   const options = scheduleOptions(taskQueue, mailbox);
   try {

@@ -15,9 +15,9 @@ export interface AttachmentFindings {
 }
 
 /** Objects a build may hold in memory per indexed folder (about 200 bytes each). */
-export const MAX_INDEX_KEYS = 250_000;
+const MAX_INDEX_KEYS = 250_000;
 /** Look-ups in a folder asked of S3 one by one before the folder is listed: a short list never pays for listing a big folder. */
-export const INDEX_AFTER = 500;
+const INDEX_AFTER = 500;
 
 interface CompiledSpec {
   spec: AttachmentSpec;
@@ -31,7 +31,7 @@ interface CompiledSpec {
 }
 
 /** Matches a glob may attach to one message: a pattern matching more blocks the recipient. */
-export const MAX_GLOB_MATCHES = 100;
+const MAX_GLOB_MATCHES = 100;
 
 /** The one way a rendered key pattern is compiled: the plain subset only, whatever it holds. */
 function compileGlob(pattern: string): (key: string) => boolean {

@@ -18,7 +18,7 @@ export class SourceError extends Error {
  * The list could not be read to its end (a connection reset, a timeout, a store error part-way):
  * nothing is known to be wrong with the list, so the build is retried and resumes.
  */
-export class SourceReadError extends Error {
+class SourceReadError extends Error {
   override name = 'SourceReadError';
   constructor(where: string, cause: unknown) {
     super(`reading ${where} failed part-way: ${(cause as Error)?.message ?? String(cause)}`, { cause });

@@ -8,7 +8,7 @@ const security = z.enum(['tls', 'starttls', 'plain'], { error: 'must be tls, sta
 const host = z.string().trim().min(1, 'is required').max(253).regex(/^[A-Za-z0-9.:[\]-]+$/, 'is not a host name or address');
 const port = z.number({ error: 'must be a port number' }).int().min(1).max(65535);
 
-export const smtpSettingsSchema = z
+const smtpSettingsSchema = z
   .object({
     host,
     port: port.optional(),
@@ -18,7 +18,7 @@ export const smtpSettingsSchema = z
   })
   .strict();
 
-export const imapSettingsSchema = z
+const imapSettingsSchema = z
   .object({
     host,
     port: port.optional(),
@@ -32,7 +32,7 @@ export const imapSettingsSchema = z
   })
   .strict();
 
-export const accountLimitsSchema = z
+const accountLimitsSchema = z
   .object({
     messagesPerMinute: z.number().positive('must be more than 0').max(100_000).optional(),
     messagesPerDay: z.number().int().positive('must be more than 0').optional(),
@@ -63,7 +63,6 @@ const accountFields = z
 export type AccountLimitSettings = z.infer<typeof accountLimitsSchema>;
 
 export const createAccountSchema = accountFields;
-export type CreateAccountInput = z.infer<typeof createAccountSchema>;
 
 /** An update: a password or OAuth2 secret left out keeps the stored one. */
 export const updateAccountSchema = accountFields.omit({ name: true }).extend({ oauth2: updateOAuth2Schema.optional() });

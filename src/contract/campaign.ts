@@ -20,7 +20,7 @@ const emailAddress = z
 // least one letter or digit where the API refuses blank text.
 const EMAIL_CORE = EMAIL_PATTERN.slice(1, -1);
 const PLAIN = (extra = '') => `(?:[^{${extra}]|\\{[^{%${extra}])`;
-export const docPatterns = {
+const docPatterns = {
   template: `^${PLAIN()}*\\{?$`,
   templateLine: `^${PLAIN('\\r\\n')}*[A-Za-z0-9]${PLAIN('\\r\\n')}*\\{?$`,
   nonBlank: `^${PLAIN()}*[A-Za-z0-9]${PLAIN()}*\\{?$`,
@@ -37,14 +37,14 @@ const displayName = z
   .refine((s) => !/[\r\n]/.test(s), 'must not contain line breaks')
   .meta({ pattern: docPatterns.line });
 
-export const mailboxSchema = z.object({
+const mailboxSchema = z.object({
   name: displayName.optional(),
   address: emailAddress,
 });
 export type Mailbox = z.infer<typeof mailboxSchema>;
 
 /** `"Name <addr>"`, `"addr"` or `{ name, address }`, always stored as `{ name?, address }`. */
-export const fromSchema = z.union([
+const fromSchema = z.union([
   z
     .string()
     .transform((value, ctx) => {
@@ -98,10 +98,10 @@ function template(kind: TemplateKind, max: number) {
     .meta({ pattern: docPatterns.template });
 }
 
-export const MAX_INLINE_RECIPIENTS = 50_000;
+const MAX_INLINE_RECIPIENTS = 50_000;
 
 /** A recipient list in S3: CSV, a JSON array (or an object with a `recipients` array), or JSON Lines. */
-export const listFormat = z.enum(['csv', 'json', 'jsonl']);
+const listFormat = z.enum(['csv', 'json', 'jsonl']);
 export type ListFormat = z.infer<typeof listFormat>;
 
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid S3 bucket name');
@@ -149,7 +149,6 @@ export const reviewPolicySchema = z
     expiresAfter: duration.default('7 days'),
   })
   .strict();
-export type ReviewOptions = z.infer<typeof reviewPolicySchema>;
 
 /** Every field of a campaign; createCampaignSchema and createCampaignRequestSchema add the rules between them. */
 const campaignFields = z

@@ -4,14 +4,14 @@ import { z } from 'zod';
 // store, numbers its columns can hold, and nesting the request hashing and the templates can walk.
 
 /** No NUL (PostgreSQL text cannot hold it) and no unpaired UTF-16 surrogate (not valid UTF-8). */
-export const SAFE_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
-export const SAFE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+const SAFE_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
+const SAFE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
 /**
  * A whole request body (or query, or path) may nest this deep; `vars` has its own, lower bound.
  * Checked before anything else walks the value recursively.
  */
-export const MAX_INPUT_DEPTH = 32;
+const MAX_INPUT_DEPTH = 32;
 /** Containers (objects, arrays) inside `vars`: `{ "a": { "b": [1] } }` is 2 deep. */
 export const MAX_VARS_DEPTH = 8;
 

@@ -9,7 +9,7 @@ const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const PORT = '(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?';
 const HOST = '([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const LOOPBACK = `(127\\.${OCTET}\\.${OCTET}\\.${OCTET}|localhost|\\[::1\\])`;
-export const TOKEN_URL_PATTERN = `^(https://${HOST}|http://${LOOPBACK})${PORT}(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$`;
+const TOKEN_URL_PATTERN = `^(https://${HOST}|http://${LOOPBACK})${PORT}(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$`;
 
 const tokenUrl = z
   .string()

@@ -31,7 +31,7 @@ export const FINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'failed', 'ca
 export const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'] as const;
 export type CopyStatus = (typeof COPY_STATUSES)[number];
 
-export const LEDGER_STATES = ['sending', 'sent', 'failed', 'unknown'] as const;
+const LEDGER_STATES = ['sending', 'sent', 'failed', 'unknown'] as const;
 export type LedgerState = (typeof LEDGER_STATES)[number];
 
 export interface CampaignCounts {

@@ -3,7 +3,7 @@ import { keyProblem } from '../s3/locations.js';
 
 // The settings of a tenant: only the installation's admin (the configured API_KEY) changes them.
 
-export const s3LocationSchema = z
+const s3LocationSchema = z
   .object({
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid S3 bucket name'),
     /** Every key of the bucket that starts with this; '' is the whole bucket. */

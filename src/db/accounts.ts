@@ -2,7 +2,7 @@ import type { OAuth2Settings } from '../mail/oauth2.js';
 import { FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
-export type Security = 'tls' | 'starttls' | 'plain';
+type Security = 'tls' | 'starttls' | 'plain';
 
 export interface AccountRow {
   tenant: string;
@@ -72,7 +72,7 @@ export async function activeCampaignsOf(db: Db, tenant: string, name: string): P
  * Replaces the sealed OAuth2 secrets alone (a rotated refresh token), unless the account changed
  * since `seen` (its new settings win); updated_at stays, so workers keep their transports.
  */
-export async function storeOAuth2Secrets(db: Db, at: { tenant: string; name: string; seen: Date }, sealed: string): Promise<boolean> {
+async function storeOAuth2Secrets(db: Db, at: { tenant: string; name: string; seen: Date }, sealed: string): Promise<boolean> {
   const rows = await db`
     UPDATE accounts SET oauth2_secrets = ${sealed}
     WHERE tenant = ${at.tenant} AND name = ${at.name} AND date_trunc('milliseconds', updated_at) = ${at.seen} AND oauth2 IS NOT NULL

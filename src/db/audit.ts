@@ -21,7 +21,7 @@ export const AUDIT_ACTIONS = [
   'suppression.unsubscribe',
   'suppression.bounce',
 ] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEntry {
   tenant: string;

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
  * `setImmediate` runs on the null socket and throws (porsager/postgres#1154, #1208; no release
  * fixes it yet). The connection is gone and its queries were rejected already.
  */
-export function isPostgresClosedSocketWrite(err: unknown): boolean {
+function isPostgresClosedSocketWrite(err: unknown): boolean {
   if (!(err instanceof TypeError)) return false;
   const stack = err.stack ?? '';
   return /reading 'write'/.test(err.message) && /nextWrite/.test(stack) && /postgres[\\/]src[\\/]connection\.js/.test(stack);

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 
 const run = promisify(execFile);
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url));
 
 /** Brings the database at `databaseUrl` to the current schema with dbmate. */
 export async function migrate(databaseUrl: string): Promise<void> {
@@ -42,12 +42,12 @@ function withSslDefault(url: string): string {
   return u.toString();
 }
 
-export function redactUrl(text: string): string {
+function redactUrl(text: string): string {
   return text.replace(/(\w+:\/\/[^:/\s@]+:)[^@\s]+@/g, '$1[redacted]@');
 }
 
 /** The group role the migrations grant the application's privileges to (see db/migrations). */
-export const APP_ROLE = 'campaign_mailer_app';
+const APP_ROLE = 'campaign_mailer_app';
 
 /**
  * For an embedded server (dev, tests): a login in the application's role, made with the owner's

@@ -21,7 +21,7 @@ export interface TenantPolicy {
   fourEyesRequired: boolean;
 }
 
-export const DEFAULT_TENANT = 'default';
+const DEFAULT_TENANT = 'default';
 
 export async function getTenant(db: Db, id: string): Promise<TenantRow | undefined> {
   const [row] = await db<TenantRow[]>`

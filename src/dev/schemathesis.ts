@@ -8,11 +8,11 @@ import { cacheDir } from './temporal.js';
 const run = promisify(execFile);
 
 /** Pinned: its CLI flags and checks change between releases. */
-export const SCHEMATHESIS_VERSION = '4.32.5';
+const SCHEMATHESIS_VERSION = '4.32.5';
 
 const venvDir = () => join(cacheDir(), `schemathesis-${SCHEMATHESIS_VERSION}-venv`);
 /** The `st` command of Schemathesis (PyPI), in a virtualenv in the project's cache. */
-export const schemathesisPath = () => join(venvDir(), 'bin', 'st');
+const schemathesisPath = () => join(venvDir(), 'bin', 'st');
 
 /** Finds Schemathesis's `st`, installing it into the cache with pip when it is missing. */
 export async function ensureSchemathesis(say: (line: string) => void): Promise<string> {

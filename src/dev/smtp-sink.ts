@@ -19,7 +19,7 @@ export interface SinkMessage {
 export type TokenCheck = (user: string, accessToken: string) => Promise<string | undefined>;
 
 /** What the sink answers instead of accepting: an SMTP code and text, or a dropped connection. */
-export type SinkFault = { code: number; message: string } | 'drop';
+type SinkFault = { code: number; message: string } | 'drop';
 
 export interface SinkFaults {
   /** Decides, per user name signing in, whether AUTH fails (as a provider that turned Basic auth off). */
@@ -144,7 +144,7 @@ function destroy(session: SMTPServerSession, server?: SMTPServer): void {
   for (const conn of connections ?? []) if (conn.id === session.id) conn._socket.destroy();
 }
 
-export function headerOf(raw: Buffer, name: string): string | undefined {
+function headerOf(raw: Buffer, name: string): string | undefined {
   const head = raw.toString('utf8', 0, Math.min(raw.length, 64 * 1024)).split(/\r?\n\r?\n/)[0] ?? '';
   const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
   const line = unfolded.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));

@@ -13,7 +13,7 @@ import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
 const run = promisify(execFile);
 
 /** The Temporal CLI release built from source when no `temporal` binary is around. */
-export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
 export const cacheDir = () =>
   process.env.CAMPAIGN_MAILER_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'campaign-mailer');

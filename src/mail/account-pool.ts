@@ -8,7 +8,7 @@ import { createSentFolderClient, type SentFolderClient } from './imap.js';
 import { createTokenSource, type OAuth2Secrets, type TokenSource } from './oauth2.js';
 import { createSmtpSender, type SmtpSender } from './smtp.js';
 
-export interface AccountLimits {
+interface AccountLimits {
   messagesPerMinute?: number;
   messagesPerDay?: number;
   maxConnections: number;

@@ -126,7 +126,7 @@ export async function buildMessage(
 }
 
 /** Bytes of `n` bytes in base64 as the composer writes it: 76-character lines joined by CRLF. */
-export function base64Length(n: number): number {
+function base64Length(n: number): number {
   if (n === 0) return 0;
   const chars = 4 * Math.ceil(n / 3);
   return chars + 2 * (Math.ceil(chars / 76) - 1);

@@ -8,8 +8,8 @@ import { describeTokenError } from './oauth2-errors.js';
 // its IMAP session. A token is reused until shortly before it expires, then fetched again from
 // the provider's token endpoint with the account's grant.
 
-export type OAuth2Provider = 'microsoft' | 'google' | 'other';
-export type OAuth2Flow = 'client_credentials' | 'refresh_token' | 'service_account';
+type OAuth2Provider = 'microsoft' | 'google' | 'other';
+type OAuth2Flow = 'client_credentials' | 'refresh_token' | 'service_account';
 
 /** The stored, public part of an account's OAuth2 settings. */
 export interface OAuth2Settings {
@@ -32,10 +32,10 @@ export interface OAuth2Secrets {
   privateKey?: string;
 }
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** The token endpoint of an account: its own `tokenUrl`, else the provider's. */
-export function tokenEndpointOf(s: OAuth2Settings): string {
+function tokenEndpointOf(s: OAuth2Settings): string {
   if (s.tokenUrl) return s.tokenUrl;
   if (s.provider === 'microsoft') return `https://login.microsoftonline.com/${encodeURIComponent(s.tenant ?? 'organizations')}/oauth2/v2.0/token`;
   if (s.provider === 'google') return 'https://oauth2.googleapis.com/token';
@@ -43,7 +43,7 @@ export function tokenEndpointOf(s: OAuth2Settings): string {
 }
 
 /** The scope asked for unless the account names its own: one token serves SMTP and IMAP. */
-export function scopeOf(s: OAuth2Settings): string {
+function scopeOf(s: OAuth2Settings): string {
   if (s.scope) return s.scope;
   if (s.provider === 'google') return 'https://mail.google.com/';
   if (s.provider === 'microsoft') {
@@ -70,7 +70,7 @@ export class OAuth2TokenError extends Error {
   }
 }
 
-export interface AccessToken {
+interface AccessToken {
   accessToken: string;
   /** When the token is due for a refresh: shortly before the provider's expiry. */
   refreshAt: number;
@@ -87,7 +87,7 @@ export interface TokenSource {
 export const refreshMargin = (lifetimeMs: number) => Math.min(60_000, lifetimeMs / 5);
 
 /** Whether a token URL may be plain http: only a token server on this machine (a test server). */
-export const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
+const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
 
 export function createTokenSource(
   settings: OAuth2Settings,

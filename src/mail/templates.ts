@@ -57,8 +57,6 @@ export function configureTemplateLimits(next: TemplateLimits): void {
   html = new Liquid({ ...bounded, outputEscape: 'escape' });
 }
 
-export const templateLimits = (): TemplateLimits => limits;
-
 export type TemplateKind = 'plain' | 'html';
 
 export interface CompiledTemplate {

@@ -12,7 +12,7 @@ export const PRIVATE_HOST_ALLOWANCES = ['none', 'loopback', 'private', 'all'] as
 export type PrivateHostAllowance = (typeof PRIVATE_HOST_ALLOWANCES)[number];
 
 /** The error a refused connection fails with; `code` lets callers tell it from a network error. */
-export class BlockedAddressError extends Error {
+class BlockedAddressError extends Error {
   override name = 'BlockedAddressError';
   readonly code = 'EBLOCKEDADDRESS';
 }

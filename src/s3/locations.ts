@@ -36,10 +36,10 @@ export function parseLocations(text: string | undefined): S3Location[] {
     });
 }
 
-export const describeLocation = (l: S3Location) => `s3://${l.bucket}/${l.prefix}`;
+const describeLocation = (l: S3Location) => `s3://${l.bucket}/${l.prefix}`;
 
 /** Whether `key` of `bucket` lies inside one of `locations`. */
-export function isWithin(locations: readonly S3Location[], bucket: string, key: string): boolean {
+function isWithin(locations: readonly S3Location[], bucket: string, key: string): boolean {
   return !keyProblem(key) && locations.some((l) => l.bucket === bucket && key.startsWith(l.prefix));
 }
 

@@ -8,7 +8,7 @@ import { nextSendable, type Opening } from './send-window.js';
 // reserve slots. Pure, so it is tested against cases worked out by hand.
 
 /** The throttle spaces slots a little wider than 60 s / rate (see the send slots). */
-export const SPACING_MARGIN = 1.01;
+const SPACING_MARGIN = 1.01;
 const DAY_MS = 24 * 3600_000;
 /** A message held back by the daily limit goes this long after the oldest one of the last 24 hours. */
 const DAILY_LIMIT_SLACK_MS = 1000;

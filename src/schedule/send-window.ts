@@ -25,7 +25,7 @@ function openingOn(w: SendWindow, day: DateTime): Opening {
 }
 
 /** The first opening of `w` that has not closed at `t` (it may already be open). */
-export function currentOrNextOpening(w: SendWindow, t: number): Opening {
+function currentOrNextOpening(w: SendWindow, t: number): Opening {
   const days = new Set<Weekday>(w.days);
   // Starting a day early catches an opening from yesterday that runs past midnight.
   let day = DateTime.fromMillis(t, { zone: w.timeZone }).startOf('day').minus({ days: 1 });

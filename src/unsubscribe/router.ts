@@ -43,7 +43,7 @@ function isOneClick(req: Request): boolean {
   return (req.body as Record<string, unknown> | undefined)?.['List-Unsubscribe'] === 'One-Click';
 }
 
-export async function unsubscribe(sql: Sql, link: LinkSubject): Promise<boolean> {
+async function unsubscribe(sql: Sql, link: LinkSubject): Promise<boolean> {
   return sql.begin(async (tx) => {
     const added = await addSuppressionOnce(tx, link.tenant, link.email, `unsubscribed: one-click link of campaign ${link.campaignId}`);
     if (added) {

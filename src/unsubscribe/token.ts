@@ -52,13 +52,13 @@ function mac(key: Buffer, s: LinkSubject): string {
     .digest('base64url');
 }
 
-export function unsubscribeToken(s: LinkSubject): string {
+function unsubscribeToken(s: LinkSubject): string {
   const [key] = keysOf(settings);
   if (!key) throw new Error(`one-click unsubscribe links cannot be made: ${unsubscribeUnavailable()}`);
   return `${s.campaignId}.${s.recipientId}.${mac(key, s)}`;
 }
 
-export function unsubscribeUrl(s: LinkSubject): string {
+function unsubscribeUrl(s: LinkSubject): string {
   const base = settings.publicUrl;
   if (!base) throw new Error('one-click unsubscribe links cannot be made: PUBLIC_URL is not configured');
   return `${base.replace(/\/+$/, '')}/unsubscribe/${unsubscribeToken(s)}`;

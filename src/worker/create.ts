@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type State } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { sendTaskQueue } from '../contract/workflow-ids.js';
-import { defaultSendSlots, workerTuning, type WorkerTuning } from './tuning.js';
+import { workerTuning, type WorkerTuning } from './tuning.js';
 
-export { defaultSendSlots };
+;
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

@@ -26,7 +26,7 @@ export interface WorkerTuning {
   cachedWorkflows: number;
 }
 
-export const defaultSendSlots = (maxConnections: number) => Math.max(2, 2 * maxConnections);
+const defaultSendSlots = (maxConnections: number) => Math.max(2, 2 * maxConnections);
 
 export function workerTuning(t: TuningInput): WorkerTuning {
   const sendSlots = t.sendSlots ?? defaultSendSlots(t.maxConnections);

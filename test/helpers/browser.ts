@@ -5,7 +5,7 @@ import { chromium, type Browser, type Dialog, type Page } from 'playwright-core'
 import { CONSOLE_DIR } from '../../src/api/console.js';
 import { installChromium } from '../../src/dev/chromium.js';
 
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 const CONSOLE_SOURCES = fileURLToPath(new URL('../../console/', import.meta.url));
 

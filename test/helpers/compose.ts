@@ -34,7 +34,7 @@ export function readCompose(): ComposeFile {
  * Compose's interpolation of one string: `${VAR}`, `${VAR:-default}` (unset or empty),
  * `${VAR-default}` (unset), `${VAR:?error}` / `${VAR?error}` (fails), `$$` (a literal `$`).
  */
-export function interpolate(text: string, vars: Record<string, string>): string {
+function interpolate(text: string, vars: Record<string, string>): string {
   return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, name, colon, op, arg, bare) => {
     if (all === '$$') return '$';
     if (bare) return vars[bare] ?? '';

@@ -18,7 +18,7 @@ import { apiClient } from './http.js';
 // `npm test`, else one of its own), with a stub in place of the Temporal client, so route rules
 // are checked in seconds without a Temporal server or a worker.
 
-export const FAST_API_KEY = 'fast-tier-key-0123456789';
+const FAST_API_KEY = 'fast-tier-key-0123456789';
 
 /** What the stub Temporal client was asked, and how it answers Updates. */
 export interface TemporalStub {

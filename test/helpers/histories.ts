@@ -6,7 +6,7 @@ import proto from '@temporalio/proto';
 type History = proto.temporal.api.history.v1.IHistory;
 const { History } = proto.temporal.api.history.v1;
 
-export const HISTORIES_DIR = fileURLToPath(new URL('../histories', import.meta.url));
+const HISTORIES_DIR = fileURLToPath(new URL('../histories', import.meta.url));
 
 /**
  * With RECORD_HISTORIES=<name>, keeps one campaign and one delivery history under test/histories
