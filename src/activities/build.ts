@@ -10,7 +10,8 @@ import { readRecipientSource, SourceError, SourceProgress } from '../build/recip
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { scopedStore } from '../s3/locations.js';
 import type { ActivityDeps, CampaignRef } from './deps.js';
-import { followUpRecipients, markPreviousOutcomes } from '../followups/source.js';
+import { markPreviousOutcomes } from '../db/follow-ups.js';
+import { followUpRecipients } from '../followups/source.js';
 import { existingCampaign } from './records.js';
 
 export interface BuildResult {

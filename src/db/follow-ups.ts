@@ -1,3 +1,4 @@
+import type { FollowUpSource } from './campaigns.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
@@ -21,4 +22,54 @@ export async function followUpsOf(db: Db, tenant: string, id: string): Promise<F
     SELECT id, name, status, created_at FROM campaigns
     WHERE tenant = ${tenant} AND source->>'type' = 'campaign' AND source->>'campaignId' = ${id}
     ORDER BY seq`;
+}
+
+// What a follow-up campaign reads of its original: the recipients in the chosen send statuses,
+// and how each of them ended there.
+
+export interface PreviousRecipient {
+  id: number;
+  email: string;
+  name: string | null;
+  vars: Record<string, unknown>;
+  cc: string[];
+  bcc: string[];
+}
+
+/** How many of the original's recipients are in the chosen statuses; undefined when it is not the tenant's. */
+export async function previousRecipientCount(db: Db, tenant: string, source: FollowUpSource): Promise<number | undefined> {
+  const [original] = await db<{ n: number }[]>`
+    SELECT (SELECT count(*)::int FROM recipients WHERE campaign_id = c.id AND send_status = ANY(${source.sendStatus}::text[])) AS n
+    FROM campaigns c WHERE c.id = ${source.campaignId} AND c.tenant = ${tenant}`;
+  return original?.n;
+}
+
+/** The next page of the original's recipients in the chosen statuses, after recipient `after`, in list order. */
+export async function previousRecipients(db: Db, source: FollowUpSource, after: number, limit: number): Promise<PreviousRecipient[]> {
+  return db<PreviousRecipient[]>`
+    SELECT id, email, name, vars, cc, bcc FROM recipients
+    WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[]) AND id > ${after}
+    ORDER BY id LIMIT ${limit}`;
+}
+
+/**
+ * Shows the reviewer why each address is sent again: a `previous-send: <status>: <SMTP reply or
+ * error>` reason from the original campaign, and `ready` becomes `warning` so the review lists it.
+ * Matched by address (case-insensitive); run again after a retried build, it adds nothing twice.
+ */
+export async function markPreviousOutcomes(db: Db, campaignId: string, source: FollowUpSource): Promise<void> {
+  await db`
+    UPDATE recipients r SET
+      build_status = CASE WHEN r.build_status = 'ready' THEN 'warning' ELSE r.build_status END,
+      build_reasons = r.build_reasons || ('previous-send: ' || o.send_status || COALESCE(': ' || o.said, '')),
+      updated_at = now()
+    FROM (
+      SELECT DISTINCT ON (lower(email)) lower(email) AS email, send_status,
+             CASE WHEN send_status = 'failed' THEN COALESCE(smtp_response, error) ELSE COALESCE(error, smtp_response) END AS said
+      FROM recipients
+      WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[])
+      ORDER BY lower(email), id
+    ) o
+    WHERE r.campaign_id = ${campaignId} AND lower(r.email) = o.email
+      AND NOT EXISTS (SELECT 1 FROM unnest(r.build_reasons) AS reason WHERE reason LIKE 'previous-send:%')`;
 }
