@@ -1,5 +1,6 @@
 import type { FollowUpSource } from './campaigns.js';
 import type { CampaignStatus } from '../contract/statuses.js';
+import type { RecipientRow } from './recipients.js';
 import type { Db } from './sql.js';
 
 export interface FollowUpRow {
@@ -27,14 +28,7 @@ export async function followUpsOf(db: Db, tenant: string, id: string): Promise<F
 // What a follow-up campaign reads of its original: the recipients in the chosen send statuses,
 // and how each of them ended there.
 
-export interface PreviousRecipient {
-  id: number;
-  email: string;
-  name: string | null;
-  vars: Record<string, unknown>;
-  cc: string[];
-  bcc: string[];
-}
+export type PreviousRecipient = Pick<RecipientRow, 'id' | 'email' | 'name' | 'vars' | 'cc' | 'bcc'>;
 
 /** How many of the original's recipients are in the chosen statuses; undefined when it is not the tenant's. */
 export async function previousRecipientCount(db: Db, tenant: string, source: FollowUpSource): Promise<number | undefined> {

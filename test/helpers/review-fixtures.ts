@@ -2,7 +2,8 @@
 // and reason, a campaign definition that attaches from them, and small API helpers. Each test file
 // starts its own harness with `startReviewHarness()`; nothing here holds state between tests.
 import assert from 'node:assert/strict';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { createCampaign as create, waitForStatus } from './campaigns.js';
+import { startHarness, type Harness } from './harness.js';
 
 export const MAX_MESSAGE_BYTES = 200_000;
 
@@ -60,22 +61,7 @@ export const definition = (h: Harness) => ({
   ],
 });
 
-export async function create(h: Harness, body: unknown): Promise<string> {
-  const res = await h.api('POST', '/api/v1/campaigns', body);
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.id as string;
-}
-
-export async function waitForStatus(h: Harness, id: string, status: string, timeoutMs = 60_000) {
-  return eventually(
-    async () => {
-      const res = await h.api('GET', `/api/v1/campaigns/${id}`);
-      return res.body.status === status ? res.body : undefined;
-    },
-    timeoutMs,
-    `campaign ${id} to be ${status}`,
-  );
-}
+export { create, waitForStatus };
 
 export const messagesFor = (h: Harness, id: string) => h.sink.messages.filter((m) => m.messageId?.includes(id));
 
