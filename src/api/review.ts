@@ -55,6 +55,17 @@ const attachmentQuery = z
   .strict();
 /** The review's recipients, by id. */
 const reviewQuery = pageQuery(intCursor, {}, { afterAlias: true });
+class TestSendTimeout extends Error {}
+
+/** `work`, or a TestSendTimeout once `ms` have passed without its answer. */
+function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TestSendTimeout('test send deadline')), ms + 1000);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
@@ -232,12 +243,17 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
     }
     let result;
     try {
-      result = await client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
-        client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
-          workflowId: testSendWorkflowId(c.id, randomUUID()),
-          taskQueue,
-          args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
-        }),
+      // The deadline bounds each gRPC call, but waiting for the result is a series of long polls:
+      // the timer bounds the whole wait, so the person always gets an answer.
+      result = await withinDeadline(
+        client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
+          client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
+            workflowId: testSendWorkflowId(c.id, randomUUID()),
+            taskQueue,
+            args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
+          }),
+        ),
+        TEST_SEND_DEADLINE_MS,
       );
     } catch (err) {
       const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
@@ -260,7 +276,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
       if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && cause instanceof ApplicationFailure) {
         throw new ApiError(502, 'the SMTP server refused the test message; nothing was sent', { smtpResponse: cause.message });
       }
-      if (isDeadlineExceeded(err)) {
+      if (isDeadlineExceeded(err) || err instanceof TestSendTimeout) {
         throw new ApiError(503, `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
       }
       throw err;
