@@ -15,6 +15,7 @@ before(async () => {
     ['st/C2/7.pdf', 'two'],
     ['deep/x/y/C1.pdf', 'deep'],
     ...Array.from({ length: 101 }, (_, i) => [`many/C3/${String(i).padStart(3, '0')}.pdf`, `n${i}`]),
+    ...Array.from({ length: 20 }, (_, i) => [`pre/${String(i).padStart(2, '0')}${'a'.repeat(58)}`, `p${i}`]),
   ];
   for (let i = 0; i < puts.length; i += 16) await Promise.all(puts.slice(i, i + 16).map(([k, v]) => h.putObject(k!, v!)));
 });
@@ -80,4 +81,28 @@ describe('attachment globs', () => {
     assert.match(row!.buildReasons.join('; '), /^attachment-too-many: s3:\/\/[^ ]+\/many\/C3\/\*\.pdf matches more than 100 objects/);
     assert.deepEqual(row!.attachments, []);
   });
+
+  test('a worst case for backtracking builds in seconds; more wildcards than allowed is a 422 on the field', async () => {
+    const tooMany = await h.api('POST', '/api/v1/campaigns', body([{ bucket: h.bucket, key: 'pre/*?*?*?*?*?*?*?*?Z' }]));
+    assert.equal(tooMany.status, 422, JSON.stringify(tooMany.body));
+    const problem = tooMany.body.problems.find((p: { path: string }) => p.path === 'attachments.0.key');
+    assert.match(problem?.message ?? '', /has 16 wildcards; a pattern may have at most 12/);
+
+    // Twelve wildcards against twenty 60-character keys: a backtracking matcher takes minutes here.
+    const started = Date.now();
+    const id = await createCampaign(
+      h,
+      body([{ bucket: h.bucket, key: 'pre/*?*?*?*?*?*?Z', required: false }], [{ email: 'dan@example.com', name: 'Dan', vars: { id: 'D1' } }]),
+    );
+    await waitForStatus(h, id, 'awaiting_review', 30_000);
+    const health = Date.now();
+    assert.equal((await h.api('GET', '/healthz')).status, 200);
+    assert.ok(Date.now() - health < 1000, 'the API answers at once');
+    const [row] = await h.sql<{ buildStatus: string; buildReasons: string[] }[]>`
+      SELECT build_status, build_reasons FROM recipients WHERE campaign_id = ${id}`;
+    assert.equal(row!.buildStatus, 'needs_review', JSON.stringify(row!.buildReasons));
+    assert.match(row!.buildReasons.join('; '), /^attachment-optional-missing: s3:\/\/[^ ]+\/pre\/\*\?\*\?\*\?\*\?\*\?\*\?Z does not exist/);
+    assert.ok(Date.now() - started < 30_000);
+  });
 });
+

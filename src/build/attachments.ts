@@ -1,4 +1,3 @@
-import picomatch from 'picomatch';
 import type { AttachmentSpec } from '../contract/campaign.js';
 import type { ResolvedAttachment } from '../db/recipients.js';
 import { compileTemplate, renderTemplate, TemplateRenderError, type CompiledTemplate } from '../mail/templates.js';
@@ -6,6 +5,7 @@ import type { S3ObjectInfo, S3Store } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
 import { literalFolder, PrefixIndex } from './attachment-index.js';
 import { isGlobTemplate } from '../contract/key-patterns.js';
+import { compileGlob, globBase } from './glob.js';
 
 export interface AttachmentFindings {
   found: ResolvedAttachment[];
@@ -32,12 +32,6 @@ interface CompiledSpec {
 
 /** Matches a glob may attach to one message: a pattern matching more blocks the recipient. */
 const MAX_GLOB_MATCHES = 100;
-
-/** The one way a rendered key pattern is compiled: the plain subset only, whatever it holds. */
-function compileGlob(pattern: string): (key: string) => boolean {
-  // picomatch negates a class with ^ only; [!x] is the shell's spelling of the same.
-  return picomatch(pattern.replace(/(?<!\\)\[!/g, '[^'), { dot: true, noextglob: true, nobrace: true });
-}
 
 /** Variable values as literal text inside a glob pattern. */
 function escapeGlob(value: unknown): unknown {
@@ -166,10 +160,4 @@ export class AttachmentResolver {
     }
     return matches;
   }
-}
-
-/** The literal folder a rendered glob starts with, as a listing prefix. */
-function globBase(pattern: string): string {
-  const { base } = picomatch.scan(pattern, { unescape: true });
-  return base ? `${base}/` : '';
 }

@@ -12,6 +12,9 @@ const LIQUID_TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 const GLOB_CHARS = /[*?[{]/;
 const CLASS = /\[[!^]?[^\]\[\\/]+\]/g;
 
+/** Wildcards (`*`, `**`, `?`) a pattern may hold: each is a state a match carries along the key. */
+const MAX_WILDCARDS = 12;
+
 /** A glob is a property of the template: "Smith (2)" in a variable is a name, not a pattern. */
 export function isGlobTemplate(keyTemplate: string): boolean {
   return GLOB_CHARS.test(keyTemplate.replace(LIQUID_TAG, 'x'));
@@ -28,5 +31,7 @@ export function globSyntaxProblem(keyTemplate: string): string | undefined {
   if (/[()|\\]/.test(outsideClasses) || outsideClasses.startsWith('!')) {
     return 'uses ( ) | \\ or a leading !; a pattern may use only *, **, ? and [...] classes';
   }
+  const wildcards = outsideClasses.match(/\*+|\?/g)?.length ?? 0;
+  if (wildcards > MAX_WILDCARDS) return `has ${wildcards} wildcards; a pattern may have at most ${MAX_WILDCARDS} (a run of * counts once)`;
   return undefined;
 }
