@@ -115,4 +115,55 @@ describe('accounts', () => {
     const ok = await h.api('POST', '/api/v1/accounts/billing/verify', {});
     assert.equal(ok.body.smtp.ok, true);
   });
+
+  test('a stored password never follows the account to a new server: a changed host, port, security or user needs it again', async () => {
+    // Another server the caller controls: it would log whatever password verify sends it.
+    const thief = new SmtpSink({ user: 'billing', password: 'anything' });
+    const seen: string[] = [];
+    thief.faults.auth = (user) => {
+      seen.push(user);
+      return undefined;
+    };
+    await thief.start(0);
+    try {
+      const { name: _n, ...rest } = account();
+      const kept = { ...rest, smtp: { ...rest.smtp, password: undefined }, imap: { ...rest.imap, password: undefined } };
+      const cases: [Record<string, unknown>, string[], string][] = [
+        [{ ...kept, smtp: { ...kept.smtp, port: thief.port } }, ['smtp.port'], 'smtp.password'],
+        [{ ...kept, smtp: { ...kept.smtp, host: 'localhost', user: 'someone-else' } }, ['smtp.host', 'smtp.user'], 'smtp.password'],
+        [{ ...kept, smtp: { ...kept.smtp, security: 'tls' } }, ['smtp.security'], 'smtp.password'],
+        [{ ...kept, imap: { ...kept.imap, host: 'localhost' } }, ['imap.host'], 'imap.password'],
+      ];
+      for (const [body, fields, secret] of cases) {
+        const res = await h.api('PUT', '/api/v1/accounts/billing', body);
+        assert.equal(res.status, 409, JSON.stringify(res.body));
+        assert.equal(res.body.status, 'secret_required');
+        assert.deepEqual(res.body.fields, fields);
+        assert.equal(res.body.secret, secret);
+        assert.match(res.body.error, new RegExp(`^${fields.join(', ')} changed, so the stored ${secret} is not sent there`));
+      }
+      // Nothing changed, and verify still talks to the old server only.
+      const shown = await h.api('GET', '/api/v1/accounts/billing');
+      assert.equal(shown.body.smtp.port, sink.port);
+      assert.equal(shown.body.imap.host, '127.0.0.1');
+      assert.equal((await h.api('POST', '/api/v1/accounts/billing/verify', {})).body.smtp.ok, true);
+      assert.deepEqual(seen, [], 'no sign-in reached the other server');
+
+      // With the password sent again the change is made, and the audit row records it in full (never the password).
+      const moved = await h.api('PUT', '/api/v1/accounts/billing', { ...kept, smtp: { ...kept.smtp, port: thief.port, password: 'anything' }, limits: { messagesPerMinute: 300, maxConnections: 2 } });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      const audit = await h.api('GET', '/api/v1/audit?action=account.update');
+      const row = audit.body.items.find((a: { details: { changes?: Record<string, unknown> } }) => a.details.changes?.['smtp.port']);
+      assert.ok(row, JSON.stringify(audit.body));
+      assert.deepEqual(row.details.changes['smtp.port'], { from: sink.port, to: thief.port });
+      assert.deepEqual(row.details.changes['limits.messagesPerMinute'], { from: 600, to: 300 });
+      assert.deepEqual(row.details.secretsSent, ['smtp.password']);
+      assert.ok(!JSON.stringify(audit.body).includes('anything'), 'no password in the audit log');
+      // Back to the first server, with its password.
+      assert.equal((await h.api('PUT', '/api/v1/accounts/billing', { ...rest })).status, 200);
+    } finally {
+      await thief.stop();
+    }
+  });
 });
+

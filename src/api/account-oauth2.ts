@@ -34,6 +34,14 @@ export function oauth2Columns(
   return { oauth2: settings, oauth2Secrets: box.seal(JSON.stringify(secrets), context) };
 }
 
+/** The stored OAuth2 secrets an update keeps because it left them out (their field names). */
+export function keptOAuth2Secrets(box: SecretBox | undefined, at: { tenant: string; name: string }, input: OAuth2SettingsInput | undefined, before: AccountRow): string[] {
+  if (!input || !box || !before.oauth2Secrets) return [];
+  const stored = JSON.parse(box.open(before.oauth2Secrets, sealContext(at.tenant, at.name, 'oauth2'))) as OAuth2Secrets;
+  const given = input as OAuth2Secrets;
+  return (['clientSecret', 'refreshToken', 'privateKey'] as const).filter((k) => stored[k] && given[k] === undefined);
+}
+
 /** What the API shows of the OAuth2 settings: never a secret, only whether the flow's one is set. */
 export function oauth2View(a: AccountRow) {
   if (!a.oauth2) return undefined;

@@ -19,7 +19,8 @@ import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
-import { oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
+import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
+import { accountChanges, assertKeptSecretsStay } from './account-changes.js';
 import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../mail/oauth2-errors.js';
 import { ApiError, notFound } from './errors.js';
 import { accountParam } from './params.js';
@@ -155,10 +156,23 @@ export function accountRouter({
     res.status(201).json(view(row));
   }));
 
-  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one', params, load: loadAccount, body: updateAccountSchema, response: accountResponse }, async ({ caller, loaded: before, body: input }, _req, res) => {
+  router.put('/accounts/:name', route({ scope: 'accounts:admin', summary: 'Replace an account; a password left out keeps the stored one unless where it goes changes (409)', params, load: loadAccount, body: updateAccountSchema, response: accountResponse }, async ({ caller, loaded: before, body: input }, _req, res) => {
+    const next = toRow(caller.tenant, before.name, input, before);
+    const changes = accountChanges(before, next);
+    assertKeptSecretsStay(changes, {
+      smtp: input.smtp.password === undefined && before.smtpPassword !== null,
+      imap: !!input.imap && input.imap.password === undefined && before.imapPassword !== null,
+      oauth2: keptOAuth2Secrets(box, { tenant: caller.tenant, name: before.name }, input.oauth2, before),
+    });
+    const given = input.oauth2 as Record<string, unknown> | undefined;
+    const secretsSent = [
+      ...(input.smtp.password ? ['smtp.password'] : []),
+      ...(input.imap?.password ? ['imap.password'] : []),
+      ...['clientSecret', 'refreshToken', 'privateKey'].filter((k) => given?.[k] !== undefined).map((k) => `oauth2.${k}`),
+    ];
     const row = await sql.begin(async (tx) => {
-      const updated = await accounts.updateAccount(tx, toRow(caller.tenant, before.name, input, before));
-      await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.update', subject: before.name, details: { smtpHost: input.smtp.host } });
+      const updated = await accounts.updateAccount(tx, next);
+      await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.update', subject: before.name, details: { smtpHost: input.smtp.host, changes, secretsSent } });
       return updated;
     });
     if (!row) throw notFound('account');
