@@ -57,7 +57,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 async function sentBytes(deps: ActivityDeps, entry: ledger.LedgerRow): Promise<RecipientMessage> {
   let built: RecipientMessage;
   try {
-    built = await recipientMessage(deps, entry.campaignId, entry.recipientId, entry.messageDate);
+    built = await recipientMessage(deps, entry.campaignId, entry.recipientId, entry.messageDate, entry.messageId);
   } catch (err) {
     if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, CONTENT_CHANGED);
     if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(`cannot rebuild the sent message: ${err.message}`, LOCATION_DENIED);

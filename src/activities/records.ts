@@ -33,11 +33,14 @@ export async function accountOf(deps: ActivityDeps, campaign: { tenant: string; 
   }
 }
 
-/** A recipient's message with the campaign's Date header, read through the tenant's S3 locations as they stand now. */
-export async function recipientMessage(deps: ActivityDeps, campaignId: string, recipientId: number, messageDate: Date) {
+/**
+ * A recipient's message with the campaign's Date header, read through the tenant's S3 locations as
+ * they stand now. `messageId`: the id the ledger holds for it, once it was attempted (kept for good).
+ */
+export async function recipientMessage(deps: ActivityDeps, campaignId: string, recipientId: number, messageDate: Date, messageId?: string) {
   const campaign = await existingCampaign(deps.sql, campaignId);
   const r = await existingRecipient(deps.sql, campaignId, recipientId);
-  const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { date: messageDate });
+  const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { date: messageDate, messageId });
   return { campaign, recipient: r, ...built };
 }
 

@@ -72,7 +72,9 @@ export async function sendMessage(deps: ActivityDeps, ref: RecipientRef, note: (
   if (!(await ledger.registerAttempt(deps.sql, a.campaignId, a.recipientId, a.rank))) throw replaced();
   const stop = (await campaignGate(deps, ref)) ?? (await accountHeld(a)) ?? (await takeSlot(a));
   if (stop) return stop;
-  const msg = await renderOrFail(a, messageDateOf(previous, a.campaign));
+  // An attempted message keeps the Message-ID the ledger recorded for it (the Sent dedupe and the
+  // ledger's one row per recipient depend on it), whatever the id format or key is today.
+  const msg = await renderOrFail(a, messageDateOf(previous, a.campaign), previous?.messageId);
   if ('outcome' in msg) return msg;
   return a.account.smtp.withSlot(() => sendInSlot(a, msg), Context.current().cancellationSignal);
 }
@@ -172,9 +174,9 @@ function messageDateOf(previous: ledger.LedgerRow | undefined, campaign: campaig
 }
 
 /** The message, or the recipient recorded failed when it can no longer be built as reviewed. */
-async function renderOrFail(a: Attempt, messageDate: Date): Promise<RecipientMessage | SendResult> {
+async function renderOrFail(a: Attempt, messageDate: Date, messageId: string | undefined): Promise<RecipientMessage | SendResult> {
   try {
-    return await recipientMessage(a.deps, a.campaignId, a.recipientId, messageDate);
+    return await recipientMessage(a.deps, a.campaignId, a.recipientId, messageDate, messageId);
   } catch (err) {
     const error = renderFailure(err);
     await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'failed', error });

@@ -31,6 +31,7 @@ import { consoleApiRouter } from './console-api.js';
 import { consoleRouter } from './console.js';
 import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
 import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { configureMessageIds } from '../mail/message-id.js';
 import { configureBounceChecks } from '../bounces/schedule.js';
 
 export interface AppDeps {
@@ -90,6 +91,7 @@ const DEFAULT_API_LIMITS: ApiLimits = {
 export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits'> {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
   configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+  configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
   configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   return {
     previousMasterKeys: config.MASTER_KEY_PREVIOUS,
@@ -199,6 +201,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', v1);
   // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
   configureUnsubscribe({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
+  // Previews show the Message-ID the send will carry, with its MAC.
+  configureMessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
   app.use(unsubscribeRouter(deps));
   // The reviewer and operator console: static files that talk only to /api/v1.
   app.use(consoleRouter());

@@ -6,16 +6,21 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 // mailparser reads the MIME; the report's per-recipient fields are read here.
 
 export interface FailedDelivery {
-  /** The address that failed (Final-Recipient, else Original-Recipient, else X-Failed-Recipients). */
+  /** The address that failed (Final-Recipient, else Original-Recipient, else X-Failed-Recipients); unset when the report names none. */
   address?: string;
   action: string;
-  /** The enhanced status code: 5.x.x is permanent, 4.x.x transient. */
+  /** The enhanced status code: 5.x.x is permanent, 4.x.x transient (a delay: never a bounce). */
   status: string;
   diagnosticCode?: string;
 }
 
 export interface DeliveryReport {
-  /** Message-IDs the notification refers to: of the returned message or headers, In-Reply-To, References. */
+  /**
+   * Message-IDs the notification refers to, the returned message's first: the Message-ID field of
+   * the returned message or headers (a message/rfc822 or text/rfc822-headers part, or the copy a
+   * plain bounce quotes in its text), then In-Reply-To and References. Anyone can write any of them:
+   * src/bounces/record.ts counts a report only when one carries a Message-ID whose MAC verifies.
+   */
   messageIds: string[];
   failures: FailedDelivery[];
   reportedBy?: string;
@@ -57,9 +62,22 @@ function textualFailure(mail: ParsedMail): FailedDelivery | undefined {
   const reply = /\b([45]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3})\b[^\r\n]*/.exec(text);
   const status = reply?.[2] ?? /\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(text)?.[1];
   if (!status) return undefined;
-  const failed = String(mail.headers.get('x-failed-recipients') ?? '').split(',')[0];
-  return { address: address(failed), action: 'failed', status, diagnosticCode: reply ? `smtp; ${reply[0].trim()}` : undefined };
+  return { address: undefined, action: 'failed', status, diagnosticCode: reply ? `smtp; ${reply[0].trim()}` : undefined };
 }
+
+/** A bounce without a report names its failed addresses in X-Failed-Recipients; one that names none names none. */
+function textualFailures(mail: ParsedMail): FailedDelivery[] {
+  const failure = textualFailure(mail);
+  if (!failure) return [];
+  const named = String(mail.headers.get('x-failed-recipients') ?? '')
+    .split(',')
+    .map((a) => address(a))
+    .filter((a): a is string => !!a);
+  return named.length ? named.map((a) => ({ ...failure, address: a })) : [failure];
+}
+
+/** The Message-ID field of a header block (a returned message's or headers'), if it has one. */
+const messageIdField = (headers: string) => /^message-id:[ \t]*(<[^<>\s@]+@[^<>\s]+>)/im.exec(headers)?.[1];
 
 /** The notification `raw` is, or undefined when it is not one (an ordinary message, a delay notice). */
 export async function parseDeliveryReport(raw: Buffer | string): Promise<DeliveryReport | undefined> {
@@ -69,12 +87,12 @@ export async function parseDeliveryReport(raw: Buffer | string): Promise<Deliver
   const from = mail.from?.text ?? '';
   const looksLikeBounce = isReport || (BOUNCE_SENDER.test(from) && BOUNCE_SUBJECT.test(mail.subject ?? ''));
   if (!looksLikeBounce) return undefined;
-  const failures = isReport ? reportedFailures(mail.text ?? '') : [textualFailure(mail)].filter((f): f is FailedDelivery => !!f);
+  const failures = isReport ? reportedFailures(mail.text ?? '') : textualFailures(mail);
   if (failures.length === 0) return undefined;
   const returned = mail.attachments.filter((a) => /^(message\/rfc822|text\/rfc822-headers)$/i.test(a.contentType));
-  const returnedIds = returned.flatMap((a) => /^message-id:\s*(<[^>]+>)/im.exec(a.content.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '')?.[1] ?? []);
+  const returnedIds = returned.flatMap((a) => messageIdField(a.content.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '') ?? []);
+  // A non-standard bounce may quote the returned message inline: a Message-ID field in its text.
+  const quoted = isReport ? [] : (mail.text ?? '').split(/\r?\n/).flatMap((line) => messageIdField(line) ?? []);
   const threaded = [mail.inReplyTo ?? '', ...[mail.references ?? []].flat()].join(' ').match(MESSAGE_ID) ?? [];
-  // A non-standard bounce may quote the returned message inline: any Message-ID in its text counts.
-  const quoted = isReport ? [] : ((mail.text ?? '').match(MESSAGE_ID) ?? []);
-  return { messageIds: [...new Set([...returnedIds, ...threaded, ...quoted])], failures, reportedBy: from || undefined };
+  return { messageIds: [...new Set([...returnedIds, ...quoted, ...threaded])], failures, reportedBy: from || undefined };
 }

@@ -7,6 +7,7 @@ import { mailboxPosition, saveMailboxPosition } from '../db/bounces.js';
 import type { Sql } from '../db/sql.js';
 import { endpointsOf } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
+import { messageIdsVerifiable } from '../mail/message-id.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { parseDeliveryReport } from './dsn.js';
 import { recordReport } from './record.js';
@@ -48,6 +49,8 @@ async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promis
  * part-way resumes where it stopped, and recording is idempotent, so nothing counts twice.
  */
 export async function checkMailbox(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<BounceCheckResult> {
+  // Without MASTER_KEY Message-IDs carry no MAC, and a report naming one could be written by anyone.
+  if (!messageIdsVerifiable()) return { read: 0, bounces: 0, suppressed: 0, skipped: 'MASTER_KEY is not configured: no report can be attributed to a message' };
   const endpoint = await endpointOf(sql, d, mailbox);
   if (!endpoint) return { read: 0, bounces: 0, suppressed: 0, skipped: 'the account has no IMAP' };
   const client = new ImapFlow(imapOptions(endpoint, { tlsInsecure: d.tlsInsecure, hostPolicy: mailbox === 'default' ? undefined : (d.hostPolicy ?? 'none') }));

@@ -1,7 +1,8 @@
 import { recipientInputSchema, type CampaignDefinition } from '../contract/campaign.js';
 import type { BuildStatus } from '../contract/statuses.js';
 import type { NewRecipient, ResolvedAttachment } from '../db/recipients.js';
-import { CampaignRenderer, messageIdFor, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
+import { CampaignRenderer, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
+import { messageIdFor } from '../mail/message-id.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import { AttachmentResolver } from './attachments.js';

@@ -23,21 +23,22 @@ export interface SentMessage {
   recipientId: number;
   tenant: string;
   account: string;
+  /** The recipient's address (To): the only address a bounce of this message can suppress. */
   email: string;
-  /** Every address the message went to: the recipient's, its Cc and Bcc, the campaign's. */
-  addresses: string[];
 }
 
-/** The message this installation sent with this Message-ID, if it did. */
-export async function sentMessage(db: Db, messageId: string): Promise<SentMessage | undefined> {
+/**
+ * The message this installation sent to this recipient of this campaign, when its ledger row
+ * carries exactly this Message-ID (compared without regard to case, as some servers fold it).
+ */
+export async function sentMessage(db: Db, m: { campaignId: string; recipientId: number; messageId: string }): Promise<SentMessage | undefined> {
   const [row] = await db<SentMessage[]>`
-    SELECT l.campaign_id, l.recipient_id, c.tenant, c.account, r.email,
-           ARRAY(SELECT lower(a) FROM unnest(ARRAY[r.email] || r.cc || r.bcc
-                   || ARRAY(SELECT jsonb_array_elements_text(COALESCE(c.definition->'cc', '[]') || COALESCE(c.definition->'bcc', '[]')))) AS a) AS addresses
+    SELECT l.campaign_id, l.recipient_id, c.tenant, c.account, r.email
     FROM delivery_ledger l
     JOIN campaigns c ON c.id = l.campaign_id
     JOIN recipients r ON r.campaign_id = l.campaign_id AND r.id = l.recipient_id
-    WHERE l.message_id = ${messageId} AND l.state = 'sent'`;
+    WHERE l.campaign_id = ${m.campaignId} AND l.recipient_id = ${m.recipientId}
+      AND lower(l.message_id) = lower(${m.messageId}) AND l.state = 'sent'`;
   return row;
 }
 

@@ -75,15 +75,6 @@ export class CampaignRenderer {
   }
 }
 
-/**
- * The Message-ID of a campaign's message to one recipient. It depends only on the campaign, the
- * recipient and the content version, so every attempt and the Sent copy carry the same one.
- */
-export function messageIdFor(campaignId: string, recipientId: number, fromAddress: string, version = 1): string {
-  const domain = fromAddress.split('@').pop() || 'campaign-mailer.invalid';
-  return `<${campaignId}.${recipientId}.v${version}@${domain}>`;
-}
-
 export interface BuiltMessage {
   raw: Buffer;
   sha256: string;

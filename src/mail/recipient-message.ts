@@ -2,7 +2,8 @@ import type { CampaignRow } from '../db/campaigns.js';
 import type { RecipientRow } from '../db/recipients.js';
 import type { S3Store } from '../s3/client.js';
 import { listUnsubscribeHeaders } from '../unsubscribe/token.js';
-import { buildMessage, CampaignRenderer, messageIdFor, type RenderedParts } from './message.js';
+import { buildMessage, CampaignRenderer, type RenderedParts } from './message.js';
+import { messageIdFor } from './message-id.js';
 
 export interface RecipientMessage {
   messageId: string;
@@ -20,16 +21,20 @@ export interface RecipientMessage {
  * the test send all call this, so they carry the same bytes. Attachment bytes come only from S3.
  * `test` replaces every real To/Cc/Bcc address with one test address, and marks the Message-ID
  * with the test's id so it never equals the real message's.
+ *
+ * The Message-ID is the one the message was first attempted with, when it was (`messageId`, from
+ * the ledger, else the recipient's): a retry, the Sent copy and its dedupe never see another id,
+ * even when the id was made before ids carried a MAC or under an older key.
  */
 export async function composeRecipientMessage(
   campaign: CampaignRow,
   r: RecipientRow,
   s3: S3Store,
-  o: { date?: Date; test?: { to: string; id: string }; renderMs?: number } = {},
+  o: { date?: Date; messageId?: string; test?: { to: string; id: string }; renderMs?: number } = {},
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   let parts = new CampaignRenderer(campaign.definition).render(r, { renderMs: o.renderMs });
-  let messageId = messageIdFor(campaign.id, r.id, campaign.definition.from.address);
+  let messageId = o.messageId ?? r.messageId ?? messageIdFor(campaign.id, r.id, campaign.definition.from.address);
   if (o.test) {
     parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
     messageId = messageId.replace(/^</, `<${o.test.id}.`);

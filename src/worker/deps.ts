@@ -8,6 +8,7 @@ import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import { configureTemplateLimits } from '../mail/templates.js';
 import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { configureMessageIds } from '../mail/message-id.js';
 import { configureBounceChecks } from '../bounces/schedule.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
@@ -20,6 +21,7 @@ export function createWorkerDeps(
 ): ActivityDeps & { close(): Promise<void> } {
   configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
   configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+  configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
   configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
