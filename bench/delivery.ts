@@ -55,7 +55,7 @@ export async function deliveryBenchmark(): Promise<void> {
     const renderer = new CampaignRenderer(definition);
     const date = new Date();
     const built = await Promise.all(
-      recipients.map((r, i) => buildMessage(renderer.render({ id: i + 1, ...r }), messageIdFor('ceiling', i + 1, 'billing@acme.test'), date)),
+      recipients.map((r, i) => renderer.render({ id: i + 1, ...r }).then((parts) => buildMessage(parts, messageIdFor('ceiling', i + 1, 'billing@acme.test'), date))),
     );
     const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port: sinkPort, maxConnections: CONNECTIONS, maxMessages: Infinity });
     const a0 = performance.now();

@@ -109,4 +109,56 @@ describe('template limits', () => {
       configureTemplateLimits(DEFAULT_TEMPLATE_LIMITS);
     }
   });
+
+  test('a text part derived from html is bounded: a huge table or deep nesting blocks its recipient, and /healthz keeps answering meanwhile', async () => {
+    // 400 × 400 cells (1.6 MB): html-to-text takes about 10 s on the event loop; 20,000 nested divs overflow its stack.
+    const table = `<table>${`<tr>${'<td>x</td>'.repeat(400)}</tr>`.repeat(400)}</table>`;
+    const deep = `${'<div>'.repeat(20_000)}x${'</div>'.repeat(20_000)}`;
+    const started = Date.now();
+    const id = await createCampaign(h, {
+      name: 'Html only',
+      from: 'Acme <billing@acme.test>',
+      subject: 'Hello {{ name }}',
+      html: `<p>Dear {{ name }},</p>{% if wide %}${table}{% endif %}{% if deep %}${deep}{% endif %}`,
+      recipients: [
+        { email: 'ann@example.com', name: 'Ann', vars: { wide: false, deep: false } },
+        { email: 'wide@example.com', name: 'Wide', vars: { wide: true, deep: false } },
+        { email: 'deep@example.com', name: 'Deep', vars: { wide: false, deep: true } },
+      ],
+    });
+    await waitForStatus(h, id, 'awaiting_review', 60_000);
+    const rows = await h.sql<{ id: number; email: string; buildStatus: string; buildReasons: string[] }[]>`
+      SELECT id, email, build_status, build_reasons FROM recipients WHERE campaign_id = ${id} ORDER BY id`;
+    const by = new Map(rows.map((r) => [r.email, r]));
+    assert.equal(by.get('ann@example.com')?.buildStatus, 'ready', JSON.stringify(by.get('ann@example.com')?.buildReasons));
+    assert.equal(by.get('wide@example.com')?.buildStatus, 'blocked');
+    assert.match(by.get('wide@example.com')!.buildReasons[0]!, /^template-limit: text part limit: converting the html took longer than 2000 ms; give the campaign a text template$/);
+    assert.equal(by.get('deep@example.com')?.buildStatus, 'blocked');
+    assert.match(by.get('deep@example.com')!.buildReasons[0]!, /^template-limit: text part limit: the html could not be converted: nested too deeply/);
+    assert.ok(Date.now() - started < 45_000, 'the build was not held up');
+
+    let previewing = true;
+    const latencies: number[] = [];
+    const poller = (async () => {
+      while (previewing) {
+        const t = performance.now();
+        const res = await fetch(`${h.baseUrl}/healthz`);
+        await res.text();
+        latencies.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const preview = await h.api('GET', `/api/v1/campaigns/${id}/recipients/${by.get('wide@example.com')!.id}/preview`);
+    previewing = false;
+    await poller;
+    assert.equal(preview.status, 422, JSON.stringify(preview.body));
+    assert.match(preview.body.error, /^template-limit: text part limit: converting the html took longer than 2000 ms/);
+    const worst = Math.max(...latencies);
+    assert.ok(latencies.length >= 5, 'healthz was asked while the preview ran');
+    assert.ok(worst < 250, `/healthz answered within 250 ms while the html was converted (worst ${worst.toFixed(1)} ms)`);
+    const fine = await h.api('GET', `/api/v1/campaigns/${id}/recipients/${by.get('ann@example.com')!.id}/preview`);
+    assert.equal(fine.status, 200);
+    assert.match(fine.body.text, /^Dear Ann,/);
+  });
 });
+

@@ -45,7 +45,7 @@ export class RecipientAssessor {
       bcc: parsed.data.bcc ?? [],
     };
     const blocked: string[] = [];
-    const parts = this.render(fields, blocked);
+    const parts = await this.render(fields, blocked);
     const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
     blocked.push(...found.blocked);
     // Sized with its List-Unsubscribe headers, as the send builds it.
@@ -67,9 +67,9 @@ export class RecipientAssessor {
   }
 
   /** The rendered parts, or undefined with the reason added to `blocked`. */
-  private render(fields: RecipientFields, blocked: string[]): RenderedParts | undefined {
+  private async render(fields: RecipientFields, blocked: string[]): Promise<RenderedParts | undefined> {
     try {
-      return this.renderer.render(fields);
+      return await this.renderer.render(fields);
     } catch (err) {
       if (!(err instanceof TemplateRenderError)) throw err;
       blocked.push(err.overLimit ? `template-limit: ${err.message}` : `missing-variable: ${err.message}`);

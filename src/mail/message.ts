@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { convert as htmlToText } from 'html-to-text';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { CampaignDefinition, Mailbox } from '../contract/campaign.js';
+import { htmlToText } from './html-text.js';
 import { compileTemplate, RenderBudget, renderTemplate, type CompiledTemplate } from './templates.js';
 
 export interface RecipientFields {
@@ -56,19 +56,21 @@ export class CampaignRenderer {
 
   /** Throws TemplateRenderError naming the first variable the recipient lacks. */
   /** `renderMs`: the time all of this recipient's templates may take (default: the process's limit). */
-  render(r: RecipientFields, o: { renderMs?: number } = {}): RenderedParts {
+  async render(r: RecipientFields, o: { renderMs?: number } = {}): Promise<RenderedParts> {
     const scope = this.scopeFor(r);
     const budget = new RenderBudget(o.renderMs);
     const html = this.html && renderTemplate(this.html, scope, budget);
-    // Only html given: the text part is derived from it, so plain-text readers see the same words.
-    const text = this.text ? renderTemplate(this.text, scope, budget) : html !== undefined ? htmlToText(html, { wordwrap: 76 }) : undefined;
+    const subject = renderTemplate(this.subject, scope, budget);
+    // Only html given: the text part is derived from it (off this thread, under its own limits),
+    // so plain-text readers see the same words.
+    const text = this.text ? renderTemplate(this.text, scope, budget) : html !== undefined ? await htmlToText(html) : undefined;
     return {
       from: this.definition.from,
       to: { name: r.name ?? undefined, address: r.email },
       cc: [...(this.definition.cc ?? []), ...(r.cc ?? [])],
       bcc: [...(this.definition.bcc ?? []), ...(r.bcc ?? [])],
       replyTo: this.definition.replyTo,
-      subject: renderTemplate(this.subject, scope, budget),
+      subject,
       text,
       html,
     };

@@ -33,7 +33,7 @@ export async function composeRecipientMessage(
   o: { date?: Date; messageId?: string; test?: { to: string; id: string }; renderMs?: number } = {},
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  let parts = new CampaignRenderer(campaign.definition).render(r, { renderMs: o.renderMs });
+  let parts = await new CampaignRenderer(campaign.definition).render(r, { renderMs: o.renderMs });
   let messageId = o.messageId ?? r.messageId ?? messageIdFor(campaign.id, r.id, campaign.definition.from.address);
   if (o.test) {
     parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };

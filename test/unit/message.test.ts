@@ -15,38 +15,38 @@ const definition = {
   vars: { code: 'CAMPAIGN' },
 };
 
-test('recipient vars override campaign vars; email and name are always there', () => {
+test('recipient vars override campaign vars; email and name are always there', async () => {
   const r = new CampaignRenderer(definition);
-  const a = r.render({ id: 1, email: 'a@x.test', name: 'Ann', vars: {} });
+  const a = await r.render({ id: 1, email: 'a@x.test', name: 'Ann', vars: {} });
   assert.equal(a.text, 'Code CAMPAIGN for a@x.test');
-  const b = r.render({ id: 2, email: 'b@x.test', name: 'Bob', vars: { code: 'B7' } });
+  const b = await r.render({ id: 2, email: 'b@x.test', name: 'Bob', vars: { code: 'B7' } });
   assert.equal(b.text, 'Code B7 for b@x.test');
   assert.equal(b.subject, 'For Bob');
 });
 
-test('HTML escapes variables; text does not', () => {
+test('HTML escapes variables; text does not', async () => {
   const r = new CampaignRenderer({ ...definition, text: '{{ name }}' });
-  const m = r.render({ id: 1, email: 'a@x.test', name: '<Tom & Jerry>', vars: {} });
+  const m = await r.render({ id: 1, email: 'a@x.test', name: '<Tom & Jerry>', vars: {} });
   assert.equal(m.html, '<p>&lt;Tom &amp; Jerry&gt;</p>');
   assert.equal(m.text, '<Tom & Jerry>');
 });
 
-test('a missing variable is an error naming it, never an empty string', () => {
+test('a missing variable is an error naming it, never an empty string', async () => {
   const r = new CampaignRenderer(definition);
-  assert.throws(() => r.render({ id: 1, email: 'a@x.test', name: null, vars: {} }), (err: unknown) => {
+  await assert.rejects(r.render({ id: 1, email: 'a@x.test', name: null, vars: {} }), (err: unknown) => {
     assert.ok(err instanceof TemplateRenderError);
     assert.match(err.message, /undefined variable: name/);
     return true;
   });
 });
 
-test('templates cannot read local files', () => {
+test('templates cannot read local files', async () => {
   const r = new CampaignRenderer({ ...definition, text: "{% include '/etc/passwd' %}" });
-  assert.throws(() => r.render({ id: 1, email: 'a@x.test', name: 'A', vars: {} }), TemplateRenderError);
+  await assert.rejects(r.render({ id: 1, email: 'a@x.test', name: 'A', vars: {} }), TemplateRenderError);
 });
 
 test('the same parts, Message-ID and date build the same bytes', async () => {
-  const parts = new CampaignRenderer(definition).render({ id: 3, email: 'c@x.test', name: 'Cy', vars: {} });
+  const parts = await new CampaignRenderer(definition).render({ id: 3, email: 'c@x.test', name: 'Cy', vars: {} });
   const id = messageIdFor('c0ffee', 3, 'news@acme.test');
   assert.match(id, /^<c0ffee\.3\.v1(\.[a-z2-7]{24})?@acme\.test>$/);
   const date = new Date('2026-05-01T10:00:00Z');
@@ -60,7 +60,7 @@ test('the same parts, Message-ID and date build the same bytes', async () => {
   assert.match(one.raw.toString(), /^Date: Fri, 01 May 2026 10:00:00 \+0000\r$/m);
 });
 
-test('the from field takes "Name <address>" or an object', () => {
+test('the from field takes "Name <address>" or an object', async () => {
   const base = { name: 'n', subject: 's', text: 't', recipients: [{ email: 'a@x.test' }] };
   const s = createCampaignSchema.parse({ ...base, from: 'Acme News <news@acme.test>' });
   assert.deepEqual(s.from, { name: 'Acme News', address: 'news@acme.test' });
@@ -69,7 +69,7 @@ test('the from field takes "Name <address>" or an object', () => {
   assert.equal(createCampaignSchema.safeParse({ ...base, from: 'a@x.test, b@x.test' }).success, false);
 });
 
-test('SMTP failures are sorted by meaning', () => {
+test('SMTP failures are sorted by meaning', async () => {
   assert.equal(classifySmtpError({ responseCode: 550, response: '550 5.1.1 no such user' }).kind, 'recipient');
   assert.equal(classifySmtpError({ responseCode: 451, response: '451 4.3.0 try later' }).kind, 'transient');
   assert.equal(classifySmtpError({ responseCode: 421, response: '421 too busy' }).kind, 'transient');
@@ -87,7 +87,7 @@ test('SMTP failures are sorted by meaning', () => {
 });
 
 test('messageSize is the exact length of the built message, whatever the attachments', async () => {
-  const parts = new CampaignRenderer({ ...definition, cc: ['c@x.test'] }).render({ id: 3, email: 'é@x.test', name: 'Zoë', vars: {} });
+  const parts = await new CampaignRenderer({ ...definition, cc: ['c@x.test'] }).render({ id: 3, email: 'é@x.test', name: 'Zoë', vars: {} });
   const messageId = messageIdFor('c1', 3, definition.from.address);
   const date = new Date('2026-01-02T03:04:05Z');
   // An .eml goes in unencoded with its line endings normalised, so its bytes matter: give it bare LFs.
