@@ -13,7 +13,7 @@ import type { campaignWorkflow } from '../../src/workflows/campaign.js';
 import { WORKFLOWS_PATH } from '../../src/worker/create.js';
 import { resolveTimeSkippingServer } from './time-skipping.js';
 
-export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   // Errors only: the workers' state changes and the test server's missing capabilities are noise here.
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   const path = await resolveTimeSkippingServer();
@@ -21,7 +21,7 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
 }
 
 /** What an activity was called with, in call order. */
-export interface ActivityCall {
+interface ActivityCall {
   name: keyof Activities;
   input: unknown;
 }
@@ -30,7 +30,7 @@ type Stub<F> = F extends (input: infer I) => Promise<infer R> ? (input: I) => R 
 export type ActivityStubs = { [K in keyof Activities]: Stub<Activities[K]> };
 
 /** Every activity answering as a quiet, successful world would; a test overrides what its rule needs. */
-export function defaultStubs(): ActivityStubs {
+function defaultStubs(): ActivityStubs {
   return {
     buildRecipients: () => ({ total: 1, sendable: 1, blocked: 0, review: { required: false, expiresAfter: '7 days' } }),
     checkBounces: () => ({ read: 0, bounces: 0, suppressed: 0 }),
@@ -92,16 +92,54 @@ function workflowBundle(): Promise<WorkflowBundleOption> {
   return bundle;
 }
 
+export interface WorkflowTier {
+  env: TestWorkflowEnvironment;
+  /** Runs `fn` with these activities behind the file's workers (one test at a time). */
+  run<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
 /**
- * Runs `fn` while a worker serves a fresh task queue (and its send queue, as in production) with
- * the given activities; the workers stop when `fn` settles.
+ * One time-skipping server and one pair of workers per test file (its task queue and its send
+ * queue, as in production). A worker takes a second to start, so the workers stay up and each
+ * test hands them its own activity stubs.
  */
-export async function withWorker<T>(env: TestWorkflowEnvironment, activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+export async function startWorkflowTier(): Promise<WorkflowTier> {
+  const env = await startTimeSkipping();
+  let current: Activities | undefined;
+  const names = Object.keys(defaultStubs()) as (keyof Activities)[];
+  const activities = Object.fromEntries(
+    names.map((name) => [
+      name,
+      (input: unknown) => {
+        if (!current) throw new Error(`${name} called between tests`);
+        return (current[name] as (i: unknown) => Promise<unknown>)(input);
+      },
+    ]),
+  ) as unknown as Activities;
   const taskQueue = `wf-${randomUUID()}`;
-  const workflowBundleOption = await workflowBundle();
-  const main = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundleOption, activities });
-  const sends = await Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities });
-  return main.runUntil(sends.runUntil(fn(taskQueue)));
+  const workers = await Promise.all([
+    Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities }),
+    Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities }),
+  ]);
+  const running = Promise.all(workers.map((w) => w.run()));
+  running.catch(() => undefined); // awaited by close
+  return {
+    env,
+    async run(a, fn) {
+      current = a;
+      try {
+        return await fn(taskQueue);
+      } finally {
+        current = undefined;
+      }
+    },
+    async close() {
+      for (const w of workers) w.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }
 
 /** Starts a campaign as the API does (its deterministic ID), on the worker's task queue. */
@@ -133,11 +171,4 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await delay(10);
   }
-}
-
-/** A promise and its resolve: an activity stub that holds until the test lets it go. */
-export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => (open = resolve));
-  return { promise, open };
 }

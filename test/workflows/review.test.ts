@@ -5,13 +5,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FOUR_EYES_REFUSED, INVALID_TRANSITION } from '../../src/contract/failures.js';
 import { approveSignal, approveUpdate, rejectUpdate } from '../../src/contract/messages.js';
-import { startCampaign, startTimeSkipping, stubActivities, until, untilStatus, withWorker, type ActivityStubs } from '../helpers/workflow-env.js';
+import { startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type ActivityStubs, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // The review gate on the time-skipping server: deadlines are skipped, not waited for.
 
+let tier: WorkflowTier;
 let env: TestWorkflowEnvironment;
-before(async () => void (env = await startTimeSkipping()));
-after(async () => env?.teardown());
+before(async () => {
+  tier = await startWorkflowTier();
+  env = tier.env;
+});
+after(async () => tier?.close());
 
 const needsReview = (o: { expiresAfter?: string; distinctReviewer?: boolean } = {}): Partial<ActivityStubs> => ({
   buildRecipients: () => ({ total: 1, sendable: 1, blocked: 0, review: { required: true, expiresAfter: o.expiresAfter ?? '7 days', distinctReviewer: o.distinctReviewer } }),
@@ -28,7 +32,7 @@ describe('review', () => {
     const stubs = stubActivities(needsReview({ expiresAfter: '3 days' }));
     const wallStart = Date.now();
     const virtualStart = await env.currentTimeMs();
-    const result = await withWorker(env, stubs.activities, async (queue) => (await startCampaign(env, queue)).result());
+    const result = await tier.run(stubs.activities, async (queue) => (await startCampaign(env, queue)).result());
     assert.deepEqual(result, { status: 'expired' });
     assert.deepEqual(stubs.inputs('expireCampaign').map((i) => i.after), ['3 days']);
     assert.deepEqual(stubs.order('sendMessage', 'nextRecipients'), []);
@@ -38,7 +42,7 @@ describe('review', () => {
 
   test('review not required: recorded as such and sent at once', async () => {
     const stubs = stubActivities();
-    const result = await withWorker(env, stubs.activities, async (queue) => (await startCampaign(env, queue)).result());
+    const result = await tier.run(stubs.activities, async (queue) => (await startCampaign(env, queue)).result());
     assert.deepEqual(result, { status: 'completed' });
     assert.equal(stubs.inputs('recordDecision')[0]?.by, 'review not required');
     assert.deepEqual(stubs.order('recordDecision', 'sendMessage', 'completeCampaign'), ['recordDecision', 'sendMessage', 'completeCampaign']);
@@ -46,7 +50,7 @@ describe('review', () => {
 
   test('approve: the Update answers sending, the decision is recorded and audited, the campaign sends', async () => {
     const stubs = stubActivities(needsReview());
-    const result = await withWorker(env, stubs.activities, async (queue) => {
+    const result = await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
       await untilStatus(handle, 'awaiting_review');
       assert.equal(stubs.inputs('setCampaignStatus').at(-1)?.status, 'awaiting_review');
@@ -66,7 +70,7 @@ describe('review', () => {
 
   test('reject: the campaign ends rejected and sends nothing', async () => {
     const stubs = stubActivities(needsReview());
-    const result = await withWorker(env, stubs.activities, async (queue) => {
+    const result = await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
       await untilStatus(handle, 'awaiting_review');
       assert.deepEqual(await handle.executeUpdate(rejectUpdate, { args: [{ by: 'ann', note: 'typo' }] }), { status: 'rejected' });
@@ -79,7 +83,7 @@ describe('review', () => {
 
   test('an approval decided after the deadline cannot be: the campaign has expired', async () => {
     const stubs = stubActivities(needsReview({ expiresAfter: '1 hour' }));
-    await withWorker(env, stubs.activities, async (queue) => {
+    await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
       await untilStatus(handle, 'awaiting_review');
       await env.sleep('2 hours');
@@ -94,7 +98,7 @@ describe('review', () => {
 describe('four eyes', () => {
   test('an approve Signal is refused when the campaign needs a distinct reviewer; the refusal is audited', async () => {
     const stubs = stubActivities(needsReview({ distinctReviewer: true }));
-    await withWorker(env, stubs.activities, async (queue) => {
+    await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
       await untilStatus(handle, 'awaiting_review');
       await handle.signal(approveSignal, { by: 'mallory' });
@@ -117,7 +121,7 @@ describe('four eyes', () => {
       ...needsReview(),
       recordDecision: ({ approved }) => (approved && refuse ? { refused: 'four-eyes rule: ann acts for ann, who created this campaign' } : {}),
     });
-    await withWorker(env, stubs.activities, async (queue) => {
+    await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
       await untilStatus(handle, 'awaiting_review');
       const err = await handle.executeUpdate(approveUpdate, { args: [{ by: 'ann' }] }).catch((e: unknown) => e);
@@ -134,7 +138,7 @@ describe('four eyes', () => {
 
   test('an approve Signal refused by recordDecision leaves the reason where the reviewer looks', async () => {
     const stubs = stubActivities({ ...needsReview(), recordDecision: ({ approved }) => (approved ? { refused: 'four-eyes rule: turned on after the build' } : {}) });
-    await withWorker(env, stubs.activities, async (queue) => {
+    await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
       await untilStatus(handle, 'awaiting_review');
       await handle.signal(approveSignal, { by: 'mallory' });
