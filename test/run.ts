@@ -1,18 +1,30 @@
 // `npm test`: provisions what the tests need (the Temporal CLI, Dovecot, moto, Schemathesis), starts the shared
 // real servers on free ports, runs every test file with Node's test runner, and stops everything.
+// `--fast` (npm run test:fast): only the unit, route and workflow tiers (FAST_DIRS), on a PostgreSQL
+// and a prebuilt workflow bundle; no Temporal dev server, Dovecot, moto or browser.
+// At the end it prints each file's wall time, slowest first.
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { startSharedServers } from './helpers/servers.js';
+import { resolveTimeSkippingServer } from './helpers/time-skipping.js';
 import { ensureSchemathesis } from '../src/dev/schemathesis.js';
+import { freePort } from '../src/dev/ports.js';
+import { startEmbeddedPostgres } from '../src/dev/postgres.js';
+import { WORKFLOWS_PATH } from '../src/worker/create.js';
 
 const say = (line: string) => process.stdout.write(`[test setup] ${line}\n`);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const started = Date.now();
 const stops: (() => Promise<unknown>)[] = [];
 
-async function testFiles(args: string[]): Promise<string[]> {
+/** The folders of the fast tier: no Temporal dev server, Dovecot, moto or browser. */
+const FAST_DIRS = ['test/unit', 'test/workflows'];
+
+async function testFiles(args: string[], fast: boolean): Promise<string[]> {
   if (args.length > 0) return args;
   const found: string[] = [];
   async function walk(dir: string) {
@@ -22,12 +34,47 @@ async function testFiles(args: string[]): Promise<string[]> {
       else if (entry.name.endsWith('.test.ts')) found.push(relative(projectRoot, path));
     }
   }
-  await walk(join(projectRoot, 'test'));
+  if (fast) for (const dir of FAST_DIRS) await walk(join(projectRoot, dir));
+  else await walk(join(projectRoot, 'test'));
   return found.sort();
 }
 
+/** The fast tier's servers: PostgreSQL, the workflow bundle and the time-skipping server's launcher. */
+async function startFastServers(): Promise<Record<string, string>> {
+  const root = await mkdtemp(join(tmpdir(), 'campaign-mailer-fast-'));
+  await chmod(root, 0o755); // embedded PostgreSQL runs as another user when we are root
+  stops.push(() => rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
+  const quiet = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
+  const [pg, bundle, testServer] = await Promise.all([
+    freePort().then((port) => startEmbeddedPostgres({ dir: join(root, 'postgres'), port, database: 'postgres' })),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }),
+    resolveTimeSkippingServer(say),
+  ]);
+  stops.unshift(pg.stop);
+  const bundlePath = join(root, 'workflow-bundle.js');
+  await writeFile(bundlePath, bundle.code);
+  return { CM_TEST_PG_ADMIN_URL: pg.adminUrl, WORKFLOW_BUNDLE_PATH: bundlePath, ...(testServer ? { TEMPORAL_TEST_SERVER: testServer } : {}) };
+}
+
 async function main(): Promise<number> {
-  const files = await testFiles(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const fast = args.includes('--fast');
+  const named = args.filter((a) => a !== '--fast');
+  const files = await testFiles(named, fast);
+  if (fast) {
+    // The checks first, unless files were named; their caches (node_modules/.cache) make a warm run quick.
+    if (named.length === 0) {
+      for (const [name, cmd] of FAST_CHECKS) {
+        const t = Date.now();
+        const code = await runCommand(cmd);
+        fileTimes.set(`(${name})`, (Date.now() - t) / 1000);
+        if (code !== 0) return code;
+      }
+    }
+    const env = { ...process.env, ...(await startFastServers()) };
+    say(`fast tier set up in ${((Date.now() - started) / 1000).toFixed(1)} s; running ${files.length} file(s), 2 at a time`);
+    return runFiles(files, process.env.CM_TEST_CONCURRENCY ?? '2', env);
+  }
   const servers = await startSharedServers(say);
   stops.push(servers.stop);
   say(`servers up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${servers.summary}`);
@@ -43,7 +90,8 @@ async function main(): Promise<number> {
   const alone = files.filter((f) => ALONE.has(f.replace(/\\/g, '/')));
   const together = files.filter((f) => !alone.includes(f));
   say(`running ${together.length} file(s), ${concurrency} at a time${alone.length ? `, then ${alone.join(', ')} alone` : ''}`);
-  const env = { ...process.env, ...servers.env, CM_TEST_SCHEMATHESIS: schemathesis };
+  const testServer = files.some((f) => f.replace(/\\/g, '/').startsWith('test/workflows/')) ? await resolveTimeSkippingServer(say) : undefined;
+  const env = { ...process.env, ...servers.env, CM_TEST_SCHEMATHESIS: schemathesis, ...(testServer ? { TEMPORAL_TEST_SERVER: testServer } : {}) };
   let code = together.length ? await runFiles(together, concurrency, env) : 0;
   for (const file of alone) code = (await runFiles([file], '1', env)) || code;
   return code;
@@ -51,9 +99,50 @@ async function main(): Promise<number> {
 
 const ALONE = new Set(['test/contract.test.ts']);
 
-async function runFiles(files: string[], concurrency: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: projectRoot, stdio: 'inherit', env });
+const FAST_CHECKS: [string, string[]][] = [
+  ['type check', ['npx', 'tsc', '--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/test-fast/tsc.tsbuildinfo']],
+  ['lint', ['npx', 'eslint', '.', '--cache', '--cache-location', 'node_modules/.cache/test-fast/eslint']],
+  ['knip', ['npx', 'knip', '--no-progress']],
+];
+
+function runCommand([cmd, ...rest]: string[]): Promise<number> {
+  say(`$ ${[cmd, ...rest].join(' ')}`);
+  const child = spawn(cmd!, rest, { cwd: projectRoot, stdio: 'inherit' });
   return new Promise((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+}
+
+/** Each file's wall time in seconds (its process, start to exit), and the fast tier's checks. */
+const fileTimes = new Map<string, number>();
+const timesFile = join(tmpdir(), `campaign-mailer-file-times-${process.pid}.jsonl`);
+
+async function runFiles(files: string[], concurrency: string, env: NodeJS.ProcessEnv): Promise<number> {
+  // test/helpers/file-clock.mjs, loaded into each file's process, writes down its wall time.
+  const clock = ['--import', pathToFileURL(join(projectRoot, 'test/helpers/file-clock.mjs')).href];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', `--test-concurrency=${concurrency}`, ...files], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+    env: { ...env, CM_TEST_FILE_TIMES: timesFile },
+  });
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  await collectTimes();
+  return code;
+}
+
+async function collectTimes(): Promise<void> {
+  const text = await readFile(timesFile, 'utf8').catch(() => '');
+  await rm(timesFile, { force: true });
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const { file, ms } = JSON.parse(line) as { file: string; ms: number };
+    fileTimes.set(relative(projectRoot, file), ms / 1000);
+  }
+}
+
+function printTimes(): void {
+  if (fileTimes.size === 0) return;
+  say('wall time per file, slowest first:');
+  const rows = [...fileTimes].map(([file, s]) => ({ file, s })).sort((a, b) => b.s - a.s);
+  for (const r of rows) say(`  ${r.s.toFixed(1).padStart(7)} s  ${r.file}`);
 }
 
 async function stopAll(): Promise<void> {
@@ -74,5 +163,6 @@ try {
   exitCode = 1;
 }
 await stopAll();
+printTimes();
 say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.exit(exitCode);

@@ -1,6 +1,5 @@
-import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/common';
 import { FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
-import { CampaignStatusAttr } from '../contract/search-attributes.js';
 import { INVALID_TRANSITION } from '../contract/failures.js';
 import type { CampaignProgress, ReviewDecision } from '../contract/messages.js';
 
@@ -21,7 +20,10 @@ export interface ContinuedState {
   recipients: { total: number; sendable: number; blocked: number };
 }
 
-/** The campaign's state machine; the workflow function only moves it along. */
+/**
+ * The campaign's state machine; the workflow function only moves it along. Pure: it neither
+ * publishes nor schedules anything, so it is tested alone (test/workflows/campaign-state.test.ts).
+ */
 export class CampaignState {
   phase: Phase = 'building';
   paused = false;
@@ -116,20 +118,10 @@ export class CampaignState {
     if (this.final) this.conflict('cancelled');
   }
 
-  /** Mirrors the status into the Temporal UI's search attributes and its details panel. */
-  publish(): void {
-    if (this.searchAttributes) upsertSearchAttributes([{ key: CampaignStatusAttr, value: this.status }]);
-    this.show();
-  }
-
   /**
-   * The Temporal UI's "current details" (markdown): status, a progress bar, the counts. It is
-   * workflow metadata, not a command, so it can change at every report without touching history.
+   * The Temporal UI's "current details" (markdown): status, a progress bar, the counts. The
+   * workflow module publishes it (src/workflows/campaign.ts), so this class needs no workflow context.
    */
-  show(): void {
-    setCurrentDetails(this.details());
-  }
-
   details(): string {
     const { total, sendable, blocked } = this.recipients;
     const lines = [`**${this.status}**${this.reason ? ` — ${this.reason}` : ''}`, ''];

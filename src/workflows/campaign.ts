@@ -7,9 +7,11 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
+  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,7 +19,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedErr
 import type { Activities } from '../activities/index.js';
 import type { BuildResult } from '../activities/build.js';
 import { FOUR_EYES_REFUSED } from '../contract/failures.js';
-import { CampaignIdAttr } from '../contract/search-attributes.js';
+import { CampaignIdAttr, CampaignStatusAttr } from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { deliveryWorkflowId } from '../contract/workflow-ids.js';
 import { CampaignState, type ContinuedState } from './campaign-state.js';
@@ -101,7 +103,7 @@ async function buildList(c: CampaignState): Promise<{ ended: CampaignResult } | 
     if (!(err instanceof ActivityFailure) || !patched('build-gives-up')) throw err;
     c.phase = 'failed';
     c.reason = `the recipient list could not be built: ${err.cause?.message ?? err.message}`;
-    c.publish();
+    publish(c);
     await acts.abandonBuild({ campaignId, reason: c.reason });
     await condition(allHandlersFinished);
     return { ended: { status: c.status } };
@@ -151,7 +153,7 @@ async function expire(c: CampaignState, after: string): Promise<CampaignResult> 
   c.phase = 'expired';
   c.reason = `no review decision within ${after}`;
   await acts.expireCampaign({ campaignId: c.id, after });
-  c.publish();
+  publish(c);
   await condition(allHandlersFinished);
   return { status: c.status };
 }
@@ -253,7 +255,7 @@ async function awaitReports(c: CampaignState, loop: { quiet: number; check: Quie
 async function complete(c: CampaignState): Promise<CampaignResult> {
   // The workflow's answer (to a late Update) must never lag behind the record it writes.
   c.phase = 'completed';
-  c.publish();
+  publish(c);
   await acts.completeCampaign({ campaignId: c.id });
   await condition(allHandlersFinished);
   return { status: c.status };
@@ -270,7 +272,7 @@ function registerHandlers(c: CampaignState): void {
     } else {
       c.copiesPending = Math.max(0, c.copiesPending - 1);
     }
-    c.show();
+    show(c);
     c.events++;
   });
 }
@@ -317,7 +319,7 @@ async function decide(c: CampaignState, approved: boolean, d: ReviewDecision, vi
   }
   c.phase = approved ? 'sending' : 'rejected';
   c.decisionRecorded = true;
-  c.publish();
+  publish(c);
   return { status: c.status };
 }
 
@@ -413,8 +415,22 @@ function describe(action: string, r: ControlRequest): string {
   return `${action} by ${r.by ?? 'unknown'}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
+/** Mirrors the status into the Temporal UI's search attributes and its details panel. */
+function publish(c: CampaignState): void {
+  if (c.searchAttributes) upsertSearchAttributes([{ key: CampaignStatusAttr, value: c.status }]);
+  show(c);
+}
+
+/**
+ * The Temporal UI's "current details": workflow metadata, not a command, so it can change at
+ * every report without touching history.
+ */
+function show(c: CampaignState): void {
+  setCurrentDetails(c.details());
+}
+
 async function setStatus(c: CampaignState, audit?: DecisionAudit): Promise<void> {
-  c.publish();
+  publish(c);
   await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, audit });
 }
 
@@ -446,7 +462,7 @@ async function reconcile(c: CampaignState): Promise<void> {
   ]);
   for (const id of r.settled) if (c.inFlight.delete(id)) c.finished++;
   c.copiesPending = r.copiesPending;
-  c.show();
+  show(c);
 }
 
 async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promise<void> {
@@ -473,7 +489,7 @@ function finishCancel(c: CampaignState): Promise<void> {
     }
     await acts.finishCancel({ campaignId: c.id, reason: c.reason });
     c.cancelFinished = true;
-    c.publish();
+    publish(c);
   })();
   return c.finishing;
 }
