@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileGlob, globBase } from '../src/build/glob.js';
-import { globSyntaxProblem } from '../src/contract/key-patterns.js';
+import { compileGlob, globBase } from '../../src/build/glob.js';
+import { globSyntaxProblem } from '../../src/contract/key-patterns.js';
 
 // Issue 23.2: attachment patterns are tenant text matched against every key of a folder. A
 // backtracking matcher took 19.5 s for `pre/*?*?*?*?*?*?*?*?Z` against one 60-character key and
