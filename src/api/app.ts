@@ -185,12 +185,13 @@ export function createApp(deps: AppDeps): Express {
   });
   v1.use(methodGuard(v1));
   v1.use(express.json({ limit: '20mb' }));
+  const defaultAccountLimits = deps.defaultAccountLimits ?? {};
   v1.use(campaignViewRouter(deps));
-  v1.use(campaignRouter({ ...deps, maxRecipients: limits.recipientsPerCampaign }));
+  v1.use(campaignRouter({ ...deps, defaultAccountLimits, maxRecipients: limits.recipientsPerCampaign }));
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
   v1.use(accountRouter(deps));
-  v1.use(reviewRouter({ ...deps, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
+  v1.use(reviewRouter({ ...deps, defaultAccountLimits, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));

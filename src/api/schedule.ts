@@ -20,11 +20,11 @@ const PLANNED: readonly string[] = ['awaiting_review', 'scheduled', 'sending', '
 export interface ScheduleDeps {
   sql: Db;
   /** The limits of the account SMTP_URL configures, as the workers keep to them. */
-  defaultAccountLimitSettings?: AccountLimitSettings;
+  defaultAccountLimits: AccountLimitSettings;
 }
 
 async function limitsOf(deps: ScheduleDeps, c: CampaignRow): Promise<AccountLimitSettings> {
-  if (c.account === 'default') return deps.defaultAccountLimitSettings ?? {};
+  if (c.account === 'default') return deps.defaultAccountLimits;
   return (await getAccount(deps.sql, c.tenant, c.account))?.limits ?? {};
 }
 
