@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js';
 import { syncBounceSchedule } from '../bounces/schedule.js';
 import type { Sql } from '../db/sql.js';
 import { endpointsOf, sealContext } from '../mail/account-pool.js';
-import { imapOptions } from '../mail/imap.js';
+import { findSentFolder, imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
@@ -218,8 +218,7 @@ export function accountRouter({
         imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000, accessToken }));
         imap.on('error', () => {});
         await imap.connect();
-        const boxes = await imap.list();
-        const sent = endpoints.imap.sentFolder ?? boxes.find((b) => b.specialUse === '\\Sent')?.path;
+        const sent = endpoints.imap.sentFolder ?? (await findSentFolder(imap));
         imapResult = sent ? { ok: true, sentFolder: sent } : { ok: false, error: 'logged in, but found no Sent folder: set imap.sentFolder' };
         await imap.logout();
       } catch (err) {

@@ -42,6 +42,22 @@ export interface SentFolderClient {
 const SENT_NAMES = ['Sent', 'Sent Items', 'Sent Messages', 'Sent Mail', 'Gesendet', 'Gesendete Elemente', 'Envoyés', 'Éléments envoyés', 'Enviados', 'Inviati', 'Verzonden'];
 
 /**
+ * The one rule for an account's Sent folder when none is configured: the mailbox flagged
+ * `\\Sent` (RFC 6154), else one with a usual name (Sent Items, Gesendet, ...). Sending and
+ * account verification both ask this.
+ */
+export function pickSentFolder(boxes: { path: string; name: string; specialUse?: string }[]): string | undefined {
+  const bySpecialUse = boxes.find((b) => b.specialUse === '\\Sent');
+  const byName = boxes.find((b) => SENT_NAMES.some((n) => n.toLowerCase() === b.name.toLowerCase()));
+  return (bySpecialUse ?? byName)?.path;
+}
+
+/** The Sent folder of a signed-in session, by `pickSentFolder`. */
+export async function findSentFolder(c: ImapFlow): Promise<string | undefined> {
+  return pickSentFolder(await c.list());
+}
+
+/**
  * A lazily connected IMAP session, reconnected after the server drops it. Commands on one
  * mailbox are serialised by imapflow's mailbox lock.
  */
@@ -83,13 +99,8 @@ export function createSentFolderClient(
   }
 
   async function sentFolder(c: ImapFlow): Promise<string> {
-    if (folder) return folder;
-    const boxes = await c.list();
-    const bySpecialUse = boxes.find((b) => b.specialUse === '\\Sent');
-    const byName = boxes.find((b) => SENT_NAMES.some((n) => n.toLowerCase() === b.name.toLowerCase()));
-    const found = bySpecialUse ?? byName;
-    if (!found) throw new Error('no Sent folder: none has the \\Sent flag or a usual name; set IMAP_SENT_FOLDER');
-    folder = found.path;
+    folder ??= await findSentFolder(c);
+    if (!folder) throw new Error('no Sent folder: none has the \\Sent flag or a usual name; set IMAP_SENT_FOLDER');
     return folder;
   }
 
