@@ -131,6 +131,21 @@ describe("tenant A naming tenant B's files", () => {
     await statusOf(b.body.id, keyB, 'awaiting_review');
   });
 
+  test('a location is a folder: prefix "acme" grants acme/…, never acme-other/…', async () => {
+    await h.putObject('acme-other/C1.pdf', SECRET, bucketA);
+    const c = await h.api('PUT', '/api/v1/tenants/tenant-c', { s3Locations: [{ bucket: bucketA, prefix: 'acme' }] });
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    const keyC = (await createKey(h, { name: 'c-admin', scopes: ['campaigns:write', 'campaigns:read'], tenant: 'tenant-c' })).key;
+    // A variable right after the prefix could name the neighbouring folder: the folder's `/` must come first.
+    for (const key of ['acme-other/C1.pdf', 'acme-other/{{ customerId }}.pdf', 'acme-*/C1.pdf', 'acme{{ customerId }}/C1.pdf']) {
+      const res = await h.api('POST', '/api/v1/campaigns', body({ recipients: ann, attachments: [{ bucket: bucketA, key }] }), bearer(keyC));
+      assert.equal(res.status, 403, `${key}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.problems[0].path, 'attachments.0.key');
+    }
+    const ok = await h.api('POST', '/api/v1/campaigns', body({ recipients: ann, attachments: [{ bucket: bucketA, key: 'acme/st/{{ customerId }}.pdf' }] }), bearer(keyC));
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  });
+
   test('a variable that climbs out of the prefix blocks the recipient at build time without reading S3', async () => {
     const res = await asA('POST', '/api/v1/campaigns', body({
       recipients: [{ email: 'ann@example.com', name: 'Ann', vars: { file: '../../secret/C1.pdf' } }],

@@ -36,11 +36,17 @@ export function parseLocations(text: string | undefined): S3Location[] {
     });
 }
 
-const describeLocation = (l: S3Location) => `s3://${l.bucket}/${l.prefix}`;
+/**
+ * A location's prefix is a folder: `acme` grants `acme/…`, never `acme-other/…`. A prefix given
+ * without its closing `/` gets one here, where every comparison reads it.
+ */
+const folderOf = (l: S3Location) => (l.prefix === '' || l.prefix.endsWith('/') ? l.prefix : `${l.prefix}/`);
+
+const describeLocation = (l: S3Location) => `s3://${l.bucket}/${folderOf(l)}`;
 
 /** Whether `key` of `bucket` lies inside one of `locations`. */
 function isWithin(locations: readonly S3Location[], bucket: string, key: string): boolean {
-  return !keyProblem(key) && locations.some((l) => l.bucket === bucket && key.startsWith(l.prefix));
+  return !keyProblem(key) && locations.some((l) => l.bucket === bucket && key.startsWith(folderOf(l)));
 }
 
 /**
@@ -64,7 +70,7 @@ export function templateLocationProblem(
   }
   const special = keyTemplate.search(o.glob ? /\{\{|\{%|[*?[\]{}()!+@|]/ : /\{\{|\{%/);
   const literal = special === -1 ? keyTemplate : keyTemplate.slice(0, special);
-  if (inBucket.some((l) => literal.startsWith(l.prefix))) return undefined;
+  if (inBucket.some((l) => literal.startsWith(folderOf(l)))) return undefined;
   return `must start with the prefix of one of this tenant's S3 locations (${inBucket.map(describeLocation).join(', ')}) before any variable or pattern`;
 }
 
@@ -89,7 +95,8 @@ export function scopedStore(s3: S3Store, locations: readonly S3Location[]): S3St
         ? []
         : locations
             .filter((l) => l.bucket === bucket)
-            .map((l) => (prefix.startsWith(l.prefix) ? prefix : l.prefix.startsWith(prefix) ? l.prefix : undefined))
+            .map(folderOf)
+            .map((folder) => (prefix.startsWith(folder) ? prefix : folder.startsWith(prefix) ? folder : undefined))
             .filter((p): p is string => p !== undefined);
       if (starts.length === 0) throw new LocationDeniedError(`listing s3://${bucket}/${prefix} is outside the S3 locations this tenant may read`);
       // A narrower start inside a wider one would list its objects twice.
