@@ -3,6 +3,7 @@ import { mailboxesWithImap } from '../db/bounces.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { bounceCheckWorkflow } from '../workflows/bounce-check.js';
+import { bounceCheckWorkflowId } from '../contract/workflow-ids.js';
 
 // One Temporal Schedule per account with IMAP runs bounceCheckWorkflow every BOUNCE_CHECK_EVERY.
 // Made or updated when such an account is created or changed (API), and at worker start for the
@@ -26,7 +27,7 @@ function scheduleOptions(taskQueue: string, mailbox: string): ScheduleOptions {
     action: {
       type: 'startWorkflow',
       workflowType: 'bounceCheckWorkflow' satisfies (typeof bounceCheckWorkflow)['name'],
-      workflowId: `bounce-check-${taskQueue}-${mailbox.replace('/', '-')}`,
+      workflowId: bounceCheckWorkflowId(taskQueue, mailbox),
       args: [{ mailbox }],
       taskQueue,
       staticSummary: `Bounce check of ${what}`,

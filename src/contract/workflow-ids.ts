@@ -11,3 +11,8 @@ export const deliveryWorkflowId = (campaignId: string, recipientId: number): str
   `campaign-${campaignId}-r-${recipientId}`;
 /** A test send: one workflow per request, beside its campaign's. */
 export const testSendWorkflowId = (campaignId: string, requestId: string): string => `${campaignWorkflowId(campaignId)}-test-${requestId}`;
+/**
+ * The bounce check of one mailbox (`default`, or `tenant/account`): tenants and account names
+ * hold neither `/` nor `:`, so `a-b/c` and `a/b-c` never share an id.
+ */
+export const bounceCheckWorkflowId = (taskQueue: string, mailbox: string): string => `bounce-check:${taskQueue}:${mailbox}`;
