@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { suppressionSchema } from '../contract/campaign.js';
 import { suppressionListResponse, suppressionResponse } from '../contract/responses.js';
+import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import * as suppressions from '../db/suppressions.js';
 import { notFound } from './errors.js';
@@ -12,7 +13,7 @@ const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });
 
 const view = (r: suppressions.SuppressionRow) => ({ email: r.email, reason: r.reason ?? undefined, createdAt: r.createdAt });
 
-/** Addresses the tenant's campaigns never send to: the build marks them excluded. */
+/** Addresses the tenant's campaigns never send to: the build marks them excluded. Every change is audited. */
 export function suppressionRouter({ sql }: { sql: Sql }): Router {
   const router = Router();
 
@@ -23,12 +24,21 @@ export function suppressionRouter({ sql }: { sql: Sql }): Router {
   }));
 
   router.post('/suppressions', route({ scope: 'campaigns:write', summary: 'Suppress an address', body: suppressionSchema, response: suppressionResponse, status: 201 }, async ({ caller, body }, _req, res) => {
-    const row = await suppressions.addSuppression(sql, caller.tenant, body.email, body.reason);
+    const row = await sql.begin(async (tx) => {
+      const added = await suppressions.addSuppression(tx, caller.tenant, body.email, body.reason);
+      await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'suppression.add', subject: added.email, details: { reason: body.reason ?? null } });
+      return added;
+    });
     res.status(201).json(view(row));
   }));
 
   router.delete('/suppressions/:email', route({ scope: 'campaigns:write', summary: 'Remove an address from the suppression list', params: { email: suppressionParam }, status: 204 }, async ({ caller, params }, _req, res) => {
-    const removed = await suppressions.removeSuppression(sql, caller.tenant, params.email);
+    const removed = await sql.begin(async (tx) => {
+      const row = await suppressions.removeSuppression(tx, caller.tenant, params.email);
+      // The reason it was there goes with the removal: an undone unsubscribe or bounce is visible.
+      if (row) await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'suppression.remove', subject: row.email, details: { reason: row.reason, suppressedAt: row.createdAt.toISOString() } });
+      return row;
+    });
     if (!removed) throw notFound('suppression');
     res.status(204).end();
   }));

@@ -20,6 +20,8 @@ export const AUDIT_ACTIONS = [
   'tenant.update',
   'suppression.unsubscribe',
   'suppression.bounce',
+  'suppression.add',
+  'suppression.remove',
 ] as const;
 type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

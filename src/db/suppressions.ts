@@ -14,9 +14,12 @@ export async function addSuppression(db: Db, tenant: string, email: string, reas
   return row!;
 }
 
-export async function removeSuppression(db: Db, tenant: string, email: string): Promise<boolean> {
-  const rows = await db`DELETE FROM suppressions WHERE tenant = ${tenant} AND email = ${email.toLowerCase()}`;
-  return rows.count > 0;
+/** Removes an address; the row removed (its reason says why it was there), or undefined. */
+export async function removeSuppression(db: Db, tenant: string, email: string): Promise<SuppressionRow | undefined> {
+  const [row] = await db<SuppressionRow[]>`
+    DELETE FROM suppressions WHERE tenant = ${tenant} AND email = ${email.toLowerCase()}
+    RETURNING email, reason, created_at`;
+  return row;
 }
 
 export async function listSuppressions(db: Db, tenant: string, after: string, limit: number): Promise<SuppressionRow[]> {
