@@ -144,7 +144,11 @@ const masterKey = {
     .transform(splitKeys)
     .default([]),
   /** Base URL the API is reached at from the internet, for one-click unsubscribe links (src/unsubscribe). */
-  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like https://mailer.example.com' }).optional(),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL like https://mailer.example.com' })
+    // Links go out in every message: plain http would let anyone on the way read or change them.
+    .refine((u) => new URL(u).protocol === 'https:' || LOOPBACK_HOST.test(new URL(u).hostname), 'must be https (plain http only for this machine: localhost, 127.0.0.1, [::1])')
+    .optional(),
   /** The key unsubscribe links are signed with (32+ characters); unset: one derived from MASTER_KEY. */
   UNSUBSCRIBE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** How often each account's INBOX is read for bounces (a Temporal Schedule per account), or `off`. */
@@ -153,6 +157,10 @@ const masterKey = {
     .regex(/^(off|\d+ ?(s|seconds?|m|minutes?|h|hours?))$/, 'must be a duration like "5 minutes" or "off"')
     .default('5 minutes'),
 };
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+/** The placeholders of .env.example: a copied file that still holds one must not start. */
+const PLACEHOLDER = /replace-with|change-me/i;
 
 const count = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
 
@@ -259,7 +267,10 @@ export const apiEnvSchema = z.object({
   ...masterKey,
   ...logLevel,
   DATABASE_URL: postgresUrl,
-  API_KEY: z.string().min(16, 'must be at least 16 characters'),
+  API_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .refine((k) => !PLACEHOLDER.test(k), 'is the placeholder of .env.example: set a random key (openssl rand -base64 24)'),
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
 });

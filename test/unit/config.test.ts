@@ -38,6 +38,16 @@ test('API configuration: key length and port range are checked, empty means unse
   assert.throws(() => parseEnv(apiEnvSchema, { ...base, API_KEY: 'k'.repeat(16), PORT: 'abc' }), /PORT: /);
 });
 
+test("the placeholders of .env.example do not start an API, and unsubscribe links are https outside this machine", () => {
+  const base = { TEMPORAL_ADDRESS: 'localhost:7233', DATABASE_URL: 'postgres://localhost/db', API_KEY: 'k'.repeat(16) };
+  assert.throws(() => parseEnv(apiEnvSchema, { ...base, API_KEY: 'replace-with-a-long-random-api-key' }), /API_KEY: is the placeholder of \.env\.example/);
+  assert.throws(() => parseEnv(apiEnvSchema, { ...base, API_KEY: 'CHANGE-ME-0123456789' }), /API_KEY: is the placeholder/);
+  assert.throws(() => parseEnv(apiEnvSchema, { ...base, PUBLIC_URL: 'http://mailer.example.com' }), /PUBLIC_URL: must be https \(plain http only for this machine/);
+  for (const url of ['https://mailer.example.com', 'http://127.0.0.1:3000', 'http://localhost:3000', 'http://[::1]:3000']) {
+    assert.equal(parseEnv(apiEnvSchema, { ...base, PUBLIC_URL: url }).PUBLIC_URL, url);
+  }
+});
+
 test("SMTP_SEND_WINDOW is the default account's send window as JSON; a bad one is named with its problem", () => {
   const window = { days: ['mon', 'fri'], from: '08:00', to: '18:00', timeZone: 'Europe/Berlin' };
   assert.deepEqual(parseEnv(workerEnvSchema, { ...workerEnv, SMTP_SEND_WINDOW: JSON.stringify(window) }).SMTP_SEND_WINDOW, window);
