@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { startHarness, type Harness } from './helpers/harness.js';
+import { deliveryWorkflowId } from '../src/contract/workflow-ids.js';
 
 let h: Harness;
 before(async () => {
@@ -31,13 +32,25 @@ test('addresses suppressed during the review (To, Cc or Bcc) are not mailed: tho
 
   const sent = messagesFor(h, id);
   assert.deepEqual(sent.map((m) => m.to), [['customer4@example.com']], 'only the recipient with no suppressed address was mailed');
-  const items: { email: string; sendStatus: string; error?: string }[] = (await h.api('GET', `/api/v1/campaigns/${id}/recipients`)).body.items;
+  const items: { id: number; email: string; sendStatus: string; error?: string }[] = (await h.api('GET', `/api/v1/campaigns/${id}/recipients`)).body.items;
   assert.deepEqual(items.map((r) => r.sendStatus), ['skipped', 'skipped', 'skipped', 'sent']);
   assert.match(items[0]!.error!, /^suppressed: to customer1@example\.com is on the suppression list \(unsubscribed\)/);
   assert.match(items[1]!.error!, /^suppressed: cc carol@example\.com .*\(complaint\)/);
   assert.match(items[2]!.error!, /^suppressed: bcc dave@example\.com /);
   assert.equal(done.countsByStatus.send.skipped, 3);
   assert.equal(done.counts.sent, 1);
+  // The record has the address and the reason; workflow history has neither.
+  for (const r of items.slice(0, 3)) {
+    const history = await h.client.workflow.getHandle(deliveryWorkflowId(id, r.id)).fetchHistory();
+    // Payloads are base64 (or bytes): read them as the text they hold.
+    const text = JSON.stringify(history, (k, v: unknown) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+    );
+    assert.match(text, /outcome\W+skipped/);
+    for (const secret of ['customer1@example.com', 'customer2@example.com', 'customer3@example.com', 'carol@example.com', 'dave@example.com', 'unsubscribed', 'complaint']) {
+      assert.ok(!text.toLowerCase().includes(secret), `${secret} is not in the history of recipient ${r.id}`);
+    }
+  }
   const [ledger] = await h.sql`SELECT count(*)::int AS n FROM delivery_ledger WHERE campaign_id = ${id}`;
   assert.equal(ledger!.n, 1, 'no SMTP transaction was even begun for a suppressed recipient');
 });

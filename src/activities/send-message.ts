@@ -14,6 +14,7 @@ import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
+import { maskAddressesIn } from '../contract/mask.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
 import { accountOf, existingCampaign, recipientMessage, type RecipientMessage } from './records.js';
@@ -22,8 +23,8 @@ export type SendResult =
   /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
   | { outcome: 'sent'; messageId: string; copyRequested: boolean; unrecorded?: SendOutcomeRecord }
   | { outcome: 'failed'; messageId: string; unrecorded?: SendOutcomeRecord }
-  /** An address of the message (To, Cc or Bcc) is on the suppression list: nothing was sent. */
-  | { outcome: 'skipped'; reason: string }
+  /** An address of the message (To, Cc or Bcc) is on the suppression list: nothing was sent (which one: the record). */
+  | { outcome: 'skipped'; reason: 'suppressed' }
   /** The campaign is paused (or the account just refused to go on: `accountProblem`). */
   | { outcome: 'paused'; accountProblem?: string }
   | { outcome: 'cancelled' }
@@ -210,7 +211,7 @@ async function skipSuppressed(a: Attempt, msg: RecipientMessage): Promise<SendRe
   const suppressed = await suppressedAddress(a.deps, a.campaign.tenant, msg.parts);
   if (!suppressed) return undefined;
   await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'skipped', error: suppressed });
-  return { outcome: 'skipped', reason: suppressed };
+  return { outcome: 'skipped', reason: 'suppressed' };
 }
 
 /** The first address of the message (To, then Cc, then Bcc) on the tenant's suppression list. */
@@ -279,6 +280,9 @@ async function diedInSmtp(a: Attempt, msg: RecipientMessage, earlier: ledger.Led
   return undefined;
 }
 
+/** An outcome as heartbeats and results carry it into workflow history: the reply's addresses masked. */
+const forHistory = (record: SendOutcomeRecord): SendOutcomeRecord => ({ ...record, smtpResponse: maskAddressesIn(record.smtpResponse) });
+
 /** The SMTP transaction, timed, and its outcome recorded (or handed to the workflow). */
 async function smtpTransaction(a: Attempt, msg: RecipientMessage): Promise<SendResult> {
   const { deps, campaignId, recipientId, accountLabel } = a;
@@ -293,7 +297,7 @@ async function smtpTransaction(a: Attempt, msg: RecipientMessage): Promise<SendR
   timer();
   deps.metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
   const record: SendOutcomeRecord = { campaignId, recipientId, messageId: msg.messageId, state: 'sent', smtpResponse: response, copyRequested: a.copyRequested, at: new Date().toISOString() };
-  a.note({ smtpOutcome: record });
+  a.note({ smtpOutcome: forHistory(record) });
   return { outcome: 'sent', messageId: msg.messageId, copyRequested: a.copyRequested, unrecorded: await recordOrHandOn(deps, record) };
 }
 
@@ -307,7 +311,7 @@ async function smtpRefusal(a: Attempt, msg: RecipientMessage, err: unknown): Pro
   deps.metrics.smtpTransactions.inc({ ...a.accountLabel, outcome: outcome.kind === 'recipient' ? 'refused' : outcome.kind === 'account' ? 'account' : 'transient' });
   if (outcome.kind === 'recipient') {
     const record: SendOutcomeRecord = { campaignId, recipientId, messageId: msg.messageId, state: 'failed', smtpResponse: outcome.reason, copyRequested: a.copyRequested, at: new Date().toISOString() };
-    a.note({ smtpOutcome: record });
+    a.note({ smtpOutcome: forHistory(record) });
     return { outcome: 'failed', messageId: msg.messageId, unrecorded: await recordOrHandOn(deps, record) };
   }
   // Nothing was taken: the ledger says so, and the retry sends without consulting the policy.
@@ -323,7 +327,7 @@ async function smtpRefusal(a: Attempt, msg: RecipientMessage, err: unknown): Pro
     return { outcome: 'paused', accountProblem: outcome.reason };
   }
   if (outcome.slowDown) await slowDown(deps.sql, throttleKey(campaign.tenant, campaign.account), outcome.reason);
-  throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${outcome.reason}`, SMTP_TRANSIENT);
+  throw ApplicationFailure.retryable(`SMTP send failed, will retry: ${maskAddressesIn(outcome.reason)}`, SMTP_TRANSIENT);
 }
 
 /**
@@ -340,7 +344,7 @@ async function recordOrHandOn({ sql, logger }: ActivityDeps, o: SendOutcomeRecor
     } catch (err) {
       if (attempt >= 3) {
         logger.warn({ campaignId: o.campaignId, recipientId: o.recipientId, err: String(err) }, 'cannot record the SMTP outcome; the workflow will record it');
-        return o;
+        return forHistory(o);
       }
       await sleep(1000 * attempt);
     }
