@@ -35,23 +35,26 @@ test('a test send is refused while the account is held after a quota refusal, an
   const h = await startHarness({ imap: false });
   harnesses.push(h);
   const id = await createCampaign(h, campaignBody(1));
+  // A second campaign on the same account, still in review: test messages are sent only there.
+  const reviewing = await createCampaign(h, campaignBody(1, { name: 'in review' }));
   h.sink.faults.data = (m) =>
     m.messageId?.includes(id) && !m.to.includes('reviewer@acme.test') ? { code: 554, message: '5.2.0 SubmissionQuotaExceeded: daily limit' } : undefined;
   await approve(h, id);
   const paused = await waitForStatus(h, id, 'paused', 60_000);
   assert.ok(paused.account.heldSince, JSON.stringify(paused.account));
+  await waitForStatus(h, reviewing, 'awaiting_review');
 
-  const refused = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'reviewer@acme.test' });
+  const refused = await h.api('POST', `/api/v1/campaigns/${reviewing}/test-send`, { to: 'reviewer@acme.test' });
   assert.equal(refused.status, 409, JSON.stringify(refused.body));
   assert.equal(refused.body.account, 'held');
-  assert.equal(refused.body.status, 'paused');
+  assert.equal(refused.body.status, 'awaiting_review');
   assert.match(refused.body.error, /account default is on hold since \S+: .*SubmissionQuotaExceeded.*; nothing was sent/);
   assert.equal(testMessages(h).length, 0, 'the held account sent no test message');
 
   h.sink.faults = {};
   assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/resume`, {})).status, 200);
   await waitForStatus(h, id, 'completed', 60_000);
-  const sent = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'reviewer@acme.test' });
+  const sent = await h.api('POST', `/api/v1/campaigns/${reviewing}/test-send`, { to: 'reviewer@acme.test' });
   assert.equal(sent.status, 200, JSON.stringify(sent.body));
   assert.equal(testMessages(h).length, 1);
 });

@@ -56,4 +56,23 @@ describe('test-send', () => {
     assert.equal(realParsed.bcc, undefined);
     assert.equal(realParsed.replyTo?.text, 'help@acme.test');
   });
+
+  test('is part of a review: refused to a suppressed address and once the campaign is decided, nothing sent', async () => {
+    const id = await create(h, { name: 'Test send after', from: 'billing@acme.test', subject: 'Hi {{ name }}', text: 'Hi', recipients: [{ email: 'r2@example.com', name: 'R' }] });
+    await waitForStatus(h, id, 'awaiting_review');
+    const before = h.sink.messages.length;
+    assert.equal((await h.api('POST', '/api/v1/suppressions', { email: 'Stopped@Acme.test', reason: 'unsubscribed' })).status, 201);
+    const suppressed = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'stopped@acme.test' });
+    assert.equal(suppressed.status, 409, JSON.stringify(suppressed.body));
+    assert.equal(suppressed.body.error, 'stopped@acme.test is on the suppression list (unsubscribed); nothing was sent');
+    assert.equal(suppressed.body.status, 'awaiting_review');
+
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/reject`, {})).status, 200);
+    await waitForStatus(h, id, 'rejected');
+    const late = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'qa@acme.test' });
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+    assert.deepEqual(late.body, { error: 'the campaign is rejected; test messages are sent only while it awaits review', status: 'rejected' });
+    assert.equal(h.sink.messages.length, before, 'nothing reached the SMTP server');
+  });
 });
+

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { previewResponse, recipientDecisionResponse, reviewResponse, testSendResponse } from '../contract/responses.js';
 import { testSendWorkflowId } from '../contract/workflow-ids.js';
+import { suppressedAmong } from '../db/suppressions.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
@@ -70,6 +71,9 @@ function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
+/** The statuses a test message may be sent in: those of a review still open. */
+const TESTABLE: readonly string[] = ['awaiting_review'];
+
 export function reviewRouter(deps: ReviewRouterDeps): Router {
   const { sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs } = deps;
   const router = Router();
@@ -227,8 +231,14 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
   }));
 
   router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', params: { id: campaignParam }, load, body: testSendSchema, response: testSendResponse, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }, async ({ caller, loaded: c, body }, _req, res) => {
-    if (c.status === 'building' || c.status === 'failed') {
-      throw new ApiError(409, `the campaign is ${c.status}; there is no message to test`, { status: c.status });
+    // A test send is part of a review: once the campaign is decided (or ended) it is no longer a
+    // way to send its messages anywhere.
+    if (!TESTABLE.includes(c.status)) {
+      throw new ApiError(409, `the campaign is ${c.status}; test messages are sent only while it awaits review`, { status: c.status });
+    }
+    const [suppressed] = await suppressedAmong(sql, c.tenant, [body.to]);
+    if (suppressed) {
+      throw new ApiError(409, `${body.to} is on the suppression list${suppressed.reason ? ` (${suppressed.reason})` : ''}; nothing was sent`, { status: c.status });
     }
     let recipientId = body.recipientId;
     if (recipientId === undefined) {
