@@ -5,6 +5,8 @@ import { sealContext } from '../src/mail/account-pool.js';
 import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { startHarness, TEST_MASTER_KEY, type Harness } from './helpers/harness.js';
 import { startOAuthMailServers, type OAuthMailServers } from './helpers/oauth-server.js';
+import { dsn } from './helpers/inbox.js';
+import { ImapFlow } from 'imapflow';
 
 // A Microsoft 365 app registration (client-credentials flow) sends a campaign and files its Sent
 // copies over SASL XOAUTH2: the local authorisation server issues short-lived tokens, the SMTP
@@ -117,4 +119,28 @@ test('a refresh token the provider rotates is stored sealed as it arrives: the c
   } finally {
     mail.auth.rotateRefreshTokens = false;
   }
+});
+
+test('the bounce check of an OAuth2 account signs in to its INBOX with a token and records a genuine bounce', async () => {
+  const created = await h.api('POST', '/api/v1/accounts', { ...account('m365-bounces', { messagesPerMinute: 600 }), imap: { host: '127.0.0.1', port: mail.dovecot.port, security: 'plain', append: false } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = await createCampaign(h, campaignBody(2, { account: 'm365-bounces' }));
+  await approve(h, id);
+  await waitForStatus(h, id, 'completed', 60_000);
+  const [first] = mail.sink.messages.filter((m) => m.messageId?.includes(id));
+  assert.ok(first?.messageId, 'the campaign sent');
+  const rcpt = first.to[0]!;
+  // The provider's report lands in the mailbox's INBOX (written there with Dovecot's static password).
+  const report = dsn('postfix', rcpt, first.messageId);
+  const writer = new ImapFlow({ host: '127.0.0.1', port: mail.dovecot.port, secure: false, auth: { user: MAILBOX, pass: mail.dovecot.password }, logger: false });
+  await writer.connect();
+  await writer.append('INBOX', report);
+  await writer.logout();
+
+  const introspections = mail.auth.introspections;
+  const result = await h.client.workflow.execute('bounceCheckWorkflow', { taskQueue: h.taskQueue, workflowId: `bounce-test-m365-${Date.now()}`, args: [{ mailbox: 'default/m365-bounces' }] });
+  assert.equal((result as { bounces: number }).bounces, 1, JSON.stringify(result));
+  assert.ok(mail.auth.introspections > introspections, 'Dovecot checked the bounce check’s token');
+  const items: { email: string; sendStatus: string }[] = (await h.api('GET', `/api/v1/campaigns/${id}/recipients`)).body.items;
+  assert.deepEqual(items.map((r) => [r.email, r.sendStatus]).sort(), [[rcpt, 'bounced'], [items.find((r) => r.email !== rcpt)!.email, 'sent']].sort());
 });

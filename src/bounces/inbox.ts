@@ -2,10 +2,10 @@ import { Context } from '@temporalio/activity';
 import { ImapFlow } from 'imapflow';
 import type { ServerEndpoint } from '../config.js';
 import { SecretBox } from '../crypto/secrets.js';
-import { getAccount } from '../db/accounts.js';
+import { accountStore, getAccount } from '../db/accounts.js';
 import { mailboxPosition, saveMailboxPosition } from '../db/bounces.js';
 import type { Sql } from '../db/sql.js';
-import { endpointsOf } from '../mail/account-pool.js';
+import { endpointsOf, tokenSourceOf } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
 import { messageIdsVerifiable } from '../mail/message-id.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
@@ -35,11 +35,18 @@ export interface BounceCheckResult {
 /** A bounce returns at most this much of the message it returns: its report and headers come first. */
 const SOURCE_BYTES = 1024 * 1024;
 
-async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<ServerEndpoint | undefined> {
-  if (mailbox === 'default') return d.defaultImap;
+/** The INBOX to read and, for an account that signs in with OAuth2, an access token to sign in with. */
+async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<{ endpoint: ServerEndpoint; accessToken?: string } | undefined> {
+  if (mailbox === 'default') return d.defaultImap && { endpoint: d.defaultImap };
   const [tenant, name] = mailbox.split('/') as [string, string];
   const row = await getAccount(sql, tenant, name);
-  return row?.imap ? endpointsOf(row, d.masterKey ? new SecretBox(d.masterKey, d.previousMasterKeys) : undefined).imap : undefined;
+  if (!row?.imap) return undefined;
+  const box = d.masterKey ? new SecretBox(d.masterKey, d.previousMasterKeys) : undefined;
+  const endpoints = endpointsOf(row, box);
+  if (!endpoints.imap) return undefined;
+  // The same token source as sending: a rotated refresh token is kept for the sends too.
+  const tokens = tokenSourceOf(endpoints, d.hostPolicy ?? 'none', { store: accountStore(sql), box, row });
+  return { endpoint: endpoints.imap, accessToken: tokens ? (await tokens.get()).accessToken : undefined };
 }
 
 /**
@@ -51,9 +58,11 @@ async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promis
 export async function checkMailbox(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<BounceCheckResult> {
   // Without MASTER_KEY Message-IDs carry no MAC, and a report naming one could be written by anyone.
   if (!messageIdsVerifiable()) return { read: 0, bounces: 0, suppressed: 0, skipped: 'MASTER_KEY is not configured: no report can be attributed to a message' };
-  const endpoint = await endpointOf(sql, d, mailbox);
-  if (!endpoint) return { read: 0, bounces: 0, suppressed: 0, skipped: 'the account has no IMAP' };
-  const client = new ImapFlow(imapOptions(endpoint, { tlsInsecure: d.tlsInsecure, hostPolicy: mailbox === 'default' ? undefined : (d.hostPolicy ?? 'none') }));
+  const target = await endpointOf(sql, d, mailbox);
+  if (!target) return { read: 0, bounces: 0, suppressed: 0, skipped: 'the account has no IMAP' };
+  const client = new ImapFlow(
+    imapOptions(target.endpoint, { tlsInsecure: d.tlsInsecure, hostPolicy: mailbox === 'default' ? undefined : (d.hostPolicy ?? 'none'), accessToken: target.accessToken }),
+  );
   client.on('error', () => undefined); // surfaced by the command that fails
   await client.connect();
   try {
