@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
-import { API_KEY, startHarness, type Harness } from './helpers/harness.js';
+import { API_KEY, startHarness, TEST_MASTER_KEY, type Harness } from './helpers/harness.js';
+import { randomBytes } from 'node:crypto';
+import { configureUnsubscribe } from '../src/unsubscribe/token.js';
 
 const PUBLIC_URL = 'https://mailer.example.test';
 let h: Harness;
@@ -123,5 +125,24 @@ test('listUnsubscribe is validated: oneClick must be true, mailto an address', a
     const res = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { listUnsubscribe }));
     assert.equal(res.status, 422);
     assert.ok(res.body.problems.some((p: { path: string }) => p.path === path), JSON.stringify(res.body.problems));
+  }
+});
+
+test('a link keeps working through a rotation of every installation key: it is signed with its campaign’s own key', async () => {
+  const link = linkOf(received.get('customer3@example.com')!);
+  // The rotation the README describes, done to the end: a new MASTER_KEY, the old one no longer
+  // in MASTER_KEY_PREVIOUS, and an UNSUBSCRIBE_KEY set where there was none.
+  configureUnsubscribe({ masterKey: randomBytes(32).toString('hex'), previousMasterKeys: [], key: randomBytes(24).toString('base64') });
+  try {
+    const page = await fetch(h.baseUrl + new URL(link).pathname);
+    assert.equal(page.status, 200, 'the confirmation page still opens');
+    const res = await post(link, new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }));
+    assert.equal(res.status, 200);
+    assert.ok((await suppressions()).includes('customer3@example.com'));
+    // And a link with its MAC moved to another recipient still does not verify.
+    const other = linkOf(received.get('customer1@example.com')!).replace(/\.[A-Za-z0-9_-]{43}$/, link.slice(-44));
+    assert.equal((await post(other, new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }))).status, 404);
+  } finally {
+    configureUnsubscribe({ masterKey: TEST_MASTER_KEY, previousMasterKeys: [], key: '' });
   }
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CampaignDefinition, ListFormat } from '../contract/campaign.js';
 import type { CampaignCounts, CampaignStatus, SendStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
@@ -22,6 +23,8 @@ export interface CampaignRow {
   createdAt: Date;
   updatedAt: Date;
   buildProgress: BuildProgress | null;
+  /** The random key its unsubscribe links are signed with; null for campaigns made before there was one. */
+  linkKey: Buffer | null;
 }
 
 /** How far a build has read its list: entries read, and the share of the source read when known. */
@@ -59,9 +62,9 @@ export async function insertCampaign(
   },
 ): Promise<void> {
   await db`
-    INSERT INTO campaigns (id, name, definition, source, workflow_id, tenant, created_by, account)
+    INSERT INTO campaigns (id, name, definition, source, workflow_id, tenant, created_by, account, link_key)
     VALUES (${c.id}, ${c.name}, ${db.json(c.definition as never)}, ${db.json(c.source as never)}, ${c.workflowId},
-            ${c.tenant ?? 'default'}, ${c.createdBy ?? null}, ${c.account ?? 'default'})`;
+            ${c.tenant ?? 'default'}, ${c.createdBy ?? null}, ${c.account ?? 'default'}, ${randomBytes(32)})`;
 }
 
 export async function deleteCampaign(db: Db, id: string): Promise<void> {
@@ -80,7 +83,7 @@ export async function getCampaign(db: Db, id: string): Promise<CampaignRow | und
 
 const campaignColumns = (db: Db) => db`
   id, name, status, definition, workflow_id, error, message_date, status_reason, account, decided_by, decision_note, decided_at,
-  tenant, created_by, build_progress,
+  tenant, created_by, build_progress, link_key,
   seq::text AS seq, created_at, updated_at`;
 
 /** The campaign if it belongs to `tenant`: another tenant's campaign is as absent as a missing one. */

@@ -47,9 +47,9 @@ export async function addSuppressionOnce(db: Db, tenant: string, email: string, 
 }
 
 /** The tenant and address of the recipient an unsubscribe link names, if it exists. */
-export async function linkRecipient(db: Db, campaignId: string, recipientId: number): Promise<{ tenant: string; email: string } | undefined> {
-  const [row] = await db<{ tenant: string; email: string }[]>`
-    SELECT c.tenant, r.email FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+export async function linkRecipient(db: Db, campaignId: string, recipientId: number): Promise<{ tenant: string; email: string; linkKey: Buffer | null } | undefined> {
+  const [row] = await db<{ tenant: string; email: string; linkKey: Buffer | null }[]>`
+    SELECT c.tenant, r.email, c.link_key FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
     WHERE r.campaign_id = ${campaignId} AND r.id = ${recipientId}`;
   return row;
 }

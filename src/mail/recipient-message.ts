@@ -40,7 +40,7 @@ export async function composeRecipientMessage(
     messageId = messageId.replace(/^</, `<${o.test.id}.`);
   } else if (campaign.definition.listUnsubscribe) {
     // A test send carries no link: it would unsubscribe the real recipient, not the tester.
-    const subject = { tenant: campaign.tenant, campaignId: campaign.id, recipientId: r.id, email: r.email };
+    const subject = { tenant: campaign.tenant, campaignId: campaign.id, recipientId: r.id, email: r.email, linkKey: campaign.linkKey };
     parts = { ...parts, headers: listUnsubscribeHeaders(subject, campaign.definition.listUnsubscribe.mailto) };
   }
   const contents = await Promise.all(

@@ -1,8 +1,10 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 // One-click unsubscribe links (RFC 8058, RFC 2369). A link names a campaign and a recipient and
-// carries an HMAC-SHA256 over the tenant, the campaign, the recipient and the address, under a key
-// of the installation: UNSUBSCRIBE_KEY, else one derived from MASTER_KEY. Changing any part of a
+// carries an HMAC-SHA256 over the tenant, the campaign, the recipient and the address, under the
+// campaign's own random link key, so no rotation of the installation's keys breaks a link that is
+// out in the world. Campaigns from before link keys use a key of the installation: UNSUBSCRIBE_KEY,
+// else one derived from MASTER_KEY. Changing any part of a
 // link, or moving its MAC to another recipient, makes it invalid. The address is not in the URL:
 // the API reads it from the recipient the link names and checks the MAC over it.
 
@@ -21,6 +23,8 @@ export interface LinkSubject {
   campaignId: string;
   recipientId: number;
   email: string;
+  /** The campaign's link key (campaigns.link_key); absent for campaigns made before link keys. */
+  linkKey?: Buffer | null;
 }
 
 const INFO = 'campaign-mailer list-unsubscribe v1';
@@ -52,8 +56,11 @@ function mac(key: Buffer, s: LinkSubject): string {
     .digest('base64url');
 }
 
+/** The keys a subject's links are checked under, the first also making them. */
+const keysFor = (s: LinkSubject, o: UnsubscribeSettings): Buffer[] => (s.linkKey ? [s.linkKey] : keysOf(o));
+
 function unsubscribeToken(s: LinkSubject): string {
-  const [key] = keysOf(settings);
+  const [key] = keysFor(s, settings);
   if (!key) throw new Error(`one-click unsubscribe links cannot be made: ${unsubscribeUnavailable()}`);
   return `${s.campaignId}.${s.recipientId}.${mac(key, s)}`;
 }
@@ -76,7 +83,7 @@ export function parseToken(token: string): { campaignId: string; recipientId: nu
 /** Whether `given` is the MAC of `s` under a key of this installation (in constant time). */
 export function tokenMatches(given: string, s: LinkSubject, o: UnsubscribeSettings = settings): boolean {
   const a = Buffer.from(given);
-  return keysOf(o).some((key) => {
+  return keysFor(s, o).some((key) => {
     const b = Buffer.from(mac(key, s));
     return a.length === b.length && timingSafeEqual(a, b);
   });
