@@ -1,13 +1,14 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Liquid } from 'liquidjs';
+import { LIQUID_OPTIONS } from '../../src/contract/liquid.js';
 import { parse as parseCsv } from 'csv-parse/browser/esm/sync';
 import { api } from './api';
 import { ErrorText, go } from './ui';
 import { HtmlFrame } from './review';
 
-// The same template rules as the server: strict variables, HTML output escaped.
-const plain = new Liquid({ strictVariables: true, strictFilters: true, ownPropertyOnly: true });
-const html = new Liquid({ strictVariables: true, strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' });
+// The server's template options (one definition, src/contract/liquid.ts); HTML output escaped.
+const plain = new Liquid(LIQUID_OPTIONS);
+const html = new Liquid({ ...LIQUID_OPTIONS, outputEscape: 'escape' });
 
 function render(engine: Liquid, source: string, scope: Record<string, unknown>): { out?: string; error?: string } {
   try {

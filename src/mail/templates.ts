@@ -1,4 +1,5 @@
 import { Liquid, type Template } from 'liquidjs';
+import { LIQUID_OPTIONS } from '../contract/liquid.js';
 
 // Templates use Liquid (`{{ variable }}`) in strict mode: a variable that is not defined for a
 // recipient is an error, never an empty string. Templates never reach the file system: the
@@ -16,10 +17,7 @@ const noFiles = {
 };
 
 const common = {
-  strictVariables: true,
-  strictFilters: true,
-  ownPropertyOnly: true,
-  timezoneOffset: 0,
+  ...LIQUID_OPTIONS,
   fs: noFiles,
   relativeReference: false,
 } as const;
