@@ -29,6 +29,8 @@ interface WorldOptions {
   build?: Gate;
   /** Held while a send waits for its SMTP slot (before it reads the campaign's status). */
   slot?: Gate;
+  /** Held inside the SMTP transaction (after the status was read): the message goes out. */
+  smtp?: Gate;
   /** Held while completeCampaign runs. */
   complete?: Gate;
   /** While true, every send attempt fails as a 4xx reply does, and is retried. */
@@ -66,6 +68,7 @@ function world(o: WorldOptions = {}) {
       const status = written.at(-1);
       if (status === 'paused') return { outcome: 'paused' };
       if (status === 'cancelling' || status === 'cancelled') return { outcome: 'cancelled' };
+      await o.smtp?.pass();
       sent.push(recipientId);
       return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
     },
@@ -284,6 +287,25 @@ describe('sending', () => {
       [1],
     );
     assert.deepEqual(w.sent, []);
+  });
+
+  test('paused while the last send is inside SMTP: the message goes out and the campaign completes', async () => {
+    const smtp = gate();
+    const w = world({ smtp });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => smtp.waiting === 1, 'a send is inside SMTP');
+        assert.deepEqual(await handle.executeUpdate(pauseUpdate, by('ann')), { status: 'paused' });
+        smtp.open();
+        assert.deepEqual(await handle.result(), { status: 'completed' });
+        assert.equal((await handle.query(statusQuery)).status, 'completed');
+      });
+    } finally {
+      smtp.open();
+    }
+    assert.deepEqual(w.written, ['sending', 'paused', 'completed']);
+    assert.deepEqual(w.sent, [1]);
   });
 
   test('completed: pause, resume and cancel are refused with the status', async () => {
