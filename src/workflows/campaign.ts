@@ -255,6 +255,9 @@ async function awaitReports(c: CampaignState, loop: { quiet: number; check: Quie
 async function complete(c: CampaignState): Promise<CampaignResult> {
   // The workflow's answer (to a late Update) must never lag behind the record it writes.
   c.phase = 'completed';
+  // Every recipient is done: a pause that came during the last sends has nothing left to hold,
+  // and a finished campaign must not answer (or be listed as) paused.
+  if (c.paused && patched('completed-not-paused')) c.paused = false;
   publish(c);
   await acts.completeCampaign({ campaignId: c.id });
   await condition(allHandlersFinished);

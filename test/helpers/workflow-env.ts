@@ -172,3 +172,36 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
     await delay(10);
   }
 }
+
+/**
+ * A closed door a stubbed activity waits at until the test opens it: a send held in flight, a
+ * build still running. While an activity waits here the time-skipping server does not skip
+ * time (an activity in progress holds its clock), so a test opens the gate within a second or so.
+ */
+export interface Gate {
+  /** Resolves once the gate is open. */
+  pass(): Promise<void>;
+  open(): void;
+  /** How many calls wait at the gate now. */
+  readonly waiting: number;
+}
+
+export function gate(): Gate {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let waiting = 0;
+  return {
+    async pass() {
+      waiting++;
+      try {
+        await opened;
+      } finally {
+        waiting--;
+      }
+    },
+    open: () => open(),
+    get waiting() {
+      return waiting;
+    },
+  };
+}

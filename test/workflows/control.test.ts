@@ -1,0 +1,368 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { SendResult } from '../../src/activities/index.js';
+import { BUILD_REFUSED, INVALID_TRANSITION, SMTP_TRANSIENT } from '../../src/contract/failures.js';
+import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/contract/messages.js';
+import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type Gate, type WorkflowTier } from '../helpers/workflow-env.js';
+
+// Pause, resume and cancel in every state of a campaign, on the time-skipping server. The stubs
+// keep the campaign's status as Postgres would (what setCampaignStatus, finishCancel and
+// completeCampaign wrote), and the send stub reads it as the send activity does once it holds
+// an SMTP slot: paused answers `paused`, cancelling or cancelled answers `cancelled`.
+
+let tier: WorkflowTier;
+let env: TestWorkflowEnvironment;
+before(async () => {
+  tier = await startWorkflowTier();
+  env = tier.env;
+});
+after(async () => tier?.close());
+
+interface WorldOptions {
+  recipients?: number;
+  review?: boolean;
+  startAt?: string;
+  /** Held while the build runs. */
+  build?: Gate;
+  /** Held while a send waits for its SMTP slot (before it reads the campaign's status). */
+  slot?: Gate;
+  /** Held inside the SMTP transaction (after the status was read): the message goes out. */
+  smtp?: Gate;
+  /** Held while completeCampaign runs. */
+  complete?: Gate;
+  /** While true, every send attempt fails as a 4xx reply does, and is retried. */
+  smtpDown?: () => boolean;
+}
+
+function world(o: WorldOptions = {}) {
+  const n = o.recipients ?? 1;
+  /** The campaign's status in the record, every write in order. */
+  const written: string[] = [];
+  const sent: number[] = [];
+  const stubs = stubActivities({
+    buildRecipients: async () => {
+      await o.build?.pass();
+      return { total: n, sendable: n, blocked: 0, startAt: o.startAt, review: { required: o.review ?? false, expiresAfter: '7 days' } };
+    },
+    setCampaignStatus: ({ status }) => void written.push(status),
+    finishCancel: () => {
+      written.push('cancelled');
+      return 0;
+    },
+    completeCampaign: async () => {
+      await o.complete?.pass();
+      written.push('completed');
+      return { total: n, sent: sent.length } as never;
+    },
+    abandonBuild: () => void written.push('failed'),
+    nextRecipients: ({ afterId, limit }) =>
+      Array.from({ length: n }, (_, i) => ({ id: i + 1, masked: `r***${i + 1}@example.com` }))
+        .filter((r) => r.id > afterId)
+        .slice(0, limit),
+    sendMessage: async ({ recipientId }): Promise<SendResult> => {
+      await o.slot?.pass();
+      if (o.smtpDown?.()) throw ApplicationFailure.retryable('421 4.7.0 try again later', SMTP_TRANSIENT);
+      const status = written.at(-1);
+      if (status === 'paused') return { outcome: 'paused' };
+      if (status === 'cancelling' || status === 'cancelled') return { outcome: 'cancelled' };
+      await o.smtp?.pass();
+      sent.push(recipientId);
+      return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+    },
+  });
+  return { stubs, written, sent };
+}
+
+/** The Update was refused by its validator, with the campaign's status at the time. */
+async function refused(update: Promise<unknown>, status: string): Promise<void> {
+  const err = await update.then(
+    () => assert.fail('the Update was accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
+  assert.equal(err.cause.type, INVALID_TRANSITION);
+  assert.deepEqual(err.cause.details, [{ status }]);
+}
+
+const by = (who: string, reason?: string) => ({ args: [{ by: who, reason }] as [{ by: string; reason?: string }] });
+
+describe('building', () => {
+  test('cancel while the list is built: answered cancelling, cancelled once the build returns; pause is refused', async () => {
+    const build = gate();
+    const w = world({ build });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => build.waiting === 1, 'the build runs');
+        await refused(handle.executeUpdate(pauseUpdate, by('ann')), 'building');
+        await refused(handle.executeUpdate(resumeUpdate, by('ann')), 'building');
+        assert.deepEqual(await handle.executeUpdate(cancelUpdate, by('ann', 'wrong list')), { status: 'cancelling' });
+        await refused(handle.executeUpdate(cancelUpdate, by('bob')), 'cancelling');
+        build.open();
+        assert.deepEqual(await handle.result(), { status: 'cancelled' });
+        assert.match((await handle.query(statusQuery)).reason ?? '', /cancelled by ann: wrong list/);
+      });
+    } finally {
+      build.open();
+    }
+    assert.deepEqual(w.written, ['cancelling', 'cancelled']);
+    assert.deepEqual(w.stubs.order('recordDecision', 'nextRecipients', 'sendMessage'), []);
+  });
+});
+
+describe('review', () => {
+  test('cancel during review ends cancelled and sends nothing; pause and resume are refused', async () => {
+    const w = world({ review: true });
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await untilStatus(handle, 'awaiting_review');
+      await refused(handle.executeUpdate(pauseUpdate, by('ann')), 'awaiting_review');
+      await refused(handle.executeUpdate(resumeUpdate, by('ann')), 'awaiting_review');
+      assert.deepEqual(await handle.executeUpdate(cancelUpdate, by('ann')), { status: 'cancelled' });
+      assert.deepEqual(await handle.result(), { status: 'cancelled' });
+    });
+    assert.deepEqual(w.written, ['awaiting_review', 'cancelling', 'cancelled']);
+    const [audit] = w.stubs.inputs('setCampaignStatus').filter((s) => s.audit);
+    assert.equal(audit?.audit?.action, 'cancel');
+    assert.equal(audit?.audit?.by, 'ann');
+    assert.deepEqual(w.stubs.order('recordDecision', 'nextRecipients', 'sendMessage'), []);
+  });
+});
+
+describe('scheduled', () => {
+  test('paused while waiting for its start: stays paused past it, sends nothing until resumed', async () => {
+    const startAt = new Date((await env.currentTimeMs()) + 24 * 3600_000).toISOString();
+    const w = world({ startAt });
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await untilStatus(handle, 'scheduled');
+      // Paused and resumed before the start: still scheduled.
+      assert.deepEqual(await handle.executeUpdate(pauseUpdate, by('ann')), { status: 'paused' });
+      assert.deepEqual(await handle.executeUpdate(resumeUpdate, by('ann')), { status: 'scheduled' });
+      assert.deepEqual(await handle.executeUpdate(pauseUpdate, by('ann', 'hold on')), { status: 'paused' });
+      await env.sleep('25 hours');
+      assert.ok((await env.currentTimeMs()) > Date.parse(startAt), 'the start has passed on the server');
+      await untilStatus(handle, 'paused');
+      assert.deepEqual(w.stubs.order('nextRecipients', 'sendMessage'), [], 'nothing is started while paused');
+      assert.deepEqual(await handle.executeUpdate(resumeUpdate, by('ann')), { status: 'sending' });
+      assert.deepEqual(await handle.result(), { status: 'completed' });
+    });
+    assert.deepEqual(w.written, ['scheduled', 'paused', 'scheduled', 'paused', 'sending', 'completed']);
+    assert.deepEqual(w.sent, [1]);
+  });
+
+  test('resumed before its start: it still waits for the start', async () => {
+    const startAt = new Date((await env.currentTimeMs()) + 3600_000).toISOString();
+    const w = world({ startAt });
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await untilStatus(handle, 'scheduled');
+      await handle.executeUpdate(pauseUpdate, by('ann'));
+      await handle.executeUpdate(resumeUpdate, by('ann'));
+      await untilStatus(handle, 'scheduled');
+      assert.deepEqual(w.stubs.order('nextRecipients'), []);
+      assert.deepEqual(await handle.result(), { status: 'completed' });
+    });
+    assert.ok((await env.currentTimeMs()) >= Date.parse(startAt));
+    assert.deepEqual(w.sent, [1]);
+  });
+
+  test('cancelled while waiting for its start: cancelled at once, nothing sent', async () => {
+    const startAt = new Date((await env.currentTimeMs()) + 24 * 3600_000).toISOString();
+    const w = world({ startAt });
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await untilStatus(handle, 'scheduled');
+      assert.deepEqual(await handle.executeUpdate(cancelUpdate, by('ann')), { status: 'cancelled' });
+      assert.deepEqual(await handle.result(), { status: 'cancelled' });
+    });
+    assert.deepEqual(w.written, ['scheduled', 'cancelling', 'cancelled']);
+    assert.deepEqual(w.stubs.order('nextRecipients', 'sendMessage'), []);
+  });
+});
+
+describe('sending', () => {
+  test('pause with a send in flight: answered paused at once; the send finds the campaign paused and goes out after resume', async () => {
+    const slot = gate();
+    const w = world({ slot });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => slot.waiting === 1, 'a send waits for its SMTP slot');
+        await refused(handle.executeUpdate(resumeUpdate, by('ann')), 'sending');
+        assert.deepEqual(await handle.executeUpdate(pauseUpdate, by('ann', 'typo')), { status: 'paused' });
+        assert.equal(w.written.at(-1), 'paused', 'the record is paused before the answer');
+        await refused(handle.executeUpdate(pauseUpdate, by('bob')), 'paused');
+        slot.open();
+        await until(() => w.stubs.inputs('sendMessage').length === 1 && slot.waiting === 0, 'the send ran');
+        const paused = await untilStatus(handle, 'paused');
+        assert.equal(paused.delivery.inFlight, 1, 'the recipient waits, still in flight');
+        assert.deepEqual(w.sent, []);
+        assert.deepEqual(await handle.executeUpdate(resumeUpdate, by('ann')), { status: 'sending' });
+        assert.deepEqual(await handle.result(), { status: 'completed' });
+      });
+    } finally {
+      slot.open();
+    }
+    assert.deepEqual(w.written, ['sending', 'paused', 'sending', 'completed']);
+    assert.equal(w.stubs.inputs('sendMessage').length, 2, 'tried once while paused, once after resume');
+    assert.deepEqual(w.sent, [1], 'sent once');
+  });
+
+  test('cancel with a send in flight that stops within 10 s: cancelling in the record first, answered cancelled', async () => {
+    const slot = gate();
+    const w = world({ slot, recipients: 3 });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => slot.waiting === 3, 'three sends wait for their SMTP slots');
+        const answer = handle.executeUpdate(cancelUpdate, by('ann'));
+        await until(() => w.written.includes('cancelling'), 'cancelling is recorded');
+        assert.equal((await handle.query(statusQuery)).status, 'cancelling');
+        slot.open();
+        assert.deepEqual(await answer, { status: 'cancelled' });
+        assert.deepEqual(await handle.result(), { status: 'cancelled' });
+      });
+    } finally {
+      slot.open();
+    }
+    assert.deepEqual(w.written, ['sending', 'cancelling', 'cancelled']);
+    assert.deepEqual(w.stubs.order('setCampaignStatus', 'finishCancel'), ['setCampaignStatus', 'setCampaignStatus', 'finishCancel']);
+    assert.deepEqual(w.sent, []);
+  });
+
+  test('cancel with a send in flight beyond 10 s: answered cancelling, cancelled when the send has stopped', async () => {
+    // A send retrying after 4xx replies: in flight, with no activity running, so the server's
+    // clock can skip the cancel answer's 10 s (a held activity would hold the clock).
+    let smtpDown = true;
+    const w = world({ smtpDown: () => smtpDown });
+    const wallStart = Date.now();
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await until(() => w.stubs.inputs('sendMessage').length === 1, 'the first attempt failed');
+      const answer = handle.executeUpdate(cancelUpdate, by('ann'));
+      await until(() => w.written.includes('cancelling'), 'cancelling is recorded');
+      await env.sleep('15 seconds');
+      assert.deepEqual(await answer, { status: 'cancelling' });
+      const progress = await untilStatus(handle, 'cancelling');
+      assert.equal(progress.delivery.inFlight, 1);
+      assert.deepEqual(w.stubs.order('finishCancel'), [], 'not finished while the send is in flight');
+      smtpDown = false;
+      assert.deepEqual(await handle.result(), { status: 'cancelled' });
+    });
+    assert.ok(Date.now() - wallStart < 10_000, 'the 10 s were skipped, not waited');
+    assert.deepEqual(w.written, ['sending', 'cancelling', 'cancelled']);
+    assert.deepEqual(
+      w.stubs.order('setCampaignStatus', 'markCancelled', 'finishCancel'),
+      ['setCampaignStatus', 'setCampaignStatus', 'markCancelled', 'finishCancel'],
+      'the recipient is cancelled before the campaign is',
+    );
+    assert.ok(w.stubs.inputs('sendMessage').length >= 3, 'the send was retried meanwhile');
+    assert.deepEqual(w.sent, []);
+  });
+
+  test('paused, then cancelled: the waiting send is cancelled and the campaign ends cancelled', async () => {
+    const slot = gate();
+    const w = world({ slot });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => slot.waiting === 1, 'a send waits for its SMTP slot');
+        await handle.executeUpdate(pauseUpdate, by('ann'));
+        slot.open();
+        await until(() => w.stubs.inputs('sendMessage').length === 1 && slot.waiting === 0, 'the send found the campaign paused');
+        assert.deepEqual(await handle.executeUpdate(cancelUpdate, by('ann')), { status: 'cancelled' });
+        assert.deepEqual(await handle.result(), { status: 'cancelled' });
+      });
+    } finally {
+      slot.open();
+    }
+    assert.deepEqual(w.written, ['sending', 'paused', 'cancelling', 'cancelled']);
+    assert.deepEqual(
+      w.stubs.inputs('markCancelled').map((r) => r.recipientId),
+      [1],
+    );
+    assert.deepEqual(w.sent, []);
+  });
+
+  test('paused while the last send is inside SMTP: the message goes out and the campaign completes', async () => {
+    const smtp = gate();
+    const w = world({ smtp });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => smtp.waiting === 1, 'a send is inside SMTP');
+        assert.deepEqual(await handle.executeUpdate(pauseUpdate, by('ann')), { status: 'paused' });
+        smtp.open();
+        assert.deepEqual(await handle.result(), { status: 'completed' });
+        assert.equal((await handle.query(statusQuery)).status, 'completed');
+      });
+    } finally {
+      smtp.open();
+    }
+    assert.deepEqual(w.written, ['sending', 'paused', 'completed']);
+    assert.deepEqual(w.sent, [1]);
+  });
+
+  test('completed: pause, resume and cancel are refused with the status', async () => {
+    const complete = gate();
+    const w = world({ complete });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => complete.waiting === 1, 'the campaign completes');
+        await refused(handle.executeUpdate(pauseUpdate, by('ann')), 'completed');
+        await refused(handle.executeUpdate(resumeUpdate, by('ann')), 'completed');
+        await refused(handle.executeUpdate(cancelUpdate, by('ann')), 'completed');
+        complete.open();
+        assert.deepEqual(await handle.result(), { status: 'completed' });
+      });
+    } finally {
+      complete.open();
+    }
+    assert.deepEqual(w.written, ['sending', 'completed']);
+  });
+});
+
+describe('failed build', () => {
+  test('a build that gives up (non-retryable failure) ends failed with the reason', async () => {
+    const stubs = stubActivities({
+      buildRecipients: () => {
+        throw ApplicationFailure.nonRetryable('S3 refused: AccessDenied', BUILD_REFUSED);
+      },
+    });
+    await tier.run(stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      assert.deepEqual(await handle.result(), { status: 'failed' });
+      const progress = await handle.query(statusQuery);
+      assert.equal(progress.status, 'failed');
+      assert.equal(progress.reason, 'the recipient list could not be built: S3 refused: AccessDenied');
+    });
+    assert.deepEqual(
+      stubs.inputs('abandonBuild').map((a) => a.reason),
+      ['the recipient list could not be built: S3 refused: AccessDenied'],
+    );
+    assert.equal(stubs.inputs('buildRecipients').length, 1, 'not retried');
+    assert.deepEqual(stubs.order('recordDecision', 'nextRecipients', 'sendMessage'), []);
+  });
+
+  test('a build that answers an error ends failed with it', async () => {
+    const stubs = stubActivities({
+      buildRecipients: () => ({ error: 'the CSV has no email column', total: 0, sendable: 0, blocked: 0 }),
+    });
+    await tier.run(stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      assert.deepEqual(await handle.result(), { status: 'failed' });
+      assert.equal((await handle.query(statusQuery)).reason, 'the CSV has no email column');
+    });
+    assert.deepEqual(
+      stubs.inputs('setCampaignStatus').map((s) => [s.status, s.reason]),
+      [['failed', 'the CSV has no email column']],
+    );
+    assert.deepEqual(stubs.order('recordDecision', 'nextRecipients', 'sendMessage'), []);
+  });
+});
