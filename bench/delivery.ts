@@ -1,26 +1,38 @@
-// Delivery benchmark: the same N messages (a) through a plain pooled nodemailer loop, the ceiling
-// on this machine, and (b) through Campaign Mailer end to end (API, workflows, ledger, SMTP), no
-// throttle and no Sent copies, into Postfix's smtp-sink. Prints both throughputs, their ratio,
-// the worker's CPU per recipient and its peak memory.
-import { spawn } from 'node:child_process';
+// Delivery benchmark: BENCH_N recipients, BENCH_REPEAT times (default 3), each time
+//   (a) the ceiling: a plain pooled nodemailer loop over prebuilt messages into the sink;
+//   (b) the floor: Temporal alone in the product's shape (bench/floor: a parent with a sliding
+//       window of 100 children, one no-op activity each on the send queue, a report by Signal,
+//       continue-as-new every 1,000), on the same dev server with the same worker settings;
+//   (c) Campaign Mailer end to end (API, workflows, ledger, SMTP), no throttle, no Sent copies.
+// Each worker runs in its own process, started afresh for each run. Prints the median of the runs:
+// throughputs, product/floor and product/ceiling, and per recipient the worker's CPU, the
+// PostgreSQL statements (pg_stat_statements, by role: the worker connects as its own role), the
+// Temporal history events, billable actions and bytes (bench/histories.ts), and peak RSS.
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import nodemailer from 'nodemailer';
+import type postgres from 'postgres';
 import { createApp } from '../src/api/app.js';
+import { sendTaskQueue } from '../src/contract/workflow-ids.js';
 import { migrate } from '../src/db/migrate.js';
-import { createSql } from '../src/db/sql.js';
+import { createSql, type Sql } from '../src/db/sql.js';
 import { SmtpSink } from '../src/dev/smtp-sink.js';
+import { createDatabaseIfMissing } from '../src/dev/postgres.js';
 import { createLogger } from '../src/logger.js';
 import { buildMessage, CampaignRenderer } from '../src/mail/message.js';
 import { messageIdFor } from '../src/mail/message-id.js';
-import { createDatabaseIfMissing } from '../src/dev/postgres.js';
-import { startSharedServers } from '../test/helpers/servers.js';
-import { processUsage, startPostfixSink } from './servers.js';
+import type { floorParent } from './floor/workflows.js';
+import { add, chainCost, workflowsCost, type HistoryCost } from './histories.js';
+import { spawnWorker, startBenchServers, startPostfixSink, type BenchServers } from './servers.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const CONNECTIONS = 3;
-const say = (l: string) => process.stdout.write(`${l}\n`);
 const KEY = 'bench-key-0123456789abcdef';
+const WORKER_ROLE = 'bench_worker';
+const WORKER_PASSWORD = 'bench-worker-password';
+const say = (l: string) => process.stdout.write(`${l}\n`);
 
 const definition = {
   from: { name: 'Acme Billing', address: 'billing@acme.test' },
@@ -30,120 +42,240 @@ const definition = {
 };
 const recipients = Array.from({ length: N }, (_, i) => ({ email: `customer${i + 1}@example.com`, name: `Customer ${i + 1}`, vars: { balance: i } }));
 
+/** One run of the floor or the product. */
+interface Run {
+  rate: number;
+  seconds: number;
+  cpuMs: number;
+  peakRssMb: number;
+  /** Statements of the worker's role, and of the API's (the bench polls it every 200 ms). */
+  statements: { worker: number; api: number };
+  /** Every delivery child's history together, and every run of the parent's. */
+  children: HistoryCost;
+  parent: HistoryCost;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
 export async function deliveryBenchmark(): Promise<void> {
-  const servers = await startSharedServers(say, { imap: false, s3: false });
-  const databaseUrl = servers.pgAdminUrl.replace(/\/postgres$/, '/bench');
-  let sinkPort: number;
-  let stopSink: () => Promise<void>;
-  let sinkName = "Postfix smtp-sink";
-  const postfix = await startPostfixSink(say);
-  if (postfix) {
-    sinkPort = postfix.port;
-    stopSink = postfix.stop;
-  } else {
-    sinkName = 'the built-in smtp-server sink (Postfix smtp-sink not available)';
-    const sink = new SmtpSink();
-    await sink.start(0);
-    sinkPort = sink.port;
-    stopSink = () => sink.stop();
-  }
+  const servers = await startBenchServers(say, { postgres: true });
+  const sink = await startSink();
+  const adminUrl = servers.pgAdminUrl.replace(/\/postgres$/, '/bench');
+  const workerUrl = new URL(adminUrl);
+  workerUrl.username = WORKER_ROLE;
+  workerUrl.password = WORKER_PASSWORD;
+  const connection = await Connection.connect({ address: servers.temporalAddress });
+  const client = new Client({ connection });
+  let sql: Sql | undefined;
+  let server: Server | undefined;
   try {
     await createDatabaseIfMissing(servers.pgAdminUrl, 'bench');
-    await migrate(databaseUrl);
-
-    // (a) the ceiling: a pooled nodemailer loop over prebuilt messages
-    const renderer = new CampaignRenderer(definition);
-    const date = new Date();
-    const built = await Promise.all(
-      recipients.map((r, i) => renderer.render({ id: i + 1, ...r }).then((parts) => buildMessage(parts, messageIdFor('ceiling', i + 1, 'billing@acme.test'), date))),
-    );
-    const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port: sinkPort, maxConnections: CONNECTIONS, maxMessages: Infinity });
-    const a0 = performance.now();
-    await Promise.all(built.map((m, i) => transport.sendMail({ envelope: { from: 'billing@acme.test', to: [recipients[i]!.email] }, raw: m.raw })));
-    const ceilingSeconds = (performance.now() - a0) / 1000;
-    transport.close();
-
-    // (b) Campaign Mailer, worker in its own process
-    const taskQueue = 'bench';
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: servers.temporalAddress,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        DATABASE_URL: databaseUrl,
-        SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
-        SMTP_MAX_CONNECTIONS: String(CONNECTIONS),
-        IMAP_URL: '',
-        WORKFLOW_BUNDLE_PATH: servers.bundlePath,
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    worker.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    worker.stderr.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    for (let t = Date.now(); !out.includes('worker polling'); ) {
-      if (worker.exitCode !== null || Date.now() - t > 60_000) throw new Error(`worker did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-
-    const connection = await Connection.connect({ address: servers.temporalAddress });
-    const client = new Client({ connection });
-    const sql = createSql(databaseUrl);
-    const app = createApp({ sql, client, apiKey: KEY, taskQueue, namespace: 'default', logger: createLogger('bench', 'silent') });
-    const server = await new Promise<import('node:http').Server>((ok) => {
+    await migrate(adminUrl);
+    sql = createSql(adminUrl);
+    await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+    await sql.unsafe(`CREATE ROLE ${WORKER_ROLE} LOGIN SUPERUSER PASSWORD '${WORKER_PASSWORD}'`);
+    const app = createApp({ sql, client, apiKey: KEY, taskQueue: 'bench', namespace: 'default', logger: createLogger('bench', 'silent') });
+    server = await new Promise<Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));
     });
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(base + path, {
-        method,
-        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return (await res.json()) as any;
-    };
-    try {
-      const created = await call('POST', '/campaigns', { name: `Bench ${N}`, ...definition, recipients });
-      if (!created.id) throw new Error(`the campaign was not created: ${JSON.stringify(created)}`);
-      for (let t = Date.now(); ; ) {
-        const c = await call('GET', `/campaigns/${created.id}`);
-        if (c.status === 'awaiting_review') break;
-        if (c.status === 'failed' || Date.now() - t > 300_000) throw new Error(`the campaign did not build: ${JSON.stringify(c)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const before = await processUsage(worker.pid!);
-      const b0 = performance.now();
-      await call('POST', `/campaigns/${created.id}/approve`, {});
-      let last: any;
-      for (let t = Date.now(); ; ) {
-        last = await call('GET', `/campaigns/${created.id}`);
-        if (last.status === 'completed') break;
-        if (Date.now() - t > 600_000) throw new Error(`the campaign did not complete: ${JSON.stringify(last)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const seconds = (performance.now() - b0) / 1000;
-      const usage = await processUsage(worker.pid!);
-      const history = await client.workflow.getHandle(`campaign-${created.id}`).fetchHistory();
-      const ceiling = N / ceilingSeconds;
-      const ours = N / seconds;
-      say('');
-      say(`Delivery benchmark: ${N} messages into ${sinkName}, ${CONNECTIONS} SMTP connections`);
-      say(`  (a) pooled nodemailer loop      ${ceiling.toFixed(0).padStart(6)} messages/s (${ceilingSeconds.toFixed(2)} s)`);
-      say(`  (b) Campaign Mailer, end to end ${ours.toFixed(1).padStart(6)} messages/s (${seconds.toFixed(2)} s, approve → completed; sent ${last.counts.sent})`);
-      say(`  ratio (b)/(a)                   ${((ours / ceiling) * 100).toFixed(1)}%`);
-      say(`  worker CPU per recipient        ${(((usage.cpuSeconds - before.cpuSeconds) / N) * 1000).toFixed(2)} ms`);
-      say(`  worker peak RSS                 ${usage.peakRssMb.toFixed(0)} MB`);
-      say(`  campaign workflow history       ${history.events?.length ?? 0} events in its last run (continues as new every 1,000 recipients)`);
-    } finally {
-      server.close();
-      worker.kill('SIGTERM');
-      await new Promise((r) => worker.once('exit', r));
-      await connection.close();
-      await sql.end();
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+    const product = { servers, sinkPort: sink.port, client, sql, api, workerUrl: workerUrl.toString() };
+
+    const ceiling = await prebuiltCeiling(sink.port);
+    const runs = { ceiling: [] as number[], floor: [] as Run[], product: [] as Run[] };
+    for (let i = 1; i <= REPEAT; i++) {
+      runs.ceiling.push(await ceiling());
+      runs.floor.push(await floorRun(servers, client, i));
+      runs.product.push(await productRun(product, i));
+      say(
+        `run ${i}/${REPEAT}: ceiling ${runs.ceiling.at(-1)!.toFixed(0)}/s, floor ${runs.floor.at(-1)!.rate.toFixed(1)}/s, ` +
+          `product ${runs.product.at(-1)!.rate.toFixed(1)}/s`,
+      );
     }
+    report(sink.name, runs);
   } finally {
-    await stopSink();
+    server?.close();
+    await connection.close();
+    await sql?.end();
+    await sink.stop();
     await servers.stop();
   }
+}
+
+/** `npm run bench -- floor`: the floor alone, on TEMPORAL_ADDRESS when set (to compare probes on one server). */
+export async function floorBenchmark(): Promise<void> {
+  const servers = await startBenchServers(say, { postgres: false });
+  const connection = await Connection.connect({ address: servers.temporalAddress });
+  const client = new Client({ connection });
+  try {
+    const runs: Run[] = [];
+    for (let i = 1; i <= REPEAT; i++) {
+      runs.push(await floorRun(servers, client, i));
+      say(`floor run ${i}/${REPEAT}: ${N} children in ${runs.at(-1)!.seconds.toFixed(1)} s = ${runs.at(-1)!.rate.toFixed(1)} per s`);
+    }
+    say(`floor: median ${median(runs.map((r) => r.rate)).toFixed(1)} children/s over ${REPEAT} runs of ${N}`);
+  } finally {
+    await connection.close();
+    await servers.stop();
+  }
+}
+
+async function startSink(): Promise<{ name: string; port: number; stop(): Promise<void> }> {
+  const postfix = await startPostfixSink(say);
+  if (postfix) return { name: 'Postfix smtp-sink', ...postfix };
+  const sink = new SmtpSink();
+  await sink.start(0);
+  return { name: 'the built-in smtp-server sink (Postfix smtp-sink not available)', port: sink.port, stop: () => sink.stop() };
+}
+
+/** The ceiling: messages built once, then each run sends them all through a pooled transport. */
+async function prebuiltCeiling(port: number): Promise<() => Promise<number>> {
+  const renderer = new CampaignRenderer(definition);
+  const date = new Date();
+  const built = await Promise.all(
+    recipients.map((r, i) => renderer.render({ id: i + 1, ...r }).then((parts) => buildMessage(parts, messageIdFor('ceiling', i + 1, 'billing@acme.test'), date))),
+  );
+  return async () => {
+    const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port, maxConnections: CONNECTIONS, maxMessages: Infinity });
+    const t0 = performance.now();
+    await Promise.all(built.map((m, i) => transport.sendMail({ envelope: { from: 'billing@acme.test', to: [recipients[i]!.email] }, raw: m.raw })));
+    const seconds = (performance.now() - t0) / 1000;
+    transport.close();
+    return N / seconds;
+  };
+}
+
+async function floorRun(servers: BenchServers, client: Client, i: number): Promise<Run> {
+  const taskQueue = `floor-${i}`;
+  const worker = await spawnWorker('bench/floor/worker.ts', {
+    TEMPORAL_ADDRESS: servers.temporalAddress,
+    FLOOR_TASK_QUEUE: taskQueue,
+    FLOOR_BUNDLE_PATH: servers.floorBundlePath,
+    SMTP_MAX_CONNECTIONS: String(CONNECTIONS),
+  }, 'floor worker polling');
+  try {
+    const workflowId = `floor-${Date.now()}-${i}`;
+    const before = await worker.usage();
+    const t0 = performance.now();
+    await client.workflow.execute<typeof floorParent>('floorParent', { taskQueue, workflowId, args: [{ total: N, sendQueue: sendTaskQueue(taskQueue) }] });
+    const seconds = (performance.now() - t0) / 1000;
+    const after = await worker.usage();
+    await new Promise((r) => setTimeout(r, 1000)); // the last children close after their report
+    const children = await workflowsCost(client, Array.from({ length: N }, (_, c) => `${workflowId}-c-${c}`));
+    const parent = await chainCost(client, workflowId);
+    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, statements: { worker: 0, api: 0 }, children, parent };
+  } finally {
+    await worker.stop();
+  }
+}
+
+interface ProductContext {
+  servers: BenchServers;
+  sinkPort: number;
+  client: Client;
+  sql: Sql;
+  api: string;
+  workerUrl: string;
+}
+
+async function productRun(p: ProductContext, i: number): Promise<Run> {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(p.api + path, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return (await res.json()) as any;
+  };
+  const worker = await spawnWorker('src/worker/main.ts', {
+    TEMPORAL_ADDRESS: p.servers.temporalAddress,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    DATABASE_URL: p.workerUrl,
+    SMTP_URL: `smtp://127.0.0.1:${p.sinkPort}`,
+    SMTP_MAX_CONNECTIONS: String(CONNECTIONS),
+    IMAP_URL: '',
+    WORKFLOW_BUNDLE_PATH: p.servers.bundlePath,
+    LOG_LEVEL: 'info',
+  }, 'worker polling');
+  try {
+    const created = await call('POST', '/campaigns', { name: `Bench ${N} #${i}`, ...definition, recipients });
+    if (!created.id) throw new Error(`the campaign was not created: ${JSON.stringify(created)}`);
+    for (let t = Date.now(); ; ) {
+      const c = await call('GET', `/campaigns/${created.id}`);
+      if (c.status === 'awaiting_review') break;
+      if (c.status === 'failed' || Date.now() - t > 300_000) throw new Error(`the campaign did not build: ${JSON.stringify(c)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await p.sql`SELECT pg_stat_statements_reset()`;
+    const before = await worker.usage();
+    const t0 = performance.now();
+    await call('POST', `/campaigns/${created.id}/approve`, {});
+    let last: any;
+    for (let t = Date.now(); ; ) {
+      last = await call('GET', `/campaigns/${created.id}`);
+      if (last.status === 'completed') break;
+      if (Date.now() - t > 600_000) throw new Error(`the campaign did not complete: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const after = await worker.usage();
+    if (last.counts.sent !== N) throw new Error(`sent ${last.counts.sent} of ${N}`);
+    const statements = await statementsByRole(p.sql);
+    const workflowId = `campaign-${created.id}`;
+    await p.client.workflow.getHandle(workflowId).result();
+    await new Promise((r) => setTimeout(r, 1000)); // the last children close after their report
+    const ids = await p.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${created.id} ORDER BY id`;
+    const children = await workflowsCost(p.client, ids.map((r) => `${workflowId}-r-${r.id}`));
+    const parent = await chainCost(p.client, workflowId);
+    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, statements, children, parent };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** Statements run on the bench database since the reset, by the worker's role and by the API's. */
+async function statementsByRole(sql: Sql): Promise<Run['statements']> {
+  const rows: postgres.RowList<{ rolname: string; calls: string }[]> = await sql`
+    SELECT r.rolname, sum(s.calls)::text AS calls
+      FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+     WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND s.query NOT ILIKE '%pg_stat_statements%'
+     GROUP BY r.rolname`;
+  const of = (role: string) => Number(rows.find((r) => r.rolname === role)?.calls ?? 0);
+  return { worker: of(WORKER_ROLE), api: of('postgres') };
+}
+
+function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; product: Run[] }): void {
+  const m = (rs: Run[], f: (r: Run) => number) => median(rs.map(f));
+  const perRecipient = (rs: Run[], pick: (c: HistoryCost) => number) => m(rs, (r) => pick(add(r.children, r.parent)) / N);
+  const ceiling = median(runs.ceiling);
+  const floor = m(runs.floor, (r) => r.rate);
+  const product = m(runs.product, (r) => r.rate);
+  const col = (s: string | number, w = 11) => String(s).padStart(w);
+  const row = (label: string, c: string | number, f: string | number, p: string | number) => say(`  ${label.padEnd(44)}${col(c)}${col(f)}${col(p)}`);
+  const both = (label: string, f: (rs: Run[]) => string) => row(label, '', f(runs.floor), f(runs.product));
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
+  say('');
+  say(`Delivery benchmark: ${N} recipients into ${sinkName}, ${CONNECTIONS} SMTP connections; median of ${REPEAT} run(s)`);
+  row('', 'ceiling', 'floor', 'product');
+  row('messages/s', ceiling.toFixed(0), floor.toFixed(1), product.toFixed(1));
+  say(`  product/floor ${((product / floor) * 100).toFixed(1)} %, product/ceiling ${((product / ceiling) * 100).toFixed(1)} %`);
+  say(`  per run: ceiling ${list(runs.ceiling)}; floor ${list(runs.floor.map((r) => r.rate))}; product ${list(runs.product.map((r) => r.rate))}`);
+  say('  per recipient:');
+  both('  worker CPU ms', (rs) => m(rs, (r) => r.cpuMs).toFixed(2));
+  both('  PostgreSQL statements, worker', (rs) => m(rs, (r) => r.statements.worker / N).toFixed(1));
+  both('  PostgreSQL statements, API (polled 5/s)', (rs) => m(rs, (r) => r.statements.api / N).toFixed(2));
+  both('  history events (child + parent share)', (rs) => perRecipient(rs, (c) => c.events).toFixed(1));
+  both('    of which the parent', (rs) => m(rs, (r) => r.parent.events / N).toFixed(1));
+  both('  billable actions (child + parent share)', (rs) => perRecipient(rs, (c) => c.actions).toFixed(2));
+  both('    of which the parent', (rs) => m(rs, (r) => r.parent.actions / N).toFixed(2));
+  both('  history bytes (child + parent share)', (rs) => perRecipient(rs, (c) => c.bytes).toFixed(0));
+  both('worker peak RSS MB', (rs) => m(rs, (r) => r.peakRssMb).toFixed(0));
+  both('parent runs (continue-as-new)', (rs) => m(rs, (r) => r.parent.workflows).toFixed(0));
+  say('  Actions are counted from the fetched histories (bench/histories.ts); activity heartbeats and Queries are not in');
+  say('  any history and are not counted (the send activity heartbeats once as it starts).');
 }

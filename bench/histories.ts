@@ -1,0 +1,94 @@
+// What a run cost Temporal, read back from the histories it left: events, bytes and the billable
+// actions of Temporal Cloud (https://docs.temporal.io/cloud/actions), counted per event as
+//   WorkflowExecutionStarted (a client start, a continue-as-new run, a child)      1
+//   StartChildWorkflowExecutionInitiated (the parent's intent; with the child's start: 2) 1
+//   ActivityTaskScheduled, plus (attempt - 1) of its ActivityTaskStarted for retries  1
+//   local-activity markers: all of one workflow task together                        1
+//   TimerStarted                                                                     1
+//   WorkflowExecutionSignaled (from a client or a workflow; the sender's
+//     SignalExternalWorkflowExecutionInitiated is not counted again)                 1
+//   WorkflowExecutionUpdateAccepted, UpsertWorkflowSearchAttributes,
+//     WorkflowExecutionOptionsUpdated                                                1
+// Not in any history, so not counted: activity heartbeats that reach the server, Queries, rejected
+// Updates. Patch (version) markers are not billed.
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
+
+const E = temporal.api.enums.v1.EventType;
+type History = proto.temporal.api.history.v1.IHistory;
+
+export interface HistoryCost {
+  workflows: number;
+  events: number;
+  actions: number;
+  bytes: number;
+}
+
+const zero = (): HistoryCost => ({ workflows: 0, events: 0, actions: 0, bytes: 0 });
+
+export function add(a: HistoryCost, b: HistoryCost): HistoryCost {
+  return { workflows: a.workflows + b.workflows, events: a.events + b.events, actions: a.actions + b.actions, bytes: a.bytes + b.bytes };
+}
+
+function costOf(history: History): HistoryCost {
+  let actions = 0;
+  let markersThisTask = false;
+  for (const e of history.events ?? []) {
+    switch (e.eventType) {
+      case E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+      case E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+      case E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+      case E.EVENT_TYPE_TIMER_STARTED:
+      case E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      case E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      case E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      case E.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED:
+        actions++;
+        break;
+      case E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        actions += Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1);
+        break;
+      case E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        markersThisTask = false;
+        break;
+      case E.EVENT_TYPE_MARKER_RECORDED:
+        if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' && !markersThisTask) {
+          markersThisTask = true;
+          actions++;
+        }
+        break;
+    }
+  }
+  const bytes = temporal.api.history.v1.History.encode(history).finish().byteLength;
+  return { workflows: 1, events: history.events?.length ?? 0, actions, bytes };
+}
+
+/** Every run of a workflow that continued as new, walked back from the latest. */
+export async function chainCost(client: Client, workflowId: string): Promise<HistoryCost> {
+  let total = zero();
+  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
+  while (runId) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    total = add(total, costOf(history));
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  return total;
+}
+
+/** The latest run of each workflow, a few fetched at once. */
+export async function workflowsCost(client: Client, workflowIds: string[], concurrency = 16): Promise<HistoryCost> {
+  let total = zero();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < workflowIds.length) {
+        const id = workflowIds[next++]!;
+        const cost = costOf(await client.workflow.getHandle(id).fetchHistory());
+        total = add(total, cost); // after the await: the other fetchers add meanwhile
+      }
+    }),
+  );
+  return total;
+}
