@@ -86,6 +86,8 @@ test('the stack has what production needs: healthchecks, ordered start-up, a dev
   assert.match(s.temporal!.image!, /^temporalio\/auto-setup:/);
   assert.equal(s.temporal!.environment!.DB, 'postgres12');
   assert.match(s['temporal-ui']!.image!, /^temporalio\/ui:/);
+  // The Temporal UI's Signals approve and cancel campaigns: published on loopback unless the operator opts in.
+  assert.deepEqual(s['temporal-ui']!.ports, ['${TEMPORAL_UI_BIND:-127.0.0.1}:${TEMPORAL_UI_PORT:-8080}:8080']);
   for (const name of APP_SERVICES) assert.equal(s[name]!.build, '.', `${name} is built from the Dockerfile`);
   assert.equal(s.worker!.container_name, undefined, 'a worker can be scaled');
   assert.equal(s.worker!.ports, undefined, 'a worker can be scaled');
