@@ -179,7 +179,10 @@ async function deliverAll(c: CampaignState, input: CampaignInput): Promise<Campa
   const loop = { startedThisRun: 0, quiet: QUIET_MIN_MS, check: undefined as QuietCheck | undefined };
   for (;;) {
     if (c.cancelRequested) return finishCancelled(c);
-    if (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2) {
+    // A run that has started its share starts no more pages: children that report while a page
+    // starts must not keep the window open and the run from ever continuing as new.
+    const runFull = loop.startedThisRun >= MAX_STARTS_PER_RUN && patched('starts-per-run-bound');
+    if (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2 && !runFull) {
       loop.startedThisRun += await startNextPage(c);
       continue;
     }

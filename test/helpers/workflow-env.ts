@@ -17,6 +17,9 @@ async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   // Errors only: the workers' state changes and the test server's missing capabilities are noise here.
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   const path = await resolveTimeSkippingServer();
+  // The server lives for one file: the JIT's quick tier and a serial GC cost it a third less CPU
+  // than the JVM's defaults (a 600-child fan-out: 29 s instead of 42 s on the 2-core machine).
+  process.env.JAVA_TOOL_OPTIONS ??= '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
   return TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
 }
 
@@ -120,7 +123,8 @@ export async function startWorkflowTier(): Promise<WorkflowTier> {
   const taskQueue = `wf-${randomUUID()}`;
   const workers = await Promise.all([
     Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities }),
-    Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities }),
+    // Room for far more sends than a campaign's window, so that only the workflow bounds them.
+    Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities, maxConcurrentActivityTaskExecutions: 1000 }),
   ]);
   const running = Promise.all(workers.map((w) => w.run()));
   running.catch(() => undefined); // awaited by close

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import type { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { SendResult } from '../../src/activities/index.js';
+import { startCampaign, startWorkflowTier, stubActivities, type WorkflowTier } from '../helpers/workflow-env.js';
+
+// The sliding window of delivery children and continue-as-new, with real delivery children on
+// the time-skipping server and every activity stubbed: the recipients are an in-memory list.
+
+let tier: WorkflowTier;
+let env: TestWorkflowEnvironment;
+before(async () => {
+  tier = await startWorkflowTier();
+  env = tier.env;
+});
+after(async () => tier?.close());
+
+/**
+ * Enough for a second run after the first continues as new, with children of the first still in
+ * flight; FANOUT_RECIPIENTS=5000 checks the larger scale (about 50 children a second here).
+ */
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const RECIPIENTS = Number(process.env.FANOUT_RECIPIENTS ?? 1_200);
+/** The campaign's window (WINDOW) and its starts per run (MAX_STARTS_PER_RUN) in src/workflows/campaign.ts. */
+const WINDOW = 100;
+const STARTS_PER_RUN = 1_000;
+/** Far below Temporal's 51,200 events and its warning at 10,240. */
+const MAX_EVENTS_PER_RUN = 10_000;
+
+/**
+ * Holds sends in flight until `size` of them are held, or none has come for a moment: each wave
+ * shows how many the campaign lets run at once (the worker would run up to 1,000).
+ */
+function waves(size: number, idleMs = 200) {
+  let held: (() => void)[] = [];
+  let idle: NodeJS.Timeout | undefined;
+  const release = () => {
+    clearTimeout(idle);
+    for (const go of held) go();
+    held = [];
+  };
+  return {
+    pass: () =>
+      new Promise<void>((resolve) => {
+        held.push(resolve);
+        clearTimeout(idle);
+        if (held.length >= size) release();
+        else idle = setTimeout(release, idleMs);
+      }),
+  };
+}
+
+test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${STARTS_PER_RUN} starts, bounded histories, each sent once`, async () => {
+  const list = Array.from({ length: RECIPIENTS }, (_, i) => ({ id: i + 1, masked: `r***${i + 1}@example.com` }));
+  const sends = new Map<number, number>();
+  /** Recipients whose send has finished, as the record has them. */
+  const settled = new Set<number>();
+  let sending = 0;
+  let peakSending = 0;
+  const wave = waves(WINDOW);
+  const stubs = stubActivities({
+    buildRecipients: () => ({ total: RECIPIENTS, sendable: RECIPIENTS, blocked: 0, review: { required: false, expiresAfter: '7 days' } }),
+    // Ids ascend from 1, as the record's do: the page after `afterId`.
+    nextRecipients: ({ afterId, limit }) => list.slice(afterId, afterId + limit),
+    sendMessage: async ({ recipientId }): Promise<SendResult> => {
+      sends.set(recipientId, (sends.get(recipientId) ?? 0) + 1);
+      peakSending = Math.max(peakSending, ++sending);
+      try {
+        await wave.pass();
+      } finally {
+        sending--;
+      }
+      settled.add(recipientId);
+      return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+    },
+    // What the campaign asks the record when no report has come for a while.
+    deliveryProgress: ({ ids }) => ({ settled: ids.filter((id) => settled.has(id)), copiesPending: 0 }),
+  });
+
+  const wallStart = Date.now();
+  const handle = await tier.run(stubs.activities, async (queue) => {
+    const handle = await startCampaign(env, queue);
+    // Not handle.result(): following a continue-as-new chain by long poll sometimes misses the
+    // last run's close on the test server. Its latest run is described until it has closed.
+    const { testService } = env.connection;
+    assert.ok(testService, 'the time-skipping server');
+    await testService.unlockTimeSkipping({});
+    try {
+      for (;;) {
+        const { status } = await env.client.workflow.getHandle(handle.workflowId).describe();
+        if (status.name !== 'RUNNING' && status.name !== 'CONTINUED_AS_NEW') break;
+        await delay(200);
+      }
+    } finally {
+      await testService.lockTimeSkipping({});
+    }
+    assert.deepEqual(await env.client.workflow.getHandle(handle.workflowId).result(), { status: 'completed' });
+    return handle;
+  });
+  const wallSeconds = (Date.now() - wallStart) / 1000;
+
+  // Every run of the campaign, from the first along its continue-as-new chain.
+  const runs: { events: number; starts: number; suggested: boolean }[] = [];
+  let runId: string | undefined = handle.firstExecutionRunId;
+  while (runId) {
+    const history: { events?: HistoryEvent[] | null } = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    runs.push({
+      events: events.length,
+      starts: events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length,
+      suggested: events.some((e) => e.workflowTaskStartedEventAttributes?.suggestContinueAsNew),
+    });
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  console.log(
+    `fan-out of ${RECIPIENTS} in ${wallSeconds.toFixed(1)} s: ${runs.length} runs, ` +
+      runs.map((r, i) => `run ${i + 1}: ${r.starts} starts, ${r.events} events${r.suggested ? ' (continue-as-new suggested)' : ''}`).join('; ') +
+      `; at most ${peakSending} sends at once`,
+  );
+
+  assert.ok(peakSending <= WINDOW, `at most ${WINDOW} sends at once (${peakSending})`);
+  assert.ok(peakSending >= WINDOW / 2, `the window fills (${peakSending} at once)`);
+
+  assert.ok(runs.length >= Math.ceil(RECIPIENTS / (STARTS_PER_RUN + WINDOW)), `continued as new (${runs.length} runs)`);
+  for (const [i, run] of runs.slice(0, -1).entries()) {
+    // After 1,000 starts, or sooner when the server suggests it (its history count threshold).
+    assert.ok(run.starts >= STARTS_PER_RUN || run.suggested, `run ${i + 1} continued after ${STARTS_PER_RUN} starts (${run.starts})`);
+    assert.ok(run.starts <= STARTS_PER_RUN + WINDOW, `run ${i + 1} started no more than a page after that (${run.starts})`);
+  }
+  for (const [i, run] of runs.entries()) assert.ok(run.events < MAX_EVENTS_PER_RUN, `run ${i + 1}: ${run.events} events`);
+  assert.equal(
+    runs.reduce((n, r) => n + r.starts, 0),
+    RECIPIENTS,
+    'each recipient was handed to one child',
+  );
+
+  assert.equal(sends.size, RECIPIENTS, 'every recipient was sent');
+  assert.deepEqual(
+    [...sends].filter(([, n]) => n !== 1),
+    [],
+    'none twice',
+  );
+  assert.equal(stubs.inputs('completeCampaign').length, 1);
+});
