@@ -137,7 +137,7 @@ describe('delivery', () => {
   });
 
   test('a suppressed address is skipped and reported skipped', async () => {
-    const { result, reports } = await deliver({ sendMessage: () => ({ outcome: 'skipped', reason: 'suppressed: unsubscribed' }) });
+    const { result, reports } = await deliver({ sendMessage: () => ({ outcome: 'skipped', reason: 'suppressed' }) });
     assert.deepEqual(result, { send: 'skipped', copy: 'not_requested' });
     assert.deepEqual(reports, [{ recipientId: 1, stage: 'send', outcome: 'skipped' }]);
   });
