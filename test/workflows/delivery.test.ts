@@ -55,7 +55,8 @@ async function deliver(overrides: Partial<ActivityStubs>) {
         .map((s) => defaultPayloadConverter.fromPayload<DeliveryReport>(s!.input!.payloads![0]!));
       return { result, reports, stubs };
     } finally {
-      await campaign.terminate('the test is done');
+      // Already ended is fine: only the reports it received matter here.
+      await campaign.terminate('the test is done').catch(() => undefined);
     }
   });
 }
