@@ -10,6 +10,7 @@
 // Temporal history events, billable actions and bytes (bench/histories.ts), and peak RSS.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { loadavg } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import nodemailer from 'nodemailer';
 import type postgres from 'postgres';
@@ -93,7 +94,8 @@ export async function deliveryBenchmark(): Promise<void> {
       runs.product.push(await productRun(product, i));
       say(
         `run ${i}/${REPEAT}: ceiling ${runs.ceiling.at(-1)!.toFixed(0)}/s, floor ${runs.floor.at(-1)!.rate.toFixed(1)}/s, ` +
-          `product ${runs.product.at(-1)!.rate.toFixed(1)}/s`,
+          `product ${runs.product.at(-1)!.rate.toFixed(1)}/s; parent runs: floor ${runs.floor.at(-1)!.parent.workflows}, product ${runs.product.at(-1)!.parent.workflows}; ` +
+          `load ${loadavg()[0]!.toFixed(1)}`,
       );
     }
     report(sink.name, runs);
@@ -115,7 +117,13 @@ export async function floorBenchmark(): Promise<void> {
     const runs: Run[] = [];
     for (let i = 1; i <= REPEAT; i++) {
       runs.push(await floorRun(servers, client, i));
-      say(`floor run ${i}/${REPEAT}: ${N} children in ${runs.at(-1)!.seconds.toFixed(1)} s = ${runs.at(-1)!.rate.toFixed(1)} per s`);
+      const r = runs.at(-1)!;
+      const all = add(r.children, r.parent);
+      say(
+        `floor run ${i}/${REPEAT}: ${N} children in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)} per s; ` +
+          `${r.parent.workflows} parent run(s); per recipient ${(all.events / N).toFixed(1)} events, ${(all.actions / N).toFixed(2)} actions, ` +
+          `${(all.bytes / N).toFixed(0)} bytes, ${r.cpuMs.toFixed(2)} ms worker CPU`,
+      );
     }
     say(`floor: median ${median(runs.map((r) => r.rate)).toFixed(1)} children/s over ${REPEAT} runs of ${N}`);
   } finally {

@@ -7,8 +7,9 @@
 //   TimerStarted                                                                     1
 //   WorkflowExecutionSignaled (from a client or a workflow; the sender's
 //     SignalExternalWorkflowExecutionInitiated is not counted again)                 1
-//   WorkflowExecutionUpdateAccepted, UpsertWorkflowSearchAttributes,
-//     WorkflowExecutionOptionsUpdated                                                1
+//   WorkflowExecutionUpdateAccepted, WorkflowExecutionOptionsUpdated,
+//     UpsertWorkflowSearchAttributes (unless it sets only TemporalChangeVersion,
+//     which patched() writes and which is exempt)                                    1
 // Not in any history, so not counted: activity heartbeats that reach the server, Queries, rejected
 // Updates. Patch (version) markers are not billed.
 import type { Client } from '@temporalio/client';
@@ -43,10 +44,15 @@ function costOf(history: History): HistoryCost {
       case E.EVENT_TYPE_TIMER_STARTED:
       case E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
       case E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-      case E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
       case E.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED:
         actions++;
         break;
+      case E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        // patched() upserts TemporalChangeVersion, which is exempt.
+        const keys = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+        if (keys.some((k) => k !== 'TemporalChangeVersion')) actions++;
+        break;
+      }
       case E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
         actions += Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1);
         break;
