@@ -74,6 +74,20 @@ const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code
 /** The statuses a test message may be sent in: those of a review still open. */
 const TESTABLE: readonly string[] = ['awaiting_review'];
 
+/**
+ * A test send is part of a review: once the campaign is decided (or ended) it is no longer a way
+ * to send its messages anywhere, and a suppressed address gets no test message either.
+ */
+async function assertTestSendAllowed(sql: Sql, c: { tenant: string; status: string }, to: string): Promise<void> {
+  if (!TESTABLE.includes(c.status)) {
+    throw new ApiError(409, `the campaign is ${c.status}; test messages are sent only while it awaits review`, { status: c.status });
+  }
+  const [suppressed] = await suppressedAmong(sql, c.tenant, [to]);
+  if (suppressed) {
+    throw new ApiError(409, `${to} is on the suppression list${suppressed.reason ? ` (${suppressed.reason})` : ''}; nothing was sent`, { status: c.status });
+  }
+}
+
 export function reviewRouter(deps: ReviewRouterDeps): Router {
   const { sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs } = deps;
   const router = Router();
@@ -231,15 +245,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
   }));
 
   router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', params: { id: campaignParam }, load, body: testSendSchema, response: testSendResponse, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }, async ({ caller, loaded: c, body }, _req, res) => {
-    // A test send is part of a review: once the campaign is decided (or ended) it is no longer a
-    // way to send its messages anywhere.
-    if (!TESTABLE.includes(c.status)) {
-      throw new ApiError(409, `the campaign is ${c.status}; test messages are sent only while it awaits review`, { status: c.status });
-    }
-    const [suppressed] = await suppressedAmong(sql, c.tenant, [body.to]);
-    if (suppressed) {
-      throw new ApiError(409, `${body.to} is on the suppression list${suppressed.reason ? ` (${suppressed.reason})` : ''}; nothing was sent`, { status: c.status });
-    }
+    await assertTestSendAllowed(sql, c, body.to);
     let recipientId = body.recipientId;
     if (recipientId === undefined) {
       const [first] = await recipients.recipientsByBuildStatus(sql, c.id, ['ready', 'warning', 'needs_review'], 0, 1);
