@@ -17,6 +17,7 @@ import { LocationDeniedError } from '../s3/locations.js';
 import { maskAddressesIn } from '../contract/mask.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
+import { startWhenMinuteAllows } from './minute-window.js';
 import { accountOf, existingCampaign, recipientMessage, type RecipientMessage } from './records.js';
 
 export type SendResult =
@@ -146,15 +147,12 @@ async function accountHeld({ deps, campaign }: Attempt): Promise<SendResult | un
  * account's or the campaign's send window, now or at the slot's time, it answers `throttled` until
  * the next opening: the recipient's workflow waits on a timer.
  */
-async function takeSlot({ deps, campaign, campaignId, account, accountLabel }: Attempt): Promise<SendResult | undefined> {
+async function takeSlot(a: Attempt): Promise<SendResult | undefined> {
+  const { deps, campaign, account, accountLabel } = a;
   const windows = [account.limits.sendWindow, campaign.definition.sendWindow];
   const closed = windowWait(windows, Date.now());
   if (closed) return { outcome: 'throttled', retryAt: closed.until, reason: closed.reason };
-  const limits: RateLimit[] = [
-    { key: throttleKey(campaign.tenant, campaign.account), perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
-    { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
-  ];
-  const slot = await reserveSlot(deps.sql, limits, MAX_IN_ACTIVITY_WAIT_MS);
+  const slot = await reserveSlot(deps.sql, rateLimitsOf(a), MAX_IN_ACTIVITY_WAIT_MS);
   if (slot.kind === 'later') {
     deps.metrics.throttleDeferrals.inc(accountLabel);
     return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
@@ -164,6 +162,14 @@ async function takeSlot({ deps, campaign, campaignId, account, accountLabel }: A
   deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
   await waitUntil(slot.at);
   return undefined;
+}
+
+/** The account's limits (shared by every campaign on it) and the campaign's own lower rate. */
+function rateLimitsOf({ campaign, campaignId, account }: Attempt): RateLimit[] {
+  return [
+    { key: throttleKey(campaign.tenant, campaign.account), perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
+    { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
+  ];
 }
 
 /**
@@ -201,6 +207,9 @@ async function sendInSlot(a: Attempt, msg: RecipientMessage): Promise<SendResult
   if (stop) return stop;
   // Temporal may have given up on this attempt while it waited (it heard of no heartbeat).
   Context.current().cancellationSignal.throwIfAborted();
+  // The slot kept the pace; whatever delayed the message since, no minute gets more than its limit.
+  const roomAt = await startWhenMinuteAllows(a.deps.sql, rateLimitsOf(a), MAX_IN_ACTIVITY_WAIT_MS);
+  if (roomAt) return { outcome: 'throttled', retryAt: roomAt.getTime(), reason: 'rate limit' };
   const claimed = await claim(a, msg);
   if (claimed) return claimed;
   return smtpTransaction(a, msg);

@@ -11,9 +11,19 @@ import { LocationDeniedError } from '../s3/locations.js';
 import { tenantS3 } from '../s3/tenant-s3.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
+import { startWhenMinuteAllows } from './minute-window.js';
 
 /** A test send waits at most this long for its slot under the account's limits, else it is refused. */
 const TEST_SEND_MAX_WAIT_MS = 20_000;
+
+function throttled(account: string, reason: string, retryAt: Date): ApplicationFailure {
+  return ApplicationFailure.create({
+    nonRetryable: true,
+    type: ACCOUNT_THROTTLED,
+    message: `account ${account}: ${reason}; the next message may go at ${retryAt.toISOString()}`,
+    details: [retryAt.toISOString()],
+  });
+}
 
 /** Sending one rendered message to a test address only; no status of the campaign changes. */
 export function createTestSendActivities(deps: ActivityDeps) {
@@ -29,16 +39,12 @@ export function createTestSendActivities(deps: ActivityDeps) {
     if (hold) {
       throw ApplicationFailure.nonRetryable(`account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}`, ACCOUNT_HELD);
     }
-    const slot = await reserveSlot(sql, [{ key: accountKey, perMinute: limits.messagesPerMinute, perDay: limits.messagesPerDay }], TEST_SEND_MAX_WAIT_MS);
-    if (slot.kind === 'later') {
-      throw ApplicationFailure.create({
-        nonRetryable: true,
-        type: ACCOUNT_THROTTLED,
-        message: `account ${campaign.account}: ${slot.reason}; the next message may go at ${slot.retryAt.toISOString()}`,
-        details: [slot.retryAt.toISOString()],
-      });
-    }
+    const rateLimits = [{ key: accountKey, perMinute: limits.messagesPerMinute, perDay: limits.messagesPerDay }];
+    const slot = await reserveSlot(sql, rateLimits, TEST_SEND_MAX_WAIT_MS);
+    if (slot.kind === 'later') throw throttled(campaign.account, slot.reason, slot.retryAt);
     await waitUntil(slot.at);
+    const roomAt = await startWhenMinuteAllows(sql, rateLimits, TEST_SEND_MAX_WAIT_MS);
+    if (roomAt) throw throttled(campaign.account, 'rate limit', roomAt);
   }
 
   return {

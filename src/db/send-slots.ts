@@ -1,3 +1,4 @@
+import { MINUTE_WINDOW_MS, spacingMs } from '../schedule/spacing.js';
 import type { Db, Sql } from './sql.js';
 
 export interface RateLimit {
@@ -20,8 +21,6 @@ export const holdKey = (tenant: string, account: string) => (account === 'defaul
 
 export type Reservation = { kind: 'slot'; at: Date } | { kind: 'later'; retryAt: Date; reason: string };
 
-/** Spacing is a little wider than 60 s / rate, so network jitter never packs rate+1 into a minute. */
-const SPACING_MARGIN = 1.01;
 /** While an account is slowed down after a 421 / 4.7.x reply, its spacing is this much wider. */
 const SLOW_FACTOR = 4;
 const SLOW_FOR = '5 minutes';
@@ -43,7 +42,7 @@ export async function reserveSlot(sql: Sql, limits: RateLimit[], maxWaitMs: numb
       const [row] = await tx<{ nextAt: Date; slowUntil: Date | null }[]>`
         SELECT next_at, slow_until FROM send_slots WHERE key = ${l.key} FOR UPDATE`;
       const slow = row!.slowUntil && row!.slowUntil.getTime() > now.getTime() ? SLOW_FACTOR : 1;
-      const gap = l.perMinute ? (60_000 / l.perMinute) * SPACING_MARGIN * slow : 0;
+      const gap = spacingMs(l.perMinute) * slow;
       spacing.set(l.key, gap);
       at = Math.max(at, row!.nextAt.getTime());
       if (l.perDay) {
@@ -61,6 +60,39 @@ export async function reserveSlot(sql: Sql, limits: RateLimit[], maxWaitMs: numb
       if (l.perDay) await tx`INSERT INTO send_slot_log (key, at) VALUES (${l.key}, ${new Date(at)})`;
     }
     return { kind: 'slot', at: new Date(at) } as Reservation;
+  });
+}
+
+/**
+ * The per-minute limits as a provider counts them: at most `perMinute` SMTP transactions start in
+ * any window of a minute (and the spacing margin), whatever delayed this message after its slot (a
+ * slow render, a wait for a connection, a loaded machine). Called right before the transaction:
+ * records its start when every limit has room and answers undefined, else answers when there will
+ * be room. The slots keep the pace; this only bites when the pace slipped.
+ */
+export async function startUnderMinuteLimits(sql: Sql, limits: RateLimit[]): Promise<Date | undefined> {
+  const active = limits.filter((l) => l.perMinute).sort((a, b) => a.key.localeCompare(b.key));
+  if (active.length === 0) return undefined;
+  const keys = active.map((l) => l.key);
+  return sql.begin(async (tx) => {
+    // The limits' rows serialise every worker's starts on them (locked in key order, as slots are).
+    await tx`
+      INSERT INTO send_slots (key) SELECT k FROM unnest(${keys}::text[]) k ORDER BY k
+      ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key`;
+    // A statement after the lock sees every start committed before it: for each limit, its
+    // perMinute-th latest start in the window (if there are that many) says when there is room.
+    const rows = await tx<{ now: Date; full: Date | null }[]>`
+      SELECT clock_timestamp() AS now, (
+        SELECT at FROM send_starts s WHERE s.key = l.key AND at > clock_timestamp() - ${MINUTE_WINDOW_MS} * interval '1 millisecond'
+        ORDER BY at DESC OFFSET l.per_minute - 1 LIMIT 1) AS full
+      FROM unnest(${keys}::text[], ${active.map((l) => l.perMinute!)}::int[]) AS l(key, per_minute)`;
+    const now = Math.max(...rows.map((r) => r.now.getTime()));
+    const roomAt = Math.max(0, ...rows.map((r) => (r.full ? r.full.getTime() + MINUTE_WINDOW_MS : 0)));
+    if (roomAt > now) return new Date(roomAt);
+    await tx`
+      WITH gone AS (DELETE FROM send_starts WHERE key = ANY(${keys}::text[]) AND at <= ${new Date(now - MINUTE_WINDOW_MS)})
+      INSERT INTO send_starts (key, at) SELECT k, ${new Date(now)}::timestamptz FROM unnest(${keys}::text[]) k`;
+    return undefined;
   });
 }
 

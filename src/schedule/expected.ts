@@ -1,14 +1,13 @@
 import { DateTime } from 'luxon';
 import type { SendWindow } from '../contract/send-window.js';
 import { nextSendable, type Opening } from './send-window.js';
+import { SPACING_MARGIN, spacingMs } from './spacing.js';
 
 // When a campaign's messages are expected to go: the account's per-minute spacing and rolling
 // 24-hour limit, the campaign's own lower rate, the send windows, and what the account already
 // has queued ahead of it, played forward message by message exactly as the throttle will
 // reserve slots. Pure, so it is tested against cases worked out by hand.
 
-/** The throttle spaces slots a little wider than 60 s / rate (see the send slots). */
-const SPACING_MARGIN = 1.01;
 const DAY_MS = 24 * 3600_000;
 /** A message held back by the daily limit goes this long after the oldest one of the last 24 hours. */
 const DAILY_LIMIT_SLACK_MS = 1000;
@@ -42,8 +41,6 @@ export interface Schedule {
   /** In words, for a reviewer: "6 days, finishing Tuesday 8 December 09:07 (Europe/Berlin)". */
   summary: string;
 }
-
-const spacingMs = (perMinute: number | undefined) => (perMinute ? (60_000 / perMinute) * SPACING_MARGIN : 0);
 
 /** The rolling 24-hour limit as a ring of the last `perDay` send times. */
 class DailyLimit {
