@@ -195,7 +195,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));
-  v1.use(consoleApiRouter(deps));
+  v1.use(consoleApiRouter({ ...deps, defaultAccountLimits }));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });

@@ -8,13 +8,12 @@ import { statusCounts } from '../db/recipients.js';
 import { recentSends } from '../db/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { getAccount } from '../db/accounts.js';
 import { accountHold, holdKey, slowedUntil, throttleKey } from '../db/send-slots.js';
 import { campaignLoader, temporalLink } from './campaign-access.js';
 import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign } from './create-campaign.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
-import { campaignSchedule, windowReason, type ScheduleDeps } from './schedule.js';
+import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './schedule.js';
 import type { S3Location } from '../s3/locations.js';
 
 export interface CampaignRouterDeps extends ScheduleDeps {
@@ -53,8 +52,8 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   }));
 
   /**
-   * The send rate of the last five minutes (from three sends on), else the lowest configured limit that is known here
-   * (the campaign's throttle, a stored account's limit), turned into a finishing time.
+   * The send rate of the last five minutes (from three sends on), else the campaign's per-minute limit (its
+   * throttle or its account's, the configured `default` account's included), turned into a finishing time.
    */
   async function estimate(c: campaigns.CampaignRow, pending: number) {
     // Over the span the sends really cover: a campaign sending for 40 s has a 40 s window, not 5 minutes.
@@ -63,10 +62,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     let perMinute = n >= 3 ? ((n - 1) / Math.max(seconds ?? 0, 1)) * 60 : 0;
     let basis: 'observed' | 'limit' = 'observed';
     if (perMinute === 0) {
-      const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
-      const limits = [c.definition.throttle?.messagesPerMinute, stored?.limits.messagesPerMinute].filter((x): x is number => !!x);
-      if (limits.length === 0) return undefined;
-      perMinute = Math.min(...limits);
+      const limit = await perMinuteLimitOf(deps, c);
+      if (!limit.messagesPerMinute) return undefined;
+      perMinute = limit.messagesPerMinute;
       basis = 'limit';
     }
     return { at: new Date(Date.now() + (pending / perMinute) * 60_000), perMinute: Math.round(perMinute * 10) / 10, basis };

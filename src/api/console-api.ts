@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { getAccount } from '../db/accounts.js';
 import { sentPerMinute } from '../db/campaign-stats.js';
 import type { Sql } from '../db/sql.js';
 import { campaignLoader } from './campaign-access.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
+import { perMinuteLimitOf, type ScheduleDeps } from './schedule.js';
 
 const meResponse = z.object({ tenant: z.string(), principal: z.string(), person: z.string(), scopes: z.array(z.string()) });
 
@@ -17,7 +17,8 @@ const sentPerMinuteResponse = z.object({
 });
 
 /** What the console needs beyond the campaign routes: who is calling, and the send rate over time. */
-export function consoleApiRouter({ sql }: { sql: Sql }): Router {
+export function consoleApiRouter(deps: ScheduleDeps & { sql: Sql }): Router {
+  const { sql } = deps;
   const router = Router();
 
   // Declared under campaigns:read, the scope every console user holds; it answers only about the caller.
@@ -29,17 +30,7 @@ export function consoleApiRouter({ sql }: { sql: Sql }): Router {
     '/campaigns/:id/sent-per-minute',
     route({ scope: 'campaigns:read', summary: "Messages sent per minute (oldest first) and the campaign's known per-minute limit", params: { id: campaignParam }, load: campaignLoader(sql), query: sentPerMinuteQuery, response: sentPerMinuteResponse }, async ({ loaded: c, query: q }, _req, res) => {
       const series = await sentPerMinute(sql, c.id, q.minutes);
-      // The configured `default` account's limits live in the worker's environment: only a
-      // campaign throttle or a stored account's limit is known here.
-      const stored = c.account === 'default' ? undefined : await getAccount(sql, c.tenant, c.account);
-      const throttle = c.definition.throttle?.messagesPerMinute;
-      const account = stored?.limits.messagesPerMinute;
-      const limit =
-        throttle !== undefined && (account === undefined || throttle <= account)
-          ? { messagesPerMinute: throttle, from: 'throttle' as const }
-          : account !== undefined
-            ? { messagesPerMinute: account, from: 'account' as const }
-            : {};
+      const limit = await perMinuteLimitOf(deps, c);
       res.json({ minutes: series.map((m) => ({ at: m.minute.toISOString(), sent: m.sent })), limit });
     }),
   );

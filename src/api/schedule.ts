@@ -23,15 +23,27 @@ export interface ScheduleDeps {
   defaultAccountLimits: AccountLimitSettings;
 }
 
-async function limitsOf(deps: ScheduleDeps, c: CampaignRow): Promise<AccountLimitSettings> {
+/**
+ * The limits of the account a campaign sends through, as the workers keep to them: the configured
+ * `default` account's from the environment, a stored account's from its record.
+ */
+async function accountLimitsOf(deps: ScheduleDeps, c: CampaignRow): Promise<AccountLimitSettings> {
   if (c.account === 'default') return deps.defaultAccountLimits;
   return (await getAccount(deps.sql, c.tenant, c.account))?.limits ?? {};
+}
+
+/** The per-minute rate a campaign is held to: the lower of its own throttle and its account's limit, and whose it is. */
+export async function perMinuteLimitOf(deps: ScheduleDeps, c: CampaignRow): Promise<{ messagesPerMinute?: number; from?: 'throttle' | 'account' }> {
+  const throttle = c.definition.throttle?.messagesPerMinute;
+  const account = (await accountLimitsOf(deps, c)).messagesPerMinute;
+  if (throttle !== undefined && (account === undefined || throttle <= account)) return { messagesPerMinute: throttle, from: 'throttle' };
+  return account !== undefined ? { messagesPerMinute: account, from: 'account' } : {};
 }
 
 /** When the rest of the campaign should go, if it is still to send. */
 export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow): Promise<Schedule | undefined> {
   if (!PLANNED.includes(c.status)) return undefined;
-  const limits = await limitsOf(deps, c);
+  const limits = await accountLimitsOf(deps, c);
   const queue = await accountQueue(deps.sql, c.tenant, c.account);
   const mine = queue.find((q) => q.id === c.id);
   if (!mine || mine.remaining === 0) return undefined;
@@ -58,6 +70,6 @@ export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow): Prom
 /** While sending: why nothing goes right now, when the send windows are closed. */
 export async function windowReason(deps: ScheduleDeps, c: CampaignRow): Promise<string | undefined> {
   if (c.status !== 'sending') return undefined;
-  const limits = await limitsOf(deps, c);
+  const limits = await accountLimitsOf(deps, c);
   return windowWait([limits.sendWindow, c.definition.sendWindow], Date.now())?.reason;
 }
