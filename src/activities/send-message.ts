@@ -6,8 +6,7 @@ import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import type { SendOutcomeRecord } from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
-import { windowWait } from '../schedule/send-window.js';
-import { accountHold, holdAccount, holdKey, reserveSlot, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
+import { holdAccount, holdKey, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
 import { suppressedAmong } from '../db/suppressions.js';
 import type { LiveAccount } from '../mail/account-pool.js';
 import { classifySmtpError } from '../mail/smtp.js';
@@ -17,7 +16,7 @@ import { LocationDeniedError } from '../s3/locations.js';
 import { maskAddressesIn } from '../contract/mask.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
-import { startWhenMinuteAllows } from './minute-window.js';
+import { passAccountGate, rateLimits, startWhenMinuteAllows } from './account-gate.js';
 import { accountOf, existingCampaign, recipientMessage, type RecipientMessage } from './records.js';
 
 export type SendResult =
@@ -72,7 +71,7 @@ export async function sendMessage(deps: ActivityDeps, ref: RecipientRef, note: (
   if (previous?.state === 'sent' || previous?.state === 'unknown') return alreadyDone(a, previous);
   // From here this attempt is the recipient's newest: an older one, wherever it is waiting, stops before SMTP.
   if (!(await ledger.registerAttempt(deps.sql, a.campaignId, a.recipientId, a.rank))) throw replaced();
-  const stop = (await campaignGate(deps, ref)) ?? (await accountHeld(a)) ?? (await takeSlot(a));
+  const stop = (await campaignGate(deps, ref)) ?? (await passGate(a));
   if (stop) return stop;
   // An attempted message keeps the Message-ID the ledger recorded for it (the Sent dedupe and the
   // ledger's one row per recipient depend on it), whatever the id format or key is today.
@@ -134,43 +133,32 @@ async function campaignGate({ sql }: ActivityDeps, { campaignId, recipientId }: 
   return undefined;
 }
 
-/** A quota or authentication refusal in any campaign holds the account for all of them (of this tenant). */
-async function accountHeld({ deps, campaign }: Attempt): Promise<SendResult | undefined> {
-  const hold = await accountHold(deps.sql, holdKey(campaign.tenant, campaign.account));
-  if (!hold) return undefined;
-  return { outcome: 'paused', accountProblem: `account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
-}
-
 /**
- * Waits for a slot under the account's limits (which hold across every worker and campaign; a
- * campaign may only lower them), or answers `throttled` when it is further off. Outside the
- * account's or the campaign's send window, now or at the slot's time, it answers `throttled` until
- * the next opening: the recipient's workflow waits on a timer.
+ * The account's hold (a quota or authentication refusal in any campaign holds it for all of them,
+ * of this tenant), the send windows, then a slot under the account's and the campaign's limits:
+ * waited for here when near, else `throttled` and the recipient's workflow waits on a timer.
  */
-async function takeSlot(a: Attempt): Promise<SendResult | undefined> {
+async function passGate(a: Attempt): Promise<SendResult | undefined> {
   const { deps, campaign, account, accountLabel } = a;
-  const windows = [account.limits.sendWindow, campaign.definition.sendWindow];
-  const closed = windowWait(windows, Date.now());
-  if (closed) return { outcome: 'throttled', retryAt: closed.until, reason: closed.reason };
-  const slot = await reserveSlot(deps.sql, rateLimitsOf(a), MAX_IN_ACTIVITY_WAIT_MS);
-  if (slot.kind === 'later') {
-    deps.metrics.throttleDeferrals.inc(accountLabel);
-    return { outcome: 'throttled', retryAt: slot.retryAt.getTime(), reason: slot.reason };
+  const gate = await passAccountGate(deps.sql, {
+    tenant: campaign.tenant,
+    account: campaign.account,
+    limits: rateLimitsOf(a),
+    windows: [account.limits.sendWindow, campaign.definition.sendWindow],
+    maxWaitMs: MAX_IN_ACTIVITY_WAIT_MS,
+  });
+  if (!gate.go && 'held' in gate) return { outcome: 'paused', accountProblem: gate.held };
+  if (!gate.go) {
+    if (gate.by === 'limit') deps.metrics.throttleDeferrals.inc(accountLabel);
+    return { outcome: 'throttled', retryAt: gate.retryAt.getTime(), reason: gate.reason };
   }
-  const closedBySlot = windowWait(windows, slot.at.getTime());
-  if (closedBySlot) return { outcome: 'throttled', retryAt: closedBySlot.until, reason: closedBySlot.reason };
-  deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, slot.at.getTime() - Date.now()) / 1000);
-  await waitUntil(slot.at);
+  deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, gate.at.getTime() - Date.now()) / 1000);
+  await waitUntil(gate.at);
   return undefined;
 }
 
-/** The account's limits (shared by every campaign on it) and the campaign's own lower rate. */
-function rateLimitsOf({ campaign, campaignId, account }: Attempt): RateLimit[] {
-  return [
-    { key: throttleKey(campaign.tenant, campaign.account), perMinute: account.limits.messagesPerMinute, perDay: account.limits.messagesPerDay },
-    { key: `campaign:${campaignId}`, perMinute: campaign.definition.throttle?.messagesPerMinute },
-  ];
-}
+const rateLimitsOf = ({ campaign, campaignId, account }: Attempt): RateLimit[] =>
+  rateLimits(campaign.tenant, campaign.account, account.limits, { id: campaignId, perMinute: campaign.definition.throttle?.messagesPerMinute });
 
 /**
  * The build fixed the campaign's Date header, so the preview shows what is sent; every later

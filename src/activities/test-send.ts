@@ -2,7 +2,6 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, LOCATION_DENIED, TEST_SEND_REFUSED } from '../contract/failures.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
-import { accountHold, holdKey, reserveSlot, throttleKey } from '../db/send-slots.js';
 import type { LiveAccount } from '../mail/account-pool.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { classifySmtpError } from '../mail/smtp.js';
@@ -11,7 +10,7 @@ import { LocationDeniedError } from '../s3/locations.js';
 import { tenantS3 } from '../s3/tenant-s3.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
-import { startWhenMinuteAllows } from './minute-window.js';
+import { passAccountGate, rateLimits, startWhenMinuteAllows } from './account-gate.js';
 
 /** A test send waits at most this long for its slot under the account's limits, else it is refused. */
 const TEST_SEND_MAX_WAIT_MS = 20_000;
@@ -34,17 +33,14 @@ export function createTestSendActivities(deps: ActivityDeps) {
    * a near one, refused when the next is further off).
    */
   async function accountSlot(campaign: { tenant: string; account: string }, limits: LiveAccount['limits']): Promise<void> {
-    const accountKey = throttleKey(campaign.tenant, campaign.account);
-    const hold = await accountHold(sql, holdKey(campaign.tenant, campaign.account));
-    if (hold) {
-      throw ApplicationFailure.nonRetryable(`account ${campaign.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}`, ACCOUNT_HELD);
-    }
-    const rateLimits = [{ key: accountKey, perMinute: limits.messagesPerMinute, perDay: limits.messagesPerDay }];
-    const slot = await reserveSlot(sql, rateLimits, TEST_SEND_MAX_WAIT_MS);
-    if (slot.kind === 'later') throw throttled(campaign.account, slot.reason, slot.retryAt);
-    await waitUntil(slot.at);
-    const roomAt = await startWhenMinuteAllows(sql, rateLimits, TEST_SEND_MAX_WAIT_MS);
-    if (roomAt) throw throttled(campaign.account, 'rate limit', roomAt);
+    const { tenant, account } = campaign;
+    const rate = rateLimits(tenant, account, limits);
+    const gate = await passAccountGate(sql, { tenant, account, limits: rate, windows: [], maxWaitMs: TEST_SEND_MAX_WAIT_MS });
+    if (!gate.go && 'held' in gate) throw ApplicationFailure.nonRetryable(gate.held, ACCOUNT_HELD);
+    if (!gate.go) throw throttled(account, gate.reason, gate.retryAt);
+    await waitUntil(gate.at);
+    const roomAt = await startWhenMinuteAllows(sql, rate, TEST_SEND_MAX_WAIT_MS);
+    if (roomAt) throw throttled(account, 'rate limit', roomAt);
   }
 
   return {
