@@ -77,15 +77,38 @@ class DayCounter {
     this.days++;
     this.dayEnd = DateTime.fromMillis(t, { zone: this.zone }).plus({ days: 1 }).startOf('day').toMillis();
   }
+  /** Messages from `a` to `b` less than a day apart: every local day from the first to the last has one. */
+  addRange(a: number, b: number): void {
+    if (b < this.dayEnd) return;
+    const firstDay = DateTime.fromMillis(Math.max(a, this.dayEnd), { zone: this.zone }).startOf('day');
+    const lastDay = DateTime.fromMillis(b, { zone: this.zone }).startOf('day');
+    this.days += Math.round(lastDay.diff(firstDay, 'days').days) + 1;
+    this.dayEnd = lastDay.plus({ days: 1 }).toMillis();
+  }
 }
 
-/** Plays the queue forward and answers when this campaign's first and last messages go. */
-export function expectedSchedule(input: ScheduleInput): Schedule | undefined {
-  if (input.messages <= 0) return undefined;
-  const zone = input.windows[0]?.timeZone ?? 'UTC';
+function gapsOf(input: ScheduleInput): { accountGap: number; campaignGap: number } {
   const unthrottled = !input.accountPerMinute && !input.campaignPerMinute;
   const accountGap = unthrottled ? spacingMs(input.unthrottledPerMinute) / SPACING_MARGIN : spacingMs(input.accountPerMinute);
-  const campaignGap = Math.max(accountGap, spacingMs(input.campaignPerMinute));
+  return { accountGap, campaignGap: Math.max(accountGap, spacingMs(input.campaignPerMinute)) };
+}
+
+/**
+ * Plays the queue forward and answers when this campaign's first and last messages go. Without a
+ * daily limit the pace is even inside every opening of the windows, so it is played an opening at
+ * a time (the cost grows with the openings, not with the queue); a daily limit is played message
+ * by message.
+ */
+export function expectedSchedule(input: ScheduleInput): Schedule | undefined {
+  if (input.messages <= 0) return undefined;
+  return input.perDay ? playByMessage(input) : playByOpening(input);
+}
+
+/** Message by message, exactly as the throttle reserves slots. */
+export function playByMessage(input: ScheduleInput): Schedule | undefined {
+  if (input.messages <= 0) return undefined;
+  const zone = input.windows[0]?.timeZone ?? 'UTC';
+  const { accountGap, campaignGap } = gapsOf(input);
   const daily = new DailyLimit(input.perDay, (input.sentInLast24h ?? []).filter((t) => t > input.startAt - DAY_MS));
   const days = new DayCounter(zone);
   let window: Opening | undefined = { open: Number.NEGATIVE_INFINITY, close: Number.NEGATIVE_INFINITY };
@@ -107,6 +130,40 @@ export function expectedSchedule(input: ScheduleInput): Schedule | undefined {
     days.add(t);
   }
   return describe(first, t, days.days, zone);
+}
+
+/**
+ * An opening at a time: the messages queued ahead at the account's pace, then this campaign's (its
+ * first at the account's pace after the last one ahead, the rest at its own), as many in each
+ * opening as fit before it closes.
+ */
+function playByOpening(input: ScheduleInput): Schedule | undefined {
+  const zone = input.windows[0]?.timeZone ?? 'UTC';
+  const { accountGap, campaignGap } = gapsOf(input);
+  const days = new DayCounter(zone);
+  let window: Opening | undefined = { open: Number.NEGATIVE_INFINITY, close: Number.NEGATIVE_INFINITY };
+  let t = input.startAt;
+  let last: number | undefined;
+  let first = 0;
+  for (const phase of [{ n: input.queuedAhead, gap: accountGap, mine: false }, { n: input.messages, gap: campaignGap, mine: true }]) {
+    if (phase.n === 0) continue;
+    if (last !== undefined) t = last + accountGap;
+    for (let left = phase.n; left > 0; ) {
+      if (t < window.open || t >= window.close) {
+        window = nextSendable(input.windows, t);
+        if (!window) return undefined;
+      }
+      t = Math.max(t, window.open);
+      const fit = window.close === Number.POSITIVE_INFINITY || phase.gap === 0 ? left : Math.ceil((window.close - t) / phase.gap);
+      const k = Math.min(left, Math.max(1, fit));
+      if (phase.mine && left === phase.n) first = t;
+      last = t + (k - 1) * phase.gap;
+      if (phase.mine) days.addRange(t, last);
+      left -= k;
+      t = last + phase.gap;
+    }
+  }
+  return describe(first, last!, days.days, zone);
 }
 
 function describe(first: number, last: number, days: number, zone: string): Schedule {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sendWindowSchema, type SendWindow } from '../../src/contract/send-window.js';
-import { expectedSchedule, type ScheduleInput } from '../../src/schedule/expected.js';
+import { expectedSchedule, playByMessage, type ScheduleInput } from '../../src/schedule/expected.js';
 import { isOpen, nextSendable } from '../../src/schedule/send-window.js';
 
 // Send windows and the expected schedule, against cases worked out by hand (the arithmetic is in
@@ -120,5 +120,52 @@ describe('the expected schedule', () => {
     // No rate at all: the assumed pace (600 a minute, 100 ms apart).
     assert.equal(plan({ messages: 11, startAt: now })?.finish, '2026-11-25T10:00:01.000Z');
     assert.equal(plan({ messages: 0, startAt: now }), undefined);
+  });
+});
+
+describe('played an opening at a time', () => {
+  // Without a daily limit the schedule is played an opening of the windows at a time; it must
+  // answer what playing every message would, across time zones, summer time and queues.
+  let seed = 20261204;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const windowSets: SendWindow[][] = [
+    [],
+    [weekdays('08:00', '18:00', 'Europe/Berlin')],
+    [{ days: ['mon', 'wed'], from: '22:00', to: '06:00', timeZone: 'America/New_York' } as SendWindow],
+    [weekdays('09:00', '17:30', 'UTC'), { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], from: '17:00', to: '20:00', timeZone: 'Europe/Berlin' }],
+    [{ days: ['sun'], from: '00:00', to: '24:00', timeZone: 'Australia/Sydney' } as SendWindow],
+  ];
+  const rates = [undefined, 1, 7, 30, 60, 600];
+  // Around the clock changes of 2026 (29 March, 25 October in Europe; 1 November in New York) and plain days.
+  const starts = ['2026-03-27T16:59:00Z', '2026-10-23T15:30:00Z', '2026-10-30T20:00:00Z', '2026-12-04T07:15:31Z'].map(at);
+
+  test('agrees with playing every message, in 300 random cases', () => {
+    let compared = 0;
+    for (let i = 0; i < 300; i++) {
+      const input: ScheduleInput = {
+        messages: 1 + Math.floor(random() ** 2 * 4000),
+        queuedAhead: pick([0, 0, 1, Math.floor(random() * 3000)]),
+        startAt: pick(starts) + Math.floor(random() * 7 * 24 * 3600_000),
+        accountPerMinute: pick(rates),
+        campaignPerMinute: pick(rates),
+        windows: pick(windowSets),
+        unthrottledPerMinute: 600,
+      };
+      const fast = expectedSchedule(input);
+      const slow = playByMessage(input);
+      const label = JSON.stringify(input);
+      if (!slow) {
+        assert.equal(fast, undefined, label);
+        continue;
+      }
+      assert.ok(fast, label);
+      assert.ok(Math.abs(Date.parse(fast.start) - Date.parse(slow.start)) <= 1, `start ${fast.start} vs ${slow.start}: ${label}`);
+      assert.ok(Math.abs(Date.parse(fast.finish) - Date.parse(slow.finish)) <= 1, `finish ${fast.finish} vs ${slow.finish}: ${label}`);
+      assert.equal(fast.days, slow.days, label);
+      assert.equal(fast.timeZone, slow.timeZone);
+      compared++;
+    }
+    assert.ok(compared > 250, `${compared} cases compared`);
   });
 });
