@@ -392,10 +392,13 @@ async function pause(c: CampaignState, r: ControlRequest, v: Via = {}) {
 async function resume(c: CampaignState, r: ControlRequest, v: Via = {}) {
   c.paused = false;
   c.reason = describe('resumed', r);
+  // The answer is the status this resume wrote: the main path may run on (and even finish) while
+  // the record is written and the sends in flight are told.
+  const status = c.status;
   await setStatus(c, controlAudit('resume', r, v));
   c.events++;
   await tellChildren(c, 'resume');
-  return { status: c.status };
+  return { status };
 }
 
 async function cancel(c: CampaignState, r: ControlRequest, v: Via = {}) {
