@@ -25,6 +25,8 @@ export interface BuildResult {
   review?: { required: boolean; expiresAfter: string; distinctReviewer?: boolean };
   /** The campaign's startAt, if it has one. */
   startAt?: string;
+  /** With a pilot batch: that it has one, and its stop rule. */
+  pilot?: { stopIf?: { failedShare: number } };
 }
 
 const BUILD_BATCH = 500;
@@ -168,6 +170,7 @@ async function finishBuild(deps: ActivityDeps, build: Build, total: number): Pro
     needsReview: counts.needs_review,
     review: build.review,
     startAt: build.campaign.definition.startAt,
+    ...(build.campaign.definition.pilot ? { pilot: { stopIf: build.campaign.definition.pilot.stopIf } } : {}),
   };
 }
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { CampaignCounts, CampaignStatus } from '../contract/statuses.js';
 import { takeDecisionRequest, type DecisionRequest } from '../db/decision-requests.js';
-import { personOf } from '../db/keys.js';
-import { tenantPolicy } from '../db/tenants.js';
+import { fourEyesRefusal } from '../review/four-eyes.js';
+import { pickPilot } from '../build/pilot-sample.js';
+import { existingCampaign } from './records.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { maskAddress } from '../contract/mask.js';
@@ -85,18 +86,10 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
         const tenant = campaign?.tenant ?? 'default';
         const taken = audit?.apiRequest ? await takeDecisionRequest(tx, audit.apiRequest, campaignId, audit.action) : undefined;
         if (approved && audit && campaign) {
-          const policy = await tenantPolicy(tx, tenant, []);
-          if (campaign.definition.review?.distinctReviewer || policy.fourEyesRequired) {
-            const creator = campaign.createdBy ? await personOf(tx, tenant, campaign.createdBy) : undefined;
-            const why = !taken
-              ? 'four-eyes rule: this campaign is approved through the API, where the approver is known'
-              : creator !== undefined && taken.person === creator
-                ? `four-eyes rule: ${taken.principal} acts for ${taken.person}, who created this campaign`
-                : undefined;
-            if (why) {
-              await auditDecision(tx, campaignId, tenant, { ...audit, action: 'approve_refused' }, { reason: why }, taken);
-              return why;
-            }
+          const why = await fourEyesRefusal(tx, campaign, 'approve', taken);
+          if (why) {
+            await auditDecision(tx, campaignId, tenant, { ...audit, action: 'approve_refused' }, { reason: why }, taken);
+            return why;
           }
         }
         if (audit) await auditDecision(tx, campaignId, tenant, audit, { status: approved ? 'sending' : 'rejected' }, taken);
@@ -115,6 +108,61 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       return {};
     },
 
+    /**
+     * Picks the pilot batch out of the recipients approved for sending (list order, or the
+     * campaign's seeded sample) and marks it; how many it took. A retry picks the same ones.
+     */
+    async choosePilot({ campaignId }: CampaignRef): Promise<{ size: number }> {
+      const campaign = await existingCampaign(sql, campaignId);
+      const spec = campaign.definition.pilot;
+      if (!spec) return { size: 0 };
+      const chosen = pickPilot(await recipients.sendableIds(sql, campaignId), spec);
+      await recipients.markPilot(sql, campaignId, chosen);
+      logger.info({ campaignId, size: chosen.length, sample: spec.sample }, 'pilot batch chosen');
+      return { size: chosen.length };
+    },
+
+    /** How the pilot batch went: counts only (the failures' replies are read by the API). */
+    async pilotOutcome({ campaignId }: CampaignRef) {
+      const { failures: _failures, ...counts } = await recipients.pilotOutcome(sql, campaignId);
+      return counts;
+    },
+
+    /**
+     * A person's decision at `pilot_sent`: continue (under the four-eyes rule of approval) or
+     * reject, which skips everything not sent. Refused continues change nothing but the audit log.
+     */
+    async recordPilotDecision({
+      campaignId,
+      action,
+      audit,
+    }: CampaignRef & { action: 'continue' | 'reject'; audit: DecisionAudit }): Promise<{ refused?: string }> {
+      const refused = await sql.begin(async (tx) => {
+        const campaign = await campaigns.lockCampaign(tx, campaignId);
+        // A retry after this transaction committed: the decision (and its audit row) stand.
+        if (!campaign || campaign.status !== 'pilot_sent') return undefined;
+        const taken = audit.apiRequest ? await takeDecisionRequest(tx, audit.apiRequest, campaignId, audit.action) : undefined;
+        if (action === 'continue') {
+          const why = await fourEyesRefusal(tx, campaign, 'continue', taken);
+          if (why) {
+            await auditDecision(tx, campaignId, campaign.tenant, { ...audit, action: 'continue_refused' }, { reason: why }, taken);
+            return why;
+          }
+        }
+        const status = action === 'continue' ? 'sending' : 'rejected';
+        await auditDecision(tx, campaignId, campaign.tenant, audit, { status }, taken);
+        await campaigns.setCampaignStatus(tx, campaignId, status, { reason: audit.reason });
+        if (action === 'reject') await recipients.skipUnsent(tx, campaignId, { approved: false });
+        return undefined;
+      });
+      if (refused) {
+        logger.warn({ campaignId, by: audit.by }, `continue refused: ${refused}`);
+        return { refused };
+      }
+      logger.info({ campaignId, action, by: audit.by }, 'pilot decision recorded');
+      return {};
+    },
+
     /** The review window closed with no decision: nothing is sent. */
     async expireCampaign({ campaignId, after }: CampaignRef & { after: string }) {
       await sql.begin(async (tx) => {
@@ -125,8 +173,8 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
     },
 
     /** The next sendable recipients after `afterId`, in list order, with masked addresses for the UI. */
-    async nextRecipients({ campaignId, afterId, limit }: CampaignRef & { afterId: number; limit: number }) {
-      const rows = await recipients.sendableRecipients(sql, campaignId, afterId, limit);
+    async nextRecipients({ campaignId, afterId, limit, pilot }: CampaignRef & { afterId: number; limit: number; pilot?: boolean }) {
+      const rows = await recipients.sendableRecipients(sql, campaignId, afterId, limit, pilot);
       return rows.map((r) => ({ id: r.id, masked: maskAddress(r.email) }));
     },
 

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { z } from 'zod';
-import { approveSchema, controlSchema, decisionSchema } from '../contract/campaign.js';
+import { approveSchema, continueSchema, controlSchema, decisionSchema } from '../contract/campaign.js';
 import { transitionResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
 import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-requests.js';
-import { personOf } from '../db/keys.js';
-import { tenantPolicy } from '../db/tenants.js';
+import { fourEyesRefusal } from '../review/four-eyes.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { campaignLoader } from './campaign-access.js';
@@ -20,14 +19,15 @@ import type { Scope } from './scopes.js';
 
 const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedFrom: string }> = {
   approve: { scope: 'campaigns:review', summary: 'Approve a campaign awaiting review', allowedFrom: 'awaiting review' },
-  reject: { scope: 'campaigns:review', summary: 'Reject a campaign awaiting review', allowedFrom: 'awaiting review' },
+  reject: { scope: 'campaigns:review', summary: 'Reject a campaign awaiting review or waiting after its pilot batch', allowedFrom: 'awaiting review or pilot_sent' },
+  continue: { scope: 'campaigns:review', summary: 'Send the rest of a campaign after its pilot batch (`force`: although the pilot reached its stopIf share)', allowedFrom: 'pilot_sent' },
   pause: { scope: 'campaigns:write', summary: 'Pause a campaign: no new sends until it is resumed', allowedFrom: 'running' },
   resume: { scope: 'campaigns:write', summary: 'Resume a paused campaign where it stopped', allowedFrom: 'paused' },
   cancel: { scope: 'campaigns:write', summary: 'Cancel a campaign: nothing more is sent; unsent recipients become cancelled', allowedFrom: 'open' },
 };
 
 /**
- * POST /campaigns/:id/{approve,reject,pause,resume,cancel}: each is an Update the workflow may
+ * POST /campaigns/:id/{approve,reject,continue,pause,resume,cancel}: each is an Update the workflow may
  * refuse, so the answer is the workflow's own: 200 { status } or 409 { error, status }.
  */
 export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client: Client; logger: Logger }): Router {
@@ -35,19 +35,16 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
   const load = campaignLoader(sql);
 
   for (const [action, spec] of Object.entries(ACTIONS) as [LifecycleAction, (typeof ACTIONS)[LifecycleAction]][]) {
-    const review = action === 'approve' || action === 'reject';
-    const schema: z.ZodType<{ note?: string; reason?: string; fingerprint?: string }> = action === 'approve' ? approveSchema : review ? decisionSchema : controlSchema;
+    const review = action === 'approve' || action === 'reject' || action === 'continue';
+    const schema: z.ZodType<{ note?: string; reason?: string; fingerprint?: string; force?: boolean }> =
+      action === 'approve' ? approveSchema : action === 'continue' ? continueSchema : review ? decisionSchema : controlSchema;
     router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, params: { id: campaignParam }, load, body: schema, response: transitionResponse }, async ({ caller, loaded: c, body }, _req, res) => {
-      if (action === 'approve') {
+      if (action === 'approve' || action === 'continue') {
         // Four eyes compares people: a second key its creator made acts for the same person.
-        const policy = await tenantPolicy(sql, c.tenant, []);
-        const fourEyes = (c.definition.review?.distinctReviewer ?? false) || policy.fourEyesRequired;
-        if (fourEyes && c.createdBy && (await personOf(sql, c.tenant, c.createdBy)) === caller.person) {
-          throw new ApiError(403, `four-eyes rule: this campaign must be approved by someone other than its creator (${caller.principal} acts for ${caller.person}, who created it)`, {
-            status: c.status,
-            createdBy: c.createdBy,
-          });
-        }
+        const refused = await fourEyesRefusal(sql, c, action, caller);
+        if (refused) throw new ApiError(403, refused, { status: c.status, createdBy: c.createdBy ?? undefined });
+      }
+      if (action === 'approve') {
         // Bound to what the reviewer saw: a list, decision or definition changed since is a 409.
         if (body.fingerprint !== undefined && c.status === 'awaiting_review') {
           const current = await reviewFingerprint(sql, c);
@@ -63,7 +60,7 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
       // caller recorded here: one row per decision, whichever path a decision comes by.
       const requestId = randomUUID();
       await insertDecisionRequest(sql, { id: requestId, tenant: caller.tenant, campaignId: c.id, action, principal: caller.principal, person: caller.person });
-      const arg = review ? { by: caller.principal, note: body.note, requestId } : { by: caller.principal, reason: body.reason, requestId };
+      const arg = review ? { by: caller.principal, note: body.note, requestId, ...(body.force ? { force: true } : {}) } : { by: caller.principal, reason: body.reason, requestId };
       const outcome = await transition(client, c.id, action, arg);
       if (outcome.ok) {
         logger.info({ campaignId: c.id, action, by: caller.principal }, 'campaign transition');

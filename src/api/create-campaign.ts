@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { CampaignDefinition, CreateCampaignInput } from '../contract/campaign.js';
 import { campaignWorkflowId } from '../contract/workflow-ids.js';
+import { INT4_MAX } from '../contract/input.js';
 import { getAccount } from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
 import * as campaigns from '../db/campaigns.js';
@@ -78,6 +79,8 @@ export async function checkAgainstInstallation(deps: CreateDeps, caller: Caller,
 export function draftCampaign(input: CreateCampaignInput, review: CampaignDefinition['review']): CampaignDraft {
   const id = randomUUID();
   const { recipients, recipientsCsv, recipientsFrom, name, ...asked } = input;
+  // A random pilot sample keeps its seed with the campaign: the same recipients however often it is picked.
+  if (asked.pilot?.sample === 'random' && asked.pilot.seed === undefined) asked.pilot = { ...asked.pilot, seed: randomInt(INT4_MAX) };
   const source: RecipientSource = recipients
     ? { type: 'inline', recipients }
     : recipientsCsv !== undefined

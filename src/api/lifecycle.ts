@@ -13,9 +13,11 @@ import { campaignWorkflowId } from '../contract/workflow-ids.js';
 import {
   approveUpdate,
   cancelUpdate,
+  continueUpdate,
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
+  type ContinueRequest,
   type ControlRequest,
   type DecisionAnswer,
   type ReviewDecision,
@@ -56,7 +58,7 @@ export async function startCampaignWorkflow(
       o.recipients === undefined
         ? `Campaign "${o.name}"`
         : `Campaign "${o.name}" to ${o.recipients} recipient${o.recipients === 1 ? '' : 's'}`,
-    staticDetails: `Campaign ${o.campaignId}. Query \`status\` for progress; signal \`approve\` or \`reject\` with {"by": "you", "note": "…"} to decide, \`pause\`, \`resume\` or \`cancel\` to steer it.`,
+    staticDetails: `Campaign ${o.campaignId}. Query \`status\` for progress; signal \`approve\` or \`reject\` with {"by": "you", "note": "…"} to decide (and \`continue\` after a pilot batch), \`pause\`, \`resume\` or \`cancel\` to steer it.`,
     ...(searchAttributes
       ? {
           typedSearchAttributes: [
@@ -84,6 +86,7 @@ const UPDATES = {
   pause: pauseUpdate,
   resume: resumeUpdate,
   cancel: cancelUpdate,
+  continue: continueUpdate,
 } as const;
 export type LifecycleAction = keyof typeof UPDATES;
 
@@ -95,7 +98,7 @@ export async function transition(
   client: Client,
   campaignId: string,
   action: LifecycleAction,
-  arg: ReviewDecision | ControlRequest,
+  arg: ReviewDecision | ControlRequest | ContinueRequest,
 ): Promise<DecisionOutcome> {
   const handle = client.workflow.getHandle(campaignWorkflowId(campaignId));
   try {

@@ -150,6 +150,34 @@ export const reviewPolicySchema = z
   })
   .strict();
 
+/**
+ * A pilot batch: `size` recipients (or a `share` of the sendable ones, at least 1) are sent first,
+ * the first in list order or a seeded random sample; the rest waits in `pilot_sent` for a
+ * reviewer's continue. `stopIf.failedShare`: at least that share of the pilot failed or bounced,
+ * and continue needs `force`.
+ */
+export const pilotSchema = z
+  .object({
+    size: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(INT4_MAX).optional(),
+    share: z.number({ error: 'must be a number' }).gt(0, 'must be more than 0').lt(1, 'must be less than 1 (a share, like 0.05)').optional(),
+    sample: z.enum(['first', 'random'], { error: 'must be "first" or "random"' }).default('first'),
+    /** The random sample's seed: the same seed picks the same recipients (set at creation when left out). */
+    seed: z.number().int('must be a whole number').min(0).max(INT4_MAX).optional(),
+    stopIf: z
+      .object({
+        failedShare: z.number({ error: 'is required and must be a number' }).gt(0, 'must be more than 0').max(1, 'must be at most 1'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.size === undefined) === (p.share === undefined)) ctx.addIssue({ code: 'custom', path: ['size'], message: 'give exactly one of size or share' });
+    if (p.seed !== undefined && p.sample !== 'random') ctx.addIssue({ code: 'custom', path: ['seed'], message: 'is only for sample "random"' });
+  })
+  .meta({ oneOf: [{ required: ['size'], properties: { share: false } }, { required: ['share'], properties: { size: false } }] });
+export type PilotSpec = z.infer<typeof pilotSchema>;
+
 /** Every field of a campaign; createCampaignSchema and createCampaignRequestSchema add the rules between them. */
 const campaignFields = z
   .object({
@@ -167,6 +195,7 @@ const campaignFields = z
     replyTo: emailAddress.optional(),
     attachments: z.array(attachmentSchema).max(20, 'must contain at most 20 attachments').optional(),
     review: reviewPolicySchema.optional(),
+    pilot: pilotSchema.optional(),
     /** The SMTP account to send through: `default` (SMTP_URL) or one from /api/v1/accounts. */
     account: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an account name').default('default'),
     /** Send no earlier than this (after approval); ISO 8601 with a time zone. */
@@ -296,6 +325,14 @@ export const approveSchema = z
   .object({
     note: z.string().max(2000).optional(),
     fingerprint: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+/** Body of continue (after a pilot): `force` goes on although the pilot's stopIf share was reached. */
+export const continueSchema = z
+  .object({
+    note: z.string().max(2000).optional(),
+    force: z.boolean({ error: 'must be true or false' }).optional(),
   })
   .strict();
 

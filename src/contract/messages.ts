@@ -25,6 +25,8 @@ export interface CampaignProgress {
   /** Recipients handed to delivery so far, finished, in flight, and Sent copies still to file. */
   delivery: { started: number; finished: number; inFlight: number; copiesPending: number };
   startAt?: string;
+  /** With a pilot batch: its size, and (once sent) why it stopped, if its stopIf share was reached. */
+  pilot?: { size: number; stage: 'pilot' | 'rest'; stopped?: string };
 }
 
 export const approveUpdate = defineUpdate<DecisionAnswer, [ReviewDecision]>('approve');
@@ -40,7 +42,7 @@ export interface ControlRequest {
 }
 
 /** What a Signal did, as written to the audit log by the activity that records it. */
-export type SignalAction = 'approve' | 'approve_refused' | 'reject' | 'pause' | 'resume' | 'cancel';
+export type SignalAction = 'approve' | 'approve_refused' | 'reject' | 'pause' | 'resume' | 'cancel' | 'continue' | 'continue_refused';
 
 /**
  * A decision as the workflow hands it to the activity that records it and writes its audit row,
@@ -57,6 +59,13 @@ export interface DecisionAudit {
   note?: string;
   reason?: string;
 }
+
+/** Continue after a pilot batch: sends the rest. `force` goes on although the pilot reached its stopIf share. */
+export interface ContinueRequest extends ReviewDecision {
+  force?: boolean;
+}
+export const continueUpdate = defineUpdate<DecisionAnswer, [ContinueRequest]>('continue');
+export const continueSignal = defineSignal<[ContinueRequest]>('continue');
 
 export const pauseUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('pause');
 export const resumeUpdate = defineUpdate<DecisionAnswer, [ControlRequest]>('resume');

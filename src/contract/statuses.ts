@@ -8,6 +8,8 @@ export const CAMPAIGN_STATUSES = [
   'scheduled',
   'sending',
   'paused',
+  /** A pilot batch went out; the rest waits for a reviewer's continue. */
+  'pilot_sent',
   'cancelling',
   'completed',
   'cancelled',

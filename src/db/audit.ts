@@ -9,6 +9,8 @@ export const AUDIT_ACTIONS = [
   'campaign.pause',
   'campaign.resume',
   'campaign.cancel',
+  'campaign.continue',
+  'campaign.continue_refused',
   'campaign.test_send',
   'recipient.decision',
   'account.create',

@@ -20,6 +20,8 @@ export interface RecipientRow {
   error: string | null;
   sentAt: Date | null;
   appendedAt: Date | null;
+  /** One of the campaign's pilot batch, sent before the rest. */
+  pilot: boolean;
 }
 
 export interface ResolvedAttachment {
@@ -90,12 +92,56 @@ export async function sendableRecipients(
   campaignId: string,
   afterId: number,
   limit: number,
+  /** true: the pilot batch only; false: all but the pilot batch; left out: everyone. */
+  pilot?: boolean,
 ): Promise<{ id: number; email: string }[]> {
   return db<{ id: number; email: string }[]>`
     SELECT id, email FROM recipients
     WHERE campaign_id = ${campaignId} AND id > ${afterId}
       AND ${sendable(db)} AND send_status = 'pending'
+      ${pilot === undefined ? db`` : db`AND pilot = ${pilot}`}
     ORDER BY id LIMIT ${limit}`;
+}
+
+/** Every sendable recipient's id, in list order: what a pilot batch is picked from. */
+export async function sendableIds(db: Db, campaignId: string): Promise<number[]> {
+  const rows = await db<{ id: number }[]>`
+    SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND ${sendable(db)} AND send_status = 'pending' ORDER BY id`;
+  return rows.map((r) => r.id);
+}
+
+/** Marks exactly `ids` as the campaign's pilot batch (a repeated call marks the same ones). */
+export async function markPilot(db: Db, campaignId: string, ids: number[]): Promise<void> {
+  await db`
+    UPDATE recipients SET pilot = (id = ANY(${ids}::int[])), updated_at = now()
+    WHERE campaign_id = ${campaignId} AND (pilot OR id = ANY(${ids}::int[]))`;
+}
+
+export interface PilotOutcome {
+  size: number;
+  sent: number;
+  failed: number;
+  bounced: number;
+  /** Still to be sent (or being sent). */
+  pending: number;
+  /** The pilot's failures and bounces with the SMTP reply, in list order (the first 100). */
+  failures: { id: number; email: string; sendStatus: SendStatus; smtpResponse: string | null; error: string | null }[];
+}
+
+/** How the pilot batch went so far: counts by outcome and the replies of its failures. */
+export async function pilotOutcome(db: Db, campaignId: string): Promise<PilotOutcome> {
+  const [counts] = await db<{ size: number; sent: number; failed: number; bounced: number; pending: number }[]>`
+    SELECT count(*)::int AS size,
+           count(*) FILTER (WHERE send_status = 'sent')::int AS sent,
+           count(*) FILTER (WHERE send_status = 'failed')::int AS failed,
+           count(*) FILTER (WHERE send_status = 'bounced')::int AS bounced,
+           count(*) FILTER (WHERE send_status IN ('pending', 'sending'))::int AS pending
+    FROM recipients WHERE campaign_id = ${campaignId} AND pilot`;
+  const failures = await db<PilotOutcome['failures']>`
+    SELECT id, email, send_status, smtp_response, error FROM recipients
+    WHERE campaign_id = ${campaignId} AND pilot AND send_status IN ('failed', 'bounced')
+    ORDER BY id LIMIT 100`;
+  return { ...(counts ?? { size: 0, sent: 0, failed: 0, bounced: 0, pending: 0 }), failures: [...failures] };
 }
 
 export async function deliveryProgress(

@@ -4,7 +4,16 @@ import { INVALID_TRANSITION } from '../contract/failures.js';
 import type { CampaignProgress, ReviewDecision } from '../contract/messages.js';
 
 /** Where a campaign is, apart from being paused or cancelled. */
-export type Phase = 'building' | 'awaiting_review' | 'rejected' | 'scheduled' | 'sending' | 'completed' | 'failed' | 'expired';
+export type Phase = 'building' | 'awaiting_review' | 'rejected' | 'scheduled' | 'sending' | 'pilot_sent' | 'completed' | 'failed' | 'expired';
+
+/** A campaign with a pilot batch: which part it sends now, and why it stopped after the pilot, if it did. */
+export interface PilotState {
+  size: number;
+  stage: 'pilot' | 'rest';
+  stopIf?: { failedShare: number };
+  /** Set when the pilot reached its stopIf share: continue then needs `force`. */
+  stopped?: string;
+}
 
 /** What a run that continues as new carries over: a cursor and a few counters, never the list. */
 export interface ContinuedState {
@@ -18,6 +27,7 @@ export interface ContinuedState {
   started: number;
   finished: number;
   recipients: { total: number; sendable: number; blocked: number };
+  pilot?: PilotState;
 }
 
 /**
@@ -54,6 +64,9 @@ export class CampaignState {
   finished = 0;
   /** Bumped whenever something the fan-out waits for happens. */
   events = 0;
+  pilot?: PilotState;
+  /** A person's decision at `pilot_sent`, once recorded; `deciding` while it is being recorded. */
+  pilotDecision?: 'continue' | 'reject' | 'deciding';
 
   constructor(
     readonly id: string,
@@ -71,6 +84,7 @@ export class CampaignState {
       this.started = continued.started;
       this.finished = continued.finished;
       this.recipients = continued.recipients;
+      this.pilot = continued.pilot;
       this.decisionRecorded = true;
     }
   }
@@ -106,6 +120,24 @@ export class CampaignState {
     }
   }
 
+  /** Reject: while the review is open, or after the pilot batch. */
+  assertCanReject(): void {
+    if (this.phase === 'pilot_sent' && !this.cancelRequested && this.pilotDecision === undefined) return;
+    this.assertAwaitingReview();
+  }
+
+  /** Continue after the pilot batch: only at `pilot_sent`, and with `force` when the pilot reached its stopIf share. */
+  assertCanContinue(force?: boolean): void {
+    if (this.cancelRequested || this.phase !== 'pilot_sent' || this.pilotDecision !== undefined) {
+      this.conflict(`continued: only a campaign at pilot_sent is${this.pilotDecision === 'deciding' ? ' (a decision is being recorded)' : ''}`);
+    }
+    if (this.pilot?.stopped && !force) {
+      throw ApplicationFailure.nonRetryable(`${this.pilot.stopped}; continue with force to send the rest anyway`, INVALID_TRANSITION, {
+        status: this.status,
+      });
+    }
+  }
+
   assertCanPause(): void {
     if (this.cancelRequested || this.paused || (this.phase !== 'sending' && this.phase !== 'scheduled')) this.conflict('paused');
   }
@@ -129,6 +161,9 @@ export class CampaignState {
       lines.push('Building and checking the recipient list.');
     } else {
       lines.push(`Recipients: ${total} in the list, ${sendable} ready to send, ${blocked} blocked.`);
+    }
+    if (this.pilot) {
+      lines.push('', this.pilot.stage === 'pilot' ? `Pilot batch: ${this.pilot.size} recipients first; the rest waits for a continue.` : `Pilot batch of ${this.pilot.size} sent; sending the rest.`);
     }
     if (this.started > 0) {
       const goal = this.exhausted ? this.started : Math.max(sendable, this.started);
@@ -156,6 +191,7 @@ export class CampaignState {
       started: this.started,
       finished: this.finished,
       recipients: this.recipients,
+      ...(this.pilot ? { pilot: this.pilot } : {}),
     };
   }
 
@@ -167,6 +203,7 @@ export class CampaignState {
       recipients: this.recipients,
       delivery: { started: this.started, finished: this.finished, inFlight: this.inFlight.size, copiesPending: this.copiesPending },
       startAt: this.startAt,
+      ...(this.pilot ? { pilot: { size: this.pilot.size, stage: this.pilot.stage, stopped: this.pilot.stopped } } : {}),
     };
   }
 }

@@ -28,6 +28,8 @@ import {
   approveUpdate,
   cancelSignal,
   cancelUpdate,
+  continueSignal,
+  continueUpdate,
   deliveryReportSignal,
   pauseSignal,
   pauseUpdate,
@@ -36,6 +38,7 @@ import {
   resumeSignal,
   resumeUpdate,
   statusQuery,
+  type ContinueRequest,
   type ControlRequest,
   type DecisionAudit,
   type ReviewDecision,
@@ -83,6 +86,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if ('ended' in built) return built.ended;
     const ended = (await awaitReview(c, built.review)) ?? (await awaitStart(c));
     if (ended) return ended;
+    // A pilot batch: histories recorded before pilots never take this path.
+    if (built.pilot && patched('pilot-batch')) await choosePilot(c, built.pilot);
+  }
+  if (c.pilot?.stage === 'pilot') {
+    const ended = (await deliverAll(c, input)) ?? (await awaitContinue(c));
+    if (ended) return ended;
   }
   const cancelled = await deliverAll(c, input);
   if (cancelled) return cancelled;
@@ -90,9 +99,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 }
 
 type Review = BuildResult['review'];
+type Pilot = BuildResult['pilot'];
 
-/** Builds and checks the recipient list: its review settings, or a result when the campaign ends there. */
-async function buildList(c: CampaignState): Promise<{ ended: CampaignResult } | { review: Review }> {
+/** Builds and checks the recipient list: its review and pilot settings, or a result when the campaign ends there. */
+async function buildList(c: CampaignState): Promise<{ ended: CampaignResult } | { review: Review; pilot: Pilot }> {
   const campaignId = c.id;
   let built: BuildResult;
   try {
@@ -118,7 +128,7 @@ async function buildList(c: CampaignState): Promise<{ ended: CampaignResult } | 
     return { ended: { status: c.status } };
   }
   // Review settings came with the build; histories recorded before them take the old path.
-  return { review: patched('review-gate') ? built.review : undefined };
+  return { review: patched('review-gate') ? built.review : undefined, pilot: built.pilot };
 }
 
 /** Waits for the human decision (or skips it where the tenant allows); a result unless approved. */
@@ -171,6 +181,43 @@ async function awaitStart(c: CampaignState): Promise<CampaignResult | undefined>
   return undefined;
 }
 
+/** Marks the pilot batch among the approved recipients; the fan-out then sends only those. */
+async function choosePilot(c: CampaignState, pilot: NonNullable<Pilot>): Promise<void> {
+  const { size } = await acts.choosePilot.executeWithOptions({ summary: 'choose the pilot batch' }, [{ campaignId: c.id }]);
+  c.pilot = { size, stage: size > 0 ? 'pilot' : 'rest', stopIf: pilot.stopIf };
+  show(c);
+}
+
+/**
+ * After the pilot batch: the campaign waits at `pilot_sent` (stopped, with the share in its
+ * reason, when the pilot reached its stopIf share) for a person's continue, reject or cancel.
+ * A result unless continued; then the fan-out walks the list again for the rest.
+ */
+async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefined> {
+  const pilot = c.pilot!;
+  const o = await acts.pilotOutcome.executeWithOptions({ summary: 'how the pilot batch went' }, [{ campaignId: c.id }]);
+  const bad = o.failed + o.bounced;
+  const share = o.size > 0 ? bad / o.size : 0;
+  if (pilot.stopIf && share >= pilot.stopIf.failedShare) {
+    pilot.stopped = `${bad} of ${o.size} pilot recipients failed or bounced (${percent(share)}), at least the stopIf share of ${percent(pilot.stopIf.failedShare)}`;
+  }
+  c.phase = 'pilot_sent';
+  if (!c.paused) c.reason = pilot.stopped ?? `the pilot batch of ${o.size} was sent (${o.sent} sent, ${bad} failed or bounced); continue sends the rest`;
+  await setStatus(c);
+  await condition(() => c.pilotDecision === 'continue' || c.pilotDecision === 'reject' || c.cancelRequested);
+  if (c.cancelRequested) return finishCancelled(c);
+  if (c.pilotDecision === 'reject') {
+    await condition(allHandlersFinished);
+    return { status: c.status };
+  }
+  pilot.stage = 'rest';
+  c.cursor = 0;
+  c.exhausted = false;
+  return undefined;
+}
+
+const percent = (x: number) => `${Math.round(x * 1000) / 10}%`;
+
 /**
  * Sliding window over the recipient list: at most WINDOW children at once, each reporting back
  * by Signal; continue as new before the history grows large. A result when cancelled.
@@ -200,7 +247,7 @@ async function deliverAll(c: CampaignState, input: CampaignInput): Promise<Campa
 /** Starts a delivery child for each recipient of the next page; how many it started. */
 async function startNextPage(c: CampaignState): Promise<number> {
   const page = await acts.nextRecipients.executeWithOptions({ summary: 'next recipients to send to' }, [
-    { campaignId: c.id, afterId: c.cursor, limit: WINDOW - c.inFlight.size },
+    { campaignId: c.id, afterId: c.cursor, limit: WINDOW - c.inFlight.size, ...(c.pilot ? { pilot: c.pilot.stage === 'pilot' } : {}) },
   ]);
   if (page.length === 0) c.exhausted = true;
   await Promise.all(page.map((r) => startDelivery(c, r)));
@@ -335,10 +382,66 @@ function registerReviewHandlers(c: CampaignState): void {
     if ('refused' in r) throw ApplicationFailure.nonRetryable(r.refused, FOUR_EYES_REFUSED, { status: c.status });
     return r;
   };
+  const afterPilot = async (action: 'continue' | 'reject', d: ContinueRequest) => {
+    const r = await decideAfterPilot(c, action, d);
+    if ('refused' in r) throw ApplicationFailure.nonRetryable(r.refused, FOUR_EYES_REFUSED, { status: c.status });
+    return r;
+  };
   setHandler(approveUpdate, (d) => answer(true, d), { validator: (_d) => c.assertAwaitingReview() });
-  setHandler(rejectUpdate, (d) => answer(false, d), { validator: (_d) => c.assertAwaitingReview() });
+  setHandler(rejectUpdate, (d) => (c.phase === 'pilot_sent' ? afterPilot('reject', d) : answer(false, d)), { validator: (_d) => c.assertCanReject() });
+  setHandler(continueUpdate, (d) => afterPilot('continue', d), { validator: (d) => c.assertCanContinue(d?.force) });
   setHandler(approveSignal, viaSignal('approve', () => c.assertAwaitingReview(), (d: ReviewDecision) => approveBySignal(c, d)));
-  setHandler(rejectSignal, viaSignal('reject', () => c.assertAwaitingReview(), (d: ReviewDecision) => decide(c, false, { ...d, by: d.by ?? 'temporal-signal' }, true)));
+  setHandler(
+    rejectSignal,
+    viaSignal('reject', () => c.assertCanReject(), (d: ReviewDecision) => {
+      const by = d.by ?? 'temporal-signal';
+      return c.phase === 'pilot_sent' ? decideAfterPilot(c, 'reject', { ...d, by }, true) : decide(c, false, { ...d, by }, true);
+    }),
+  );
+  setHandler(continueSignal, (d: ContinueRequest | undefined) => continueBySignal(c, d ?? {}));
+}
+
+/**
+ * A person's decision at `pilot_sent`, recorded (and audited) by the activity, which applies the
+ * four-eyes rule of approval to a continue: `{ refused }` when it did, with nothing decided.
+ */
+async function decideAfterPilot(c: CampaignState, action: 'continue' | 'reject', d: ContinueRequest, viaSignal = false) {
+  c.pilotDecision = 'deciding';
+  const by = d.by ?? 'unknown';
+  const audit: DecisionAudit = { action, by, via: viaSignal ? 'signal' : 'update', apiRequest: d.requestId, auditId: uuid4(), note: d.note, ...(d.force ? { reason: 'forced past the pilot\'s stopIf share' } : {}) };
+  const recorded = await acts.recordPilotDecision({ campaignId: c.id, action, audit });
+  if (recorded.refused) {
+    c.pilotDecision = undefined;
+    return { refused: recorded.refused };
+  }
+  c.pilotDecision = action;
+  c.phase = action === 'continue' ? 'sending' : 'rejected';
+  c.reason = `${action === 'continue' ? 'continued' : 'rejected'} after the pilot by ${by}${d.note ? `: ${d.note}` : ''}`;
+  publish(c);
+  return { status: c.status };
+}
+
+/** A continue Signal: refused (and logged where the reviewer looks) as an approve Signal is under four eyes. */
+async function continueBySignal(c: CampaignState, d: ContinueRequest): Promise<void> {
+  const by = d.by ?? 'temporal-signal';
+  try {
+    c.assertCanContinue(d.force);
+  } catch (err) {
+    log.warn(`ignored continue signal: ${(err as Error).message}`);
+    return;
+  }
+  if (c.distinctReviewer) {
+    c.reason = `a continue signal from "${by}" was refused: this campaign needs a distinct reviewer, so it is continued through the API, where the decider is known`;
+    log.warn(c.reason);
+    await setStatus(c, { action: 'continue_refused', by, via: 'signal', auditId: uuid4() });
+    return;
+  }
+  const r = await decideAfterPilot(c, 'continue', { ...d, by }, true);
+  if ('refused' in r) {
+    c.reason = `a continue signal from "${by}" was refused: ${r.refused}`;
+    log.warn(c.reason);
+    await setStatus(c);
+  }
 }
 
 async function approveBySignal(c: CampaignState, d: ReviewDecision): Promise<void> {
