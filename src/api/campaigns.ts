@@ -4,7 +4,8 @@ import { createCampaignRequestSchema } from '../contract/campaign.js';
 import { followUpLinks, resolveCampaignInput } from '../followups/resolve.js';
 import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
-import { statusCounts } from '../db/recipients.js';
+import { pilotOutcome, statusCounts, type PilotOutcome } from '../db/recipients.js';
+import type { PilotSpec } from '../contract/campaign.js';
 import { recentSends } from '../db/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -27,6 +28,22 @@ export interface CampaignRouterDeps extends ScheduleDeps {
   maxRecipients?: number;
   /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
   s3Locations?: readonly S3Location[];
+}
+
+/** The pilot block of GET /campaigns/:id: what was asked for and how the batch went. */
+function pilotView(spec: PilotSpec, o: PilotOutcome) {
+  return {
+    size: spec.size,
+    share: spec.share,
+    sample: spec.sample,
+    stopIf: spec.stopIf,
+    chosen: o.size,
+    sent: o.sent,
+    failed: o.failed,
+    bounced: o.bounced,
+    pending: o.pending,
+    failures: o.failures.map((f) => ({ id: f.id, email: f.email, sendStatus: f.sendStatus, smtpResponse: f.smtpResponse ?? undefined, error: f.error ?? undefined })),
+  };
 }
 
 export function campaignRouter(deps: CampaignRouterDeps): Router {
@@ -89,7 +106,12 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
-    const [schedule, outsideWindow, links] = await Promise.all([campaignSchedule(deps, c), windowReason(deps, c), followUpLinks(sql, c)]);
+    const [schedule, outsideWindow, links, pilot] = await Promise.all([
+      campaignSchedule(deps, c),
+      windowReason(deps, c),
+      followUpLinks(sql, c),
+      c.definition.pilot ? pilotOutcome(sql, c.id) : undefined,
+    ]);
     res.json({
       ...links,
       id: c.id,
@@ -109,6 +131,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       schedule,
       review: c.decidedAt ? { by: c.decidedBy, note: c.decisionNote ?? undefined, at: c.decidedAt } : undefined,
       reviewPolicy: { distinctReviewer: c.definition.review?.distinctReviewer ?? false },
+      pilot: c.definition.pilot && pilot ? pilotView(c.definition.pilot, pilot) : undefined,
       tenant: c.tenant,
       createdBy: c.createdBy ?? undefined,
       workflowId: c.workflowId,

@@ -54,6 +54,25 @@ export const campaignResponse = z.object({
   schedule: scheduleResponse.optional(),
   review: z.object({ by: z.string().nullable(), note: z.string().optional(), at: date }).optional(),
   reviewPolicy: z.object({ distinctReviewer: z.boolean() }),
+  /** A campaign with a pilot batch: its settings and, once chosen, how it went (bounces count as they come in). */
+  pilot: z
+    .object({
+      size: z.number().int().optional(),
+      share: z.number().optional(),
+      sample: z.enum(['first', 'random']),
+      stopIf: z.object({ failedShare: z.number() }).optional(),
+      /** Recipients in the pilot batch (0 until it is chosen, after approval). */
+      chosen: z.number().int(),
+      sent: z.number().int(),
+      failed: z.number().int(),
+      bounced: z.number().int(),
+      pending: z.number().int(),
+      /** The pilot's failures and bounces with the SMTP reply (the first 100). */
+      failures: z.array(
+        z.object({ id: z.number().int(), email: z.string(), sendStatus: z.enum(SEND_STATUSES), smtpResponse: z.string().optional(), error: z.string().optional() }),
+      ),
+    })
+    .optional(),
   tenant: z.string(),
   createdBy: z.string().optional(),
   workflowId: z.string(),
@@ -90,6 +109,8 @@ export const recipientListResponse = page(
     buildReasons: z.array(z.string()),
     sendStatus: z.enum(SEND_STATUSES),
     copyStatus: z.enum(COPY_STATUSES),
+    /** One of the pilot batch, sent before the rest. */
+    pilot: z.literal(true).optional(),
     messageId: z.string().optional(),
     smtpResponse: z.string().optional(),
     error: z.string().optional(),
