@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { campaignBody } from './helpers/campaigns.js';
+import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+
+// A pilot batch, then the rest, through the real servers: the API, Temporal, a worker, Postgres
+// and the SMTP sink. Each test writes to addresses of its own, so the sink's messages say exactly
+// who got what.
+
+let h: Harness;
+const ALL = ['campaigns:write', 'campaigns:read', 'campaigns:review', 'keys:admin'];
+
+before(async () => {
+  h = await startHarness({ imap: false });
+});
+after(async () => {
+  await h?.close();
+});
+
+/** A campaign to `n` addresses `<tag>-<i>@example.com`, with a pilot batch. */
+function pilotCampaign(tag: string, n: number, pilot: Record<string, unknown>) {
+  const body = campaignBody(n, { pilot });
+  body.recipients = body.recipients.map((r, i) => ({ ...r, email: `${tag}-${i + 1}@example.com` }));
+  return body;
+}
+
+/** How many messages the sink got for each address of `tag`. */
+function sentTo(tag: string): Map<string, number> {
+  const got = new Map<string, number>();
+  for (const m of h.sink.messages) for (const to of m.to) if (to.startsWith(`${tag}-`)) got.set(to, (got.get(to) ?? 0) + 1);
+  return got;
+}
+
+async function statusOf(id: string, status: string, key = API_KEY) {
+  return eventually(async () => {
+    const res = await h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key));
+    return res.body.status === status ? res.body : undefined;
+  }, 60_000, `campaign ${id} to be ${status}`);
+}
+
+async function create(body: unknown, key = API_KEY): Promise<string> {
+  const res = await h.api('POST', '/api/v1/campaigns', body, bearer(key));
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id as string;
+}
+
+async function approveIt(id: string, key = API_KEY) {
+  await statusOf(id, 'awaiting_review', key);
+  const res = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(key));
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+}
+
+describe('the contract', () => {
+  test('pilot settings are checked field by field', async () => {
+    for (const [pilot, path, message] of [
+      [{ size: 0 }, 'pilot.size', /at least 1/],
+      [{ size: 2, share: 0.1 }, 'pilot.size', /exactly one of size or share/],
+      [{}, 'pilot.size', /exactly one of size or share/],
+      [{ share: 1.5 }, 'pilot.share', /less than 1/],
+      [{ size: 2, sample: 'best' }, 'pilot.sample', /"first" or "random"/],
+      [{ size: 2, stopIf: { failedShare: 0 } }, 'pilot.stopIf.failedShare', /more than 0/],
+      [{ size: 2, seed: 4 }, 'pilot.seed', /only for sample "random"/],
+    ] as const) {
+      const res = await h.api('POST', '/api/v1/campaigns', campaignBody(2, { pilot }));
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      const problem = (res.body.problems as { path: string; message: string }[]).find((p) => p.path === path);
+      assert.ok(problem, `${JSON.stringify(pilot)}: ${JSON.stringify(res.body.problems)}`);
+      assert.match(problem.message, message);
+    }
+  });
+});
+
+describe('pilot, then the rest', () => {
+  test('the first N go, the campaign waits at pilot_sent with the outcomes; continue sends every other recipient exactly once; report.csv marks the pilot', async () => {
+    const id = await create(pilotCampaign('first', 6, { size: 2 }));
+    const early = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+    await approveIt(id);
+    const waiting = await statusOf(id, 'pilot_sent');
+    assert.deepEqual(
+      { chosen: waiting.pilot.chosen, sent: waiting.pilot.sent, failed: waiting.pilot.failed, bounced: waiting.pilot.bounced, failures: waiting.pilot.failures },
+      { chosen: 2, sent: 2, failed: 0, bounced: 0, failures: [] },
+    );
+    assert.match(waiting.reason, /pilot batch of 2 was sent/);
+    assert.deepEqual([...sentTo('first').keys()].sort(), ['first-1@example.com', 'first-2@example.com']);
+    assert.ok(early.status === 409, JSON.stringify(early.body));
+
+    const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, { note: 'looks right' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'sending');
+    const again = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.ok(typeof again.body.status === 'string');
+    const done = await statusOf(id, 'completed');
+    assert.equal(done.counts.sent, 6);
+    const got = sentTo('first');
+    assert.equal(got.size, 6);
+    assert.ok([...got.values()].every((n) => n === 1), `each once: ${JSON.stringify([...got])}`);
+
+    const csv = await fetch(`${h.baseUrl}/api/v1/campaigns/${id}/report.csv`, { headers: bearer(API_KEY) });
+    const rows = parse(await csv.text(), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(rows.map((r) => [r.email, r.pilot]), [
+      ['first-1@example.com', 'true'],
+      ['first-2@example.com', 'true'],
+      ...[3, 4, 5, 6].map((i) => [`first-${i}@example.com`, 'false']),
+    ]);
+    const audit = await h.sql`SELECT action FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.continue'`;
+    assert.equal(audit.length, 1, 'the continue is audited once');
+  });
+
+  test('a share with a seeded random sample: at least one, the same recipients the seed picks', async () => {
+    const id = await create(pilotCampaign('share', 20, { share: 0.1, sample: 'random', seed: 11 }));
+    await approveIt(id);
+    const waiting = await statusOf(id, 'pilot_sent');
+    assert.equal(waiting.pilot.chosen, 2);
+    const pilot = await h.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${id} AND pilot ORDER BY id`;
+    const { pickPilot } = await import('../src/build/pilot-sample.js');
+    const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+    assert.deepEqual(pilot.map((r) => r.id), pickPilot(ids, { share: 0.1, sample: 'random', seed: 11 }));
+    assert.deepEqual([...sentTo('share').keys()].sort(), pilot.map((r) => `share-${r.id}@example.com`).sort());
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, {})).status, 200);
+    await statusOf(id, 'completed');
+    assert.equal(sentTo('share').size, 20);
+  });
+
+  test('stopIf: a pilot that failed at the share stays at pilot_sent naming it; continue needs force', async () => {
+    h.sink.faults.rcpt = (address) => (address === 'stop-1@example.com' ? { code: 550, message: '5.1.1 no such user here' } : undefined);
+    try {
+      const id = await create(pilotCampaign('stop', 5, { size: 2, stopIf: { failedShare: 0.5 } }));
+      await approveIt(id);
+      const waiting = await statusOf(id, 'pilot_sent');
+      assert.match(waiting.reason, /1 of 2 pilot recipients failed or bounced \(50%\)/);
+      assert.equal(waiting.pilot.failed, 1);
+      assert.equal(waiting.pilot.failures[0].email, 'stop-1@example.com');
+      assert.match(`${waiting.pilot.failures[0].smtpResponse ?? ''} ${waiting.pilot.failures[0].error ?? ''}`, /550/);
+      const plain = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+      assert.equal(plain.status, 409, JSON.stringify(plain.body));
+      assert.equal(plain.body.status, 'pilot_sent');
+      assert.match(plain.body.error, /50%.*force/);
+      const forced = await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true });
+      assert.equal(forced.status, 200, JSON.stringify(forced.body));
+      const done = await statusOf(id, 'completed');
+      assert.equal(done.counts.sent, 4);
+      assert.ok([...sentTo('stop').values()].every((n) => n === 1));
+    } finally {
+      h.sink.faults = {};
+    }
+  });
+
+  test('reject and cancel at pilot_sent: nothing more is sent', async () => {
+    for (const action of ['reject', 'cancel'] as const) {
+      const tag = `end-${action}`;
+      const id = await create(pilotCampaign(tag, 4, { size: 1 }));
+      await approveIt(id);
+      await statusOf(id, 'pilot_sent');
+      const res = await h.api('POST', `/api/v1/campaigns/${id}/${action}`, {});
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const final = await statusOf(id, action === 'reject' ? 'rejected' : 'cancelled');
+      assert.equal(final.counts.sent, 1);
+      assert.deepEqual([...sentTo(tag).keys()], [`${tag}-1@example.com`]);
+      const late = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+      assert.equal(late.status, 409, JSON.stringify(late.body));
+    }
+  });
+
+  test('four eyes: the creator may not continue, another person may', async () => {
+    const put = await h.api('PUT', '/api/v1/tenants/pilot-careful', { review: { fourEyesRequired: true } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const author = (await createKey(h, { name: 'author', scopes: ALL, tenant: 'pilot-careful' })).key;
+    const reviewer = (await createKey(h, { name: 'reviewer', scopes: ['campaigns:review', 'campaigns:read'], tenant: 'pilot-careful' })).key;
+    const id = await create(pilotCampaign('eyes', 3, { size: 1 }), author);
+    await approveIt(id, reviewer);
+    await statusOf(id, 'pilot_sent', author);
+    const own = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {}, bearer(author));
+    assert.equal(own.status, 403, JSON.stringify(own.body));
+    assert.match(own.body.error, /four-eyes rule/);
+    const other = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {}, bearer(reviewer));
+    assert.equal(other.status, 200, JSON.stringify(other.body));
+    await statusOf(id, 'completed', author);
+    assert.equal(sentTo('eyes').size, 3);
+  });
+});
