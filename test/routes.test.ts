@@ -92,6 +92,7 @@ describe('the route table', () => {
       'POST /api/v1/campaigns/:id/pause',
       'POST /api/v1/campaigns/:id/resume',
       'POST /api/v1/campaigns/:id/cancel',
+      'POST /api/v1/campaigns/:id/continue',
       'POST /api/v1/keys',
       'GET /api/v1/keys',
       'DELETE /api/v1/keys/:id',

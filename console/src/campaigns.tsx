@@ -5,8 +5,8 @@ import { ConfirmButton, ErrorText, Progress, SafeLink, Section, StatusBadge, use
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
-const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
-const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped'];
+const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
+const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped', 'bounced'];
 const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'];
 const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
 
@@ -129,10 +129,12 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   if (error && !c) return <ErrorText error={error} />;
   if (!c) return <p>Loading…</p>;
-  const act = (action: string) => async () => {
-    await api('POST', `/campaigns/${id}/${action}`, {});
+  const act = (action: string, body: Record<string, unknown> = {}) => async () => {
+    await api('POST', `/campaigns/${id}/${action}`, body);
     await refresh();
   };
+  const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
+  const stopped = c.status === 'pilot_sent' && c.pilot?.stopIf && c.pilot.chosen > 0 && (c.pilot.failed + c.pilot.bounced) / c.pilot.chosen >= c.pilot.stopIf.failedShare;
   const done = doneOf(c.counts);
   return (
     <>
@@ -179,7 +181,19 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
           <ConfirmButton label="Pause" question="Pause this campaign? No new message is sent until it is resumed." action={act('pause')} onSticky={stick('pause')} />
         )}
         {offer('resume', ['paused']) && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} onSticky={stick('resume')} />}
-        {offer('cancel', ['awaiting_review', 'scheduled', 'sending', 'paused', 'building']) && (
+        {review('continue', ['pilot_sent']) && (
+          <ConfirmButton
+            className="primary"
+            label={stopped ? 'Continue anyway' : 'Continue'}
+            question={stopped ? 'The pilot reached its stop share. Send the rest anyway?' : 'Send the rest of the list now?'}
+            action={act('continue', stopped ? { force: true } : {})}
+            onSticky={stick('continue')}
+          />
+        )}
+        {review('reject', ['pilot_sent']) && (
+          <ConfirmButton className="danger" label="Reject after pilot" question="Reject it? Nothing more is sent; this cannot be undone." action={act('reject')} onSticky={stick('reject')} />
+        )}
+        {offer('cancel', ['awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'building']) && (
           <ConfirmButton className="danger" label="Cancel campaign" question="Cancel it? Nothing more is sent; this cannot be undone." action={act('cancel')} onSticky={stick('cancel')} />
         )}
         <button
@@ -193,6 +207,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
         </button>
         <ErrorText error={csvError} />
       </div>
+      {c.pilot && <PilotResults pilot={c.pilot} />}
       {c.countsByStatus && (
         <div className="count-tables">
           <CountTable title="Build" counts={c.countsByStatus.build} />
@@ -204,6 +219,48 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       <Recipients id={id} />
       {can('keys:admin') ? <AuditTrail campaign={id} /> : <p className="meta">The audit trail needs a key with keys:admin.</p>}
     </>
+  );
+}
+
+/** The pilot batch: what was asked for and how it went, with the SMTP replies of its failures. */
+function PilotResults({ pilot }: { pilot: any }) {
+  const asked = pilot.size !== undefined ? `${pilot.size} recipients` : `${Math.round(pilot.share * 1000) / 10}% of the list`;
+  return (
+    <Section title="Pilot batch">
+      <p>
+        {asked} ({pilot.sample === 'random' ? 'a random sample' : 'the first in list order'})
+        {pilot.stopIf ? `; stops when ${Math.round(pilot.stopIf.failedShare * 1000) / 10}% or more fail or bounce` : ''}.
+      </p>
+      {pilot.chosen === 0 ? (
+        <p className="meta">The pilot batch is chosen once the campaign is approved.</p>
+      ) : (
+        <p aria-label="pilot results">
+          {pilot.chosen} in the pilot · {pilot.sent} sent · {pilot.failed} failed · {pilot.bounced} bounced · {pilot.pending} still to go
+        </p>
+      )}
+      {pilot.failures.length > 0 && (
+        <table aria-label="pilot failures">
+          <thead>
+            <tr>
+              <th>Recipient</th>
+              <th>Status</th>
+              <th>SMTP reply</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pilot.failures.map((f: any) => (
+              <tr key={f.id}>
+                <td>
+                  #{f.id} {f.email}
+                </td>
+                <td>{f.sendStatus}</td>
+                <td>{f.smtpResponse ?? f.error ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
   );
 }
 
