@@ -1,7 +1,7 @@
 import type { PilotSpec } from '../contract/campaign.js';
 
 /** How many recipients the pilot batch takes out of `sendable`: its size, or its share (at least 1). */
-export function pilotSize(spec: Pick<PilotSpec, 'size' | 'share'>, sendable: number): number {
+function pilotSize(spec: Pick<PilotSpec, 'size' | 'share'>, sendable: number): number {
   const wanted = spec.size ?? Math.max(1, Math.ceil((spec.share ?? 0) * sendable));
   return Math.min(wanted, sendable);
 }
