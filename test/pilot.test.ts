@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import { Worker } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../src/worker/create.js';
+import { recordHistories } from './helpers/histories.js';
 import { campaignBody } from './helpers/campaigns.js';
 import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
@@ -178,5 +181,21 @@ describe('pilot, then the rest', () => {
     assert.equal(other.status, 200, JSON.stringify(other.body));
     await statusOf(id, 'completed', author);
     assert.equal(sentTo('eyes').size, 3);
+  });
+});
+
+describe('histories', () => {
+  // With RECORD_HISTORIES=v4 the longest pilot campaign and one of its deliveries are kept under
+  // test/histories, so later workflow code is replayed against the pilot's shape too.
+  test('the pilot campaigns of this file replay on the current code', async () => {
+    const histories = [];
+    for await (const wf of h.client.workflow.list({ query: `TaskQueue = "${h.taskQueue}"` })) {
+      if (wf.status.name === 'RUNNING') continue;
+      histories.push({ workflowId: wf.workflowId, history: await h.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory() });
+    }
+    assert.ok(histories.some((x) => /^campaign-[0-9a-f-]+$/.test(x.workflowId)), 'includes campaign workflows');
+    const options = process.env.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
+    for await (const result of Worker.runReplayHistories(options, histories)) assert.equal(result.error, undefined, `${result.workflowId} replays: ${result.error}`);
+    await recordHistories(histories);
   });
 });
