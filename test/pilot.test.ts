@@ -150,6 +150,22 @@ describe('pilot, then the rest', () => {
     }
   });
 
+  test('stopIf counts the bounces that arrive after the pilot is out', async () => {
+    const id = await create(pilotCampaign('late', 4, { size: 2, stopIf: { failedShare: 0.5 } }));
+    await approveIt(id);
+    const waiting = await statusOf(id, 'pilot_sent');
+    assert.match(waiting.reason, /pilot batch of 2 was sent/);
+    // What the INBOX check writes when a delivery report for one of them comes in.
+    await h.sql`UPDATE recipients SET send_status = 'bounced', error = '550 5.1.1 mailbox unknown' WHERE campaign_id = ${id} AND id = 1`;
+    const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.match(res.body.error, /1 of 2 pilot recipients failed or bounced \(50%\).*force/);
+    assert.equal((await h.api('GET', `/api/v1/campaigns/${id}`)).body.pilot.bounced, 1);
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true })).status, 200);
+    await statusOf(id, 'completed');
+    assert.equal(sentTo('late').size, 4);
+  });
+
   test('reject and cancel at pilot_sent: nothing more is sent', async () => {
     for (const action of ['reject', 'cancel'] as const) {
       const tag = `end-${action}`;

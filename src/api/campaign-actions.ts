@@ -7,6 +7,8 @@ import { transitionResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
 import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-requests.js';
 import { fourEyesRefusal } from '../review/four-eyes.js';
+import { pilotStopReason } from '../contract/pilot.js';
+import { pilotOutcome } from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { campaignLoader } from './campaign-access.js';
@@ -43,6 +45,11 @@ export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client
         // Four eyes compares people: a second key its creator made acts for the same person.
         const refused = await fourEyesRefusal(sql, c, action, caller);
         if (refused) throw new ApiError(403, refused, { status: c.status, createdBy: c.createdBy ?? undefined });
+      }
+      if (action === 'continue' && !body.force && c.status === 'pilot_sent' && c.definition.pilot?.stopIf) {
+        // Bounces keep arriving after the pilot is out: the stop rule is asked again with them.
+        const stopped = pilotStopReason(await pilotOutcome(sql, c.id), c.definition.pilot.stopIf);
+        if (stopped) throw new ApiError(409, `${stopped}; continue with force to send the rest anyway`, { status: c.status });
       }
       if (action === 'approve') {
         // Bound to what the reviewer saw: a list, decision or definition changed since is a 409.

@@ -19,6 +19,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedErr
 import type { Activities } from '../activities/index.js';
 import type { BuildResult } from '../activities/build.js';
 import { FOUR_EYES_REFUSED } from '../contract/failures.js';
+import { pilotStopReason } from '../contract/pilot.js';
 import { CampaignIdAttr, CampaignStatusAttr } from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { deliveryWorkflowId } from '../contract/workflow-ids.js';
@@ -196,13 +197,9 @@ async function choosePilot(c: CampaignState, pilot: NonNullable<Pilot>): Promise
 async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefined> {
   const pilot = c.pilot!;
   const o = await acts.pilotOutcome.executeWithOptions({ summary: 'how the pilot batch went' }, [{ campaignId: c.id }]);
-  const bad = o.failed + o.bounced;
-  const share = o.size > 0 ? bad / o.size : 0;
-  if (pilot.stopIf && share >= pilot.stopIf.failedShare) {
-    pilot.stopped = `${bad} of ${o.size} pilot recipients failed or bounced (${percent(share)}), at least the stopIf share of ${percent(pilot.stopIf.failedShare)}`;
-  }
+  pilot.stopped = pilotStopReason(o, pilot.stopIf);
   c.phase = 'pilot_sent';
-  if (!c.paused) c.reason = pilot.stopped ?? `the pilot batch of ${o.size} was sent (${o.sent} sent, ${bad} failed or bounced); continue sends the rest`;
+  if (!c.paused) c.reason = pilot.stopped ?? `the pilot batch of ${o.size} was sent (${o.sent} sent, ${o.failed + o.bounced} failed or bounced); continue sends the rest`;
   await setStatus(c);
   await condition(() => c.pilotDecision === 'continue' || c.pilotDecision === 'reject' || c.cancelRequested);
   if (c.cancelRequested) return finishCancelled(c);
@@ -215,8 +212,6 @@ async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefin
   c.exhausted = false;
   return undefined;
 }
-
-const percent = (x: number) => `${Math.round(x * 1000) / 10}%`;
 
 /**
  * Sliding window over the recipient list: at most WINDOW children at once, each reporting back
