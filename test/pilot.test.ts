@@ -160,7 +160,9 @@ describe('pilot, then the rest', () => {
     const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.match(res.body.error, /1 of 2 pilot recipients failed or bounced \(50%\).*force/);
-    assert.equal((await h.api('GET', `/api/v1/campaigns/${id}`)).body.pilot.bounced, 1);
+    const shown = (await h.api('GET', `/api/v1/campaigns/${id}`)).body.pilot;
+    assert.equal(shown.bounced, 1);
+    assert.match(shown.stopped, /50%/);
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true })).status, 200);
     await statusOf(id, 'completed');
     assert.equal(sentTo('late').size, 4);

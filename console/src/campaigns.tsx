@@ -134,7 +134,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
     await refresh();
   };
   const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
-  const stopped = c.status === 'pilot_sent' && c.pilot?.stopIf && c.pilot.chosen > 0 && (c.pilot.failed + c.pilot.bounced) / c.pilot.chosen >= c.pilot.stopIf.failedShare;
+  const stopped = c.status === 'pilot_sent' && !!c.pilot?.stopped;
   const done = doneOf(c.counts);
   return (
     <>
@@ -238,6 +238,7 @@ function PilotResults({ pilot }: { pilot: any }) {
           {pilot.chosen} in the pilot · {pilot.sent} sent · {pilot.failed} failed · {pilot.bounced} bounced · {pilot.pending} still to go
         </p>
       )}
+      {pilot.stopped && <p className="reason">Stopped: {pilot.stopped}. Continue sends the rest anyway.</p>}
       {pilot.failures.length > 0 && (
         <table aria-label="pilot failures">
           <thead>

@@ -6,6 +6,7 @@ import { campaignCreatedResponse, campaignResponse } from '../contract/responses
 import * as campaigns from '../db/campaigns.js';
 import { pilotOutcome, statusCounts, type PilotOutcome } from '../db/recipients.js';
 import type { PilotSpec } from '../contract/campaign.js';
+import { pilotStopReason } from '../contract/pilot.js';
 import { recentSends } from '../db/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -42,6 +43,7 @@ function pilotView(spec: PilotSpec, o: PilotOutcome) {
     failed: o.failed,
     bounced: o.bounced,
     pending: o.pending,
+    stopped: pilotStopReason(o, spec.stopIf),
     failures: o.failures.map((f) => ({ id: f.id, email: f.email, sendStatus: f.sendStatus, smtpResponse: f.smtpResponse ?? undefined, error: f.error ?? undefined })),
   };
 }

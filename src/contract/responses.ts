@@ -67,6 +67,8 @@ export const campaignResponse = z.object({
       failed: z.number().int(),
       bounced: z.number().int(),
       pending: z.number().int(),
+      /** Set when at least the stopIf share failed or bounced (bounces included as they arrive): continue needs `force`. */
+      stopped: z.string().optional(),
       /** The pilot's failures and bounces with the SMTP reply (the first 100). */
       failures: z.array(
         z.object({ id: z.number().int(), email: z.string(), sendStatus: z.enum(SEND_STATUSES), smtpResponse: z.string().optional(), error: z.string().optional() }),
