@@ -111,7 +111,7 @@ const FAST_CHECKS: [string, string[]][] = [
 
 /**
  * The files that take longest, longest first (each run alone on the 2-core machine: send-windows
- * 110 s, throttle 86 s, slow-smtp 63 s, console 45-53 s, fan-out 40-60 s, postgres-outage 35 s,
+ * 95-100 s, throttle 86 s, slow-smtp 63 s, console 45-53 s, fan-out 40-60 s, postgres-outage 35 s,
  * list-stream-cut 26 s). runEach starts them before the others: `node --test` runs files in name
  * order, which started some of these last, beside an idle core, and the run waited for them alone.
  */
