@@ -2,20 +2,24 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
+import { messagesFor } from './helpers/campaigns.js';
 import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, signIn } from './helpers/browser.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // The reviewer and operator console in a real Chromium against the real stack (API, worker,
 // Temporal, PostgreSQL, moto S3, the SMTP sink): a person's whole job, from a CSV file on disk to
-// the messages at the sink, with hostile recipient data that must never run.
+// the messages at the sink, with hostile recipient data that must never run. Each test creates
+// what it needs (its campaign, its pages), so any one of them runs alone or in any order, and
+// after each one no dialog opened and no script error happened on its pages.
 
 let h: Harness;
 let browser: Browser;
 const ALL = ['campaigns:read', 'campaigns:write', 'campaigns:review', 'accounts:admin', 'keys:admin'];
 const keys: Record<string, string> = {};
+/** The pages the running test opened; closed after it, once checked. */
 const pages: { page: Page; dialogs: string[]; errors: string[] }[] = [];
 
 const XSS_NAME = '<img src=x onerror=alert(1)>';
@@ -51,6 +55,20 @@ before(async () => {
   keys.reviewer = (await createKey(h, { name: 'reviewer', scopes: ALL })).key;
   keys.operator = (await createKey(h, { name: 'operator', scopes: ['campaigns:read', 'campaigns:write'] })).key;
 });
+beforeEach(() => {
+  pixelRequests.length = 0;
+});
+afterEach(async () => {
+  const opened = pages.splice(0);
+  try {
+    for (const p of opened) {
+      assert.deepEqual(p.dialogs, [], 'no dialog opened');
+      assert.deepEqual(p.errors, [], 'no script error happened');
+    }
+  } finally {
+    await Promise.all(opened.map((p) => p.page.context().close()));
+  }
+});
 after(async () => {
   pixelServer?.close();
   await browser?.close();
@@ -66,11 +84,40 @@ async function page(key: string) {
 
 const status = (id: string, key = keys.reviewer!) => h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key)).then((r) => r.body.status as string);
 
-describe('the console', () => {
-  let campaignId = '';
-  let creator: Page;
-  let reviewer: Page;
+const noticesHtml = () =>
+  `<p class="greeting">Dear {{ name }},</p><p><a href="javascript:alert(3)">details</a></p><script>alert(4)</script><img src="${pixelUrl}" alt="remote">`;
 
+/** The notices campaign of CSV, created by the creator's key with the body the new-campaign form sends, built and awaiting review. */
+async function noticesCampaign(name: string): Promise<string> {
+  const res = await h.api(
+    'POST',
+    '/api/v1/campaigns',
+    {
+      name,
+      from: 'Acme Billing <billing@acme.test>',
+      subject: 'Notice for {{ name }}',
+      text: 'Dear {{ name }}, see the attachment.',
+      html: noticesHtml(),
+      attachments: [{ bucket: h.bucket, key: 'extras/{{ customerId }}.txt', required: false }],
+      recipientsCsv: CSV,
+    },
+    bearer(keys.creator!),
+  );
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const id = res.body.id as string;
+  await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, `${name} to build`);
+  return id;
+}
+
+/** A page of `key` on the review of campaign `id`, its list shown. */
+async function reviewPage(key: string, id: string): Promise<Page> {
+  const p = await page(key);
+  await p.goto(`/#/campaigns/${id}/review`);
+  await p.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).waitFor();
+  return p;
+}
+
+describe('the console', () => {
   test('sign in: a wrong key is refused in words; the key stays out of the URL and in sessionStorage only', async () => {
     const p = await openPage(browser, h.baseUrl);
     pages.push(p);
@@ -78,7 +125,7 @@ describe('the console', () => {
     await p.page.getByLabel('API key').fill('cm_wrong');
     await p.page.getByRole('button', { name: 'Sign in' }).click();
     await p.page.getByRole('alert').filter({ hasText: 'Your API key was not accepted' }).waitFor();
-    creator = await page(keys.creator!);
+    const creator = await page(keys.creator!);
     assert.ok(!creator.url().includes(keys.creator!));
     assert.equal(await creator.evaluate<string | null>("sessionStorage.getItem('campaign-mailer.api-key')"), keys.creator);
     assert.equal(await creator.evaluate<number>('localStorage.length'), 0);
@@ -86,20 +133,20 @@ describe('the console', () => {
   });
 
   test('a campaign from a CSV file picked on disk, with a live preview, builds and shows its report', async () => {
+    const creator = await page(keys.creator!);
     await creator.getByRole('link', { name: 'New campaign' }).first().click();
-    await creator.getByLabel('Name', { exact: true }).fill('November notices');
+    await creator.getByLabel('Name', { exact: true }).fill('Notices from a CSV file');
     await creator.getByLabel('From').fill('Acme Billing <billing@acme.test>');
     await creator.getByLabel('Subject').fill('Notice for {{ name }}');
     await creator.getByLabel('Text', { exact: true }).fill('Dear {{ name }}, see the attachment.');
-    await creator.getByLabel('HTML', { exact: true }).fill(
-      `<p class="greeting">Dear {{ name }},</p><p><a href="javascript:alert(3)">details</a></p><script>alert(4)</script><img src="${pixelUrl}" alt="remote">`,
-    );
+    await creator.getByLabel('HTML', { exact: true }).fill(noticesHtml());
     await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
     // The live preview renders the first row as the server would.
     await creator.locator('.preview-subject').filter({ hasText: 'Notice for Ann' }).waitFor();
     await creator.frameLocator('iframe[title="HTML preview"]').locator('p.greeting').filter({ hasText: 'Dear Ann,' }).waitFor();
     await creator.getByLabel('Sample').selectOption({ label: 'bob@example.com' });
     await creator.locator('.preview-subject').filter({ hasText: `Notice for ${XSS_NAME}` }).waitFor();
+    assert.deepEqual(pixelRequests, [], 'the live preview while typing fetched no remote image');
     await creator.locator('input[name=attBucket]').fill(h.bucket);
     await creator.locator('input[name=attKey]').fill('extras/{{ customerId }}.txt');
     await creator.locator('input[name=attRequired]').uncheck();
@@ -108,11 +155,11 @@ describe('the console', () => {
     await creator.getByLabel('From').fill('nobody');
     await creator.getByRole('button', { name: 'Create and build' }).click();
     await creator.locator('form.campaign-form [role=alert]').filter({ hasText: /^Please correct: from/ }).waitFor();
-    assert.equal((await h.api('GET', '/api/v1/campaigns')).body.items.length, 0);
+    const created = (await h.api('GET', '/api/v1/campaigns')).body.items.filter((c: { name: string }) => c.name === 'Notices from a CSV file');
+    assert.deepEqual(created, []);
     await creator.getByLabel('From').fill('Acme Billing <billing@acme.test>');
     await creator.getByRole('button', { name: 'Create and build' }).click();
     await creator.waitForURL(/#\/campaigns\/[0-9a-f-]{36}$/);
-    campaignId = /campaigns\/([0-9a-f-]{36})/.exec(creator.url())![1]!;
     await creator.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor({ timeout: 60_000 });
     await creator.getByRole('link', { name: 'Review' }).click();
     const counts = creator.locator('.build-counts');
@@ -122,9 +169,12 @@ describe('the console', () => {
     const rows = creator.locator('table.review-list tbody tr');
     await rows.filter({ hasText: 'cat@example.com' }).filter({ hasText: 'attachment-optional-missing' }).waitFor();
     await rows.filter({ hasText: 'not-an-address' }).filter({ hasText: 'invalid-address' }).waitFor();
+    assert.deepEqual(pixelRequests, [], 'no preview fetched the remote image');
   });
 
   test('preview: headers, the HTML inside a sandboxed frame with remote content blocked, the text part, attachments, next and jump', async () => {
+    const campaignId = await noticesCampaign('Notices: preview');
+    const creator = await reviewPage(keys.creator!, campaignId);
     const row = creator.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' });
     await row.getByRole('button', { name: 'Preview' }).click();
     const preview = creator.locator('#preview');
@@ -139,7 +189,7 @@ describe('the console', () => {
     // The remote image did not load (the frame's CSP and the console's both refuse it).
     const loaded = await frame.locator('img[alt=remote]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0);
     assert.equal(loaded, false);
-    assert.deepEqual(pixelRequests, [], 'no preview (the live one while typing included) fetched the remote image');
+    assert.deepEqual(pixelRequests, [], 'no preview fetched the remote image');
     // Only when the reviewer asks does the remote image load, for this message only.
     await preview.locator('p.remote-images').filter({ hasText: '1 remote image is blocked.' }).waitFor();
     await preview.getByRole('button', { name: 'Load remote images' }).click();
@@ -183,17 +233,16 @@ describe('the console', () => {
   });
 
   test('a key without campaigns:review sees no approve button and no include buttons', async () => {
-    const operator = await page(keys.operator!);
-    await operator.goto(`/#/campaigns/${campaignId}/review`);
-    await operator.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).waitFor();
+    const operator = await reviewPage(keys.operator!, await noticesCampaign('Notices: operator'));
     await operator.getByText('approving or rejecting needs the campaigns:review scope').waitFor();
     assert.equal(await operator.getByRole('button', { name: 'Approve and send' }).count(), 0);
     assert.equal(await operator.getByRole('button', { name: /^Include/ }).count(), 0);
   });
 
   test('a decision made in another tab after the review was loaded: the approval shows the 409, a reload approves', async () => {
-    reviewer = await page(keys.reviewer!);
-    await reviewer.goto(`/#/campaigns/${campaignId}/review`);
+    const campaignId = await noticesCampaign('Notices: four eyes');
+    const creator = await reviewPage(keys.creator!, campaignId);
+    const reviewer = await reviewPage(keys.reviewer!, campaignId);
     await reviewer.getByRole('button', { name: 'Approve and send' }).waitFor();
     await reviewer.locator('.fingerprint').filter({ hasText: /\S{20,}/ }).waitFor();
     // A test send of the previewed recipient's message, to a test address only.
@@ -232,12 +281,22 @@ describe('the console', () => {
   });
 
   test('progress reaches 100%, the messages are at the sink, and report.csv downloads', async () => {
+    const campaignId = await noticesCampaign('Notices: progress');
+    // cat needs a decision (its optional attachment is missing): the creator includes it, another person approves.
+    const cat = (await h.api('GET', `/api/v1/campaigns/${campaignId}/recipients`, undefined, bearer(keys.creator!))).body.items.find(
+      (r: { email: string }) => r.email === 'cat@example.com',
+    );
+    const include = await h.api('POST', `/api/v1/campaigns/${campaignId}/recipients/${cat.id}/decision`, { include: true }, bearer(keys.creator!));
+    assert.equal(include.status, 200, JSON.stringify(include.body));
+    const approval = await h.api('POST', `/api/v1/campaigns/${campaignId}/approve`, { note: 'checked the notices' }, bearer(keys.reviewer!));
+    assert.equal(approval.status, 200, JSON.stringify(approval.body));
+    const reviewer = await page(keys.reviewer!);
     await reviewer.goto(`/#/campaigns/${campaignId}`);
     await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
     await reviewer.locator('.summary').filter({ hasText: '100%' }).waitFor();
     await reviewer.locator('.summary').filter({ hasText: '3 sent' }).waitFor();
     await reviewer.locator('.chart-summary').filter({ hasText: '3 sent in the last 30 minutes' }).waitFor({ timeout: 15_000 });
-    const to = h.sink.messages.flatMap((m) => m.to).filter((a) => a !== 'qa@example.com').sort();
+    const to = messagesFor(h, campaignId).flatMap((m) => m.to).sort();
     assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
     await reviewer.locator('#recipients table tbody tr').filter({ hasText: 'bob@example.com' }).filter({ hasText: /250/ }).waitFor();
     await reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).filter({ hasText: 'key:reviewer' }).waitFor();
@@ -247,7 +306,7 @@ describe('the console', () => {
     assert.deepEqual(rows.filter((r) => r.send_status === 'sent').map((r) => r.email).sort(), ['ann@example.com', 'bob@example.com', 'cat@example.com']);
     await screenshot(reviewer, 'campaign-completed');
     await reviewer.goto('/#/campaigns');
-    const row = reviewer.locator('tr.campaign-row').filter({ hasText: 'November notices' });
+    const row = reviewer.locator('tr.campaign-row').filter({ hasText: 'Notices: progress' });
     await row.filter({ hasText: '100%' }).waitFor();
     await screenshot(reviewer, 'campaign-list');
   });
@@ -270,6 +329,7 @@ describe('the console', () => {
     const id = res.body.id as string;
     await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
+    const reviewer = await page(keys.reviewer!);
     await reviewer.goto(`/#/campaigns/${id}`);
     await reviewer.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor({ timeout: 30_000 });
     await reviewer.locator('.chart-summary').filter({ hasText: 'limit 6/min (throttle)' }).waitFor();
@@ -291,10 +351,11 @@ describe('the console', () => {
     await reviewer.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor({ timeout: 30_000 });
     await stale.getByRole('button', { name: 'Yes, cancel campaign' }).click();
     await stale.locator('[role=alert]').filter({ hasText: /Conflict: .*current status: cancelled/ }).waitFor();
-    assert.ok(h.sink.messages.filter((m) => m.to[0]!.startsWith('t')).length < 6, 'the cancel stopped the throttled run');
+    assert.ok(messagesFor(h, id).length < 6, 'the cancel stopped the throttled run');
   });
 
   test('admin pages: a key is shown once, then revoked', async () => {
+    const reviewer = await page(keys.reviewer!);
     await reviewer.goto('/#/admin/keys');
     await reviewer.locator('form.editor').getByLabel('Name').fill(`made-in-console`);
     await reviewer.getByRole('button', { name: 'Create key' }).click();
@@ -313,6 +374,7 @@ describe('the console', () => {
   });
 
   test('admin pages: an account is created, verified against the SMTP server, and its password stays write-only', async () => {
+    const reviewer = await page(keys.reviewer!);
     await reviewer.goto('/#/admin/accounts');
     await reviewer.getByRole('button', { name: 'New account' }).click();
     const form = reviewer.locator('form.editor');
@@ -337,12 +399,5 @@ describe('the console', () => {
     assert.equal(stored.body.smtp.passwordSet, true);
     assert.ok(!JSON.stringify(stored.body).includes('s3cret-password'));
     await screenshot(reviewer, 'admin-accounts');
-  });
-
-  test('no dialog opened and no script error happened on any page', () => {
-    for (const p of pages) {
-      assert.deepEqual(p.dialogs, []);
-      assert.deepEqual(p.errors, []);
-    }
   });
 });

@@ -87,9 +87,8 @@ async function main(): Promise<number> {
   const schemathesis = await ensureSchemathesis(say);
 
   // Each file runs in its own process on its own database, task queue, bucket, IMAP user and SMTP
-  // sink (test/helpers/harness.ts), so files can overlap. Node's default is one fewer than the
-  // cores, which is one file at a time on a 2-core machine; CM_TEST_CONCURRENCY overrides. The
-  // files in ALONE load the shared Temporal server so hard (Schemathesis starts hundreds of
+  // sink (test/helpers/harness.ts), so files can overlap: two at a time (CM_TEST_CONCURRENCY), the
+  // longest first (runEach). The files in ALONE load the shared Temporal server so hard (Schemathesis starts hundreds of
   // workflows) that a file beside them misses its deadlines: they run after the others, alone.
   const concurrency = process.env.CM_TEST_CONCURRENCY ?? '2';
   const alone = files.filter((f) => ALONE.has(f.replace(/\\/g, '/')));
@@ -97,8 +96,8 @@ async function main(): Promise<number> {
   say(`running ${together.length} file(s), ${concurrency} at a time${alone.length ? `, then ${alone.join(', ')} alone` : ''}`);
   const testServer = files.some((f) => f.replace(/\\/g, '/').startsWith('test/workflows/')) ? await resolveTimeSkippingServer(say) : undefined;
   const env = { ...process.env, ...servers.env, CM_TEST_SCHEMATHESIS: schemathesis, ...(testServer ? { TEMPORAL_TEST_SERVER: testServer } : {}) };
-  let code = together.length ? await runFiles(together, concurrency, env) : 0;
-  for (const file of alone) code = (await runFiles([file], '1', env)) || code;
+  let code = together.length ? await runEach(together, Number(concurrency), env) : 0;
+  for (const file of alone) code = (await runEach([file], 1, env)) || code;
   return code;
 }
 
@@ -109,6 +108,61 @@ const FAST_CHECKS: [string, string[]][] = [
   ['lint', ['npx', 'eslint', '.', '--cache', '--cache-location', 'node_modules/.cache/test-fast/eslint']],
   ['knip', ['npx', 'knip', '--no-progress']],
 ];
+
+/**
+ * The files that take longest, longest first (each run alone on the 2-core machine: send-windows
+ * 95-100 s, throttle 86 s, slow-smtp 63 s, console 45-53 s, fan-out 40-60 s, postgres-outage 35 s,
+ * list-stream-cut 26 s). runEach starts them before the others: `node --test` runs files in name
+ * order, which started some of these last, beside an idle core, and the run waited for them alone.
+ */
+const LONGEST_FIRST = [
+  'test/send-windows.test.ts',
+  'test/throttle.test.ts',
+  'test/slow-smtp.test.ts',
+  'test/console.test.ts',
+  'test/workflows/fan-out.test.ts',
+  'test/postgres-outage.test.ts',
+  'test/list-stream-cut.test.ts',
+];
+
+/** `files` with those of LONGEST_FIRST first, in its order, then the others in name order. */
+function longestFirst(files: string[]): string[] {
+  const rank = (f: string) => {
+    const i = LONGEST_FIRST.indexOf(f.replace(/\\/g, '/'));
+    return i < 0 ? LONGEST_FIRST.length : i;
+  };
+  return [...files].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/**
+ * Runs each file with Node's test runner in a process of its own (as `node --test` would, without
+ * its name order), `concurrency` at a time, the longest first; a file's output is printed whole
+ * when it ends, so two files' lines never interleave.
+ */
+async function runEach(files: string[], concurrency: number, env: NodeJS.ProcessEnv): Promise<number> {
+  const queue = longestFirst(files);
+  const failed: string[] = [];
+  const clock = ['--import', pathToFileURL(join(projectRoot, 'test/helpers/file-clock.mjs')).href];
+  const lane = async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', file], {
+        cwd: projectRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...env, CM_TEST_FILE_TIMES: timesFile },
+      });
+      const output: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => output.push(d));
+      child.stderr.on('data', (d: Buffer) => output.push(d));
+      const code = await new Promise<number>((resolve) => child.once('close', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+      process.stdout.write(`[test file] ${file}\n${Buffer.concat(output).toString()}`);
+      if (code !== 0) failed.push(file);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  await collectTimes();
+  for (const file of failed) say(`FAILED: ${file}`);
+  return failed.length ? 1 : 0;
+}
 
 function runCommand([cmd, ...rest]: string[]): Promise<number> {
   say(`$ ${[cmd, ...rest].join(' ')}`);

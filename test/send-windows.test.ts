@@ -29,20 +29,21 @@ const get = async (id: string) => (await h.api('GET', `/api/v1/campaigns/${id}`)
 
 describe('send windows', () => {
   test('a window opening and closing during a campaign: sends only inside it, says why it waits, and plans the rest for next week', async () => {
-    // The window is the next whole minute at least 20 s away, on that day of the week, in UTC.
-    const opens = Math.ceil((Date.now() + 20_000) / MINUTE) * MINUTE;
-    const closes = opens + MINUTE;
-    const window = { days: [WEEKDAYS[(new Date(opens).getUTCDay() + 6) % 7]], from: hhmm(opens), to: hhmm(closes) === '00:00' ? '24:00' : hhmm(closes), timeZone: 'UTC' };
-    const created = await h.api('POST', '/api/v1/accounts', {
-      name: 'office-hours',
-      smtp: { host: '127.0.0.1', port: sink.port, security: 'plain' },
-      limits: { messagesPerMinute: 12, sendWindow: window },
-    });
+    const smtp = { host: '127.0.0.1', port: sink.port, security: 'plain' };
+    const created = await h.api('POST', '/api/v1/accounts', { name: 'office-hours', smtp, limits: { messagesPerMinute: 12 } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    assert.deepEqual(created.body.limits.sendWindow, window);
-
     const id = await createCampaign(h, campaignBody(20, { account: 'office-hours' }));
     await waitForStatus(h, id, 'awaiting_review');
+
+    // Windows are whole minutes: the account gets its window once the campaign is built, so that
+    // the wait for it to open covers only the review and the approval. It is the next whole minute
+    // at least 10 s away, on that day of the week, in UTC.
+    const opens = Math.ceil((Date.now() + 10_000) / MINUTE) * MINUTE;
+    const closes = opens + MINUTE;
+    const window = { days: [WEEKDAYS[(new Date(opens).getUTCDay() + 6) % 7]], from: hhmm(opens), to: hhmm(closes) === '00:00' ? '24:00' : hhmm(closes), timeZone: 'UTC' };
+    const updated = await h.api('PUT', '/api/v1/accounts/office-hours', { smtp, limits: { messagesPerMinute: 12, sendWindow: window } });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    assert.deepEqual(updated.body.limits.sendWindow, window);
     // 12 a minute is one message every 5.05 s: messages 0-11 fit in the minute (11 x 5.05 = 55.55 s),
     // the other 8 go when the window opens again a week later, the last 7 x 5.05 = 35.35 s into it.
     const review = await h.api('GET', `/api/v1/campaigns/${id}/review`);

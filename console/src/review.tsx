@@ -10,7 +10,9 @@ import { ActionButton, ErrorText, Section, StatusBadge, usePoll, when } from './
 export function HtmlFrame({ html, title, remote = false }: { html: string; title: string; remote?: boolean }) {
   const images = remote ? 'data: https: http:' : 'data:';
   const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${images}; style-src 'unsafe-inline'"></head><body>${html}</body></html>`;
-  return <iframe className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
+  // A fresh frame for every document: a frame reused across srcdoc documents can keep showing (or
+  // report as loaded) the previous one while the next is still loading.
+  return <iframe key={doc} className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
 }
 
 /** How many images (img, background, CSS url()) in a message's HTML would come from another server. */
