@@ -11,8 +11,9 @@ import { waitUntil } from './heartbeat.js';
 export type AccountGate =
   | { go: true; at: Date }
   | { go: false; held: string }
-  /** `by` the send windows (closed now or at the slot's time) or the rate limits. */
-  | { go: false; retryAt: Date; reason: string; by: 'window' | 'limit' };
+  /** `by` the send windows (closed now or at the slot's time; `opens` names the opening) or the rate limits. */
+  | { go: false; retryAt: Date; reason: string; by: 'window'; opens: string }
+  | { go: false; retryAt: Date; reason: string; by: 'limit' };
 
 /** The account's limits (shared by every campaign on it), and a campaign's own lower rate when it has one. */
 export function rateLimits(tenant: string, account: string, limits: AccountLimitSettings, campaign?: { id: string; perMinute?: number }): RateLimit[] {
@@ -42,11 +43,11 @@ export async function passAccountGate(sql: Sql, g: GateRequest): Promise<Account
   const hold = await accountHold(sql, holdKey(g.tenant, g.account));
   if (hold) return { go: false, held: `account ${g.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
   const closed = windowWait(g.windows, Date.now());
-  if (closed) return { go: false, retryAt: new Date(closed.until), reason: closed.reason, by: 'window' };
+  if (closed) return { go: false, retryAt: new Date(closed.until), reason: closed.reason, by: 'window', opens: closed.opens };
   const slot = await reserveSlot(sql, g.limits, g.maxWaitMs);
   if (slot.kind === 'later') return { go: false, retryAt: slot.retryAt, reason: slot.reason, by: 'limit' };
   const closedBySlot = windowWait(g.windows, slot.at.getTime());
-  if (closedBySlot) return { go: false, retryAt: new Date(closedBySlot.until), reason: closedBySlot.reason, by: 'window' };
+  if (closedBySlot) return { go: false, retryAt: new Date(closedBySlot.until), reason: closedBySlot.reason, by: 'window', opens: closedBySlot.opens };
   return { go: true, at: slot.at };
 }
 

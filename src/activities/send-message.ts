@@ -29,7 +29,8 @@ export type SendResult =
   | { outcome: 'paused'; accountProblem?: string }
   | { outcome: 'cancelled' }
   /** The next slot under the rate limits is further away than an activity should wait. */
-  | { outcome: 'throttled'; retryAt: number; reason: string };
+  /** `timer` names the wait in the Temporal UI (the send window's opening; a rate limit otherwise). */
+  | { outcome: 'throttled'; retryAt: number; reason: string; timer?: string };
 
 /** Heartbeat details of a send attempt: the outcome of its SMTP transaction, once there is one. */
 export interface SendHeartbeat {
@@ -150,7 +151,7 @@ async function passGate(a: Attempt): Promise<SendResult | undefined> {
   if (!gate.go && 'held' in gate) return { outcome: 'paused', accountProblem: gate.held };
   if (!gate.go) {
     if (gate.by === 'limit') deps.metrics.throttleDeferrals.inc(accountLabel);
-    return { outcome: 'throttled', retryAt: gate.retryAt.getTime(), reason: gate.reason };
+    return { outcome: 'throttled', retryAt: gate.retryAt.getTime(), reason: gate.reason, timer: gate.by === 'window' ? gate.opens : `rate limit: next slot at ${gate.retryAt.toISOString()}` };
   }
   deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, gate.at.getTime() - Date.now()) / 1000);
   await waitUntil(gate.at);

@@ -59,12 +59,25 @@ export function nextSendable(windows: readonly SendWindow[], t: number): Opening
 /** Whether a message may go at `t`. */
 export const isOpen = (windows: readonly SendWindow[], t: number) => nextSendable(windows, t)?.open === t;
 
-/** Why a message may not go at `t`, and until when; undefined when every window is open. */
-export function windowWait(windows: readonly (SendWindow | undefined)[], t: number): { until: number; reason: string } | undefined {
+/**
+ * The opening as a person reads it, in the time zone of the window that opens last (the one the
+ * wait is for): `send window opens Mon 08:00 Europe/Berlin`.
+ */
+function opensLabel(windows: readonly SendWindow[], open: number): string {
+  const w = windows.find((x) => currentOrNextOpening(x, open).open === open) ?? windows[0]!;
+  const local = DateTime.fromMillis(open, { zone: w.timeZone, locale: 'en' });
+  return `send window opens ${local.toFormat('ccc HH:mm')} ${w.timeZone}`;
+}
+
+/**
+ * Why a message may not go at `t`, and until when; undefined when every window is open. `opens`
+ * names the opening for a person (the Temporal UI shows it on the timer that waits for it).
+ */
+export function windowWait(windows: readonly (SendWindow | undefined)[], t: number): { until: number; reason: string; opens: string } | undefined {
   const set = windows.filter((w): w is SendWindow => w !== undefined);
   const next = nextSendable(set, t);
   if (next?.open === t) return undefined;
   // Windows that never meet are refused when a campaign is created; an account changed since waits an hour at a time.
-  if (!next) return { until: t + 3600_000, reason: "the account's and the campaign's send windows never overlap" };
-  return { until: next.open, reason: `outside the send window until ${new Date(next.open).toISOString()}` };
+  if (!next) return { until: t + 3600_000, reason: "the account's and the campaign's send windows never overlap", opens: 'send windows never overlap: look again in an hour' };
+  return { until: next.open, reason: `outside the send window until ${new Date(next.open).toISOString()}`, opens: opensLabel(set, next.open) };
 }

@@ -86,7 +86,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryRe
       return { send: 'failed', copy: 'not_requested' };
     }
     if (sent.outcome === 'throttled') {
-      await condition(() => cancelled, Math.max(1000, sent.retryAt - Date.now()), { summary: 'throttle' });
+      // Named for what it waits for: `send window opens Mon 08:00 Europe/Berlin`, or the rate limit.
+      await condition(() => cancelled, Math.max(1000, sent.retryAt - Date.now()), { summary: sent.timer ?? 'throttle' });
       continue;
     }
     if (sent.outcome === 'paused') {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sendWindowSchema, type SendWindow } from '../../src/contract/send-window.js';
 import { expectedSchedule, playByMessage, type ScheduleInput } from '../../src/schedule/expected.js';
-import { isOpen, nextSendable } from '../../src/schedule/send-window.js';
+import { isOpen, nextSendable, windowWait } from '../../src/schedule/send-window.js';
 
 // Send windows and the expected schedule, against cases worked out by hand (the arithmetic is in
 // each case's comment). 60/min spaces slots 1,010 ms apart and 30/min 2,020 ms (a 1 % margin).
@@ -24,6 +24,20 @@ describe('send windows', () => {
     assert.equal(iso(nextSendable(berlin, at('2026-10-25T12:00:00Z'))?.open), '2026-10-26T07:00:00.000Z');
     assert.equal(isOpen(berlin, at('2026-10-26T06:59:59Z')), false);
     assert.equal(isOpen(berlin, at('2026-10-26T07:00:00Z')), true);
+  });
+
+  test('a closed window names its opening as a person reads it, in the zone of the window that opens last', () => {
+    const berlin = weekdays('08:00', '18:00', 'Europe/Berlin');
+    // Saturday 24 October 2026: Berlin opens Monday 08:00 CET (07:00Z).
+    assert.deepEqual(windowWait([berlin], at('2026-10-24T12:00:00Z')), {
+      until: at('2026-10-26T07:00:00Z'),
+      reason: 'outside the send window until 2026-10-26T07:00:00.000Z',
+      opens: 'send window opens Mon 08:00 Europe/Berlin',
+    });
+    // With New York's 09:00 as well (14:00Z on Monday 26 October, still EDT), New York opens last.
+    const newYork = weekdays('09:00', '17:00', 'America/New_York');
+    assert.equal(windowWait([berlin, newYork], at('2026-10-24T12:00:00Z'))?.opens, 'send window opens Mon 09:00 America/New_York');
+    assert.equal(windowWait([berlin, undefined], at('2026-10-26T08:00:00Z')), undefined);
   });
 
   test('a window past midnight belongs to the day it opens on', () => {

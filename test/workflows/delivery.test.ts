@@ -53,7 +53,12 @@ async function deliver(overrides: Partial<ActivityStubs>) {
         .map((e) => e.workflowExecutionSignaledEventAttributes)
         .filter((s) => s?.signalName === 'deliveryReport')
         .map((s) => defaultPayloadConverter.fromPayload<DeliveryReport>(s!.input!.payloads![0]!));
-      return { result, reports, stubs };
+      // The summaries of the delivery's timers, as the Temporal UI lists them.
+      const delivery = await env.client.workflow.getHandle(deliveryWorkflowId(campaignId, 1)).fetchHistory();
+      const timers = (delivery.events ?? [])
+        .filter((e) => e.timerStartedEventAttributes)
+        .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined));
+      return { result, reports, stubs, timers };
     } finally {
       // Already ended is fine: only the reports it received matter here.
       await campaign.terminate('the test is done').catch(() => undefined);
@@ -135,6 +140,18 @@ describe('delivery', () => {
     assert.deepEqual(result, { send: 'sent', copy: 'not_requested' });
     assert.equal(calls, 2);
     assert.ok((await env.currentTimeMs()) - virtualStart >= 3600_000, 'an hour passed on the server');
+  });
+
+  test('a wait for a send window is a timer named for the opening, as the Temporal UI shows it', async () => {
+    const virtualStart = await env.currentTimeMs();
+    let calls = 0;
+    const timer = 'send window opens Mon 08:00 Europe/Berlin';
+    const { result, timers } = await deliver({
+      sendMessage: (): SendResult =>
+        ++calls === 1 ? { outcome: 'throttled', retryAt: virtualStart + 7200_000, reason: 'outside the send window', timer } : sent(false),
+    });
+    assert.deepEqual(result, { send: 'sent', copy: 'not_requested' });
+    assert.deepEqual(timers, [timer]);
   });
 
   test('a suppressed address is skipped and reported skipped', async () => {
