@@ -255,6 +255,14 @@ export const apiEnvSchema = z.object({
   ...tenantInput,
   /** Requests one key may make per minute; over it is a 429 with Retry-After. */
   RATE_LIMIT_PER_MINUTE: count(1).default(600),
+  /** Requests one tenant may make per minute, all its keys together. */
+  RATE_LIMIT_PER_TENANT_PER_MINUTE: count(1).default(2400),
+  /** Failed authentications one client address may make per minute; over it the address waits out the minute. */
+  AUTH_FAILURES_PER_MINUTE: count(1).default(30),
+  /** Requests one client address may make per minute to what needs no key (`/readyz`, `/unsubscribe`). */
+  PUBLIC_REQUESTS_PER_MINUTE: count(1).default(120),
+  /** Accounts one tenant may have. */
+  MAX_ACCOUNTS_PER_TENANT: count(1).default(50),
   /** Attachment bytes one preview may fetch from S3. */
   PREVIEW_MAX_ATTACHMENT_BYTES: count(0).default(25 * 1024 * 1024),
   /** Milliseconds a preview's templates may take: the API's event loop is held at most this long. */

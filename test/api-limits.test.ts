@@ -11,17 +11,22 @@ import { bearer, createKey, startHarness, type Harness } from './helpers/harness
 let h: Harness;
 let limited: ExtraApi;
 let capped: ExtraApi;
+let guarded: ExtraApi;
 before(async () => {
   // The worker's build applies MAX_RECIPIENTS_PER_CAMPAIGN to every list, S3 and CSV included.
   h = await startHarness({ imap: false, env: { MAX_RECIPIENTS_PER_CAMPAIGN: '3' } });
-  limited = await startExtraApi(h, { limits: { requestsPerMinute: 5 } });
-  capped = await startExtraApi(h, { s3: undefined, limits: { recipientsPerCampaign: 3, previewAttachmentBytes: 10, pageItems: 10 } });
+  limited = await startExtraApi(h, { limits: { requestsPerMinute: 5, requestsPerTenantPerMinute: 8 } });
+  capped = await startExtraApi(h, { s3: undefined, allowPrivateHosts: 'loopback', limits: { recipientsPerCampaign: 3, previewAttachmentBytes: 10, pageItems: 10, accountsPerTenant: 2 } });
+  guarded = await startExtraApi(h, { limits: { authFailuresPerMinute: 3, publicRequestsPerMinute: 3 } });
 });
 after(async () => {
   await limited?.close();
   await capped?.close();
+  await guarded?.close();
   await h?.close();
 });
+
+const smtpAccount = (name: string) => ({ name, smtp: { host: '127.0.0.1', port: 2525, security: 'plain', user: 'u', password: 'p' } });
 
 describe('API limits', () => {
   test('each key has its own request budget: over it, 429 with Retry-After; other keys go on', async () => {
@@ -35,6 +40,55 @@ describe('API limits', () => {
     assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${over.headers.get('retry-after')}`);
     assert.equal((await limited.api('GET', '/api/v1/campaigns', undefined, bearer(b.key))).status, 200, 'another key is not held back');
     assert.equal((await limited.api('GET', '/healthz')).status, 200, 'health checks are not limited');
+  });
+
+  test("a tenant's keys share one budget: keys minted by an admin key gain nothing; other tenants go on", async () => {
+    const minted = await Promise.all(['m1', 'm2', 'm3'].map((name) => createKey(h, { name, scopes: ['campaigns:read'], tenant: 'minting' })));
+    const other = await createKey(h, { name: 'other-tenant', scopes: ['campaigns:read'], tenant: 'bystander' });
+    const statuses: number[] = [];
+    // 3 keys × 4 requests: each key is under its own 5, the tenant's 8 run out.
+    for (const k of minted) for (let i = 0; i < 4; i++) statuses.push((await limited.api('GET', '/api/v1/campaigns', undefined, bearer(k.key))).status);
+    assert.deepEqual(statuses, [...Array(8).fill(200), 429, 429, 429, 429]);
+    const over = await limited.api('GET', '/api/v1/campaigns', undefined, bearer(minted[0]!.key));
+    assert.match(over.body.error, /too many requests: at most 8 a minute for the tenant, all its keys together/);
+    assert.ok(Number(over.headers.get('retry-after')) > 0);
+    assert.equal((await limited.api('GET', '/api/v1/campaigns', undefined, bearer(other.key))).status, 200, 'another tenant is not held back');
+  });
+
+  test('an address that keeps failing to authenticate is refused before any key is looked up; valid requests use none of that budget', async () => {
+    // Valid keys first: they do not count.
+    for (let i = 0; i < 6; i++) assert.equal((await guarded.api('GET', '/api/v1/campaigns')).status, 200);
+    const wrong = { authorization: 'Bearer not-a-key-of-anyone-at-all' };
+    for (let i = 0; i < 3; i++) assert.equal((await guarded.api('GET', '/api/v1/campaigns', undefined, wrong)).status, 401, `attempt ${i + 1}`);
+    const refused = await guarded.api('GET', '/api/v1/campaigns', undefined, wrong);
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error, /too many failed authentications: at most 3 a minute from one address/);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    assert.equal((await guarded.api('GET', '/api/v1/campaigns')).status, 429, 'the address waits out the minute, whatever key it shows next');
+    assert.equal((await guarded.api('GET', '/healthz')).status, 200, 'the liveness check is never limited');
+  });
+
+  test('what needs no key (/readyz, /unsubscribe) is limited per address', async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) seen.push((await guarded.api('GET', '/readyz')).status);
+    assert.deepEqual(seen, [200, 200, 200]);
+    const readyz = await guarded.api('GET', '/readyz');
+    assert.equal(readyz.status, 429);
+    assert.match(readyz.body.error, /at most 3 a minute from one address/);
+    const unsubscribe = await guarded.api('POST', '/unsubscribe/forged-token');
+    assert.equal(unsubscribe.status, 429, 'the budget is the address\'s, shared by every public path');
+  });
+
+  test('accounts per tenant are capped, also against requests at once', async () => {
+    const created = await Promise.all(['cap-a', 'cap-b', 'cap-c'].map((name) => capped.api('POST', '/api/v1/accounts', smtpAccount(name))));
+    assert.deepEqual(created.map((r) => r.status).sort(), [201, 201, 409]);
+    const refused = created.find((r) => r.status === 409)!;
+    assert.match(refused.body.error, /the tenant has 2 accounts, the most it may have \(MAX_ACCOUNTS_PER_TENANT is 2\)/);
+    const [n] = await h.sql`SELECT count(*)::int AS n FROM accounts WHERE tenant = 'default'`;
+    assert.equal(n!.n, 2);
+    const gone = created.find((r) => r.status === 201)!.body.name as string;
+    assert.equal((await capped.api('DELETE', `/api/v1/accounts/${gone}`)).status, 200);
+    assert.equal((await capped.api('POST', '/api/v1/accounts', smtpAccount('cap-d'))).status, 201, 'a place freed is a place again');
   });
 
   test('recipients per campaign: an inline list over the cap is a 422 on recipients; any list over it fails the build', async () => {

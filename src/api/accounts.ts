@@ -84,12 +84,15 @@ export function accountRouter({
   masterKey,
   previousMasterKeys,
   allowPrivateHosts = 'none',
+  maxAccounts = 50,
   ...schedules
 }: {
   sql: Sql;
   masterKey?: string;
   previousMasterKeys?: string[];
   allowPrivateHosts?: PrivateHostAllowance;
+  /** Accounts one tenant may have (MAX_ACCOUNTS_PER_TENANT). */
+  maxAccounts?: number;
   /** Each account with IMAP has a bounce check Schedule (src/bounces/schedule.ts). */
   client: Client;
   taskQueue: string;
@@ -147,6 +150,9 @@ export function accountRouter({
 
   router.post('/accounts', route({ scope: 'accounts:admin', summary: 'Add an SMTP account, with IMAP for Sent copies and its limits', body: createAccountSchema, response: accountResponse, status: 201 }, async ({ caller, body: input }, _req, res) => {
     const row = await sql.begin(async (tx) => {
+      // Counted under the tenant's lock: two requests at once cannot both take the last place.
+      const held = await accounts.lockAccountCount(tx, caller.tenant);
+      if (held >= maxAccounts) throw new ApiError(409, `the tenant has ${held} accounts, the most it may have (MAX_ACCOUNTS_PER_TENANT is ${maxAccounts}); delete one first`);
       const inserted = await accounts.insertAccount(tx, toRow(caller.tenant, input.name, input));
       if (inserted) await appendAudit(tx, { tenant: caller.tenant, principal: caller.principal, action: 'account.create', subject: input.name, details: { smtpHost: input.smtp.host } });
       return inserted;

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import express, { type Express } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import express, { type Express, type Request, type Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { AccountLimitSettings } from '../contract/accounts.js';
 import type { ApiConfig } from '../config.js';
 import { configureTemplateLimits } from '../mail/templates.js';
@@ -69,6 +69,14 @@ export interface AppDeps {
 interface ApiLimits {
   /** Requests per key (per principal for the bootstrap key) per minute: over it, 429 with Retry-After. */
   requestsPerMinute: number;
+  /** Requests per tenant per minute, all its keys together: a key that mints keys gains no budget. */
+  requestsPerTenantPerMinute: number;
+  /** Failed authentications per client address per minute; over it the address is refused until the minute ends. */
+  authFailuresPerMinute: number;
+  /** Requests per client address per minute to what needs no key (`/readyz`, `/unsubscribe`). */
+  publicRequestsPerMinute: number;
+  /** Accounts one tenant may have (each has a bounce check Schedule). */
+  accountsPerTenant: number;
   /** Recipients one campaign may have. */
   recipientsPerCampaign: number;
   /** Attachment bytes one preview may fetch from S3. */
@@ -81,6 +89,10 @@ interface ApiLimits {
 
 const DEFAULT_API_LIMITS: ApiLimits = {
   requestsPerMinute: 600,
+  requestsPerTenantPerMinute: 2400,
+  authFailuresPerMinute: 30,
+  publicRequestsPerMinute: 120,
+  accountsPerTenant: 50,
   recipientsPerCampaign: 1_000_000,
   previewAttachmentBytes: 25 * 1024 * 1024,
   pageItems: PAGE_LIMIT.max,
@@ -98,6 +110,10 @@ export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMaste
     allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,
     limits: {
       requestsPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      requestsPerTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE,
+      authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+      publicRequestsPerMinute: config.PUBLIC_REQUESTS_PER_MINUTE,
+      accountsPerTenant: config.MAX_ACCOUNTS_PER_TENANT,
       recipientsPerCampaign: config.MAX_RECIPIENTS_PER_CAMPAIGN,
       previewAttachmentBytes: config.PREVIEW_MAX_ATTACHMENT_BYTES,
       pageItems: config.PAGE_MAX_ITEMS,
@@ -109,6 +125,24 @@ export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMaste
       sendWindow: config.SMTP_SEND_WINDOW,
     },
   };
+}
+
+/**
+ * A budget per minute (429 with Retry-After over it). `counts` chooses which answers use it (all
+ * by default); each refusal says which budget it is.
+ */
+function perMinute(o: { limit: number; key: (req: Request, res: Response) => string; counts?: (res: Response) => boolean; refusal: (limit: number) => string }) {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: o.limit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: o.key,
+    ...(o.counts ? { skipSuccessfulRequests: true, requestWasSuccessful: (_req: Request, res: Response) => !o.counts!(res) } : {}),
+    handler: (_req, res) => {
+      res.status(429).json({ error: o.refusal(o.limit) });
+    },
+  });
 }
 
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
@@ -134,7 +168,13 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', async (_req, res) => {
+  // What needs no key is limited per client address (before anything is looked up).
+  const publicLimit = perMinute({
+    limit: limits.publicRequestsPerMinute,
+    key: (req) => `public:${ipKeyGenerator(req.ip ?? '')}`,
+    refusal: (n) => `too many requests: at most ${n} a minute from one address; retry after the time in Retry-After`,
+  });
+  app.get('/readyz', publicLimit, async (_req, res) => {
     const [postgres, temporal] = await Promise.all([
       pingDatabase(deps.sql).then(
         () => 'ok',
@@ -156,22 +196,35 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const v1 = express.Router();
+  // Before any key is looked up: an address that keeps presenting wrong keys is refused for the
+  // rest of the minute (only 401s count, so callers with a valid key never use this budget).
+  v1.use(
+    perMinute({
+      limit: limits.authFailuresPerMinute,
+      key: (req) => `auth:${ipKeyGenerator(req.ip ?? '')}`,
+      counts: (res) => res.statusCode === 401,
+      refusal: (n) => `too many failed authentications: at most ${n} a minute from one address; retry after the time in Retry-After`,
+    }),
+  );
   // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
   v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
-  // One budget per key: a caller that floods the API waits, the others do not.
+  // One budget per key: a caller that floods the API waits, the others do not; and one per
+  // tenant, so that keys minted by a keys:admin key share their tenant's.
   v1.use(
-    rateLimit({
-      windowMs: 60_000,
+    perMinute({
       limit: limits.requestsPerMinute,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      keyGenerator: (_req, res) => {
+      key: (_req, res) => {
         const caller = res.locals.auth as Caller;
         return caller.keyId ? `key:${caller.keyId}` : `${caller.tenant}/${caller.principal}`;
       },
-      handler: (_req, res, _next, options) => {
-        res.status(429).json({ error: `too many requests: at most ${options.limit} a minute per key; retry after the time in Retry-After` });
-      },
+      refusal: (n) => `too many requests: at most ${n} a minute per key; retry after the time in Retry-After`,
+    }),
+  );
+  v1.use(
+    perMinute({
+      limit: limits.requestsPerTenantPerMinute,
+      key: (_req, res) => `tenant:${(res.locals.auth as Caller).tenant}`,
+      refusal: (n) => `too many requests: at most ${n} a minute for the tenant, all its keys together; retry after the time in Retry-After`,
     }),
   );
   v1.use((req, res, next) => {
@@ -190,7 +243,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(campaignRouter({ ...deps, defaultAccountLimits, maxRecipients: limits.recipientsPerCampaign }));
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
-  v1.use(accountRouter(deps));
+  v1.use(accountRouter({ ...deps, maxAccounts: limits.accountsPerTenant }));
   v1.use(reviewRouter({ ...deps, defaultAccountLimits, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
@@ -204,6 +257,7 @@ export function createApp(deps: AppDeps): Express {
   configureUnsubscribe({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
   // Previews show the Message-ID the send will carry, with its MAC.
   configureMessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
+  app.use('/unsubscribe', publicLimit);
   app.use(unsubscribeRouter(deps));
   // The reviewer and operator console: static files that talk only to /api/v1.
   app.use(consoleRouter());

@@ -31,6 +31,13 @@ export async function listAccounts(db: Db, tenant: string): Promise<AccountRow[]
   return db<AccountRow[]>`SELECT * FROM accounts WHERE tenant = ${tenant} ORDER BY name`;
 }
 
+/** How many accounts the tenant has, counted while holding the tenant's account lock (until the transaction ends). */
+export async function lockAccountCount(tx: Db, tenant: string): Promise<number> {
+  await tx`SELECT pg_advisory_xact_lock(hashtext(${`accounts:${tenant}`}))`;
+  const [row] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM accounts WHERE tenant = ${tenant}`;
+  return row!.n;
+}
+
 /** Inserts; undefined when the name is taken in this tenant. */
 export async function insertAccount(db: Db, a: AccountWrite): Promise<AccountRow | undefined> {
   const [row] = await db<AccountRow[]>`

@@ -178,9 +178,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
     metrics,
     allowPrivateHosts: workerConfig.ALLOW_PRIVATE_HOSTS,
-    // Tests poll with the one admin key, several campaigns at once, on a busy machine: the per-key
-    // budget and the preview's render budget are tested on their own (api-limits, template-limits).
-    limits: { requestsPerMinute: 1_000_000, previewRenderMs: 1000 },
+    // Tests poll with the one admin key, several campaigns at once, on a busy machine, and check
+    // refusals of wrong keys on every route: the request budgets and the preview's render budget
+    // are tested on their own (api-limits, template-limits).
+    limits: { requestsPerMinute: 1_000_000, requestsPerTenantPerMinute: 1_000_000, authFailuresPerMinute: 1_000_000, publicRequestsPerMinute: 1_000_000, previewRenderMs: 1000 },
   });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
