@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { parse } from 'csv-parse/sync';
 import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
-import { API_KEY, bearer, createKey, startHarness, type Harness } from './helpers/harness.js';
+import { allowDefaultAccount, API_KEY, bearer, createKey, startHarness, type Harness } from './helpers/harness.js';
 import { randomUUID } from 'node:crypto';
 import { registeredRoutes } from '../src/api/routes.js';
 import { insertCampaign } from '../src/db/campaigns.js';
@@ -59,6 +59,7 @@ describe('Idempotency-Key on POST /campaigns', () => {
 
   test('keys belong to a tenant: the same key in another tenant is another campaign', async () => {
     const other = await createKey(h, { name: 'idem-other', scopes: ['campaigns:write'], tenant: 'idem-tenant' });
+    await allowDefaultAccount(h, 'idem-tenant');
     const body = campaignBody(1, { name: 'Per tenant' });
     const a = await h.api('POST', '/api/v1/campaigns', body, { 'idempotency-key': 'shared-key' });
     const b = await h.api('POST', '/api/v1/campaigns', body, { 'idempotency-key': 'shared-key', ...bearer(other.key) });
@@ -77,6 +78,7 @@ describe('Idempotency-Key on POST /campaigns', () => {
 describe('GET /campaigns', () => {
   test('pages newest first with limit and cursor, and filters by status', async () => {
     const tenant = await createKey(h, { name: 'lister', scopes: ['campaigns:write', 'campaigns:read', 'campaigns:review'], tenant: 'lists' });
+    await allowDefaultAccount(h, 'lists');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { name: `List ${i}` }), bearer(tenant.key));

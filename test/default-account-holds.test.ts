@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { campaignBody } from './helpers/campaigns.js';
-import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { allowDefaultAccount, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // The configured `default` account is shared by every tenant's campaigns, but a quota or
 // authentication hold on it is the tenant's own: one tenant's refusal neither pauses another's
@@ -17,6 +17,8 @@ before(async () => {
   const scopes = ['campaigns:write', 'campaigns:read', 'campaigns:review'];
   keyX = (await createKey(h, { name: 'x', scopes, tenant: 'tenant-x' })).key;
   keyY = (await createKey(h, { name: 'y', scopes, tenant: 'tenant-y' })).key;
+  await allowDefaultAccount(h, 'tenant-x');
+  await allowDefaultAccount(h, 'tenant-y');
 });
 after(async () => {
   await h?.close();

@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 import { recordHistories } from './helpers/histories.js';
 import { campaignBody } from './helpers/campaigns.js';
-import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { API_KEY, bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // A pilot batch, then the rest, through the real servers: the API, Temporal, a worker, Postgres
 // and the SMTP sink. Each test writes to addresses of its own, so the sink's messages say exactly
@@ -185,7 +185,7 @@ describe('pilot, then the rest', () => {
   });
 
   test('four eyes: the creator may not continue, another person may', async () => {
-    const put = await h.api('PUT', '/api/v1/tenants/pilot-careful', { review: { fourEyesRequired: true } });
+    const put = await h.api('PUT', '/api/v1/tenants/pilot-careful', { review: { fourEyesRequired: true }, ...DEFAULT_ACCOUNT_ALLOWED });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const author = (await createKey(h, { name: 'author', scopes: ALL, tenant: 'pilot-careful' })).key;
     const reviewer = (await createKey(h, { name: 'reviewer', scopes: ['campaigns:review', 'campaigns:read'], tenant: 'pilot-careful' })).key;

@@ -4,7 +4,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
 import { approveUpdate } from '../src/contract/messages.js';
 import { campaignBody } from './helpers/campaigns.js';
-import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { allowDefaultAccount, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // Whether review may be skipped and whether four eyes is required are the tenant's settings,
 // set by the installation's admin; a creator can only make review stricter. Four eyes compares
@@ -28,13 +28,13 @@ async function statusOf(id: string, key: string, status: string) {
 }
 
 async function settings(tenant: string, review: { skipAllowed?: boolean; fourEyesRequired?: boolean }) {
-  const res = await h.api('PUT', `/api/v1/tenants/${tenant}`, { review });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
+  await allowDefaultAccount(h, tenant, { review });
 }
 
 describe('skipping review is a tenant setting', () => {
   test('a new tenant (and the default one) may not skip review: 403 naming the setting, nothing created', async () => {
     const key = (await createKey(h, { name: 'creator', scopes: ALL, tenant: 'strict' })).key;
+    await allowDefaultAccount(h, 'strict');
     for (const k of [key, undefined]) {
       const res = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { review: { required: false } }), k ? bearer(k) : {});
       assert.equal(res.status, 403, JSON.stringify(res.body));
@@ -82,6 +82,7 @@ describe('skipping review is a tenant setting', () => {
 
   test('four eyes turned on after a campaign was created still holds for it', async () => {
     const author = (await createKey(h, { name: 'author', scopes: ALL, tenant: 'later' })).key;
+    await allowDefaultAccount(h, 'later');
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(author));
     const id = created.body.id as string;
     await statusOf(id, author, 'awaiting_review');
@@ -95,6 +96,7 @@ describe('skipping review is a tenant setting', () => {
 describe('four eyes compares people, not keys', () => {
   test("a creator's second key acts for the creator: its approval is refused", async () => {
     const alice = await createKey(h, { name: 'alice', scopes: ALL, tenant: 'people' });
+    await allowDefaultAccount(h, 'people');
     const bob = await createKey(h, { name: 'bob', scopes: ['campaigns:review', 'campaigns:read'], tenant: 'people' });
     // alice mints herself a reviewer key
     const minted = await h.api('POST', '/api/v1/keys', { name: 'alice-reviewer', scopes: ['campaigns:review', 'campaigns:read'] }, bearer(alice.key));
@@ -122,6 +124,7 @@ describe('four eyes compares people, not keys', () => {
 
   test('an approve Update sent straight to Temporal cannot get round four eyes', async () => {
     const carol = await createKey(h, { name: 'carol', scopes: ALL, tenant: 'direct' });
+    await allowDefaultAccount(h, 'direct');
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { review: { distinctReviewer: true } }), bearer(carol.key));
     const id = created.body.id as string;
     await statusOf(id, carol.key, 'awaiting_review');

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { registeredRoutes, type RegisteredRoute } from '../src/api/routes.js';
 import { SCOPES } from '../src/api/scopes.js';
 import { campaignBody } from './helpers/campaigns.js';
-import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { allowDefaultAccount, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // Every route Express holds, read from its router stack: a route added later without a declared
 // scope, or one that lets a key see another tenant's resources, fails here.
@@ -31,6 +31,8 @@ before(async () => {
   }
   keyB = await createKey(h, { name: 'b-all', scopes: [...SCOPES], tenant: 'tenant-b' });
   allB = keyB.key;
+  await allowDefaultAccount(h, 'tenant-a');
+  await allowDefaultAccount(h, 'tenant-b');
   const a = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(allA));
   const b = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(allB));
   assert.equal(a.status, 201);

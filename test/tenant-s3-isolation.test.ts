@@ -5,7 +5,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { startCampaignWorkflow } from '../src/api/lifecycle.js';
 import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
 import * as campaigns from '../src/db/campaigns.js';
-import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // Two tenants on one installation and one S3 store (moto): each reads only the S3 locations the
 // installation's admin gave it, at creation and again at every read (build, preview, test send,
@@ -29,9 +29,9 @@ before(async () => {
   await h.putObject('secret/C1.pdf', SECRET, bucketB);
   await h.putObject('secret/C1.pdf', SECRET, bucketA); // outside A's prefix, in A's own bucket
 
-  const a = await h.api('PUT', '/api/v1/tenants/tenant-a', { s3Locations: [{ bucket: bucketA, prefix: 'acme/' }] });
+  const a = await h.api('PUT', '/api/v1/tenants/tenant-a', { s3Locations: [{ bucket: bucketA, prefix: 'acme/' }], ...DEFAULT_ACCOUNT_ALLOWED });
   assert.equal(a.status, 200, JSON.stringify(a.body));
-  const b = await h.api('PUT', '/api/v1/tenants/tenant-b', { s3Locations: [{ bucket: bucketB }] });
+  const b = await h.api('PUT', '/api/v1/tenants/tenant-b', { s3Locations: [{ bucket: bucketB }], ...DEFAULT_ACCOUNT_ALLOWED });
   assert.equal(b.status, 200, JSON.stringify(b.body));
   const scopes = ['campaigns:write', 'campaigns:read', 'campaigns:review', 'keys:admin'];
   keyA = (await createKey(h, { name: 'a-admin', scopes, tenant: 'tenant-a' })).key;
@@ -133,7 +133,7 @@ describe("tenant A naming tenant B's files", () => {
 
   test('a location is a folder: prefix "acme" grants acme/…, never acme-other/…', async () => {
     await h.putObject('acme-other/C1.pdf', SECRET, bucketA);
-    const c = await h.api('PUT', '/api/v1/tenants/tenant-c', { s3Locations: [{ bucket: bucketA, prefix: 'acme' }] });
+    const c = await h.api('PUT', '/api/v1/tenants/tenant-c', { s3Locations: [{ bucket: bucketA, prefix: 'acme' }], ...DEFAULT_ACCOUNT_ALLOWED });
     assert.equal(c.status, 200, JSON.stringify(c.body));
     const keyC = (await createKey(h, { name: 'c-admin', scopes: ['campaigns:write', 'campaigns:read'], tenant: 'tenant-c' })).key;
     // A variable right after the prefix could name the neighbouring folder: the folder's `/` must come first.
@@ -190,7 +190,7 @@ describe('locations narrowed after the build', () => {
     assert.equal(before.status, 200, JSON.stringify(before.body));
     assert.deepEqual(before.body.attachments.map((a: { filename: string }) => a.filename), ['C1.pdf']);
 
-    const narrowed = await h.api('PUT', '/api/v1/tenants/tenant-a', { s3Locations: [{ bucket: bucketA, prefix: 'acme/lists/' }] });
+    const narrowed = await h.api('PUT', '/api/v1/tenants/tenant-a', { s3Locations: [{ bucket: bucketA, prefix: 'acme/lists/' }], testSend: { recipients: ['qa@a.example'] }, ...DEFAULT_ACCOUNT_ALLOWED });
     assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));
 
     const preview = await asA('GET', `/api/v1/campaigns/${id}/recipients/1/preview`);
@@ -216,7 +216,7 @@ describe('locations narrowed after the build', () => {
     assert.equal(h.sink.messages.filter((m) => m.messageId?.includes(id)).length, 0, 'nothing reached the SMTP server');
 
     // the admin widens it again: the same files are the tenant's to read once more
-    await h.api('PUT', '/api/v1/tenants/tenant-a', { s3Locations: [{ bucket: bucketA, prefix: 'acme/' }] });
+    await h.api('PUT', '/api/v1/tenants/tenant-a', { s3Locations: [{ bucket: bucketA, prefix: 'acme/' }], ...DEFAULT_ACCOUNT_ALLOWED });
     assert.equal((await asA('GET', `/api/v1/campaigns/${id}/recipients/1/preview`)).status, 200);
   });
 });

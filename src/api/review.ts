@@ -12,6 +12,7 @@ import { previewResponse, recipientDecisionResponse, reviewResponse, testSendRes
 import { testSendWorkflowId } from '../contract/workflow-ids.js';
 import { suppressedAmong } from '../db/suppressions.js';
 import { appendAudit } from '../db/audit.js';
+import { tenantPolicy } from '../db/tenants.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { followUpOf } from '../db/follow-ups.js';
@@ -67,6 +68,18 @@ function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Where a test message may go: the caller's own address (its key's person, when that is an
+ * address), an address or domain the admin listed for the tenant, anywhere for the admin's own key.
+ */
+async function isTestRecipient(sql: Sql, caller: Caller, tenant: string, to: string): Promise<boolean> {
+  if (caller.bootstrap) return true;
+  const address = to.toLowerCase();
+  if (caller.person.toLowerCase() === address) return true;
+  const listed = (await tenantPolicy(sql, tenant, [])).testSendRecipients;
+  return listed.includes(address) || listed.includes(address.slice(address.lastIndexOf('@')));
+}
+
 /** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
 const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
 
@@ -78,9 +91,13 @@ const TESTABLE: readonly string[] = ['awaiting_review'];
  * A test send is part of a review: once the campaign is decided (or ended) it is no longer a way
  * to send its messages anywhere, and a suppressed address gets no test message either.
  */
-async function assertTestSendAllowed(sql: Sql, c: { tenant: string; status: string }, to: string): Promise<void> {
+async function assertTestSendAllowed(sql: Sql, caller: Caller, c: { tenant: string; status: string }, to: string): Promise<void> {
   if (!TESTABLE.includes(c.status)) {
     throw new ApiError(409, `the campaign is ${c.status}; test messages are sent only while it awaits review`, { status: c.status });
+  }
+  if (!(await isTestRecipient(sql, caller, c.tenant, to))) {
+    const problem = { path: 'to', message: `${to} is not a test address of tenant ${c.tenant}: your own address, or one the admin lists (PUT /tenants/${c.tenant} testSend.recipients)` };
+    throw new ApiError(403, problem.message, { problems: [problem], setting: 'testSend.recipients' });
   }
   const [suppressed] = await suppressedAmong(sql, c.tenant, [to]);
   if (suppressed) {
@@ -245,7 +262,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
   }));
 
   router.post('/campaigns/:id/test-send', route({ scope: 'campaigns:review', summary: 'Send one rendered message to a test address only', params: { id: campaignParam }, load, body: testSendSchema, response: testSendResponse, errors: { 502: 'The SMTP server refused the message: `smtpResponse` is its reply', 503: 'No worker sent it in time' } }, async ({ caller, loaded: c, body }, _req, res) => {
-    await assertTestSendAllowed(sql, c, body.to);
+    await assertTestSendAllowed(sql, caller, c, body.to);
     let recipientId = body.recipientId;
     if (recipientId === undefined) {
       const [first] = await recipients.recipientsByBuildStatus(sql, c.id, ['ready', 'warning', 'needs_review'], 0, 1);

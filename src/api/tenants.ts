@@ -17,6 +17,8 @@ const view = (p: tenants.TenantPolicy, row: tenants.TenantRow | undefined) => ({
   s3Locations: p.s3Locations,
   s3LocationsFrom: p.s3LocationsFrom,
   review: { skipAllowed: p.reviewSkipAllowed, fourEyesRequired: p.fourEyesRequired },
+  defaultAccount: p.defaultAccount,
+  testSend: { recipients: p.testSendRecipients },
   updatedAt: row?.updatedAt ?? undefined,
   updatedBy: row?.updatedBy ?? undefined,
 });
@@ -57,17 +59,25 @@ export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: L
         s3Locations: input.s3Locations ?? null,
         reviewSkipAllowed: input.review.skipAllowed,
         fourEyesRequired: input.review.fourEyesRequired,
+        defaultAccountAllowed: input.defaultAccount?.allowed ?? null,
+        defaultAccountFromDomains: input.defaultAccount?.fromDomains ?? [],
+        testSendRecipients: input.testSend.recipients,
         updatedBy: caller.principal,
+      });
+      const settingsOf = (r: tenants.TenantRow) => ({
+        s3Locations: r.s3Locations,
+        reviewSkipAllowed: r.reviewSkipAllowed,
+        fourEyesRequired: r.fourEyesRequired,
+        defaultAccountAllowed: r.defaultAccountAllowed,
+        defaultAccountFromDomains: r.defaultAccountFromDomains,
+        testSendRecipients: r.testSendRecipients,
       });
       await appendAudit(tx, {
         tenant: id,
         principal: caller.principal,
         action: 'tenant.update',
         subject: id,
-        details: {
-          before: before ? { s3Locations: before.s3Locations, reviewSkipAllowed: before.reviewSkipAllowed, fourEyesRequired: before.fourEyesRequired } : null,
-          after: { s3Locations: after.s3Locations, reviewSkipAllowed: after.reviewSkipAllowed, fourEyesRequired: after.fourEyesRequired },
-        },
+        details: { before: before ? settingsOf(before) : null, after: settingsOf(after) },
       });
       return after;
     });
@@ -83,6 +93,23 @@ export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: L
  * the field), and review at least as strict as the tenant's rules (a 403 naming the setting).
  * Answers the review policy to store: four eyes where the tenant requires it.
  */
+/**
+ * The installation's `default` account is shared: a tenant sends through it only when the admin
+ * allows it, and only From the domains the admin lists (when it lists any).
+ */
+function sharedAccountProblem(policy: tenants.TenantPolicy, input: CreateCampaignInput): Problem | undefined {
+  if (input.account !== 'default') return undefined;
+  const { allowed, fromDomains } = policy.defaultAccount;
+  if (!allowed) {
+    return { path: 'account', message: `tenant ${policy.tenant} may not send through the installation's default account: use one of its own accounts, or ask the admin to allow it (PUT /tenants/${policy.tenant} defaultAccount)` };
+  }
+  const domain = input.from.address.slice(input.from.address.lastIndexOf('@') + 1).toLowerCase();
+  if (fromDomains.length > 0 && !fromDomains.includes(domain)) {
+    return { path: 'from', message: `${domain} is not a From domain tenant ${policy.tenant} may use on the default account (${fromDomains.join(', ')})` };
+  }
+  return undefined;
+}
+
 export function checkCampaignAgainstPolicy(policy: tenants.TenantPolicy, input: CreateCampaignInput): CampaignDefinition['review'] {
   // A key that could climb out of its prefix is bad input (422); a location the tenant may not read
   // is a refusal of a valid request (403), naming the field all the same.
@@ -99,6 +126,9 @@ export function checkCampaignAgainstPolicy(policy: tenants.TenantPolicy, input: 
   (input.attachments ?? []).forEach((a, i) => check(`attachments.${i}.key`, a.bucket, a.key, isGlobTemplate(a.key)));
   if (invalid.length > 0) throw new ApiError(422, 'the request is not valid', { problems: invalid });
   if (denied.length > 0) throw new ApiError(403, 'the request names S3 locations this tenant may not read', { problems: denied });
+
+  const shared = sharedAccountProblem(policy, input);
+  if (shared) throw new ApiError(403, shared.message, { problems: [shared], setting: 'defaultAccount' });
 
   if (input.review?.required === false) {
     if (!policy.reviewSkipAllowed) {

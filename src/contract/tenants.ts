@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { keyProblem } from '../s3/locations.js';
+import { EMAIL } from './input.js';
 
 // The settings of a tenant: only the installation's admin (the configured API_KEY) changes them.
 
@@ -18,6 +19,16 @@ const s3LocationSchema = z
   })
   .strict();
 
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const domainSchema = z.string().trim().toLowerCase().regex(DOMAIN, 'is not a domain name such as example.com');
+/** An address, or `@domain` for every address of a domain. */
+const testRecipientSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(320)
+  .refine((v) => (v.startsWith('@') ? DOMAIN.test(v.slice(1)) : EMAIL.test(v)), 'must be an address (name@example.com) or a domain as @example.com');
+
 export const tenantSettingsSchema = z
   .object({
     /** Left out: none (tenant `default`: those of S3_ALLOWED_LOCATIONS). */
@@ -31,6 +42,23 @@ export const tenantSettingsSchema = z
       })
       .strict()
       .default({ skipAllowed: false, fourEyesRequired: false }),
+    /**
+     * The installation's `default` account (SMTP_URL): whether the tenant's campaigns may send
+     * through it, and with From addresses of which domains (empty: any). Left out: allowed for
+     * tenant `default` alone.
+     */
+    defaultAccount: z
+      .object({
+        allowed: z.boolean(),
+        fromDomains: z.array(domainSchema).max(100, 'must contain at most 100 domains').default([]),
+      })
+      .strict()
+      .optional(),
+    /** Where the tenant's reviewers may send test messages besides their own address (the key's person, when it is an address). */
+    testSend: z
+      .object({ recipients: z.array(testRecipientSchema).max(100, 'must contain at most 100 entries').default([]) })
+      .strict()
+      .default({ recipients: [] }),
   })
   .strict();
 export const tenantSettingsResponse = z.object({
@@ -38,6 +66,8 @@ export const tenantSettingsResponse = z.object({
   s3Locations: z.array(z.object({ bucket: z.string(), prefix: z.string() })),
   s3LocationsFrom: z.enum(['settings', 'configuration']),
   review: z.object({ skipAllowed: z.boolean(), fourEyesRequired: z.boolean() }),
+  defaultAccount: z.object({ allowed: z.boolean(), fromDomains: z.array(z.string()) }),
+  testSend: z.object({ recipients: z.array(z.string()) }),
   updatedAt: z.iso.datetime().optional(),
   updatedBy: z.string().optional(),
 });

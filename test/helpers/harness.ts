@@ -280,3 +280,12 @@ export async function createKey(h: Harness, o: { name: string; scopes: string[];
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** What a tenant other than `default` needs to send through the installation's `default` account (an admin setting). */
+export const DEFAULT_ACCOUNT_ALLOWED = { defaultAccount: { allowed: true } } as const;
+
+/** Lets a tenant send through the `default` account; `settings` are the rest of what PUT /tenants replaces. */
+export async function allowDefaultAccount(h: Harness, tenant: string, settings: Record<string, unknown> = {}): Promise<void> {
+  const res = await h.api('PUT', `/api/v1/tenants/${tenant}`, { ...DEFAULT_ACCOUNT_ALLOWED, ...settings });
+  if (res.status !== 200) throw new Error(`settings of tenant ${tenant}: ${res.status} ${JSON.stringify(res.body)}`);
+}
