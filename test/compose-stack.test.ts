@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -153,6 +153,72 @@ test('every variable given to migrate, api and worker is one their configuration
   }
   // A secret left out of .env stops Compose with its message instead of starting half a stack.
   assert.throws(() => interpolateAll(raw, { ...dotEnv, MASTER_KEY: '' }), /MASTER_KEY: set MASTER_KEY in \.env/);
+});
+
+/** Settings the stack sets itself, not from .env: each container's own listening addresses, and the login URL it composes. */
+const SET_BY_THE_STACK: Record<string, string> = {
+  PORT: 'the api listens on 3000 in its container (API_PORT publishes it)',
+  HOST: 'the api listens on every address of its container',
+  METRICS_PORT: 'metrics on 9464 in each container (the worker healthcheck reads it)',
+  METRICS_HOST: 'metrics on every address of the container',
+  DATABASE_URL: 'composed of APP_DB_USER, APP_DB_PASSWORD and POSTGRES_DB',
+};
+
+test('every setting the api and worker configurations accept is passed to the service that reads it, from .env, and nothing else', () => {
+  for (const name of ['api', 'worker'] as const) {
+    const environment = raw.services[name]!.environment ?? {};
+    const known = Object.keys(schemas[name].shape);
+    assert.deepEqual(known.filter((k) => !(k in environment)), [], `${name}: settings its configuration accepts that compose does not pass`);
+    assert.deepEqual(Object.keys(environment).filter((k) => !known.includes(k)), [], `${name}: variables passed that its configuration does not know`);
+    // Each setting not set by the stack takes the value of the .env variable of its own name.
+    const fromDotEnv = known.filter((k) => !(k in SET_BY_THE_STACK));
+    const marked = Object.fromEntries(fromDotEnv.map((k) => [k, `from-dot-env-${k}`]));
+    const given = serviceEnv(interpolateAll(raw, { ...dotEnv, ...marked }).services[name]!, {});
+    assert.deepEqual(fromDotEnv.filter((k) => given[k] !== marked[k]), [], `${name}: settings a .env value does not reach`);
+    // The stack's own settings do not silently take a .env value of the same name.
+    const stacks = Object.fromEntries(known.filter((k) => k in SET_BY_THE_STACK).map((k) => [k, `from-dot-env-${k}`]));
+    const fixed = serviceEnv(interpolateAll(raw, { ...dotEnv, ...stacks }).services[name]!, {});
+    for (const k of Object.keys(stacks)) assert.notEqual(fixed[k], stacks[k], `${name}: ${k} is the stack's`);
+  }
+  for (const key of Object.keys(SET_BY_THE_STACK)) assert.ok(key in apiEnvSchema.shape || key in workerEnvSchema.shape, `${key} is a setting`);
+  // The API plans schedules with the default account's limits: it gets them as the worker does.
+  for (const key of ['SMTP_MESSAGES_PER_MINUTE', 'SMTP_MESSAGES_PER_DAY', 'SMTP_SEND_WINDOW', 'PUBLIC_URL', 'UNSUBSCRIBE_KEY']) {
+    assert.equal(raw.services.api!.environment![key], raw.services.worker!.environment![key], key);
+  }
+});
+
+test('an mTLS profile mounted as a file: TEMPORAL_CONFIG_FILE under the mounted certificates directory reaches api and worker, and connects with its certificate', () => {
+  const certs = mkdtempSync(join(tmpdir(), 'temporal-certs-'));
+  const pem = '-----BEGIN CERTIFICATE-----\nclient of the compose test\n-----END CERTIFICATE-----\n';
+  writeFileSync(join(certs, 'client.pem'), pem);
+  writeFileSync(join(certs, 'client.key'), '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n');
+  // What an operator writes: paths as the containers see them.
+  const toml = (dir: string) =>
+    `[profile.cloud]\naddress = "mailer.a1b2c.tmprl.cloud:7233"\nnamespace = "mailer.a1b2c"\n` +
+    `[profile.cloud.tls]\nclient_cert_path = "${dir}/client.pem"\nclient_key_path = "${dir}/client.key"\n`;
+  const vars = { ...dotEnv, TEMPORAL_CERTS_DIR: certs, TEMPORAL_CONFIG_FILE: '/run/temporal/temporal.toml', TEMPORAL_PROFILE: 'cloud', TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '' };
+  const stack = interpolateAll(raw, vars);
+  for (const name of ['api', 'worker'] as const) {
+    const s = stack.services[name]!;
+    const mounts = ((s.volumes ?? []) as string[]).map((v) => v.split(':')).filter(([source]) => source === certs);
+    assert.equal(mounts.length, 1, `${name} mounts TEMPORAL_CERTS_DIR`);
+    const [, target, mode] = mounts[0]!;
+    assert.equal(mode, 'ro', `${name}: read-only`);
+    const env = serviceEnv(s, {});
+    assert.ok(env.TEMPORAL_CONFIG_FILE!.startsWith(`${target}/`), `${name}: TEMPORAL_CONFIG_FILE ${env.TEMPORAL_CONFIG_FILE} is under ${target}`);
+    assert.equal(env.TEMPORAL_PROFILE, 'cloud');
+    // The operator's file names the container's paths; natively, the mount is a copy with the host directory in their place.
+    writeFileSync(join(certs, 'temporal.toml'), toml(target!));
+    const view = join(mkdtempSync(join(tmpdir(), 'temporal-mount-')), 'temporal.toml');
+    writeFileSync(view, readFileSync(env.TEMPORAL_CONFIG_FILE!.replace(target!, certs), 'utf8').split(target!).join(certs));
+    const t = temporalTarget({ ...env, TEMPORAL_CONFIG_FILE: view });
+    assert.equal(t.connectionOptions.address, 'mailer.a1b2c.tmprl.cloud:7233', `${name}: the profile's address (no compose default over it)`);
+    assert.equal(t.namespace, 'mailer.a1b2c', `${name}: the profile's namespace`);
+    const tls = t.connectionOptions.tls as { clientCertPair: { crt: Uint8Array } };
+    assert.equal(Buffer.from(tls.clientCertPair.crt).toString(), pem, `${name}: the mounted certificate`);
+  }
+  // Without the mount's file the process stops with one line naming the variable.
+  assert.throws(() => temporalTarget({ TEMPORAL_CONFIG_FILE: join(certs, 'absent.toml') }), /TEMPORAL_CONFIG_FILE: .*absent\.toml does not exist/);
 });
 
 function requiredVariables(schema: z.ZodObject): string[] {
