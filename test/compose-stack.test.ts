@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -47,6 +47,8 @@ const dotEnv = parseDotEnv(
     `POSTGRES_DB=compose_${tag}`,
     `APP_DB_USER=compose_app_${tag}`,
     `APP_DB_PASSWORD=${randomBytes(12).toString('hex')}`,
+    `TEMPORAL_DB_USER=compose_temporal_${tag}`,
+    `TEMPORAL_DB_PASSWORD=${randomBytes(12).toString('hex')}`,
     `MASTER_KEY=${randomBytes(32).toString('hex')}`,
     `API_KEY=${API_KEY}`,
     `S3_ACCESS_KEY_ID=test`,
@@ -70,7 +72,7 @@ test('docker-compose.yml is valid under the Compose Specification schema (before
 
 test('the stack has what production needs: healthchecks, ordered start-up, a dev profile, a scalable worker', () => {
   const s = raw.services;
-  for (const name of ['postgres', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'migrate', 'api', 'worker', 'mailpit', 's3', 's3-bucket']) {
+  for (const name of ['postgres', 'temporal-schema', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'migrate', 'api', 'worker', 'mailpit', 's3', 's3-bucket']) {
     assert.ok(s[name], `service ${name}`);
   }
   for (const [name, service] of Object.entries(s)) {
@@ -83,8 +85,18 @@ test('the stack has what production needs: healthchecks, ordered start-up, a dev
       assert.equal(condition, expected, `${name} waits for ${dep}`);
     }
   }
-  assert.match(s.temporal!.image!, /^temporalio\/auto-setup:/);
+  // Temporal as its operators run it: the server image on a schema Temporal's admin tools made, as a login of its own.
+  assert.match(s.temporal!.image!, /^temporalio\/server:\d+\.\d+\.\d+$/);
+  assert.match(s['temporal-schema']!.image!, /^temporalio\/admin-tools:\d+\.\d+/);
   assert.equal(s.temporal!.environment!.DB, 'postgres12');
+  assert.equal(s.temporal!.depends_on!['temporal-schema']!.condition, 'service_completed_successfully');
+  const temporalEnv = serviceEnv(interpolateAll(raw, dotEnv).services.temporal!, {});
+  assert.equal(temporalEnv.POSTGRES_USER, dotEnv.TEMPORAL_DB_USER, "Temporal's own login");
+  assert.equal(temporalEnv.POSTGRES_PWD, dotEnv.TEMPORAL_DB_PASSWORD);
+  assert.doesNotMatch(JSON.stringify([s.temporal, s['temporal-schema']]), /POSTGRES_PASSWORD|auto-setup/, "neither sees PostgreSQL's owner");
+  for (const [name, service] of Object.entries(s)) {
+    if (service.image && !service.build) assert.match(service.image, /:[^:]*\d[^:]*$/, `${name}: a pinned version`);
+  }
   assert.match(s['temporal-ui']!.image!, /^temporalio\/ui:/);
   // The Temporal UI's Signals approve and cancel campaigns: published on loopback unless the operator opts in.
   assert.deepEqual(s['temporal-ui']!.ports, ['${TEMPORAL_UI_BIND:-127.0.0.1}:${TEMPORAL_UI_PORT:-8080}:8080']);
@@ -115,7 +127,7 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
     assert.equal(pkg.dependencies[devOnly], undefined, `${devOnly} is not a production dependency`);
   }
   const example = parseDotEnv(readFileSync(join(root, '.env.example'), 'utf8'));
-  for (const secret of ['POSTGRES_PASSWORD', 'APP_DB_PASSWORD', 'MASTER_KEY', 'API_KEY']) {
+  for (const secret of ['POSTGRES_PASSWORD', 'APP_DB_PASSWORD', 'TEMPORAL_DB_PASSWORD', 'MASTER_KEY', 'API_KEY']) {
     assert.match(example[secret] ?? '', /^(change-me|replace-with)-/, `.env.example holds a placeholder for ${secret}`);
   }
 });
@@ -230,6 +242,75 @@ function requiredVariables(schema: z.ZodObject): string[] {
     return err.problems.filter((p) => p.endsWith(': is required')).map((p) => p.split(':')[0]!);
   }
 }
+
+/** A stand-in for temporal-sql-tool (there is no admin-tools image here): it logs each call, and `create-database` fails as told. */
+function fakeSqlTool(dir: string, createFails: string | undefined): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const fail = createFails ? `case "$*" in *create-database*) echo '${createFails}' >&2; exit 1;; esac\n` : '';
+  writeFileSync(join(bin, 'temporal-sql-tool'), `#!/bin/sh\necho "$* | SQL_PASSWORD=$SQL_PASSWORD" >> "${dir}/calls.log"\n${fail}exit 0\n`, { mode: 0o755 });
+  return bin;
+}
+
+test("the temporal-schema one-shot makes and updates Temporal's databases with temporal-sql-tool, as Temporal's login, and only updates them once made", () => {
+  const s = interpolateAll(raw, dotEnv).services['temporal-schema']!;
+  // The script the service mounts, run as its entrypoint runs it.
+  const [shell, script] = s.entrypoint!;
+  const mount = ((s.volumes ?? []) as string[]).map((v) => v.split(':')).find(([, target]) => target === script);
+  assert.ok(mount && mount[2] === 'ro', 'the script is mounted read-only');
+  const run = (createFails?: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'temporal-schema-'));
+    const bin = fakeSqlTool(dir, createFails);
+    const r = spawnSync(shell!, [join(root, mount[0]!)], { env: { PATH: `${bin}:${process.env.PATH}`, ...serviceEnv(s, {}) }, encoding: 'utf8' });
+    const calls = readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n');
+    return { status: r.status, output: r.stdout + r.stderr, calls };
+  };
+  const first = run();
+  assert.equal(first.status, 0, first.output);
+  const steps = first.calls.map((c) => / --db (\S+) (create-database|setup-schema -v 0\.0|update-schema -d \S+)/.exec(c)?.slice(1).join(' '));
+  assert.deepEqual(steps, [
+    'temporal create-database',
+    'temporal setup-schema -v 0.0',
+    'temporal update-schema -d /etc/temporal/schema/postgresql/v12/temporal/versioned',
+    'temporal_visibility create-database',
+    'temporal_visibility setup-schema -v 0.0',
+    'temporal_visibility update-schema -d /etc/temporal/schema/postgresql/v12/visibility/versioned',
+  ]);
+  for (const call of first.calls) {
+    assert.match(call, new RegExp(`^--plugin postgres12 --ep postgres -p 5432 -u ${dotEnv.TEMPORAL_DB_USER} `), 'the postgres12 plugin, as Temporal\'s login');
+    assert.ok(call.endsWith(`| SQL_PASSWORD=${dotEnv.TEMPORAL_DB_PASSWORD}`) && !call.split('|')[0]!.includes(dotEnv.TEMPORAL_DB_PASSWORD!), 'its password, from the environment, not the command line');
+  }
+  // Again on a later `up`: the databases exist, so only the update runs.
+  const again = run('ERROR: database "temporal" already exists (SQLSTATE 42P04)');
+  assert.equal(again.status, 0, again.output);
+  assert.deepEqual(again.calls.map((c) => / (create-database|setup-schema|update-schema) /.exec(`${c} `)?.[1]), ['create-database', 'update-schema', 'create-database', 'update-schema']);
+  // Any other failure stops it, and the server does not start.
+  const denied = run('ERROR: permission denied to create database (SQLSTATE 42501)');
+  assert.notEqual(denied.status, 0);
+  assert.match(denied.output, /permission denied/);
+  assert.equal(denied.calls.length, 1);
+});
+
+test("deploy/postgres/20-temporal-login.sh makes Temporal's login: it may create databases, it is no superuser", async () => {
+  await createDatabaseIfMissing(pgAdmin.toString(), dotEnv.POSTGRES_DB!);
+  const pg = serviceEnv(interpolateAll(raw, dotEnv).services.postgres!, {});
+  assert.ok((raw.services.postgres!.volumes as string[]).includes('./deploy/postgres/20-temporal-login.sh:/docker-entrypoint-initdb.d/20-temporal-login.sh:ro'));
+  const env = { ...process.env, ...pg, PGHOST: '127.0.0.1', PGPORT: pgAdmin.port, PGPASSWORD: pg.POSTGRES_PASSWORD };
+  for (let i = 0; i < 2; i++) {
+    // Twice: a second run changes nothing and does not fail.
+    const r = spawnSync('sh', ['deploy/postgres/20-temporal-login.sh'], { cwd: root, env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const psql = (user: string, password: string, sql: string) =>
+    spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-tA', '-U', user, '-d', 'postgres', '-c', sql], { env: { ...env, PGPASSWORD: password }, encoding: 'utf8' });
+  const role = psql('postgres', pg.POSTGRES_PASSWORD!, `SELECT rolcanlogin, rolcreatedb, rolsuper FROM pg_roles WHERE rolname = '${dotEnv.TEMPORAL_DB_USER}'`);
+  assert.equal(role.stdout.trim(), 't|t|f', role.stderr);
+  // What temporal-sql-tool's create-database does, as that login.
+  const db = `temporal_${tag}`;
+  const made = psql(dotEnv.TEMPORAL_DB_USER!, dotEnv.TEMPORAL_DB_PASSWORD!, `CREATE DATABASE ${db}`);
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(psql(dotEnv.TEMPORAL_DB_USER!, dotEnv.TEMPORAL_DB_PASSWORD!, `DROP DATABASE ${db}`).status, 0);
+});
 
 // --- the services as native processes --------------------------------------------------------
 
