@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import { removeBounceSchedule } from '../src/bounces/schedule.js';
 import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
-import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 import { appendToInbox as append, dsn } from './helpers/inbox.js';
 
 // Answers are APPENDed to the account's INBOX on Dovecot as a mail program would file them, and
@@ -148,4 +149,34 @@ test('replies, a reply quoting only References and an out-of-office are told apa
   assert.deepEqual(await runCheck('tenant-x/billing'), { read: 9, bounces: 0, suppressed: 0, replies: 1 });
   assert.equal((await answers(other)).get(c(1))!.replyKind, 'replied');
   assert.equal(JSON.stringify([...(await answers()).values()]), before);
+});
+
+test('answers are counted on the campaign, shown per recipient and in report.csv, each tenant its own', async () => {
+  const got = await h.api('GET', `/api/v1/campaigns/${campaign}`);
+  assert.equal(got.status, 200);
+  assert.deepEqual(got.body.replies, { replied: 3, autoReplied: 1 });
+  const x = await h.api('GET', `/api/v1/campaigns/${other}`, undefined, bearer(keyX));
+  assert.deepEqual(x.body.replies, { replied: 1, autoReplied: 0 });
+
+  const listed = await recipients();
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((n) => [c(n), listed.get(c(n))!.reply?.kind, listed.get(c(n))!.reply?.messageId]),
+    [
+      [c(1), 'replied', '<reply-1@example.com>'],
+      [c(2), 'replied', '<reply-2@example.com>'],
+      [c(3), 'auto_replied', '<ooo-3@example.com>'],
+      [c(4), undefined, undefined],
+      [c(5), undefined, undefined],
+      [c(6), 'replied', '<reply-6@example.com>'],
+    ],
+  );
+  assert.ok(!Number.isNaN(Date.parse(listed.get(c(1))!.reply!.at)));
+  assert.equal(listed.get(c(1))!.sendStatus, 'sent', 'an answer leaves the send status as it was');
+  assert.doesNotMatch(JSON.stringify([...listed.values()]), /pay on Monday/, 'no body anywhere');
+
+  const res = await fetch(`${h.baseUrl}/api/v1/campaigns/${campaign}/report.csv`, { headers: bearer(API_KEY) });
+  assert.equal(res.status, 200);
+  const rows = parse(await res.text(), { columns: true }) as Record<string, string>[];
+  assert.deepEqual(rows.map((r) => [r.email, r.replied]), [1, 2, 3, 4, 5, 6].map((n) => [c(n), ['replied', 'replied', 'auto_replied', '', '', 'replied'][n - 1]]));
+  assert.deepEqual(rows.map((r) => r.replied_at !== ''), [true, true, true, false, false, true]);
 });
