@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { removeBounceSchedule } from '../src/bounces/schedule.js';
-import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
+import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 import { appendToInbox as append, dsn } from './helpers/inbox.js';
 
@@ -179,4 +179,52 @@ test('answers are counted on the campaign, shown per recipient and in report.csv
   const rows = parse(await res.text(), { columns: true }) as Record<string, string>[];
   assert.deepEqual(rows.map((r) => [r.email, r.replied]), [1, 2, 3, 4, 5, 6].map((n) => [c(n), ['replied', 'replied', 'auto_replied', '', '', 'replied'][n - 1]]));
   assert.deepEqual(rows.map((r) => r.replied_at !== ''), [true, true, true, false, false, true]);
+});
+
+/** The header block of a message as sent, folded lines joined. */
+const headersOf = (raw: Buffer) => raw.toString('utf8').split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
+const field = (headers: string, name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(headers)?.[1]?.trim();
+
+test('a reminder to those who did not reply holds exactly them, each message threaded to the one that recipient got', async () => {
+  const res = await h.api('POST', '/api/v1/campaigns', { name: 'Reminder', subject: 'Re: Your statement, {{ name }}', recipientsFrom: { campaign, sendStatus: ['sent'], replied: false } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const reminder = res.body.id as string;
+  await waitForStatus(h, reminder, 'awaiting_review');
+  const review = await h.api('GET', `/api/v1/campaigns/${reminder}/review`);
+  // customer3 only answered automatically: not a reply.
+  const waiting = [3, 4, 5].map(c);
+  assert.deepEqual(review.body.items.map((r: { email: string }) => r.email), waiting);
+  assert.equal(messagesFor(h, reminder).length, 0, 'nothing before approval');
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${reminder}/approve`, {})).status, 200);
+  const done = await waitForStatus(h, reminder, 'completed', 90_000);
+  assert.equal(done.counts.sent, 3);
+
+  const sent = messagesFor(h, reminder);
+  assert.deepEqual(sent.map((m) => m.to).sort(), waiting.map((e) => [e]));
+  for (const m of sent) {
+    const headers = headersOf(m.raw);
+    const original = ids.get(m.to[0]!)!;
+    assert.equal(field(headers, 'In-Reply-To'), original, `${m.to[0]}: In-Reply-To`);
+    assert.equal(field(headers, 'References'), original, `${m.to[0]}: References`);
+    assert.notEqual(field(headers, 'Message-ID'), original, 'a message of its own');
+    assert.match(field(headers, 'Subject')!, /^Re: Your statement, Customer [345]$/);
+  }
+  const audit = await h.api('GET', `/api/v1/audit?campaign=${reminder}&action=campaign.create`);
+  assert.equal(audit.body.items[0].details.replied, false);
+  assert.equal(audit.body.items[0].details.threaded, true);
+
+  // The opposite selection, and a follow-up that is not threaded.
+  const repliedOnes = await h.api('POST', '/api/v1/campaigns', { name: 'Thanks', recipientsFrom: { campaign, sendStatus: ['sent'], replied: true, threaded: false } });
+  assert.equal(repliedOnes.status, 201, JSON.stringify(repliedOnes.body));
+  await waitForStatus(h, repliedOnes.body.id, 'awaiting_review');
+  const thanks = await h.api('GET', `/api/v1/campaigns/${repliedOnes.body.id}/review`);
+  assert.deepEqual(thanks.body.items.map((r: { email: string }) => r.email), [1, 2, 6].map(c));
+  const threads = await h.sql`SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${repliedOnes.body.id} AND thread_message_id IS NOT NULL`;
+  assert.equal(threads[0]!.n, 0, 'threaded: false writes no thread');
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${repliedOnes.body.id}/reject`, {})).status, 200);
+
+  // replied and threaded belong to a campaign source only.
+  const bad = await h.api('POST', '/api/v1/campaigns', { ...campaignBody(1), recipients: undefined, recipientsFrom: { s3: { bucket: h.bucket, key: 'x.csv' }, replied: false } });
+  assert.equal(bad.status, 422, JSON.stringify(bad.body));
+  assert.match(JSON.stringify(bad.body), /replied/);
 });
