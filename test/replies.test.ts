@@ -194,6 +194,10 @@ test('a reminder to those who did not reply holds exactly them, each message thr
   // customer3 only answered automatically: not a reply.
   const waiting = [3, 4, 5].map(c);
   assert.deepEqual(review.body.items.map((r: { email: string }) => r.email), waiting);
+  // The reviewer sees what each message answers.
+  const first = review.body.items[0] as { id: number; email: string };
+  const preview = await h.api('GET', `/api/v1/campaigns/${reminder}/recipients/${first.id}/preview`);
+  assert.equal(preview.body.inReplyTo, ids.get(first.email));
   assert.equal(messagesFor(h, reminder).length, 0, 'nothing before approval');
   assert.equal((await h.api('POST', `/api/v1/campaigns/${reminder}/approve`, {})).status, 200);
   const done = await waitForStatus(h, reminder, 'completed', 90_000);

@@ -188,6 +188,8 @@ export const previewResponse = z.object({
   cc: z.array(z.string()),
   bcc: z.array(z.string()),
   replyTo: z.string().optional(),
+  /** A threaded follow-up: the Message-ID it answers (In-Reply-To and References). */
+  inReplyTo: z.string().optional(),
   subject: z.string(),
   /** List-Unsubscribe and List-Unsubscribe-Post of a campaign with `listUnsubscribe`, as sent. */
   headers: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
