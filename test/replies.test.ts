@@ -101,7 +101,7 @@ test('replies, a reply quoting only References and an out-of-office are told apa
     // A threaded reply, as Thunderbird writes it.
     mail({ from: 'Customer 1 <customer1@example.com>', subject: 'Re: Your statement, Customer 1', messageId: '<reply-1@example.com>', inReplyTo: id(1), references: id(1) }),
     // A mail program that writes only References, the campaign's message among older ones.
-    mail({ from: 'Customer 2 <customer2@example.com>', subject: 'Re: Your statement', messageId: '<reply-2@example.com>', references: `<older@example.com> ${id(2)}` }),
+    mail({ from: 'Customer 2 <customer2@example.com>', subject: 'Re: Your statement', messageId: '<reply-2@example.com>', references: `<older@example.com> ${id(2)}`, extra: ['Auto-Submitted: no'] }),
     // An out-of-office answer (RFC 3834).
     mail({ from: 'Customer 3 <customer3@example.com>', subject: 'Automatic reply: Your statement, Customer 3', messageId: '<ooo-3@example.com>', inReplyTo: id(3), references: id(3), extra: ['Auto-Submitted: auto-replied'] }),
     // customer4's id with its MAC altered.

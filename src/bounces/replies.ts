@@ -36,21 +36,21 @@ const header = (mail: ParsedMail, name: string) => {
 };
 
 const AUTOMATIC_PRECEDENCE = /^(auto_reply|bulk|junk)$/;
-const OUT_OF_OFFICE_SUBJECT = /^(automatic reply|auto(matic)?[- ]?(reply|response)|out of (the )?office|abwesenheitsnotiz|absence|autosvar|automatische antwort|r[ée]ponse automatique)\b/i;
+// The prefix a mail program's out-of-office puts before the subject it answers. A person's reply
+// starts with "Re:", so a campaign whose own subject begins with such words is not mistaken.
+const OUT_OF_OFFICE_SUBJECT = /^(automatic reply|auto[- ]?reply|auto[- ]?response|out of (the )?office( reply)?|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|autosvar)\s*:/i;
 
 /** Whether a message was written by a program rather than a person (RFC 3834 and what mail programs do instead). */
 function isAutomatic(mail: ParsedMail): boolean {
   const submitted = header(mail, 'auto-submitted');
   if (submitted !== undefined && !/^no\b/.test(submitted)) return true;
   if (mail.headers.has('x-autoreply') || mail.headers.has('x-autorespond')) return true;
-  // Exchange's out-of-office answers carry X-Auto-Response-Suppress so that nothing answers them in turn.
-  if (mail.headers.has('x-auto-response-suppress')) return true;
   const precedence = header(mail, 'precedence');
   if (precedence !== undefined && AUTOMATIC_PRECEDENCE.test(precedence)) return true;
   // Read receipts and other reports (RFC 6522) are made by programs.
   const type = mail.headers.get('content-type') as { value?: string } | undefined;
   if (type?.value === 'multipart/report') return true;
-  return OUT_OF_OFFICE_SUBJECT.test((mail.subject ?? '').replace(/^(re|aw|fw|fwd|wg):\s*/i, ''));
+  return OUT_OF_OFFICE_SUBJECT.test((mail.subject ?? '').trim());
 }
 
 /** What a message read from an INBOX answers, or undefined when it answers nothing (or is a delivery notification). */
