@@ -213,6 +213,14 @@ test('a reminder to those who did not reply holds exactly them, each message thr
     assert.notEqual(field(headers, 'Message-ID'), original, 'a message of its own');
     assert.match(field(headers, 'Subject')!, /^Re: Your statement, Customer [345]$/);
   }
+  // customer4 answers the reminder in the conversation: that answers the original too, so a second reminder leaves customer4 out.
+  const reminded = (await recipients(reminder)).get(c(4))!.messageId;
+  await appendToInbox(mail({ from: 'Customer 4 <customer4@example.com>', subject: 'Re: Your statement, Customer 4', messageId: '<reply-4b@example.com>', inReplyTo: reminded, references: `${ids.get(c(4))} ${reminded}` }));
+  assert.deepEqual(await runCheck(), { read: 1, bounces: 0, suppressed: 0, replies: 2 });
+  assert.equal((await recipients(reminder)).get(c(4))!.reply?.kind, 'replied');
+  assert.equal((await recipients()).get(c(4))!.reply?.kind, 'replied');
+  assert.deepEqual((await h.api('GET', `/api/v1/campaigns/${campaign}`)).body.replies, { replied: 4, autoReplied: 1 });
+
   const audit = await h.api('GET', `/api/v1/audit?campaign=${reminder}&action=campaign.create`);
   assert.equal(audit.body.items[0].details.replied, false);
   assert.equal(audit.body.items[0].details.threaded, true);
@@ -222,7 +230,7 @@ test('a reminder to those who did not reply holds exactly them, each message thr
   assert.equal(repliedOnes.status, 201, JSON.stringify(repliedOnes.body));
   await waitForStatus(h, repliedOnes.body.id, 'awaiting_review');
   const thanks = await h.api('GET', `/api/v1/campaigns/${repliedOnes.body.id}/review`);
-  assert.deepEqual(thanks.body.items.map((r: { email: string }) => r.email), [1, 2, 6].map(c));
+  assert.deepEqual(thanks.body.items.map((r: { email: string }) => r.email), [1, 2, 4, 6].map(c));
   const threads = await h.sql`SELECT count(*)::int AS n FROM recipients WHERE campaign_id = ${repliedOnes.body.id} AND thread_message_id IS NOT NULL`;
   assert.equal(threads[0]!.n, 0, 'threaded: false writes no thread');
   assert.equal((await h.api('POST', `/api/v1/campaigns/${repliedOnes.body.id}/reject`, {})).status, 200);
