@@ -158,6 +158,11 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
             {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
           </p>
         )}
+        {c.replies && (c.replies.replied > 0 || c.replies.autoReplied > 0) && (
+          <p className="replies">
+            {c.replies.replied} replied · {c.replies.autoReplied} answered only automatically (out of office)
+          </p>
+        )}
         {c.status !== 'building' && c.schedule && (
           <p className="schedule meta">
             Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
@@ -213,6 +218,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
           <CountTable title="Build" counts={c.countsByStatus.build} />
           <CountTable title="Send" counts={c.countsByStatus.send} />
           <CountTable title="Sent copy" counts={c.countsByStatus.copy} />
+          {c.replies && <CountTable title="Answers" counts={{ replied: c.replies.replied, 'answered automatically': c.replies.autoReplied }} />}
         </div>
       )}
       {c.status !== 'building' && <RateChart id={id} />}
@@ -348,6 +354,7 @@ function Recipients({ id }: { id: string }) {
             <th>Copy</th>
             <th>SMTP reply / error</th>
             <th>Sent</th>
+            <th>Answer</th>
           </tr>
         </thead>
         <tbody>
@@ -364,6 +371,7 @@ function Recipients({ id }: { id: string }) {
               <td>{r.copyStatus.replace(/_/g, ' ')}</td>
               <td className="smtp">{r.smtpResponse ?? r.error}</td>
               <td>{when(r.sentAt)}</td>
+              <td>{r.reply ? `${r.reply.kind === 'replied' ? 'replied' : 'automatic answer'} ${when(r.reply.at)}` : ''}</td>
             </tr>
           ))}
         </tbody>

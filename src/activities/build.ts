@@ -10,7 +10,7 @@ import { readRecipientSource, SourceError, SourceProgress } from '../build/recip
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { scopedStore } from '../s3/locations.js';
 import type { ActivityDeps, CampaignRef } from './deps.js';
-import { markPreviousOutcomes } from '../db/follow-ups.js';
+import { markPreviousOutcomes, markThreads } from '../db/follow-ups.js';
 import { followUpRecipients } from '../followups/source.js';
 import { existingCampaign } from './records.js';
 
@@ -159,7 +159,10 @@ async function finishBuild(deps: ActivityDeps, build: Build, total: number): Pro
   if (total === 0) return failed(build.review, 'the recipient list is empty');
   const { sql, metrics } = deps;
   await recipients.excludeDuplicatesAndSuppressed(sql, build.campaignId);
-  if (build.source.type === 'campaign') await markPreviousOutcomes(sql, build.campaignId, build.source);
+  if (build.source.type === 'campaign') {
+    await markPreviousOutcomes(sql, build.campaignId, build.source);
+    await markThreads(sql, build.campaignId, build.source);
+  }
   await recipients.flagSharedAttachments(sql, build.campaignId);
   const counts = (await recipients.statusCounts(sql, build.campaignId)).build;
   for (const [status, n] of Object.entries(counts)) metrics.recipientsBuilt.inc({ status }, n);

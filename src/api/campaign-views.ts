@@ -39,6 +39,9 @@ const REPORT_COLUMNS = [
   'error',
   'sent_at',
   'appended_at',
+  /** `replied` or `auto_replied` (an out-of-office), empty when no answer was found; and when it was found. */
+  'replied',
+  'replied_at',
   'updated_at',
 ] as const;
 
@@ -63,6 +66,8 @@ function reportRow(r: RecipientRow & { updatedAt?: Date }): string[] {
     r.error ?? '',
     iso(r.sentAt),
     iso(r.appendedAt),
+    r.replyKind ?? '',
+    iso(r.repliedAt),
     iso(r.updatedAt ?? null),
   ];
 }
@@ -81,6 +86,7 @@ const recipientView = (r: RecipientRow & { updatedAt?: Date }) => ({
   error: r.error ?? undefined,
   sentAt: r.sentAt ?? undefined,
   appendedAt: r.appendedAt ?? undefined,
+  reply: r.replyKind ? { kind: r.replyKind, at: r.repliedAt!, messageId: r.replyMessageId ?? undefined } : undefined,
   updatedAt: r.updatedAt,
 });
 

@@ -8,6 +8,7 @@ import { pilotOutcome, statusCounts, type PilotOutcome } from '../db/recipients.
 import type { PilotSpec } from '../contract/campaign.js';
 import { pilotStopReason } from '../contract/pilot.js';
 import { recentSends } from '../db/ledger.js';
+import { answerCounts } from '../db/replies.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { accountHold, holdKey, slowedUntil, throttleKey } from '../db/send-slots.js';
@@ -102,7 +103,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   }
 
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', params: { id: campaignParam }, load: campaignLoader(sql), response: campaignResponse }, async ({ loaded: c }, _req, res) => {
-    const [counts, countsByStatus] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id)]);
+    const [counts, countsByStatus, replies] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id), answerCounts(sql, c.id)]);
     const [slowed, hold] = await Promise.all([slowedUntil(sql, throttleKey(c.tenant, c.account)), accountHold(sql, holdKey(c.tenant, c.account))]);
     // The shared `default` account slows down for everyone, but the reply that slowed it may be another tenant's.
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
@@ -121,6 +122,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       status: c.status,
       counts,
       countsByStatus,
+      replies,
       error: c.error ?? undefined,
       reason: c.statusReason ?? outsideWindow,
       account: {

@@ -199,6 +199,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
       cc: msg.parts.cc,
       bcc: msg.parts.bcc,
       replyTo: msg.parts.replyTo,
+      inReplyTo: msg.parts.inReplyTo,
       subject: msg.parts.subject,
       // List-Unsubscribe and List-Unsubscribe-Post, exactly as they are sent.
       headers: msg.parts.headers,

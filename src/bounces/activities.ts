@@ -8,7 +8,7 @@ export interface BounceCheckInput {
 
 export function createBounceActivities({ sql, bounceInbox, logger }: ActivityDeps) {
   return {
-    /** Reads the account's new INBOX messages and records the delivery reports among them. */
+    /** Reads the account's new INBOX messages and records the delivery reports and the answers among them. */
     async checkBounces({ mailbox }: BounceCheckInput): Promise<BounceCheckResult> {
       const result = await checkMailbox(sql, bounceInbox ?? { tlsInsecure: false }, mailbox);
       if (result.read > 0) logger.info({ mailbox, ...result }, 'bounce check');

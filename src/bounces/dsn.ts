@@ -79,20 +79,38 @@ function textualFailures(mail: ParsedMail): FailedDelivery[] {
 /** The Message-ID field of a header block (a returned message's or headers'), if it has one. */
 const messageIdField = (headers: string) => /^message-id:[ \t]*(<[^<>\s@]+@[^<>\s]+>)/im.exec(headers)?.[1];
 
-/** The notification `raw` is, or undefined when it is not one (an ordinary message, a delay notice). */
-export async function parseDeliveryReport(raw: Buffer | string): Promise<DeliveryReport | undefined> {
-  const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+/** The MIME of a message read from an INBOX, without the work a display would need. */
+export const parseMail = (raw: Buffer | string): Promise<ParsedMail> =>
+  simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+
+const isDeliveryStatusReport = (mail: ParsedMail) => {
   const type = mail.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
-  const isReport = type?.value === 'multipart/report' && type.params?.['report-type']?.toLowerCase() === 'delivery-status';
+  return type?.value === 'multipart/report' && type.params?.['report-type']?.toLowerCase() === 'delivery-status';
+};
+
+/**
+ * Whether a message is a delivery notification (an RFC 3464 report, or a mailer daemon's plain
+ * bounce), whatever it says: a failure, a delay, a success. Such a message is a bounce matter only,
+ * never an answer to the message it is about (src/bounces/replies.ts).
+ */
+export const isDeliveryNotification = (mail: ParsedMail): boolean =>
+  isDeliveryStatusReport(mail) || (BOUNCE_SENDER.test(mail.from?.text ?? '') && BOUNCE_SUBJECT.test(mail.subject ?? ''));
+
+/** The notification a parsed message is, or undefined when it is not one. */
+export function deliveryReportOf(mail: ParsedMail): DeliveryReport | undefined {
+  const isReport = isDeliveryStatusReport(mail);
   const from = mail.from?.text ?? '';
-  const looksLikeBounce = isReport || (BOUNCE_SENDER.test(from) && BOUNCE_SUBJECT.test(mail.subject ?? ''));
-  if (!looksLikeBounce) return undefined;
+  if (!isDeliveryNotification(mail)) return undefined;
   const failures = isReport ? reportedFailures(mail.text ?? '') : textualFailures(mail);
   if (failures.length === 0) return undefined;
   const returned = mail.attachments.filter((a) => /^(message\/rfc822|text\/rfc822-headers)$/i.test(a.contentType));
   const returnedIds = returned.flatMap((a) => messageIdField(a.content.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '') ?? []);
   // A non-standard bounce may quote the returned message inline: a Message-ID field in its text.
   const quoted = isReport ? [] : (mail.text ?? '').split(/\r?\n/).flatMap((line) => messageIdField(line) ?? []);
-  const threaded = [mail.inReplyTo ?? '', ...[mail.references ?? []].flat()].join(' ').match(MESSAGE_ID) ?? [];
-  return { messageIds: [...new Set([...returnedIds, ...quoted, ...threaded])], failures, reportedBy: from || undefined };
+  return { messageIds: [...new Set([...returnedIds, ...quoted, ...threadedIds(mail)])], failures, reportedBy: from || undefined };
 }
+
+/** The Message-IDs a message names in In-Reply-To, then References, in that order, each once. */
+export const threadedIds = (mail: ParsedMail): string[] => [
+  ...new Set([mail.inReplyTo ?? '', ...[mail.references ?? []].flat()].join(' ').match(MESSAGE_ID) ?? []),
+];

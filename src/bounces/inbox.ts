@@ -9,8 +9,9 @@ import { endpointsOf, tokenSourceOf } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
 import { messageIdsVerifiable } from '../mail/message-id.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
-import { parseDeliveryReport } from './dsn.js';
+import { deliveryReportOf, parseMail } from './dsn.js';
 import { recordReport } from './record.js';
+import { answerOf, recordAnswers } from './replies.js';
 
 /** What the bounce check needs besides the database: the configured account's IMAP and how to open stored ones. */
 export interface BounceInboxDeps {
@@ -28,6 +29,9 @@ export interface BounceCheckResult {
   read: number;
   bounces: number;
   suppressed: number;
+  /** Recipients newly marked `replied`, and `auto_replied`; left out when none. */
+  replies?: number;
+  autoReplies?: number;
   /** Set when the account has no IMAP (nothing to read). */
   skipped?: string;
 }
@@ -51,7 +55,8 @@ async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promis
 
 /**
  * Reads the INBOX messages that arrived since the last check (by UID, under the same UIDVALIDITY;
- * a new UIDVALIDITY starts over) and records the bounces among them. Read-only: nothing is
+ * a new UIDVALIDITY starts over) and records the bounces and the answers (src/bounces/replies.ts)
+ * among them. Read-only: nothing is
  * deleted, moved or flagged. The position is saved after every message, so a check that dies
  * part-way resumes where it stopped, and recording is idempotent, so nothing counts twice.
  */
@@ -88,11 +93,17 @@ async function readNew(sql: Sql, client: ImapFlow, mailbox: string): Promise<Bou
     // `n:*` always answers the last message, even when its UID is below n: those are skipped.
     for await (const msg of client.fetch(`${lastUid + 1}:*`, { uid: true, source: { maxLength: SOURCE_BYTES } }, { uid: true })) {
       if (msg.uid <= lastUid) continue;
-      const report = msg.source ? await parseDeliveryReport(msg.source).catch(() => undefined) : undefined;
+      const mail = msg.source ? await parseMail(msg.source).catch(() => undefined) : undefined;
+      const report = mail && deliveryReportOf(mail);
+      const answer = mail && !report ? answerOf(mail) : undefined;
       if (report) {
         const n = await recordReport(sql, report, { mailbox, uidValidity, uid: msg.uid });
         result.bounces += n.bounces;
         result.suppressed += n.suppressed;
+      } else if (answer) {
+        const n = await recordAnswers(sql, answer, mailbox);
+        const key = answer.kind === 'replied' ? 'replies' : 'autoReplies';
+        if (n > 0) result[key] = (result[key] ?? 0) + n;
       }
       result.read++;
       lastUid = msg.uid;

@@ -26,15 +26,22 @@ export interface ReadMessage {
 const mailboxOf = (m: SentMessage) => (m.account === 'default' ? 'default' : `${m.tenant}/${m.account}`);
 
 /**
- * The message of ours a report is about: the first Message-ID it quotes whose MAC verifies and that
- * was sent, under that id, through the account whose INBOX holds the report.
+ * The message of ours `messageId` names, when mail found in `mailbox` may speak of it: its MAC
+ * verifies, the ledger holds it as sent under exactly that id, and it went through the account
+ * whose INBOX this is. The one rule for bounces and replies alike.
  */
+export async function ourSentMessage(sql: Sql, messageId: string, mailbox: string): Promise<SentMessage | undefined> {
+  const named = verifyMessageId(messageId);
+  if (!named) return undefined;
+  const sent = await sentMessage(sql, { ...named, messageId });
+  return sent && mailboxOf(sent) === mailbox ? sent : undefined;
+}
+
+/** The message of ours a report is about: the first Message-ID it quotes that is ours (ourSentMessage). */
 async function ourMessage(sql: Sql, report: DeliveryReport, mailbox: string): Promise<SentMessage | undefined> {
   for (const messageId of report.messageIds) {
-    const named = verifyMessageId(messageId);
-    if (!named) continue;
-    const sent = await sentMessage(sql, { ...named, messageId });
-    if (sent && mailboxOf(sent) === mailbox) return sent;
+    const sent = await ourSentMessage(sql, messageId, mailbox);
+    if (sent) return sent;
   }
   return undefined;
 }

@@ -31,7 +31,7 @@ function scheduleOptions(taskQueue: string, mailbox: string): ScheduleOptions {
       args: [{ mailbox }],
       taskQueue,
       staticSummary: `Bounce check of ${what}`,
-      staticDetails: 'Reads new INBOX messages (never deletes), records delivery status notifications about messages this installation sent: the recipient bounced, and a 5.x.x suppresses the address.',
+      staticDetails: 'Reads new INBOX messages (never deletes), records delivery status notifications about messages this installation sent (the recipient bounced, and a 5.x.x suppresses the address) and answers to them (the recipient replied, or auto_replied).',
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     state: { note: `Reads the INBOX of ${what} every ${every} for bounces` },

@@ -238,15 +238,28 @@ const campaignFields = z
         campaign: z.uuid({ error: 'is not a campaign id' }).optional(),
         /** With `campaign`: which of its recipients, by send status (default ["failed"]). */
         sendStatus: z.array(z.enum(SEND_STATUSES)).min(1, 'must name at least one send status').max(SEND_STATUSES.length).optional(),
+        /**
+         * With `campaign`: `false` keeps only the recipients who have not replied (an automatic
+         * answer such as an out-of-office is no reply), `true` only those who replied. Left out: both.
+         */
+        replied: z.boolean().optional(),
+        /**
+         * With `campaign`: each message answers the one its recipient got from the original
+         * (In-Reply-To and References), so it joins that conversation. Default: true when `replied`
+         * is given (a reminder), else false.
+         */
+        threaded: z.boolean().optional(),
       })
       .strict()
       .superRefine((f, ctx) => {
         if ((f.s3 === undefined) === (f.campaign === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of s3 or campaign' });
-        if (f.sendStatus && !f.campaign) ctx.addIssue({ code: 'custom', path: ['sendStatus'], message: 'is only for a campaign source' });
+        for (const k of ['sendStatus', 'replied', 'threaded'] as const) {
+          if (f[k] !== undefined && !f.campaign) ctx.addIssue({ code: 'custom', path: [k], message: 'is only for a campaign source' });
+        }
       })
       .meta({
         oneOf: [
-          { required: ['s3'], properties: { campaign: false, sendStatus: false } },
+          { required: ['s3'], properties: { campaign: false, sendStatus: false, replied: false, threaded: false } },
           { required: ['campaign'], properties: { s3: false } },
         ],
       })

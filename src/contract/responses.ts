@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KEY_SCOPES } from './keys.js';
-import { BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, SEND_STATUSES } from './statuses.js';
+import { ANSWER_KINDS, BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, SEND_STATUSES } from './statuses.js';
 
 // What the API answers, for the OpenAPI document and for tests that hold the answers to it.
 // Dates travel as ISO 8601 strings.
@@ -37,6 +37,8 @@ export const campaignResponse = z.object({
   reason: z.string().optional(),
   counts: z.object({ total: z.number(), pending: z.number(), sent: z.number(), failed: z.number(), appended: z.number() }),
   countsByStatus: z.object({ build: counts(BUILD_STATUSES), send: counts(SEND_STATUSES), copy: counts(COPY_STATUSES) }),
+  /** Recipients whose message was answered, found in the account's INBOX: by a person, or only automatically (an out-of-office). */
+  replies: z.object({ replied: z.number().int(), autoReplied: z.number().int() }),
   error: z.string().optional(),
   account: z.object({
     name: z.string(),
@@ -118,6 +120,8 @@ export const recipientListResponse = page(
     error: z.string().optional(),
     sentAt: date.optional(),
     appendedAt: date.optional(),
+    /** An answer found in the account's INBOX: a person's (`replied`) or an automatic one (`auto_replied`), when it was found, its Message-ID. */
+    reply: z.object({ kind: z.enum(ANSWER_KINDS), at: date, messageId: z.string().optional() }).optional(),
     updatedAt: date,
   }),
 );
@@ -184,6 +188,8 @@ export const previewResponse = z.object({
   cc: z.array(z.string()),
   bcc: z.array(z.string()),
   replyTo: z.string().optional(),
+  /** A threaded follow-up: the Message-ID it answers (In-Reply-To and References). */
+  inReplyTo: z.string().optional(),
   subject: z.string(),
   /** List-Unsubscribe and List-Unsubscribe-Post of a campaign with `listUnsubscribe`, as sent. */
   headers: z.array(z.object({ key: z.string(), value: z.string() })).optional(),

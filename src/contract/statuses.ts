@@ -30,6 +30,10 @@ export type SendStatus = (typeof SEND_STATUSES)[number];
 /** Send statuses a recipient never leaves. */
 export const FINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'failed', 'cancelled', 'skipped', 'bounced'];
 
+/** An answer found in the account's INBOX, beside the send status: a person's reply, or an automatic one (an out-of-office). */
+export const ANSWER_KINDS = ['replied', 'auto_replied'] as const;
+export type AnswerKind = (typeof ANSWER_KINDS)[number];
+
 export const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'] as const;
 export type CopyStatus = (typeof COPY_STATUSES)[number];
 

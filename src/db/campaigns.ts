@@ -44,6 +44,10 @@ export interface FollowUpSource {
   type: 'campaign';
   campaignId: string;
   sendStatus: SendStatus[];
+  /** false: only recipients who have not replied (`auto_replied` counts as not); true: only those who replied. */
+  replied?: boolean;
+  /** Each message carries In-Reply-To and References of the one its recipient got from the original. */
+  threaded?: boolean;
 }
 
 export type RecipientSource = ListRecipientSource | FollowUpSource;

@@ -25,15 +25,19 @@ export async function followUpsOf(db: Db, tenant: string, id: string): Promise<F
     ORDER BY seq`;
 }
 
-// What a follow-up campaign reads of its original: the recipients in the chosen send statuses,
-// and how each of them ended there.
+// What a follow-up campaign reads of its original: the recipients in the chosen send statuses
+// (and, for a reminder, whether they replied), and how each of them ended there.
+
+/** The reminder's rule: `replied: false` keeps those without a person's reply (an automatic answer is none). */
+const answered = (db: Db, source: FollowUpSource) =>
+  source.replied === undefined ? db`` : db`AND (reply_kind IS NOT DISTINCT FROM 'replied') = ${source.replied}`;
 
 export type PreviousRecipient = Pick<RecipientRow, 'id' | 'email' | 'name' | 'vars' | 'cc' | 'bcc'>;
 
 /** How many of the original's recipients are in the chosen statuses; undefined when it is not the tenant's. */
 export async function previousRecipientCount(db: Db, tenant: string, source: FollowUpSource): Promise<number | undefined> {
   const [original] = await db<{ n: number }[]>`
-    SELECT (SELECT count(*)::int FROM recipients WHERE campaign_id = c.id AND send_status = ANY(${source.sendStatus}::text[])) AS n
+    SELECT (SELECT count(*)::int FROM recipients WHERE campaign_id = c.id AND send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)}) AS n
     FROM campaigns c WHERE c.id = ${source.campaignId} AND c.tenant = ${tenant}`;
   return original?.n;
 }
@@ -42,7 +46,7 @@ export async function previousRecipientCount(db: Db, tenant: string, source: Fol
 export async function previousRecipients(db: Db, source: FollowUpSource, after: number, limit: number): Promise<PreviousRecipient[]> {
   return db<PreviousRecipient[]>`
     SELECT id, email, name, vars, cc, bcc FROM recipients
-    WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[]) AND id > ${after}
+    WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)} AND id > ${after}
     ORDER BY id LIMIT ${limit}`;
 }
 
@@ -61,9 +65,29 @@ export async function markPreviousOutcomes(db: Db, campaignId: string, source: F
       SELECT DISTINCT ON (lower(email)) lower(email) AS email, send_status,
              CASE WHEN send_status = 'failed' THEN COALESCE(smtp_response, error) ELSE COALESCE(error, smtp_response) END AS said
       FROM recipients
-      WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[])
+      WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)}
       ORDER BY lower(email), id
     ) o
     WHERE r.campaign_id = ${campaignId} AND lower(r.email) = o.email
       AND NOT EXISTS (SELECT 1 FROM unnest(r.build_reasons) AS reason WHERE reason LIKE 'previous-send:%')`;
+}
+
+/**
+ * A threaded follow-up: each recipient's message answers the one that address got from the
+ * original, under the Message-ID the ledger holds as sent (matched by address, case-insensitive,
+ * the first in list order). A recipient whose original was never sent gets no thread. Run again
+ * after a retried build, it changes nothing.
+ */
+export async function markThreads(db: Db, campaignId: string, source: FollowUpSource): Promise<void> {
+  if (!source.threaded) return;
+  await db`
+    UPDATE recipients r SET thread_message_id = o.message_id, updated_at = now()
+    FROM (
+      SELECT DISTINCT ON (lower(p.email)) lower(p.email) AS email, l.message_id
+      FROM recipients p
+      JOIN delivery_ledger l ON l.campaign_id = p.campaign_id AND l.recipient_id = p.id AND l.state = 'sent'
+      WHERE p.campaign_id = ${source.campaignId} AND p.send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)}
+      ORDER BY lower(p.email), p.id
+    ) o
+    WHERE r.campaign_id = ${campaignId} AND lower(r.email) = o.email AND r.thread_message_id IS NULL`;
 }

@@ -1,4 +1,4 @@
-import { BUILD_STATUSES, COPY_STATUSES, FINAL_SEND_STATUSES, SEND_STATUSES, type BuildStatus, type CopyStatus, type SendStatus } from '../contract/statuses.js';
+import { BUILD_STATUSES, COPY_STATUSES, FINAL_SEND_STATUSES, SEND_STATUSES, type AnswerKind, type BuildStatus, type CopyStatus, type SendStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
 export interface RecipientRow {
@@ -22,6 +22,12 @@ export interface RecipientRow {
   appendedAt: Date | null;
   /** One of the campaign's pilot batch, sent before the rest. */
   pilot: boolean;
+  /** An answer found in the account's INBOX (src/bounces/replies.ts): its kind, when it was found, its Message-ID. */
+  replyKind: AnswerKind | null;
+  repliedAt: Date | null;
+  replyMessageId: string | null;
+  /** A threaded follow-up: the Message-ID this recipient got from the original, for In-Reply-To and References. */
+  threadMessageId: string | null;
 }
 
 export interface ResolvedAttachment {

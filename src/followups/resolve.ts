@@ -40,13 +40,27 @@ async function resolve(db: Db, tenant: string, body: unknown): Promise<CreateCam
   return createCampaignSchema.parse({ ...kept, name, ...(body as Record<string, unknown>) });
 }
 
-/** The stored source of a follow-up; `failed` recipients unless the body chose others. */
-export function followUpSource(from: { campaign?: string; sendStatus?: FollowUpSource['sendStatus'] }): FollowUpSource {
-  return { type: 'campaign', campaignId: from.campaign!, sendStatus: from.sendStatus ?? ['failed'] };
+/**
+ * The stored source of a follow-up; `failed` recipients unless the body chose others. A reminder
+ * (`replied` given) is threaded unless the body says `threaded: false`; any other follow-up only
+ * when it says `threaded: true`.
+ */
+export function followUpSource(from: { campaign?: string; sendStatus?: FollowUpSource['sendStatus']; replied?: boolean; threaded?: boolean }): FollowUpSource {
+  const threaded = from.threaded ?? from.replied !== undefined;
+  return {
+    type: 'campaign',
+    campaignId: from.campaign!,
+    sendStatus: from.sendStatus ?? ['failed'],
+    ...(from.replied !== undefined ? { replied: from.replied } : {}),
+    ...(threaded ? { threaded } : {}),
+  };
 }
 
 /** What the audit row of a follow-up's creation adds: the campaign it resends and to whom. */
-export const followUpDetails = (source: RecipientSource) => (source.type === 'campaign' ? { followUpOf: source.campaignId, sendStatus: source.sendStatus } : {});
+export const followUpDetails = (source: RecipientSource) =>
+  source.type === 'campaign'
+    ? { followUpOf: source.campaignId, sendStatus: source.sendStatus, ...(source.replied !== undefined ? { replied: source.replied } : {}), ...(source.threaded ? { threaded: true } : {}) }
+    : {};
 
 /** The links of GET /campaigns/:id: the campaign this one resends from, and those that resend from it. */
 export async function followUpLinks(db: Db, c: { id: string; tenant: string }) {

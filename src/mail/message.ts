@@ -30,6 +30,8 @@ export interface RenderedParts {
   html?: string;
   /** Extra header fields, in order (List-Unsubscribe and List-Unsubscribe-Post: src/unsubscribe). */
   headers?: { key: string; value: string }[];
+  /** The Message-ID this message answers (a threaded follow-up): written as In-Reply-To and References. */
+  inReplyTo?: string;
 }
 
 /** A campaign's templates, compiled once and rendered per recipient. */
@@ -100,6 +102,8 @@ export async function buildMessage(
     // Bcc addresses go in the envelope only; the header is never written.
     bcc: parts.bcc.length ? parts.bcc : undefined,
     replyTo: parts.replyTo,
+    inReplyTo: parts.inReplyTo,
+    references: parts.inReplyTo,
     subject: parts.subject,
     // CRLF throughout: SMTP would turn bare LFs into CRLF on the wire, and the sent bytes must
     // be exactly the bytes built (and previewed) here.

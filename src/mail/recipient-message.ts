@@ -35,6 +35,8 @@ export async function composeRecipientMessage(
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   let parts = await new CampaignRenderer(campaign.definition).render(r, { renderMs: o.renderMs });
   let messageId = o.messageId ?? r.messageId ?? messageIdFor(campaign.id, r.id, campaign.definition.from.address);
+  // A threaded follow-up answers the message this recipient got from the original campaign.
+  if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId };
   if (o.test) {
     parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
     messageId = messageId.replace(/^</, `<${o.test.id}.`);
