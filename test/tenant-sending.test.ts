@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { campaignBody } from './helpers/campaigns.js';
+import { startExtraApi } from './helpers/app.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // What a tenant may send through and to, as the installation's admin sets it: the shared `default`
@@ -93,5 +94,28 @@ describe('test sends go to test addresses only', () => {
     assert.equal((await testSend('qa1@qa.beta.example', reviewer.body.key)).status, 200, 'a listed domain');
     assert.equal((await testSend('lead@beta.example', reviewer.body.key)).status, 200, 'a listed address');
     assert.equal((await testSend('other@beta.example', reviewer.body.key)).status, 403, 'the domain of a listed address is not listed');
+  });
+});
+
+describe('the Temporal UI is operator power', () => {
+  test("only the installation's API_KEY is linked to it; a tenant's keys never are", async () => {
+    const linked = await startExtraApi(h, { temporalUiUrl: 'http://127.0.0.1:8233' });
+    try {
+      const tenantKey = await createKey(h, { name: 'gamma-writer', scopes: ['campaigns:write', 'campaigns:read'], tenant: 'gamma' });
+      assert.equal((await h.api('PUT', '/api/v1/tenants/gamma', { defaultAccount: { allowed: true } })).status, 200);
+      const mine = await linked.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(tenantKey.key));
+      assert.equal(mine.status, 201, JSON.stringify(mine.body));
+      assert.equal(mine.body.temporalUrl, undefined);
+      for (const path of [`/api/v1/campaigns/${mine.body.id}`, '/api/v1/campaigns']) {
+        const read = await linked.api('GET', path, undefined, bearer(tenantKey.key));
+        assert.equal(read.status, 200);
+        assert.doesNotMatch(JSON.stringify(read.body), /8233|temporalUrl/, path);
+      }
+      const admin = await linked.api('POST', '/api/v1/campaigns', campaignBody(1));
+      assert.equal(admin.body.temporalUrl, `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(admin.body.workflowId)}`);
+      assert.match((await linked.api('GET', `/api/v1/campaigns/${admin.body.id}`)).body.temporalUrl, /^http:\/\/127\.0\.0\.1:8233\//);
+    } finally {
+      await linked.close();
+    }
   });
 });

@@ -16,9 +16,13 @@ export const campaignLoader =
   ({ caller, params }: { caller: Caller; params: { id: string } }): Promise<campaigns.CampaignRow> =>
     loadCampaign(sql, caller, params.id);
 
-/** The campaign's page in the Temporal Web UI, when its URL is configured. */
-export function temporalLink(o: { temporalUiUrl?: string; namespace: string }, workflowId: string): string | undefined {
-  return o.temporalUiUrl
+/**
+ * The campaign's page in the Temporal Web UI, when its URL is configured, for an operator only
+ * (the installation's API_KEY): the UI shows every tenant's workflows and its Signals approve,
+ * pause and cancel any campaign, so a tenant's key is never pointed at it.
+ */
+export function temporalLink(o: { temporalUiUrl?: string; namespace: string }, caller: Caller, workflowId: string): string | undefined {
+  return o.temporalUiUrl && caller.bootstrap
     ? `${o.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(o.namespace)}/workflows/${encodeURIComponent(workflowId)}`
     : undefined;
 }

@@ -109,7 +109,7 @@ export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporal
         counts: counts.get(c.id) ?? { total: 0, pending: 0, sent: 0, failed: 0, appended: 0 },
         createdBy: c.createdBy ?? undefined,
         workflowId: c.workflowId,
-        temporalUrl: temporalLink(deps, c.workflowId),
+        temporalUrl: temporalLink(deps, caller, c.workflowId),
         createdAt: c.createdAt,
         updatedAt: c.updatedAt,
       })),

@@ -16,6 +16,7 @@ import { campaignLoader, temporalLink } from './campaign-access.js';
 import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign } from './create-campaign.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
+import type { Caller } from './scopes.js';
 import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './schedule.js';
 import type { S3Location } from '../s3/locations.js';
 
@@ -52,7 +53,7 @@ function pilotView(spec: PilotSpec, o: PilotOutcome) {
 export function campaignRouter(deps: CampaignRouterDeps): Router {
   const { sql, logger } = deps;
   const router = Router();
-  const link = (workflowId: string) => temporalLink(deps, workflowId);
+  const link = (caller: Caller, workflowId: string) => temporalLink(deps, caller, workflowId);
 
   router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign, or a follow-up of one (recipientsFrom.campaign); honours an Idempotency-Key header', body: createCampaignRequestSchema, response: campaignCreatedResponse, status: 201 }, async ({ caller, body }, req, res) => {
     // A follow-up (recipientsFrom.campaign) fills what it leaves out from its original.
@@ -63,12 +64,12 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     const earlier = await storeCampaign(sql, caller, draft, idempotencyKey);
     if (earlier) {
       const c = await replayedCampaign(sql, caller, draft, earlier);
-      res.status(200).set('Idempotent-Replayed', 'true').json({ id: c.id, status: c.status, workflowId: c.workflowId, temporalUrl: link(c.workflowId) });
+      res.status(200).set('Idempotent-Replayed', 'true').json({ id: c.id, status: c.status, workflowId: c.workflowId, temporalUrl: link(caller, c.workflowId) });
       return;
     }
     await startOrTakeBack(deps, caller, draft);
     logger.info({ campaignId: draft.id, source: draft.source.type, by: caller.principal }, 'campaign created');
-    res.status(201).json({ id: draft.id, status: 'building', workflowId: draft.workflowId, temporalUrl: link(draft.workflowId) });
+    res.status(201).json({ id: draft.id, status: 'building', workflowId: draft.workflowId, temporalUrl: link(caller, draft.workflowId) });
   }));
 
   /**
@@ -102,7 +103,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
     };
   }
 
-  router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', params: { id: campaignParam }, load: campaignLoader(sql), response: campaignResponse }, async ({ loaded: c }, _req, res) => {
+  router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', params: { id: campaignParam }, load: campaignLoader(sql), response: campaignResponse }, async ({ caller, loaded: c }, _req, res) => {
     const [counts, countsByStatus, replies] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id), answerCounts(sql, c.id)]);
     const [slowed, hold] = await Promise.all([slowedUntil(sql, throttleKey(c.tenant, c.account)), accountHold(sql, holdKey(c.tenant, c.account))]);
     // The shared `default` account slows down for everyone, but the reply that slowed it may be another tenant's.
@@ -139,7 +140,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       tenant: c.tenant,
       createdBy: c.createdBy ?? undefined,
       workflowId: c.workflowId,
-      temporalUrl: link(c.workflowId),
+      temporalUrl: link(caller, c.workflowId),
       createdAt: c.createdAt,
       updatedAt: c.updatedAt,
     });
