@@ -3,7 +3,8 @@ import { DEFAULT_TASK_QUEUE } from './contract/workflow-ids.js';
 import { masterKeyProblem, previousKeysProblem, splitKeys } from './crypto/secrets.js';
 import { sendWindowSchema } from './contract/send-window.js';
 import { PRIVATE_HOST_ALLOWANCES } from './net/host-policy.js';
-import { keyProblem, parseLocations, type S3Location } from './s3/locations.js';
+import { keyProblem } from './contract/key-patterns.js';
+import { parseLocations, type S3Location } from './s3/locations.js';
 
 // Configuration comes from the environment, is validated once at start, and a bad value stops
 // the process with one line per variable. Values are never echoed: several carry passwords.

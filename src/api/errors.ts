@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
+import { Refusal, type RefusalKind } from '../contract/refusal.js';
 import type { Logger } from '../logger.js';
 
 export interface Problem {
@@ -20,6 +21,9 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, `${what} not found`);
 
+/** The one mapping of the domain's refusals to HTTP. */
+const REFUSAL_STATUS: Record<RefusalKind, number> = { invalid: 422, forbidden: 403, not_found: 404, conflict: 409 };
+
 function problemsOf(err: z.ZodError): Problem[] {
   return err.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: describe(issue) }));
 }
@@ -34,6 +38,10 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof ApiError) {
       res.status(err.status).json({ error: err.message, ...err.body });
+      return;
+    }
+    if (err instanceof Refusal) {
+      res.status(REFUSAL_STATUS[err.kind]).json({ error: err.message, ...err.details });
       return;
     }
     if (err instanceof z.ZodError) {

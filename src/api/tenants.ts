@@ -1,12 +1,12 @@
 import { Router } from 'express';
-import { isGlobTemplate } from '../contract/key-patterns.js';
+import { isGlobTemplate, keyProblem } from '../contract/key-patterns.js';
 import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
 import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';
 import { appendAudit } from '../db/audit.js';
 import type { Sql } from '../db/sql.js';
 import * as tenants from '../db/tenants.js';
 import type { Logger } from '../logger.js';
-import { keyProblem, templateLocationProblem, type S3Location } from '../s3/locations.js';
+import { templateLocationProblem, type S3Location } from '../s3/locations.js';
 import { ApiError, notFound, type Problem } from './errors.js';
 import { tenantParam } from './params.js';
 import { route } from './route.js';

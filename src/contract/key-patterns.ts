@@ -35,3 +35,17 @@ export function globSyntaxProblem(keyTemplate: string): string | undefined {
   if (wildcards > MAX_WILDCARDS) return `has ${wildcards} wildcards; a pattern may have at most ${MAX_WILDCARDS} (a run of * counts once)`;
   return undefined;
 }
+
+/**
+ * Why a key (or a key template, or a listing prefix) could climb out of a prefix: a `.` or `..`
+ * segment, a leading `/`, an empty segment or a backslash. S3 keys are opaque, but proxies and
+ * S3-compatible stores normalise paths, so such a key may not name the object it seems to.
+ */
+export function keyProblem(key: string): string | undefined {
+  if (key.startsWith('/')) return 'must not start with "/"';
+  if (key.includes('\\')) return 'must not contain "\\"';
+  const segments = key.split('/');
+  if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." path segments';
+  if (segments.slice(0, -1).some((s) => s === '')) return 'must not contain "//"';
+  return undefined;
+}

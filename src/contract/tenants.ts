@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { keyProblem } from '../s3/locations.js';
+import { keyProblem } from './key-patterns.js';
 import { EMAIL } from './input.js';
 
 // The settings of a tenant: only the installation's admin (the configured API_KEY) changes them.

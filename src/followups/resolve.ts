@@ -3,7 +3,7 @@ import { getTenantCampaign } from '../db/campaigns.js';
 import type { FollowUpSource, RecipientSource } from '../db/campaigns.js';
 import { followUpOf, followUpsOf } from '../db/follow-ups.js';
 import type { Db } from '../db/sql.js';
-import { ApiError, notFound } from '../api/errors.js';
+import { invalidField, Refusal } from '../contract/refusal.js';
 import { unsubscribeUnavailable } from '../unsubscribe/token.js';
 
 // A follow-up campaign (`recipientsFrom: { campaign, sendStatus }`) sends a campaign again to
@@ -22,7 +22,7 @@ export async function resolveCampaignInput(db: Db, tenant: string, body: unknown
   const input = await resolve(db, tenant, body);
   const unavailable = input.listUnsubscribe && unsubscribeUnavailable();
   if (unavailable) {
-    throw new ApiError(422, 'the request is not valid', { problems: [{ path: 'listUnsubscribe', message: `cannot be used on this installation: ${unavailable}` }] });
+    throw invalidField('listUnsubscribe', `cannot be used on this installation: ${unavailable}`);
   }
   return input;
 }
@@ -31,9 +31,9 @@ async function resolve(db: Db, tenant: string, body: unknown): Promise<CreateCam
   const asked = createCampaignRequestSchema.parse(body ?? {});
   if (!isFollowUp(asked)) return createCampaignSchema.parse(body ?? {});
   const original = await getTenantCampaign(db, tenant, asked.recipientsFrom!.campaign!);
-  if (!original) throw notFound('campaign');
+  if (!original) throw new Refusal('not_found', 'campaign not found');
   if (original.status === 'building') {
-    throw new ApiError(409, 'the campaign to send again from is still building its list', { status: original.status });
+    throw new Refusal('conflict', 'the campaign to send again from is still building its list', { status: original.status });
   }
   const { startAt: _firstSend, ...kept } = original.definition;
   const name = original.name.slice(0, NAME_MAX - SUFFIX.length) + SUFFIX;

@@ -1,3 +1,4 @@
+import { keyProblem } from '../contract/key-patterns.js';
 import type { S3ObjectInfo, S3Store } from './client.js';
 
 /** A place in S3 a tenant may read: every key of `bucket` that starts with `prefix` ('' = the whole bucket). */
@@ -9,20 +10,6 @@ export interface S3Location {
 /** A read outside the tenant's S3 locations: refused before any request reaches S3. */
 export class LocationDeniedError extends Error {
   override name = 'LocationDeniedError';
-}
-
-/**
- * Why a key (or a key template, or a listing prefix) could climb out of a prefix: a `.` or `..`
- * segment, a leading `/`, an empty segment or a backslash. S3 keys are opaque, but proxies and
- * S3-compatible stores normalise paths, so such a key may not name the object it seems to.
- */
-export function keyProblem(key: string): string | undefined {
-  if (key.startsWith('/')) return 'must not start with "/"';
-  if (key.includes('\\')) return 'must not contain "\\"';
-  const segments = key.split('/');
-  if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." path segments';
-  if (segments.slice(0, -1).some((s) => s === '')) return 'must not contain "//"';
-  return undefined;
 }
 
 /** `S3_ALLOWED_LOCATIONS`: `bucket` or `bucket/prefix`, separated by commas or spaces. */

@@ -1,0 +1,19 @@
+// A request the domain refuses, said without HTTP: code outside src/api throws it, and the API's
+// error middleware (src/api/errors.ts) is the one place that turns each kind into a status.
+
+export type RefusalKind = 'invalid' | 'forbidden' | 'not_found' | 'conflict';
+
+export class Refusal extends Error {
+  override name = 'Refusal';
+  constructor(
+    readonly kind: RefusalKind,
+    message: string,
+    /** What the answer carries besides the message: `problems` naming fields, the current `status`. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Bad input, naming the field. */
+export const invalidField = (path: string, message: string) => new Refusal('invalid', 'the request is not valid', { problems: [{ path, message }] });
