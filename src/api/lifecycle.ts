@@ -1,4 +1,5 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { ActivityFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import {
   AccountAttr,
@@ -7,9 +8,9 @@ import {
   CampaignStatusAttr,
   TenantAttr,
 } from '../contract/search-attributes.js';
-import { FOUR_EYES_REFUSED, INVALID_TRANSITION } from '../contract/failures.js';
+import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, FOUR_EYES_REFUSED, INVALID_TRANSITION, LOCATION_DENIED } from '../contract/failures.js';
 import type { CampaignStatus } from '../contract/statuses.js';
-import { campaignWorkflowId } from '../contract/workflow-ids.js';
+import { campaignWorkflowId, testSendWorkflowId } from '../contract/workflow-ids.js';
 import {
   approveUpdate,
   cancelUpdate,
@@ -23,6 +24,7 @@ import {
   type ReviewDecision,
 } from '../contract/messages.js';
 import type { campaignWorkflow } from '../workflows/campaign.js';
+import type { testSendWorkflow } from '../workflows/test-send.js';
 
 // The one place that starts and drives campaign workflows for the API.
 
@@ -121,8 +123,61 @@ export async function transition(
   }
 }
 
+/** A call that ran out of time: gRPC DEADLINE_EXCEEDED (status 4), or an Update whose wait timed out. */
 function isDeadlineExceeded(err: unknown): boolean {
   const e = err as { code?: number; name?: string; cause?: { code?: number } };
-  // gRPC DEADLINE_EXCEEDED is status 4
   return e.code === 4 || e.cause?.code === 4 || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError';
+}
+
+export const TEST_SEND_DEADLINE_MS = 60_000;
+
+/** How a test send ended: sent with the server's reply, or refused, and why. */
+export type TestSendOutcome =
+  | { ok: true; messageId: string; response: string }
+  | { ok: false; reason: 'attachment-changed' | 'attachment-location' | 'account-held' | 'smtp-refused'; message: string }
+  | { ok: false; reason: 'throttled'; message: string; retryAt?: number }
+  | { ok: false; reason: 'timeout' };
+
+/**
+ * Runs one test send on a worker (`testSendWorkflow`, which holds the SMTP credentials) and
+ * answers within TEST_SEND_DEADLINE_MS whatever happens: the deadline bounds each gRPC call, but
+ * waiting for a result is a series of long polls, so a timer bounds the whole wait.
+ */
+export async function runTestSend(client: Client, o: { campaignId: string; recipientId: number; to: string; taskQueue: string }): Promise<TestSendOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((ok) => {
+    timer = setTimeout(() => ok('timeout'), TEST_SEND_DEADLINE_MS + 1000);
+  });
+  try {
+    const sent = client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
+      client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
+        workflowId: testSendWorkflowId(o.campaignId, randomUUID()),
+        taskQueue: o.taskQueue,
+        args: [{ campaignId: o.campaignId, recipientId: o.recipientId, to: o.to }],
+      }),
+    );
+    const result = await Promise.race([sent, timeout]);
+    return result === 'timeout' ? { ok: false, reason: 'timeout' } : { ok: true, ...result };
+  } catch (err) {
+    return testSendFailure(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function testSendFailure(err: unknown): TestSendOutcome {
+  if (isDeadlineExceeded(err)) return { ok: false, reason: 'timeout' };
+  const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
+  if (!(cause instanceof ApplicationFailure)) throw err;
+  if (cause.type === ATTACHMENT_CHANGED) return { ok: false, reason: 'attachment-changed', message: cause.message };
+  if (cause.type === LOCATION_DENIED) return { ok: false, reason: 'attachment-location', message: cause.message };
+  // A test send is a send for the account: refused while it is held, counted against its limits.
+  if (cause.type === ACCOUNT_HELD) return { ok: false, reason: 'account-held', message: cause.message };
+  if (cause.type === ACCOUNT_THROTTLED) {
+    const retryAt = Date.parse(String(cause.details?.[0]));
+    return { ok: false, reason: 'throttled', message: cause.message, retryAt: Number.isFinite(retryAt) ? retryAt : undefined };
+  }
+  // The SMTP server said no (for good, or still after the retries): its reply is the answer.
+  if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure) return { ok: false, reason: 'smtp-refused', message: cause.message };
+  throw err;
 }

@@ -1,15 +1,11 @@
 import { campaignSchedule, type ScheduleDeps } from './schedule.js';
-import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { ActivityFailure, WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
-import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, LOCATION_DENIED } from '../contract/failures.js';
+import type { Client } from '@temporalio/client';
 import { tenantS3 } from '../s3/tenant-s3.js';
 import { LocationDeniedError, type S3Location } from '../s3/locations.js';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
 import { previewResponse, recipientDecisionResponse, reviewResponse, testSendResponse } from '../contract/responses.js';
-import { testSendWorkflowId } from '../contract/workflow-ids.js';
 import { suppressedAmong } from '../db/suppressions.js';
 import { appendAudit } from '../db/audit.js';
 import { tenantPolicy } from '../db/tenants.js';
@@ -21,10 +17,10 @@ import type { Logger } from '../logger.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError, type S3Store } from '../s3/client.js';
-import type { testSendWorkflow } from '../workflows/test-send.js';
 import { campaignLoader, loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
 import { reviewFingerprint } from './fingerprint.js';
+import { runTestSend, TEST_SEND_DEADLINE_MS, type TestSendOutcome } from './lifecycle.js';
 import { intCursor, page, pageQuery } from './paging.js';
 import { campaignParam, recipientParam } from './params.js';
 import { route } from './route.js';
@@ -44,8 +40,6 @@ export interface ReviewRouterDeps extends ScheduleDeps {
   previewRenderMs?: number;
 }
 
-const TEST_SEND_DEADLINE_MS = 60_000;
-
 /** Which of a recipient's attachments, in the order the preview lists them (from 0). */
 const attachmentQuery = z
   .object({
@@ -57,16 +51,6 @@ const attachmentQuery = z
   .strict();
 /** The review's recipients, by id. */
 const reviewQuery = pageQuery(intCursor, {}, { afterAlias: true });
-class TestSendTimeout extends Error {}
-
-/** `work`, or a TestSendTimeout once `ms` have passed without its answer. */
-function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TestSendTimeout('test send deadline')), ms + 1000);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Where a test message may go: the caller's own address (its key's person, when that is an
@@ -80,8 +64,36 @@ async function isTestRecipient(sql: Sql, caller: Caller, tenant: string, to: str
   return listed.includes(address) || listed.includes(address.slice(address.lastIndexOf('@')));
 }
 
-/** gRPC's DEADLINE_EXCEEDED (status 4): the deadline of `withDeadline` passed. */
-const isDeadlineExceeded = (err: unknown) => isGrpcServiceError(err) && err.code === 4;
+
+/**
+ * An attachment the tenant may no longer read, or one changed since the build: the same refusal
+ * wherever it is met (preview, download, test send), with what it means for the message.
+ */
+function attachmentRefusal(err: unknown, consequence: string, status: string): ApiError | undefined {
+  if (err instanceof LocationDeniedError) return attachmentProblem('attachment-location', err.message, consequence, status);
+  if (err instanceof ObjectChangedError) return attachmentProblem('attachment-changed', err.message, consequence, status);
+  return undefined;
+}
+const attachmentProblem = (kind: 'attachment-location' | 'attachment-changed', message: string, consequence: string, status: string) =>
+  new ApiError(kind === 'attachment-location' ? 403 : 409, `${kind}: ${message}; ${consequence}`, { status });
+
+/** A test send that did not go, as its HTTP answer. */
+function testSendRefusal(r: Exclude<TestSendOutcome, { ok: true }>, status: string, res: Response): ApiError {
+  switch (r.reason) {
+    case 'attachment-location':
+    case 'attachment-changed':
+      return attachmentProblem(r.reason, r.message, 'nothing was sent', status);
+    case 'account-held':
+      return new ApiError(409, `${r.message}; nothing was sent`, { status, account: 'held' });
+    case 'throttled':
+      res.set('Retry-After', String(r.retryAt ? Math.max(1, Math.ceil((r.retryAt - Date.now()) / 1000)) : 60));
+      return new ApiError(429, `${r.message}; nothing was sent`, { status });
+    case 'smtp-refused':
+      return new ApiError(502, 'the SMTP server refused the test message; nothing was sent', { smtpResponse: r.message });
+    case 'timeout':
+      return new ApiError(503, `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
+  }
+}
 
 /** What a reviewer needs: the review page, message previews, per-recipient decisions, test sends. */
 /** The statuses a test message may be sent in: those of a review still open. */
@@ -167,12 +179,8 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
       // Read as the campaign's tenant may read now: its locations may have been narrowed since the build.
       msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant), { renderMs: previewRenderMs });
     } catch (err) {
-      if (err instanceof LocationDeniedError) {
-        throw new ApiError(403, `attachment-location: ${err.message}; this recipient's message would not be sent`, { status: c.status });
-      }
-      if (err instanceof ObjectChangedError) {
-        throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
-      }
+      const refused = attachmentRefusal(err, "this recipient's message would not be sent", c.status);
+      if (refused) throw refused;
       if (!(err instanceof TemplateRenderError)) throw err;
       if (err.overLimit) {
         throw new ApiError(422, `template-limit: ${err.message}; this recipient's message is not rendered`, {
@@ -223,9 +231,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
       bytes = await (await tenantS3({ sql, s3, s3Locations }, c.tenant)).read(a.bucket, a.key, a.etag);
     } catch (err) {
-      if (err instanceof LocationDeniedError) throw new ApiError(403, `attachment-location: ${err.message}`, { status: c.status });
-      if (err instanceof ObjectChangedError) throw new ApiError(409, `attachment-changed: ${err.message}; this recipient's message would not be sent`, { status: c.status });
-      throw err;
+      throw attachmentRefusal(err, "this recipient's message would not be sent", c.status) ?? err;
     }
     // Always a download, never rendered here: an HTML attachment must not run on the console's origin.
     res
@@ -275,46 +281,8 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
         throw new ApiError(409, `recipient ${r.id} is blocked: ${r.buildReasons.join('; ')}`, { status: r.buildStatus });
       }
     }
-    let result;
-    try {
-      // The deadline bounds each gRPC call, but waiting for the result is a series of long polls:
-      // the timer bounds the whole wait, so the person always gets an answer.
-      result = await withinDeadline(
-        client.connection.withDeadline(Date.now() + TEST_SEND_DEADLINE_MS, () =>
-          client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
-            workflowId: testSendWorkflowId(c.id, randomUUID()),
-            taskQueue,
-            args: [{ campaignId: c.id, recipientId: recipientId!, to: body.to }],
-          }),
-        ),
-        TEST_SEND_DEADLINE_MS,
-      );
-    } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === ATTACHMENT_CHANGED) {
-        throw new ApiError(409, `attachment-changed: ${cause.message}; nothing was sent`, { status: c.status });
-      }
-      if (cause instanceof ApplicationFailure && cause.type === LOCATION_DENIED) {
-        throw new ApiError(403, `attachment-location: ${cause.message}; nothing was sent`, { status: c.status });
-      }
-      // A test send is a send for the account: refused while it is held, counted against its limits.
-      if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_HELD) {
-        throw new ApiError(409, `${cause.message}; nothing was sent`, { status: c.status, account: 'held' });
-      }
-      if (cause instanceof ApplicationFailure && cause.type === ACCOUNT_THROTTLED) {
-        const retryAt = Date.parse(String(cause.details?.[0]));
-        res.set('Retry-After', String(Number.isFinite(retryAt) ? Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) : 60));
-        throw new ApiError(429, `${cause.message}; nothing was sent`, { status: c.status });
-      }
-      // The SMTP server said no (for good, or still after the retries): its reply is the answer.
-      if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && cause instanceof ApplicationFailure) {
-        throw new ApiError(502, 'the SMTP server refused the test message; nothing was sent', { smtpResponse: cause.message });
-      }
-      if (isDeadlineExceeded(err) || err instanceof TestSendTimeout) {
-        throw new ApiError(503, `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
-      }
-      throw err;
-    }
+    const result = await runTestSend(client, { campaignId: c.id, recipientId, to: body.to, taskQueue });
+    if (!result.ok) throw testSendRefusal(result, c.status, res);
     await appendAudit(sql, { tenant: caller.tenant, principal: caller.principal, action: 'campaign.test_send', campaignId: c.id, subject: String(recipientId), details: { to: body.to, messageId: result.messageId } });
     logger.info({ campaignId: c.id, recipientId, by: caller.principal }, 'test message sent');
     res.json({ to: body.to, recipientId, messageId: result.messageId, response: result.response });
