@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { AccountLimitSettings } from '../contract/accounts.js';
 import type { ApiConfig } from '../config.js';
@@ -145,73 +145,27 @@ function perMinute(o: { limit: number; key: (req: Request, res: Response) => str
   });
 }
 
-/** The HTTP app, separate from `listen` so tests can mount it on any port. */
-export function createApp(deps: AppDeps): Express {
-  const limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.set(CHECK_RESPONSES, deps.checkResponses ?? process.env.NODE_ENV !== 'production');
-  const { metrics } = deps;
-  if (metrics) {
-    app.use((req, res, next) => {
-      const end = metrics.httpSeconds.startTimer({ method: req.method });
-      res.once('finish', () => {
-        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-        end({ route, status: String(res.statusCode) });
-      });
-      next();
-    });
-  }
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
-  // What needs no key is limited per client address (before anything is looked up).
-  const publicLimit = perMinute({
-    limit: limits.publicRequestsPerMinute,
-    key: (req) => `public:${ipKeyGenerator(req.ip ?? '')}`,
-    refusal: (n) => `too many requests: at most ${n} a minute from one address; retry after the time in Retry-After`,
-  });
-  app.get('/readyz', publicLimit, async (_req, res) => {
-    const [postgres, temporal] = await Promise.all([
-      pingDatabase(deps.sql).then(
-        () => 'ok',
-        () => 'unreachable',
-      ),
-      deps.client.connection.withDeadline(Date.now() + 3000, () => deps.client.workflowService.getSystemInfo({})).then(
-        () => 'ok',
-        () => 'unreachable',
-      ),
-    ]);
-    const ready = postgres === 'ok' && temporal === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', postgres, temporal });
-  });
-
-  // Public, like the health checks: it describes the API, it holds nothing of anyone's.
-  app.get('/api/v1/openapi.json', (_req, res) => {
-    const doc = openApiDocument(registeredRoutes(v1), { basePath: '/api/v1', version: '1' });
-    res.json({ ...doc, paths: { ...doc.paths, ...unsubscribePaths() } });
-  });
-
-  const v1 = express.Router();
-  // Before any key is looked up: an address that keeps presenting wrong keys is refused for the
-  // rest of the minute (only 401s count, so callers with a valid key never use this budget).
-  v1.use(
-    perMinute({
+/** The request budgets (README, configuration): what needs no key, failed authentications, each key, each tenant. */
+function requestBudgets(limits: ApiLimits) {
+  const perAddress = (req: Request) => ipKeyGenerator(req.ip ?? '');
+  return {
+    // What needs no key is limited per client address (before anything is looked up).
+    keyless: perMinute({
+      limit: limits.publicRequestsPerMinute,
+      key: (req) => `public:${perAddress(req)}`,
+      refusal: (n) => `too many requests: at most ${n} a minute from one address; retry after the time in Retry-After`,
+    }),
+    // Before any key is looked up: an address that keeps presenting wrong keys is refused for the
+    // rest of the minute (only 401s count, so callers with a valid key never use this budget).
+    authFailures: perMinute({
       limit: limits.authFailuresPerMinute,
-      key: (req) => `auth:${ipKeyGenerator(req.ip ?? '')}`,
+      key: (req) => `auth:${perAddress(req)}`,
       counts: (res) => res.statusCode === 401,
       refusal: (n) => `too many failed authentications: at most ${n} a minute from one address; retry after the time in Retry-After`,
     }),
-  );
-  // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
-  v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
-  // One budget per key: a caller that floods the API waits, the others do not; and one per
-  // tenant, so that keys minted by a keys:admin key share their tenant's.
-  v1.use(
-    perMinute({
+    // One budget per key: a caller that floods the API waits, the others do not; and one per
+    // tenant, so that keys minted by a keys:admin key share their tenant's.
+    perKey: perMinute({
       limit: limits.requestsPerMinute,
       key: (_req, res) => {
         const caller = res.locals.auth as Caller;
@@ -219,14 +173,46 @@ export function createApp(deps: AppDeps): Express {
       },
       refusal: (n) => `too many requests: at most ${n} a minute per key; retry after the time in Retry-After`,
     }),
-  );
-  v1.use(
-    perMinute({
+    perTenant: perMinute({
       limit: limits.requestsPerTenantPerMinute,
       key: (_req, res) => `tenant:${(res.locals.auth as Caller).tenant}`,
       refusal: (n) => `too many requests: at most ${n} a minute for the tenant, all its keys together; retry after the time in Retry-After`,
     }),
-  );
+  };
+}
+
+/** How long requests take, by route and status (`campaign_mailer_http_request_seconds`). */
+function timeRequests(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.httpSeconds.startTimer({ method: req.method });
+    res.once('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+/** GET /readyz: whether PostgreSQL and Temporal answer. */
+function readiness(deps: Pick<AppDeps, 'sql' | 'client'>): RequestHandler {
+  return async (_req, res) => {
+    const up = (p: Promise<unknown>) => p.then(() => 'ok', () => 'unreachable');
+    const [postgres, temporal] = await Promise.all([
+      up(pingDatabase(deps.sql)),
+      up(deps.client.connection.withDeadline(Date.now() + 3000, () => deps.client.workflowService.getSystemInfo({}))),
+    ]);
+    const ready = postgres === 'ok' && temporal === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', postgres, temporal });
+  };
+}
+
+/** /api/v1: the budgets, authentication, then one router per concern. */
+function apiV1(deps: AppDeps, limits: ApiLimits, budgets: ReturnType<typeof requestBudgets>): Router {
+  const v1 = express.Router();
+  v1.use(budgets.authFailures);
+  // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
+  v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
+  v1.use(budgets.perKey, budgets.perTenant);
   v1.use((req, res, next) => {
     // Every list route pages with `limit`: one check caps them all.
     const limit = req.method === 'GET' ? Number(req.query.limit) : NaN;
@@ -252,12 +238,36 @@ export function createApp(deps: AppDeps): Express {
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });
+  return v1;
+}
+
+/** The HTTP app, separate from `listen` so tests can mount it on any port. */
+export function createApp(deps: AppDeps): Express {
+  const limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
+  const budgets = requestBudgets(limits);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set(CHECK_RESPONSES, deps.checkResponses ?? process.env.NODE_ENV !== 'production');
+  if (deps.metrics) app.use(timeRequests(deps.metrics));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', budgets.keyless, readiness(deps));
+
+  const v1 = apiV1(deps, limits, budgets);
+  // Public, like the health checks: it describes the API, it holds nothing of anyone's.
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    const doc = openApiDocument(registeredRoutes(v1), { basePath: '/api/v1', version: '1' });
+    res.json({ ...doc, paths: { ...doc.paths, ...unsubscribePaths() } });
+  });
   app.use('/api/v1', v1);
   // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
   configureUnsubscribe({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
   // Previews show the Message-ID the send will carry, with its MAC.
   configureMessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
-  app.use('/unsubscribe', publicLimit);
+  app.use('/unsubscribe', budgets.keyless);
   app.use(unsubscribeRouter(deps));
   // The reviewer and operator console: static files that talk only to /api/v1.
   app.use(consoleRouter());
