@@ -49,89 +49,135 @@ const bookkeeping = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryResult> {
+/** What one delivery works with: its input, how it reports to its campaign, and the campaign's controls. */
+interface Delivery {
+  input: DeliveryInput;
+  /** The recipient as the Temporal UI names it. */
+  who: string;
+  campaign: ReturnType<typeof getExternalWorkflowHandle>;
+  report(r: Omit<DeliveryReport, 'recipientId'>): Promise<void>;
+  /** Resume and cancel Signals count here; cancel also sets `cancelled`. */
+  controls: { wakeups: number; cancelled: boolean };
+}
+
+function startDelivery(input: DeliveryInput): Delivery {
   const campaign = getExternalWorkflowHandle(campaignWorkflowId(input.campaignId));
-  const report = (r: Omit<DeliveryReport, 'recipientId'>) =>
-    campaign.signal(deliveryReportSignal, { recipientId: input.recipientId, ...r }).catch((err) => {
-      // The campaign has closed (cancelled, or it finished without waiting for copies).
-      log.info(`could not report to the campaign: ${String(err)}`);
-    });
-
-  let wakeups = 0;
-  let cancelled = false;
-  setHandler(resumeSignal, () => void wakeups++);
+  const controls = { wakeups: 0, cancelled: false };
+  setHandler(resumeSignal, () => void controls.wakeups++);
   setHandler(cancelSignal, () => {
-    cancelled = true;
-    wakeups++;
+    controls.cancelled = true;
+    controls.wakeups++;
   });
+  return {
+    input,
+    who: input.masked ?? `recipient #${input.recipientId}`,
+    campaign,
+    controls,
+    report: (r) =>
+      campaign.signal(deliveryReportSignal, { recipientId: input.recipientId, ...r }).catch((err) => {
+        // The campaign has closed (cancelled, or it finished without waiting for copies).
+        log.info(`could not report to the campaign: ${String(err)}`);
+      }),
+  };
+}
 
+/**
+ * Tries the send until it went, failed for good, was skipped or cancelled: a throttled attempt
+ * waits on a durable timer named for what it waits for, a paused one until the campaign resumes.
+ * Answers the last attempt's result (none when cancelled before one), or the delivery's end when
+ * the attempts gave up.
+ */
+async function sendUntilSettled(d: Delivery): Promise<{ sent?: SendResult } | { ended: DeliveryResult }> {
   // Sends go to a task queue of their own, which workers poll with only as many slots as their
   // SMTP connections can serve: a send never waits inside a worker behind fifty others.
   const send = patched('send-task-queue')
     ? proxyActivities<Activities>({ ...sendOptions, taskQueue: sendTaskQueue(workflowInfo().taskQueue) })
     : sendOnMainQueue;
-  const who = input.masked ?? `recipient #${input.recipientId}`;
   let sent: SendResult | undefined;
   for (;;) {
-    const seen = wakeups;
-    if (cancelled) break;
+    const seen = d.controls.wakeups;
+    if (d.controls.cancelled) return { sent };
     try {
-      sent = await send.sendMessage.executeWithOptions({ summary: `send to ${who}` }, [input]);
+      sent = await send.sendMessage.executeWithOptions({ summary: `send to ${d.who}` }, [d.input]);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      const reason = `gave up sending: ${err.cause?.message ?? err.message}`;
-      log.warn(reason);
-      await bookkeeping.markSendFailed({ ...input, reason });
-      await report({ stage: 'send', outcome: 'failed' });
-      return { send: 'failed', copy: 'not_requested' };
+      return { ended: await gaveUpSending(d, err) };
     }
     if (sent.outcome === 'throttled') {
       // Named for what it waits for: `send window opens Mon 08:00 Europe/Berlin`, or the rate limit.
-      await condition(() => cancelled, Math.max(1000, sent.retryAt - Date.now()), { summary: sent.timer ?? 'throttle' });
-      continue;
+      await condition(() => d.controls.cancelled, Math.max(1000, sent.retryAt - Date.now()), { summary: sent.timer ?? 'throttle' });
+    } else if (sent.outcome === 'paused') {
+      // The account refused to go on (quota, authentication): pause the whole campaign. Unless a
+      // person resumed it while this attempt was out: their resume released the hold the attempt
+      // found, so it is tried again at once instead of pausing the campaign they just resumed (if
+      // the account still refuses, that attempt pauses it).
+      const resumedMeanwhile = d.controls.wakeups !== seen && patched('resume-outlives-stale-hold');
+      if (sent.accountProblem && !resumedMeanwhile) await d.campaign.signal(pauseSignal, { by: 'smtp', reason: sent.accountProblem }).catch(() => {});
+      await condition(() => d.controls.wakeups !== seen, '1 day', { summary: 'paused: wait for resume' });
+    } else {
+      return { sent };
     }
-    if (sent.outcome === 'paused') {
-      // The account refused to go on (quota, authentication): pause the whole campaign.
-      if (sent.accountProblem) await campaign.signal(pauseSignal, { by: 'smtp', reason: sent.accountProblem }).catch(() => {});
-      await condition(() => wakeups !== seen, '1 day', { summary: 'paused: wait for resume' });
-      continue;
-    }
-    break;
   }
+}
 
+async function gaveUpSending(d: Delivery, err: ActivityFailure): Promise<DeliveryResult> {
+  const reason = `gave up sending: ${err.cause?.message ?? err.message}`;
+  log.warn(reason);
+  await bookkeeping.markSendFailed({ ...d.input, reason });
+  await d.report({ stage: 'send', outcome: 'failed' });
+  return { send: 'failed', copy: 'not_requested' };
+}
+
+/**
+ * Records and reports how the send ended. Answers the delivery's end, or `copy` when the message
+ * went and its Sent copy is to be filed.
+ */
+async function settleSend(d: Delivery, sent: SendResult | undefined): Promise<DeliveryResult | 'copy'> {
   if (sent && (sent.outcome === 'sent' || sent.outcome === 'failed') && sent.unrecorded) {
     // The SMTP transaction ended but the database was away: the outcome is held here, in the
     // workflow's history, and recorded as soon as the database is back. Never sent again.
-    await bookkeeping.recordSendOutcome.executeWithOptions({ summary: `record the send to ${who}` }, [sent.unrecorded]);
+    await bookkeeping.recordSendOutcome.executeWithOptions({ summary: `record the send to ${d.who}` }, [sent.unrecorded]);
   }
   if (sent?.outcome === 'skipped') {
-    await report({ stage: 'send', outcome: 'skipped' });
+    await d.report({ stage: 'send', outcome: 'skipped' });
     return { send: 'skipped', copy: 'not_requested' };
   }
-  if (!sent || (cancelled && sent.outcome !== 'sent' && sent.outcome !== 'failed')) {
-    await bookkeeping.markCancelled(input);
-    await report({ stage: 'send', outcome: 'cancelled' });
+  if (!sent || (d.controls.cancelled && sent.outcome !== 'sent' && sent.outcome !== 'failed')) {
+    await bookkeeping.markCancelled(d.input);
+    await d.report({ stage: 'send', outcome: 'cancelled' });
     return { send: 'cancelled', copy: 'not_requested' };
   }
   if (sent.outcome !== 'sent' && sent.outcome !== 'failed') {
-    await report({ stage: 'send', outcome: 'cancelled' });
+    await d.report({ stage: 'send', outcome: 'cancelled' });
     return { send: 'cancelled', copy: 'not_requested' };
   }
   const copyPending = sent.outcome === 'sent' && sent.copyRequested;
-  await report({ stage: 'send', outcome: sent.outcome, copyPending });
+  await d.report({ stage: 'send', outcome: sent.outcome, copyPending });
   if (sent.outcome !== 'sent') return { send: 'failed', copy: 'not_requested' };
-  if (!copyPending) return { send: 'sent', copy: 'not_requested' };
+  return copyPending ? 'copy' : { send: 'sent', copy: 'not_requested' };
+}
 
+/** Files the Sent copy, with retries of its own: a copy that cannot be filed never unsends the message. */
+async function fileSentCopy(d: Delivery): Promise<DeliveryResult> {
   try {
-    await copy.appendToSent.executeWithOptions({ summary: `file the Sent copy for ${who}` }, [input]);
-    await report({ stage: 'copy', outcome: 'appended' });
+    await copy.appendToSent.executeWithOptions({ summary: `file the Sent copy for ${d.who}` }, [d.input]);
+    await d.report({ stage: 'copy', outcome: 'appended' });
     return { send: 'sent', copy: 'appended' };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const reason = `gave up filing the Sent copy: ${err.cause?.message ?? err.message}`;
     log.warn(reason);
-    await bookkeeping.markCopyFailed({ ...input, reason });
-    await report({ stage: 'copy', outcome: 'failed' });
+    await bookkeeping.markCopyFailed({ ...d.input, reason });
+    await d.report({ stage: 'copy', outcome: 'failed' });
     return { send: 'sent', copy: 'failed' };
   }
+}
+
+/** One recipient: send (waiting out limits, windows and pauses), record and report, then file the Sent copy. */
+export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryResult> {
+  const d = startDelivery(input);
+  const attempt = await sendUntilSettled(d);
+  if ('ended' in attempt) return attempt.ended;
+  const settled = await settleSend(d, attempt.sent);
+  return settled === 'copy' ? fileSentCopy(d) : settled;
 }

@@ -6,12 +6,12 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SendResult } from '../../src/activities/index.js';
 import { SMTP_TRANSIENT, TEST_SEND_REFUSED } from '../../src/contract/failures.js';
-import type { DeliveryReport } from '../../src/contract/messages.js';
+import { resumeSignal, type DeliveryReport } from '../../src/contract/messages.js';
 import { deliveryWorkflowId, testSendWorkflowId } from '../../src/contract/workflow-ids.js';
 import type { bounceCheckWorkflow } from '../../src/workflows/bounce-check.js';
 import type { deliveryWorkflow } from '../../src/workflows/delivery.js';
 import type { testSendWorkflow } from '../../src/workflows/test-send.js';
-import { startCampaign, startWorkflowTier, stubActivities, untilStatus, type ActivityStubs, type WorkflowTier } from '../helpers/workflow-env.js';
+import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type ActivityStubs, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // The per-recipient delivery child, the test-send and the bounce-check workflows on the
 // time-skipping server. A delivery reports to its campaign by Signal: the campaign here is a
@@ -152,6 +152,42 @@ describe('delivery', () => {
     });
     assert.deepEqual(result, { send: 'sent', copy: 'not_requested' });
     assert.deepEqual(timers, [timer]);
+  });
+
+  test('a resume that arrives while an attempt finds the account held: tried again at once, the campaign is not paused again', async () => {
+    // The attempt found the hold before the person's resume released it; its `paused` answer is stale.
+    const held = gate();
+    let calls = 0;
+    const stubs = stubActivities({
+      buildRecipients: () => ({ total: 1, sendable: 1, blocked: 0 }),
+      sendMessage: async (): Promise<SendResult> => {
+        if (++calls > 1) return sent(false);
+        await held.pass();
+        return { outcome: 'paused', accountProblem: 'account default is on hold since then: 5.4.5 quota' };
+      },
+    });
+    await tier.run(stubs.activities, async (taskQueue) => {
+      const campaignId = randomUUID();
+      const campaign = await startCampaign(env, taskQueue, campaignId);
+      await untilStatus(campaign, 'awaiting_review');
+      try {
+        const delivery = await env.client.workflow.start<typeof deliveryWorkflow>('deliveryWorkflow', {
+          workflowId: deliveryWorkflowId(campaignId, 1),
+          taskQueue,
+          args: [{ campaignId, recipientId: 1 }],
+        });
+        await until(() => held.waiting === 1, 'the first attempt to be out');
+        await delivery.signal(resumeSignal, { by: 'campaign' });
+        held.open();
+        assert.deepEqual(await delivery.result(), { send: 'sent', copy: 'not_requested' });
+        assert.equal(calls, 2);
+        const { events } = await campaign.fetchHistory();
+        const pauses = (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'pause');
+        assert.equal(pauses.length, 0, 'the campaign the person resumed was not paused by the stale answer');
+      } finally {
+        await campaign.terminate('the test is done').catch(() => undefined);
+      }
+    });
   });
 
   test('a suppressed address is skipped and reported skipped', async () => {
