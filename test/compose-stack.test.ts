@@ -100,6 +100,11 @@ test('the stack has what production needs: healthchecks, ordered start-up, a dev
   assert.match(s['temporal-ui']!.image!, /^temporalio\/ui:/);
   // The Temporal UI's Signals approve and cancel campaigns: published on loopback unless the operator opts in.
   assert.deepEqual(s['temporal-ui']!.ports, ['${TEMPORAL_UI_BIND:-127.0.0.1}:${TEMPORAL_UI_PORT:-8080}:8080']);
+  // Its OIDC sign-in for operators is configured from .env, off unless the operator turns it on.
+  const ui = s['temporal-ui']!.environment as Record<string, string>;
+  assert.equal(ui.TEMPORAL_AUTH_ENABLED, '${TEMPORAL_AUTH_ENABLED:-false}');
+  assert.equal(ui.TEMPORAL_AUTH_TYPE, 'oidc');
+  for (const v of ['PROVIDER_URL', 'ISSUER_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'CALLBACK_URL']) assert.equal(ui[`TEMPORAL_AUTH_${v}`], `\${TEMPORAL_AUTH_${v}:-}`, v);
   for (const name of APP_SERVICES) assert.equal(s[name]!.build, '.', `${name} is built from the Dockerfile`);
   assert.equal(s.worker!.container_name, undefined, 'a worker can be scaled');
   assert.equal(s.worker!.ports, undefined, 'a worker can be scaled');
