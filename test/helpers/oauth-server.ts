@@ -42,6 +42,8 @@ export class LocalAuthServer {
   readonly clients = new Map<string, RegisteredClient>();
   readonly issued: TokenIssue[] = [];
   introspections = 0;
+  /** The mailbox (`email`) of each token introspection answered active, in order. */
+  readonly introspected: string[] = [];
   /** Lifetime of the access tokens issued from now on. */
   ttlSeconds = 3600;
   /** Each refresh-token grant answers a new refresh token, and the old one stops working. */
@@ -103,8 +105,7 @@ export class LocalAuthServer {
   private async authorise(grant: string, body: Record<string, string>): Promise<{ error: OAuthError } | { clientId: string; client: RegisteredClient; scope: string }> {
     let clientId = body.client_id ?? '';
     if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
-      const claims = decodeJwt(body.assertion ?? '');
-      clientId = String(claims.iss ?? '');
+      clientId = String(claimsOf(body.assertion).iss ?? '');
     }
     const client = this.clients.get(clientId);
     if (!client) return { error: { status: 400, error: 'unauthorized_client', error_description: `AADSTS700016: Application with identifier '${clientId}' was not found` } };
@@ -115,27 +116,36 @@ export class LocalAuthServer {
       return { error: { status: 400, error: 'invalid_grant', error_description: 'Token has been expired or revoked.' } };
     }
     if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
-      const refused = await this.checkAssertion(body.assertion ?? '', client);
+      const refused = await this.checkAssertion(body.assertion ?? '', clientId, client);
       if (refused) return { error: refused };
     } else if (grant !== 'client_credentials' && grant !== 'refresh_token') {
       return { error: { status: 400, error: 'unsupported_grant_type' } };
     }
-    const scope = body.scope ?? (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer' ? String(decodeJwt(body.assertion ?? '').scope ?? '') : '');
+    // Google takes a service account's scope from its signed assertion only, never from the form.
+    const scope = grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer' ? String(claimsOf(body.assertion).scope ?? '') : (body.scope ?? '');
     const unknown = scope.split(' ').filter((s) => s && s !== 'offline_access' && !client.scopes.includes(s));
     if (unknown.length > 0) return { error: { status: 400, error: 'invalid_scope', error_description: `AADSTS70011: The provided value for the input parameter 'scope' is not valid: ${unknown.join(' ')}` } };
     return { clientId, client, scope };
   }
 
-  /** A service account's assertion: signed by its key, for this token endpoint, acting for its mailbox. */
-  private async checkAssertion(assertion: string, client: RegisteredClient): Promise<OAuthError | undefined> {
+  /**
+   * A service account's assertion as Google checks it: RS256, signed by the key registered for its
+   * issuer (the client email), for this token endpoint, acting for the delegated mailbox, asking
+   * for a scope, issued now and valid for at most an hour.
+   */
+  private async checkAssertion(assertion: string, clientId: string, client: RegisteredClient): Promise<OAuthError | undefined> {
+    let payload: Record<string, unknown>;
     try {
       const key = await importSPKI(client.publicKey ?? '', 'RS256');
-      const { payload } = await jwtVerify(assertion, key, { audience: this.tokenUrl });
-      if (payload.sub !== client.mailbox) return { status: 401, error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' };
-      return undefined;
+      ({ payload } = await jwtVerify(assertion, key, { algorithms: ['RS256'], issuer: clientId, audience: this.tokenUrl, requiredClaims: ['iss', 'sub', 'aud', 'iat', 'exp'] }));
     } catch (err) {
       return { status: 400, error: 'invalid_grant', error_description: `Invalid JWT Signature. (${(err as Error).message})` };
     }
+    const { iat, exp, scope } = payload as { iat: number; exp: number; scope?: unknown };
+    if (exp - iat > 3600 || Math.abs(iat - Date.now() / 1000) > 300) return { status: 400, error: 'invalid_grant', error_description: 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.' };
+    if (typeof scope !== 'string' || scope.trim() === '') return { status: 400, error: 'invalid_scope', error_description: 'Empty or missing scope not allowed.' };
+    if (payload.sub !== client.mailbox) return { status: 401, error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' };
+    return undefined;
   }
 
   /** RFC 7662: active, with the mailbox as `email`, only for a valid unexpired token of this server. */
@@ -145,10 +155,20 @@ export class LocalAuthServer {
     try {
       const keys = createLocalJWKSet({ keys: this.issuer.keys.toJSON(false) as never });
       const { payload } = await jwtVerify(token, keys, { issuer: this.url });
+      this.introspected.push(String(payload.email));
       res.json({ active: true, email: payload.email, scope: payload.scope, exp: payload.exp });
     } catch {
       res.json({ active: false });
     }
+  }
+}
+
+/** The unverified claims of an assertion (to find its client); none when it is not a JWT. */
+function claimsOf(assertion: string | undefined): Record<string, unknown> {
+  try {
+    return decodeJwt(assertion ?? '');
+  } catch {
+    return {};
   }
 }
 
