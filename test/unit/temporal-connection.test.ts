@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/config.js';
 import { temporalTarget } from '../../src/temporal.js';
@@ -101,18 +102,23 @@ test('a missing or broken profile file, or a profile it lacks, is one line namin
 });
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-for (const [name, entry, env] of [
-  ['worker', 'src/worker/main.ts', { SMTP_URL: 'smtp://127.0.0.1:1' }],
-  ['API', 'src/api/main.ts', { API_KEY: 'k'.repeat(16) }],
-] as const) {
-  test(`the ${name} process with a missing profile file exits 2 with one line, before connecting anywhere`, () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+const run = promisify(execFile);
+// Both processes at once: each spends its seconds loading its modules, not waiting on the other.
+test('the worker and API processes with a missing profile file exit 2 with one line, before connecting anywhere', async () => {
+  const runs = ([
+    ['worker', 'src/worker/main.ts', { SMTP_URL: 'smtp://127.0.0.1:1' }],
+    ['API', 'src/api/main.ts', { API_KEY: 'k'.repeat(16) }],
+  ] as const).map(async ([name, entry, env]) => {
+    const r = await run(process.execPath, ['--import', 'tsx', entry], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: dir, DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', TEMPORAL_CONFIG_FILE: '/nowhere/temporal.toml', ...env },
-      encoding: 'utf8',
       timeout: 60_000,
-    });
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr, 'Configuration error: TEMPORAL_CONFIG_FILE: /nowhere/temporal.toml does not exist\n');
+    }).then(
+      (ok) => ({ code: 0, stderr: ok.stderr }),
+      (err: { code?: number; stderr?: string }) => ({ code: err.code, stderr: err.stderr ?? '' }),
+    );
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.equal(r.stderr, 'Configuration error: TEMPORAL_CONFIG_FILE: /nowhere/temporal.toml does not exist\n', name);
   });
-}
+  await Promise.all(runs);
+});
