@@ -49,8 +49,8 @@ before(async () => {
   browser = await launchBrowser();
   await h.putObject('extras/C1.txt', 'extra for C1');
   await h.putObject('extras/C2.txt', 'extra for C2');
-  // Four eyes: the creator's key may not approve.
-  assert.equal((await h.api('PUT', '/api/v1/tenants/default', { review: { fourEyesRequired: true } })).status, 200);
+  // Four eyes: the creator's key may not approve. The reviewers' test address is the tenant's to list.
+  assert.equal((await h.api('PUT', '/api/v1/tenants/default', { review: { fourEyesRequired: true }, testSend: { recipients: ['qa@example.com'] } })).status, 200);
   keys.creator = (await createKey(h, { name: 'creator', scopes: ALL })).key;
   keys.reviewer = (await createKey(h, { name: 'reviewer', scopes: ALL })).key;
   keys.operator = (await createKey(h, { name: 'operator', scopes: ['campaigns:read', 'campaigns:write'] })).key;
