@@ -33,6 +33,12 @@ const CONNECTIONS = 3;
 const KEY = 'bench-key-0123456789abcdef';
 const WORKER_ROLE = 'bench_worker';
 const WORKER_PASSWORD = 'bench-worker-password';
+/**
+ * How long a run may take before the bench gives up, scaled with the list: a build at 100 rows/s
+ * at least, a send at 4 messages/s at least (a fixed 10 minutes cut 20,000-recipient runs short).
+ */
+const BUILD_TIMEOUT_MS = Math.max(300_000, N * 10);
+const SEND_TIMEOUT_MS = Math.max(600_000, N * 250);
 const say = (l: string) => process.stdout.write(`${l}\n`);
 
 const definition = {
@@ -215,7 +221,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     for (let t = Date.now(); ; ) {
       const c = await call('GET', `/campaigns/${created.id}`);
       if (c.status === 'awaiting_review') break;
-      if (c.status === 'failed' || Date.now() - t > 300_000) throw new Error(`the campaign did not build: ${JSON.stringify(c)}`);
+      if (c.status === 'failed' || Date.now() - t > BUILD_TIMEOUT_MS) throw new Error(`the campaign did not build: ${JSON.stringify(c)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     await p.sql`SELECT pg_stat_statements_reset()`;
@@ -226,7 +232,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     for (let t = Date.now(); ; ) {
       last = await call('GET', `/campaigns/${created.id}`);
       if (last.status === 'completed') break;
-      if (Date.now() - t > 600_000) throw new Error(`the campaign did not complete: ${JSON.stringify(last)}`);
+      if (Date.now() - t > SEND_TIMEOUT_MS) throw new Error(`the campaign did not complete within ${SEND_TIMEOUT_MS / 1000} s: ${JSON.stringify(last)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - t0) / 1000;

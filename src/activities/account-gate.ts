@@ -31,6 +31,8 @@ export interface GateRequest {
   windows: readonly (SendWindow | undefined)[];
   /** A slot further off than this is not waited for in the activity. */
   maxWaitMs: number;
+  /** The account's hold as the caller read it a moment ago (null: not held); read here when absent. */
+  hold?: { since: Date; reason: string } | null;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface GateRequest {
  * `maxWaitMs`.
  */
 export async function passAccountGate(sql: Sql, g: GateRequest): Promise<AccountGate> {
-  const hold = await accountHold(sql, holdKey(g.tenant, g.account));
+  const hold = g.hold === undefined ? await accountHold(sql, holdKey(g.tenant, g.account)) : g.hold;
   if (hold) return { go: false, held: `account ${g.account} is on hold since ${hold.since.toISOString()}: ${hold.reason}` };
   const closed = windowWait(g.windows, Date.now());
   if (closed) return { go: false, retryAt: new Date(closed.until), reason: closed.reason, by: 'window', opens: closed.opens };

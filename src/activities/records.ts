@@ -5,6 +5,8 @@ import * as recipients from '../db/recipients.js';
 import type { Db } from '../db/sql.js';
 import { UnknownAccountError, type LiveAccount } from '../mail/account-pool.js';
 import { composeRecipientMessage } from '../mail/recipient-message.js';
+import { policyOf, type TenantRow } from '../db/tenants.js';
+import { scopedStore } from '../s3/locations.js';
 import { tenantS3 } from '../s3/tenant-s3.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -42,6 +44,23 @@ export async function recipientMessage(deps: ActivityDeps, campaignId: string, r
   const r = await existingRecipient(deps.sql, campaignId, recipientId);
   const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { date: messageDate, messageId });
   return { campaign, recipient: r, ...built };
+}
+
+/**
+ * The same message from records the caller has read already (the send path reads the campaign,
+ * the recipient and the tenant's settings in one statement): its S3 locations are the tenant's
+ * row as read there, a moment ago.
+ */
+export async function messageFromRecords(
+  deps: ActivityDeps,
+  records: { campaign: campaigns.CampaignRow; recipient: recipients.RecipientRow; tenant: TenantRow | undefined },
+  messageDate: Date,
+  messageId?: string,
+): Promise<RecipientMessage> {
+  const { campaign, recipient } = records;
+  const s3 = scopedStore(deps.s3, policyOf(campaign.tenant, records.tenant, deps.s3Locations ?? []).s3Locations);
+  const built = await composeRecipientMessage(campaign, recipient, s3, { date: messageDate, messageId });
+  return { campaign, recipient, ...built };
 }
 
 export type RecipientMessage = Awaited<ReturnType<typeof recipientMessage>>;

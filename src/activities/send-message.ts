@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ATTEMPT_REPLACED, SMTP_TRANSIENT } from '../contract/failures.js';
+import { ATTEMPT_REPLACED, CAMPAIGN_NOT_FOUND, SMTP_TRANSIENT } from '../contract/failures.js';
 import * as campaigns from '../db/campaigns.js';
 import * as ledger from '../db/ledger.js';
 import type { SendOutcomeRecord } from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
+import { claimSend, loadSend, type SendClaim, type SendClaimResult, type SendLoad } from '../db/send-path.js';
 import { holdAccount, holdKey, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
-import { suppressedAmong } from '../db/suppressions.js';
 import type { LiveAccount } from '../mail/account-pool.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
@@ -17,7 +17,7 @@ import { maskAddressesIn } from '../contract/mask.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
 import { passAccountGate, rateLimits, startWhenMinuteAllows } from './account-gate.js';
-import { accountOf, existingCampaign, recipientMessage, type RecipientMessage } from './records.js';
+import { accountOf, existingCampaign, messageFromRecords, type RecipientMessage } from './records.js';
 
 export type SendResult =
   /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
@@ -47,6 +47,8 @@ interface Attempt {
   campaignId: string;
   recipientId: number;
   campaign: campaigns.CampaignRow;
+  /** What the attempt read as it registered: the campaign, the recipient, its ledger row, the tenant, the hold. */
+  load: SendLoad;
   account: LiveAccount;
   copyRequested: boolean;
   /** Temporal schedules a replacement attempt after the one it replaces: the later, the higher. */
@@ -66,13 +68,14 @@ interface Attempt {
 export async function sendMessage(deps: ActivityDeps, ref: RecipientRef, note: (d: SendHeartbeat) => void): Promise<SendResult> {
   const carried = (Context.current().info.heartbeatDetails as SendHeartbeat | undefined)?.smtpOutcome;
   if (carried) return recordCarried(deps, carried);
+  // Registered as it loads: from here this attempt is the recipient's newest, and an older one,
+  // wherever it is waiting, stops before SMTP.
   const a = await startAttempt(deps, ref, note);
   if ('outcome' in a) return a;
-  const previous = await ledger.getLedger(deps.sql, a.campaignId, a.recipientId);
+  const previous = a.load.ledger;
   if (previous?.state === 'sent' || previous?.state === 'unknown') return alreadyDone(a, previous);
-  // From here this attempt is the recipient's newest: an older one, wherever it is waiting, stops before SMTP.
-  if (!(await ledger.registerAttempt(deps.sql, a.campaignId, a.recipientId, a.rank))) throw replaced();
-  const stop = (await campaignGate(deps, ref)) ?? (await passGate(a));
+  if (!a.load.mine) throw replaced();
+  const stop = (await campaignGate(deps, ref, a.campaign.status)) ?? (await passGate(a));
   if (stop) return stop;
   // An attempted message keeps the Message-ID the ledger recorded for it (the Sent dedupe and the
   // ledger's one row per recipient depend on it), whatever the id format or key is today.
@@ -94,7 +97,13 @@ async function recordCarried(deps: ActivityDeps, carried: SendOutcomeRecord): Pr
 
 async function startAttempt(deps: ActivityDeps, { campaignId, recipientId }: RecipientRef, note: Attempt['note']): Promise<Attempt | SendResult> {
   const { info } = Context.current();
-  const campaign = await existingCampaign(deps.sql, campaignId);
+  const rank = info.currentAttemptScheduledTimestampMs;
+  const load = await loadSend(deps.sql, campaignId, recipientId, rank);
+  if (!load) {
+    await existingCampaign(deps.sql, campaignId);
+    throw ApplicationFailure.nonRetryable(`recipient ${recipientId} of campaign ${campaignId} does not exist`, CAMPAIGN_NOT_FOUND);
+  }
+  const { campaign } = load;
   const account = await accountOf(deps, campaign);
   if (typeof account === 'string') return { outcome: 'paused', accountProblem: account };
   return {
@@ -102,9 +111,10 @@ async function startAttempt(deps: ActivityDeps, { campaignId, recipientId }: Rec
     campaignId,
     recipientId,
     campaign,
+    load,
     account,
     copyRequested: account.sentFolder !== undefined,
-    rank: info.currentAttemptScheduledTimestampMs,
+    rank,
     owner: `${hostname()} pid ${process.pid} attempt ${info.attempt}`,
     accountLabel: { account: `${campaign.tenant}/${campaign.account}` },
     note,
@@ -123,9 +133,8 @@ async function alreadyDone(a: Attempt, row: ledger.LedgerRow): Promise<SendResul
   return { outcome: 'sent', messageId: row.messageId, copyRequested: a.copyRequested };
 }
 
-/** Undefined while the campaign is sending; otherwise what the send activity answers. */
-async function campaignGate({ sql }: ActivityDeps, { campaignId, recipientId }: RecipientRef): Promise<SendResult | undefined> {
-  const status = await campaigns.getCampaignStatus(sql, campaignId);
+/** Undefined while the campaign is sending (its status as read a moment ago); otherwise what the send activity answers. */
+async function campaignGate({ sql }: ActivityDeps, { campaignId, recipientId }: RecipientRef, status: string): Promise<SendResult | undefined> {
   if (status === 'paused') return { outcome: 'paused' };
   if (status === 'cancelled' || status === 'cancelling') {
     await recipients.updateSendStatus(sql, campaignId, recipientId, { sendStatus: 'cancelled' });
@@ -147,6 +156,7 @@ async function passGate(a: Attempt): Promise<SendResult | undefined> {
     limits: rateLimitsOf(a),
     windows: [account.limits.sendWindow, campaign.definition.sendWindow],
     maxWaitMs: MAX_IN_ACTIVITY_WAIT_MS,
+    hold: a.load.hold ?? null,
   });
   if (!gate.go && 'held' in gate) return { outcome: 'paused', accountProblem: gate.held };
   if (!gate.go) {
@@ -172,7 +182,7 @@ function messageDateOf(previous: ledger.LedgerRow | undefined, campaign: campaig
 /** The message, or the recipient recorded failed when it can no longer be built as reviewed. */
 async function renderOrFail(a: Attempt, messageDate: Date, messageId: string | undefined): Promise<RecipientMessage | SendResult> {
   try {
-    return await recipientMessage(a.deps, a.campaignId, a.recipientId, messageDate, messageId);
+    return await messageFromRecords(a.deps, a.load, messageDate, messageId);
   } catch (err) {
     const error = renderFailure(err);
     await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'failed', error });
@@ -190,10 +200,11 @@ function renderFailure(err: unknown): string {
   throw err;
 }
 
-/** Holding an SMTP connection slot: the last checks, the ledger claim, the transaction. */
+/**
+ * Holding an SMTP connection slot: room in the minute, then the claim (which checks, right before
+ * SMTP, that the campaign is sending and that no address was suppressed), then the transaction.
+ */
 async function sendInSlot(a: Attempt, msg: RecipientMessage): Promise<SendResult> {
-  const stop = (await campaignGate(a.deps, a)) ?? (await skipSuppressed(a, msg));
-  if (stop) return stop;
   // Temporal may have given up on this attempt while it waited (it heard of no heartbeat).
   Context.current().cancellationSignal.throwIfAborted();
   // The slot kept the pace; whatever delayed the message since, no minute gets more than its limit.
@@ -204,39 +215,39 @@ async function sendInSlot(a: Attempt, msg: RecipientMessage): Promise<SendResult
   return smtpTransaction(a, msg);
 }
 
-/** Someone may have unsubscribed during the review week: checked right before each send. */
-async function skipSuppressed(a: Attempt, msg: RecipientMessage): Promise<SendResult | undefined> {
-  const suppressed = await suppressedAddress(a.deps, a.campaign.tenant, msg.parts);
-  if (!suppressed) return undefined;
+/** Someone may have unsubscribed during the review week: the claim checks right before each send. */
+async function skipSuppressed(a: Attempt, msg: RecipientMessage, hits: { email: string; reason: string | null }[]): Promise<SendResult> {
+  const suppressed = suppressedAddress(msg.parts, hits);
   await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'skipped', error: suppressed });
   return { outcome: 'skipped', reason: 'suppressed' };
 }
 
-/** The first address of the message (To, then Cc, then Bcc) on the tenant's suppression list. */
-async function suppressedAddress({ sql }: ActivityDeps, tenant: string, parts: { to: { address: string }; cc: string[]; bcc: string[] }) {
-  const fields = [
-    ...[parts.to.address].map((a) => ({ field: 'to', address: a })),
-    ...parts.cc.map((a) => ({ field: 'cc', address: a })),
-    ...parts.bcc.map((a) => ({ field: 'bcc', address: a })),
-  ];
-  const hits = await suppressedAmong(sql, tenant, fields.map((f) => f.address));
-  if (hits.length === 0) return undefined;
+const addressesOf = (parts: { to: { address: string }; cc: string[]; bcc: string[] }) => [
+  ...[parts.to.address].map((a) => ({ field: 'to', address: a })),
+  ...parts.cc.map((a) => ({ field: 'cc', address: a })),
+  ...parts.bcc.map((a) => ({ field: 'bcc', address: a })),
+];
+
+/** The first address of the message (To, then Cc, then Bcc) on the tenant's suppression list, said. */
+function suppressedAddress(parts: { to: { address: string }; cc: string[]; bcc: string[] }, hits: { email: string; reason: string | null }[]) {
   const byEmail = new Map(hits.map((h) => [h.email, h.reason]));
-  const first = fields.find((f) => byEmail.has(f.address.toLowerCase()))!;
+  const first = addressesOf(parts).find((f) => byEmail.has(f.address.toLowerCase()))!;
   const reason = byEmail.get(first.address.toLowerCase());
   return `suppressed: ${first.field} ${first.address} is on the suppression list${reason ? ` (${reason})` : ''}; not sent`;
 }
 
 /**
  * Claims the message in the ledger: undefined when this attempt may start SMTP now, else what it
- * answers instead (already done, or held under DELIVERY_UNKNOWN_POLICY=hold).
+ * answers instead (paused, cancelled, skipped, already done, or held under DELIVERY_UNKNOWN_POLICY=hold).
  */
 async function claim(a: Attempt, msg: RecipientMessage): Promise<SendResult | undefined> {
   const { deps, campaignId, recipientId } = a;
-  const request: ledger.ClaimRequest = {
+  const request: SendClaim = {
     messageId: msg.messageId,
     campaignId,
     recipientId,
+    tenant: a.campaign.tenant,
+    addresses: addressesOf(msg.parts).map((f) => f.address),
     messageDate: msg.date,
     sha256: msg.sha256,
     size: msg.raw.length,
@@ -244,15 +255,23 @@ async function claim(a: Attempt, msg: RecipientMessage): Promise<SendResult | un
     rank: a.rank,
     owner: a.owner,
   };
-  let claimed = await ledger.claimMessage(deps.sql, request);
-  if (claimed.kind === 'earlier-in-smtp') {
-    const held = await diedInSmtp(a, msg, claimed.row);
+  let claimed: SendClaimResult = await claimSend(deps.sql, request);
+  if (claimed.kind === 'taken') {
+    const row = await ledger.getLedger(deps.sql, campaignId, recipientId);
+    if (!row) throw new Error('the ledger refused the claim but holds no row for the recipient');
+    if (row.state === 'sent' || row.state === 'unknown') return alreadyDone(a, row);
+    const held = await diedInSmtp(a, msg, row);
     if (held) return held;
-    claimed = await ledger.claimMessage(deps.sql, { ...request, takeOver: true });
+    claimed = await claimSend(deps.sql, { ...request, takeOver: true });
+    if (claimed.kind === 'taken') {
+      const now = await ledger.getLedger(deps.sql, campaignId, recipientId);
+      if (now && (now.state === 'sent' || now.state === 'unknown')) return alreadyDone(a, now);
+      throw new Error(`unexpected ledger state ${now?.state} after a take-over`);
+    }
   }
   if (claimed.kind === 'replaced') throw replaced();
-  if (claimed.kind === 'done') return alreadyDone(a, claimed.row);
-  if (claimed.kind !== 'claimed') throw new Error(`unexpected claim ${claimed.kind}`);
+  if (claimed.kind === 'stopped') return campaignGate(deps, a, claimed.status === 'missing' ? 'paused' : claimed.status);
+  if (claimed.kind === 'suppressed') return skipSuppressed(a, msg, claimed.hits);
   return undefined;
 }
 

@@ -4,11 +4,10 @@ import { createCampaignRequestSchema } from '../contract/campaign.js';
 import { followUpLinks, resolveCampaignInput } from '../followups/resolve.js';
 import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
 import * as campaigns from '../db/campaigns.js';
-import { pilotOutcome, statusCounts, type PilotOutcome } from '../db/recipients.js';
+import { pilotOutcome, recipientSummary, type PilotOutcome } from '../db/recipients.js';
 import type { PilotSpec } from '../contract/campaign.js';
 import { pilotStopReason } from '../contract/pilot.js';
 import { recentSends } from '../db/ledger.js';
-import { answerCounts } from '../db/replies.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { accountHold, holdKey, slowedUntil, throttleKey } from '../db/send-slots.js';
@@ -104,14 +103,16 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   }
 
   router.get('/campaigns/:id', route({ scope: 'campaigns:read', summary: 'A campaign with its counts and review', params: { id: campaignParam }, load: campaignLoader(sql), response: campaignResponse }, async ({ caller, loaded: c }, _req, res) => {
-    const [counts, countsByStatus, replies] = await Promise.all([campaigns.campaignCounts(sql, c.id), statusCounts(sql, c.id), answerCounts(sql, c.id)]);
+    // One pass over the list for every count on the page (it is polled while the campaign sends).
+    const summary = await recipientSummary(sql, c.id);
+    const { counts, statuses: countsByStatus, replies } = summary;
     const [slowed, hold] = await Promise.all([slowedUntil(sql, throttleKey(c.tenant, c.account)), accountHold(sql, holdKey(c.tenant, c.account))]);
     // The shared `default` account slows down for everyone, but the reply that slowed it may be another tenant's.
     const sharedSlowdown = c.account === 'default' && c.tenant !== 'default';
     const eta = c.status === 'sending' && counts.pending > 0 ? await estimate(c, counts.pending) : undefined;
     const build = c.status === 'building' ? buildProgress(c) : undefined;
     const [schedule, outsideWindow, links, pilot] = await Promise.all([
-      campaignSchedule(deps, c),
+      campaignSchedule(deps, c, { remaining: summary.remaining }),
       windowReason(deps, c),
       followUpLinks(sql, c),
       c.definition.pilot ? pilotOutcome(sql, c.id) : undefined,

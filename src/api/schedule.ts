@@ -41,11 +41,12 @@ export async function perMinuteLimitOf(deps: ScheduleDeps, c: CampaignRow): Prom
 }
 
 /** When the rest of the campaign should go, if it is still to send. */
-export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow): Promise<Schedule | undefined> {
+export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow, known?: { remaining: number }): Promise<Schedule | undefined> {
   if (!PLANNED.includes(c.status)) return undefined;
   const limits = await accountLimitsOf(deps, c);
-  const queue = await accountQueue(deps.sql, c.tenant, c.account);
-  const mine = queue.find((q) => q.id === c.id);
+  // `known`: the caller counted this campaign's remaining messages already; only the others are counted here.
+  const queue = await accountQueue(deps.sql, c.tenant, c.account, known ? c.id : undefined);
+  const mine = known ? { remaining: known.remaining } : queue.find((q) => q.id === c.id);
   if (!mine || mine.remaining === 0) return undefined;
   // Ahead of it: what is sending now and was approved before it (all of it, while it awaits review).
   const decided = c.decidedAt?.getTime() ?? Number.POSITIVE_INFINITY;

@@ -155,11 +155,6 @@ export async function lockCampaign(db: Db, id: string): Promise<LockedCampaign |
   return row;
 }
 
-export async function getCampaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
-  const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id}`;
-  return row?.status;
-}
-
 export async function recordDecision(
   db: Db,
   id: string,

@@ -1,4 +1,4 @@
-import { BUILD_STATUSES, COPY_STATUSES, FINAL_SEND_STATUSES, SEND_STATUSES, type AnswerKind, type BuildStatus, type CopyStatus, type SendStatus } from '../contract/statuses.js';
+import { BUILD_STATUSES, COPY_STATUSES, FINAL_SEND_STATUSES, SEND_STATUSES, type AnswerKind, type BuildStatus, type CampaignCounts, type CopyStatus, type SendStatus } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
 export interface RecipientRow {
@@ -335,15 +335,49 @@ export interface StatusCounts {
 
 /** How many recipients are in each build, send and Sent-copy status; every status is present. */
 export async function statusCounts(db: Db, campaignId: string): Promise<StatusCounts> {
-  const rows = await db<{ kind: keyof StatusCounts; status: string; n: number }[]>`
-    SELECT 'build' AS kind, build_status AS status, count(*)::int AS n FROM recipients WHERE campaign_id = ${campaignId} GROUP BY build_status
-    UNION ALL
-    SELECT 'send', send_status, count(*)::int FROM recipients WHERE campaign_id = ${campaignId} GROUP BY send_status
-    UNION ALL
-    SELECT 'copy', copy_status, count(*)::int FROM recipients WHERE campaign_id = ${campaignId} GROUP BY copy_status`;
+  return (await recipientSummary(db, campaignId)).statuses;
+}
+
+/** A campaign's recipients counted every way GET /campaigns/:id shows them. */
+export interface RecipientSummary {
+  statuses: StatusCounts;
+  counts: CampaignCounts;
+  replies: { replied: number; autoReplied: number };
+  /** Sendable recipients not sent (nor failed, nor skipped) yet: what the account still has to send for it. */
+  remaining: number;
+}
+
+/**
+ * Every count of a campaign's recipients from one pass over them (the counts by status, the
+ * progress, the answers, what is left to send), not one pass per count: the page a console polls
+ * reads the list once.
+ */
+export async function recipientSummary(db: Db, campaignId: string): Promise<RecipientSummary> {
+  const rows = await db<{ buildStatus: BuildStatus; sendStatus: SendStatus; copyStatus: CopyStatus; replyKind: AnswerKind | null; sendable: boolean; n: number }[]>`
+    SELECT build_status, send_status, copy_status, reply_kind, ${sendable(db)} AS sendable, count(*)::int AS n
+    FROM recipients WHERE campaign_id = ${campaignId}
+    GROUP BY build_status, send_status, copy_status, reply_kind, sendable`;
   const zero = <T extends string>(all: readonly T[]) => Object.fromEntries(all.map((s) => [s, 0])) as Record<T, number>;
-  const out: StatusCounts = { build: zero(BUILD_STATUSES), send: zero(SEND_STATUSES), copy: zero(COPY_STATUSES) };
-  for (const r of rows) (out[r.kind] as Record<string, number>)[r.status] = r.n;
+  const out: RecipientSummary = {
+    statuses: { build: zero(BUILD_STATUSES), send: zero(SEND_STATUSES), copy: zero(COPY_STATUSES) },
+    counts: { total: 0, pending: 0, sent: 0, failed: 0, appended: 0 },
+    replies: { replied: 0, autoReplied: 0 },
+    remaining: 0,
+  };
+  for (const r of rows) {
+    out.statuses.build[r.buildStatus] += r.n;
+    out.statuses.send[r.sendStatus] += r.n;
+    out.statuses.copy[r.copyStatus] += r.n;
+    const unsent = r.sendStatus === 'pending' || r.sendStatus === 'sending';
+    out.counts.total += r.n;
+    if (unsent) out.counts.pending += r.n;
+    if (r.sendStatus === 'sent') out.counts.sent += r.n;
+    if (r.sendStatus === 'failed') out.counts.failed += r.n;
+    if (r.copyStatus === 'appended') out.counts.appended += r.n;
+    if (r.replyKind === 'replied') out.replies.replied += r.n;
+    if (r.replyKind === 'auto_replied') out.replies.autoReplied += r.n;
+    if (unsent && r.sendable) out.remaining += r.n;
+  }
   return out;
 }
 

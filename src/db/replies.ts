@@ -18,11 +18,3 @@ export async function recordAnswer(db: Db, a: { campaignId: string; recipientId:
   return rows.length > 0;
 }
 
-/** How many of a campaign's recipients replied, and how many got only automatic answers. */
-export async function answerCounts(db: Db, campaignId: string): Promise<{ replied: number; autoReplied: number }> {
-  const [row] = await db<{ replied: number; autoReplied: number }[]>`
-    SELECT count(*) FILTER (WHERE reply_kind = 'replied')::int AS replied,
-           count(*) FILTER (WHERE reply_kind = 'auto_replied')::int AS auto_replied
-    FROM recipients WHERE campaign_id = ${campaignId}`;
-  return row ?? { replied: 0, autoReplied: 0 };
-}
