@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { keyProblem } from './key-patterns.js';
-import { EMAIL } from './input.js';
+import { EMAIL_PATTERN } from './input.js';
 
 // The settings of a tenant: only the installation's admin (the configured API_KEY) changes them.
 
@@ -19,15 +19,21 @@ const s3LocationSchema = z
   })
   .strict();
 
-const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const domainSchema = z.string().trim().toLowerCase().regex(DOMAIN, 'is not a domain name such as example.com');
+// Patterns without lookaheads, which some generators lack; the OpenAPI document carries them.
+const DOMAIN_BODY = '(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}';
+const domainSchema = z
+  .string()
+  .trim()
+  .max(253)
+  .regex(new RegExp(`^${DOMAIN_BODY}$`), 'is not a domain name such as example.com')
+  .transform((d) => d.toLowerCase());
 /** An address, or `@domain` for every address of a domain. */
 const testRecipientSchema = z
   .string()
   .trim()
-  .toLowerCase()
   .max(320)
-  .refine((v) => (v.startsWith('@') ? DOMAIN.test(v.slice(1)) : EMAIL.test(v)), 'must be an address (name@example.com) or a domain as @example.com');
+  .regex(new RegExp(`^(?:@${DOMAIN_BODY}|${EMAIL_PATTERN.slice(1, -1)})$`), 'must be an address (name@example.com) or a domain as @example.com')
+  .transform((v) => v.toLowerCase());
 
 export const tenantSettingsSchema = z
   .object({
