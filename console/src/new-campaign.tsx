@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Liquid } from 'liquidjs';
 import { LIQUID_OPTIONS } from '../../src/contract/liquid.js';
 import { parse as parseCsv } from 'csv-parse/browser/esm/sync';
-import { api } from './api';
+import { api, type CampaignCreated } from './api';
 import { ErrorText, go } from './ui';
 import { HtmlFrame } from './review';
 
@@ -74,7 +74,7 @@ export function NewCampaign() {
       } else {
         body.recipientsFrom = { s3: { bucket: f.bucket, key: f.key } };
       }
-      const created = await api('POST', '/campaigns', body);
+      const created = await api<CampaignCreated>('POST', '/campaigns', body);
       go(`campaigns/${created.id}`);
     } catch (err) {
       setError(err);

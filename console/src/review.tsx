@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, download, qs } from './api';
+import { api, download, qs, type Campaign, type MessagePreview, type RecipientDecision, type RecipientList, type Review, type ReviewItem, type TestSendResult } from './api';
 import { ActionButton, ErrorText, Section, StatusBadge, usePoll, when } from './ui';
 
 /**
@@ -49,16 +49,16 @@ function formatAddress(x: unknown): string {
 const formatSize = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
 export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolean }) {
-  const { data: c, refresh: refreshCampaign } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 3000);
+  const { data: c, refresh: refreshCampaign } = usePoll(() => api<Campaign>('GET', `/campaigns/${id}`), [id], 3000);
   const [after, setAfter] = useState<string[]>(['']);
-  const [review, setReview] = useState<any>();
+  const [review, setReview] = useState<Review>();
   const [reviewError, setReviewError] = useState<unknown>();
   const [selected, setSelected] = useState<number>(1);
   const loadReview = async () => {
     try {
-      const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, cursor: after[after.length - 1] || undefined })}`);
+      const next = await api<Review>('GET', `/campaigns/${id}/review${qs({ limit: 50, cursor: after[after.length - 1] || undefined })}`);
       // Only the first page carries the fingerprint; later pages keep the one this review started with.
-      setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint, schedule: next.schedule ?? prev?.schedule }));
+      setReview((prev) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint, schedule: next.schedule ?? prev?.schedule }));
       setReviewError(undefined);
     } catch (err) {
       setReviewError(err);
@@ -67,7 +67,6 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   // Loaded once per page, not polled: the fingerprint must be the one the reviewer looked at.
   useEffect(() => {
     void loadReview();
-    // eslint-disable-next-line
   }, [id, after]);
 
   const total = c?.counts?.total ?? 0;
@@ -88,7 +87,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
               <tr>
                 {Object.entries(review.counts).map(([k, v]) => (
                   <td key={k} className={`b-${k}`}>
-                    <strong>{v as number}</strong> {k.replace(/_/g, ' ')}
+                    <strong>{v}</strong> {k.replace(/_/g, ' ')}
                   </td>
                 ))}
                 <td>
@@ -111,7 +110,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
                 </tr>
               </thead>
               <tbody>
-                {review.items.map((r: any) => (
+                {review.items.map((r) => (
                   <tr key={r.id} data-recipient={r.id}>
                     <td>{r.id}</td>
                     <td>{r.email}</td>
@@ -124,7 +123,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
                           campaign={id}
                           recipient={r}
                           enabled={reviewing && can('campaigns:review')}
-                          onDecided={(included) => setReview({ ...review, items: review.items.map((x: any) => (x.id === r.id ? { ...x, included } : x)) })}
+                          onDecided={(included) => setReview({ ...review, items: review.items.map((x) => (x.id === r.id ? { ...x, included } : x)) })}
                         />
                       )}
                     </td>
@@ -146,7 +145,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
               <button type="button" disabled={after.length <= 1} onClick={() => setAfter(after.slice(0, -1))}>
                 ← Previous
               </button>
-              <button type="button" disabled={!review.nextCursor} onClick={() => setAfter([...after, review.nextCursor])}>
+              <button type="button" disabled={!review.nextCursor} onClick={() => review.nextCursor && setAfter([...after, review.nextCursor])}>
                 Next →
               </button>
             </div>
@@ -177,12 +176,12 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   );
 }
 
-function Decision({ campaign, recipient, enabled, onDecided }: { campaign: string; recipient: any; enabled: boolean; onDecided: (included: boolean) => void }) {
+function Decision({ campaign, recipient, enabled, onDecided }: { campaign: string; recipient: ReviewItem; enabled: boolean; onDecided: (included: boolean) => void }) {
   const [error, setError] = useState<unknown>();
   const set = async (include: boolean) => {
     setError(undefined);
     try {
-      const res = await api('POST', `/campaigns/${campaign}/recipients/${recipient.id}/decision`, { include });
+      const res = await api<RecipientDecision>('POST', `/campaigns/${campaign}/recipients/${recipient.id}/decision`, { include });
       onDecided(res.included);
     } catch (err) {
       setError(err);
@@ -208,7 +207,7 @@ function Decision({ campaign, recipient, enabled, onDecided }: { campaign: strin
 }
 
 function Preview({ campaign, recipient, total, onSelect }: { campaign: string; recipient: number; total: number; onSelect: (id: number) => void }) {
-  const [msg, setMsg] = useState<any>();
+  const [msg, setMsg] = useState<MessagePreview>();
   const [error, setError] = useState<unknown>();
   const [jump, setJump] = useState('');
   const [jumpError, setJumpError] = useState<unknown>();
@@ -218,7 +217,7 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
     setMsg(undefined);
     setRemote(false);
     setError(undefined);
-    api('GET', `/campaigns/${campaign}/recipients/${recipient}/preview`).then(
+    api<MessagePreview>('GET', `/campaigns/${campaign}/recipients/${recipient}/preview`).then(
       (m) => live && setMsg(m),
       (err) => live && setError(err),
     );
@@ -229,11 +228,11 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
   const findByAddress = async () => {
     setJumpError(undefined);
     // Walks the list a page at a time (never all at once) until the address turns up.
-    let cursor: number | undefined;
+    let cursor: string | undefined;
     const wanted = jump.trim().toLowerCase();
     for (let pages = 0; pages < 200; pages++) {
-      const page = await api('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
-      const hit = page.items.find((r: any) => r.email.toLowerCase() === wanted);
+      const page = await api<RecipientList>('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
+      const hit = page.items.find((r) => r.email.toLowerCase() === wanted);
       if (hit) return onSelect(hit.id);
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
@@ -319,7 +318,7 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
             <p className="meta">None.</p>
           ) : (
             <ul className="attachments">
-              {msg.attachments.map((a: any, i: number) => (
+              {msg.attachments.map((a, i) => (
                 <li key={i}>
                   {a.filename} ({formatSize(a.size)}){' '}
                   <ActionButton
@@ -344,7 +343,7 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
 
 function TestSend({ campaign, recipient }: { campaign: string; recipient: number }) {
   const [to, setTo] = useState('');
-  const [result, setResult] = useState<any>();
+  const [result, setResult] = useState<TestSendResult>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   return (
@@ -357,7 +356,7 @@ function TestSend({ campaign, recipient }: { campaign: string; recipient: number
           setResult(undefined);
           setError(undefined);
           try {
-            setResult(await api('POST', `/campaigns/${campaign}/test-send`, { to, recipientId: recipient }));
+            setResult(await api<TestSendResult>('POST', `/campaigns/${campaign}/test-send`, { to, recipientId: recipient }));
           } catch (err) {
             setError(err);
           } finally {
@@ -392,7 +391,7 @@ function Decide({
 }: {
   campaign: string;
   fingerprint?: string;
-  schedule?: { start: string; summary: string };
+  schedule?: Review['schedule'];
   fourEyes?: boolean;
   onDone: () => Promise<void>;
   onReload: () => Promise<void>;
@@ -442,5 +441,3 @@ function Decide({
     </Section>
   );
 }
-
-;
