@@ -1,8 +1,6 @@
 import { useState } from 'react';
 import { api, qs, type Account, type AccountList, type AccountVerify, type KeyCreated, type KeyList, type SuppressionList } from './api';
-import { ActionButton, ConfirmButton, ErrorText, Section, usePoll, when } from './ui';
-import { AuditTrail, Pager } from './campaigns';
-import { useCursorPages } from './ui';
+import { ActionButton, AuditTrail, ConfirmButton, ErrorText, Pager, Section, useCursorPages, usePoll, when } from './ui';
 
 export function Admin({ can, section }: { can: (s: string) => boolean; section?: string }) {
   const tabs = [

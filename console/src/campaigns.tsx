@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
-import { api, download, qs, type AuditList, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
-import { ConfirmButton, ErrorText, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
+import { api, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
+import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -82,20 +82,6 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
   );
 }
 
-/** Previous and next over cursor pages; "next" is offered while the API gave a cursor for it. */
-export function Pager({ page, onPrev, next, onNext }: { page: number; onPrev: () => void; next?: string; onNext: (cursor: string) => void }) {
-  return (
-    <div className="pager">
-      <button type="button" onClick={onPrev} disabled={page <= 1}>
-        ← Previous
-      </button>
-      <span>Page {page}</span>
-      <button type="button" onClick={() => next && onNext(next)} disabled={!next}>
-        Next →
-      </button>
-    </div>
-  );
-}
 
 function CountTable({ title, counts }: { title: string; counts: Record<string, number> }) {
   return (
@@ -128,7 +114,6 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   };
   const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const stopped = c.status === 'pilot_sent' && !!c.pilot?.stopped;
-  const done = doneOf(c.counts);
   return (
     <>
       <h1>
@@ -139,39 +124,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       {c.error && <p className="reason">Error: {c.error}</p>}
       {c.account?.holdReason && <p className="reason">Account held since {when(c.account.heldSince)}: {c.account.holdReason}</p>}
       {c.account?.slowedDownUntil && <p className="reason">Account slowed down until {when(c.account.slowedDownUntil)}{c.account.slowDownReason ? `: ${c.account.slowDownReason}` : ''}</p>}
-      <div className="summary">
-        {c.status === 'building' ? (
-          <p>
-            Building the list: {c.build?.read ?? 0} entries read{c.build?.percent !== undefined ? ` (${c.build.percent}%)` : ''}
-            {c.build?.eta ? `, done about ${when(c.build.eta)}` : ''}.
-          </p>
-        ) : (
-          <p>
-            <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed · {c.counts.appended} Sent copies filed
-            {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
-          </p>
-        )}
-        {c.replies && (c.replies.replied > 0 || c.replies.autoReplied > 0) && (
-          <p className="replies">
-            {c.replies.replied} replied · {c.replies.autoReplied} answered only automatically (out of office)
-          </p>
-        )}
-        {c.status !== 'building' && c.schedule && (
-          <p className="schedule meta">
-            Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
-          </p>
-        )}
-        <p className="meta">
-          Account {c.account?.name} · created by {c.createdBy ?? 'unknown'} {when(c.createdAt)} · workflow <code>{c.workflowId}</code>{' '}
-          <SafeLink href={c.temporalUrl}>Open in the Temporal UI</SafeLink>
-        </p>
-        {c.review && (
-          <p className="meta">
-            Decided by {c.review.by} {when(c.review.at)}
-            {c.review.note ? `: “${c.review.note}”` : ''}
-          </p>
-        )}
-      </div>
+      <CampaignSummary c={c} />
       <div className="actions">
         {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
         {c.status !== 'building' && c.status !== 'awaiting_review' && <a className="button" href={`#/campaigns/${id}/review`}>Build report</a>}
@@ -218,6 +171,46 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       <Recipients id={id} />
       {can('keys:admin') ? <AuditTrail campaign={id} /> : <p className="meta">The audit trail needs a key with keys:admin.</p>}
     </>
+  );
+}
+
+/** Where a campaign stands: building or sending progress, answers, the expected schedule, who made and decided it. */
+function CampaignSummary({ c }: { c: Campaign }) {
+  const done = doneOf(c.counts);
+  return (
+    <div className="summary">
+      {c.status === 'building' ? (
+        <p>
+          Building the list: {c.build?.read ?? 0} entries read{c.build?.percent !== undefined ? ` (${c.build.percent}%)` : ''}
+          {c.build?.eta ? `, done about ${when(c.build.eta)}` : ''}.
+        </p>
+      ) : (
+        <p>
+          <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed · {c.counts.appended} Sent copies filed
+          {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
+        </p>
+      )}
+      {c.replies && (c.replies.replied > 0 || c.replies.autoReplied > 0) && (
+        <p className="replies">
+          {c.replies.replied} replied · {c.replies.autoReplied} answered only automatically (out of office)
+        </p>
+      )}
+      {c.status !== 'building' && c.schedule && (
+        <p className="schedule meta">
+          Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
+        </p>
+      )}
+      <p className="meta">
+        Account {c.account?.name} · created by {c.createdBy ?? 'unknown'} {when(c.createdAt)} · workflow <code>{c.workflowId}</code>{' '}
+        <SafeLink href={c.temporalUrl}>Open in the Temporal UI</SafeLink>
+      </p>
+      {c.review && (
+        <p className="meta">
+          Decided by {c.review.by} {when(c.review.at)}
+          {c.review.note ? `: “${c.review.note}”` : ''}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -368,58 +361,6 @@ function Recipients({ id }: { id: string }) {
               <td className="smtp">{r.smtpResponse ?? r.error}</td>
               <td>{when(r.sentAt)}</td>
               <td>{r.reply ? `${r.reply.kind === 'replied' ? 'replied' : 'automatic answer'} ${when(r.reply.at)}` : ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <Pager page={pages.page} onPrev={pages.prev} next={data?.nextCursor} onNext={pages.next} />
-    </Section>
-  );
-}
-
-export function AuditTrail({ campaign, filters = false }: { campaign?: string; filters?: boolean }) {
-  const [f, setF] = useState({ action: '', principal: '', campaign: campaign ?? '' });
-  const pages = useCursorPages();
-  const { data, error } = usePoll(() => api<AuditList>('GET', `/audit${qs({ ...f, limit: 25, cursor: pages.cursor })}`), [f, pages.cursor], 5000);
-  return (
-    <Section title="Audit trail" id="audit">
-      {filters && (
-        <div className="toolbar">
-          {(['action', 'principal', 'campaign'] as const).map((k) => (
-            <label key={k}>
-              {k}{' '}
-              <input
-                value={f[k]}
-                onChange={(e) => {
-                  setF({ ...f, [k]: e.target.value.trim() });
-                  pages.reset();
-                }}
-              />
-            </label>
-          ))}
-        </div>
-      )}
-      <ErrorText error={error} />
-      <table className="list audit">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Who</th>
-            <th>Action</th>
-            {!campaign && <th>Campaign</th>}
-            <th>Subject</th>
-            <th>Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data?.items.map((a) => (
-            <tr key={a.id}>
-              <td>{when(a.at)}</td>
-              <td>{a.principal}</td>
-              <td>{a.action}</td>
-              {!campaign && <td>{a.campaignId && <a href={`#/campaigns/${a.campaignId}`}>{a.campaignId.slice(0, 8)}</a>}</td>}
-              <td>{a.subject}</td>
-              <td className="details">{JSON.stringify(a.details)}</td>
             </tr>
           ))}
         </tbody>
