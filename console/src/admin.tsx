@@ -1,8 +1,6 @@
 import { useState } from 'react';
-import { api, qs } from './api';
-import { ActionButton, ConfirmButton, ErrorText, Section, usePoll, when } from './ui';
-import { AuditTrail, Pager } from './campaigns';
-import { useCursorPages } from './ui';
+import { api, qs, type Account, type AccountList, type AccountVerify, type KeyCreated, type KeyList, type SuppressionList } from './api';
+import { ActionButton, AuditTrail, ConfirmButton, ErrorText, Pager, Section, useCursorPages, usePoll, when } from './ui';
 
 export function Admin({ can, section }: { can: (s: string) => boolean; section?: string }) {
   const tabs = [
@@ -51,7 +49,7 @@ const emptyAccount = {
   keep: {} as { oauth2?: Record<string, unknown>; maxMessagesPerConnection?: number },
 };
 
-function accountForm(a: any): typeof emptyAccount {
+function accountForm(a: Account): typeof emptyAccount {
   return {
     ...emptyAccount,
     name: a.name,
@@ -72,9 +70,9 @@ function accountForm(a: any): typeof emptyAccount {
 }
 
 function Accounts() {
-  const { data, error, refresh } = usePoll(() => api('GET', '/accounts'), [], 0);
+  const { data, error, refresh } = usePoll(() => api<AccountList>('GET', '/accounts'), [], 0);
   const [editing, setEditing] = useState<{ form: typeof emptyAccount; isNew: boolean } | null>(null);
-  const [verify, setVerify] = useState<Record<string, any>>({});
+  const [verify, setVerify] = useState<Record<string, AccountVerify>>({});
   return (
     <Section title="SMTP accounts">
       <ErrorText error={error} />
@@ -89,7 +87,7 @@ function Accounts() {
           </tr>
         </thead>
         <tbody>
-          {data?.items.map((a: any) => (
+          {data?.items.map((a) => (
             <tr key={a.name}>
               <td>{a.name}</td>
               <td>
@@ -106,14 +104,8 @@ function Accounts() {
                 <button type="button" onClick={() => setEditing({ form: accountForm(a), isNew: false })}>
                   Edit
                 </button>
-                <ActionButton label="Verify" action={async () => setVerify({ ...verify, [a.name]: await api('POST', `/accounts/${encodeURIComponent(a.name)}/verify`) })} />
-                {verify[a.name] && (
-                  <span className="verify">
-                    {verify[a.name].oauth2 && `OAuth2 ${verify[a.name].oauth2.ok ? 'OK' : `failed: ${verify[a.name].oauth2.error}`} · `}
-                    SMTP {verify[a.name].smtp.ok ? 'OK' : `failed: ${verify[a.name].smtp.error}`}
-                    {verify[a.name].imap && ` · IMAP ${verify[a.name].imap.ok ? `OK (${verify[a.name].imap.sentFolder ?? 'no Sent folder'})` : `failed: ${verify[a.name].imap.error}`}`}
-                  </span>
-                )}
+                <ActionButton label="Verify" action={async () => setVerify({ ...verify, [a.name]: await api<AccountVerify>('POST', `/accounts/${encodeURIComponent(a.name)}/verify`) })} />
+                {verify[a.name] && <VerifyResult result={verify[a.name]} />}
                 <ConfirmButton className="danger" label="Delete" question={`Delete ${a.name}?`} action={async () => { await api('DELETE', `/accounts/${encodeURIComponent(a.name)}`); await refresh(); }} />
               </td>
             </tr>
@@ -130,13 +122,24 @@ function Accounts() {
   );
 }
 
+/** What verify found, one login after the other. */
+function VerifyResult({ result: { oauth2, smtp, imap } }: { result: AccountVerify }) {
+  return (
+    <span className="verify">
+      {oauth2 && `OAuth2 ${oauth2.ok ? 'OK' : `failed: ${oauth2.error}`} · `}
+      SMTP {smtp.ok ? 'OK' : `failed: ${smtp.error}`}
+      {imap && ` · IMAP ${imap.ok ? `OK (${imap.sentFolder ?? 'no Sent folder'})` : `failed: ${imap.error}`}`}
+    </span>
+  );
+}
+
 function AccountEditor({ initial, isNew, onDone }: { initial: typeof emptyAccount; isNew: boolean; onDone: () => Promise<void> }) {
   const [f, setF] = useState(initial);
   const [error, setError] = useState<unknown>();
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
   const num = (s: string) => (s ? Number(s) : undefined);
   const save = async () => {
-    const body: any = {
+    const body = {
       smtp: { host: f.smtpHost, port: num(f.smtpPort), security: f.smtpSecurity, user: f.smtpUser || undefined, password: f.smtpPassword || undefined },
       imap: f.imapHost ? { host: f.imapHost, port: num(f.imapPort), security: f.imapSecurity, user: f.imapUser || undefined, password: f.imapPassword || undefined, append: f.imapAppend } : undefined,
       limits: { messagesPerMinute: num(f.perMinute), messagesPerDay: num(f.perDay), maxConnections: num(f.maxConnections), maxMessagesPerConnection: f.keep.maxMessagesPerConnection },
@@ -208,10 +211,10 @@ function AccountEditor({ initial, isNew, onDone }: { initial: typeof emptyAccoun
 const SCOPES = ['campaigns:read', 'campaigns:write', 'campaigns:review', 'accounts:admin', 'keys:admin'];
 
 function Keys() {
-  const { data, error, refresh } = usePoll(() => api('GET', '/keys'), [], 0);
+  const { data, error, refresh } = usePoll(() => api<KeyList>('GET', '/keys'), [], 0);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['campaigns:read']);
-  const [created, setCreated] = useState<any>();
+  const [created, setCreated] = useState<KeyCreated>();
   const [createError, setCreateError] = useState<unknown>();
   return (
     <Section title="API keys">
@@ -229,7 +232,7 @@ function Keys() {
           </tr>
         </thead>
         <tbody>
-          {data?.items.map((k: any) => (
+          {data?.items.map((k) => (
             <tr key={k.id}>
               <td>{k.name}</td>
               <td>
@@ -250,7 +253,7 @@ function Keys() {
           e.preventDefault();
           setCreateError(undefined);
           try {
-            setCreated(await api('POST', '/keys', { name, scopes }));
+            setCreated(await api<KeyCreated>('POST', '/keys', { name, scopes }));
             setName('');
             await refresh();
           } catch (err) {
@@ -290,7 +293,7 @@ function Keys() {
 
 function Suppressions({ canWrite }: { canWrite: boolean }) {
   const pages = useCursorPages();
-  const { data, error, refresh } = usePoll(() => api('GET', `/suppressions${qs({ limit: 50, cursor: pages.cursor })}`), [pages.cursor], 0);
+  const { data, error, refresh } = usePoll(() => api<SuppressionList>('GET', `/suppressions${qs({ limit: 50, cursor: pages.cursor })}`), [pages.cursor], 0);
   const [email, setEmail] = useState('');
   const [reason, setReason] = useState('');
   const [addError, setAddError] = useState<unknown>();
@@ -307,7 +310,7 @@ function Suppressions({ canWrite }: { canWrite: boolean }) {
           </tr>
         </thead>
         <tbody>
-          {data?.items.map((s: any) => (
+          {data?.items.map((s) => (
             <tr key={s.email}>
               <td>{s.email}</td>
               <td>{s.reason}</td>
@@ -317,7 +320,7 @@ function Suppressions({ canWrite }: { canWrite: boolean }) {
           ))}
         </tbody>
       </table>
-      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
+      <Pager page={pages.page} onPrev={pages.prev} next={data?.nextCursor} onNext={pages.next} />
       {canWrite && (
         <form
           className="inline"

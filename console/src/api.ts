@@ -1,6 +1,47 @@
 // The console's only way to the server: the public REST API under /api/v1, with the key the
 // person signed in with (kept in sessionStorage for this tab, never in a URL).
 
+import type { z } from 'zod';
+import type { accountListResponse, accountVerifyResponse } from '../../src/contract/accounts.js';
+import type {
+  auditListResponse,
+  campaignCreatedResponse,
+  campaignListResponse,
+  campaignResponse,
+  keyCreatedResponse,
+  keyListResponse,
+  meResponse,
+  previewResponse,
+  recipientDecisionResponse,
+  recipientListResponse,
+  reviewResponse,
+  sentPerMinuteResponse,
+  suppressionListResponse,
+  testSendResponse,
+} from '../../src/contract/responses.js';
+
+// The answers' shapes come from the server's contract, as types only: nothing of it is bundled.
+export type Me = z.infer<typeof meResponse>;
+export type Campaign = z.infer<typeof campaignResponse>;
+export type CampaignCounts = Campaign['counts'];
+export type Pilot = NonNullable<Campaign['pilot']>;
+export type CampaignList = z.infer<typeof campaignListResponse>;
+export type CampaignCreated = z.infer<typeof campaignCreatedResponse>;
+export type SentPerMinute = z.infer<typeof sentPerMinuteResponse>;
+export type RecipientList = z.infer<typeof recipientListResponse>;
+export type Review = z.infer<typeof reviewResponse>;
+export type ReviewItem = Review['items'][number];
+export type RecipientDecision = z.infer<typeof recipientDecisionResponse>;
+export type MessagePreview = z.infer<typeof previewResponse>;
+export type TestSendResult = z.infer<typeof testSendResponse>;
+export type AuditList = z.infer<typeof auditListResponse>;
+export type AccountList = z.infer<typeof accountListResponse>;
+export type Account = AccountList['items'][number];
+export type AccountVerify = z.infer<typeof accountVerifyResponse>;
+export type KeyList = z.infer<typeof keyListResponse>;
+export type KeyCreated = z.infer<typeof keyCreatedResponse>;
+export type SuppressionList = z.infer<typeof suppressionListResponse>;
+
 const KEY = 'campaign-mailer.api-key';
 
 export const session = {
@@ -89,7 +130,8 @@ async function request(method: string, path: string, body?: unknown, accept = 'a
   return res;
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+/** Calls the API; `T` is the contract's answer for that route (an answer nobody reads stays `unknown`). */
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await request(method, path, body);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
@@ -115,10 +157,3 @@ export const qs = (o: Record<string, string | number | undefined | null>) => {
   const s = p.toString();
   return s ? `?${s}` : '';
 };
-
-export interface Me {
-  tenant: string;
-  principal: string;
-  person: string;
-  scopes: string[];
-}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
-import { api, download, qs } from './api';
-import { ConfirmButton, ErrorText, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
+import { api, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
+import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -10,20 +10,12 @@ const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'ski
 const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'];
 const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
 
-interface Counts {
-  total: number;
-  pending: number;
-  sent: number;
-  failed: number;
-  appended: number;
-}
-
-const doneOf = (c: Counts) => c.total - c.pending;
+const doneOf = (c: CampaignCounts) => c.total - c.pending;
 
 export function CampaignList({ can }: { can: (s: string) => boolean }) {
   const [status, setStatus] = useState('');
   const pages = useCursorPages();
-  const { data, error } = usePoll(() => api('GET', `/campaigns${qs({ status, limit: 20, cursor: pages.cursor })}`), [status, pages.cursor], 3000);
+  const { data, error } = usePoll(() => api<CampaignListAnswer>('GET', `/campaigns${qs({ status, limit: 20, cursor: pages.cursor })}`), [status, pages.cursor], 3000);
   return (
     <>
       <h1>Campaigns</h1>
@@ -62,7 +54,7 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
           </tr>
         </thead>
         <tbody>
-          {data?.items.map((c: any) => (
+          {data?.items.map((c) => (
             <tr key={c.id} className="campaign-row">
               <td>
                 <a href={`#/campaigns/${c.id}`}>{c.name}</a>
@@ -85,24 +77,11 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
           )}
         </tbody>
       </table>
-      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
+      <Pager page={pages.page} onPrev={pages.prev} next={data?.nextCursor} onNext={pages.next} />
     </>
   );
 }
 
-export function Pager({ page, onPrev, onNext }: { page: number; onPrev: () => void; onNext?: () => void }) {
-  return (
-    <div className="pager">
-      <button type="button" onClick={onPrev} disabled={page <= 1}>
-        ← Previous
-      </button>
-      <span>Page {page}</span>
-      <button type="button" onClick={onNext} disabled={!onNext}>
-        Next →
-      </button>
-    </div>
-  );
-}
 
 function CountTable({ title, counts }: { title: string; counts: Record<string, number> }) {
   return (
@@ -121,21 +100,20 @@ function CountTable({ title, counts }: { title: string; counts: Record<string, n
 }
 
 export function CampaignPage({ id, can }: { id: string; can: (s: string) => boolean }) {
-  const { data: c, error, refresh } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 2000);
+  const { data: c, error, refresh } = usePoll(() => api<Campaign>('GET', `/campaigns/${id}`), [id], 2000);
   const [csvError, setCsvError] = useState<unknown>();
   // An action whose confirmation or error is on screen stays there when the polled status moves on.
   const [sticky, setSticky] = useState<Record<string, boolean>>({});
   const stick = (action: string) => (on: boolean) => setSticky((s) => (s[action] === on ? s : { ...s, [action]: on }));
-  const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   if (error && !c) return <ErrorText error={error} />;
   if (!c) return <p>Loading…</p>;
+  const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const act = (action: string, body: Record<string, unknown> = {}) => async () => {
     await api('POST', `/campaigns/${id}/${action}`, body);
     await refresh();
   };
   const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const stopped = c.status === 'pilot_sent' && !!c.pilot?.stopped;
-  const done = doneOf(c.counts);
   return (
     <>
       <h1>
@@ -146,39 +124,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       {c.error && <p className="reason">Error: {c.error}</p>}
       {c.account?.holdReason && <p className="reason">Account held since {when(c.account.heldSince)}: {c.account.holdReason}</p>}
       {c.account?.slowedDownUntil && <p className="reason">Account slowed down until {when(c.account.slowedDownUntil)}{c.account.slowDownReason ? `: ${c.account.slowDownReason}` : ''}</p>}
-      <div className="summary">
-        {c.status === 'building' ? (
-          <p>
-            Building the list: {c.build?.read ?? 0} entries read{c.build?.percent !== undefined ? ` (${c.build.percent}%)` : ''}
-            {c.build?.eta ? `, done about ${when(c.build.eta)}` : ''}.
-          </p>
-        ) : (
-          <p>
-            <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed · {c.counts.appended} Sent copies filed
-            {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
-          </p>
-        )}
-        {c.replies && (c.replies.replied > 0 || c.replies.autoReplied > 0) && (
-          <p className="replies">
-            {c.replies.replied} replied · {c.replies.autoReplied} answered only automatically (out of office)
-          </p>
-        )}
-        {c.status !== 'building' && c.schedule && (
-          <p className="schedule meta">
-            Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
-          </p>
-        )}
-        <p className="meta">
-          Account {c.account?.name} · created by {c.createdBy ?? 'unknown'} {when(c.createdAt)} · workflow <code>{c.workflowId}</code>{' '}
-          <SafeLink href={c.temporalUrl}>Open in the Temporal UI</SafeLink>
-        </p>
-        {c.review && (
-          <p className="meta">
-            Decided by {c.review.by} {when(c.review.at)}
-            {c.review.note ? `: “${c.review.note}”` : ''}
-          </p>
-        )}
-      </div>
+      <CampaignSummary c={c} />
       <div className="actions">
         {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
         {c.status !== 'building' && c.status !== 'awaiting_review' && <a className="button" href={`#/campaigns/${id}/review`}>Build report</a>}
@@ -228,14 +174,57 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   );
 }
 
+/** Where a campaign stands: building or sending progress, answers, the expected schedule, who made and decided it. */
+function CampaignSummary({ c }: { c: Campaign }) {
+  const done = doneOf(c.counts);
+  return (
+    <div className="summary">
+      {c.status === 'building' ? (
+        <p>
+          Building the list: {c.build?.read ?? 0} entries read{c.build?.percent !== undefined ? ` (${c.build.percent}%)` : ''}
+          {c.build?.eta ? `, done about ${when(c.build.eta)}` : ''}.
+        </p>
+      ) : (
+        <p>
+          <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed · {c.counts.appended} Sent copies filed
+          {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
+        </p>
+      )}
+      {c.replies && (c.replies.replied > 0 || c.replies.autoReplied > 0) && (
+        <p className="replies">
+          {c.replies.replied} replied · {c.replies.autoReplied} answered only automatically (out of office)
+        </p>
+      )}
+      {c.status !== 'building' && c.schedule && (
+        <p className="schedule meta">
+          Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
+        </p>
+      )}
+      <p className="meta">
+        Account {c.account?.name} · created by {c.createdBy ?? 'unknown'} {when(c.createdAt)} · workflow <code>{c.workflowId}</code>{' '}
+        <SafeLink href={c.temporalUrl}>Open in the Temporal UI</SafeLink>
+      </p>
+      {c.review && (
+        <p className="meta">
+          Decided by {c.review.by} {when(c.review.at)}
+          {c.review.note ? `: “${c.review.note}”` : ''}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A share (0.123) as a percentage with one decimal (12.3). */
+const percent = (share: number) => Math.round(share * 1000) / 10;
+
 /** The pilot batch: what was asked for and how it went, with the SMTP replies of its failures. */
-function PilotResults({ pilot }: { pilot: any }) {
-  const asked = pilot.size !== undefined ? `${pilot.size} recipients` : `${Math.round(pilot.share * 1000) / 10}% of the list`;
+function PilotResults({ pilot }: { pilot: Pilot }) {
+  const asked = pilot.size !== undefined ? `${pilot.size} recipients` : `${percent(pilot.share ?? 0)}% of the list`;
   return (
     <Section title="Pilot batch">
       <p>
         {asked} ({pilot.sample === 'random' ? 'a random sample' : 'the first in list order'})
-        {pilot.stopIf ? `; stops when ${Math.round(pilot.stopIf.failedShare * 1000) / 10}% or more fail or bounce` : ''}.
+        {pilot.stopIf ? `; stops when ${percent(pilot.stopIf.failedShare)}% or more fail or bounce` : ''}.
       </p>
       {pilot.chosen === 0 ? (
         <p className="meta">The pilot batch is chosen once the campaign is approved.</p>
@@ -255,7 +244,7 @@ function PilotResults({ pilot }: { pilot: any }) {
             </tr>
           </thead>
           <tbody>
-            {pilot.failures.map((f: any) => (
+            {pilot.failures.map((f) => (
               <tr key={f.id}>
                 <td>
                   #{f.id} {f.email}
@@ -274,13 +263,13 @@ function PilotResults({ pilot }: { pilot: any }) {
 function RateChart({ id }: { id: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
-  const { data, error } = usePoll(() => api('GET', `/campaigns/${id}/sent-per-minute?minutes=30`), [id], 5000);
+  const { data, error } = usePoll(() => api<SentPerMinute>('GET', `/campaigns/${id}/sent-per-minute?minutes=30`), [id], 5000);
   useEffect(() => {
     if (!canvas.current || !data) return;
-    const labels = data.minutes.map((m: any) => new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
-    const sent = data.minutes.map((m: any) => m.sent);
+    const labels = data.minutes.map((m) => new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+    const sent = data.minutes.map((m) => m.sent);
     const limit = data.limit.messagesPerMinute;
-    const datasets: any[] = [{ type: 'bar', label: 'sent per minute', data: sent, backgroundColor: '#3b6fd1' }];
+    const datasets: ChartDataset<'bar' | 'line', number[]>[] = [{ type: 'bar', label: 'sent per minute', data: sent, backgroundColor: '#3b6fd1' }];
     if (limit !== undefined) datasets.push({ type: 'line', label: `limit (${data.limit.from}) ${limit}/min`, data: sent.map(() => limit), borderColor: '#c0392b', pointRadius: 0, borderDash: [6, 4] });
     if (!chart.current) {
       chart.current = new Chart(canvas.current, {
@@ -304,7 +293,7 @@ function RateChart({ id }: { id: string }) {
       </div>
       {data && (
         <p className="chart-summary meta">
-          {data.minutes.reduce((n: number, m: any) => n + m.sent, 0)} sent in the last 30 minutes; busiest minute {Math.max(0, ...data.minutes.map((m: any) => m.sent))}
+          {data.minutes.reduce((n, m) => n + m.sent, 0)} sent in the last 30 minutes; busiest minute {Math.max(0, ...data.minutes.map((m) => m.sent))}
           {data.limit.messagesPerMinute !== undefined ? `; limit ${data.limit.messagesPerMinute}/min (${data.limit.from})` : ''}.
         </p>
       )}
@@ -315,7 +304,7 @@ function RateChart({ id }: { id: string }) {
 function Recipients({ id }: { id: string }) {
   const [filter, setFilter] = useState({ status: '', buildStatus: '', copyStatus: '' });
   const pages = useCursorPages();
-  const { data, error } = usePoll(() => api('GET', `/campaigns/${id}/recipients${qs({ ...filter, limit: 25, cursor: pages.cursor })}`), [id, filter, pages.cursor], 4000);
+  const { data, error } = usePoll(() => api<RecipientList>('GET', `/campaigns/${id}/recipients${qs({ ...filter, limit: 25, cursor: pages.cursor })}`), [id, filter, pages.cursor], 4000);
   const select = (name: keyof typeof filter, label: string, values: string[]) => (
     <label>
       {label}{' '}
@@ -358,7 +347,7 @@ function Recipients({ id }: { id: string }) {
           </tr>
         </thead>
         <tbody>
-          {data?.items.map((r: any) => (
+          {data?.items.map((r) => (
             <tr key={r.id}>
               <td>{r.id}</td>
               <td>{r.email}</td>
@@ -376,59 +365,7 @@ function Recipients({ id }: { id: string }) {
           ))}
         </tbody>
       </table>
-      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
-    </Section>
-  );
-}
-
-export function AuditTrail({ campaign, filters = false }: { campaign?: string; filters?: boolean }) {
-  const [f, setF] = useState({ action: '', principal: '', campaign: campaign ?? '' });
-  const pages = useCursorPages();
-  const { data, error } = usePoll(() => api('GET', `/audit${qs({ ...f, limit: 25, cursor: pages.cursor })}`), [f, pages.cursor], 5000);
-  return (
-    <Section title="Audit trail" id="audit">
-      {filters && (
-        <div className="toolbar">
-          {(['action', 'principal', 'campaign'] as const).map((k) => (
-            <label key={k}>
-              {k}{' '}
-              <input
-                value={f[k]}
-                onChange={(e) => {
-                  setF({ ...f, [k]: e.target.value.trim() });
-                  pages.reset();
-                }}
-              />
-            </label>
-          ))}
-        </div>
-      )}
-      <ErrorText error={error} />
-      <table className="list audit">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Who</th>
-            <th>Action</th>
-            {!campaign && <th>Campaign</th>}
-            <th>Subject</th>
-            <th>Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data?.items.map((a: any) => (
-            <tr key={a.id}>
-              <td>{when(a.at)}</td>
-              <td>{a.principal}</td>
-              <td>{a.action}</td>
-              {!campaign && <td>{a.campaignId && <a href={`#/campaigns/${a.campaignId}`}>{a.campaignId.slice(0, 8)}</a>}</td>}
-              <td>{a.subject}</td>
-              <td className="details">{JSON.stringify(a.details)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <Pager page={pages.page} onPrev={pages.prev} onNext={data?.nextCursor ? () => pages.next(data.nextCursor) : undefined} />
+      <Pager page={pages.page} onPrev={pages.prev} next={data?.nextCursor} onNext={pages.next} />
     </Section>
   );
 }

@@ -2,9 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { Liquid } from 'liquidjs';
 import { LIQUID_OPTIONS } from '../../src/contract/liquid.js';
 import { parse as parseCsv } from 'csv-parse/browser/esm/sync';
-import { api } from './api';
-import { ErrorText, go } from './ui';
-import { HtmlFrame } from './review';
+import { api, type CampaignCreated } from './api';
+import { ErrorText, go, HtmlFrame } from './ui';
 
 // The server's template options (one definition, src/contract/liquid.ts); HTML output escaped.
 const plain = new Liquid(LIQUID_OPTIONS);
@@ -18,28 +17,35 @@ function render(engine: Liquid, source: string, scope: Record<string, unknown>):
   }
 }
 
+const emptyCampaign = {
+  name: '',
+  from: '',
+  subject: '',
+  text: '',
+  html: '',
+  account: '',
+  perMinute: '',
+  startAt: '',
+  source: 'csv' as 'csv' | 's3',
+  bucket: '',
+  key: '',
+  attBucket: '',
+  attKey: '',
+  attRequired: true,
+};
+type CampaignForm = typeof emptyCampaign;
+type Csv = { name: string; text: string };
+
+/** A change handler for one text field of the form. */
+const fieldSetter = (f: CampaignForm, setF: (f: CampaignForm) => void) => (k: keyof CampaignForm) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+
 export function NewCampaign() {
-  const [f, setF] = useState({
-    name: '',
-    from: '',
-    subject: '',
-    text: '',
-    html: '',
-    account: '',
-    perMinute: '',
-    startAt: '',
-    source: 'csv' as 'csv' | 's3',
-    bucket: '',
-    key: '',
-    attBucket: '',
-    attKey: '',
-    attRequired: true,
-  });
-  const [csv, setCsv] = useState<{ name: string; text: string } | null>(null);
+  const [f, setF] = useState(emptyCampaign);
+  const [csv, setCsv] = useState<Csv | null>(null);
   const [sampleIndex, setSampleIndex] = useState(0);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+  const set = fieldSetter(f, setF);
 
   const rows = useMemo(() => {
     if (!csv) return [];
@@ -50,12 +56,6 @@ export function NewCampaign() {
     }
   }, [csv]);
   useEffect(() => setSampleIndex(0), [csv]);
-  const sample = rows[sampleIndex] ?? { email: 'sample@example.com', name: 'Sample Recipient' };
-  // Empty cells are no value, as in the build: a template using one fails here as it would block there.
-  const scope = Object.fromEntries(Object.entries(sample).filter(([, v]) => v !== ''));
-  const subject = render(plain, f.subject, scope);
-  const text = f.text ? render(plain, f.text, scope) : undefined;
-  const htmlOut = f.html ? render(html, f.html, scope) : undefined;
 
   const submit = async () => {
     setBusy(true);
@@ -74,7 +74,7 @@ export function NewCampaign() {
       } else {
         body.recipientsFrom = { s3: { bucket: f.bucket, key: f.key } };
       }
-      const created = await api('POST', '/campaigns', body);
+      const created = await api<CampaignCreated>('POST', '/campaigns', body);
       go(`campaigns/${created.id}`);
     } catch (err) {
       setError(err);
@@ -109,51 +109,8 @@ export function NewCampaign() {
           <label>
             HTML <textarea name="html" rows={6} value={f.html} onChange={set('html')} />
           </label>
-          <fieldset>
-            <legend>Recipients</legend>
-            <label>
-              <input type="radio" name="source" checked={f.source === 'csv'} onChange={() => setF({ ...f, source: 'csv' })} /> CSV file on this computer
-            </label>
-            <label>
-              <input type="radio" name="source" checked={f.source === 's3'} onChange={() => setF({ ...f, source: 's3' })} /> S3 object
-            </label>
-            {f.source === 'csv' ? (
-              <label>
-                CSV file (header row with an <code>email</code> column){' '}
-                <input
-                  type="file"
-                  name="csv"
-                  accept=".csv,text/csv"
-                  onChange={async (e) => {
-                    const file = e.target.files?.[0];
-                    setCsv(file ? { name: file.name, text: await file.text() } : null);
-                  }}
-                />
-              </label>
-            ) : (
-              <>
-                <label>
-                  Bucket <input name="bucket" value={f.bucket} onChange={set('bucket')} required />
-                </label>
-                <label>
-                  Key <input name="key" value={f.key} onChange={set('key')} required />
-                </label>
-              </>
-            )}
-          </fieldset>
-          <fieldset>
-            <legend>Attachment from S3 (optional)</legend>
-            <label>
-              Bucket <input name="attBucket" value={f.attBucket} onChange={set('attBucket')} />
-            </label>
-            <label>
-              Key template <input name="attKey" value={f.attKey} onChange={set('attKey')} placeholder="statements/{{ customerId }}.pdf" />
-            </label>
-            <label>
-              <input type="checkbox" name="attRequired" checked={f.attRequired} onChange={(e) => setF({ ...f, attRequired: e.target.checked })} /> Required (a recipient without it is
-              blocked; otherwise it goes to review)
-            </label>
-          </fieldset>
+          <RecipientsFields f={f} setF={setF} onCsv={setCsv} />
+          <AttachmentFields f={f} setF={setF} />
           <label>
             Account <input name="account" value={f.account} onChange={set('account')} placeholder="default" />
           </label>
@@ -168,33 +125,104 @@ export function NewCampaign() {
           </button>
           <ErrorText error={error} />
         </form>
-        <div className="live-preview" aria-live="polite">
-          <h2>Preview for a sample recipient</h2>
-          {rows.length > 1 && (
-            <label>
-              Sample{' '}
-              <select value={sampleIndex} onChange={(e) => setSampleIndex(Number(e.target.value))}>
-                {rows.map((r, i) => (
-                  <option key={i} value={i}>
-                    {r.email ?? `row ${i + 1}`}
-                  </option>
-                ))}
-              </select>
-            </label>
-          )}
-          <p className="meta">
-            {csv ? `${csv.name}: ${rows.length}${rows.length === 50 ? '+' : ''} rows read for the preview` : 'No list picked: a made-up sample recipient'} · to {String(sample.email ?? '')}
-          </p>
-          <p>
-            <strong>Subject:</strong> <span className="preview-subject">{subject.out}</span>
-          </p>
-          <ErrorText error={subject.error && `Subject: ${subject.error}`} />
-          {htmlOut?.out !== undefined && <HtmlFrame html={htmlOut.out} title="HTML preview" />}
-          <ErrorText error={htmlOut?.error && `HTML: ${htmlOut.error}`} />
-          {text?.out !== undefined && <pre className="text-part">{text.out}</pre>}
-          <ErrorText error={text?.error && `Text: ${text.error}`} />
-        </div>
+        <LivePreview f={f} csv={csv} rows={rows} sampleIndex={sampleIndex} onSample={setSampleIndex} />
       </div>
     </>
+  );
+}
+
+/** Where the recipients come from: a CSV file read in the browser, or an S3 object. */
+function RecipientsFields({ f, setF, onCsv }: { f: CampaignForm; setF: (f: CampaignForm) => void; onCsv: (csv: Csv | null) => void }) {
+  const set = fieldSetter(f, setF);
+  return (
+    <fieldset>
+      <legend>Recipients</legend>
+      <label>
+        <input type="radio" name="source" checked={f.source === 'csv'} onChange={() => setF({ ...f, source: 'csv' })} /> CSV file on this computer
+      </label>
+      <label>
+        <input type="radio" name="source" checked={f.source === 's3'} onChange={() => setF({ ...f, source: 's3' })} /> S3 object
+      </label>
+      {f.source === 'csv' ? (
+        <label>
+          CSV file (header row with an <code>email</code> column){' '}
+          <input
+            type="file"
+            name="csv"
+            accept=".csv,text/csv"
+            onChange={async (e) => {
+              const file = e.target.files?.[0];
+              onCsv(file ? { name: file.name, text: await file.text() } : null);
+            }}
+          />
+        </label>
+      ) : (
+        <>
+          <label>
+            Bucket <input name="bucket" value={f.bucket} onChange={set('bucket')} required />
+          </label>
+          <label>
+            Key <input name="key" value={f.key} onChange={set('key')} required />
+          </label>
+        </>
+      )}
+    </fieldset>
+  );
+}
+
+function AttachmentFields({ f, setF }: { f: CampaignForm; setF: (f: CampaignForm) => void }) {
+  const set = fieldSetter(f, setF);
+  return (
+    <fieldset>
+      <legend>Attachment from S3 (optional)</legend>
+      <label>
+        Bucket <input name="attBucket" value={f.attBucket} onChange={set('attBucket')} />
+      </label>
+      <label>
+        Key template <input name="attKey" value={f.attKey} onChange={set('attKey')} placeholder="statements/{{ customerId }}.pdf" />
+      </label>
+      <label>
+        <input type="checkbox" name="attRequired" checked={f.attRequired} onChange={(e) => setF({ ...f, attRequired: e.target.checked })} /> Required (a recipient without it is
+        blocked; otherwise it goes to review)
+      </label>
+    </fieldset>
+  );
+}
+
+/** The subject, HTML and text as the sample recipient (a row of the CSV, or a made-up one) would get them. */
+function LivePreview({ f, csv, rows, sampleIndex, onSample }: { f: CampaignForm; csv: Csv | null; rows: Record<string, string>[]; sampleIndex: number; onSample: (i: number) => void }) {
+  const sample = rows[sampleIndex] ?? { email: 'sample@example.com', name: 'Sample Recipient' };
+  // Empty cells are no value, as in the build: a template using one fails here as it would block there.
+  const scope = Object.fromEntries(Object.entries(sample).filter(([, v]) => v !== ''));
+  const subject = render(plain, f.subject, scope);
+  const text = f.text ? render(plain, f.text, scope) : undefined;
+  const htmlOut = f.html ? render(html, f.html, scope) : undefined;
+  return (
+    <div className="live-preview" aria-live="polite">
+      <h2>Preview for a sample recipient</h2>
+      {rows.length > 1 && (
+        <label>
+          Sample{' '}
+          <select value={sampleIndex} onChange={(e) => onSample(Number(e.target.value))}>
+            {rows.map((r, i) => (
+              <option key={i} value={i}>
+                {r.email ?? `row ${i + 1}`}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <p className="meta">
+        {csv ? `${csv.name}: ${rows.length}${rows.length === 50 ? '+' : ''} rows read for the preview` : 'No list picked: a made-up sample recipient'} · to {String(sample.email ?? '')}
+      </p>
+      <p>
+        <strong>Subject:</strong> <span className="preview-subject">{subject.out}</span>
+      </p>
+      <ErrorText error={subject.error && `Subject: ${subject.error}`} />
+      {htmlOut?.out !== undefined && <HtmlFrame html={htmlOut.out} title="HTML preview" />}
+      <ErrorText error={htmlOut?.error && `HTML: ${htmlOut.error}`} />
+      {text?.out !== undefined && <pre className="text-part">{text.out}</pre>}
+      <ErrorText error={text?.error && `Text: ${text.error}`} />
+    </div>
   );
 }

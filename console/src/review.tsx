@@ -1,19 +1,6 @@
 import { useEffect, useState } from 'react';
-import { api, download, qs } from './api';
-import { ActionButton, ErrorText, Section, StatusBadge, usePoll, when } from './ui';
-
-/**
- * The message's HTML goes only into a frame with an empty `sandbox` (no scripts, no forms, an
- * opaque origin) whose document also carries its own CSP. Remote images stay blocked unless the
- * reviewer asks for them (`remote`); remote fonts, styles and everything else never load.
- */
-export function HtmlFrame({ html, title, remote = false }: { html: string; title: string; remote?: boolean }) {
-  const images = remote ? 'data: https: http:' : 'data:';
-  const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${images}; style-src 'unsafe-inline'"></head><body>${html}</body></html>`;
-  // A fresh frame for every document: a frame reused across srcdoc documents can keep showing (or
-  // report as loaded) the previous one while the next is still loading.
-  return <iframe key={doc} className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
-}
+import { api, download, qs, type Campaign, type MessagePreview, type RecipientDecision, type RecipientList, type Review, type ReviewItem, type TestSendResult } from './api';
+import { ActionButton, ErrorText, HtmlFrame, Section, StatusBadge, usePoll, when } from './ui';
 
 /** How many images (img, background, CSS url()) in a message's HTML would come from another server. */
 function remoteImageCount(html: string): number {
@@ -49,16 +36,16 @@ function formatAddress(x: unknown): string {
 const formatSize = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
 export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolean }) {
-  const { data: c, refresh: refreshCampaign } = usePoll(() => api('GET', `/campaigns/${id}`), [id], 3000);
+  const { data: c, refresh: refreshCampaign } = usePoll(() => api<Campaign>('GET', `/campaigns/${id}`), [id], 3000);
   const [after, setAfter] = useState<string[]>(['']);
-  const [review, setReview] = useState<any>();
+  const [review, setReview] = useState<Review>();
   const [reviewError, setReviewError] = useState<unknown>();
   const [selected, setSelected] = useState<number>(1);
   const loadReview = async () => {
     try {
-      const next = await api('GET', `/campaigns/${id}/review${qs({ limit: 50, cursor: after[after.length - 1] || undefined })}`);
+      const next = await api<Review>('GET', `/campaigns/${id}/review${qs({ limit: 50, cursor: after[after.length - 1] || undefined })}`);
       // Only the first page carries the fingerprint; later pages keep the one this review started with.
-      setReview((prev: any) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint, schedule: next.schedule ?? prev?.schedule }));
+      setReview((prev) => ({ ...next, fingerprint: next.fingerprint ?? prev?.fingerprint, schedule: next.schedule ?? prev?.schedule }));
       setReviewError(undefined);
     } catch (err) {
       setReviewError(err);
@@ -67,7 +54,6 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   // Loaded once per page, not polled: the fingerprint must be the one the reviewer looked at.
   useEffect(() => {
     void loadReview();
-    // eslint-disable-next-line
   }, [id, after]);
 
   const total = c?.counts?.total ?? 0;
@@ -83,74 +69,16 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
       <ErrorText error={reviewError} />
       {review && (
         <>
-          <table className="counts build-counts" aria-label="build statuses">
-            <tbody>
-              <tr>
-                {Object.entries(review.counts).map(([k, v]) => (
-                  <td key={k} className={`b-${k}`}>
-                    <strong>{v as number}</strong> {k.replace(/_/g, ' ')}
-                  </td>
-                ))}
-                <td>
-                  <strong>{review.undecided}</strong> undecided
-                </td>
-              </tr>
-            </tbody>
-          </table>
-          <Section title="Needs a decision or blocked">
-            <table className="list review-list">
-              <thead>
-                <tr>
-                  <th>#</th>
-                  <th>Address</th>
-                  <th>Name</th>
-                  <th>Status</th>
-                  <th>Reasons</th>
-                  <th>Decision</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {review.items.map((r: any) => (
-                  <tr key={r.id} data-recipient={r.id}>
-                    <td>{r.id}</td>
-                    <td>{r.email}</td>
-                    <td>{r.name}</td>
-                    <td>{r.buildStatus.replace(/_/g, ' ')}</td>
-                    <td className="reasons">{r.reasons.join('; ')}</td>
-                    <td>
-                      {r.buildStatus === 'needs_review' && (
-                        <Decision
-                          campaign={id}
-                          recipient={r}
-                          enabled={reviewing && can('campaigns:review')}
-                          onDecided={(included) => setReview({ ...review, items: review.items.map((x: any) => (x.id === r.id ? { ...x, included } : x)) })}
-                        />
-                      )}
-                    </td>
-                    <td>
-                      <button type="button" onClick={() => setSelected(r.id)}>
-                        Preview
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-                {review.items.length === 0 && (
-                  <tr>
-                    <td colSpan={7}>No recipient needs a decision or is blocked.</td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-            <div className="pager">
-              <button type="button" disabled={after.length <= 1} onClick={() => setAfter(after.slice(0, -1))}>
-                ← Previous
-              </button>
-              <button type="button" disabled={!review.nextCursor} onClick={() => setAfter([...after, review.nextCursor])}>
-                Next →
-              </button>
-            </div>
-          </Section>
+          <BuildCounts review={review} />
+          <ReviewList
+            campaign={id}
+            review={review}
+            canDecide={reviewing && can('campaigns:review')}
+            onDecided={(recipient, included) => setReview({ ...review, items: review.items.map((x) => (x.id === recipient ? { ...x, included } : x)) })}
+            onPreview={setSelected}
+            after={after}
+            onPage={setAfter}
+          />
         </>
       )}
       {c && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
@@ -177,12 +105,108 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   );
 }
 
-function Decision({ campaign, recipient, enabled, onDecided }: { campaign: string; recipient: any; enabled: boolean; onDecided: (included: boolean) => void }) {
+/** The build's counts per status, and how many recipients still await a decision. */
+function BuildCounts({ review }: { review: Review }) {
+  return (
+    <table className="counts build-counts" aria-label="build statuses">
+      <tbody>
+        <tr>
+          {Object.entries(review.counts).map(([k, v]) => (
+            <td key={k} className={`b-${k}`}>
+              <strong>{v}</strong> {k.replace(/_/g, ' ')}
+            </td>
+          ))}
+          <td>
+            <strong>{review.undecided}</strong> undecided
+          </td>
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
+/** The recipients that need a decision or are blocked, a page at a time (`after`: the cursors walked). */
+function ReviewList({
+  campaign,
+  review,
+  canDecide,
+  onDecided,
+  onPreview,
+  after,
+  onPage,
+}: {
+  campaign: string;
+  review: Review;
+  canDecide: boolean;
+  onDecided: (recipient: number, included: boolean) => void;
+  onPreview: (recipient: number) => void;
+  after: string[];
+  onPage: (after: string[]) => void;
+}) {
+  return (
+    <Section title="Needs a decision or blocked">
+      <table className="list review-list">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Address</th>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Reasons</th>
+            <th>Decision</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {review.items.map((r) => (
+            <tr key={r.id} data-recipient={r.id}>
+              <td>{r.id}</td>
+              <td>{r.email}</td>
+              <td>{r.name}</td>
+              <td>{r.buildStatus.replace(/_/g, ' ')}</td>
+              <td className="reasons">{r.reasons.join('; ')}</td>
+              <td>
+                {r.buildStatus === 'needs_review' && (
+                  <Decision
+                    campaign={campaign}
+                    recipient={r}
+                    enabled={canDecide}
+                    onDecided={(included) => onDecided(r.id, included)}
+                  />
+                )}
+              </td>
+              <td>
+                <button type="button" onClick={() => onPreview(r.id)}>
+                  Preview
+                </button>
+              </td>
+            </tr>
+          ))}
+          {review.items.length === 0 && (
+            <tr>
+              <td colSpan={7}>No recipient needs a decision or is blocked.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <div className="pager">
+        <button type="button" disabled={after.length <= 1} onClick={() => onPage(after.slice(0, -1))}>
+          ← Previous
+        </button>
+        <button type="button" disabled={!review.nextCursor} onClick={() => review.nextCursor && onPage([...after, review.nextCursor])}>
+          Next →
+        </button>
+      </div>
+    </Section>
+  );
+}
+
+function Decision({ campaign, recipient, enabled, onDecided }: { campaign: string; recipient: ReviewItem; enabled: boolean; onDecided: (included: boolean) => void }) {
   const [error, setError] = useState<unknown>();
   const set = async (include: boolean) => {
     setError(undefined);
     try {
-      const res = await api('POST', `/campaigns/${campaign}/recipients/${recipient.id}/decision`, { include });
+      const res = await api<RecipientDecision>('POST', `/campaigns/${campaign}/recipients/${recipient.id}/decision`, { include });
       onDecided(res.included);
     } catch (err) {
       setError(err);
@@ -208,7 +232,7 @@ function Decision({ campaign, recipient, enabled, onDecided }: { campaign: strin
 }
 
 function Preview({ campaign, recipient, total, onSelect }: { campaign: string; recipient: number; total: number; onSelect: (id: number) => void }) {
-  const [msg, setMsg] = useState<any>();
+  const [msg, setMsg] = useState<MessagePreview>();
   const [error, setError] = useState<unknown>();
   const [jump, setJump] = useState('');
   const [jumpError, setJumpError] = useState<unknown>();
@@ -218,7 +242,7 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
     setMsg(undefined);
     setRemote(false);
     setError(undefined);
-    api('GET', `/campaigns/${campaign}/recipients/${recipient}/preview`).then(
+    api<MessagePreview>('GET', `/campaigns/${campaign}/recipients/${recipient}/preview`).then(
       (m) => live && setMsg(m),
       (err) => live && setError(err),
     );
@@ -229,11 +253,11 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
   const findByAddress = async () => {
     setJumpError(undefined);
     // Walks the list a page at a time (never all at once) until the address turns up.
-    let cursor: number | undefined;
+    let cursor: string | undefined;
     const wanted = jump.trim().toLowerCase();
     for (let pages = 0; pages < 200; pages++) {
-      const page = await api('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
-      const hit = page.items.find((r: any) => r.email.toLowerCase() === wanted);
+      const page = await api<RecipientList>('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
+      const hit = page.items.find((r) => r.email.toLowerCase() === wanted);
       if (hit) return onSelect(hit.id);
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
@@ -263,88 +287,99 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
       </div>
       <ErrorText error={jumpError} />
       <ErrorText error={error} />
-      {msg && (
-        <div className="message">
-          <dl className="headers">
-            <dt>From</dt>
-            <dd>{formatAddress(msg.from)}</dd>
-            <dt>To</dt>
-            <dd className="to">{formatAddress(msg.to)}</dd>
-            {msg.cc && msg.cc.length > 0 && (
-              <>
-                <dt>Cc</dt>
-                <dd>{formatAddress(msg.cc)}</dd>
-              </>
-            )}
-            {msg.bcc && msg.bcc.length > 0 && (
-              <>
-                <dt>Bcc</dt>
-                <dd>{formatAddress(msg.bcc)}</dd>
-              </>
-            )}
-            {msg.replyTo && (
-              <>
-                <dt>Reply-To</dt>
-                <dd>{formatAddress(msg.replyTo)}</dd>
-              </>
-            )}
-            <dt>Subject</dt>
-            <dd className="subject">{msg.subject}</dd>
-            <dt>Date</dt>
-            <dd>{String(msg.date)}</dd>
-            <dt>Message-ID</dt>
-            <dd>
-              <code>{msg.messageId}</code>
-            </dd>
-            <dt>Build</dt>
-            <dd>
-              {msg.buildStatus.replace(/_/g, ' ')}
-              {msg.reasons.length > 0 ? `: ${msg.reasons.join('; ')}` : ''}
-            </dd>
-            <dt>Size</dt>
-            <dd>{formatSize(msg.size)}</dd>
-          </dl>
-          {msg.html ? (
-            <>
-              <RemoteImages count={remoteImageCount(msg.html)} on={remote} onChange={setRemote} />
-              <HtmlFrame html={msg.html} title="HTML part of the message" remote={remote} />
-            </>
-          ) : (
-            <p className="meta">No HTML part.</p>
-          )}
-          <h3>Text part</h3>
-          <pre className="text-part">{msg.text}</pre>
-          <h3>Attachments</h3>
-          {msg.attachments.length === 0 ? (
-            <p className="meta">None.</p>
-          ) : (
-            <ul className="attachments">
-              {msg.attachments.map((a: any, i: number) => (
-                <li key={i}>
-                  {a.filename} ({formatSize(a.size)}){' '}
-                  <ActionButton
-                    label={`Download ${a.filename}`}
-                    action={() => download(`/campaigns/${campaign}/recipients/${recipient}/attachment?n=${i}`, a.filename, 'application/octet-stream')}
-                  />
-                </li>
-              ))}
-            </ul>
-          )}
-          <p>
-            <ActionButton
-              label={msg.attachments.length ? 'Download the .eml (with its attachments)' : 'Download the .eml'}
-              action={() => download(`/campaigns/${campaign}/recipients/${recipient}/preview`, `campaign-${campaign}-recipient-${recipient}.eml`, 'message/rfc822')}
-            />
-          </p>
-        </div>
-      )}
+      {msg && <MessageView campaign={campaign} recipient={recipient} msg={msg} remote={remote} onRemote={setRemote} />}
     </Section>
+  );
+}
+
+/** A built message as its recipient would get it: headers, HTML (remote images on request), text and attachments. */
+function MessageView({ campaign, recipient, msg, remote, onRemote }: { campaign: string; recipient: number; msg: MessagePreview; remote: boolean; onRemote: (on: boolean) => void }) {
+  return (
+    <div className="message">
+      <MessageHeaders msg={msg} />
+      {msg.html ? (
+        <>
+          <RemoteImages count={remoteImageCount(msg.html)} on={remote} onChange={onRemote} />
+          <HtmlFrame html={msg.html} title="HTML part of the message" remote={remote} />
+        </>
+      ) : (
+        <p className="meta">No HTML part.</p>
+      )}
+      <h3>Text part</h3>
+      <pre className="text-part">{msg.text}</pre>
+      <h3>Attachments</h3>
+      {msg.attachments.length === 0 ? (
+        <p className="meta">None.</p>
+      ) : (
+        <ul className="attachments">
+          {msg.attachments.map((a, i) => (
+            <li key={i}>
+              {a.filename} ({formatSize(a.size)}){' '}
+              <ActionButton
+                label={`Download ${a.filename}`}
+                action={() => download(`/campaigns/${campaign}/recipients/${recipient}/attachment?n=${i}`, a.filename, 'application/octet-stream')}
+              />
+            </li>
+          ))}
+        </ul>
+      )}
+      <p>
+        <ActionButton
+          label={msg.attachments.length ? 'Download the .eml (with its attachments)' : 'Download the .eml'}
+          action={() => download(`/campaigns/${campaign}/recipients/${recipient}/preview`, `campaign-${campaign}-recipient-${recipient}.eml`, 'message/rfc822')}
+        />
+      </p>
+    </div>
+  );
+}
+
+function MessageHeaders({ msg }: { msg: MessagePreview }) {
+  return (
+    <dl className="headers">
+      <dt>From</dt>
+      <dd>{formatAddress(msg.from)}</dd>
+      <dt>To</dt>
+      <dd className="to">{formatAddress(msg.to)}</dd>
+      {msg.cc && msg.cc.length > 0 && (
+        <>
+          <dt>Cc</dt>
+          <dd>{formatAddress(msg.cc)}</dd>
+        </>
+      )}
+      {msg.bcc && msg.bcc.length > 0 && (
+        <>
+          <dt>Bcc</dt>
+          <dd>{formatAddress(msg.bcc)}</dd>
+        </>
+      )}
+      {msg.replyTo && (
+        <>
+          <dt>Reply-To</dt>
+          <dd>{formatAddress(msg.replyTo)}</dd>
+        </>
+      )}
+      <dt>Subject</dt>
+      <dd className="subject">{msg.subject}</dd>
+      <dt>Date</dt>
+      <dd>{String(msg.date)}</dd>
+      <dt>Message-ID</dt>
+      <dd>
+        <code>{msg.messageId}</code>
+      </dd>
+      <dt>Build</dt>
+      <dd>
+        {msg.buildStatus.replace(/_/g, ' ')}
+        {msg.reasons.length > 0 ? `: ${msg.reasons.join('; ')}` : ''}
+      </dd>
+      <dt>Size</dt>
+      <dd>{formatSize(msg.size)}</dd>
+    </dl>
   );
 }
 
 function TestSend({ campaign, recipient }: { campaign: string; recipient: number }) {
   const [to, setTo] = useState('');
-  const [result, setResult] = useState<any>();
+  const [result, setResult] = useState<TestSendResult>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   return (
@@ -357,7 +392,7 @@ function TestSend({ campaign, recipient }: { campaign: string; recipient: number
           setResult(undefined);
           setError(undefined);
           try {
-            setResult(await api('POST', `/campaigns/${campaign}/test-send`, { to, recipientId: recipient }));
+            setResult(await api<TestSendResult>('POST', `/campaigns/${campaign}/test-send`, { to, recipientId: recipient }));
           } catch (err) {
             setError(err);
           } finally {
@@ -392,7 +427,7 @@ function Decide({
 }: {
   campaign: string;
   fingerprint?: string;
-  schedule?: { start: string; summary: string };
+  schedule?: Review['schedule'];
   fourEyes?: boolean;
   onDone: () => Promise<void>;
   onReload: () => Promise<void>;
@@ -442,5 +477,3 @@ function Decide({
     </Section>
   );
 }
-
-;

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { api, qs, type AuditList } from './api';
 
 export function ErrorText({ error }: { error: unknown }) {
   if (!error) return null;
@@ -171,3 +172,83 @@ export function SafeLink({ href, children }: { href?: string; children: ReactNod
 export const go = (path: string) => {
   window.location.hash = `#/${path}`;
 };
+
+/** Previous and next over cursor pages; "next" is offered while the API gave a cursor for it. */
+export function Pager({ page, onPrev, next, onNext }: { page: number; onPrev: () => void; next?: string; onNext: (cursor: string) => void }) {
+  return (
+    <div className="pager">
+      <button type="button" onClick={onPrev} disabled={page <= 1}>
+        ← Previous
+      </button>
+      <span>Page {page}</span>
+      <button type="button" onClick={() => next && onNext(next)} disabled={!next}>
+        Next →
+      </button>
+    </div>
+  );
+}
+
+/**
+ * The message's HTML goes only into a frame with an empty `sandbox` (no scripts, no forms, an
+ * opaque origin) whose document also carries its own CSP. Remote images stay blocked unless the
+ * reviewer asks for them (`remote`); remote fonts, styles and everything else never load.
+ */
+export function HtmlFrame({ html, title, remote = false }: { html: string; title: string; remote?: boolean }) {
+  const images = remote ? 'data: https: http:' : 'data:';
+  const doc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${images}; style-src 'unsafe-inline'"></head><body>${html}</body></html>`;
+  // A fresh frame for every document: a frame reused across srcdoc documents can keep showing (or
+  // report as loaded) the previous one while the next is still loading.
+  return <iframe key={doc} className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
+}
+
+export function AuditTrail({ campaign, filters = false }: { campaign?: string; filters?: boolean }) {
+  const [f, setF] = useState({ action: '', principal: '', campaign: campaign ?? '' });
+  const pages = useCursorPages();
+  const { data, error } = usePoll(() => api<AuditList>('GET', `/audit${qs({ ...f, limit: 25, cursor: pages.cursor })}`), [f, pages.cursor], 5000);
+  return (
+    <Section title="Audit trail" id="audit">
+      {filters && (
+        <div className="toolbar">
+          {(['action', 'principal', 'campaign'] as const).map((k) => (
+            <label key={k}>
+              {k}{' '}
+              <input
+                value={f[k]}
+                onChange={(e) => {
+                  setF({ ...f, [k]: e.target.value.trim() });
+                  pages.reset();
+                }}
+              />
+            </label>
+          ))}
+        </div>
+      )}
+      <ErrorText error={error} />
+      <table className="list audit">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Who</th>
+            <th>Action</th>
+            {!campaign && <th>Campaign</th>}
+            <th>Subject</th>
+            <th>Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.items.map((a) => (
+            <tr key={a.id}>
+              <td>{when(a.at)}</td>
+              <td>{a.principal}</td>
+              <td>{a.action}</td>
+              {!campaign && <td>{a.campaignId && <a href={`#/campaigns/${a.campaignId}`}>{a.campaignId.slice(0, 8)}</a>}</td>}
+              <td>{a.subject}</td>
+              <td className="details">{JSON.stringify(a.details)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Pager page={pages.page} onPrev={pages.prev} next={data?.nextCursor} onNext={pages.next} />
+    </Section>
+  );
+}

@@ -2,7 +2,9 @@ import { ImapFlow } from 'imapflow';
 import { Router } from 'express';
 import { z } from 'zod';
 import {
+  accountListResponse,
   accountResponse,
+  accountVerifyResponse,
   createAccountSchema,
   defaultPort,
   updateAccountSchema,
@@ -45,14 +47,6 @@ const view = (a: accounts.AccountRow) => ({
   oauth2: oauth2View(a),
   createdAt: a.createdAt,
   updatedAt: a.updatedAt,
-});
-
-const listResponse = z.object({ items: z.array(accountResponse) });
-const verifyResponse = z.object({
-  /** Getting an access token, for an OAuth2 account: a refusal in words, with the provider's codes. */
-  oauth2: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
-  smtp: z.object({ ok: z.boolean(), error: z.string().optional() }),
-  imap: z.object({ ok: z.boolean(), error: z.string().optional(), sentFolder: z.string().optional() }).optional(),
 });
 
 /**
@@ -140,7 +134,7 @@ export function accountRouter({
   const params = { name: accountParam };
   const loadAccount = ({ caller, params }: { caller: Caller; params: { name: string } }) => load(caller.tenant, params.name);
 
-  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: listResponse }, async ({ caller }, _req, res) => {
+  router.get('/accounts', route({ scope: 'accounts:admin', summary: "List the tenant's SMTP accounts (never their passwords)", response: accountListResponse }, async ({ caller }, _req, res) => {
     res.json({ items: (await accounts.listAccounts(sql, caller.tenant)).map(view) });
   }));
 
@@ -197,7 +191,7 @@ export function accountRouter({
     res.json({ deleted: before.name });
   }));
 
-  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', params, load: loadAccount, response: verifyResponse }, async ({ loaded: row }, _req, res) => {
+  router.post('/accounts/:name/verify', route({ scope: 'accounts:admin', summary: 'Log in to the SMTP and IMAP servers and report each result', params, load: loadAccount, response: accountVerifyResponse }, async ({ loaded: row }, _req, res) => {
     let endpoints: ReturnType<typeof endpointsOf>;
     try {
       endpoints = endpointsOf(row, box);
@@ -216,7 +210,7 @@ export function accountRouter({
       (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP', tokens !== undefined) }),
     );
     smtp.close();
-    let imapResult: z.infer<typeof verifyResponse>['imap'];
+    let imapResult: z.infer<typeof accountVerifyResponse>['imap'];
     if (endpoints.imap) {
       let imap: ImapFlow | undefined;
       try {

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { meResponse, sentPerMinuteResponse } from '../contract/responses.js';
 import { sentPerMinute } from '../db/campaign-stats.js';
 import type { Sql } from '../db/sql.js';
 import { campaignLoader } from './campaign-access.js';
@@ -7,14 +8,7 @@ import { campaignParam } from './params.js';
 import { route } from './route.js';
 import { perMinuteLimitOf, type ScheduleDeps } from './schedule.js';
 
-const meResponse = z.object({ tenant: z.string(), principal: z.string(), person: z.string(), scopes: z.array(z.string()) });
-
 const sentPerMinuteQuery = z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }).strict();
-
-const sentPerMinuteResponse = z.object({
-  minutes: z.array(z.object({ at: z.iso.datetime(), sent: z.number().int() })),
-  limit: z.object({ messagesPerMinute: z.number().optional(), from: z.enum(['throttle', 'account']).optional() }),
-});
 
 /** What the console needs beyond the campaign routes: who is calling, and the send rate over time. */
 export function consoleApiRouter(deps: ScheduleDeps & { sql: Sql }): Router {

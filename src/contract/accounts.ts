@@ -88,5 +88,15 @@ export const accountResponse = z.object({
   updatedAt: z.date().or(z.string()),
 });
 
+export const accountListResponse = z.object({ items: z.array(accountResponse) });
+
+/** What verify found: each login in words (a refusal never carries the remote's own bytes). */
+export const accountVerifyResponse = z.object({
+  /** Getting an access token, for an OAuth2 account: a refusal in words, with the provider's codes. */
+  oauth2: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
+  smtp: z.object({ ok: z.boolean(), error: z.string().optional() }),
+  imap: z.object({ ok: z.boolean(), error: z.string().optional(), sentFolder: z.string().optional() }).optional(),
+});
+
 export const defaultPort = (kind: 'smtp' | 'imap', sec: 'tls' | 'starttls' | 'plain') =>
   kind === 'smtp' ? (sec === 'tls' ? 465 : 587) : sec === 'tls' ? 993 : 143;

@@ -16,6 +16,9 @@ export const campaignCreatedResponse = z.object({
   temporalUrl: z.url().optional(),
 });
 
+/** The calling key, as the console shows it. */
+export const meResponse = z.object({ tenant: z.string(), principal: z.string(), person: z.string(), scopes: z.array(z.string()) });
+
 export const transitionResponse = z.object({ status: campaignStatus });
 
 const counts = <T extends readonly string[]>(all: T) => z.object(Object.fromEntries(all.map((s) => [s, z.number().int()])) as Record<T[number], z.ZodNumber>);
@@ -202,3 +205,9 @@ export const previewResponse = z.object({
 });
 
 export const testSendResponse = z.object({ to: z.string(), recipientId: z.number().int(), messageId: z.string(), response: z.string().optional() });
+
+/** Messages sent per minute (oldest first) and the campaign's known per-minute limit, for the console's chart. */
+export const sentPerMinuteResponse = z.object({
+  minutes: z.array(z.object({ at: date, sent: z.number().int() })),
+  limit: z.object({ messagesPerMinute: z.number().optional(), from: z.enum(['throttle', 'account']).optional() }),
+});
