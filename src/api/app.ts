@@ -33,6 +33,7 @@ import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
 import { configureUnsubscribe } from '../unsubscribe/token.js';
 import { configureMessageIds } from '../mail/message-id.js';
 import { configureBounceChecks } from '../bounces/schedule.js';
+import { QueueCounts } from './schedule.js';
 
 export interface AppDeps {
   sql: Sql;
@@ -225,16 +226,17 @@ function apiV1(deps: AppDeps, limits: ApiLimits, budgets: ReturnType<typeof requ
   v1.use(methodGuard(v1));
   v1.use(express.json({ limit: '20mb' }));
   const defaultAccountLimits = deps.defaultAccountLimits ?? {};
+  const queueCounts = new QueueCounts();
   v1.use(campaignViewRouter(deps));
-  v1.use(campaignRouter({ ...deps, defaultAccountLimits, maxRecipients: limits.recipientsPerCampaign }));
+  v1.use(campaignRouter({ ...deps, defaultAccountLimits, queueCounts, maxRecipients: limits.recipientsPerCampaign }));
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
   v1.use(accountRouter({ ...deps, maxAccounts: limits.accountsPerTenant }));
-  v1.use(reviewRouter({ ...deps, defaultAccountLimits, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
+  v1.use(reviewRouter({ ...deps, defaultAccountLimits, queueCounts, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));
-  v1.use(consoleApiRouter({ ...deps, defaultAccountLimits }));
+  v1.use(consoleApiRouter({ ...deps, defaultAccountLimits, queueCounts }));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });

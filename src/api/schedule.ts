@@ -1,6 +1,7 @@
 import type { AccountLimitSettings } from '../contract/accounts.js';
 import { getAccount } from '../db/accounts.js';
-import { accountQueue } from '../db/account-queue.js';
+import { LRUCache } from 'lru-cache';
+import { remainingOf, sendingCampaigns } from '../db/account-queue.js';
 import type { CampaignRow } from '../db/campaigns.js';
 import { sendsInLastDay, throttleKey } from '../db/send-slots.js';
 import type { Db } from '../db/sql.js';
@@ -21,6 +22,36 @@ export interface ScheduleDeps {
   sql: Db;
   /** The limits of the account SMTP_URL configures, as the workers keep to them. */
   defaultAccountLimits: AccountLimitSettings;
+  /** What the other campaigns of an account have left, counted at most every few seconds. */
+  queueCounts: QueueCounts;
+}
+
+/**
+ * How long what another campaign has left to send is reused for the schedules of the campaigns
+ * queued behind it. Within that time the count can only be too high (a sending campaign's list
+ * only shrinks), so a schedule read in it is at most that many seconds of sending too late.
+ */
+const QUEUE_COUNT_TTL_MS = 5_000;
+
+/**
+ * The queue ahead of a campaign, counted once for every reader: a console polling a campaign
+ * every few seconds, or many campaigns queued behind one large one, do not each count every list
+ * of the account again. A campaign's own remaining messages are never taken from here.
+ */
+export class QueueCounts {
+  private readonly cache = new LRUCache<string, number>({ max: 10_000, ttl: QUEUE_COUNT_TTL_MS });
+  /** Statements that counted a list: what the cache saved is visible in tests. */
+  counted = 0;
+
+  async remaining(sql: Db, campaignIds: readonly string[]): Promise<number> {
+    const missing = campaignIds.filter((id) => !this.cache.has(id));
+    if (missing.length > 0) {
+      this.counted++;
+      const fresh = await remainingOf(sql, missing);
+      for (const id of missing) this.cache.set(id, fresh.get(id) ?? 0);
+    }
+    return campaignIds.reduce((n, id) => n + (this.cache.get(id) ?? 0), 0);
+  }
 }
 
 /**
@@ -44,19 +75,19 @@ export async function perMinuteLimitOf(deps: ScheduleDeps, c: CampaignRow): Prom
 export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow, known?: { remaining: number }): Promise<Schedule | undefined> {
   if (!PLANNED.includes(c.status)) return undefined;
   const limits = await accountLimitsOf(deps, c);
-  // `known`: the caller counted this campaign's remaining messages already; only the others are counted here.
-  const queue = await accountQueue(deps.sql, c.tenant, c.account, known ? c.id : undefined);
-  const mine = known ? { remaining: known.remaining } : queue.find((q) => q.id === c.id);
-  if (!mine || mine.remaining === 0) return undefined;
+  // `known`: the caller counted this campaign's remaining messages already.
+  const remaining = known?.remaining ?? (await remainingOf(deps.sql, [c.id])).get(c.id) ?? 0;
+  if (remaining === 0) return undefined;
   // Ahead of it: what is sending now and was approved before it (all of it, while it awaits review).
   const decided = c.decidedAt?.getTime() ?? Number.POSITIVE_INFINITY;
-  const queuedAhead = queue
-    .filter((q) => q.id !== c.id && q.status === 'sending' && (q.decidedAt?.getTime() ?? 0) < decided)
-    .reduce((n, q) => n + q.remaining, 0);
+  const ahead = (await sendingCampaigns(deps.sql, c.tenant, c.account))
+    .filter((q) => q.id !== c.id && (q.decidedAt?.getTime() ?? 0) < decided)
+    .map((q) => q.id);
+  const queuedAhead = await deps.queueCounts.remaining(deps.sql, ahead);
   const sent = limits.messagesPerDay ? await sendsInLastDay(deps.sql, throttleKey(c.tenant, c.account), limits.messagesPerDay) : [];
   const startAt = Math.max(Date.now(), c.definition.startAt ? Date.parse(c.definition.startAt) : 0);
   return expectedSchedule({
-    messages: mine.remaining,
+    messages: remaining,
     queuedAhead,
     startAt,
     accountPerMinute: limits.messagesPerMinute,

@@ -4,27 +4,31 @@ import type { Db } from './sql.js';
 // What an account still has to send: the messages its campaigns have not sent yet. The schedule
 // a reviewer sees is planned from it.
 
-export interface QueuedCampaign {
+/** A campaign of the account that is sending now, and when it was approved. */
+export interface SendingCampaign {
   id: string;
-  status: string;
   decidedAt: Date | null;
-  /** Sendable recipients that have not been sent (nor failed, nor been skipped) yet. */
-  remaining: number;
 }
 
 /**
- * The account's unfinished campaigns that will send, with what each has left. The configured
- * `default` account is one account for every tenant (its limits are shared), so its queue is too.
- * `except`: a campaign the caller has counted already; then only the others that are sending (what
- * is queued ahead of it) are read, and its own list is not read again.
+ * The account's campaigns that are sending now. The configured `default` account is one account
+ * for every tenant (its limits are shared), so its queue is too. Reads campaigns only, never a list.
  */
-export async function accountQueue(db: Db, tenant: string, account: string, except?: string): Promise<QueuedCampaign[]> {
-  return db<QueuedCampaign[]>`
-    SELECT c.id, c.status, c.decided_at,
-           (SELECT count(*)::int FROM recipients
-            WHERE campaign_id = c.id AND send_status IN ('pending', 'sending') AND ${sendable(db)}) AS remaining
-    FROM campaigns c
-    WHERE c.account = ${account} AND (${account} = 'default' OR c.tenant = ${tenant})
-      AND c.status IN ('awaiting_review', 'scheduled', 'sending', 'paused')
-      ${except === undefined ? db`` : db`AND c.id <> ${except} AND c.status = 'sending'`}`;
+export async function sendingCampaigns(db: Db, tenant: string, account: string): Promise<SendingCampaign[]> {
+  return db<SendingCampaign[]>`
+    SELECT id, decided_at FROM campaigns
+    WHERE account = ${account} AND (${account} = 'default' OR tenant = ${tenant}) AND status = 'sending'`;
+}
+
+/**
+ * What each campaign has left to send: sendable recipients that have not been sent (nor failed,
+ * nor been skipped) yet, in one statement. A campaign with nothing left is absent.
+ */
+export async function remainingOf(db: Db, campaignIds: readonly string[]): Promise<Map<string, number>> {
+  if (campaignIds.length === 0) return new Map();
+  const rows = await db<{ campaignId: string; n: number }[]>`
+    SELECT campaign_id, count(*)::int AS n FROM recipients
+    WHERE campaign_id = ANY(${campaignIds as string[]}::uuid[]) AND send_status IN ('pending', 'sending') AND ${sendable(db)}
+    GROUP BY campaign_id`;
+  return new Map(rows.map((r) => [r.campaignId, r.n]));
 }
