@@ -41,7 +41,7 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*', 'fs', 'path', 'crypto', 'os', 'net', 'http', 'https', 'child_process'], message: 'workflow code must not do I/O: use an activity' },
             { group: ['postgres', 'nodemailer', 'nodemailer/*', 'imapflow', '@aws-sdk/*', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'workflow code must not do I/O: use an activity' },
-            { group: ['../db/*', '../mail/*', '../api/*', '../worker/*', '../dev/*', '../delivery/*'], message: 'workflow code must not do I/O: use an activity', allowTypeImports: true },
+            { group: ['../db/*', '../mail/*', '../api/*', '../worker/*', '../dev/*', '../s3/*', '../build/*', '../bounces/*', '../unsubscribe/*', '../followups/*', '../review/*', '../net/*', '../crypto/*', '../logger.js', '../metrics.js', '../config.js', '../temporal.js'], message: 'workflow code must not do I/O: use an activity', allowTypeImports: true },
             { group: ['../activities/*', '../activities'], message: 'import activity types only (import type), and call them through proxyActivities', allowTypeImports: true },
           ],
         },

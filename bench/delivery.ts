@@ -22,6 +22,7 @@ import { SmtpSink } from '../src/dev/smtp-sink.js';
 import { createDatabaseIfMissing } from '../src/dev/postgres.js';
 import { createLogger } from '../src/logger.js';
 import { buildMessage, CampaignRenderer } from '../src/mail/message.js';
+import { Templates } from '../src/mail/templates.js';
 import { messageIdFor } from '../src/mail/message-id.js';
 import type { floorParent } from './floor/workflows.js';
 import { add, chainCost, workflowsCost, type HistoryCost } from './histories.js';
@@ -148,7 +149,7 @@ async function startSink(): Promise<{ name: string; port: number; stop(): Promis
 
 /** The ceiling: messages built once, then each run sends them all through a pooled transport. */
 async function prebuiltCeiling(port: number): Promise<() => Promise<number>> {
-  const renderer = new CampaignRenderer(definition);
+  const renderer = new CampaignRenderer(definition, new Templates());
   const date = new Date();
   const built = await Promise.all(
     recipients.map((r, i) => renderer.render({ id: i + 1, ...r }).then((parts) => buildMessage(parts, messageIdFor('ceiling', i + 1, 'billing@acme.test'), date))),

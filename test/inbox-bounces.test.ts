@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { bounceScheduleId, ensureBounceSchedules, removeBounceSchedule } from '../src/bounces/schedule.js';
+import { bounceScheduleId, DEFAULT_BOUNCE_CHECKS, ensureBounceSchedules, removeBounceSchedule } from '../src/bounces/schedule.js';
 import { createLogger } from '../src/logger.js';
 import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
@@ -48,7 +48,7 @@ test('the schedule reads Postfix and Exchange reports and a plain bounce: perman
   );
   const logger = createLogger('test', 'silent');
   // At worker start, twice: idempotent.
-  for (let i = 0; i < 2; i++) await ensureBounceSchedules({ client: h.client, sql: h.sql, taskQueue: h.taskQueue, defaultImap: true, logger });
+  for (let i = 0; i < 2; i++) await ensureBounceSchedules({ client: h.client, sql: h.sql, taskQueue: h.taskQueue, defaultImap: true, logger, bounceChecks: DEFAULT_BOUNCE_CHECKS });
   const handle = h.client.schedule.getHandle(bounceScheduleId(h.taskQueue, 'default'));
   const described = await handle.describe();
   assert.equal(described.spec.intervals?.[0]?.every, 300_000);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
-import { API_KEY, startHarness, TEST_MASTER_KEY, type Harness } from './helpers/harness.js';
+import { API_KEY, startHarness, type Harness } from './helpers/harness.js';
 import { randomBytes } from 'node:crypto';
-import { configureUnsubscribe } from '../src/unsubscribe/token.js';
+import { UnsubscribeLinks } from '../src/unsubscribe/token.js';
+import { startExtraApi } from './helpers/app.js';
 
 const PUBLIC_URL = 'https://mailer.example.test';
 let h: Harness;
@@ -130,19 +131,21 @@ test('listUnsubscribe is validated: oneClick must be true, mailto an address', a
 
 test('a link keeps working through a rotation of every installation key: it is signed with its campaign’s own key', async () => {
   const link = linkOf(received.get('customer3@example.com')!);
-  // The rotation the README describes, done to the end: a new MASTER_KEY, the old one no longer
-  // in MASTER_KEY_PREVIOUS, and an UNSUBSCRIBE_KEY set where there was none.
-  configureUnsubscribe({ masterKey: randomBytes(32).toString('hex'), previousMasterKeys: [], key: randomBytes(24).toString('base64') });
+  // The rotation the README describes, done to the end: an API started with a new MASTER_KEY, the
+  // old one no longer in MASTER_KEY_PREVIOUS, and an UNSUBSCRIBE_KEY set where there was none.
+  const masterKey = randomBytes(32).toString('hex');
+  const rotated = await startExtraApi(h, { masterKey, unsubscribeLinks: new UnsubscribeLinks({ publicUrl: PUBLIC_URL, masterKey, previousMasterKeys: [], key: randomBytes(24).toString('base64') }) });
+  const postTo = (url: string, body: URLSearchParams) => fetch(rotated.baseUrl + new URL(url).pathname, { method: 'POST', body });
   try {
-    const page = await fetch(h.baseUrl + new URL(link).pathname);
+    const page = await fetch(rotated.baseUrl + new URL(link).pathname);
     assert.equal(page.status, 200, 'the confirmation page still opens');
-    const res = await post(link, new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }));
+    const res = await postTo(link, new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }));
     assert.equal(res.status, 200);
     assert.ok((await suppressions()).includes('customer3@example.com'));
     // And a link with its MAC moved to another recipient still does not verify.
     const other = linkOf(received.get('customer1@example.com')!).replace(/\.[A-Za-z0-9_-]{43}$/, link.slice(-44));
-    assert.equal((await post(other, new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }))).status, 404);
+    assert.equal((await postTo(other, new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }))).status, 404);
   } finally {
-    configureUnsubscribe({ masterKey: TEST_MASTER_KEY, previousMasterKeys: [], key: '' });
+    await rotated.close();
   }
 });

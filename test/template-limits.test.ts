@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { configureTemplateLimits, DEFAULT_TEMPLATE_LIMITS } from '../src/mail/templates.js';
+import { DEFAULT_TEMPLATE_LIMITS, Templates } from '../src/mail/templates.js';
 import { createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { startExtraApi } from './helpers/app.js';
 import { startHarness, type Harness } from './helpers/harness.js';
@@ -14,7 +14,6 @@ before(async () => {
   h = await startHarness({ imap: false });
 });
 after(async () => {
-  configureTemplateLimits(DEFAULT_TEMPLATE_LIMITS);
   await h?.close();
 });
 
@@ -100,13 +99,13 @@ describe('template limits', () => {
   });
 
   test('a template over the parse limit is a 422 naming the field', async () => {
-    configureTemplateLimits({ ...DEFAULT_TEMPLATE_LIMITS, parseChars: 2000 });
+    const api = await startExtraApi(h, { templates: new Templates({ ...DEFAULT_TEMPLATE_LIMITS, parseChars: 2000 }) });
     try {
-      const res = await h.api('POST', '/api/v1/campaigns', { ...body(), text: `Dear {{ name }}, ${'x'.repeat(3000)}` });
+      const res = await api.api('POST', '/api/v1/campaigns', { ...body(), text: `Dear {{ name }}, ${'x'.repeat(3000)}` });
       assert.equal(res.status, 422);
       assert.ok(res.body.problems.some((p: { path: string; message: string }) => p.path === 'text' && /parse length limit exceeded/.test(p.message)), JSON.stringify(res.body));
     } finally {
-      configureTemplateLimits(DEFAULT_TEMPLATE_LIMITS);
+      await api.close();
     }
   });
 

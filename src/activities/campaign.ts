@@ -13,31 +13,36 @@ import { holdKey, releaseAccount } from '../db/send-slots.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 import type { DecisionAudit, SignalAction } from '../contract/messages.js';
 
-/** The campaign's record: status changes, review decisions, the cursor over its recipients. */
-export function createCampaignActivities({ sql, logger }: ActivityDeps) {
-  /**
-   * The audit row of a decision, written in the transaction of the change. A request the REST API
-   * recorded (`apiRequest`, used once) is written under the caller the API authenticated; any
-   * other sender under what it wrote in `by`, marked `update:` or `signal:`.
-   */
-  async function auditDecision(tx: Db, campaignId: string, tenant: string, a: DecisionAudit, extra: Record<string, unknown>, taken?: DecisionRequest) {
-    const viaApi = taken ?? (a.apiRequest ? await takeDecisionRequest(tx, a.apiRequest, campaignId, a.action) : undefined);
-    await appendAudit(tx, {
-      tenant,
-      principal: viaApi ? viaApi.principal : `${a.via}:${a.by}`,
-      action: `campaign.${a.action}`,
-      campaignId,
-      requestId: a.auditId,
-      details: {
-        ...extra,
-        ...(a.note ? { note: a.note } : {}),
-        ...(a.reason ? { reason: a.reason } : {}),
-        ...(viaApi ? { person: viaApi.person } : {}),
-        via: viaApi ? 'api' : a.via === 'signal' ? 'temporal-signal' : 'temporal-update',
-      },
-    });
-  }
+/**
+ * The audit row of a decision, written in the transaction of the change. A request the REST API
+ * recorded (`apiRequest`, used once) is written under the caller the API authenticated; any
+ * other sender under what it wrote in `by`, marked `update:` or `signal:`.
+ */
+async function auditDecision(tx: Db, campaignId: string, tenant: string, a: DecisionAudit, extra: Record<string, unknown>, taken?: DecisionRequest) {
+  const viaApi = taken ?? (a.apiRequest ? await takeDecisionRequest(tx, a.apiRequest, campaignId, a.action) : undefined);
+  await appendAudit(tx, {
+    tenant,
+    principal: viaApi ? viaApi.principal : `${a.via}:${a.by}`,
+    action: `campaign.${a.action}`,
+    campaignId,
+    requestId: a.auditId,
+    details: {
+      ...extra,
+      ...(a.note ? { note: a.note } : {}),
+      ...(a.reason ? { reason: a.reason } : {}),
+      ...(viaApi ? { person: viaApi.person } : {}),
+      via: viaApi ? 'api' : a.via === 'signal' ? 'temporal-signal' : 'temporal-update',
+    },
+  });
+}
 
+/** The campaign's record: status changes, review decisions, the cursor over its recipients. */
+export function createCampaignActivities(deps: ActivityDeps) {
+  return { ...decisionActivities(deps), ...pilotActivities(deps), ...progressActivities(deps) };
+}
+
+/** Status changes and review decisions, each with its audit row in the same transaction. */
+function decisionActivities({ sql, logger }: ActivityDeps) {
   return {
     /**
      * `audit` is set when a person steered the campaign (REST, an Update or a Signal): the row is
@@ -108,6 +113,12 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       return {};
     },
 
+  };
+}
+
+/** The pilot batch: chosen, counted, and a person's decision to continue or reject. */
+function pilotActivities({ sql, logger }: ActivityDeps) {
+  return {
     /**
      * Picks the pilot batch out of the recipients approved for sending (list order, or the
      * campaign's seeded sample) and marks it; how many it took. A retry picks the same ones.
@@ -163,6 +174,12 @@ export function createCampaignActivities({ sql, logger }: ActivityDeps) {
       return {};
     },
 
+  };
+}
+
+/** Expiry, the cursor over sendable recipients, cancels and the final statuses. */
+function progressActivities({ sql, logger }: ActivityDeps) {
+  return {
     /** The review window closed with no decision: nothing is sent. */
     async expireCampaign({ campaignId, after }: CampaignRef & { after: string }) {
       await sql.begin(async (tx) => {

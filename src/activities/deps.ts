@@ -3,6 +3,8 @@ import type { Metrics } from '../metrics.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { AccountPool } from '../mail/account-pool.js';
+import type { Templates } from '../mail/templates.js';
+import type { UnsubscribeLinks } from '../unsubscribe/token.js';
 import type { S3Store } from '../s3/client.js';
 import type { S3Location } from '../s3/locations.js';
 
@@ -21,6 +23,10 @@ export interface ActivityDeps {
   /** Recipients one campaign may have (MAX_RECIPIENTS_PER_CAMPAIGN); a longer list fails the build. */
   maxRecipients?: number;
   metrics: Metrics;
+  /** The template limits of this process (TEMPLATE_*). */
+  templates: Templates;
+  /** How List-Unsubscribe links are made (PUBLIC_URL, UNSUBSCRIBE_KEY, MASTER_KEY). */
+  unsubscribeLinks: UnsubscribeLinks;
   /** The accounts' INBOXes, for the bounce check (src/bounces). */
   bounceInbox?: BounceInboxDeps;
 }

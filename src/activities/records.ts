@@ -42,7 +42,7 @@ export async function accountOf(deps: ActivityDeps, campaign: { tenant: string; 
 export async function recipientMessage(deps: ActivityDeps, campaignId: string, recipientId: number, messageDate: Date, messageId?: string) {
   const campaign = await existingCampaign(deps.sql, campaignId);
   const r = await existingRecipient(deps.sql, campaignId, recipientId);
-  const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { date: messageDate, messageId });
+  const built = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), deps, { date: messageDate, messageId });
   return { campaign, recipient: r, ...built };
 }
 
@@ -59,7 +59,7 @@ export async function messageFromRecords(
 ): Promise<RecipientMessage> {
   const { campaign, recipient } = records;
   const s3 = scopedStore(deps.s3, policyOf(campaign.tenant, records.tenant, deps.s3Locations ?? []).s3Locations);
-  const built = await composeRecipientMessage(campaign, recipient, s3, { date: messageDate, messageId });
+  const built = await composeRecipientMessage(campaign, recipient, s3, deps, { date: messageDate, messageId });
   return { campaign, recipient, ...built };
 }
 

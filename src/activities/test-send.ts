@@ -56,7 +56,7 @@ export function createTestSendActivities(deps: ActivityDeps) {
       const test = { to, id: workflowExecution?.workflowId ?? activityId };
       let msg: Awaited<ReturnType<typeof composeRecipientMessage>>;
       try {
-        msg = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), { test });
+        msg = await composeRecipientMessage(campaign, r, await tenantS3(deps, campaign.tenant), deps, { test });
       } catch (err) {
         if (err instanceof ObjectChangedError) throw ApplicationFailure.nonRetryable(err.message, ATTACHMENT_CHANGED);
         if (err instanceof LocationDeniedError) throw ApplicationFailure.nonRetryable(err.message, LOCATION_DENIED);

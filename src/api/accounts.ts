@@ -15,7 +15,7 @@ import * as accounts from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../logger.js';
-import { syncBounceSchedule } from '../bounces/schedule.js';
+import { syncBounceSchedule, type BounceCheckSettings } from '../bounces/schedule.js';
 import type { Sql } from '../db/sql.js';
 import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { findSentFolder, imapOptions } from '../mail/imap.js';
@@ -91,6 +91,7 @@ export function accountRouter({
   client: Client;
   taskQueue: string;
   logger: Logger;
+  bounceChecks: BounceCheckSettings;
 }): Router {
   const router = Router();
   const bounceSchedule = (tenant: string, name: string, hasImap: boolean) => syncBounceSchedule(schedules, tenant, name, hasImap);

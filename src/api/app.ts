@@ -3,7 +3,7 @@ import express, { type Express, type Request, type RequestHandler, type Response
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { AccountLimitSettings } from '../contract/accounts.js';
 import type { ApiConfig } from '../config.js';
-import { configureTemplateLimits } from '../mail/templates.js';
+import { Templates, templatesFrom } from '../mail/templates.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { pingDatabase, type Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
@@ -30,9 +30,9 @@ import { tenantRouter } from './tenants.js';
 import { consoleApiRouter } from './console-api.js';
 import { consoleRouter } from './console.js';
 import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
-import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { UnsubscribeLinks, unsubscribeLinksFrom } from '../unsubscribe/token.js';
 import { configureMessageIds } from '../mail/message-id.js';
-import { configureBounceChecks } from '../bounces/schedule.js';
+import { DEFAULT_BOUNCE_CHECKS, type BounceCheckSettings } from '../bounces/schedule.js';
 import { QueueCounts } from './schedule.js';
 
 export interface AppDeps {
@@ -59,6 +59,12 @@ export interface AppDeps {
   limits?: Partial<ApiLimits>;
   /** The limits and send window of the account SMTP_URL configures, to plan schedules with. */
   defaultAccountLimits?: AccountLimitSettings;
+  /** The template limits (TEMPLATE_*); default DEFAULT_TEMPLATE_LIMITS. */
+  templates?: Templates;
+  /** How unsubscribe links are made and checked; default: under masterKey and previousMasterKeys, with no PUBLIC_URL. */
+  unsubscribeLinks?: UnsubscribeLinks;
+  /** How often new accounts' INBOXes are read (BOUNCE_CHECK_EVERY); default every 5 minutes. */
+  bounceChecks?: BounceCheckSettings;
   /**
    * Check every success against its route's declared response schema: a mismatch is a logged 500.
    * Default: on unless NODE_ENV is `production`, where answers go out unchecked.
@@ -101,12 +107,14 @@ const DEFAULT_API_LIMITS: ApiLimits = {
 };
 
 /** The AppDeps that come from the API's configuration. */
-export function appSettingsFrom(config: ApiConfig): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits'> {
-  configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
-  configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+export function appSettingsFrom(
+  config: ApiConfig,
+): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits' | 'templates' | 'unsubscribeLinks' | 'bounceChecks'> {
   configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
-  configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   return {
+    templates: templatesFrom(config),
+    unsubscribeLinks: unsubscribeLinksFrom(config),
+    bounceChecks: { every: config.BOUNCE_CHECK_EVERY },
     previousMasterKeys: config.MASTER_KEY_PREVIOUS,
     allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,
     limits: {
@@ -208,7 +216,7 @@ function readiness(deps: Pick<AppDeps, 'sql' | 'client'>): RequestHandler {
 }
 
 /** /api/v1: the budgets, authentication, then one router per concern. */
-function apiV1(deps: AppDeps, limits: ApiLimits, budgets: ReturnType<typeof requestBudgets>): Router {
+function apiV1(deps: ReturnType<typeof withDefaults>, limits: ApiLimits, budgets: ReturnType<typeof requestBudgets>): Router {
   const v1 = express.Router();
   v1.use(budgets.authFailures);
   // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
@@ -243,8 +251,19 @@ function apiV1(deps: AppDeps, limits: ApiLimits, budgets: ReturnType<typeof requ
   return v1;
 }
 
+/** AppDeps with the defaults of what the routers share filled in. */
+function withDefaults(deps: AppDeps) {
+  return {
+    ...deps,
+    templates: deps.templates ?? new Templates(),
+    unsubscribeLinks: deps.unsubscribeLinks ?? new UnsubscribeLinks({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys }),
+    bounceChecks: deps.bounceChecks ?? DEFAULT_BOUNCE_CHECKS,
+  };
+}
+
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
-export function createApp(deps: AppDeps): Express {
+export function createApp(given: AppDeps): Express {
+  const deps = withDefaults(given);
   const limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
   const budgets = requestBudgets(limits);
   const app = express();
@@ -265,10 +284,9 @@ export function createApp(deps: AppDeps): Express {
     res.json({ ...doc, paths: { ...doc.paths, ...unsubscribePaths() } });
   });
   app.use('/api/v1', v1);
-  // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
-  configureUnsubscribe({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
   // Previews show the Message-ID the send will carry, with its MAC.
   configureMessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
+  // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
   app.use('/unsubscribe', budgets.keyless);
   app.use(unsubscribeRouter(deps));
   // The reviewer and operator console: static files that talk only to /api/v1.

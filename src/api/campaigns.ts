@@ -18,8 +18,9 @@ import { route } from './route.js';
 import type { Caller } from './scopes.js';
 import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './schedule.js';
 import type { S3Location } from '../s3/locations.js';
+import type { MessageKit } from '../mail/recipient-message.js';
 
-export interface CampaignRouterDeps extends ScheduleDeps {
+export interface CampaignRouterDeps extends ScheduleDeps, MessageKit {
   sql: Sql;
   client: Client;
   taskQueue: string;
@@ -56,7 +57,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
 
   router.post('/campaigns', route({ scope: 'campaigns:write', summary: 'Create a campaign, or a follow-up of one (recipientsFrom.campaign); honours an Idempotency-Key header', body: createCampaignRequestSchema, response: campaignCreatedResponse, status: 201 }, async ({ caller, body }, req, res) => {
     // A follow-up (recipientsFrom.campaign) fills what it leaves out from its original.
-    const input = await resolveCampaignInput(sql, caller.tenant, body);
+    const input = await resolveCampaignInput(sql, caller.tenant, body, deps);
     const idempotencyKey = idempotencyKeyOf(req);
     const review = await checkAgainstInstallation(deps, caller, input);
     const draft = draftCampaign(input, review);

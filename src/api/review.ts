@@ -14,7 +14,7 @@ import * as recipients from '../db/recipients.js';
 import { followUpOf } from '../db/follow-ups.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import { composeRecipientMessage } from '../mail/recipient-message.js';
+import { composeRecipientMessage, type MessageKit } from '../mail/recipient-message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import { ObjectChangedError, type S3Store } from '../s3/client.js';
 import { campaignLoader, loadCampaign } from './campaign-access.js';
@@ -26,7 +26,7 @@ import { campaignParam, recipientParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
 
-export interface ReviewRouterDeps extends ScheduleDeps {
+export interface ReviewRouterDeps extends ScheduleDeps, MessageKit {
   sql: Sql;
   client: Client;
   s3?: S3Store;
@@ -177,7 +177,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
     try {
       if (!s3) throw new ApiError(503, 'this API process has no S3 store to read attachments from');
       // Read as the campaign's tenant may read now: its locations may have been narrowed since the build.
-      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant), { renderMs: previewRenderMs });
+      msg = await composeRecipientMessage(c, r, await tenantS3({ sql, s3, s3Locations }, c.tenant), deps, { renderMs: previewRenderMs });
     } catch (err) {
       const refused = attachmentRefusal(err, "this recipient's message would not be sent", c.status);
       if (refused) throw refused;

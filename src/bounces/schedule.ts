@@ -10,16 +10,23 @@ import { bounceCheckWorkflowId } from '../contract/workflow-ids.js';
 // configured account and every stored one (so a missed update is mended); removed with the account
 // or its IMAP. Schedule IDs include the task queue: one installation, one set of schedules.
 
-let every = '5 minutes';
+/** How often each account's INBOX is read: BOUNCE_CHECK_EVERY (a duration like "5 minutes"), or `off`. */
+export interface BounceCheckSettings {
+  every: string;
+}
 
-/** BOUNCE_CHECK_EVERY (a duration like "5 minutes"), or `off`. */
-export function configureBounceChecks(o: { every?: string }): void {
-  if (o.every) every = o.every;
+export const DEFAULT_BOUNCE_CHECKS: BounceCheckSettings = { every: '5 minutes' };
+
+/** Where a process makes its schedules: its client, its task queue and how often they run. */
+interface Scheduling {
+  client: Client;
+  taskQueue: string;
+  bounceChecks: BounceCheckSettings;
 }
 
 export const bounceScheduleId = (taskQueue: string, mailbox: string) => `bounce-check:${taskQueue}:${mailbox}`;
 
-function scheduleOptions(taskQueue: string, mailbox: string): ScheduleOptions {
+function scheduleOptions(taskQueue: string, mailbox: string, every: string): ScheduleOptions {
   const what = mailbox === 'default' ? 'the configured account (IMAP_URL)' : `account ${mailbox}`;
   return {
     scheduleId: bounceScheduleId(taskQueue, mailbox),
@@ -39,9 +46,9 @@ function scheduleOptions(taskQueue: string, mailbox: string): ScheduleOptions {
 }
 
 /** Creates the account's schedule, or brings an existing one up to date; idempotent. */
-async function ensureBounceSchedule(client: Client, taskQueue: string, mailbox: string): Promise<void> {
-  if (every === 'off') return removeBounceSchedule(client, taskQueue, mailbox);
-  const options = scheduleOptions(taskQueue, mailbox);
+async function ensureBounceSchedule({ client, taskQueue, bounceChecks }: Scheduling, mailbox: string): Promise<void> {
+  if (bounceChecks.every === 'off') return removeBounceSchedule(client, taskQueue, mailbox);
+  const options = scheduleOptions(taskQueue, mailbox, bounceChecks.every);
   try {
     await client.schedule.create(options);
   } catch (err) {
@@ -59,18 +66,18 @@ export async function removeBounceSchedule(client: Client, taskQueue: string, ma
 }
 
 /** At worker start: the configured account's schedule (if it has IMAP) and every stored account's. */
-export async function ensureBounceSchedules(o: { client: Client; sql: Sql; taskQueue: string; defaultImap: boolean; logger: Logger }): Promise<void> {
+export async function ensureBounceSchedules(o: Scheduling & { sql: Sql; defaultImap: boolean; logger: Logger }): Promise<void> {
   const mailboxes = [...(o.defaultImap ? ['default'] : []), ...(await mailboxesWithImap(o.sql))];
   for (const mailbox of mailboxes) {
-    await ensureBounceSchedule(o.client, o.taskQueue, mailbox).catch((err: unknown) => o.logger.warn({ err: (err as Error).message, mailbox }, 'could not create the bounce check schedule'));
+    await ensureBounceSchedule(o, mailbox).catch((err: unknown) => o.logger.warn({ err: (err as Error).message, mailbox }, 'could not create the bounce check schedule'));
   }
 }
 
 /** After an account changed in the API: its schedule follows whether it has IMAP. Never fails the change. */
-export async function syncBounceSchedule(o: { client: Client; taskQueue: string; logger: Logger }, tenant: string, name: string, hasImap: boolean): Promise<void> {
+export async function syncBounceSchedule(o: Scheduling & { logger: Logger }, tenant: string, name: string, hasImap: boolean): Promise<void> {
   const mailbox = `${tenant}/${name}`;
   try {
-    if (hasImap) await ensureBounceSchedule(o.client, o.taskQueue, mailbox);
+    if (hasImap) await ensureBounceSchedule(o, mailbox);
     else await removeBounceSchedule(o.client, o.taskQueue, mailbox);
   } catch (err) {
     o.logger.warn({ err: (err as Error).message, mailbox }, 'could not update the bounce check schedule; the next worker start mends it');

@@ -6,7 +6,7 @@ import { messageIdFor } from '../mail/message-id.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import { AttachmentResolver } from './attachments.js';
-import { listUnsubscribeHeaders } from '../unsubscribe/token.js';
+import type { MessageKit } from '../mail/recipient-message.js';
 
 /**
  * Gives one list entry its build status and reasons: the entry's shape and addresses, its
@@ -27,10 +27,11 @@ export class RecipientAssessor {
       /** The Date header every message of the campaign carries. */
       messageDate: Date;
       maxMessageBytes: number;
+      kit: MessageKit;
     },
   ) {
-    this.renderer = new CampaignRenderer(o.definition);
-    this.attachments = new AttachmentResolver(o.definition.attachments ?? [], o.s3);
+    this.renderer = new CampaignRenderer(o.definition, o.kit.templates);
+    this.attachments = new AttachmentResolver(o.definition.attachments ?? [], o.s3, { templates: o.kit.templates });
   }
 
   async assess(id: number, raw: unknown): Promise<NewRecipient> {
@@ -50,7 +51,7 @@ export class RecipientAssessor {
     blocked.push(...found.blocked);
     // Sized with its List-Unsubscribe headers, as the send builds it.
     const unsubscribe = this.o.definition.listUnsubscribe;
-    if (parts && unsubscribe) parts.headers = listUnsubscribeHeaders({ tenant: this.o.tenant, campaignId: this.o.campaignId, recipientId: id, email: fields.email }, unsubscribe.mailto);
+    if (parts && unsubscribe) parts.headers = this.o.kit.unsubscribeLinks.headers({ tenant: this.o.tenant, campaignId: this.o.campaignId, recipientId: id, email: fields.email }, unsubscribe.mailto);
     if (parts) blocked.push(...(await this.sizeProblems(id, parts, found.found)));
     const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
     return {

@@ -1,6 +1,6 @@
 import type { AttachmentSpec } from '../contract/campaign.js';
 import type { ResolvedAttachment } from '../db/recipients.js';
-import { compileTemplate, renderTemplate, TemplateRenderError, type CompiledTemplate } from '../mail/templates.js';
+import { renderTemplate, TemplateRenderError, Templates, type CompiledTemplate } from '../mail/templates.js';
 import type { S3ObjectInfo, S3Store } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
 import { literalFolder, PrefixIndex } from './attachment-index.js';
@@ -56,13 +56,14 @@ export class AttachmentResolver {
   constructor(
     specs: AttachmentSpec[],
     private readonly s3: S3Store,
-    private readonly o: { maxIndexKeys?: number; indexAfter?: number } = {},
+    private readonly o: { maxIndexKeys?: number; indexAfter?: number; templates?: Templates } = {},
   ) {
+    const templates = o.templates ?? new Templates();
     this.specs = specs.map((spec) => {
       const glob = isGlobTemplate(spec.key);
       return {
         spec,
-        key: compileTemplate(spec.key, 'plain'),
+        key: templates.compile(spec.key, 'plain'),
         folder: literalFolder(spec.key, glob),
         constant: !/\{\{|\{%/.test(spec.key),
         glob,

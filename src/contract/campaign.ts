@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { sendWindowSchema } from './send-window.js';
 import addressparser from 'nodemailer/lib/addressparser';
-import { templateSyntaxError, type TemplateKind } from '../mail/templates.js';
+import { templateSyntaxError, type TemplateKind } from './template-syntax.js';
 import { globSyntaxProblem } from './key-patterns.js';
 import { CAMPAIGN_STATUSES, SEND_STATUSES } from './statuses.js';
 import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, unsafeInput } from './input.js';

@@ -166,7 +166,7 @@ const worker: Part = {
     const running = w.run();
     // The bounce check Schedules, as `npm run worker` makes them at start.
     const client = await connectClient(parseEnv(apiEnvSchema, env));
-    await ensureBounceSchedules({ client, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
+    await ensureBounceSchedules({ client, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger, bounceChecks: { every: config.BOUNCE_CHECK_EVERY } });
     await client.connection.close();
     return {
       lines: [

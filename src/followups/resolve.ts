@@ -4,7 +4,9 @@ import type { FollowUpSource, RecipientSource } from '../db/campaigns.js';
 import { followUpOf, followUpsOf } from '../db/follow-ups.js';
 import type { Db } from '../db/sql.js';
 import { invalidField, Refusal } from '../contract/refusal.js';
-import { unsubscribeUnavailable } from '../unsubscribe/token.js';
+import type { TemplateKind } from '../contract/template-syntax.js';
+import type { MessageKit } from '../mail/recipient-message.js';
+import type { Templates } from '../mail/templates.js';
 
 // A follow-up campaign (`recipientsFrom: { campaign, sendStatus }`) sends a campaign again to
 // those of its recipients in the chosen send statuses. It keeps the original's content unless the
@@ -18,13 +20,28 @@ const SUFFIX = ' (follow-up)';
  * leaves out from its original (never `startAt`, which belonged to the first send); an original
  * of another tenant is a 404, exactly like reading it.
  */
-export async function resolveCampaignInput(db: Db, tenant: string, body: unknown): Promise<CreateCampaignInput> {
+export async function resolveCampaignInput(db: Db, tenant: string, body: unknown, kit: MessageKit): Promise<CreateCampaignInput> {
   const input = await resolve(db, tenant, body);
-  const unavailable = input.listUnsubscribe && unsubscribeUnavailable();
+  checkTemplateLimits(input, kit.templates);
+  const unavailable = input.listUnsubscribe && kit.unsubscribeLinks.unavailable();
   if (unavailable) {
     throw invalidField('listUnsubscribe', `cannot be used on this installation: ${unavailable}`);
   }
   return input;
+}
+
+/** The schema checked each template's syntax; this installation's parse limit (TEMPLATE_PARSE_LIMIT) is checked here. */
+function checkTemplateLimits(input: CreateCampaignInput, templates: Templates): void {
+  const fields: [path: string, source: string | undefined, kind: TemplateKind][] = [
+    ['subject', input.subject, 'plain'],
+    ['text', input.text, 'plain'],
+    ['html', input.html, 'html'],
+    ...(input.attachments ?? []).map((a, i): [string, string, TemplateKind] => [`attachments.${i}.key`, a.key, 'plain']),
+  ];
+  for (const [path, source, kind] of fields) {
+    const problem = source === undefined ? undefined : templates.problem(source, kind);
+    if (problem) throw invalidField(path, `is not a valid template: ${problem}`);
+  }
 }
 
 async function resolve(db: Db, tenant: string, body: unknown): Promise<CreateCampaignInput> {

@@ -3,7 +3,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { CampaignDefinition, Mailbox } from '../contract/campaign.js';
 import { htmlToText } from './html-text.js';
-import { compileTemplate, RenderBudget, renderTemplate, type CompiledTemplate } from './templates.js';
+import { renderTemplate, type CompiledTemplate, type Templates } from './templates.js';
 
 export interface RecipientFields {
   id: number;
@@ -43,10 +43,11 @@ export class CampaignRenderer {
   constructor(
     private readonly definition: Pick<CampaignDefinition, 'from' | 'subject' | 'text' | 'html' | 'vars'> &
       Partial<Pick<CampaignDefinition, 'cc' | 'bcc' | 'replyTo'>>,
+    private readonly templates: Templates,
   ) {
-    this.subject = compileTemplate(definition.subject, 'plain');
-    if (definition.text !== undefined) this.text = compileTemplate(definition.text, 'plain');
-    if (definition.html !== undefined) this.html = compileTemplate(definition.html, 'html');
+    this.subject = templates.compile(definition.subject, 'plain');
+    if (definition.text !== undefined) this.text = templates.compile(definition.text, 'plain');
+    if (definition.html !== undefined) this.html = templates.compile(definition.html, 'html');
   }
 
   /** The variables a recipient's templates (and attachment keys) see. */
@@ -56,11 +57,13 @@ export class CampaignRenderer {
     return scope;
   }
 
-  /** Throws TemplateRenderError naming the first variable the recipient lacks. */
-  /** `renderMs`: the time all of this recipient's templates may take (default: the process's limit). */
+  /**
+   * Throws TemplateRenderError naming the first variable the recipient lacks. `renderMs`: the time
+   * all of this recipient's templates may take (default: the templates' render limit).
+   */
   async render(r: RecipientFields, o: { renderMs?: number } = {}): Promise<RenderedParts> {
     const scope = this.scopeFor(r);
-    const budget = new RenderBudget(o.renderMs);
+    const budget = this.templates.budget(o.renderMs);
     const html = this.html && renderTemplate(this.html, scope, budget);
     const subject = renderTemplate(this.subject, scope, budget);
     // Only html given: the text part is derived from it (off this thread, under its own limits),

@@ -1,9 +1,16 @@
 import type { CampaignRow } from '../db/campaigns.js';
 import type { RecipientRow } from '../db/recipients.js';
 import type { S3Store } from '../s3/client.js';
-import { listUnsubscribeHeaders } from '../unsubscribe/token.js';
+import type { UnsubscribeLinks } from '../unsubscribe/token.js';
 import { buildMessage, CampaignRenderer, type RenderedParts } from './message.js';
 import { messageIdFor } from './message-id.js';
+import type { Templates } from './templates.js';
+
+/** What putting a message together depends on in this process: its template limits and its link keys. */
+export interface MessageKit {
+  templates: Templates;
+  unsubscribeLinks: UnsubscribeLinks;
+}
 
 export interface RecipientMessage {
   messageId: string;
@@ -30,10 +37,11 @@ export async function composeRecipientMessage(
   campaign: CampaignRow,
   r: RecipientRow,
   s3: S3Store,
+  kit: MessageKit,
   o: { date?: Date; messageId?: string; test?: { to: string; id: string }; renderMs?: number } = {},
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  let parts = await new CampaignRenderer(campaign.definition).render(r, { renderMs: o.renderMs });
+  let parts = await new CampaignRenderer(campaign.definition, kit.templates).render(r, { renderMs: o.renderMs });
   let messageId = o.messageId ?? r.messageId ?? messageIdFor(campaign.id, r.id, campaign.definition.from.address);
   // A threaded follow-up answers the message this recipient got from the original campaign.
   if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId };
@@ -43,7 +51,7 @@ export async function composeRecipientMessage(
   } else if (campaign.definition.listUnsubscribe) {
     // A test send carries no link: it would unsubscribe the real recipient, not the tester.
     const subject = { tenant: campaign.tenant, campaignId: campaign.id, recipientId: r.id, email: r.email, linkKey: campaign.linkKey };
-    parts = { ...parts, headers: listUnsubscribeHeaders(subject, campaign.definition.listUnsubscribe.mailto) };
+    parts = { ...parts, headers: kit.unsubscribeLinks.headers(subject, campaign.definition.listUnsubscribe.mailto) };
   }
   const contents = await Promise.all(
     (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key, a.etag) })),

@@ -1,26 +1,9 @@
 import { Liquid, type Template } from 'liquidjs';
-import { LIQUID_OPTIONS } from '../contract/liquid.js';
+import { firstLine, SANDBOXED_LIQUID, type TemplateKind } from '../contract/template-syntax.js';
 
 // Templates use Liquid (`{{ variable }}`) in strict mode: a variable that is not defined for a
-// recipient is an error, never an empty string. Templates never reach the file system: the
-// include/render/layout tags see an empty store.
-const noFiles = {
-  exists: async () => false,
-  existsSync: () => false,
-  readFile: async (file: string) => {
-    throw new Error(`templates cannot read files (${file})`);
-  },
-  readFileSync: (file: string) => {
-    throw new Error(`templates cannot read files (${file})`);
-  },
-  resolve: (_root: string, file: string) => file,
-};
-
-const common = {
-  ...LIQUID_OPTIONS,
-  fs: noFiles,
-  relativeReference: false,
-} as const;
+// recipient is an error, never an empty string. The options and the syntax check are the
+// contract's (src/contract/template-syntax.ts); what rendering may cost is configured here.
 
 /**
  * What one recipient's templates may cost. Templates are tenant text and are rendered in the API
@@ -42,38 +25,42 @@ export interface TemplateLimits {
 
 export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { parseChars: 5_000_000, renderMs: 1000, memory: 10_000_000 };
 
-let limits = DEFAULT_TEMPLATE_LIMITS;
-let plain: Liquid;
-let html: Liquid;
-configureTemplateLimits(DEFAULT_TEMPLATE_LIMITS);
+/** The Liquid engines of one process, under its limits: built once in each composition root and passed on. */
+export class Templates {
+  private readonly plain: Liquid;
+  private readonly html: Liquid;
 
-/** Sets the limits of this process (from its configuration, once at start). */
-export function configureTemplateLimits(next: TemplateLimits): void {
-  limits = next;
-  const bounded = { ...common, parseLimit: next.parseChars, renderLimit: next.renderMs, memoryLimit: next.memory };
-  plain = new Liquid(bounded);
-  html = new Liquid({ ...bounded, outputEscape: 'escape' });
+  constructor(readonly limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS) {
+    const bounded = { ...SANDBOXED_LIQUID, parseLimit: limits.parseChars, renderLimit: limits.renderMs, memoryLimit: limits.memory };
+    this.plain = new Liquid(bounded);
+    this.html = new Liquid({ ...bounded, outputEscape: 'escape' });
+  }
+
+  compile(source: string, kind: TemplateKind): CompiledTemplate {
+    const engine = kind === 'html' ? this.html : this.plain;
+    return { engine, limits: this.limits, tpl: engine.parse(source) };
+  }
+
+  /** Returns a problem description when `source` does not compile under these limits, otherwise undefined. */
+  problem(source: string, kind: TemplateKind): string | undefined {
+    try {
+      this.compile(source, kind);
+      return undefined;
+    } catch (err) {
+      return firstLine(err);
+    }
+  }
+
+  /** The time all of one recipient's templates may take, from now (default: renderMs). */
+  budget(ms: number = this.limits.renderMs): RenderBudget {
+    return new RenderBudget(ms);
+  }
 }
-
-export type TemplateKind = 'plain' | 'html';
 
 export interface CompiledTemplate {
-  kind: TemplateKind;
+  engine: Liquid;
+  limits: TemplateLimits;
   tpl: Template[];
-}
-
-export function compileTemplate(source: string, kind: TemplateKind): CompiledTemplate {
-  return { kind, tpl: (kind === 'html' ? html : plain).parse(source) };
-}
-
-/** Returns a problem description when `source` is not a valid template, otherwise undefined. */
-export function templateSyntaxError(source: string, kind: TemplateKind): string | undefined {
-  try {
-    compileTemplate(source, kind);
-    return undefined;
-  } catch (err) {
-    return firstLine(err);
-  }
 }
 
 export class TemplateRenderError extends Error {
@@ -89,7 +76,7 @@ export class TemplateRenderError extends Error {
 /** The time left for one recipient's templates: they share one budget, not one each. */
 export class RenderBudget {
   private readonly deadline: number;
-  constructor(readonly ms: number = limits.renderMs) {
+  constructor(readonly ms: number) {
     this.deadline = performance.now() + ms;
   }
   remainingMs(): number {
@@ -97,22 +84,23 @@ export class RenderBudget {
   }
 }
 
+/** Renders under the budget given, else under the render limit of the templates it was compiled by. */
 export function renderTemplate(t: CompiledTemplate, scope: Record<string, unknown>, budget?: RenderBudget): string {
-  const renderLimit = budget ? budget.remainingMs() : limits.renderMs;
-  const allowed = budget?.ms ?? limits.renderMs;
+  const renderLimit = budget ? budget.remainingMs() : t.limits.renderMs;
+  const allowed = budget?.ms ?? t.limits.renderMs;
   if (renderLimit <= 0) throw new TemplateRenderError(`template render limit exceeded (${allowed} ms)`, { overLimit: true });
   try {
-    return (t.kind === 'html' ? html : plain).renderSync(t.tpl, scope, { renderLimit }) as string;
+    return t.engine.renderSync(t.tpl, scope, { renderLimit }) as string;
   } catch (err) {
     const message = firstLine(err);
     if (/(template render|memory alloc) limit exceeded/.test(message)) {
-      throw new TemplateRenderError(/template render/.test(message) ? `template render limit exceeded (${allowed} ms)` : `template memory limit exceeded (${limits.memory})`, { overLimit: true });
+      throw new TemplateRenderError(/template render/.test(message) ? `template render limit exceeded (${allowed} ms)` : `template memory limit exceeded (${t.limits.memory})`, { overLimit: true });
     }
     throw new TemplateRenderError(message);
   }
 }
 
-function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0] ?? message;
+/** The templates a process's configuration (TEMPLATE_*) asks for. */
+export function templatesFrom(config: { TEMPLATE_PARSE_LIMIT: number; TEMPLATE_RENDER_MS: number; TEMPLATE_MEMORY_LIMIT: number }): Templates {
+  return new Templates({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
 }

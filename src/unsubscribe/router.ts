@@ -5,7 +5,7 @@ import type { Sql } from '../db/sql.js';
 import { addSuppressionOnce, linkRecipient } from '../db/suppressions.js';
 import type { Logger } from '../logger.js';
 import { badRequestPage, confirmPage, donePage, invalidPage } from './page.js';
-import { parseToken, tokenMatches, type LinkSubject } from './token.js';
+import { parseToken, type LinkSubject, type UnsubscribeLinks } from './token.js';
 
 // GET/POST /unsubscribe/:token, outside /api/v1 and without an API key: the recipient's own link.
 // GET only shows a page with a button (link scanners follow GETs); POST with the RFC 8058 body
@@ -15,13 +15,13 @@ import { parseToken, tokenMatches, type LinkSubject } from './token.js';
 
 const PATH = '/unsubscribe/:token';
 
-async function verifiedLink(sql: Sql, token: string): Promise<LinkSubject | undefined> {
+async function verifiedLink(sql: Sql, links: UnsubscribeLinks, token: string): Promise<LinkSubject | undefined> {
   const parsed = parseToken(token);
   if (!parsed) return undefined;
   const r = await linkRecipient(sql, parsed.campaignId, parsed.recipientId);
   if (!r) return undefined;
   const subject = { ...r, campaignId: parsed.campaignId, recipientId: parsed.recipientId };
-  return tokenMatches(parsed.mac, subject) ? subject : undefined;
+  return links.matches(parsed.mac, subject) ? subject : undefined;
 }
 
 function html(res: Response, status: number, body: string): void {
@@ -60,10 +60,10 @@ async function unsubscribe(sql: Sql, link: LinkSubject): Promise<boolean> {
   });
 }
 
-export function unsubscribeRouter({ sql, logger }: { sql: Sql; logger: Logger }): Router {
+export function unsubscribeRouter({ sql, logger, unsubscribeLinks }: { sql: Sql; logger: Logger; unsubscribeLinks: UnsubscribeLinks }): Router {
   const router = Router();
   router.get(PATH, async (req, res) => {
-    const link = await verifiedLink(sql, String(req.params.token));
+    const link = await verifiedLink(sql, unsubscribeLinks, String(req.params.token));
     html(res, link ? 200 : 404, link ? confirmPage(maskAddress(link.email)) : invalidPage());
   });
   router.post(
@@ -71,7 +71,7 @@ export function unsubscribeRouter({ sql, logger }: { sql: Sql; logger: Logger })
     express.urlencoded({ extended: false, limit: '4kb' }),
     express.text({ type: 'multipart/form-data', limit: '8kb' }),
     async (req, res) => {
-      const link = await verifiedLink(sql, String(req.params.token));
+      const link = await verifiedLink(sql, unsubscribeLinks, String(req.params.token));
       if (!link) return html(res, 404, invalidPage());
       if (!isOneClick(req)) return html(res, 400, badRequestPage());
       const added = await unsubscribe(sql, link);

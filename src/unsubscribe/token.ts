@@ -36,39 +36,63 @@ function keysOf(s: UnsubscribeSettings): Buffer[] {
   return [s.masterKey, ...(s.previousMasterKeys ?? [])].filter((k): k is string => !!k).map(derive);
 }
 
-let settings: UnsubscribeSettings = {};
-
-/** Set once at start by the worker and the API from their configuration. */
-export function configureUnsubscribe(s: UnsubscribeSettings): void {
-  settings = { ...settings, ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) };
-}
-
-/** Why links cannot be made here, if they cannot. */
-export function unsubscribeUnavailable(): string | undefined {
-  if (!settings.publicUrl) return 'PUBLIC_URL is not configured';
-  if (keysOf(settings).length === 0) return 'neither UNSUBSCRIBE_KEY nor MASTER_KEY is configured';
-  return undefined;
-}
-
 function mac(key: Buffer, s: LinkSubject): string {
   return createHmac('sha256', key)
     .update([INFO, s.tenant, s.campaignId, String(s.recipientId), s.email.toLowerCase()].join('\0'))
     .digest('base64url');
 }
 
-/** The keys a subject's links are checked under, the first also making them. */
-const keysFor = (s: LinkSubject, o: UnsubscribeSettings): Buffer[] => (s.linkKey ? [s.linkKey] : keysOf(o));
+/**
+ * The links of one process, under its configuration (PUBLIC_URL, UNSUBSCRIBE_KEY, MASTER_KEY and
+ * MASTER_KEY_PREVIOUS): built once in the worker's and the API's composition roots and passed on.
+ */
+export class UnsubscribeLinks {
+  private readonly keys: Buffer[];
 
-function unsubscribeToken(s: LinkSubject): string {
-  const [key] = keysFor(s, settings);
-  if (!key) throw new Error(`one-click unsubscribe links cannot be made: ${unsubscribeUnavailable()}`);
-  return `${s.campaignId}.${s.recipientId}.${mac(key, s)}`;
-}
+  constructor(private readonly settings: UnsubscribeSettings = {}) {
+    this.keys = keysOf(settings);
+  }
 
-function unsubscribeUrl(s: LinkSubject): string {
-  const base = settings.publicUrl;
-  if (!base) throw new Error('one-click unsubscribe links cannot be made: PUBLIC_URL is not configured');
-  return `${base.replace(/\/+$/, '')}/unsubscribe/${unsubscribeToken(s)}`;
+  /** Why links cannot be made here, if they cannot. */
+  unavailable(): string | undefined {
+    if (!this.settings.publicUrl) return 'PUBLIC_URL is not configured';
+    if (this.keys.length === 0) return 'neither UNSUBSCRIBE_KEY nor MASTER_KEY is configured';
+    return undefined;
+  }
+
+  /** Whether `given` is the MAC of `s` under a key of this installation (in constant time). */
+  matches(given: string, s: LinkSubject): boolean {
+    const a = Buffer.from(given);
+    return this.keysFor(s).some((key) => {
+      const b = Buffer.from(mac(key, s));
+      return a.length === b.length && timingSafeEqual(a, b);
+    });
+  }
+
+  /**
+   * The RFC 2369 / RFC 8058 headers of one recipient's message: an HTTPS URI (and a mailto, if the
+   * campaign gives one) in List-Unsubscribe, and List-Unsubscribe-Post for the one-click POST.
+   */
+  headers(s: LinkSubject, mailto?: string): { key: string; value: string }[] {
+    const uris = [`<${this.url(s)}>`, ...(mailto ? [`<mailto:${mailto}?subject=unsubscribe>`] : [])];
+    return [
+      { key: 'List-Unsubscribe', value: uris.join(', ') },
+      { key: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+    ];
+  }
+
+  /** The keys a subject's links are checked under, the first also making them. */
+  private keysFor(s: LinkSubject): Buffer[] {
+    return s.linkKey ? [s.linkKey] : this.keys;
+  }
+
+  private url(s: LinkSubject): string {
+    const base = this.settings.publicUrl;
+    if (!base) throw new Error('one-click unsubscribe links cannot be made: PUBLIC_URL is not configured');
+    const [key] = this.keysFor(s);
+    if (!key) throw new Error(`one-click unsubscribe links cannot be made: ${this.unavailable()}`);
+    return `${base.replace(/\/+$/, '')}/unsubscribe/${s.campaignId}.${s.recipientId}.${mac(key, s)}`;
+  }
 }
 
 const TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$/;
@@ -80,23 +104,7 @@ export function parseToken(token: string): { campaignId: string; recipientId: nu
   return { campaignId: m[1]!, recipientId: Number(m[2]), mac: m[3]! };
 }
 
-/** Whether `given` is the MAC of `s` under a key of this installation (in constant time). */
-export function tokenMatches(given: string, s: LinkSubject, o: UnsubscribeSettings = settings): boolean {
-  const a = Buffer.from(given);
-  return keysFor(s, o).some((key) => {
-    const b = Buffer.from(mac(key, s));
-    return a.length === b.length && timingSafeEqual(a, b);
-  });
-}
-
-/**
- * The RFC 2369 / RFC 8058 headers of one recipient's message: an HTTPS URI (and a mailto, if the
- * campaign gives one) in List-Unsubscribe, and List-Unsubscribe-Post for the one-click POST.
- */
-export function listUnsubscribeHeaders(s: LinkSubject, mailto?: string): { key: string; value: string }[] {
-  const uris = [`<${unsubscribeUrl(s)}>`, ...(mailto ? [`<mailto:${mailto}?subject=unsubscribe>`] : [])];
-  return [
-    { key: 'List-Unsubscribe', value: uris.join(', ') },
-    { key: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
-  ];
+/** The links a process's configuration asks for. */
+export function unsubscribeLinksFrom(config: { PUBLIC_URL?: string; UNSUBSCRIBE_KEY?: string; MASTER_KEY?: string; MASTER_KEY_PREVIOUS?: readonly string[] }): UnsubscribeLinks {
+  return new UnsubscribeLinks({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
 }

@@ -6,10 +6,9 @@ import type { Logger } from '../logger.js';
 import { AccountPool } from '../mail/account-pool.js';
 import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
-import { configureTemplateLimits } from '../mail/templates.js';
-import { configureUnsubscribe } from '../unsubscribe/token.js';
+import { templatesFrom } from '../mail/templates.js';
+import { unsubscribeLinksFrom } from '../unsubscribe/token.js';
 import { configureMessageIds } from '../mail/message-id.js';
-import { configureBounceChecks } from '../bounces/schedule.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
 
@@ -19,10 +18,7 @@ export function createWorkerDeps(
   logger: Logger,
   metrics: Metrics = createMetrics(),
 ): ActivityDeps & { close(): Promise<void> } {
-  configureTemplateLimits({ parseChars: config.TEMPLATE_PARSE_LIMIT, renderMs: config.TEMPLATE_RENDER_MS, memory: config.TEMPLATE_MEMORY_LIMIT });
-  configureUnsubscribe({ publicUrl: config.PUBLIC_URL, key: config.UNSUBSCRIBE_KEY, masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
   configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
-  configureBounceChecks({ every: config.BOUNCE_CHECK_EVERY });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
     store: accountStore(sql),
@@ -53,6 +49,8 @@ export function createWorkerDeps(
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxRecipients: config.MAX_RECIPIENTS_PER_CAMPAIGN,
     metrics,
+    templates: templatesFrom(config),
+    unsubscribeLinks: unsubscribeLinksFrom(config),
     accounts,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,

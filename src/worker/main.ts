@@ -41,7 +41,7 @@ logger.info(
 );
 // The bounce check Schedules of the configured account and every stored one (idempotent).
 const scheduler = await connectClient(process.env);
-await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger });
+await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger, bounceChecks: { every: config.BOUNCE_CHECK_EVERY } });
 await scheduler.connection.close();
 // Worker.run handles SIGINT/SIGTERM: both workers stop polling, running activities get
 // WORKER_SHUTDOWN_GRACE_SECONDS to finish and report, then run() returns and the process exits 0.

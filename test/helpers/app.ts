@@ -4,6 +4,8 @@ import { createApp, type AppDeps } from '../../src/api/app.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createS3Store } from '../../src/s3/client.js';
+import { templatesFrom } from '../../src/mail/templates.js';
+import { unsubscribeLinksFrom } from '../../src/unsubscribe/token.js';
 import { API_KEY, TEST_MASTER_KEY, type ApiResponse, type Harness } from './harness.js';
 import { apiClient } from './http.js';
 
@@ -27,6 +29,8 @@ export async function startExtraApi(h: Harness, settings: Partial<AppDeps>): Pro
     namespace: 'default',
     masterKey: TEST_MASTER_KEY,
     logger: createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    templates: templatesFrom(config),
+    unsubscribeLinks: unsubscribeLinksFrom(config),
     ...settings,
   });
   const server: Server = await new Promise((ok) => {

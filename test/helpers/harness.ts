@@ -174,6 +174,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     namespace: 'default',
     masterKey: TEST_MASTER_KEY,
     logger,
+    // The API of an installation is configured as its worker is: the same limits and link keys.
+    templates: deps.templates,
+    unsubscribeLinks: deps.unsubscribeLinks,
     s3: apiS3,
     s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
     metrics,

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { buildMessage, CampaignRenderer, messageSize } from '../../src/mail/message.js';
 import { messageIdFor } from '../../src/mail/message-id.js';
 import { classifySmtpError } from '../../src/mail/smtp.js';
-import { TemplateRenderError } from '../../src/mail/templates.js';
+import { TemplateRenderError, Templates } from '../../src/mail/templates.js';
+
+const templates = new Templates();
 
 const definition = {
   from: { name: 'Acme', address: 'news@acme.test' },
@@ -16,7 +18,7 @@ const definition = {
 };
 
 test('recipient vars override campaign vars; email and name are always there', async () => {
-  const r = new CampaignRenderer(definition);
+  const r = new CampaignRenderer(definition, templates);
   const a = await r.render({ id: 1, email: 'a@x.test', name: 'Ann', vars: {} });
   assert.equal(a.text, 'Code CAMPAIGN for a@x.test');
   const b = await r.render({ id: 2, email: 'b@x.test', name: 'Bob', vars: { code: 'B7' } });
@@ -25,14 +27,14 @@ test('recipient vars override campaign vars; email and name are always there', a
 });
 
 test('HTML escapes variables; text does not', async () => {
-  const r = new CampaignRenderer({ ...definition, text: '{{ name }}' });
+  const r = new CampaignRenderer({ ...definition, text: '{{ name }}' }, templates);
   const m = await r.render({ id: 1, email: 'a@x.test', name: '<Tom & Jerry>', vars: {} });
   assert.equal(m.html, '<p>&lt;Tom &amp; Jerry&gt;</p>');
   assert.equal(m.text, '<Tom & Jerry>');
 });
 
 test('a missing variable is an error naming it, never an empty string', async () => {
-  const r = new CampaignRenderer(definition);
+  const r = new CampaignRenderer(definition, templates);
   await assert.rejects(r.render({ id: 1, email: 'a@x.test', name: null, vars: {} }), (err: unknown) => {
     assert.ok(err instanceof TemplateRenderError);
     assert.match(err.message, /undefined variable: name/);
@@ -41,12 +43,12 @@ test('a missing variable is an error naming it, never an empty string', async ()
 });
 
 test('templates cannot read local files', async () => {
-  const r = new CampaignRenderer({ ...definition, text: "{% include '/etc/passwd' %}" });
+  const r = new CampaignRenderer({ ...definition, text: "{% include '/etc/passwd' %}" }, templates);
   await assert.rejects(r.render({ id: 1, email: 'a@x.test', name: 'A', vars: {} }), TemplateRenderError);
 });
 
 test('the same parts, Message-ID and date build the same bytes', async () => {
-  const parts = await new CampaignRenderer(definition).render({ id: 3, email: 'c@x.test', name: 'Cy', vars: {} });
+  const parts = await new CampaignRenderer(definition, templates).render({ id: 3, email: 'c@x.test', name: 'Cy', vars: {} });
   const id = messageIdFor('c0ffee', 3, 'news@acme.test');
   assert.match(id, /^<c0ffee\.3\.v1(\.[a-z2-7]{24})?@acme\.test>$/);
   const date = new Date('2026-05-01T10:00:00Z');
@@ -87,7 +89,7 @@ test('SMTP failures are sorted by meaning', async () => {
 });
 
 test('messageSize is the exact length of the built message, whatever the attachments', async () => {
-  const parts = await new CampaignRenderer({ ...definition, cc: ['c@x.test'] }).render({ id: 3, email: 'é@x.test', name: 'Zoë', vars: {} });
+  const parts = await new CampaignRenderer({ ...definition, cc: ['c@x.test'] }, templates).render({ id: 3, email: 'é@x.test', name: 'Zoë', vars: {} });
   const messageId = messageIdFor('c1', 3, definition.from.address);
   const date = new Date('2026-01-02T03:04:05Z');
   // An .eml goes in unencoded with its line endings normalised, so its bytes matter: give it bare LFs.
