@@ -93,7 +93,8 @@ async function main(): Promise<number> {
   const concurrency = process.env.CM_TEST_CONCURRENCY ?? '2';
   const alone = files.filter((f) => ALONE.has(f.replace(/\\/g, '/')));
   const together = files.filter((f) => !alone.includes(f));
-  say(`running ${together.length} file(s), ${concurrency} at a time${alone.length ? `, then ${alone.join(', ')} alone` : ''}`);
+  const clockBound = together.filter(onTheClock);
+  say(`running ${together.length} file(s), ${concurrency} at a time${clockBound.length ? ` (and beside them ${clockBound.join(', ')}, which wait on the clock)` : ''}${alone.length ? `, then ${alone.join(', ')} alone` : ''}`);
   const testServer = files.some((f) => f.replace(/\\/g, '/').startsWith('test/workflows/')) ? await resolveTimeSkippingServer(say) : undefined;
   const env = { ...process.env, ...servers.env, CM_TEST_SCHEMATHESIS: schemathesis, ...(testServer ? { TEMPORAL_TEST_SERVER: testServer } : {}) };
   let code = together.length ? await runEach(together, Number(concurrency), env) : 0;
@@ -102,6 +103,15 @@ async function main(): Promise<number> {
 }
 
 const ALONE = new Set(['test/contract.test.ts']);
+
+/**
+ * Files that spend most of their time waiting for the wall clock, not the CPU: a send window that
+ * opens at the next whole minute (send-windows, 80-120 s), a throttle measured over minutes at 60
+ * a minute (throttle, 85-100 s). They run one after the other in a lane of their own beside the
+ * CONCURRENCY lanes, instead of holding one of those for three minutes.
+ */
+const ON_THE_CLOCK = new Set(['test/send-windows.test.ts', 'test/throttle.test.ts']);
+const onTheClock = (f: string) => ON_THE_CLOCK.has(f.replace(/\\/g, '/'));
 
 const FAST_CHECKS: [string, string[]][] = [
   ['type check', ['npx', 'tsc', '--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/test-fast/tsc.tsbuildinfo']],
@@ -140,10 +150,11 @@ function longestFirst(files: string[]): string[] {
  * when it ends, so two files' lines never interleave.
  */
 async function runEach(files: string[], concurrency: number, env: NodeJS.ProcessEnv): Promise<number> {
-  const queue = longestFirst(files);
+  const waiting = longestFirst(files.filter(onTheClock));
+  const working = longestFirst(files.filter((f) => !onTheClock(f)));
   const failed: string[] = [];
   const clock = ['--import', pathToFileURL(join(projectRoot, 'test/helpers/file-clock.mjs')).href];
-  const lane = async () => {
+  const lane = (queue: string[]) => async () => {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
       const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', file], {
         cwd: projectRoot,
@@ -158,7 +169,10 @@ async function runEach(files: string[], concurrency: number, env: NodeJS.Process
       if (code !== 0) failed.push(file);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  const lanes = Array.from({ length: Math.max(1, concurrency) }, () => lane(working));
+  // The files that mostly wait for the clock take a lane of their own beside the others.
+  if (waiting.length) lanes.push(lane(waiting));
+  await Promise.all(lanes.map((run) => run()));
   await collectTimes();
   for (const file of failed) say(`FAILED: ${file}`);
   return failed.length ? 1 : 0;
