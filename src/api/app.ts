@@ -31,7 +31,7 @@ import { consoleApiRouter } from './console-api.js';
 import { consoleRouter } from './console.js';
 import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
 import { UnsubscribeLinks, unsubscribeLinksFrom } from '../unsubscribe/token.js';
-import { configureMessageIds } from '../mail/message-id.js';
+import { MessageIds, messageIdsFrom } from '../mail/message-id.js';
 import { DEFAULT_BOUNCE_CHECKS, type BounceCheckSettings } from '../bounces/schedule.js';
 import { QueueCounts } from './schedule.js';
 
@@ -63,6 +63,8 @@ export interface AppDeps {
   templates?: Templates;
   /** How unsubscribe links are made and checked; default: under masterKey and previousMasterKeys, with no PUBLIC_URL. */
   unsubscribeLinks?: UnsubscribeLinks;
+  /** How Message-IDs are made (previews show the one the send will carry); default: under masterKey and previousMasterKeys. */
+  messageIds?: MessageIds;
   /** How often new accounts' INBOXes are read (BOUNCE_CHECK_EVERY); default every 5 minutes. */
   bounceChecks?: BounceCheckSettings;
   /**
@@ -109,11 +111,11 @@ const DEFAULT_API_LIMITS: ApiLimits = {
 /** The AppDeps that come from the API's configuration. */
 export function appSettingsFrom(
   config: ApiConfig,
-): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits' | 'templates' | 'unsubscribeLinks' | 'bounceChecks'> {
-  configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits' | 'templates' | 'unsubscribeLinks' | 'messageIds' | 'bounceChecks'> {
   return {
     templates: templatesFrom(config),
     unsubscribeLinks: unsubscribeLinksFrom(config),
+    messageIds: messageIdsFrom(config),
     bounceChecks: { every: config.BOUNCE_CHECK_EVERY },
     previousMasterKeys: config.MASTER_KEY_PREVIOUS,
     allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,
@@ -257,6 +259,7 @@ function withDefaults(deps: AppDeps) {
     ...deps,
     templates: deps.templates ?? new Templates(),
     unsubscribeLinks: deps.unsubscribeLinks ?? new UnsubscribeLinks({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys }),
+    messageIds: deps.messageIds ?? new MessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys }),
     bounceChecks: deps.bounceChecks ?? DEFAULT_BOUNCE_CHECKS,
   };
 }
@@ -284,8 +287,6 @@ export function createApp(given: AppDeps): Express {
     res.json({ ...doc, paths: { ...doc.paths, ...unsubscribePaths() } });
   });
   app.use('/api/v1', v1);
-  // Previews show the Message-ID the send will carry, with its MAC.
-  configureMessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
   // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
   app.use('/unsubscribe', budgets.keyless);
   app.use(unsubscribeRouter(deps));

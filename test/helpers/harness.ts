@@ -174,9 +174,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     namespace: 'default',
     masterKey: TEST_MASTER_KEY,
     logger,
-    // The API of an installation is configured as its worker is: the same limits and link keys.
+    // The API of an installation is configured as its worker is: the same limits, link keys and Message-ID keys.
     templates: deps.templates,
     unsubscribeLinks: deps.unsubscribeLinks,
+    messageIds: deps.messageIds,
     s3: apiS3,
     s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
     metrics,
