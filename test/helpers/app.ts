@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createApp, type AppDeps } from '../../src/api/app.js';
+import { createApp } from '../../src/api/app.js';
+import type { AppDeps } from '../../src/api/deps.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createS3Store } from '../../src/s3/client.js';
