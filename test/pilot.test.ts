@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 import { recordHistories } from './helpers/histories.js';
-import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
+import { approve, campaignBody, createCampaign, sentCountsTo, waitForStatus } from './helpers/campaigns.js';
 import { API_KEY, bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, startHarness, type Harness } from './helpers/harness.js';
 
 // A pilot batch, then the rest, through the real servers: the API, Temporal, a worker, Postgres
@@ -29,11 +29,6 @@ function pilotCampaign(tag: string, n: number, pilot: Record<string, unknown>) {
 }
 
 /** How many messages the sink got for each address of `tag`. */
-function sentTo(tag: string): Map<string, number> {
-  const got = new Map<string, number>();
-  for (const m of h.sink.messages) for (const to of m.to) if (to.startsWith(`${tag}-`)) got.set(to, (got.get(to) ?? 0) + 1);
-  return got;
-}
 
 describe('the contract', () => {
   test('pilot settings are checked field by field', async () => {
@@ -66,7 +61,7 @@ describe('pilot, then the rest', () => {
       { chosen: 2, sent: 2, failed: 0, bounced: 0, failures: [] },
     );
     assert.match(waiting.reason, /pilot batch of 2 was sent/);
-    assert.deepEqual([...sentTo('first').keys()].sort(), ['first-1@example.com', 'first-2@example.com']);
+    assert.deepEqual([...sentCountsTo(h, 'first').keys()].sort(), ['first-1@example.com', 'first-2@example.com']);
     assert.ok(early.status === 409, JSON.stringify(early.body));
 
     const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, { note: 'looks right' });
@@ -77,7 +72,7 @@ describe('pilot, then the rest', () => {
     assert.ok(typeof again.body.status === 'string');
     const done = await waitForStatus(h, id, 'completed');
     assert.equal(done.counts.sent, 6);
-    const got = sentTo('first');
+    const got = sentCountsTo(h, 'first');
     assert.equal(got.size, 6);
     assert.ok([...got.values()].every((n) => n === 1), `each once: ${JSON.stringify([...got])}`);
 
@@ -101,10 +96,10 @@ describe('pilot, then the rest', () => {
     const { pickPilot } = await import('../src/build/pilot-sample.js');
     const ids = Array.from({ length: 20 }, (_, i) => i + 1);
     assert.deepEqual(pilot.map((r) => r.id), pickPilot(ids, { share: 0.1, sample: 'random', seed: 11 }));
-    assert.deepEqual([...sentTo('share').keys()].sort(), pilot.map((r) => `share-${r.id}@example.com`).sort());
+    assert.deepEqual([...sentCountsTo(h, 'share').keys()].sort(), pilot.map((r) => `share-${r.id}@example.com`).sort());
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, {})).status, 200);
     await waitForStatus(h, id, 'completed');
-    assert.equal(sentTo('share').size, 20);
+    assert.equal(sentCountsTo(h, 'share').size, 20);
   });
 
   test('stopIf: a pilot that failed at the share stays at pilot_sent naming it; continue needs force', async () => {
@@ -125,7 +120,7 @@ describe('pilot, then the rest', () => {
       assert.equal(forced.status, 200, JSON.stringify(forced.body));
       const done = await waitForStatus(h, id, 'completed');
       assert.equal(done.counts.sent, 4);
-      assert.ok([...sentTo('stop').values()].every((n) => n === 1));
+      assert.ok([...sentCountsTo(h, 'stop').values()].every((n) => n === 1));
     } finally {
       h.sink.faults = {};
     }
@@ -146,7 +141,7 @@ describe('pilot, then the rest', () => {
     assert.match(shown.stopped, /50%/);
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true })).status, 200);
     await waitForStatus(h, id, 'completed');
-    assert.equal(sentTo('late').size, 4);
+    assert.equal(sentCountsTo(h, 'late').size, 4);
   });
 
   test('reject and cancel at pilot_sent: nothing more is sent', async () => {
@@ -159,7 +154,7 @@ describe('pilot, then the rest', () => {
       assert.equal(res.status, 200, JSON.stringify(res.body));
       const final = await waitForStatus(h, id, action === 'reject' ? 'rejected' : 'cancelled');
       assert.equal(final.counts.sent, 1);
-      assert.deepEqual([...sentTo(tag).keys()], [`${tag}-1@example.com`]);
+      assert.deepEqual([...sentCountsTo(h, tag).keys()], [`${tag}-1@example.com`]);
       const late = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
       assert.equal(late.status, 409, JSON.stringify(late.body));
     }
@@ -179,7 +174,7 @@ describe('pilot, then the rest', () => {
     const other = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {}, bearer(reviewer));
     assert.equal(other.status, 200, JSON.stringify(other.body));
     await waitForStatus(h, id, 'completed', { key: author });
-    assert.equal(sentTo('eyes').size, 3);
+    assert.equal(sentCountsTo(h, 'eyes').size, 3);
   });
 });
 

@@ -55,3 +55,14 @@ export function assertOncePerRecipient(h: Harness, id: string, n: number): void 
   assert.equal(distinct.size, n, `distinct Message-IDs at the sink for ${id}`);
   assert.equal(sent.length, n, `messages at the sink for ${id} (duplicates: ${sent.length - distinct.size})`);
 }
+
+/** The addresses on the suppression list, as the admin key lists them. */
+export const suppressedAddresses = async (h: Harness): Promise<string[]> =>
+  (await h.api('GET', '/api/v1/suppressions')).body.items.map((s: { email: string }) => s.email);
+
+/** How many messages the sink got for each To address that starts with `${tag}-`. */
+export function sentCountsTo(h: Harness, tag: string): Map<string, number> {
+  const got = new Map<string, number>();
+  for (const m of h.sink.messages) for (const to of m.to) if (to.startsWith(`${tag}-`)) got.set(to, (got.get(to) ?? 0) + 1);
+  return got;
+}

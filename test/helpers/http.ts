@@ -36,3 +36,6 @@ export function apiClient(baseUrl: string, key: string) {
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
 }
+
+/** The paths of a 422 answer's problems. */
+export const problemPaths = (body: { problems?: { path: string }[] }) => (body.problems ?? []).map((p) => p.path);

@@ -12,6 +12,7 @@ import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';
 import { INVALID_TRANSITION } from '../../src/contract/failures.js';
 import { startFastApp, type FastApp } from '../helpers/fast-app.js';
+import { problemPaths } from '../helpers/http.js';
 
 // The fast route tier: the real express app and a real PostgreSQL, a stub for the Temporal client.
 // It checks the rules every route obeys (scopes, input, conflicts, paging) in seconds.
@@ -33,7 +34,6 @@ const body = (n: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const problemPaths = (b: { problems?: { path: string }[] }) => (b.problems ?? []).map((p) => p.path);
 
 async function createCampaign(extra: Record<string, unknown> = {}): Promise<string> {
   const res = await f.api('POST', '/api/v1/campaigns', body(2, extra));
