@@ -8,14 +8,14 @@ import { after, before, test } from 'node:test';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv } from 'ajv';
 import { z } from 'zod';
-import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../src/config.js';
+import { apiEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
 import { ensureAppLogin } from '../src/db/migrate.js';
 import { createDatabaseIfMissing } from '../src/dev/postgres.js';
 import { freePort } from '../src/dev/ports.js';
 import { SmtpSink } from '../src/dev/smtp-sink.js';
 import { temporalTarget } from '../src/temporal.js';
 import { approve, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
-import { interpolateAll, parseDotEnv, readCompose, readDockerfile, root, runHealthcheck, ServiceProcess, serviceEnv } from './helpers/compose.js';
+import { interpolateAll, parseDotEnv, readCompose, readDockerfile, requiredVariables, root, runHealthcheck, ServiceProcess, serviceEnv } from './helpers/compose.js';
 import { API_KEY, type ApiResponse, type Harness } from './helpers/harness.js';
 
 // There is no Docker engine on this machine, so docker-compose.yml and the Dockerfile are proven
@@ -237,16 +237,6 @@ test('an mTLS profile mounted as a file: TEMPORAL_CONFIG_FILE under the mounted 
   // Without the mount's file the process stops with one line naming the variable.
   assert.throws(() => temporalTarget({ TEMPORAL_CONFIG_FILE: join(certs, 'absent.toml') }), /TEMPORAL_CONFIG_FILE: .*absent\.toml does not exist/);
 });
-
-function requiredVariables(schema: z.ZodObject): string[] {
-  try {
-    parseEnv(schema, {});
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems.filter((p) => p.endsWith(': is required')).map((p) => p.split(':')[0]!);
-  }
-}
 
 /** A stand-in for temporal-sql-tool (there is no admin-tools image here): it logs each call, and `create-database` fails as told. */
 function fakeSqlTool(dir: string, createFails: string | undefined): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { campaignBody } from './helpers/campaigns.js';
+import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { allowDefaultAccount, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // The configured `default` account is shared by every tenant's campaigns, but a quota or
@@ -24,34 +24,17 @@ after(async () => {
   await h?.close();
 });
 
-async function create(key: string, body: unknown): Promise<string> {
-  const res = await h.api('POST', '/api/v1/campaigns', body, bearer(key));
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.id;
-}
-async function statusOf(id: string, key: string, status: string) {
-  return eventually(async () => {
-    const res = await h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key));
-    return res.body.status === status ? res.body : undefined;
-  }, 60_000, `campaign ${id} to be ${status}`);
-}
-async function approve(id: string, key: string) {
-  await statusOf(id, key, 'awaiting_review');
-  const res = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(key));
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-}
-
 test("one tenant's quota hold on the default account neither pauses, shows its reply to, nor is lifted by another tenant", async () => {
-  const x1 = await create(keyX, campaignBody(2));
+  const x1 = await createCampaign(h, campaignBody(2), keyX);
   h.sink.faults.data = (m) => (m.messageId?.includes(x1) ? { code: 554, message: QUOTA } : undefined);
-  await approve(x1, keyX);
-  const heldX = await statusOf(x1, keyX, 'paused');
+  await approve(h, x1, keyX);
+  const heldX = await waitForStatus(h, x1, 'paused', { key: keyX });
   assert.ok(heldX.account.heldSince, JSON.stringify(heldX.account));
   assert.match(heldX.account.holdReason, /SubmissionQuotaExceeded/);
 
   // tenant Y sends through the same account meanwhile: not paused, and it never sees X's reply
-  const y1 = await create(keyY, campaignBody(5, { throttle: { messagesPerMinute: 12 } }));
-  await approve(y1, keyY);
+  const y1 = await createCampaign(h, campaignBody(5, { throttle: { messagesPerMinute: 12 } }), keyY);
+  await approve(h, y1, keyY);
   await eventually(async () => h.sink.messages.some((m) => m.messageId?.includes(y1)), 30_000, "tenant Y's first message");
   const sendingY = await h.api('GET', `/api/v1/campaigns/${y1}`, undefined, bearer(keyY));
   assert.equal(sendingY.body.status, 'sending', JSON.stringify(sendingY.body));
@@ -61,7 +44,7 @@ test("one tenant's quota hold on the default account neither pauses, shows its r
   // Y's own pause and resume (a resume is what releases a hold) leave X's hold alone
   assert.equal((await h.api('POST', `/api/v1/campaigns/${y1}/pause`, {}, bearer(keyY))).status, 200);
   assert.equal((await h.api('POST', `/api/v1/campaigns/${y1}/resume`, {}, bearer(keyY))).status, 200);
-  const doneY = await statusOf(y1, keyY, 'completed');
+  const doneY = await waitForStatus(h, y1, 'completed', { key: keyY });
   assert.equal(doneY.counts.sent, 5);
   assert.doesNotMatch(JSON.stringify(doneY), /SubmissionQuota|tenant-x-mailbox/);
   // nor can Y touch X's campaign
@@ -73,20 +56,20 @@ test("one tenant's quota hold on the default account neither pauses, shows its r
 
   // X's other campaigns stay held, before any SMTP transaction of their own
   let attemptsX2 = 0;
-  const x2 = await create(keyX, { ...campaignBody(2), name: 'second X run' });
+  const x2 = await createCampaign(h, { ...campaignBody(2), name: 'second X run' }, keyX);
   h.sink.faults.data = (m) => {
     if (m.messageId?.includes(x2)) attemptsX2++;
     return m.messageId?.includes(x1) ? { code: 554, message: QUOTA } : undefined;
   };
-  await approve(x2, keyX);
-  const pausedX2 = await statusOf(x2, keyX, 'paused');
+  await approve(h, x2, keyX);
+  const pausedX2 = await waitForStatus(h, x2, 'paused', { key: keyX });
   assert.match(pausedX2.reason, /on hold .*SubmissionQuotaExceeded/);
   assert.equal(attemptsX2, 0);
 
   // X fixes its side and resumes: its hold is released, and its campaigns finish
   h.sink.faults = {};
   assert.equal((await h.api('POST', `/api/v1/campaigns/${x2}/resume`, {}, bearer(keyX))).status, 200);
-  assert.equal((await statusOf(x2, keyX, 'completed')).account.heldSince, undefined);
+  assert.equal((await waitForStatus(h, x2, 'completed', { key: keyX })).account.heldSince, undefined);
   assert.equal((await h.api('POST', `/api/v1/campaigns/${x1}/resume`, {}, bearer(keyX))).status, 200);
-  assert.equal((await statusOf(x1, keyX, 'completed')).counts.sent, 2);
+  assert.equal((await waitForStatus(h, x1, 'completed', { key: keyX })).counts.sent, 2);
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
+import { campaignBody, createCampaign, suppressedAddresses, waitForStatus } from './helpers/campaigns.js';
 import { startHarness, type Harness } from './helpers/harness.js';
-import { appendToInbox, dsn } from './helpers/inbox.js';
+import { appendToInbox, dsn, runBounceCheck } from './helpers/inbox.js';
 
 // Anyone can put mail in the account's INBOX, a recipient included, and every recipient of a
 // campaign sees their own Message-ID (a Cc sees the recipient's). Reports are APPENDed to the INBOX
@@ -18,10 +18,6 @@ const recipients = async (id = campaign) =>
   new Map<string, { sendStatus: string; messageId: string }>(
     (await h.api('GET', `/api/v1/campaigns/${id}/recipients`)).body.items.map((r: { email: string }) => [r.email, r]),
   );
-const suppressions = async () => (await h.api('GET', '/api/v1/suppressions')).body.items.map((s: { email: string }) => s.email);
-let checks = 0;
-const runCheck = () =>
-  h.client.workflow.execute('bounceCheckWorkflow', { taskQueue: h.taskQueue, workflowId: `forged-bounce-${Date.now()}-${checks++}`, args: [{ mailbox: 'default' }] });
 
 /** A one-line RFC 3464 report from a "mailer daemon": per-recipient blocks, the returned headers, and In-Reply-To. */
 function report(o: { messageId: string; failed: { rcpt?: string; status: string; action?: string }[]; inReplyTo?: boolean }): string {
@@ -92,7 +88,7 @@ const emails = [1, 2, 3, 4].map((i) => `customer${i}@example.com`);
 
 async function assertNobodyBounced(what: string) {
   for (const [email, r] of await recipients()) assert.equal(r.sendStatus, 'sent', `${email}: ${what}`);
-  assert.deepEqual(await suppressions(), [], what);
+  assert.deepEqual(await suppressedAddresses(h), [], what);
 }
 
 test('a recipient forging "550 5.1.1" reports for every other recipient with guessed Message-IDs suppresses nobody', async () => {
@@ -109,7 +105,7 @@ test('a recipient forging "550 5.1.1" reports for every other recipient with gue
       .flatMap((id) => [dsn('postfix', email, id), dsn('exchange', email, id), plainBounce(id, email), report({ messageId: id, failed: [{ rcpt: email, status: '5.1.1' }], inReplyTo: true })]);
   });
   await appendToInbox(h, ...forged);
-  const result = await runCheck();
+  const result = await runBounceCheck(h);
   assert.deepEqual(result, { read: forged.length, bounces: 0, suppressed: 0 });
   await assertNobodyBounced('a report quoting a guessed Message-ID');
 });
@@ -125,7 +121,7 @@ test('a report quoting a valid Message-ID but naming another address, or none, b
     plainBounce(own),
   ];
   await appendToInbox(h, ...forged);
-  assert.deepEqual(await runCheck(), { read: forged.length, bounces: 0, suppressed: 0 });
+  assert.deepEqual(await runBounceCheck(h), { read: forged.length, bounces: 0, suppressed: 0 });
   await assertNobodyBounced('a report naming an address other than the message\'s recipient');
 });
 
@@ -138,7 +134,7 @@ test('a 4.x.x report is a delay: it bounces nobody, whatever its Action says', a
     plainBounce(id, 'customer3@example.com', '452 4.2.2 mailbox full'),
   ];
   await appendToInbox(h, ...delays);
-  assert.deepEqual(await runCheck(), { read: delays.length, bounces: 0, suppressed: 0 });
+  assert.deepEqual(await runBounceCheck(h), { read: delays.length, bounces: 0, suppressed: 0 });
   await assertNobodyBounced('a 4.x.x report');
 });
 
@@ -146,8 +142,8 @@ test('a Cc is never suppressed by a bounce: a later campaign copying it still se
   const id = ids.get('customer2@example.com')!;
   // A genuine-looking report of the Cc failing, with this very message's valid id.
   await appendToInbox(h, dsn('postfix', CC, id), report({ messageId: id, failed: [{ rcpt: CC, status: '5.1.1' }] }));
-  assert.deepEqual(await runCheck(), { read: 2, bounces: 0, suppressed: 0 });
-  assert.deepEqual(await suppressions(), []);
+  assert.deepEqual(await runBounceCheck(h), { read: 2, bounces: 0, suppressed: 0 });
+  assert.deepEqual(await suppressedAddresses(h), []);
   const later = await createCampaign(h, campaignBody(2, { name: 'later, same Cc', cc: [CC] }));
   await waitForStatus(h, later, 'awaiting_review');
   assert.equal((await h.api('POST', `/api/v1/campaigns/${later}/approve`, {})).status, 200);
@@ -159,11 +155,11 @@ test('a genuine report bounces and suppresses exactly its recipient, not the Cc 
   const id = ids.get('customer4@example.com')!;
   // The message's recipient and its Cc both failed: the report lists both.
   await appendToInbox(h, report({ messageId: id, failed: [{ rcpt: 'customer4@example.com', status: '5.1.1' }, { rcpt: CC, status: '5.1.1' }] }));
-  assert.deepEqual(await runCheck(), { read: 1, bounces: 1, suppressed: 1 });
+  assert.deepEqual(await runBounceCheck(h), { read: 1, bounces: 1, suppressed: 1 });
   const after = await recipients();
   assert.equal(after.get('customer4@example.com')!.sendStatus, 'bounced');
   for (const email of emails.slice(0, 3)) assert.equal(after.get(email)!.sendStatus, 'sent', email);
-  assert.deepEqual(await suppressions(), ['customer4@example.com']);
+  assert.deepEqual(await suppressedAddresses(h), ['customer4@example.com']);
   const audit = (await h.api('GET', '/api/v1/audit?action=suppression.bounce')).body.items;
   assert.deepEqual(audit.map((a: { subject: string }) => a.subject), ['customer4@example.com']);
 });

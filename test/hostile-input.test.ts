@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { MAX_VARS_DEPTH } from '../src/contract/input.js';
 import { waitForStatus } from './helpers/campaigns.js';
 import { startHarness, type Harness } from './helpers/harness.js';
+import { problemPaths } from './helpers/http.js';
 
 // Bad input is always a 4xx: text PostgreSQL cannot store, numbers its columns cannot hold,
 // nesting that would overflow a stack, bodies that are not JSON; and an SMTP refusal is a 502.
@@ -30,7 +31,6 @@ const valid = (): Record<string, any> => ({
   recipients: [{ email: 'ann@example.com', name: 'Ann', vars: { note: 'hi' } }],
 });
 
-const problemPaths = (body: { problems?: { path: string }[] }) => (body.problems ?? []).map((p) => p.path);
 
 const NUL = '\u0000';
 const LONE = '\ud800';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { bounceScheduleId, DEFAULT_BOUNCE_CHECKS, ensureBounceSchedules, removeBounceSchedule } from '../src/bounces/schedule.js';
 import { createLogger } from '../src/logger.js';
-import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
+import { campaignBody, createCampaign, suppressedAddresses, waitForStatus } from './helpers/campaigns.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
-import { appendToInbox as append, dsn, inboxCount as count } from './helpers/inbox.js';
+import { appendToInbox as append, dsn, inboxCount as count, runBounceCheck } from './helpers/inbox.js';
 
 // Real-format delivery status notifications (test/fixtures/dsn: Postfix's and Exchange Online's
 // RFC 3464 reports, qmail's plain-text bounce, a Postfix delay notice) are APPENDed to the account's
@@ -20,8 +20,6 @@ const recipients = async () =>
   new Map<string, { sendStatus: string; error?: string }>(
     (await h.api('GET', `/api/v1/campaigns/${campaign}/recipients`)).body.items.map((r: { email: string }) => [r.email, r]),
   );
-const suppressions = async () => (await h.api('GET', '/api/v1/suppressions')).body.items.map((s: { email: string }) => s.email);
-const runCheck = () => h.client.workflow.execute('bounceCheckWorkflow', { taskQueue: h.taskQueue, workflowId: `bounce-test-${Date.now()}`, args: [{ mailbox: 'default' }] });
 
 before(async () => {
   h = await startHarness();
@@ -67,7 +65,7 @@ test('the schedule reads Postfix and Exchange reports and a plain bounce: perman
   assert.equal(after.get('customer3@example.com')!.sendStatus, 'sent', 'a 4.x.x (qmail\'s 452 4.2.2, mailbox full) is a delay, not a bounce');
   assert.equal(after.get('customer4@example.com')!.sendStatus, 'sent', 'a delay notice, a foreign report and a reply change nothing');
 
-  assert.deepEqual(await suppressions(), ['customer1@example.com', 'customer2@example.com'], 'only the permanent (5.x.x) bounces count');
+  assert.deepEqual(await suppressedAddresses(h), ['customer1@example.com', 'customer2@example.com'], 'only the permanent (5.x.x) bounces count');
   const audit = (await h.api('GET', '/api/v1/audit?action=suppression.bounce')).body.items;
   assert.deepEqual(audit.map((a: { subject: string; principal: string }) => [a.subject, a.principal]).sort(), [
     ['customer1@example.com', 'system:bounces'],
@@ -79,19 +77,19 @@ test('the schedule reads Postfix and Exchange reports and a plain bounce: perman
 });
 
 test('a second check repeats nothing; a new report is read after a restart from where the last check stopped', async () => {
-  const again = await runCheck();
+  const again = await runBounceCheck(h);
   assert.deepEqual(again, { read: 0, bounces: 0, suppressed: 0 });
   const [position] = await h.sql`SELECT last_uid::int AS last FROM bounce_mailboxes WHERE mailbox = 'default'`;
   assert.equal(position!.last, 6);
 
   await appendToInbox(dsn('postfix', 'customer4@example.com', ids.get('customer4@example.com')!));
-  const next = await runCheck();
+  const next = await runBounceCheck(h);
   assert.deepEqual(next, { read: 1, bounces: 1, suppressed: 1 });
   assert.equal((await recipients()).get('customer4@example.com')!.sendStatus, 'bounced');
   assert.equal((await h.api('GET', '/api/v1/audit?action=suppression.bounce')).body.items.length, 3);
   // Forgetting the position (a new UIDVALIDITY would do the same) reads everything again and still adds nothing.
   await h.sql`DELETE FROM bounce_mailboxes`;
-  assert.deepEqual(await runCheck(), { read: 7, bounces: 0, suppressed: 0 });
+  assert.deepEqual(await runBounceCheck(h), { read: 7, bounces: 0, suppressed: 0 });
   assert.equal((await h.api('GET', '/api/v1/audit?action=suppression.bounce')).body.items.length, 3);
 });
 

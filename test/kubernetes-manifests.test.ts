@@ -7,9 +7,9 @@ import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
-import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../src/config.js';
+import { apiEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
 import { ensureKubernetesValidate, KUBERNETES_VERSION } from '../src/dev/kubernetes-validate.js';
-import { readDockerfile, root } from './helpers/compose.js';
+import { readDockerfile, requiredVariables, root } from './helpers/compose.js';
 
 // deploy/kubernetes is validated here without a cluster: strictly (an unknown field is an error)
 // against the JSON schemas of a current Kubernetes release that PyPI's kubernetes-validate ships,
@@ -165,16 +165,6 @@ test('every variable the manifests pass is a setting of the configuration its co
     assert.deepEqual(requiredVariables(schemas[name]!).filter((k) => !(k in given)), [], `${name}: required variables not given`);
   }
 });
-
-function requiredVariables(schema: z.ZodObject): string[] {
-  try {
-    parseEnv(schema, {});
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems.filter((p) => p.endsWith(': is required')).map((p) => p.split(':')[0]!);
-  }
-}
 
 const settingOf = (c: Container, key: string): string | undefined => containerEnv(c).literal[key] ?? dockerfile.env[key];
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { SecretBox } from '../src/crypto/secrets.js';
 import { SmtpSink } from '../src/dev/smtp-sink.js';
 import { sealContext } from '../src/mail/account-pool.js';
-import { startExtraApi } from './helpers/app.js';
+import { verifyUnderKeys } from './helpers/app.js';
 import { startHarness, TEST_MASTER_KEY, type Harness } from './helpers/harness.js';
 
 // Issue 11.13: the master key can be rotated. Sealed values name their key; older keys open
@@ -41,15 +41,6 @@ function sealV1(key: string, plaintext: string, context: string): string {
   return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
 }
 
-async function verifyWith(keys: { masterKey: string; previousMasterKeys?: string[] }, name: string) {
-  const api = await startExtraApi(h, { ...keys, allowPrivateHosts: 'loopback' });
-  try {
-    return await api.api('POST', `/api/v1/accounts/${name}/verify`, {});
-  } finally {
-    await api.close();
-  }
-}
-
 const reseal = (env: Record<string, string>) =>
   run(process.execPath, ['--import', 'tsx', 'src/crypto/reseal-cli.ts'], { cwd: root, env: { ...process.env, ...env } });
 
@@ -68,13 +59,13 @@ describe('master key rotation', () => {
     assert.match((await stored()).get('current')!, new RegExp(`^v2:${kid1}:`));
 
     for (const name of ['current', 'legacy']) {
-      assert.deepEqual((await verifyWith({ masterKey: K1 }, name)).body, { smtp: { ok: true } }, `${name} under the old key`);
+      assert.deepEqual((await verifyUnderKeys(h, { masterKey: K1 }, name)).body, { smtp: { ok: true } }, `${name} under the old key`);
       // The new key alone cannot open them, and says which key it would need.
-      const alone = await verifyWith({ masterKey: K2 }, name);
+      const alone = await verifyUnderKeys(h, { masterKey: K2 }, name);
       assert.equal(alone.status, 503);
       assert.match(alone.body.error, name === 'current' ? new RegExp(`sealed under master key ${kid1}, which is neither MASTER_KEY nor in MASTER_KEY_PREVIOUS`) : /no configured master key opens it/);
       assert.ok(!JSON.stringify(alone.body).includes(PASSWORD));
-      assert.deepEqual((await verifyWith({ masterKey: K2, previousMasterKeys: [K1] }, name)).body, { smtp: { ok: true } }, `${name} during rotation`);
+      assert.deepEqual((await verifyUnderKeys(h, { masterKey: K2, previousMasterKeys: [K1] }, name)).body, { smtp: { ok: true } }, `${name} during rotation`);
     }
 
     // The command runs as the application's database role, like the worker and the API.
@@ -86,8 +77,8 @@ describe('master key rotation', () => {
     assert.deepEqual(audited.map((a) => [a.subject, a.principal, a.details.keyId]), [['current', 'operator:reseal', kid2], ['legacy', 'operator:reseal', kid2]]);
 
     for (const name of ['current', 'legacy']) {
-      assert.deepEqual((await verifyWith({ masterKey: K2 }, name)).body, { smtp: { ok: true } }, `${name} under the new key alone`);
-      assert.equal((await verifyWith({ masterKey: K1 }, name)).status, 503, `${name} is no longer under the old key`);
+      assert.deepEqual((await verifyUnderKeys(h, { masterKey: K2 }, name)).body, { smtp: { ok: true } }, `${name} under the new key alone`);
+      assert.equal((await verifyUnderKeys(h, { masterKey: K1 }, name)).status, 503, `${name} is no longer under the old key`);
     }
     const again = await reseal({ DATABASE_URL: h.workerEnv.DATABASE_URL!, MASTER_KEY: K2 });
     assert.match(again.stdout, /^0 of 2 account\(s\) resealed/);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { SecretBox } from '../src/crypto/secrets.js';
-import { startExtraApi } from './helpers/app.js';
+import { verifyUnderKeys } from './helpers/app.js';
 import { startHarness, TEST_MASTER_KEY, type Harness } from './helpers/harness.js';
 import { startOAuthMailServers, type OAuthMailServers } from './helpers/oauth-server.js';
 
@@ -29,15 +29,6 @@ after(async () => {
   await h?.close();
 });
 
-async function verifyWith(keys: { masterKey: string; previousMasterKeys?: string[] }) {
-  const api = await startExtraApi(h, { ...keys, allowPrivateHosts: 'loopback' });
-  try {
-    return await api.api('POST', '/api/v1/accounts/rotating/verify', {});
-  } finally {
-    await api.close();
-  }
-}
-
 test('npm run reseal moves OAuth2 secrets to the new master key; the account still gets its token', async () => {
   const res = await h.api('POST', '/api/v1/accounts', {
     name: 'rotating',
@@ -56,6 +47,6 @@ test('npm run reseal moves OAuth2 secrets to the new master key; the account sti
   assert.ok(!out.stdout.includes(SECRET) && !out.stderr.includes(SECRET));
   assert.match(await sealed(), new RegExp(`^v2:${new SecretBox(K2).keyId}:`));
 
-  assert.deepEqual((await verifyWith({ masterKey: K2 })).body, { oauth2: { ok: true }, smtp: { ok: true } });
-  assert.equal((await verifyWith({ masterKey: TEST_MASTER_KEY })).status, 503, 'the old key alone no longer opens it');
+  assert.deepEqual((await verifyUnderKeys(h, { masterKey: K2 }, 'rotating')).body, { oauth2: { ok: true }, smtp: { ok: true } });
+  assert.equal((await verifyUnderKeys(h, { masterKey: TEST_MASTER_KEY }, 'rotating')).status, 503, 'the old key alone no longer opens it');
 });

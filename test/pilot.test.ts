@@ -4,8 +4,8 @@ import { parse } from 'csv-parse/sync';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 import { recordHistories } from './helpers/histories.js';
-import { campaignBody } from './helpers/campaigns.js';
-import { API_KEY, bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { approve, campaignBody, createCampaign, sentCountsTo, waitForStatus } from './helpers/campaigns.js';
+import { API_KEY, bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, startHarness, type Harness } from './helpers/harness.js';
 
 // A pilot batch, then the rest, through the real servers: the API, Temporal, a worker, Postgres
 // and the SMTP sink. Each test writes to addresses of its own, so the sink's messages say exactly
@@ -29,30 +29,6 @@ function pilotCampaign(tag: string, n: number, pilot: Record<string, unknown>) {
 }
 
 /** How many messages the sink got for each address of `tag`. */
-function sentTo(tag: string): Map<string, number> {
-  const got = new Map<string, number>();
-  for (const m of h.sink.messages) for (const to of m.to) if (to.startsWith(`${tag}-`)) got.set(to, (got.get(to) ?? 0) + 1);
-  return got;
-}
-
-async function statusOf(id: string, status: string, key = API_KEY) {
-  return eventually(async () => {
-    const res = await h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key));
-    return res.body.status === status ? res.body : undefined;
-  }, 60_000, `campaign ${id} to be ${status}`);
-}
-
-async function create(body: unknown, key = API_KEY): Promise<string> {
-  const res = await h.api('POST', '/api/v1/campaigns', body, bearer(key));
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.id as string;
-}
-
-async function approveIt(id: string, key = API_KEY) {
-  await statusOf(id, 'awaiting_review', key);
-  const res = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(key));
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-}
 
 describe('the contract', () => {
   test('pilot settings are checked field by field', async () => {
@@ -76,16 +52,16 @@ describe('the contract', () => {
 
 describe('pilot, then the rest', () => {
   test('the first N go, the campaign waits at pilot_sent with the outcomes; continue sends every other recipient exactly once; report.csv marks the pilot', async () => {
-    const id = await create(pilotCampaign('first', 6, { size: 2 }));
+    const id = await createCampaign(h, pilotCampaign('first', 6, { size: 2 }));
     const early = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
-    await approveIt(id);
-    const waiting = await statusOf(id, 'pilot_sent');
+    await approve(h, id);
+    const waiting = await waitForStatus(h, id, 'pilot_sent');
     assert.deepEqual(
       { chosen: waiting.pilot.chosen, sent: waiting.pilot.sent, failed: waiting.pilot.failed, bounced: waiting.pilot.bounced, failures: waiting.pilot.failures },
       { chosen: 2, sent: 2, failed: 0, bounced: 0, failures: [] },
     );
     assert.match(waiting.reason, /pilot batch of 2 was sent/);
-    assert.deepEqual([...sentTo('first').keys()].sort(), ['first-1@example.com', 'first-2@example.com']);
+    assert.deepEqual([...sentCountsTo(h, 'first').keys()].sort(), ['first-1@example.com', 'first-2@example.com']);
     assert.ok(early.status === 409, JSON.stringify(early.body));
 
     const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, { note: 'looks right' });
@@ -94,9 +70,9 @@ describe('pilot, then the rest', () => {
     const again = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
     assert.equal(again.status, 409, JSON.stringify(again.body));
     assert.ok(typeof again.body.status === 'string');
-    const done = await statusOf(id, 'completed');
+    const done = await waitForStatus(h, id, 'completed');
     assert.equal(done.counts.sent, 6);
-    const got = sentTo('first');
+    const got = sentCountsTo(h, 'first');
     assert.equal(got.size, 6);
     assert.ok([...got.values()].every((n) => n === 1), `each once: ${JSON.stringify([...got])}`);
 
@@ -112,26 +88,26 @@ describe('pilot, then the rest', () => {
   });
 
   test('a share with a seeded random sample: at least one, the same recipients the seed picks', async () => {
-    const id = await create(pilotCampaign('share', 20, { share: 0.1, sample: 'random', seed: 11 }));
-    await approveIt(id);
-    const waiting = await statusOf(id, 'pilot_sent');
+    const id = await createCampaign(h, pilotCampaign('share', 20, { share: 0.1, sample: 'random', seed: 11 }));
+    await approve(h, id);
+    const waiting = await waitForStatus(h, id, 'pilot_sent');
     assert.equal(waiting.pilot.chosen, 2);
     const pilot = await h.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${id} AND pilot ORDER BY id`;
     const { pickPilot } = await import('../src/build/pilot-sample.js');
     const ids = Array.from({ length: 20 }, (_, i) => i + 1);
     assert.deepEqual(pilot.map((r) => r.id), pickPilot(ids, { share: 0.1, sample: 'random', seed: 11 }));
-    assert.deepEqual([...sentTo('share').keys()].sort(), pilot.map((r) => `share-${r.id}@example.com`).sort());
+    assert.deepEqual([...sentCountsTo(h, 'share').keys()].sort(), pilot.map((r) => `share-${r.id}@example.com`).sort());
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, {})).status, 200);
-    await statusOf(id, 'completed');
-    assert.equal(sentTo('share').size, 20);
+    await waitForStatus(h, id, 'completed');
+    assert.equal(sentCountsTo(h, 'share').size, 20);
   });
 
   test('stopIf: a pilot that failed at the share stays at pilot_sent naming it; continue needs force', async () => {
     h.sink.faults.rcpt = (address) => (address === 'stop-1@example.com' ? { code: 550, message: '5.1.1 no such user here' } : undefined);
     try {
-      const id = await create(pilotCampaign('stop', 5, { size: 2, stopIf: { failedShare: 0.5 } }));
-      await approveIt(id);
-      const waiting = await statusOf(id, 'pilot_sent');
+      const id = await createCampaign(h, pilotCampaign('stop', 5, { size: 2, stopIf: { failedShare: 0.5 } }));
+      await approve(h, id);
+      const waiting = await waitForStatus(h, id, 'pilot_sent');
       assert.match(waiting.reason, /1 of 2 pilot recipients failed or bounced \(50%\)/);
       assert.equal(waiting.pilot.failed, 1);
       assert.equal(waiting.pilot.failures[0].email, 'stop-1@example.com');
@@ -142,18 +118,18 @@ describe('pilot, then the rest', () => {
       assert.match(plain.body.error, /50%.*force/);
       const forced = await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true });
       assert.equal(forced.status, 200, JSON.stringify(forced.body));
-      const done = await statusOf(id, 'completed');
+      const done = await waitForStatus(h, id, 'completed');
       assert.equal(done.counts.sent, 4);
-      assert.ok([...sentTo('stop').values()].every((n) => n === 1));
+      assert.ok([...sentCountsTo(h, 'stop').values()].every((n) => n === 1));
     } finally {
       h.sink.faults = {};
     }
   });
 
   test('stopIf counts the bounces that arrive after the pilot is out', async () => {
-    const id = await create(pilotCampaign('late', 4, { size: 2, stopIf: { failedShare: 0.5 } }));
-    await approveIt(id);
-    const waiting = await statusOf(id, 'pilot_sent');
+    const id = await createCampaign(h, pilotCampaign('late', 4, { size: 2, stopIf: { failedShare: 0.5 } }));
+    await approve(h, id);
+    const waiting = await waitForStatus(h, id, 'pilot_sent');
     assert.match(waiting.reason, /pilot batch of 2 was sent/);
     // What the INBOX check writes when a delivery report for one of them comes in.
     await h.sql`UPDATE recipients SET send_status = 'bounced', error = '550 5.1.1 mailbox unknown' WHERE campaign_id = ${id} AND id = 1`;
@@ -164,21 +140,21 @@ describe('pilot, then the rest', () => {
     assert.equal(shown.bounced, 1);
     assert.match(shown.stopped, /50%/);
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true })).status, 200);
-    await statusOf(id, 'completed');
-    assert.equal(sentTo('late').size, 4);
+    await waitForStatus(h, id, 'completed');
+    assert.equal(sentCountsTo(h, 'late').size, 4);
   });
 
   test('reject and cancel at pilot_sent: nothing more is sent', async () => {
     for (const action of ['reject', 'cancel'] as const) {
       const tag = `end-${action}`;
-      const id = await create(pilotCampaign(tag, 4, { size: 1 }));
-      await approveIt(id);
-      await statusOf(id, 'pilot_sent');
+      const id = await createCampaign(h, pilotCampaign(tag, 4, { size: 1 }));
+      await approve(h, id);
+      await waitForStatus(h, id, 'pilot_sent');
       const res = await h.api('POST', `/api/v1/campaigns/${id}/${action}`, {});
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      const final = await statusOf(id, action === 'reject' ? 'rejected' : 'cancelled');
+      const final = await waitForStatus(h, id, action === 'reject' ? 'rejected' : 'cancelled');
       assert.equal(final.counts.sent, 1);
-      assert.deepEqual([...sentTo(tag).keys()], [`${tag}-1@example.com`]);
+      assert.deepEqual([...sentCountsTo(h, tag).keys()], [`${tag}-1@example.com`]);
       const late = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
       assert.equal(late.status, 409, JSON.stringify(late.body));
     }
@@ -189,16 +165,16 @@ describe('pilot, then the rest', () => {
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const author = (await createKey(h, { name: 'author', scopes: ALL, tenant: 'pilot-careful' })).key;
     const reviewer = (await createKey(h, { name: 'reviewer', scopes: ['campaigns:review', 'campaigns:read'], tenant: 'pilot-careful' })).key;
-    const id = await create(pilotCampaign('eyes', 3, { size: 1 }), author);
-    await approveIt(id, reviewer);
-    await statusOf(id, 'pilot_sent', author);
+    const id = await createCampaign(h, pilotCampaign('eyes', 3, { size: 1 }), author);
+    await approve(h, id, reviewer);
+    await waitForStatus(h, id, 'pilot_sent', { key: author });
     const own = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {}, bearer(author));
     assert.equal(own.status, 403, JSON.stringify(own.body));
     assert.match(own.body.error, /four-eyes rule/);
     const other = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {}, bearer(reviewer));
     assert.equal(other.status, 200, JSON.stringify(other.body));
-    await statusOf(id, 'completed', author);
-    assert.equal(sentTo('eyes').size, 3);
+    await waitForStatus(h, id, 'completed', { key: author });
+    assert.equal(sentCountsTo(h, 'eyes').size, 3);
   });
 });
 

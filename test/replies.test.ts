@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { removeBounceSchedule } from '../src/bounces/schedule.js';
 import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
-import { appendToInbox as append, dsn } from './helpers/inbox.js';
+import { appendToInbox as append, dsn, runBounceCheck } from './helpers/inbox.js';
 
 // Answers are APPENDed to the account's INBOX on Dovecot as a mail program would file them, and
 // read by the real check (Temporal, Postgres) that also finds bounces. Tenant `default` sends
@@ -18,9 +18,6 @@ let keyX: string;
 const ids = new Map<string, string>();
 let otherId: string;
 const appendToInbox = (...messages: string[]) => append(h, ...messages);
-let checks = 0;
-const runCheck = (mailbox = 'default') =>
-  h.client.workflow.execute('bounceCheckWorkflow', { taskQueue: h.taskQueue, workflowId: `replies-${Date.now()}-${checks++}`, args: [{ mailbox }] });
 
 const recipients = async (id = campaign, key?: string) =>
   new Map<string, { sendStatus: string; messageId: string; reply?: { kind: string; at: string; messageId?: string } }>(
@@ -113,7 +110,7 @@ test('replies, a reply quoting only References and an out-of-office are told apa
     // customer6: first an out-of-office (Exchange style), then the person's reply.
     mail({ from: 'Customer 6 <customer6@example.com>', subject: 'Out of Office: Your statement', messageId: '<ooo-6@example.com>', inReplyTo: id(6), extra: ['X-Auto-Response-Suppress: All', 'X-Autoreply: yes'] }),
   );
-  assert.deepEqual(await runCheck(), { read: 7, bounces: 0, suppressed: 0, replies: 2, autoReplies: 2 });
+  assert.deepEqual(await runBounceCheck(h), { read: 7, bounces: 0, suppressed: 0, replies: 2, autoReplies: 2 });
   let a = await answers();
   assert.deepEqual(
     [...a.values()].map((r) => [r.email, r.replyKind, r.replyMessageId]),
@@ -134,7 +131,7 @@ test('replies, a reply quoting only References and an out-of-office are told apa
     mail({ from: 'Customer 6 <customer6@example.com>', subject: 'Re: Your statement', messageId: '<reply-6@example.com>', inReplyTo: id(6), references: id(6) }),
     mail({ from: 'Customer 1 <customer1@example.com>', subject: 'Auto: away', messageId: '<ooo-1@example.com>', inReplyTo: id(1), extra: ['Precedence: auto_reply'] }),
   );
-  assert.deepEqual(await runCheck(), { read: 2, bounces: 0, suppressed: 0, replies: 1 });
+  assert.deepEqual(await runBounceCheck(h), { read: 2, bounces: 0, suppressed: 0, replies: 1 });
   a = await answers();
   assert.deepEqual([a.get(c(6))!.replyKind, a.get(c(6))!.replyMessageId], ['replied', '<reply-6@example.com>']);
   assert.deepEqual([a.get(c(1))!.replyKind, a.get(c(1))!.replyMessageId], ['replied', '<reply-1@example.com>']);
@@ -142,11 +139,11 @@ test('replies, a reply quoting only References and an out-of-office are told apa
   // Read again from the start: nothing changes, nothing counts twice.
   const before = JSON.stringify([...(await answers()).values()]);
   await h.sql`DELETE FROM bounce_mailboxes WHERE mailbox = 'default'`;
-  assert.deepEqual(await runCheck(), { read: 9, bounces: 0, suppressed: 0 });
+  assert.deepEqual(await runBounceCheck(h), { read: 9, bounces: 0, suppressed: 0 });
   assert.equal(JSON.stringify([...(await answers()).values()]), before);
 
   // tenant-x's own account reads the same INBOX: it counts the reply to its own message only, never tenant default's.
-  assert.deepEqual(await runCheck('tenant-x/billing'), { read: 9, bounces: 0, suppressed: 0, replies: 1 });
+  assert.deepEqual(await runBounceCheck(h, 'tenant-x/billing'), { read: 9, bounces: 0, suppressed: 0, replies: 1 });
   assert.equal((await answers(other)).get(c(1))!.replyKind, 'replied');
   assert.equal(JSON.stringify([...(await answers()).values()]), before);
 });
@@ -216,7 +213,7 @@ test('a reminder to those who did not reply holds exactly them, each message thr
   // customer4 answers the reminder in the conversation: that answers the original too, so a second reminder leaves customer4 out.
   const reminded = (await recipients(reminder)).get(c(4))!.messageId;
   await appendToInbox(mail({ from: 'Customer 4 <customer4@example.com>', subject: 'Re: Your statement, Customer 4', messageId: '<reply-4b@example.com>', inReplyTo: reminded, references: `${ids.get(c(4))} ${reminded}` }));
-  assert.deepEqual(await runCheck(), { read: 1, bounces: 0, suppressed: 0, replies: 2 });
+  assert.deepEqual(await runBounceCheck(h), { read: 1, bounces: 0, suppressed: 0, replies: 2 });
   assert.equal((await recipients(reminder)).get(c(4))!.reply?.kind, 'replied');
   assert.equal((await recipients()).get(c(4))!.reply?.kind, 'replied');
   assert.deepEqual((await h.api('GET', `/api/v1/campaigns/${campaign}`)).body.replies, { replied: 4, autoReplied: 1 });

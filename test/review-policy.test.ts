@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
 import { approveUpdate } from '../src/contract/messages.js';
-import { campaignBody } from './helpers/campaigns.js';
-import { allowDefaultAccount, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { campaignBody, waitForStatus } from './helpers/campaigns.js';
+import { allowDefaultAccount, bearer, createKey, startHarness, type Harness } from './helpers/harness.js';
 
 // Whether review may be skipped and whether four eyes is required are the tenant's settings,
 // set by the installation's admin; a creator can only make review stricter. Four eyes compares
@@ -19,13 +19,6 @@ before(async () => {
 after(async () => {
   await h?.close();
 });
-
-async function statusOf(id: string, key: string, status: string) {
-  return eventually(async () => {
-    const res = await h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key));
-    return res.body.status === status ? res.body : undefined;
-  }, 60_000, `campaign ${id} to be ${status}`);
-}
 
 async function settings(tenant: string, review: { skipAllowed?: boolean; fourEyesRequired?: boolean }) {
   await allowDefaultAccount(h, tenant, { review });
@@ -47,7 +40,7 @@ describe('skipping review is a tenant setting', () => {
     // asking for more review is always allowed
     const stricter = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { review: { required: true, distinctReviewer: true } }), bearer(key));
     assert.equal(stricter.status, 201, JSON.stringify(stricter.body));
-    assert.equal((await statusOf(stricter.body.id, key, 'awaiting_review')).reviewPolicy.distinctReviewer, true);
+    assert.equal((await waitForStatus(h, stricter.body.id, 'awaiting_review', { key: key })).reviewPolicy.distinctReviewer, true);
   });
 
   test('where the admin allows it, review.required false goes straight to sending', async () => {
@@ -55,7 +48,7 @@ describe('skipping review is a tenant setting', () => {
     const key = (await createKey(h, { name: 'creator', scopes: ALL, tenant: 'relaxed' })).key;
     const res = await h.api('POST', '/api/v1/campaigns', campaignBody(2, { review: { required: false } }), bearer(key));
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    const done = await statusOf(res.body.id, key, 'completed');
+    const done = await waitForStatus(h, res.body.id, 'completed', { key: key });
     assert.equal(done.counts.sent, 2);
   });
 
@@ -71,13 +64,13 @@ describe('skipping review is a tenant setting', () => {
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(author));
     assert.equal(created.status, 201);
     const id = created.body.id as string;
-    assert.equal((await statusOf(id, author, 'awaiting_review')).reviewPolicy.distinctReviewer, true);
+    assert.equal((await waitForStatus(h, id, 'awaiting_review', { key: author })).reviewPolicy.distinctReviewer, true);
     const own = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(author));
     assert.equal(own.status, 403, JSON.stringify(own.body));
     assert.match(own.body.error, /four-eyes rule/);
     const other = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(reviewer));
     assert.equal(other.status, 200, JSON.stringify(other.body));
-    await statusOf(id, author, 'completed');
+    await waitForStatus(h, id, 'completed', { key: author });
   });
 
   test('four eyes turned on after a campaign was created still holds for it', async () => {
@@ -85,7 +78,7 @@ describe('skipping review is a tenant setting', () => {
     await allowDefaultAccount(h, 'later');
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1), bearer(author));
     const id = created.body.id as string;
-    await statusOf(id, author, 'awaiting_review');
+    await waitForStatus(h, id, 'awaiting_review', { key: author });
     await settings('later', { fourEyesRequired: true });
     const own = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(author));
     assert.equal(own.status, 403, JSON.stringify(own.body));
@@ -109,7 +102,7 @@ describe('four eyes compares people, not keys', () => {
 
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { review: { distinctReviewer: true } }), bearer(alice.key));
     const id = created.body.id as string;
-    await statusOf(id, alice.key, 'awaiting_review');
+    await waitForStatus(h, id, 'awaiting_review', { key: alice.key });
     const second = await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(minted.body.key));
     assert.equal(second.status, 403, JSON.stringify(second.body));
     assert.match(second.body.error, /four-eyes rule: .*key:alice-reviewer acts for key:alice/);
@@ -127,7 +120,7 @@ describe('four eyes compares people, not keys', () => {
     await allowDefaultAccount(h, 'direct');
     const created = await h.api('POST', '/api/v1/campaigns', campaignBody(1, { review: { distinctReviewer: true } }), bearer(carol.key));
     const id = created.body.id as string;
-    await statusOf(id, carol.key, 'awaiting_review');
+    await waitForStatus(h, id, 'awaiting_review', { key: carol.key });
     const handle = h.client.workflow.getHandle(campaignWorkflowId(id));
     await assert.rejects(
       handle.executeUpdate(approveUpdate, { args: [{ by: 'key:dave', note: 'trust me' }] }),

@@ -5,7 +5,8 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { startCampaignWorkflow } from '../src/api/lifecycle.js';
 import { campaignWorkflowId } from '../src/contract/workflow-ids.js';
 import * as campaigns from '../src/db/campaigns.js';
-import { bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { waitForStatus } from './helpers/campaigns.js';
+import { bearer, createKey, DEFAULT_ACCOUNT_ALLOWED, startHarness, type Harness } from './helpers/harness.js';
 
 // Two tenants on one installation and one S3 store (moto): each reads only the S3 locations the
 // installation's admin gave it, at creation and again at every read (build, preview, test send,
@@ -50,13 +51,6 @@ const body = (extra: Record<string, unknown>) => ({
 });
 const ann = [{ email: 'ann@example.com', name: 'Ann', vars: { customerId: 'C1' } }];
 const asA = (method: string, path: string, b?: unknown) => h.api(method, path, b, bearer(keyA));
-
-async function statusOf(id: string, key: string, status: string) {
-  return eventually(async () => {
-    const res = await h.api('GET', `/api/v1/campaigns/${id}`, undefined, bearer(key));
-    return res.body.status === status ? res.body : undefined;
-  }, 60_000, `campaign ${id} to be ${status}`);
-}
 
 describe('tenant settings', () => {
   test("only the installation's admin changes them; a tenant reads its own, another's is a 404", async () => {
@@ -128,7 +122,7 @@ describe("tenant A naming tenant B's files", () => {
     // and tenant B's own key reads them, so the refusals above are about the tenant, not the files
     const b = await h.api('POST', '/api/v1/campaigns', body({ recipientsFrom: { s3: { bucket: bucketB, key: 'secret/list.csv' } } }), bearer(keyB));
     assert.equal(b.status, 201, JSON.stringify(b.body));
-    await statusOf(b.body.id, keyB, 'awaiting_review');
+    await waitForStatus(h, b.body.id, 'awaiting_review', { key: keyB });
   });
 
   test('a location is a folder: prefix "acme" grants acme/…, never acme-other/…', async () => {
@@ -152,7 +146,7 @@ describe("tenant A naming tenant B's files", () => {
       attachments: [{ bucket: bucketA, key: 'acme/st/{{ file }}' }],
     }));
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    await statusOf(res.body.id, keyA, 'awaiting_review');
+    await waitForStatus(h, res.body.id, 'awaiting_review', { key: keyA });
     const review = await asA('GET', `/api/v1/campaigns/${res.body.id}/review`);
     assert.equal(review.body.items[0].buildStatus, 'blocked');
     assert.match(review.body.items[0].reasons[0], /^attachment-location: .* is outside the S3 locations this tenant may read/);
@@ -171,7 +165,7 @@ describe("tenant A naming tenant B's files", () => {
       createdBy: 'key:a-admin',
     });
     await startCampaignWorkflow(h.client, { campaignId: id, taskQueue: h.taskQueue, name: 'old campaign', tenant: 'tenant-a' });
-    const failed = await statusOf(id, keyA, 'failed');
+    const failed = await waitForStatus(h, id, 'failed', { key: keyA });
     assert.match(failed.error, /cannot be read: LocationDeniedError: s3:\/\/.*secret\/list\.csv is outside the S3 locations/);
     assert.equal(failed.counts.total, 0, 'no recipient of tenant B reached tenant A');
   });
@@ -185,7 +179,7 @@ describe('locations narrowed after the build', () => {
     }));
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.id as string;
-    await statusOf(id, keyA, 'awaiting_review');
+    await waitForStatus(h, id, 'awaiting_review', { key: keyA });
     const before = await asA('GET', `/api/v1/campaigns/${id}/recipients/1/preview`);
     assert.equal(before.status, 200, JSON.stringify(before.body));
     assert.deepEqual(before.body.attachments.map((a: { filename: string }) => a.filename), ['C1.pdf']);
@@ -208,7 +202,7 @@ describe('locations narrowed after the build', () => {
 
     const approve = await asA('POST', `/api/v1/campaigns/${id}/approve`, {});
     assert.equal(approve.status, 200, JSON.stringify(approve.body));
-    const done = await statusOf(id, keyA, 'completed');
+    const done = await waitForStatus(h, id, 'completed', { key: keyA });
     assert.equal(done.counts.sent, 0);
     assert.equal(done.counts.failed, 1);
     const recipients = await asA('GET', `/api/v1/campaigns/${id}/recipients`);

@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import type { AccountPool } from '../mail/account-pool.js';
+import type { MessageIds } from '../mail/message-id.js';
 import type { Templates } from '../mail/templates.js';
 import type { UnsubscribeLinks } from '../unsubscribe/token.js';
 import type { S3Store } from '../s3/client.js';
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   templates: Templates;
   /** How List-Unsubscribe links are made (PUBLIC_URL, UNSUBSCRIBE_KEY, MASTER_KEY). */
   unsubscribeLinks: UnsubscribeLinks;
+  /** How Message-IDs are made and checked (MASTER_KEY, MASTER_KEY_PREVIOUS). */
+  messageIds: MessageIds;
   /** The accounts' INBOXes, for the bounce check (src/bounces). */
   bounceInbox?: BounceInboxDeps;
 }

@@ -13,14 +13,10 @@ import {
 import { SecretBox } from '../crypto/secrets.js';
 import * as accounts from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
-import type { Client } from '@temporalio/client';
-import type { Logger } from '../logger.js';
-import { syncBounceSchedule, type BounceCheckSettings } from '../bounces/schedule.js';
-import type { Sql } from '../db/sql.js';
+import { syncBounceSchedule } from '../bounces/schedule.js';
 import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { findSentFolder, imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
-import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
 import { accountChanges, assertKeptSecretsStay } from './account-changes.js';
 import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../mail/oauth2-errors.js';
@@ -28,6 +24,7 @@ import { ApiError, notFound } from './errors.js';
 import { accountParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
+import type { ResolvedDeps } from './deps.js';
 
 const view = (a: accounts.AccountRow) => ({
   name: a.name,
@@ -77,23 +74,13 @@ export function accountRouter({
   sql,
   masterKey,
   previousMasterKeys,
-  allowPrivateHosts = 'none',
-  maxAccounts = 50,
+  allowPrivateHosts,
+  limits,
   ...schedules
-}: {
-  sql: Sql;
-  masterKey?: string;
-  previousMasterKeys?: string[];
-  allowPrivateHosts?: PrivateHostAllowance;
-  /** Accounts one tenant may have (MAX_ACCOUNTS_PER_TENANT). */
-  maxAccounts?: number;
-  /** Each account with IMAP has a bounce check Schedule (src/bounces/schedule.ts). */
-  client: Client;
-  taskQueue: string;
-  logger: Logger;
-  bounceChecks: BounceCheckSettings;
-}): Router {
+}: Pick<ResolvedDeps, 'sql' | 'masterKey' | 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'client' | 'taskQueue' | 'logger' | 'bounceChecks'>): Router {
+  const maxAccounts = limits.accountsPerTenant; // MAX_ACCOUNTS_PER_TENANT
   const router = Router();
+  // Each account with IMAP has a bounce check Schedule (src/bounces/schedule.ts).
   const bounceSchedule = (tenant: string, name: string, hasImap: boolean) => syncBounceSchedule(schedules, tenant, name, hasImap);
   const box = masterKey ? new SecretBox(masterKey, previousMasterKeys) : undefined;
 

@@ -1,12 +1,8 @@
-import type { Client } from '@temporalio/client';
 import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import type { AccountLimitSettings } from '../contract/accounts.js';
 import type { ApiConfig } from '../config.js';
-import { Templates, templatesFrom } from '../mail/templates.js';
-import type { PrivateHostAllowance } from '../net/host-policy.js';
-import { pingDatabase, type Sql } from '../db/sql.js';
-import type { Logger } from '../logger.js';
+import { templatesFrom } from '../mail/templates.js';
+import { pingDatabase } from '../db/sql.js';
 import type { Metrics } from '../metrics.js';
 import { auditRouter } from './audit.js';
 import type { Caller } from './scopes.js';
@@ -18,102 +14,27 @@ import { errorMiddleware } from './errors.js';
 import { keyRouter } from './keys.js';
 import { reviewRouter } from './review.js';
 import { suppressionRouter } from './suppressions.js';
-import type { S3Store } from '../s3/client.js';
 import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './routes.js';
 import { CHECK_RESPONSES } from './route.js';
-import { PAGE_LIMIT } from './paging.js';
 import { methodGuard } from './methods.js';
-import type { S3Location } from '../s3/locations.js';
 import { tenantRouter } from './tenants.js';
 import { consoleApiRouter } from './console-api.js';
 import { consoleRouter } from './console.js';
 import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
-import { UnsubscribeLinks, unsubscribeLinksFrom } from '../unsubscribe/token.js';
-import { configureMessageIds } from '../mail/message-id.js';
-import { DEFAULT_BOUNCE_CHECKS, type BounceCheckSettings } from '../bounces/schedule.js';
-import { QueueCounts } from './schedule.js';
-
-export interface AppDeps {
-  sql: Sql;
-  client: Client;
-  apiKey: string;
-  taskQueue: string;
-  namespace: string;
-  temporalUiUrl?: string;
-  /** Seals stored account passwords; without it accounts can hold no passwords. */
-  masterKey?: string;
-  logger: Logger;
-  /** Attachment bytes for previews. */
-  s3?: S3Store;
-  /** S3_ALLOWED_LOCATIONS: what tenant `default` may read while its settings name no locations. */
-  s3Locations?: readonly S3Location[];
-  /** Request counts and times by route pattern (never by URL: IDs would explode the labels). */
-  metrics?: Metrics;
-  /** Older master keys that still open what they sealed (MASTER_KEY_PREVIOUS). */
-  previousMasterKeys?: string[];
-  /** Inward addresses account verification may reach (ALLOW_PRIVATE_HOSTS); default none. */
-  allowPrivateHosts?: PrivateHostAllowance;
-  /** What one caller may use; see ApiLimits. */
-  limits?: Partial<ApiLimits>;
-  /** The limits and send window of the account SMTP_URL configures, to plan schedules with. */
-  defaultAccountLimits?: AccountLimitSettings;
-  /** The template limits (TEMPLATE_*); default DEFAULT_TEMPLATE_LIMITS. */
-  templates?: Templates;
-  /** How unsubscribe links are made and checked; default: under masterKey and previousMasterKeys, with no PUBLIC_URL. */
-  unsubscribeLinks?: UnsubscribeLinks;
-  /** How often new accounts' INBOXes are read (BOUNCE_CHECK_EVERY); default every 5 minutes. */
-  bounceChecks?: BounceCheckSettings;
-  /**
-   * Check every success against its route's declared response schema: a mismatch is a logged 500.
-   * Default: on unless NODE_ENV is `production`, where answers go out unchecked.
-   */
-  checkResponses?: boolean;
-}
-
-/** What one caller may use of the API. Each is configurable (README, configuration). */
-interface ApiLimits {
-  /** Requests per key (per principal for the bootstrap key) per minute: over it, 429 with Retry-After. */
-  requestsPerMinute: number;
-  /** Requests per tenant per minute, all its keys together: a key that mints keys gains no budget. */
-  requestsPerTenantPerMinute: number;
-  /** Failed authentications per client address per minute; over it the address is refused until the minute ends. */
-  authFailuresPerMinute: number;
-  /** Requests per client address per minute to what needs no key (`/readyz`, `/unsubscribe`). */
-  publicRequestsPerMinute: number;
-  /** Accounts one tenant may have (each has a bounce check Schedule). */
-  accountsPerTenant: number;
-  /** Recipients one campaign may have. */
-  recipientsPerCampaign: number;
-  /** Attachment bytes one preview may fetch from S3. */
-  previewAttachmentBytes: number;
-  /** Items one list page may hold. */
-  pageItems: number;
-  /** Milliseconds a preview's templates may take: the API's event loop is held at most this long. */
-  previewRenderMs: number;
-}
-
-const DEFAULT_API_LIMITS: ApiLimits = {
-  requestsPerMinute: 600,
-  requestsPerTenantPerMinute: 2400,
-  authFailuresPerMinute: 30,
-  publicRequestsPerMinute: 120,
-  accountsPerTenant: 50,
-  recipientsPerCampaign: 1_000_000,
-  previewAttachmentBytes: 25 * 1024 * 1024,
-  pageItems: PAGE_LIMIT.max,
-  previewRenderMs: 50,
-};
+import { unsubscribeLinksFrom } from '../unsubscribe/token.js';
+import { messageIdsFrom } from '../mail/message-id.js';
+import { resolveDeps, type ApiLimits, type AppDeps, type ResolvedDeps } from './deps.js';
 
 /** The AppDeps that come from the API's configuration. */
 export function appSettingsFrom(
   config: ApiConfig,
-): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits' | 'templates' | 'unsubscribeLinks' | 'bounceChecks'> {
-  configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
+): Pick<AppDeps, 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'defaultAccountLimits' | 'templates' | 'unsubscribeLinks' | 'messageIds' | 'bounceChecks'> {
   return {
     templates: templatesFrom(config),
     unsubscribeLinks: unsubscribeLinksFrom(config),
+    messageIds: messageIdsFrom(config),
     bounceChecks: { every: config.BOUNCE_CHECK_EVERY },
     previousMasterKeys: config.MASTER_KEY_PREVIOUS,
     allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS,
@@ -203,7 +124,7 @@ function timeRequests(metrics: Metrics): RequestHandler {
 }
 
 /** GET /readyz: whether PostgreSQL and Temporal answer. */
-function readiness(deps: Pick<AppDeps, 'sql' | 'client'>): RequestHandler {
+function readiness(deps: Pick<ResolvedDeps, 'sql' | 'client'>): RequestHandler {
   return async (_req, res) => {
     const up = (p: Promise<unknown>) => p.then(() => 'ok', () => 'unreachable');
     const [postgres, temporal] = await Promise.all([
@@ -216,60 +137,48 @@ function readiness(deps: Pick<AppDeps, 'sql' | 'client'>): RequestHandler {
 }
 
 /** /api/v1: the budgets, authentication, then one router per concern. */
-function apiV1(deps: ReturnType<typeof withDefaults>, limits: ApiLimits, budgets: ReturnType<typeof requestBudgets>): Router {
+function apiV1(deps: ResolvedDeps, budgets: ReturnType<typeof requestBudgets>): Router {
   const v1 = express.Router();
   v1.use(budgets.authFailures);
   // Sets res.locals.auth (tenant, principal, scopes); each route then demands its scope.
   v1.use(authenticate({ apiKey: deps.apiKey, sql: deps.sql }));
   v1.use(budgets.perKey, budgets.perTenant);
+  const { pageItems } = deps.limits;
   v1.use((req, res, next) => {
     // Every list route pages with `limit`: one check caps them all.
     const limit = req.method === 'GET' ? Number(req.query.limit) : NaN;
-    if (limit > limits.pageItems) {
-      res.status(422).json({ error: 'the request is not valid', problems: [{ path: 'limit', message: `must be at most ${limits.pageItems}` }] });
+    if (limit > pageItems) {
+      res.status(422).json({ error: 'the request is not valid', problems: [{ path: 'limit', message: `must be at most ${pageItems}` }] });
       return;
     }
     next();
   });
   v1.use(methodGuard(v1));
   v1.use(express.json({ limit: '20mb' }));
-  const defaultAccountLimits = deps.defaultAccountLimits ?? {};
-  const queueCounts = new QueueCounts();
   v1.use(campaignViewRouter(deps));
-  v1.use(campaignRouter({ ...deps, defaultAccountLimits, queueCounts, maxRecipients: limits.recipientsPerCampaign }));
+  v1.use(campaignRouter(deps));
   v1.use(campaignActionRouter(deps));
   v1.use(keyRouter(deps));
-  v1.use(accountRouter({ ...deps, maxAccounts: limits.accountsPerTenant }));
-  v1.use(reviewRouter({ ...deps, defaultAccountLimits, queueCounts, previewAttachmentBytes: limits.previewAttachmentBytes, previewRenderMs: limits.previewRenderMs }));
+  v1.use(accountRouter(deps));
+  v1.use(reviewRouter(deps));
   v1.use(suppressionRouter(deps));
   v1.use(auditRouter(deps));
   v1.use(tenantRouter(deps));
-  v1.use(consoleApiRouter({ ...deps, defaultAccountLimits, queueCounts }));
+  v1.use(consoleApiRouter(deps));
   v1.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });
   return v1;
 }
 
-/** AppDeps with the defaults of what the routers share filled in. */
-function withDefaults(deps: AppDeps) {
-  return {
-    ...deps,
-    templates: deps.templates ?? new Templates(),
-    unsubscribeLinks: deps.unsubscribeLinks ?? new UnsubscribeLinks({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys }),
-    bounceChecks: deps.bounceChecks ?? DEFAULT_BOUNCE_CHECKS,
-  };
-}
-
 /** The HTTP app, separate from `listen` so tests can mount it on any port. */
 export function createApp(given: AppDeps): Express {
-  const deps = withDefaults(given);
-  const limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
-  const budgets = requestBudgets(limits);
+  const deps = resolveDeps(given);
+  const budgets = requestBudgets(deps.limits);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.set(CHECK_RESPONSES, deps.checkResponses ?? process.env.NODE_ENV !== 'production');
+  app.set(CHECK_RESPONSES, deps.checkResponses);
   if (deps.metrics) app.use(timeRequests(deps.metrics));
 
   app.get('/healthz', (_req, res) => {
@@ -277,15 +186,13 @@ export function createApp(given: AppDeps): Express {
   });
   app.get('/readyz', budgets.keyless, readiness(deps));
 
-  const v1 = apiV1(deps, limits, budgets);
+  const v1 = apiV1(deps, budgets);
   // Public, like the health checks: it describes the API, it holds nothing of anyone's.
   app.get('/api/v1/openapi.json', (_req, res) => {
     const doc = openApiDocument(registeredRoutes(v1), { basePath: '/api/v1', version: '1' });
     res.json({ ...doc, paths: { ...doc.paths, ...unsubscribePaths() } });
   });
   app.use('/api/v1', v1);
-  // Previews show the Message-ID the send will carry, with its MAC.
-  configureMessageIds({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys });
   // One-click unsubscribe links (RFC 8058): public, checked by their HMAC instead of a key.
   app.use('/unsubscribe', budgets.keyless);
   app.use(unsubscribeRouter(deps));

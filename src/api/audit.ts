@@ -2,9 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { auditListResponse } from '../contract/responses.js';
 import { AUDIT_ACTIONS, listAudit } from '../db/audit.js';
-import type { Sql } from '../db/sql.js';
 import { bigintCursor, page, pageQuery } from './paging.js';
 import { route } from './route.js';
+import type { ResolvedDeps } from './deps.js';
 
 const auditQuery = pageQuery(bigintCursor, {
   campaign: z.uuid({ error: 'is not a campaign id' }).optional(),
@@ -13,7 +13,7 @@ const auditQuery = pageQuery(bigintCursor, {
 });
 
 /** GET /audit: the tenant's audit log, newest first. */
-export function auditRouter({ sql }: { sql: Sql }): Router {
+export function auditRouter({ sql }: Pick<ResolvedDeps, 'sql'>): Router {
   const router = Router();
   // Who did what is for those who administer keys: it names every principal of the tenant.
   router.get('/audit', route({ scope: 'keys:admin', summary: "The tenant's audit log, newest first", query: auditQuery, response: auditListResponse }, async ({ caller, query: q }, _req, res) => {

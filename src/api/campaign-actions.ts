@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { z } from 'zod';
 import { approveSchema, continueSchema, controlSchema, decisionSchema } from '../contract/campaign.js';
@@ -9,8 +8,6 @@ import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-req
 import { fourEyesRefusal } from '../review/four-eyes.js';
 import { pilotStopReason } from '../contract/pilot.js';
 import { pilotOutcome } from '../db/recipients.js';
-import type { Sql } from '../db/sql.js';
-import type { Logger } from '../logger.js';
 import { campaignLoader } from './campaign-access.js';
 import { ApiError } from './errors.js';
 import { reviewFingerprint } from './fingerprint.js';
@@ -18,6 +15,7 @@ import { transition, type LifecycleAction } from './lifecycle.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
 import type { Scope } from './scopes.js';
+import type { ResolvedDeps } from './deps.js';
 
 const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedFrom: string }> = {
   approve: { scope: 'campaigns:review', summary: 'Approve a campaign awaiting review', allowedFrom: 'awaiting review' },
@@ -32,7 +30,7 @@ const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedF
  * POST /campaigns/:id/{approve,reject,continue,pause,resume,cancel}: each is an Update the workflow may
  * refuse, so the answer is the workflow's own: 200 { status } or 409 { error, status }.
  */
-export function campaignActionRouter({ sql, client, logger }: { sql: Sql; client: Client; logger: Logger }): Router {
+export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps, 'sql' | 'client' | 'logger'>): Router {
   const router = Router();
   const load = campaignLoader(sql);
 

@@ -9,12 +9,11 @@ import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../contract/status
 import * as campaigns from '../db/campaigns.js';
 import { countsOfCampaigns } from '../db/campaign-stats.js';
 import { listRecipients, type RecipientRow } from '../db/recipients.js';
-import type { Sql } from '../db/sql.js';
-import type { Logger } from '../logger.js';
 import { campaignLoader, temporalLink } from './campaign-access.js';
 import { bigintCursor, intCursor, page, pageQuery } from './paging.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
+import type { ResolvedDeps } from './deps.js';
 
 const listCampaignsQuery = pageQuery(bigintCursor, { status: campaignStatusSchema.optional() });
 
@@ -91,7 +90,7 @@ const recipientView = (r: RecipientRow & { updatedAt?: Date }) => ({
 });
 
 /** Read-only views: the campaign list, a campaign's recipients, and its CSV report. */
-export function campaignViewRouter(deps: { sql: Sql; namespace: string; temporalUiUrl?: string; logger: Logger }): Router {
+export function campaignViewRouter(deps: Pick<ResolvedDeps, 'sql' | 'namespace' | 'temporalUiUrl' | 'logger'>): Router {
   const { sql, logger } = deps;
   const router = Router();
   const load = campaignLoader(sql);

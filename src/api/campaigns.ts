@@ -1,4 +1,3 @@
-import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { createCampaignRequestSchema } from '../contract/campaign.js';
 import { followUpLinks, resolveCampaignInput } from '../followups/resolve.js';
@@ -8,30 +7,17 @@ import { pilotOutcome, recipientSummary, type PilotOutcome } from '../db/recipie
 import type { PilotSpec } from '../contract/campaign.js';
 import { pilotStopReason } from '../contract/pilot.js';
 import { recentSends } from '../db/ledger.js';
-import type { Sql } from '../db/sql.js';
-import type { Logger } from '../logger.js';
 import { accountHold, holdKey, slowedUntil, throttleKey } from '../db/send-slots.js';
 import { campaignLoader, temporalLink } from './campaign-access.js';
-import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign } from './create-campaign.js';
+import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign, type CreateDeps } from './create-campaign.js';
+import type { ResolvedDeps } from './deps.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
 import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './schedule.js';
-import type { S3Location } from '../s3/locations.js';
 import type { MessageKit } from '../mail/recipient-message.js';
 
-export interface CampaignRouterDeps extends ScheduleDeps, MessageKit {
-  sql: Sql;
-  client: Client;
-  taskQueue: string;
-  namespace: string;
-  temporalUiUrl?: string;
-  logger: Logger;
-  /** Recipients one campaign may have (an inline list is checked here, every list again by the build). */
-  maxRecipients?: number;
-  /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
-  s3Locations?: readonly S3Location[];
-}
+type CampaignRouterDeps = Pick<ResolvedDeps, 'sql' | 'client' | 'namespace' | 'temporalUiUrl' | 'logger' | keyof CreateDeps | keyof ScheduleDeps | keyof MessageKit>;
 
 /** The pilot block of GET /campaigns/:id: what was asked for and how the batch went. */
 function pilotView(spec: PilotSpec, o: PilotOutcome) {

@@ -2,16 +2,16 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { meResponse, sentPerMinuteResponse } from '../contract/responses.js';
 import { sentPerMinute } from '../db/campaign-stats.js';
-import type { Sql } from '../db/sql.js';
 import { campaignLoader } from './campaign-access.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
 import { perMinuteLimitOf, type ScheduleDeps } from './schedule.js';
+import type { ResolvedDeps } from './deps.js';
 
 const sentPerMinuteQuery = z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }).strict();
 
 /** What the console needs beyond the campaign routes: who is calling, and the send rate over time. */
-export function consoleApiRouter(deps: ScheduleDeps & { sql: Sql }): Router {
+export function consoleApiRouter(deps: Pick<ResolvedDeps, 'sql' | keyof ScheduleDeps>): Router {
   const { sql } = deps;
   const router = Router();
 

@@ -1,5 +1,4 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { CampaignDefinition, CreateCampaignInput } from '../contract/campaign.js';
@@ -12,8 +11,7 @@ import type { RecipientSource } from '../db/campaigns.js';
 import { claimIdempotencyKey, type IdempotencyRow } from '../db/idempotency.js';
 import type { Sql } from '../db/sql.js';
 import { tenantPolicy } from '../db/tenants.js';
-import type { Logger } from '../logger.js';
-import type { S3Location } from '../s3/locations.js';
+import type { ResolvedDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
 import type { Caller } from './scopes.js';
@@ -24,16 +22,8 @@ import { followUpDetails, followUpSource } from '../followups/resolve.js';
 // asks against the installation, draft the record, store it (or find the earlier one an
 // Idempotency-Key names), then start its workflow, taking the record back if Temporal refuses.
 
-export interface CreateDeps {
-  sql: Sql;
-  client: Client;
-  taskQueue: string;
-  logger: Logger;
-  /** Recipients one campaign may have (an inline list is checked here, every list again by the build). */
-  maxRecipients?: number;
-  /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
-  s3Locations?: readonly S3Location[];
-}
+/** What creating a campaign uses: its `limits.recipientsPerCampaign` checks an inline list here (every list again at build). */
+export type CreateDeps = Pick<ResolvedDeps, 'sql' | 'client' | 'taskQueue' | 'logger' | 'limits' | 's3Locations'>;
 
 /** What is stored for a new campaign, with the hash that tells a replayed request from another. */
 export interface CampaignDraft {
@@ -66,14 +56,14 @@ export function idempotencyKeyOf(req: Request): string | undefined {
  * rules. Answers the review policy to store.
  */
 export async function checkAgainstInstallation(deps: CreateDeps, caller: Caller, input: CreateCampaignInput): Promise<CampaignDefinition['review']> {
-  const maxRecipients = deps.maxRecipients ?? Infinity;
+  const maxRecipients = deps.limits.recipientsPerCampaign;
   if (input.recipients && input.recipients.length > maxRecipients) {
     throw invalid('recipients', `has ${input.recipients.length} recipients, more than the ${maxRecipients} a campaign may have`);
   }
   if (input.account !== 'default' && !(await getAccount(deps.sql, caller.tenant, input.account))) {
     throw invalid('account', `no account named ${input.account}`);
   }
-  return checkCampaignAgainstPolicy(await tenantPolicy(deps.sql, caller.tenant, deps.s3Locations ?? []), input);
+  return checkCampaignAgainstPolicy(await tenantPolicy(deps.sql, caller.tenant, deps.s3Locations), input);
 }
 
 export function draftCampaign(input: CreateCampaignInput, review: CampaignDefinition['review']): CampaignDraft {

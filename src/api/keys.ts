@@ -4,12 +4,12 @@ import { createKeySchema } from '../contract/keys.js';
 import { keyCreatedResponse, keyListResponse, keyResponse } from '../contract/responses.js';
 import { appendAudit } from '../db/audit.js';
 import * as keys from '../db/keys.js';
-import type { Sql } from '../db/sql.js';
 import { newKey, principalOfKey } from './auth.js';
 import { ApiError, notFound } from './errors.js';
 import { keyParam } from './params.js';
 import { route } from './route.js';
 import type { Scope } from './scopes.js';
+import type { ResolvedDeps } from './deps.js';
 
 const keyView = (k: keys.ApiKeyRow) => ({
   id: k.id,
@@ -25,7 +25,7 @@ const keyView = (k: keys.ApiKeyRow) => ({
 });
 
 /** /keys: create (the secret is in this answer only), list (never secrets), revoke. */
-export function keyRouter({ sql }: { sql: Sql }): Router {
+export function keyRouter({ sql }: Pick<ResolvedDeps, 'sql'>): Router {
   const router = Router();
 
   router.post('/keys', route({ scope: 'keys:admin', summary: 'Create an API key; the answer holds the key, shown only this once', body: createKeySchema, response: keyCreatedResponse, status: 201 }, async ({ caller, body: input }, _req, res) => {

@@ -1,7 +1,6 @@
 import { campaignSchedule, type ScheduleDeps } from './schedule.js';
-import type { Client } from '@temporalio/client';
 import { tenantS3 } from '../s3/tenant-s3.js';
-import { LocationDeniedError, type S3Location } from '../s3/locations.js';
+import { LocationDeniedError } from '../s3/locations.js';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { recipientDecisionSchema, testSendSchema } from '../contract/campaign.js';
@@ -13,10 +12,9 @@ import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import { followUpOf } from '../db/follow-ups.js';
 import type { Sql } from '../db/sql.js';
-import type { Logger } from '../logger.js';
 import { composeRecipientMessage, type MessageKit } from '../mail/recipient-message.js';
 import { TemplateRenderError } from '../mail/templates.js';
-import { ObjectChangedError, type S3Store } from '../s3/client.js';
+import { ObjectChangedError } from '../s3/client.js';
 import { campaignLoader, loadCampaign } from './campaign-access.js';
 import { ApiError, notFound } from './errors.js';
 import { reviewFingerprint } from './fingerprint.js';
@@ -25,20 +23,9 @@ import { intCursor, page, pageQuery } from './paging.js';
 import { campaignParam, recipientParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
+import type { ResolvedDeps } from './deps.js';
 
-export interface ReviewRouterDeps extends ScheduleDeps, MessageKit {
-  sql: Sql;
-  client: Client;
-  s3?: S3Store;
-  /** S3_ALLOWED_LOCATIONS, for tenant `default`. */
-  s3Locations?: readonly S3Location[];
-  taskQueue: string;
-  logger: Logger;
-  /** Attachment bytes one preview may fetch from S3. */
-  previewAttachmentBytes?: number;
-  /** Milliseconds a preview's templates may hold the API's event loop. */
-  previewRenderMs?: number;
-}
+type ReviewRouterDeps = Pick<ResolvedDeps, 'sql' | 'client' | 's3' | 's3Locations' | 'taskQueue' | 'logger' | 'limits' | keyof ScheduleDeps | keyof MessageKit>;
 
 /** Which of a recipient's attachments, in the order the preview lists them (from 0). */
 const attachmentQuery = z
@@ -118,7 +105,9 @@ async function assertTestSendAllowed(sql: Sql, caller: Caller, c: { tenant: stri
 }
 
 export function reviewRouter(deps: ReviewRouterDeps): Router {
-  const { sql, client, s3, s3Locations, taskQueue, logger, previewAttachmentBytes = Infinity, previewRenderMs } = deps;
+  const { sql, client, s3, s3Locations, taskQueue, logger } = deps;
+  // Attachment bytes one preview may fetch from S3; milliseconds its templates may hold the event loop.
+  const { previewAttachmentBytes, previewRenderMs } = deps.limits;
   const router = Router();
 
   const load = campaignLoader(sql);

@@ -2,19 +2,19 @@ import { Router } from 'express';
 import { suppressionSchema } from '../contract/campaign.js';
 import { suppressionListResponse, suppressionResponse } from '../contract/responses.js';
 import { appendAudit } from '../db/audit.js';
-import type { Sql } from '../db/sql.js';
 import * as suppressions from '../db/suppressions.js';
 import { notFound } from './errors.js';
 import { emailCursor, page, pageQuery } from './paging.js';
 import { suppressionParam } from './params.js';
 import { route } from './route.js';
+import type { ResolvedDeps } from './deps.js';
 
 const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });
 
 const view = (r: suppressions.SuppressionRow) => ({ email: r.email, reason: r.reason ?? undefined, createdAt: r.createdAt });
 
 /** Addresses the tenant's campaigns never send to: the build marks them excluded. Every change is audited. */
-export function suppressionRouter({ sql }: { sql: Sql }): Router {
+export function suppressionRouter({ sql }: Pick<ResolvedDeps, 'sql'>): Router {
   const router = Router();
 
   router.get('/suppressions', route({ scope: 'campaigns:read', summary: 'The suppression list, by address, paged', query: listSuppressionsQuery, response: suppressionListResponse }, async ({ caller, query: q }, _req, res) => {

@@ -3,14 +3,13 @@ import { isGlobTemplate, keyProblem } from '../contract/key-patterns.js';
 import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
 import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';
 import { appendAudit } from '../db/audit.js';
-import type { Sql } from '../db/sql.js';
 import * as tenants from '../db/tenants.js';
-import type { Logger } from '../logger.js';
-import { templateLocationProblem, type S3Location } from '../s3/locations.js';
+import { templateLocationProblem } from '../s3/locations.js';
 import { ApiError, notFound, type Problem } from './errors.js';
 import { tenantParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
+import type { ResolvedDeps } from './deps.js';
 
 const view = (p: tenants.TenantPolicy, row: tenants.TenantRow | undefined) => ({
   tenant: p.tenant,
@@ -27,9 +26,9 @@ const view = (p: tenants.TenantPolicy, row: tenants.TenantRow | undefined) => ({
  * /tenants/:tenant: what the installation allows a tenant. Only the configured API_KEY changes
  * it; a tenant's own keys:admin key may read its own, and another tenant's is a 404.
  */
-export function tenantRouter({ sql, logger, s3Locations }: { sql: Sql; logger: Logger; s3Locations?: readonly S3Location[] }): Router {
+export function tenantRouter({ sql, logger, s3Locations }: Pick<ResolvedDeps, 'sql' | 'logger' | 's3Locations'>): Router {
   const router = Router();
-  const configured = s3Locations ?? [];
+  const configured = s3Locations;
 
   /** The tenant the caller names: its own, or any for the configured API_KEY; another's is a 404. */
   const target = ({ caller, params }: { caller: Caller; params: { tenant: string } }) => {

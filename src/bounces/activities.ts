@@ -6,11 +6,11 @@ export interface BounceCheckInput {
   mailbox: string;
 }
 
-export function createBounceActivities({ sql, bounceInbox, logger }: ActivityDeps) {
+export function createBounceActivities({ sql, messageIds, bounceInbox, logger }: ActivityDeps) {
   return {
     /** Reads the account's new INBOX messages and records the delivery reports and the answers among them. */
     async checkBounces({ mailbox }: BounceCheckInput): Promise<BounceCheckResult> {
-      const result = await checkMailbox(sql, bounceInbox ?? { tlsInsecure: false }, mailbox);
+      const result = await checkMailbox(sql, messageIds, bounceInbox ?? { tlsInsecure: false }, mailbox);
       if (result.read > 0) logger.info({ mailbox, ...result }, 'bounce check');
       return result;
     },

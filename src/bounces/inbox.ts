@@ -7,7 +7,7 @@ import { mailboxPosition, saveMailboxPosition } from '../db/bounces.js';
 import type { Sql } from '../db/sql.js';
 import { endpointsOf, tokenSourceOf } from '../mail/account-pool.js';
 import { imapOptions } from '../mail/imap.js';
-import { messageIdsVerifiable } from '../mail/message-id.js';
+import type { MessageIds } from '../mail/message-id.js';
 import type { PrivateHostAllowance } from '../net/host-policy.js';
 import { deliveryReportOf, parseMail } from './dsn.js';
 import { recordReport } from './record.js';
@@ -60,9 +60,9 @@ async function endpointOf(sql: Sql, d: BounceInboxDeps, mailbox: string): Promis
  * deleted, moved or flagged. The position is saved after every message, so a check that dies
  * part-way resumes where it stopped, and recording is idempotent, so nothing counts twice.
  */
-export async function checkMailbox(sql: Sql, d: BounceInboxDeps, mailbox: string): Promise<BounceCheckResult> {
+export async function checkMailbox(sql: Sql, ids: MessageIds, d: BounceInboxDeps, mailbox: string): Promise<BounceCheckResult> {
   // Without MASTER_KEY Message-IDs carry no MAC, and a report naming one could be written by anyone.
-  if (!messageIdsVerifiable()) return { read: 0, bounces: 0, suppressed: 0, skipped: 'MASTER_KEY is not configured: no report can be attributed to a message' };
+  if (!ids.verifiable()) return { read: 0, bounces: 0, suppressed: 0, skipped: 'MASTER_KEY is not configured: no report can be attributed to a message' };
   const target = await endpointOf(sql, d, mailbox);
   if (!target) return { read: 0, bounces: 0, suppressed: 0, skipped: 'the account has no IMAP' };
   const client = new ImapFlow(
@@ -73,7 +73,7 @@ export async function checkMailbox(sql: Sql, d: BounceInboxDeps, mailbox: string
   try {
     const lock = await client.getMailboxLock('INBOX', { readOnly: true });
     try {
-      return await readNew(sql, client, mailbox);
+      return await readNew(sql, ids, client, mailbox);
     } finally {
       lock.release();
     }
@@ -82,7 +82,7 @@ export async function checkMailbox(sql: Sql, d: BounceInboxDeps, mailbox: string
   }
 }
 
-async function readNew(sql: Sql, client: ImapFlow, mailbox: string): Promise<BounceCheckResult> {
+async function readNew(sql: Sql, ids: MessageIds, client: ImapFlow, mailbox: string): Promise<BounceCheckResult> {
   const box = client.mailbox;
   if (!box) throw new Error('the INBOX is not open');
   const uidValidity = Number(box.uidValidity);
@@ -97,11 +97,11 @@ async function readNew(sql: Sql, client: ImapFlow, mailbox: string): Promise<Bou
       const report = mail && deliveryReportOf(mail);
       const answer = mail && !report ? answerOf(mail) : undefined;
       if (report) {
-        const n = await recordReport(sql, report, { mailbox, uidValidity, uid: msg.uid });
+        const n = await recordReport(sql, ids, report, { mailbox, uidValidity, uid: msg.uid });
         result.bounces += n.bounces;
         result.suppressed += n.suppressed;
       } else if (answer) {
-        const n = await recordAnswers(sql, answer, mailbox);
+        const n = await recordAnswers(sql, ids, answer, mailbox);
         const key = answer.kind === 'replied' ? 'replies' : 'autoReplies';
         if (n > 0) result[key] = (result[key] ?? 0) + n;
       }

@@ -2,7 +2,7 @@ import { appendAudit } from '../db/audit.js';
 import { insertBounce, markBounced, sentMessage, type SentMessage } from '../db/bounces.js';
 import type { Sql } from '../db/sql.js';
 import { addSuppressionOnce } from '../db/suppressions.js';
-import { verifyMessageId } from '../mail/message-id.js';
+import type { MessageIds } from '../mail/message-id.js';
 import type { DeliveryReport, FailedDelivery } from './dsn.js';
 
 // Mail in an INBOX may be written by anyone, a recipient included. A report counts only when:
@@ -30,17 +30,17 @@ const mailboxOf = (m: SentMessage) => (m.account === 'default' ? 'default' : `${
  * verifies, the ledger holds it as sent under exactly that id, and it went through the account
  * whose INBOX this is. The one rule for bounces and replies alike.
  */
-export async function ourSentMessage(sql: Sql, messageId: string, mailbox: string): Promise<SentMessage | undefined> {
-  const named = verifyMessageId(messageId);
+export async function ourSentMessage(sql: Sql, ids: MessageIds, messageId: string, mailbox: string): Promise<SentMessage | undefined> {
+  const named = ids.verify(messageId);
   if (!named) return undefined;
   const sent = await sentMessage(sql, { ...named, messageId });
   return sent && mailboxOf(sent) === mailbox ? sent : undefined;
 }
 
 /** The message of ours a report is about: the first Message-ID it quotes that is ours (ourSentMessage). */
-async function ourMessage(sql: Sql, report: DeliveryReport, mailbox: string): Promise<SentMessage | undefined> {
+async function ourMessage(sql: Sql, ids: MessageIds, report: DeliveryReport, mailbox: string): Promise<SentMessage | undefined> {
   for (const messageId of report.messageIds) {
-    const sent = await ourSentMessage(sql, messageId, mailbox);
+    const sent = await ourSentMessage(sql, ids, messageId, mailbox);
     if (sent) return sent;
   }
   return undefined;
@@ -57,8 +57,8 @@ const describe = (f: FailedDelivery) => `bounced: ${f.status}${f.diagnosticCode 
  * `bounced` and the address on the tenant's suppression list, audited as the system. Idempotent:
  * a report read again changes nothing. Answers the bounces and suppressions it added.
  */
-export async function recordReport(sql: Sql, report: DeliveryReport, at: ReadMessage): Promise<{ bounces: number; suppressed: number }> {
-  const sent = await ourMessage(sql, report, at.mailbox);
+export async function recordReport(sql: Sql, ids: MessageIds, report: DeliveryReport, at: ReadMessage): Promise<{ bounces: number; suppressed: number }> {
+  const sent = await ourMessage(sql, ids, report, at.mailbox);
   if (!sent) return { bounces: 0, suppressed: 0 };
   const f = report.failures.find((failure) => bouncesRecipient(failure, sent));
   if (!f) return { bounces: 0, suppressed: 0 };

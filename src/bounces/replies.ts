@@ -3,6 +3,7 @@ import type { AnswerKind } from '../contract/statuses.js';
 import { recordAnswer } from '../db/replies.js';
 import type { Sql } from '../db/sql.js';
 import { isDeliveryNotification, threadedIds } from './dsn.js';
+import type { MessageIds } from '../mail/message-id.js';
 import { ourSentMessage } from './record.js';
 
 // Answers to campaign messages, found by the same INBOX reading as bounces. A message that is not
@@ -67,10 +68,10 @@ export function answerOf(mail: ParsedMail): Answer | undefined {
  * original too: both recipients answered). Idempotent: read again, it changes nothing; a person's
  * reply after an automatic one makes the recipient `replied`. Answers how many recipients changed.
  */
-export async function recordAnswers(sql: Sql, answer: Answer, mailbox: string): Promise<number> {
+export async function recordAnswers(sql: Sql, ids: MessageIds, answer: Answer, mailbox: string): Promise<number> {
   let changed = 0;
   for (const id of answer.answers) {
-    const sent = await ourSentMessage(sql, id, mailbox);
+    const sent = await ourSentMessage(sql, ids, id, mailbox);
     if (!sent) continue;
     if (await recordAnswer(sql, { campaignId: sent.campaignId, recipientId: sent.recipientId, kind: answer.kind, messageId: answer.messageId ?? null })) changed++;
   }

@@ -2,7 +2,6 @@ import { recipientInputSchema, type CampaignDefinition } from '../contract/campa
 import type { BuildStatus } from '../contract/statuses.js';
 import type { NewRecipient, ResolvedAttachment } from '../db/recipients.js';
 import { CampaignRenderer, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
-import { messageIdFor } from '../mail/message-id.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import { AttachmentResolver } from './attachments.js';
@@ -80,10 +79,10 @@ export class RecipientAssessor {
 
   /** The size of the very bytes the send will build: same parts, Message-ID and date. */
   private async sizeProblems(id: number, parts: RenderedParts, found: ResolvedAttachment[]): Promise<string[]> {
-    const { campaignId, definition, s3, messageDate, maxMessageBytes } = this.o;
+    const { campaignId, definition, s3, messageDate, maxMessageBytes, kit } = this.o;
     const size = await messageSize(
       parts,
-      messageIdFor(campaignId, id, definition.from.address),
+      kit.messageIds.idFor(campaignId, id, definition.from.address),
       messageDate,
       found.map((a) => ({ filename: a.filename, size: a.size, load: () => s3.read(a.bucket, a.key, a.etag) })),
     );

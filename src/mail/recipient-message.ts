@@ -3,13 +3,14 @@ import type { RecipientRow } from '../db/recipients.js';
 import type { S3Store } from '../s3/client.js';
 import type { UnsubscribeLinks } from '../unsubscribe/token.js';
 import { buildMessage, CampaignRenderer, type RenderedParts } from './message.js';
-import { messageIdFor } from './message-id.js';
+import type { MessageIds } from './message-id.js';
 import type { Templates } from './templates.js';
 
-/** What putting a message together depends on in this process: its template limits and its link keys. */
+/** What putting a message together depends on in this process: its template limits, its link keys and its Message-ID keys. */
 export interface MessageKit {
   templates: Templates;
   unsubscribeLinks: UnsubscribeLinks;
+  messageIds: MessageIds;
 }
 
 export interface RecipientMessage {
@@ -42,7 +43,7 @@ export async function composeRecipientMessage(
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   let parts = await new CampaignRenderer(campaign.definition, kit.templates).render(r, { renderMs: o.renderMs });
-  let messageId = o.messageId ?? r.messageId ?? messageIdFor(campaign.id, r.id, campaign.definition.from.address);
+  let messageId = o.messageId ?? r.messageId ?? kit.messageIds.idFor(campaign.id, r.id, campaign.definition.from.address);
   // A threaded follow-up answers the message this recipient got from the original campaign.
   if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId };
   if (o.test) {

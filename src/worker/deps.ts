@@ -8,7 +8,7 @@ import { createSentFolderClient } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
 import { templatesFrom } from '../mail/templates.js';
 import { unsubscribeLinksFrom } from '../unsubscribe/token.js';
-import { configureMessageIds } from '../mail/message-id.js';
+import { messageIdsFrom } from '../mail/message-id.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createS3Store } from '../s3/client.js';
 
@@ -18,7 +18,6 @@ export function createWorkerDeps(
   logger: Logger,
   metrics: Metrics = createMetrics(),
 ): ActivityDeps & { close(): Promise<void> } {
-  configureMessageIds({ masterKey: config.MASTER_KEY, previousMasterKeys: config.MASTER_KEY_PREVIOUS });
   const sql = createSql(config.DATABASE_URL);
   const accounts = new AccountPool({
     store: accountStore(sql),
@@ -51,6 +50,7 @@ export function createWorkerDeps(
     metrics,
     templates: templatesFrom(config),
     unsubscribeLinks: unsubscribeLinksFrom(config),
+    messageIds: messageIdsFrom(config),
     accounts,
     logger,
     unknownPolicy: config.DELIVERY_UNKNOWN_POLICY,

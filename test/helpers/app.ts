@@ -1,13 +1,12 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createApp, type AppDeps } from '../../src/api/app.js';
+import { createApp } from '../../src/api/app.js';
+import type { AppDeps } from '../../src/api/deps.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createS3Store } from '../../src/s3/client.js';
 import { templatesFrom } from '../../src/mail/templates.js';
 import { unsubscribeLinksFrom } from '../../src/unsubscribe/token.js';
 import { API_KEY, TEST_MASTER_KEY, type ApiResponse, type Harness } from './harness.js';
-import { apiClient } from './http.js';
+import { apiClient, listenLocally } from './http.js';
 
 /** A second API on the harness's database and Temporal, with settings of the test's own (limits, hosts, keys). */
 export interface ExtraApi {
@@ -33,16 +32,23 @@ export async function startExtraApi(h: Harness, settings: Partial<AppDeps>): Pro
     unsubscribeLinks: unsubscribeLinksFrom(config),
     ...settings,
   });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(0, '127.0.0.1', () => ok(s));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { baseUrl, close: stopServing } = await listenLocally(app);
   return {
     baseUrl,
     api: apiClient(baseUrl, API_KEY),
     async close() {
-      await new Promise((r) => server.close(r));
+      await stopServing();
       s3.close();
     },
   };
+}
+
+/** POST /accounts/:name/verify through an API of its own under these master keys (the rotation tests). */
+export async function verifyUnderKeys(h: Harness, keys: { masterKey: string; previousMasterKeys?: string[] }, name: string): Promise<ApiResponse> {
+  const api = await startExtraApi(h, { ...keys, allowPrivateHosts: 'loopback' });
+  try {
+    return await api.api('POST', `/api/v1/accounts/${name}/verify`, {});
+  } finally {
+    await api.close();
+  }
 }

@@ -3,7 +3,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { parse } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, parseEnv } from '../../src/config.js';
 import { eventually } from './harness.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -150,5 +153,16 @@ export class ServiceProcess {
     await exited;
     clearTimeout(timer);
     return this.exitCode;
+  }
+}
+
+/** The variables a configuration schema requires: what a deployment must set. */
+export function requiredVariables(schema: z.ZodObject): string[] {
+  try {
+    parseEnv(schema, {});
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.filter((p) => p.endsWith(': is required')).map((p) => p.split(':')[0]!);
   }
 }

@@ -1,18 +1,18 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { createApp, type AppDeps } from '../../src/api/app.js';
+import type { Express } from 'express';
+import { createApp } from '../../src/api/app.js';
+import type { AppDeps } from '../../src/api/deps.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createSql, type Sql } from '../../src/db/sql.js';
 import { freePort } from '../../src/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/dev/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import type { ApiResponse } from './harness.js';
-import { apiClient } from './http.js';
+import { apiClient, listenLocally } from './http.js';
 
 // The fast route tier: the real express app over a real PostgreSQL (the shared one under
 // `npm test`, else one of its own), with a stub in place of the Temporal client, so route rules
@@ -21,14 +21,14 @@ import { apiClient } from './http.js';
 const FAST_API_KEY = 'fast-tier-key-0123456789';
 
 /** What the stub Temporal client was asked, and how it answers Updates. */
-export interface TemporalStub {
+interface TemporalStub {
   client: Client;
   started: { workflowId: string }[];
   /** The next Updates' answer: a status, or an error to throw (a refusal, a timeout). */
   answerUpdates(answer: { status: string } | Error): void;
 }
 
-export function temporalStub(): TemporalStub {
+function temporalStub(): TemporalStub {
   const started: { workflowId: string }[] = [];
   let answer: { status: string } | Error = new Error('no Update answer set in this test');
   const client = {
@@ -52,6 +52,8 @@ export function temporalStub(): TemporalStub {
 }
 
 export interface FastApp {
+  /** The express app, to read its route table. */
+  app: Express;
   sql: Sql;
   temporal: TemporalStub;
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
@@ -92,16 +94,14 @@ export async function startFastApp(settings: Partial<AppDeps> = {}): Promise<Fas
     logger: createLogger('fast-tier', process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...settings,
   });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(0, '127.0.0.1', () => ok(s));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { baseUrl, close: stopServing } = await listenLocally(app);
   return {
+    app,
     sql,
     temporal,
     api: apiClient(baseUrl, FAST_API_KEY),
     async close() {
-      await new Promise((r) => server.close(r));
+      await stopServing();
       await sql.end();
       await db.stop();
     },

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -18,7 +17,7 @@ import { createLogger } from '../../src/logger.js';
 import { createWorker, type CampaignWorker } from '../../src/worker/create.js';
 import { createWorkerDeps } from '../../src/worker/deps.js';
 import { createS3Store } from '../../src/s3/client.js';
-import { apiClient } from './http.js';
+import { apiClient, listenLocally } from './http.js';
 
 // Each test file gets its own database, SMTP sink, IMAP user, task queue, worker and API on the
 // shared real servers that `npm test` started.
@@ -174,9 +173,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     namespace: 'default',
     masterKey: TEST_MASTER_KEY,
     logger,
-    // The API of an installation is configured as its worker is: the same limits and link keys.
+    // The API of an installation is configured as its worker is: the same limits, link keys and Message-ID keys.
     templates: deps.templates,
     unsubscribeLinks: deps.unsubscribeLinks,
+    messageIds: deps.messageIds,
     s3: apiS3,
     s3Locations: workerConfig.S3_ALLOWED_LOCATIONS,
     metrics,
@@ -186,10 +186,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // are tested on their own (api-limits, template-limits).
     limits: { requestsPerMinute: 1_000_000, requestsPerTenantPerMinute: 1_000_000, authFailuresPerMinute: 1_000_000, publicRequestsPerMinute: 1_000_000, previewRenderMs: 1000 },
   });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(0, '127.0.0.1', () => ok(s));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { baseUrl, close: stopServing } = await listenLocally(app);
 
   return {
     sql,
@@ -240,7 +237,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
     },
     async close() {
-      await new Promise((r) => server.close(r));
+      await stopServing();
       await new Promise((r) => metricsServer.close(r));
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;

@@ -1,4 +1,18 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { ApiResponse } from './harness.js';
+
+/** Serves `app` on a free loopback port: its base URL, and how to stop serving. */
+export async function listenLocally(app: Express): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const server: Server = await new Promise((ok) => {
+    const s = app.listen(0, '127.0.0.1', () => ok(s));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
 
 /**
  * A JSON client of an API at `baseUrl` under `key`: a body is sent as JSON (a string as it is,
@@ -22,3 +36,6 @@ export function apiClient(baseUrl: string, key: string) {
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
 }
+
+/** The paths of a 422 answer's problems. */
+export const problemPaths = (body: { problems?: { path: string }[] }) => (body.problems ?? []).map((p) => p.path);

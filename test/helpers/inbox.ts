@@ -43,3 +43,8 @@ export async function inboxCount(h: Harness): Promise<number | undefined> {
     await imap.logout();
   }
 }
+
+let checks = 0;
+/** Runs one bounce check of `mailbox` now (not on its Schedule) and answers its result. */
+export const runBounceCheck = (h: Harness, mailbox = 'default') =>
+  h.client.workflow.execute('bounceCheckWorkflow', { taskQueue: h.taskQueue, workflowId: `bounce-check-test-${Date.now()}-${checks++}`, args: [{ mailbox }] });

@@ -4,7 +4,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import express from 'express';
 import { z } from 'zod';
-import { createApp } from '../../src/api/app.js';
 import { errorMiddleware } from '../../src/api/errors.js';
 import { PAGE_LIMIT } from '../../src/api/paging.js';
 import { route } from '../../src/api/route.js';
@@ -12,7 +11,8 @@ import { registeredRoutes } from '../../src/api/routes.js';
 import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';
 import { INVALID_TRANSITION } from '../../src/contract/failures.js';
-import { startFastApp, temporalStub, type FastApp } from '../helpers/fast-app.js';
+import { startFastApp, type FastApp } from '../helpers/fast-app.js';
+import { problemPaths } from '../helpers/http.js';
 
 // The fast route tier: the real express app and a real PostgreSQL, a stub for the Temporal client.
 // It checks the rules every route obeys (scopes, input, conflicts, paging) in seconds.
@@ -34,7 +34,6 @@ const body = (n: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const problemPaths = (b: { problems?: { path: string }[] }) => (b.problems ?? []).map((p) => p.path);
 
 async function createCampaign(extra: Record<string, unknown> = {}): Promise<string> {
   const res = await f.api('POST', '/api/v1/campaigns', body(2, extra));
@@ -50,8 +49,7 @@ async function addRecipients(campaignId: string, n: number, buildStatus: string)
 
 describe('the route table', () => {
   test('every route declares a param for each :name of its path, and its answer', () => {
-    const app = createApp({ sql: f.sql, client: temporalStub().client, apiKey: 'x'.repeat(24), taskQueue: 'q', namespace: 'default', logger: createLogger('t', 'silent') });
-    const routes = registeredRoutes((app as unknown as { router: express.Router }).router).filter((r) => r.spec);
+    const routes = registeredRoutes((f.app as unknown as { router: express.Router }).router).filter((r) => r.spec);
     assert.ok(routes.length > 30, `${routes.length} routes`);
     for (const r of routes) {
       const names = [...r.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]).sort();
