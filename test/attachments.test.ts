@@ -111,3 +111,32 @@ test('a short list asks S3 directly and lists the folder only once it has asked 
   assert.deepEqual((await resolver.resolve({ id: 'Smith (2)' })).found.map((f) => f.key), ['st/Smith (2).pdf']);
   assert.deepEqual(calls, { head: 3, list: 1 });
 });
+
+test('a list longer than one batch lists the folder at once: exactly the recipients whose key is missing are blocked, C1 never taken for C10', async () => {
+  const folder = 'long/';
+  // 1,200 recipients (two pages of the listing); every seventh has no statement, and C1, C12, C120 are
+  // missing while C10, C121 and C1200 are there: a key that is a prefix of another is not found by it.
+  const missing = new Set(['C1', 'C12', 'C120']);
+  for (let i = 1; i <= 1200; i++) if (i % 7 === 0) missing.add(`C${i}`);
+  const present = Array.from({ length: 1200 }, (_, i) => `C${i + 1}`).filter((id) => !missing.has(id));
+  for (let i = 0; i < present.length; i += 50) {
+    await Promise.all(present.slice(i, i + 50).map((id) => client.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}${id}.pdf`, Body: Buffer.alloc(3, 1) }))));
+  }
+  const spec = attachmentSchema.parse({ bucket, key: `${folder}{{ customerId }}.pdf`, required: true });
+  const { counted, calls } = counting(store);
+  const resolver = new AttachmentResolver([spec], counted);
+  resolver.expectMany();
+  const blocked: string[] = [];
+  for (let i = 1; i <= 1200; i++) {
+    const found = await resolver.resolve({ customerId: `C${i}` });
+    if (found.blocked.length) {
+      assert.deepEqual(found.blocked, [`attachment-missing: s3://${bucket}/${folder}C${i}.pdf does not exist`]);
+      assert.deepEqual(found.found, []);
+      blocked.push(`C${i}`);
+    } else {
+      assert.deepEqual(found.found.map((f) => [f.key, f.size]), [[`${folder}C${i}.pdf`, 3]]);
+    }
+  }
+  assert.deepEqual(blocked.sort(), [...missing].sort());
+  assert.deepEqual(calls, { head: 0, list: 1 }, 'one listing of the folder, no HEAD per recipient');
+});

@@ -33,6 +33,11 @@ export class RecipientAssessor {
     this.attachments = new AttachmentResolver(o.definition.attachments ?? [], o.s3);
   }
 
+  /** More recipients follow than one batch: attachment folders are worth listing once from now on. */
+  expectLongList(): void {
+    this.attachments.expectMany();
+  }
+
   async assess(id: number, raw: unknown): Promise<NewRecipient> {
     const parsed = recipientInputSchema.safeParse(raw);
     if (!parsed.success) return invalidEntry(id, raw, parsed.error.issues);
