@@ -6,6 +6,7 @@ import { AttachmentResolver } from '../src/build/attachments.js';
 import { isGlobTemplate } from '../src/contract/key-patterns.js';
 import { attachmentSchema } from '../src/contract/campaign.js';
 import { createS3Store, type S3Store } from '../src/s3/client.js';
+import { scopedStore } from '../src/s3/locations.js';
 
 // Attachment look-ups against the real moto S3 server: the listed-once folder index must find
 // exactly what asking S3 per recipient finds, with far fewer requests.
@@ -139,4 +140,14 @@ test('a list longer than one batch lists the folder at once: exactly the recipie
   }
   assert.deepEqual(blocked.sort(), [...missing].sort());
   assert.deepEqual(calls, { head: 0, list: 1 }, 'one listing of the folder, no HEAD per recipient');
+});
+
+test('the folder index does not stand in for the location check: a key outside the tenant\'s locations is refused by name', async () => {
+  // The tenant may read long/C1*, not the rest of long/ (its locations narrowed since the campaign was made).
+  const scoped = scopedStore(store, [{ bucket, prefix: 'long/C1' }]);
+  const spec = attachmentSchema.parse({ bucket, key: 'long/{{ customerId }}.pdf', required: true });
+  const resolver = new AttachmentResolver([spec], scoped);
+  resolver.expectMany();
+  assert.deepEqual((await resolver.resolve({ customerId: 'C5' })).blocked, [`attachment-location: s3://${bucket}/long/C5.pdf is outside the S3 locations this tenant may read`]);
+  assert.deepEqual((await resolver.resolve({ customerId: 'C1/../C5' })).blocked.map((b) => b.split(':')[0]), ['attachment-location']);
 });

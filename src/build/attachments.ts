@@ -135,7 +135,9 @@ export class AttachmentResolver {
   }
 
   private async findIndexed(bucket: string, folder: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
-    if (!folder || !key.startsWith(folder)) return this.find(bucket, key, glob);
+    // A key the tenant may not read is asked of the store, which refuses it by name (a listing
+    // only holds what may be read, so the index would call it missing).
+    if (!folder || !key.startsWith(folder) || this.s3.allows?.(bucket, key) === false) return this.find(bucket, key, glob);
     const id = `${bucket}/${folder}`;
     if (!this.indexes.has(id)) {
       const n = (this.lookups.get(id) ?? 0) + 1;
