@@ -6,6 +6,7 @@ import { AttachmentResolver } from '../src/build/attachments.js';
 import { isGlobTemplate } from '../src/contract/key-patterns.js';
 import { attachmentSchema } from '../src/contract/campaign.js';
 import { createS3Store, type S3Store } from '../src/s3/client.js';
+import { scopedStore } from '../src/s3/locations.js';
 
 // Attachment look-ups against the real moto S3 server: the listed-once folder index must find
 // exactly what asking S3 per recipient finds, with far fewer requests.
@@ -110,4 +111,43 @@ test('a short list asks S3 directly and lists the folder only once it has asked 
   assert.deepEqual((await resolver.resolve({ id: 'C3' })).found.map((f) => f.key), ['st/C3.pdf']);
   assert.deepEqual((await resolver.resolve({ id: 'Smith (2)' })).found.map((f) => f.key), ['st/Smith (2).pdf']);
   assert.deepEqual(calls, { head: 3, list: 1 });
+});
+
+test('a list longer than one batch lists the folder at once: exactly the recipients whose key is missing are blocked, C1 never taken for C10', async () => {
+  const folder = 'long/';
+  // 1,200 recipients (two pages of the listing); every seventh has no statement, and C1, C12, C120 are
+  // missing while C10, C121 and C1200 are there: a key that is a prefix of another is not found by it.
+  const missing = new Set(['C1', 'C12', 'C120']);
+  for (let i = 1; i <= 1200; i++) if (i % 7 === 0) missing.add(`C${i}`);
+  const present = Array.from({ length: 1200 }, (_, i) => `C${i + 1}`).filter((id) => !missing.has(id));
+  for (let i = 0; i < present.length; i += 50) {
+    await Promise.all(present.slice(i, i + 50).map((id) => client.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}${id}.pdf`, Body: Buffer.alloc(3, 1) }))));
+  }
+  const spec = attachmentSchema.parse({ bucket, key: `${folder}{{ customerId }}.pdf`, required: true });
+  const { counted, calls } = counting(store);
+  const resolver = new AttachmentResolver([spec], counted);
+  resolver.expectMany();
+  const blocked: string[] = [];
+  for (let i = 1; i <= 1200; i++) {
+    const found = await resolver.resolve({ customerId: `C${i}` });
+    if (found.blocked.length) {
+      assert.deepEqual(found.blocked, [`attachment-missing: s3://${bucket}/${folder}C${i}.pdf does not exist`]);
+      assert.deepEqual(found.found, []);
+      blocked.push(`C${i}`);
+    } else {
+      assert.deepEqual(found.found.map((f) => [f.key, f.size]), [[`${folder}C${i}.pdf`, 3]]);
+    }
+  }
+  assert.deepEqual(blocked.sort(), [...missing].sort());
+  assert.deepEqual(calls, { head: 0, list: 1 }, 'one listing of the folder, no HEAD per recipient');
+});
+
+test('the folder index does not stand in for the location check: a key outside the tenant\'s locations is refused by name', async () => {
+  // The tenant may read long/C1*, not the rest of long/ (its locations narrowed since the campaign was made).
+  const scoped = scopedStore(store, [{ bucket, prefix: 'long/C1' }]);
+  const spec = attachmentSchema.parse({ bucket, key: 'long/{{ customerId }}.pdf', required: true });
+  const resolver = new AttachmentResolver([spec], scoped);
+  resolver.expectMany();
+  assert.deepEqual((await resolver.resolve({ customerId: 'C5' })).blocked, [`attachment-location: s3://${bucket}/long/C5.pdf is outside the S3 locations this tenant may read`]);
+  assert.deepEqual((await resolver.resolve({ customerId: 'C1/../C5' })).blocked.map((b) => b.split(':')[0]), ['attachment-location']);
 });

@@ -30,9 +30,11 @@ test('an attachment bucket answering 403 to every attempt ends the campaign fail
   assert.equal(account.status, 201, JSON.stringify(account.body));
 
   // The first 500 look-ups pass (the objects are missing: those recipients are built, blocked),
-  // then every request is refused: the build has written a batch before it gives up.
+  // then every request is refused: the build has written a batch before it gives up. The keys lie
+  // at the bucket's root, so there is no folder to list once: every look-up is a HEAD request
+  // (a folder would be listed in one request at the first look-up of a list this long).
   proxy.passFirst = 500;
-  const body = campaignBody(1000, { account: 'statements', attachments: [{ bucket: DENIED, key: 'statements/{{ customerId }}.pdf' }] });
+  const body = campaignBody(1000, { account: 'statements', attachments: [{ bucket: DENIED, key: '{{ customerId }}.pdf' }] });
   body.recipients.forEach((r, i) => Object.assign(r.vars, { customerId: `C${i + 1}` }));
   const id = await createCampaign(h, body);
   await eventually(async () => {

@@ -200,14 +200,18 @@ class BatchWriter {
   }
 
   async add(id: number, raw: unknown): Promise<void> {
+    // A full batch goes once the next entry is read: then it is known that more follow. (`read`
+    // is the batch's last entry while it is written: the one just read is not part of it.)
+    if (this.pending.length >= BUILD_BATCH) await this.flush({ more: true });
     this.read = id;
     if (id <= this.resumeAfter) return;
     this.pending.push({ id, raw });
-    if (this.pending.length >= BUILD_BATCH) await this.flush();
   }
 
-  async flush(): Promise<void> {
+  /** `more`: entries follow this batch, so the list is a long one. */
+  async flush({ more = false }: { more?: boolean } = {}): Promise<void> {
     const { assessor, campaignId } = this.build;
+    if (more) assessor.expectLongList();
     const rows: recipients.NewRecipient[] = [];
     for (let i = 0; i < this.pending.length; i += LOOKUP_CONCURRENCY) {
       rows.push(...(await Promise.all(this.pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.assess(p.id, p.raw)))));

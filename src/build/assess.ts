@@ -1,7 +1,7 @@
 import { recipientInputSchema, type CampaignDefinition } from '../contract/campaign.js';
 import type { BuildStatus } from '../contract/statuses.js';
 import type { NewRecipient, ResolvedAttachment } from '../db/recipients.js';
-import { CampaignRenderer, messageSize, type RecipientFields, type RenderedParts } from '../mail/message.js';
+import { CampaignRenderer, messageSize, messageSizeBound, type RecipientFields, type RenderedParts } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import { AttachmentResolver } from './attachments.js';
@@ -31,6 +31,11 @@ export class RecipientAssessor {
   ) {
     this.renderer = new CampaignRenderer(o.definition, o.kit.templates);
     this.attachments = new AttachmentResolver(o.definition.attachments ?? [], o.s3, { templates: o.kit.templates });
+  }
+
+  /** More recipients follow than one batch: attachment folders are worth listing once from now on. */
+  expectLongList(): void {
+    this.attachments.expectMany();
   }
 
   async assess(id: number, raw: unknown): Promise<NewRecipient> {
@@ -80,9 +85,12 @@ export class RecipientAssessor {
   /** The size of the very bytes the send will build: same parts, Message-ID and date. */
   private async sizeProblems(id: number, parts: RenderedParts, found: ResolvedAttachment[]): Promise<string[]> {
     const { campaignId, definition, s3, messageDate, maxMessageBytes, kit } = this.o;
+    const messageId = kit.messageIds.idFor(campaignId, id, definition.from.address);
+    // Far under the limit (nearly every message): known without building the message.
+    if (messageSizeBound(parts, messageId, found) <= maxMessageBytes) return [];
     const size = await messageSize(
       parts,
-      kit.messageIds.idFor(campaignId, id, definition.from.address),
+      messageId,
       messageDate,
       found.map((a) => ({ filename: a.filename, size: a.size, load: () => s3.read(a.bucket, a.key, a.etag) })),
     );

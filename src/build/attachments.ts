@@ -43,15 +43,17 @@ function escapeGlob(value: unknown): unknown {
 
 /**
  * A campaign's attachment specs, compiled once and resolved against S3 per recipient. Once a
- * long list has asked about a folder INDEX_AFTER times, the folder is listed once and looked up
- * in memory (see PrefixIndex); before that, and for a folder too large to hold, each look-up is
- * one HEAD (exact key) or LIST (glob).
+ * list has asked about a folder INDEX_AFTER times, or is known to be longer than one batch
+ * (expectMany), the folder is listed once and looked up in memory (see PrefixIndex); before
+ * that, and for a folder too large to hold, each look-up is one HEAD (exact key) or LIST (glob).
  */
 export class AttachmentResolver {
   private readonly specs: CompiledSpec[];
   private readonly indexes = new Map<string, Promise<PrefixIndex | undefined>>();
   private readonly constants = new Map<string, Promise<S3ObjectInfo[]>>();
   private readonly lookups = new Map<string, number>();
+  /** Set once the list is known to be long: folders are listed at their first look-up. */
+  private many = false;
 
   constructor(
     specs: AttachmentSpec[],
@@ -69,6 +71,14 @@ export class AttachmentResolver {
         glob,
       };
     });
+  }
+
+  /**
+   * The list has more recipients than one batch: a folder is listed at its next look-up instead of
+   * after INDEX_AFTER look-ups one by one, which a long list would pay for anyway.
+   */
+  expectMany(): void {
+    this.many = true;
   }
 
   async resolve(scope: Record<string, unknown>): Promise<AttachmentFindings> {
@@ -126,12 +136,14 @@ export class AttachmentResolver {
   }
 
   private async findIndexed(bucket: string, folder: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
-    if (!folder || !key.startsWith(folder)) return this.find(bucket, key, glob);
+    // A key the tenant may not read is asked of the store, which refuses it by name (a listing
+    // only holds what may be read, so the index would call it missing).
+    if (!folder || !key.startsWith(folder) || this.s3.allows?.(bucket, key) === false) return this.find(bucket, key, glob);
     const id = `${bucket}/${folder}`;
     if (!this.indexes.has(id)) {
       const n = (this.lookups.get(id) ?? 0) + 1;
       this.lookups.set(id, n);
-      if (n <= (this.o.indexAfter ?? INDEX_AFTER)) return this.find(bucket, key, glob);
+      if (!this.many && n <= (this.o.indexAfter ?? INDEX_AFTER)) return this.find(bucket, key, glob);
       this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.o.maxIndexKeys ?? MAX_INDEX_KEYS));
     }
     const index = await this.indexes.get(id)!;

@@ -164,3 +164,43 @@ export async function messageSize(
   const built = await buildMessage(parts, messageId, date, contents);
   return built.raw.length + encoded;
 }
+
+/** Bytes every message may spend on what its parts do not say: fixed headers, MIME boundaries and part headers. */
+const SIZE_BOUND_FIXED = 4096;
+/** Bytes each address, header field, attachment and the like may add around its text (a folded encoded-word's delimiters, parameters). */
+const SIZE_BOUND_PER_ITEM = 128;
+/**
+ * Output bytes one input byte of text may become at most: CRLF normalisation (2), then
+ * quoted-printable (3, plus a soft break every 73), encoded-words in headers, punycode domains and
+ * RFC 2231 filenames all stay under it with room to spare.
+ */
+const SIZE_BOUND_PER_BYTE = 16;
+
+/**
+ * A size the message buildMessage would return cannot exceed, in microseconds and without building
+ * it: a message under the limit by this bound is under it exactly, so only a message near the
+ * limit is built to be measured (messageSize). Infinity with a message/* attachment, whose bytes
+ * go in unencoded and are only known once fetched.
+ */
+export function messageSizeBound(parts: RenderedParts, messageId: string, attachments: { filename: string; size: number }[]): number {
+  let bytes = 0;
+  let items = 0;
+  const text = (...values: (string | undefined | null)[]) => {
+    for (const v of values) {
+      if (!v) continue;
+      bytes += Buffer.byteLength(v, 'utf8');
+      items++;
+    }
+  };
+  text(parts.subject, parts.text, parts.html, parts.replyTo, parts.inReplyTo, parts.inReplyTo, messageId);
+  text(parts.from.name, parts.from.address, parts.to.name, parts.to.address, ...parts.cc);
+  for (const h of parts.headers ?? []) text(h.key, h.value);
+  let encoded = 0;
+  for (const a of attachments) {
+    if (/^message\//i.test(detectMimeType(a.filename))) return Infinity;
+    // Named twice: Content-Type's name and Content-Disposition's filename.
+    text(a.filename, a.filename);
+    encoded += base64Length(a.size);
+  }
+  return SIZE_BOUND_FIXED + SIZE_BOUND_PER_ITEM * items + SIZE_BOUND_PER_BYTE * bytes + encoded;
+}

@@ -25,6 +25,8 @@ export interface S3Store {
   stream(bucket: string, key: string): Promise<{ body: Readable; contentType?: string; size?: number }>;
   /** With `etag`, only that version: ObjectChangedError when the object has changed since. */
   read(bucket: string, key: string, etag?: string): Promise<Buffer>;
+  /** Whether a read of `key` would be let through: a scoped store says (./locations.ts); absent, every key is. */
+  allows?(bucket: string, key: string): boolean;
   close(): void;
 }
 

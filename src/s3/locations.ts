@@ -92,6 +92,9 @@ export function scopedStore(s3: S3Store, locations: readonly S3Location[]): S3St
         for await (const o of s3.list(bucket, start)) if (isWithin(locations, bucket, o.key)) yield o;
       }
     },
+    allows(bucket, key) {
+      return isWithin(locations, bucket, key);
+    },
     async stream(bucket, key) {
       assertWithin(bucket, key);
       return s3.stream(bucket, key);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createCampaignSchema } from '../../src/contract/campaign.js';
 import { randomBytes } from 'node:crypto';
-import { buildMessage, CampaignRenderer, messageSize } from '../../src/mail/message.js';
+import { buildMessage, CampaignRenderer, messageSize, messageSizeBound } from '../../src/mail/message.js';
 import { messageIdFor } from '../../src/mail/message-id.js';
 import { classifySmtpError } from '../../src/mail/smtp.js';
 import { TemplateRenderError, Templates } from '../../src/mail/templates.js';
@@ -112,4 +112,34 @@ test('messageSize is the exact length of the built message, whatever the attachm
     assert.equal(size, built.raw.length, attachments.map((a) => `${a.filename}:${a.content.length}`).join(', '));
     assert.equal(loads, attachments.filter((a) => a.filename.endsWith('.eml')).length, 'only message/* bytes are fetched');
   }
+});
+
+test('messageSizeBound is never under the built size, however the text is encoded', async () => {
+  const date = new Date('2026-01-02T03:04:05Z');
+  const messageId = messageIdFor('c1', 7, 'news@acme.test');
+  const base: Parameters<typeof buildMessage>[0] = { from: { name: 'Acme', address: 'news@acme.test' }, to: { address: 'a@x.test' }, cc: [], bcc: [], subject: 's' };
+  // What each encoding makes largest: lone non-ASCII words (an encoded-word each), bare LFs (CRLF,
+  // then quoted-printable), control bytes, long unbroken lines, IDN domains (punycode), quoted names.
+  const odd = ['é', 'ü ä ö ß', 'x\u0001y', '\n', '\r\n\n', '=', '"\\', '🙂', '\u{10FFFF}\u0080', 'a'.repeat(998), 'é'.repeat(500), 'ab é '.repeat(300)];
+  const variants: Parameters<typeof buildMessage>[0][] = [
+    base,
+    ...odd.flatMap((s) => [
+      { ...base, subject: s },
+      { ...base, text: s.repeat(50) },
+      { ...base, html: `<p>${s.repeat(50)}</p>`, text: s },
+      { ...base, to: { name: s, address: 'b@x.test' }, from: { name: s.slice(0, 200), address: 'news@acme.test' } },
+      { ...base, cc: ['c@x.test', `"${s.slice(0, 60)}" <d@x.test>`], replyTo: 'r@x.test' },
+      { ...base, headers: [{ key: 'List-Unsubscribe', value: `<https://x.test/u/${encodeURIComponent(s.slice(0, 200))}>` }], inReplyTo: '<old@x.test>' },
+    ]),
+    { ...base, to: { name: 'Zoë', address: 'zoë@bücher.test' }, cc: ['x@\u{10FFFF}\u0080\u4e00.test'] },
+    { ...base, cc: Array.from({ length: 200 }, (_, i) => `c${i}@x.test`) },
+  ];
+  for (const parts of variants) {
+    for (const attachments of [[], [{ filename: 'é'.repeat(100) + '.pdf', content: randomBytes(100) }, { filename: 'a.bin', content: randomBytes(0) }]]) {
+      const built = await buildMessage(parts, messageId, date, attachments);
+      const bound = messageSizeBound(parts, messageId, attachments.map((a) => ({ filename: a.filename, size: a.content.length })));
+      assert.ok(bound >= built.raw.length, `bound ${bound} under the built ${built.raw.length}: ${JSON.stringify(parts).slice(0, 200)}`);
+    }
+  }
+  assert.equal(messageSizeBound(base, messageId, [{ filename: 'fwd.eml', size: 10 }]), Infinity, 'a message/* attachment is only known built');
 });
