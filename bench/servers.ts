@@ -1,4 +1,5 @@
-// What the benchmarks need beyond the servers `npm test` starts (test/helpers/servers.ts).
+// The servers the benchmarks run on, started here (never through the test helpers): a Temporal
+// dev server, PostgreSQL, moto when asked, Postfix's smtp-sink, and workers in processes of their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import postgres from 'postgres';
 import { freePort, waitForPort } from '../src/dev/ports.js';
+import { ensureMoto, startMoto } from '../src/dev/moto.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
@@ -57,6 +59,8 @@ export interface BenchServers {
   /** The prebuilt bundles of the product's workflows and of the floor's (bench/floor/workflows.ts). */
   bundlePath: string;
   floorBundlePath: string;
+  /** moto's S3 server, when asked for. */
+  s3Endpoint?: string;
   stop(): Promise<void>;
 }
 
@@ -67,7 +71,7 @@ const silent = { info() {}, warn() {}, error: console.error, debug() {}, trace()
  * `npm run bench -- floor` against a server already running), and an embedded PostgreSQL started
  * twice, the second time with pg_stat_statements loaded so statements can be counted per role.
  */
-export async function startBenchServers(say: (l: string) => void, o: { postgres: boolean }): Promise<BenchServers> {
+export async function startBenchServers(say: (l: string) => void, o: { postgres: boolean; s3?: boolean }): Promise<BenchServers> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0)) await s().catch((err: Error) => say(`while stopping: ${err.message}`));
@@ -100,12 +104,18 @@ export async function startBenchServers(say: (l: string) => void, o: { postgres:
       stops.unshift(() => pg.stop());
       pgAdminUrl = pg.adminUrl;
     }
+    let s3Endpoint: string | undefined;
+    if (o.s3) {
+      const moto = await startMoto({ binary: await ensureMoto(say), port: await freePort() });
+      stops.unshift(() => moto.stop());
+      s3Endpoint = moto.endpoint;
+    }
     const [product, floor] = await bundles;
     const bundlePath = join(root, 'workflow-bundle.js');
     const floorBundlePath = join(root, 'floor-bundle.js');
     await writeFile(bundlePath, product.code);
     await writeFile(floorBundlePath, floor.code);
-    return { temporalAddress, pgAdminUrl, bundlePath, floorBundlePath, stop };
+    return { temporalAddress, pgAdminUrl, bundlePath, floorBundlePath, s3Endpoint, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,4 +1,4 @@
-// The real servers `npm test` and `npm run bench` share: a Temporal dev server, embedded
+// The real servers `npm test` shares between its files: a Temporal dev server, embedded
 // PostgreSQL, Dovecot and moto's S3 server on free ports, plus a prebuilt workflow bundle.
 // Started once per run; each test file then makes its own database, queue and bucket.
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -64,3 +64,18 @@ test('SQL lives in src/db: no tagged query template outside it', async () => {
   }
   assert.deepEqual(outside, []);
 });
+
+test('the benchmarks import nothing of the tests: they start their servers in bench/servers.ts from src/dev', async () => {
+  const bench = fileURLToPath(new URL('../../bench/', import.meta.url));
+  const intoTest: string[] = [];
+  for (const entry of await readdir(bench, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const path = join(entry.parentPath, entry.name);
+    const text = await readFile(path, 'utf8');
+    for (const m of text.matchAll(/(?:from |import\()'(\.[^']+)'/g)) {
+      const to = relative(join(bench, '..'), join(entry.parentPath, m[1]!));
+      if (folder(to) === 'test') intoTest.push(`${relative(bench, path)} → ${to}`);
+    }
+  }
+  assert.deepEqual(intoTest, []);
+});
