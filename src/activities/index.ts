@@ -5,8 +5,7 @@ import type { ActivityDeps } from './deps.js';
 import { createDeliveryActivities } from './delivery.js';
 import { createTestSendActivities } from './test-send.js';
 
-export type { ActivityDeps,   } from './deps.js';
-;
+export type { ActivityDeps } from './deps.js';
 export type { SendResult } from './delivery.js';
 
 /** Every activity the worker hosts, built over its connections. */

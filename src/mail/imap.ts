@@ -34,8 +34,6 @@ export function imapOptions(
 export interface SentFolderClient {
   /** Appends `raw` to the Sent folder unless a message with this exact Message-ID is there. */
   appendOnce(raw: Buffer, messageId: string, date: Date): Promise<{ appended: boolean; folder: string }>;
-  /** Message-IDs found in the Sent folder (for checks and tests). */
-  listMessageIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -127,17 +125,6 @@ export function createSentFolderClient(
         }
         await c.append(path, raw, ['\\Seen'], date);
         return { appended: true, folder: path };
-      });
-    },
-    async listMessageIds() {
-      return withSent(async (c) => {
-        const ids: string[] = [];
-        if (!c.mailbox || c.mailbox.exists === 0) return ids;
-        for await (const msg of c.fetch('1:*', { headers: ['message-id'] })) {
-          const id = headerValue(msg.headers, 'message-id');
-          if (id) ids.push(id);
-        }
-        return ids;
       });
     },
     async close() {

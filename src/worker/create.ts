@@ -4,7 +4,6 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { sendTaskQueue } from '../contract/workflow-ids.js';
 import { workerTuning, type WorkerTuning } from './tuning.js';
 
-;
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
