@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { allowDefaultAccount, API_KEY, bearer, createKey, startHarness, type Harness } from './helpers/harness.js';
 import { randomUUID } from 'node:crypto';
-import { registeredRoutes } from '../src/api/routes.js';
+import { registeredRoutes } from '../src/api/route-table.js';
 import { insertCampaign } from '../src/db/campaigns.js';
 import { insertRecipients } from '../src/db/recipients.js';
 import * as responses from '../src/contract/responses.js';

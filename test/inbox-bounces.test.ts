@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { bounceScheduleId, DEFAULT_BOUNCE_CHECKS, ensureBounceSchedules, removeBounceSchedule } from '../src/bounces/schedule.js';
+import { bounceScheduleId, DEFAULT_BOUNCE_CHECKS, ensureBounceSchedules, removeBounceSchedule } from '../src/bounces/check-schedules.js';
 import { createLogger } from '../src/logger.js';
 import { campaignBody, createCampaign, suppressedAddresses, waitForStatus } from './helpers/campaigns.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { removeBounceSchedule } from '../src/bounces/schedule.js';
+import { removeBounceSchedule } from '../src/bounces/check-schedules.js';
 import { campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { API_KEY, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 import { appendToInbox as append, dsn, runBounceCheck } from './helpers/inbox.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { registeredRoutes, type RegisteredRoute } from '../src/api/routes.js';
+import { registeredRoutes, type RegisteredRoute } from '../src/api/route-table.js';
 import { SCOPES } from '../src/api/scopes.js';
 import { campaignBody } from './helpers/campaigns.js';
 import { allowDefaultAccount, bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';

@@ -13,7 +13,7 @@ import {
 import { SecretBox } from '../crypto/secrets.js';
 import * as accounts from '../db/accounts.js';
 import { appendAudit } from '../db/audit.js';
-import { syncBounceSchedule } from '../bounces/schedule.js';
+import { syncBounceSchedule } from '../bounces/check-schedules.js';
 import { endpointsOf, sealContext } from '../mail/account-pool.js';
 import { findSentFolder, imapOptions } from '../mail/imap.js';
 import { createSmtpSender } from '../mail/smtp.js';
@@ -80,7 +80,7 @@ export function accountRouter({
 }: Pick<ResolvedDeps, 'sql' | 'masterKey' | 'previousMasterKeys' | 'allowPrivateHosts' | 'limits' | 'client' | 'taskQueue' | 'logger' | 'bounceChecks'>): Router {
   const maxAccounts = limits.accountsPerTenant; // MAX_ACCOUNTS_PER_TENANT
   const router = Router();
-  // Each account with IMAP has a bounce check Schedule (src/bounces/schedule.ts).
+  // Each account with IMAP has a bounce check Schedule (src/bounces/check-schedules.ts).
   const bounceSchedule = (tenant: string, name: string, hasImap: boolean) => syncBounceSchedule(schedules, tenant, name, hasImap);
   const box = masterKey ? new SecretBox(masterKey, previousMasterKeys) : undefined;
 

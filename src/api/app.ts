@@ -16,7 +16,7 @@ import { reviewRouter } from './review.js';
 import { suppressionRouter } from './suppressions.js';
 import { accountRouter } from './accounts.js';
 import { openApiDocument } from './openapi.js';
-import { registeredRoutes } from './routes.js';
+import { registeredRoutes } from './route-table.js';
 import { CHECK_RESPONSES } from './route.js';
 import { methodGuard } from './methods.js';
 import { tenantRouter } from './tenants.js';

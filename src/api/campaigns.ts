@@ -14,7 +14,7 @@ import type { ResolvedDeps } from './deps.js';
 import { campaignParam } from './params.js';
 import { route } from './route.js';
 import type { Caller } from './scopes.js';
-import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './schedule.js';
+import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './campaign-plan.js';
 import type { MessageKit } from '../mail/recipient-message.js';
 
 type CampaignRouterDeps = Pick<ResolvedDeps, 'sql' | 'client' | 'namespace' | 'temporalUiUrl' | 'logger' | keyof CreateDeps | keyof ScheduleDeps | keyof MessageKit>;

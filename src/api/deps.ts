@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { AccountLimitSettings } from '../contract/accounts.js';
-import { DEFAULT_BOUNCE_CHECKS, type BounceCheckSettings } from '../bounces/schedule.js';
+import { DEFAULT_BOUNCE_CHECKS, type BounceCheckSettings } from '../bounces/check-schedules.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
 import { MessageIds } from '../mail/message-id.js';
@@ -11,7 +11,7 @@ import type { S3Store } from '../s3/client.js';
 import type { S3Location } from '../s3/locations.js';
 import { UnsubscribeLinks } from '../unsubscribe/token.js';
 import { PAGE_LIMIT } from './paging.js';
-import { QueueCounts } from './schedule.js';
+import { QueueCounts } from './campaign-plan.js';
 
 // What the API is built from (AppDeps, given to createApp), and what its routers receive once
 // every default is filled in (ResolvedDeps). Each router takes the part of ResolvedDeps it uses

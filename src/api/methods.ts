@@ -1,5 +1,5 @@
 import type { RequestHandler, Router } from 'express';
-import { registeredRoutes } from './routes.js';
+import { registeredRoutes } from './route-table.js';
 
 /**
  * For a path that exists, a method it does not have answers 405 with `Allow` (RFC 9110), and

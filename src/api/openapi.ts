@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { varsSchema } from '../contract/campaign.js';
 import { DOC_SAFE_TEXT, MAX_VARS_DEPTH } from '../contract/input.js';
-import type { RegisteredRoute } from './routes.js';
+import type { RegisteredRoute } from './route-table.js';
 
 const problemSchema = {
   type: 'object',

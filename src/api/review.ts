@@ -1,4 +1,4 @@
-import { campaignSchedule, type ScheduleDeps } from './schedule.js';
+import { campaignSchedule, type ScheduleDeps } from './campaign-plan.js';
 import { tenantS3 } from '../s3/tenant-s3.js';
 import { LocationDeniedError } from '../s3/locations.js';
 import { Router, type Response } from 'express';

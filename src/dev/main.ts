@@ -15,7 +15,7 @@ import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient, connectWorker } from '../temporal.js';
 import { createWorker } from '../worker/create.js';
-import { ensureBounceSchedules } from '../bounces/schedule.js';
+import { ensureBounceSchedules } from '../bounces/check-schedules.js';
 import { createWorkerDeps } from '../worker/deps.js';
 import { createS3Store } from '../s3/client.js';
 import { postgresDataDir, reachableDataDir } from './data-dir.js';

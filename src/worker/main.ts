@@ -2,7 +2,7 @@ import { loadConfigOrExit, orExitOnConfigError, workerEnvSchema } from '../confi
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient, connectWorker, temporalTarget } from '../temporal.js';
-import { ensureBounceSchedules } from '../bounces/schedule.js';
+import { ensureBounceSchedules } from '../bounces/check-schedules.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { createWorker } from './create.js';
 import { createWorkerDeps } from './deps.js';

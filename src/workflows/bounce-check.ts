@@ -10,7 +10,7 @@ const { checkBounces } = proxyActivities<ReturnType<typeof createBounceActivitie
   retry: { maximumAttempts: 3, initialInterval: '10 seconds' },
 });
 
-/** One look at an account's INBOX for bounces, started by the account's Schedule (src/bounces/schedule.ts). */
+/** One look at an account's INBOX for bounces, started by the account's Schedule (src/bounces/check-schedules.ts). */
 export async function bounceCheckWorkflow(input: BounceCheckInput): Promise<BounceCheckResult> {
   return checkBounces(input);
 }

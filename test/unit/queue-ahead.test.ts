@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { QueueCounts } from '../../src/api/schedule.js';
+import { QueueCounts } from '../../src/api/campaign-plan.js';
 import { startFastApp, type FastApp } from '../helpers/fast-app.js';
 
 // The expected schedule plans a campaign behind what its account is sending. The other campaigns'

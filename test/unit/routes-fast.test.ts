@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { errorMiddleware } from '../../src/api/errors.js';
 import { PAGE_LIMIT } from '../../src/api/paging.js';
 import { route } from '../../src/api/route.js';
-import { registeredRoutes } from '../../src/api/routes.js';
+import { registeredRoutes } from '../../src/api/route-table.js';
 import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';
 import { INVALID_TRANSITION } from '../../src/contract/failures.js';
