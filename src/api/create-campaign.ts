@@ -15,7 +15,7 @@ import type { ResolvedDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { startCampaignWorkflow } from './lifecycle.js';
 import type { Caller } from './scopes.js';
-import { checkCampaignAgainstPolicy } from './tenants.js';
+import { checkCampaignAgainstPolicy } from './routes/tenants.js';
 import { followUpDetails, followUpSource } from '../followups/resolve.js';
 
 // The steps of POST /campaigns, in the order the handler takes them: check what the request

@@ -1,13 +1,13 @@
 import { Router } from 'express';
-import { suppressionSchema } from '../contract/campaign.js';
-import { suppressionListResponse, suppressionResponse } from '../contract/responses.js';
-import { appendAudit } from '../db/audit.js';
-import * as suppressions from '../db/suppressions.js';
-import { notFound } from './errors.js';
-import { emailCursor, page, pageQuery } from './paging.js';
-import { suppressionParam } from './params.js';
-import { route } from './route.js';
-import type { ResolvedDeps } from './deps.js';
+import { suppressionSchema } from '../../contract/campaign.js';
+import { suppressionListResponse, suppressionResponse } from '../../contract/responses.js';
+import { appendAudit } from '../../db/audit.js';
+import * as suppressions from '../../db/suppressions.js';
+import { notFound } from '../errors.js';
+import { emailCursor, page, pageQuery } from '../paging.js';
+import { suppressionParam } from '../params.js';
+import { route } from '../route.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });
 

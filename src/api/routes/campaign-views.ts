@@ -3,17 +3,17 @@ import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
-import { campaignStatusSchema } from '../contract/campaign.js';
-import { campaignListResponse, recipientListResponse } from '../contract/responses.js';
-import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../contract/statuses.js';
-import * as campaigns from '../db/campaigns.js';
-import { countsOfCampaigns } from '../db/campaign-stats.js';
-import { listRecipients, type RecipientRow } from '../db/recipients.js';
-import { campaignLoader, temporalLink } from './campaign-access.js';
-import { bigintCursor, intCursor, page, pageQuery } from './paging.js';
-import { campaignParam } from './params.js';
-import { route } from './route.js';
-import type { ResolvedDeps } from './deps.js';
+import { campaignStatusSchema } from '../../contract/campaign.js';
+import { campaignListResponse, recipientListResponse } from '../../contract/responses.js';
+import { BUILD_STATUSES, COPY_STATUSES, SEND_STATUSES } from '../../contract/statuses.js';
+import * as campaigns from '../../db/campaigns.js';
+import { countsOfCampaigns } from '../../db/campaign-stats.js';
+import { listRecipients, type RecipientRow } from '../../db/recipients.js';
+import { campaignLoader, temporalLink } from '../campaign-access.js';
+import { bigintCursor, intCursor, page, pageQuery } from '../paging.js';
+import { campaignParam } from '../params.js';
+import { route } from '../route.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const listCampaignsQuery = pageQuery(bigintCursor, { status: campaignStatusSchema.optional() });
 

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { createKeySchema } from '../contract/keys.js';
-import { keyCreatedResponse, keyListResponse, keyResponse } from '../contract/responses.js';
-import { appendAudit } from '../db/audit.js';
-import * as keys from '../db/keys.js';
-import { newKey, principalOfKey } from './auth.js';
-import { ApiError, notFound } from './errors.js';
-import { keyParam } from './params.js';
-import { route } from './route.js';
-import type { Scope } from './scopes.js';
-import type { ResolvedDeps } from './deps.js';
+import { createKeySchema } from '../../contract/keys.js';
+import { keyCreatedResponse, keyListResponse, keyResponse } from '../../contract/responses.js';
+import { appendAudit } from '../../db/audit.js';
+import * as keys from '../../db/keys.js';
+import { newKey, principalOfKey } from '../auth.js';
+import { ApiError, notFound } from '../errors.js';
+import { keyParam } from '../params.js';
+import { route } from '../route.js';
+import type { Scope } from '../scopes.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const keyView = (k: keys.ApiKeyRow) => ({
   id: k.id,

@@ -9,22 +9,22 @@ import {
   defaultPort,
   updateAccountSchema,
   type UpdateAccountInput,
-} from '../contract/accounts.js';
-import { SecretBox } from '../crypto/secrets.js';
-import * as accounts from '../db/accounts.js';
-import { appendAudit } from '../db/audit.js';
-import { syncBounceSchedule } from '../bounces/check-schedules.js';
-import { endpointsOf, sealContext } from '../mail/account-pool.js';
-import { findSentFolder, imapOptions } from '../mail/imap.js';
-import { createSmtpSender } from '../mail/smtp.js';
-import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from './account-oauth2.js';
-import { accountChanges, assertKeptSecretsStay } from './account-changes.js';
-import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../mail/oauth2-errors.js';
-import { ApiError, notFound } from './errors.js';
-import { accountParam } from './params.js';
-import { route } from './route.js';
-import type { Caller } from './scopes.js';
-import type { ResolvedDeps } from './deps.js';
+} from '../../contract/accounts.js';
+import { SecretBox } from '../../crypto/secrets.js';
+import * as accounts from '../../db/accounts.js';
+import { appendAudit } from '../../db/audit.js';
+import { syncBounceSchedule } from '../../bounces/check-schedules.js';
+import { endpointsOf, sealContext } from '../../mail/account-pool.js';
+import { findSentFolder, imapOptions } from '../../mail/imap.js';
+import { createSmtpSender } from '../../mail/smtp.js';
+import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from '../account-oauth2.js';
+import { accountChanges, assertKeptSecretsStay } from '../account-changes.js';
+import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../../mail/oauth2-errors.js';
+import { ApiError, notFound } from '../errors.js';
+import { accountParam } from '../params.js';
+import { route } from '../route.js';
+import type { Caller } from '../scopes.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const view = (a: accounts.AccountRow) => ({
   name: a.name,

@@ -1,15 +1,15 @@
 import { Router } from 'express';
-import { isGlobTemplate, keyProblem } from '../contract/key-patterns.js';
-import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../contract/campaign.js';
-import { tenantSettingsResponse, tenantSettingsSchema } from '../contract/tenants.js';
-import { appendAudit } from '../db/audit.js';
-import * as tenants from '../db/tenants.js';
-import { templateLocationProblem } from '../s3/locations.js';
-import { ApiError, notFound, type Problem } from './errors.js';
-import { tenantParam } from './params.js';
-import { route } from './route.js';
-import type { Caller } from './scopes.js';
-import type { ResolvedDeps } from './deps.js';
+import { isGlobTemplate, keyProblem } from '../../contract/key-patterns.js';
+import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../../contract/campaign.js';
+import { tenantSettingsResponse, tenantSettingsSchema } from '../../contract/tenants.js';
+import { appendAudit } from '../../db/audit.js';
+import * as tenants from '../../db/tenants.js';
+import { templateLocationProblem } from '../../s3/locations.js';
+import { ApiError, notFound, type Problem } from '../errors.js';
+import { tenantParam } from '../params.js';
+import { route } from '../route.js';
+import type { Caller } from '../scopes.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const view = (p: tenants.TenantPolicy, row: tenants.TenantRow | undefined) => ({
   tenant: p.tenant,

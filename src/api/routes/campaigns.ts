@@ -1,21 +1,21 @@
 import { Router } from 'express';
-import { createCampaignRequestSchema } from '../contract/campaign.js';
-import { followUpLinks, resolveCampaignInput } from '../followups/resolve.js';
-import { campaignCreatedResponse, campaignResponse } from '../contract/responses.js';
-import * as campaigns from '../db/campaigns.js';
-import { pilotOutcome, recipientSummary, type PilotOutcome } from '../db/recipients.js';
-import type { PilotSpec } from '../contract/campaign.js';
-import { pilotStopReason } from '../contract/pilot.js';
-import { recentSends } from '../db/ledger.js';
-import { accountHold, holdKey, slowedUntil, throttleKey } from '../db/send-slots.js';
-import { campaignLoader, temporalLink } from './campaign-access.js';
-import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign, type CreateDeps } from './create-campaign.js';
-import type { ResolvedDeps } from './deps.js';
-import { campaignParam } from './params.js';
-import { route } from './route.js';
-import type { Caller } from './scopes.js';
-import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from './campaign-plan.js';
-import type { MessageKit } from '../mail/recipient-message.js';
+import { createCampaignRequestSchema } from '../../contract/campaign.js';
+import { followUpLinks, resolveCampaignInput } from '../../followups/resolve.js';
+import { campaignCreatedResponse, campaignResponse } from '../../contract/responses.js';
+import * as campaigns from '../../db/campaigns.js';
+import { pilotOutcome, recipientSummary, type PilotOutcome } from '../../db/recipients.js';
+import type { PilotSpec } from '../../contract/campaign.js';
+import { pilotStopReason } from '../../contract/pilot.js';
+import { recentSends } from '../../db/ledger.js';
+import { accountHold, holdKey, slowedUntil, throttleKey } from '../../db/send-slots.js';
+import { campaignLoader, temporalLink } from '../campaign-access.js';
+import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign, type CreateDeps } from '../create-campaign.js';
+import type { ResolvedDeps } from '../deps.js';
+import { campaignParam } from '../params.js';
+import { route } from '../route.js';
+import type { Caller } from '../scopes.js';
+import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from '../campaign-plan.js';
+import type { MessageKit } from '../../mail/recipient-message.js';
 
 type CampaignRouterDeps = Pick<ResolvedDeps, 'sql' | 'client' | 'namespace' | 'temporalUiUrl' | 'logger' | keyof CreateDeps | keyof ScheduleDeps | keyof MessageKit>;
 

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { auditListResponse } from '../contract/responses.js';
-import { AUDIT_ACTIONS, listAudit } from '../db/audit.js';
-import { bigintCursor, page, pageQuery } from './paging.js';
-import { route } from './route.js';
-import type { ResolvedDeps } from './deps.js';
+import { auditListResponse } from '../../contract/responses.js';
+import { AUDIT_ACTIONS, listAudit } from '../../db/audit.js';
+import { bigintCursor, page, pageQuery } from '../paging.js';
+import { route } from '../route.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const auditQuery = pageQuery(bigintCursor, {
   campaign: z.uuid({ error: 'is not a campaign id' }).optional(),

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { z } from 'zod';
-import { approveSchema, continueSchema, controlSchema, decisionSchema } from '../contract/campaign.js';
-import { transitionResponse } from '../contract/responses.js';
-import * as campaigns from '../db/campaigns.js';
-import { deleteDecisionRequest, insertDecisionRequest } from '../db/decision-requests.js';
-import { fourEyesRefusal } from '../review/four-eyes.js';
-import { pilotStopReason } from '../contract/pilot.js';
-import { pilotOutcome } from '../db/recipients.js';
-import { campaignLoader } from './campaign-access.js';
-import { ApiError } from './errors.js';
-import { reviewFingerprint } from './fingerprint.js';
-import { transition, type LifecycleAction } from './lifecycle.js';
-import { campaignParam } from './params.js';
-import { route } from './route.js';
-import type { Scope } from './scopes.js';
-import type { ResolvedDeps } from './deps.js';
+import { approveSchema, continueSchema, controlSchema, decisionSchema } from '../../contract/campaign.js';
+import { transitionResponse } from '../../contract/responses.js';
+import * as campaigns from '../../db/campaigns.js';
+import { deleteDecisionRequest, insertDecisionRequest } from '../../db/decision-requests.js';
+import { fourEyesRefusal } from '../../review/four-eyes.js';
+import { pilotStopReason } from '../../contract/pilot.js';
+import { pilotOutcome } from '../../db/recipients.js';
+import { campaignLoader } from '../campaign-access.js';
+import { ApiError } from '../errors.js';
+import { reviewFingerprint } from '../fingerprint.js';
+import { transition, type LifecycleAction } from '../lifecycle.js';
+import { campaignParam } from '../params.js';
+import { route } from '../route.js';
+import type { Scope } from '../scopes.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedFrom: string }> = {
   approve: { scope: 'campaigns:review', summary: 'Approve a campaign awaiting review', allowedFrom: 'awaiting review' },

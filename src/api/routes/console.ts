@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 
 /** Where `npm run build:console` (Vite) writes the console; git-ignored, built on install. */
-export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
+export const CONSOLE_DIR = fileURLToPath(new URL('../../../console/dist', import.meta.url));
 
 /**
  * Everything the console loads comes from this origin: its own script and styles, nothing remote.

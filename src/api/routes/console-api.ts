@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { meResponse, sentPerMinuteResponse } from '../contract/responses.js';
-import { sentPerMinute } from '../db/campaign-stats.js';
-import { campaignLoader } from './campaign-access.js';
-import { campaignParam } from './params.js';
-import { route } from './route.js';
-import { perMinuteLimitOf, type ScheduleDeps } from './campaign-plan.js';
-import type { ResolvedDeps } from './deps.js';
+import { meResponse, sentPerMinuteResponse } from '../../contract/responses.js';
+import { sentPerMinute } from '../../db/campaign-stats.js';
+import { campaignLoader } from '../campaign-access.js';
+import { campaignParam } from '../params.js';
+import { route } from '../route.js';
+import { perMinuteLimitOf, type ScheduleDeps } from '../campaign-plan.js';
+import type { ResolvedDeps } from '../deps.js';
 
 const sentPerMinuteQuery = z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }).strict();
 
