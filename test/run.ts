@@ -67,18 +67,13 @@ async function main(): Promise<number> {
   const named = args.filter((a) => a !== '--fast');
   const files = await testFiles(named, fast);
   if (fast) {
-    // The checks first, unless files were named; their caches (node_modules/.cache) make a warm run quick.
-    if (named.length === 0) {
-      for (const [name, cmd] of FAST_CHECKS) {
-        const t = Date.now();
-        const code = await runCommand(cmd);
-        fileTimes.set(`(${name})`, (Date.now() - t) / 1000);
-        if (code !== 0) return code;
-      }
-    }
+    // The checks (unless files were named) run one after the other beside the servers' start and
+    // the test files, not before them; their caches (node_modules/.cache) make a warm run quick.
+    const checks = named.length === 0 ? runChecks() : Promise.resolve(0);
     const env = { ...process.env, ...(await startFastServers()) };
-    say(`fast tier set up in ${((Date.now() - started) / 1000).toFixed(1)} s; running ${files.length} file(s), 2 at a time`);
-    return runFiles(files, process.env.CM_TEST_CONCURRENCY ?? '2', env);
+    say(`fast tier set up in ${((Date.now() - started) / 1000).toFixed(1)} s; running ${files.length} file(s), 2 at a time, the checks beside them`);
+    const code = await runFiles(files, process.env.CM_TEST_CONCURRENCY ?? '2', env);
+    return (await checks) || code;
   }
   const servers = await startSharedServers(say);
   stops.push(servers.stop);
@@ -112,6 +107,20 @@ const ALONE = new Set(['test/contract.test.ts']);
  */
 const ON_THE_CLOCK = new Set(['test/send-windows.test.ts', 'test/throttle.test.ts']);
 const onTheClock = (f: string) => ON_THE_CLOCK.has(f.replace(/\\/g, '/'));
+
+/** The fast tier's checks, in order; the first that fails stops the others. */
+async function runChecks(): Promise<number> {
+  for (const [name, cmd] of FAST_CHECKS) {
+    const t = Date.now();
+    const code = await runCommand(cmd);
+    fileTimes.set(`(${name})`, (Date.now() - t) / 1000);
+    if (code !== 0) {
+      say(`FAILED: ${name}`);
+      return code;
+    }
+  }
+  return 0;
+}
 
 const FAST_CHECKS: [string, string[]][] = [
   ['type check', ['npx', 'tsc', '--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/test-fast/tsc.tsbuildinfo']],

@@ -39,9 +39,13 @@ const QUEUE_COUNT_TTL_MS = 5_000;
  * of the account again. A campaign's own remaining messages are never taken from here.
  */
 export class QueueCounts {
-  private readonly cache = new LRUCache<string, number>({ max: 10_000, ttl: QUEUE_COUNT_TTL_MS });
+  private readonly cache: LRUCache<string, number>;
   /** Statements that counted a list: what the cache saved is visible in tests. */
   counted = 0;
+
+  constructor(ttlMs = QUEUE_COUNT_TTL_MS) {
+    this.cache = new LRUCache<string, number>({ max: 10_000, ttl: ttlMs });
+  }
 
   async remaining(sql: Db, campaignIds: readonly string[]): Promise<number> {
     const missing = campaignIds.filter((id) => !this.cache.has(id));
