@@ -33,6 +33,22 @@ export default tseslint.config(
     },
   },
   {
+    // The workflow tier runs on Temporal's time-skipping test server, which takes a lock for each
+    // workflow task it schedules and gives it back when the task completes. Terminating a workflow
+    // whose task is still outstanding never gives it back: every later timer and retry in the file
+    // then runs on the wall clock (a one-hour wait took an hour, and CI gave up).
+    files: ['test/workflows/**/*.ts', 'test/helpers/workflow-env.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='terminate']",
+          message: 'no terminate in the workflow tier: it can leave the test server time-skipping locked; let the workflow end, or leave it waiting',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

@@ -165,7 +165,7 @@ async function runEach(files: string[], concurrency: number, env: NodeJS.Process
   const clock = ['--import', pathToFileURL(join(projectRoot, 'test/helpers/file-clock.mjs')).href];
   const lane = (queue: string[]) => async () => {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', file], {
+      const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', TEST_TIMEOUT, file], {
         cwd: projectRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...env, CM_TEST_FILE_TIMES: timesFile },
@@ -187,6 +187,12 @@ async function runEach(files: string[], concurrency: number, env: NodeJS.Process
   return failed.length ? 1 : 0;
 }
 
+/**
+ * No test waits longer than this (the slowest take 100-120 s on a loaded 2-core machine): a test
+ * that hangs fails in minutes with its name, instead of holding the whole run until CI gives up.
+ */
+const TEST_TIMEOUT = '--test-timeout=600000';
+
 function runCommand([cmd, ...rest]: string[]): Promise<number> {
   say(`$ ${[cmd, ...rest].join(' ')}`);
   const child = spawn(cmd!, rest, { cwd: projectRoot, stdio: 'inherit' });
@@ -200,7 +206,7 @@ const timesFile = join(tmpdir(), `campaign-mailer-file-times-${process.pid}.json
 async function runFiles(files: string[], concurrency: string, env: NodeJS.ProcessEnv): Promise<number> {
   // test/helpers/file-clock.mjs, loaded into each file's process, writes down its wall time.
   const clock = ['--import', pathToFileURL(join(projectRoot, 'test/helpers/file-clock.mjs')).href];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', `--test-concurrency=${concurrency}`, ...files], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...clock, '--test', TEST_TIMEOUT, `--test-concurrency=${concurrency}`, ...files], {
     cwd: projectRoot,
     stdio: 'inherit',
     env: { ...env, CM_TEST_FILE_TIMES: timesFile },

@@ -17,6 +17,12 @@ import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilSta
 // time-skipping server. A delivery reports to its campaign by Signal: the campaign here is a
 // real one, waiting for a review that never comes (no deadline, so no timer to skip to), and
 // the reports are read from its history.
+//
+// LEFT_WAITING: that campaign is left waiting when the test ends, never terminated. The test
+// server takes a time-skipping lock for every workflow task it schedules and gives it back when
+// the task completes; a workflow terminated while its task is outstanding (the report it was just
+// signalled, not yet processed on a loaded machine) never gives it back, and from then on every
+// timer and retry backoff in the file runs on the wall clock: a one-hour throttle wait took an hour.
 
 let tier: WorkflowTier;
 let env: TestWorkflowEnvironment;
@@ -42,27 +48,23 @@ async function deliver(overrides: Partial<ActivityStubs>) {
     const campaignId = randomUUID();
     const campaign = await startCampaign(env, taskQueue, campaignId);
     await untilStatus(campaign, 'awaiting_review');
-    try {
-      const result = await env.client.workflow.execute<typeof deliveryWorkflow>('deliveryWorkflow', {
-        workflowId: deliveryWorkflowId(campaignId, 1),
-        taskQueue,
-        args: [{ campaignId: campaignId, recipientId: 1, masked: 'a***@example.com' }],
-      });
-      const { events } = await campaign.fetchHistory();
-      const reports = (events ?? [])
-        .map((e) => e.workflowExecutionSignaledEventAttributes)
-        .filter((s) => s?.signalName === 'deliveryReport')
-        .map((s) => defaultPayloadConverter.fromPayload<DeliveryReport>(s!.input!.payloads![0]!));
-      // The summaries of the delivery's timers, as the Temporal UI lists them.
-      const delivery = await env.client.workflow.getHandle(deliveryWorkflowId(campaignId, 1)).fetchHistory();
-      const timers = (delivery.events ?? [])
-        .filter((e) => e.timerStartedEventAttributes)
-        .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined));
-      return { result, reports, stubs, timers };
-    } finally {
-      // Already ended is fine: only the reports it received matter here.
-      await campaign.terminate('the test is done').catch(() => undefined);
-    }
+    const result = await env.client.workflow.execute<typeof deliveryWorkflow>('deliveryWorkflow', {
+      workflowId: deliveryWorkflowId(campaignId, 1),
+      taskQueue,
+      args: [{ campaignId: campaignId, recipientId: 1, masked: 'a***@example.com' }],
+    });
+    const { events } = await campaign.fetchHistory();
+    const reports = (events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((s) => s?.signalName === 'deliveryReport')
+      .map((s) => defaultPayloadConverter.fromPayload<DeliveryReport>(s!.input!.payloads![0]!));
+    // The summaries of the delivery's timers, as the Temporal UI lists them.
+    const delivery = await env.client.workflow.getHandle(deliveryWorkflowId(campaignId, 1)).fetchHistory();
+    const timers = (delivery.events ?? [])
+      .filter((e) => e.timerStartedEventAttributes)
+      .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined));
+    // The campaign is left waiting (it holds no timer), never terminated: see LEFT_WAITING.
+    return { result, reports, stubs, timers };
   });
 }
 
@@ -170,23 +172,19 @@ describe('delivery', () => {
       const campaignId = randomUUID();
       const campaign = await startCampaign(env, taskQueue, campaignId);
       await untilStatus(campaign, 'awaiting_review');
-      try {
-        const delivery = await env.client.workflow.start<typeof deliveryWorkflow>('deliveryWorkflow', {
-          workflowId: deliveryWorkflowId(campaignId, 1),
-          taskQueue,
-          args: [{ campaignId, recipientId: 1 }],
-        });
-        await until(() => held.waiting === 1, 'the first attempt to be out');
-        await delivery.signal(resumeSignal, { by: 'campaign' });
-        held.open();
-        assert.deepEqual(await delivery.result(), { send: 'sent', copy: 'not_requested' });
-        assert.equal(calls, 2);
-        const { events } = await campaign.fetchHistory();
-        const pauses = (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'pause');
-        assert.equal(pauses.length, 0, 'the campaign the person resumed was not paused by the stale answer');
-      } finally {
-        await campaign.terminate('the test is done').catch(() => undefined);
-      }
+      const delivery = await env.client.workflow.start<typeof deliveryWorkflow>('deliveryWorkflow', {
+        workflowId: deliveryWorkflowId(campaignId, 1),
+        taskQueue,
+        args: [{ campaignId, recipientId: 1 }],
+      });
+      await until(() => held.waiting === 1, 'the first attempt to be out');
+      await delivery.signal(resumeSignal, { by: 'campaign' });
+      held.open();
+      assert.deepEqual(await delivery.result(), { send: 'sent', copy: 'not_requested' });
+      assert.equal(calls, 2);
+      const { events } = await campaign.fetchHistory();
+      const pauses = (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'pause');
+      assert.equal(pauses.length, 0, 'the campaign the person resumed was not paused by the stale answer');
     });
   });
 
