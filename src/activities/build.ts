@@ -1,10 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { reviewPolicySchema } from '../contract/campaign.js';
 import { BUILD_REFUSED } from '../contract/failures.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import { tenantPolicy } from '../db/tenants.js';
+import { effectiveReview } from '../review/policy.js';
 import { RecipientAssessor } from '../build/assess.js';
 import { readRecipientSource, SourceError, SourceProgress } from '../build/recipient-source.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
@@ -86,12 +86,7 @@ async function prepareBuild(deps: ActivityDeps, campaignId: string): Promise<Bui
   // review can only be stricter than the tenant asks (settings may have tightened since creation).
   const policy = await tenantPolicy(sql, campaign.tenant, deps.s3Locations ?? []);
   const s3 = scopedStore(deps.s3, policy.s3Locations);
-  const asked = reviewPolicySchema.parse(campaign.definition.review ?? {});
-  const review = {
-    ...asked,
-    required: asked.required || !policy.reviewSkipAllowed || policy.fourEyesRequired,
-    distinctReviewer: asked.distinctReviewer || policy.fourEyesRequired,
-  };
+  const review = effectiveReview(policy, campaign.definition.review);
   const source = await campaigns.getCampaignSource(sql, campaignId);
   if (!source) return { failed: failed(review, 'the campaign has no recipient source') };
   // Every message of the campaign carries this Date, so a preview is the message sent.

@@ -1,4 +1,3 @@
-import { ImapFlow } from 'imapflow';
 import { Router } from 'express';
 import { z } from 'zod';
 import {
@@ -15,11 +14,9 @@ import * as accounts from '../../db/accounts.js';
 import { appendAudit } from '../../db/audit.js';
 import { syncBounceSchedule } from '../../bounces/check-schedules.js';
 import { endpointsOf, sealContext } from '../../mail/account-pool.js';
-import { findSentFolder, imapOptions } from '../../mail/imap.js';
-import { createSmtpSender } from '../../mail/smtp.js';
+import { verifyEndpoints } from '../../mail/verify.js';
 import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from '../account-oauth2.js';
 import { accountChanges, assertKeptSecretsStay } from '../account-changes.js';
-import { BASIC_AUTH_OFF, BASIC_AUTH_OFF_WORDS, TOKEN_REFUSED_BY_SERVER } from '../../mail/oauth2-errors.js';
 import { ApiError, notFound } from '../errors.js';
 import { accountParam } from '../params.js';
 import { route } from '../route.js';
@@ -45,29 +42,6 @@ const view = (a: accounts.AccountRow) => ({
   createdAt: a.createdAt,
   updatedAt: a.updatedAt,
 });
-
-/**
- * What verify answers about a failed connection: one fixed text per kind of failure. The remote's
- * own bytes (a banner, a reply) never reach the caller, or verify would read any internal service
- * it can reach to whoever asks.
- */
-function verifyFailure(err: unknown, protocol: 'SMTP' | 'IMAP', oauth2 = false): string {
-  const e = err as { code?: string; message?: string; authenticationFailed?: boolean; tlsFailed?: boolean; responseCode?: number; response?: string };
-  const code = String(e.code ?? '');
-  const message = String(e.message ?? '');
-  if (code === 'EBLOCKEDADDRESS') return 'blocked address: the host is, or resolves to, an address this installation does not connect to';
-  if (BASIC_AUTH_OFF.test(String(e.response ?? message))) return `authentication failed: ${BASIC_AUTH_OFF_WORDS}`;
-  if (code === 'EAUTH' || e.authenticationFailed || e.responseCode === 535) {
-    return oauth2 ? TOKEN_REFUSED_BY_SERVER : 'authentication failed: the server refused the user name or password';
-  }
-  if (code === 'ETLS' || e.tlsFailed || /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED/.test(code) || /STARTTLS|TLS|certificate/i.test(message)) {
-    return 'TLS failed: the server offers no TLS, or its certificate is not valid for this host';
-  }
-  if (/^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EDNS|ETIMEDOUT|ECONNECTION|CONNECT_TIMEOUT)$/.test(code)) {
-    return 'connection failed: the server could not be reached (refused, unknown host or timed out)';
-  }
-  return `not an ${protocol} server: the server did not answer as ${protocol} does`;
-}
 
 /** /accounts: the tenant's SMTP accounts. Passwords are sealed at rest and never answered. */
 export function accountRouter({
@@ -192,29 +166,7 @@ export function accountRouter({
       res.json({ oauth2, smtp: skipped, imap: endpoints.imap ? skipped : undefined });
       return;
     }
-    const smtp = createSmtpSender(endpoints.smtp, { maxConnections: 1, tlsInsecure: false, hostPolicy: allowPrivateHosts, oauth2: tokens });
-    const smtpResult = await smtp.verify().then(
-      () => ({ ok: true }),
-      (err: unknown) => ({ ok: false, error: verifyFailure(err, 'SMTP', tokens !== undefined) }),
-    );
-    smtp.close();
-    let imapResult: z.infer<typeof accountVerifyResponse>['imap'];
-    if (endpoints.imap) {
-      let imap: ImapFlow | undefined;
-      try {
-        const accessToken = tokens ? (await tokens.get()).accessToken : undefined;
-        imap = new ImapFlow(imapOptions(endpoints.imap, { tlsInsecure: false, hostPolicy: allowPrivateHosts, connectionTimeout: 15_000, accessToken }));
-        imap.on('error', () => {});
-        await imap.connect();
-        const sent = endpoints.imap.sentFolder ?? (await findSentFolder(imap));
-        imapResult = sent ? { ok: true, sentFolder: sent } : { ok: false, error: 'logged in, but found no Sent folder: set imap.sentFolder' };
-        await imap.logout();
-      } catch (err) {
-        imapResult = { ok: false, error: verifyFailure(err, 'IMAP', tokens !== undefined) };
-        imap?.close();
-      }
-    }
-    res.json({ oauth2, smtp: smtpResult, imap: imapResult });
+    res.json({ oauth2, ...(await verifyEndpoints(endpoints, allowPrivateHosts, tokens)) });
   }));
 
   return router;

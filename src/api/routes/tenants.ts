@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { isGlobTemplate, keyProblem } from '../../contract/key-patterns.js';
-import { reviewPolicySchema, type CampaignDefinition, type CreateCampaignInput } from '../../contract/campaign.js';
+import { effectiveReview } from '../../review/policy.js';
+import type { CampaignDefinition, CreateCampaignInput } from '../../contract/campaign.js';
 import { tenantSettingsResponse, tenantSettingsSchema } from '../../contract/tenants.js';
 import { appendAudit } from '../../db/audit.js';
 import * as tenants from '../../db/tenants.js';
@@ -141,6 +142,6 @@ export function checkCampaignAgainstPolicy(policy: tenants.TenantPolicy, input: 
       });
     }
   }
-  if (!policy.fourEyesRequired) return input.review;
-  return { ...(input.review ?? reviewPolicySchema.parse({})), distinctReviewer: true };
+  // Stored as asked unless the tenant's four eyes make it stricter (the build applies the rule again).
+  return policy.fourEyesRequired ? effectiveReview(policy, input.review) : input.review;
 }
