@@ -92,7 +92,7 @@ async function prepareBuild(deps: ActivityDeps, campaignId: string): Promise<Bui
   // Every message of the campaign carries this Date, so a preview is the message sent.
   const messageDate = await campaigns.fixMessageDate(sql, campaignId, new Date(Math.floor(Date.now() / 1000) * 1000));
   try {
-    const assessor = new RecipientAssessor({ campaignId, tenant: campaign.tenant, definition: campaign.definition, s3, messageDate, maxMessageBytes: deps.maxMessageBytes, kit: deps });
+    const assessor = new RecipientAssessor({ campaignId, tenant: campaign.tenant, definition: campaign.definition, linkKey: campaign.linkKey, s3, messageDate, maxMessageBytes: deps.maxMessageBytes, kit: deps });
     return { campaignId, campaign, s3, review, source, assessor };
   } catch (err) {
     return { failed: failed(review, `the campaign's templates do not compile: ${(err as Error).message}`) };

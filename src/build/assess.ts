@@ -5,7 +5,7 @@ import { CampaignRenderer, messageSize, messageSizeBound, type RecipientFields, 
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
 import { AttachmentResolver } from './attachments.js';
-import type { MessageKit } from '../mail/recipient-message.js';
+import { messageParts, type MessageKit } from '../mail/recipient-message.js';
 
 /**
  * Gives one list entry its build status and reasons: the entry's shape and addresses, its
@@ -22,6 +22,8 @@ export class RecipientAssessor {
       /** The campaign's tenant, which its unsubscribe links are signed for. */
       tenant: string;
       definition: CampaignDefinition;
+      /** The campaign's own key for its unsubscribe links (null for campaigns made before there was one). */
+      linkKey: Buffer | null;
       s3: S3Store;
       /** The Date header every message of the campaign carries. */
       messageDate: Date;
@@ -50,13 +52,10 @@ export class RecipientAssessor {
       bcc: parsed.data.bcc ?? [],
     };
     const blocked: string[] = [];
-    const parts = await this.render(fields, blocked);
+    const rendered = await this.render(fields, blocked);
     const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
     blocked.push(...found.blocked);
-    // Sized with its List-Unsubscribe headers, as the send builds it.
-    const unsubscribe = this.o.definition.listUnsubscribe;
-    if (parts && unsubscribe) parts.headers = this.o.kit.unsubscribeLinks.headers({ tenant: this.o.tenant, campaignId: this.o.campaignId, recipientId: id, email: fields.email }, unsubscribe.mailto);
-    if (parts) blocked.push(...(await this.sizeProblems(id, parts, found.found)));
+    if (rendered) blocked.push(...(await this.sizeProblems(this.asSent(id, fields.email, rendered), found.found)));
     const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
     return {
       id,
@@ -82,10 +81,19 @@ export class RecipientAssessor {
     }
   }
 
+  /**
+   * The parts and Message-ID the send will put together for this recipient (messageParts: its
+   * List-Unsubscribe headers and Message-ID). A follow-up's In-Reply-To is marked after the
+   * whole list is in, so a threaded reminder is sized without that one header (under 1 KB).
+   */
+  private asSent(id: number, email: string, rendered: RenderedParts) {
+    const { campaignId, tenant, definition, linkKey, kit } = this.o;
+    return messageParts({ id: campaignId, tenant, definition, linkKey }, { id, email, messageId: null, threadMessageId: null }, rendered, kit);
+  }
+
   /** The size of the very bytes the send will build: same parts, Message-ID and date. */
-  private async sizeProblems(id: number, parts: RenderedParts, found: ResolvedAttachment[]): Promise<string[]> {
-    const { campaignId, definition, s3, messageDate, maxMessageBytes, kit } = this.o;
-    const messageId = kit.messageIds.idFor(campaignId, id, definition.from.address);
+  private async sizeProblems({ parts, messageId }: { parts: RenderedParts; messageId: string }, found: ResolvedAttachment[]): Promise<string[]> {
+    const { s3, messageDate, maxMessageBytes } = this.o;
     // Far under the limit (nearly every message): known without building the message.
     if (messageSizeBound(parts, messageId, found) <= maxMessageBytes) return [];
     const size = await messageSize(

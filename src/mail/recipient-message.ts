@@ -24,6 +24,37 @@ export interface RecipientMessage {
   sha256: string;
 }
 
+type PartsCampaign = Pick<CampaignRow, 'id' | 'tenant' | 'definition' | 'linkKey'>;
+type PartsRecipient = Pick<RecipientRow, 'id' | 'email' | 'messageId' | 'threadMessageId'>;
+
+/**
+ * What a recipient's rendered parts become in the message: its Message-ID, the In-Reply-To of a
+ * threaded follow-up, the List-Unsubscribe headers signed with the campaign's link key, or for a
+ * test send the test address in place of every real one. The send, the preview, the test send
+ * and the build's size check all take their headers from here.
+ */
+export function messageParts(
+  campaign: PartsCampaign,
+  r: PartsRecipient,
+  rendered: RenderedParts,
+  kit: Pick<MessageKit, 'unsubscribeLinks' | 'messageIds'>,
+  o: { messageId?: string; test?: { to: string; id: string } } = {},
+): { parts: RenderedParts; messageId: string } {
+  let parts = rendered;
+  let messageId = o.messageId ?? r.messageId ?? kit.messageIds.idFor(campaign.id, r.id, campaign.definition.from.address);
+  // A threaded follow-up answers the message this recipient got from the original campaign.
+  if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId };
+  if (o.test) {
+    parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
+    messageId = messageId.replace(/^</, `<${o.test.id}.`);
+  } else if (campaign.definition.listUnsubscribe) {
+    // A test send carries no link: it would unsubscribe the real recipient, not the tester.
+    const subject = { tenant: campaign.tenant, campaignId: campaign.id, recipientId: r.id, email: r.email, linkKey: campaign.linkKey };
+    parts = { ...parts, headers: kit.unsubscribeLinks.headers(subject, campaign.definition.listUnsubscribe.mailto) };
+  }
+  return { parts, messageId };
+}
+
 /**
  * The one way a recipient's message is put together: the send, the Sent copy, the preview and
  * the test send all call this, so they carry the same bytes. Attachment bytes come only from S3.
@@ -42,18 +73,8 @@ export async function composeRecipientMessage(
   o: { date?: Date; messageId?: string; test?: { to: string; id: string }; renderMs?: number } = {},
 ): Promise<RecipientMessage> {
   const date = o.date ?? campaign.messageDate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  let parts = await new CampaignRenderer(campaign.definition, kit.templates).render(r, { renderMs: o.renderMs });
-  let messageId = o.messageId ?? r.messageId ?? kit.messageIds.idFor(campaign.id, r.id, campaign.definition.from.address);
-  // A threaded follow-up answers the message this recipient got from the original campaign.
-  if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId };
-  if (o.test) {
-    parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
-    messageId = messageId.replace(/^</, `<${o.test.id}.`);
-  } else if (campaign.definition.listUnsubscribe) {
-    // A test send carries no link: it would unsubscribe the real recipient, not the tester.
-    const subject = { tenant: campaign.tenant, campaignId: campaign.id, recipientId: r.id, email: r.email, linkKey: campaign.linkKey };
-    parts = { ...parts, headers: kit.unsubscribeLinks.headers(subject, campaign.definition.listUnsubscribe.mailto) };
-  }
+  const rendered = await new CampaignRenderer(campaign.definition, kit.templates).render(r, { renderMs: o.renderMs });
+  const { parts, messageId } = messageParts(campaign, r, rendered, kit, o);
   const contents = await Promise.all(
     (r.attachments ?? []).map(async (a) => ({ filename: a.filename, content: await s3.read(a.bucket, a.key, a.etag) })),
   );
