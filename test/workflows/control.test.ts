@@ -35,7 +35,11 @@ interface WorldOptions {
   complete?: Gate;
   /** While true, every send attempt fails as a 4xx reply does, and is retried. */
   smtpDown?: () => boolean;
+  /** The server time the account's send window opens: an attempt before it is told to wait for it. */
+  windowOpensAt?: number;
 }
+
+const WINDOW_TIMER = 'send window opens Mon 08:00 Europe/Berlin';
 
 function world(o: WorldOptions = {}) {
   const n = o.recipients ?? 1;
@@ -63,6 +67,9 @@ function world(o: WorldOptions = {}) {
         .filter((r) => r.id > afterId)
         .slice(0, limit),
     sendMessage: async ({ recipientId }): Promise<SendResult> => {
+      if (o.windowOpensAt !== undefined && (await env.currentTimeMs()) < o.windowOpensAt) {
+        return { outcome: 'throttled', retryAt: o.windowOpensAt, reason: 'outside the send window', timer: WINDOW_TIMER };
+      }
       await o.slot?.pass();
       if (o.smtpDown?.()) throw ApplicationFailure.retryable('421 4.7.0 try again later', SMTP_TRANSIENT);
       const status = written.at(-1);
@@ -325,6 +332,43 @@ describe('sending', () => {
       complete.open();
     }
     assert.deepEqual(w.written, ['sending', 'completed']);
+  });
+});
+
+describe('waiting for a send window', () => {
+  test('paused while a send waits for its window: at the opening the send finds the campaign paused; it goes out once after resume', async () => {
+    const opensAt = (await env.currentTimeMs()) + 2 * 3600_000;
+    const w = world({ windowOpensAt: opensAt });
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await until(() => w.stubs.inputs('sendMessage').length === 1, 'the send is told to wait for the window');
+      assert.deepEqual(await handle.executeUpdate(pauseUpdate, by('ann', 'wrong attachment')), { status: 'paused' });
+      await env.sleep('3 hours'); // past the opening, on the server's clock
+      await until(() => w.stubs.inputs('sendMessage').length === 2, 'the send tried again at the opening');
+      const paused = await untilStatus(handle, 'paused');
+      assert.equal(paused.delivery.inFlight, 1, 'the recipient waits for resume, still in flight');
+      assert.deepEqual(w.sent, [], 'nothing sent while paused, window open or not');
+      assert.deepEqual(await handle.executeUpdate(resumeUpdate, by('ann')), { status: 'sending' });
+      assert.deepEqual(await handle.result(), { status: 'completed' });
+    });
+    assert.deepEqual(w.written, ['sending', 'paused', 'sending', 'completed']);
+    assert.deepEqual(w.sent, [1], 'sent once');
+  });
+
+  test('cancelled while a send waits for its window: the wait ends at once, nothing is sent, the campaign ends cancelled', async () => {
+    const opensAt = (await env.currentTimeMs()) + 24 * 3600_000;
+    const w = world({ windowOpensAt: opensAt });
+    await tier.run(w.stubs.activities, async (queue) => {
+      const handle = await startCampaign(env, queue);
+      await until(() => w.stubs.inputs('sendMessage').length === 1, 'the send is told to wait for the window');
+      assert.deepEqual(await handle.executeUpdate(cancelUpdate, by('ann')), { status: 'cancelled' });
+      assert.deepEqual(await handle.result(), { status: 'cancelled' });
+    });
+    assert.ok((await env.currentTimeMs()) < opensAt, 'cancelled before the window opened, not at its opening');
+    assert.deepEqual(w.written, ['sending', 'cancelling', 'cancelled']);
+    assert.deepEqual(w.stubs.inputs('markCancelled').map((r) => r.recipientId), [1]);
+    assert.equal(w.stubs.inputs('sendMessage').length, 1, 'never tried again');
+    assert.deepEqual(w.sent, []);
   });
 });
 
