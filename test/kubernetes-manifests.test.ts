@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
 import { apiEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
-import { ensureKubernetesValidate, KUBERNETES_VERSION } from '../src/dev/kubernetes-validate.js';
+import { ensureKubernetesValidate, KUBERNETES_VERSION } from './helpers/kubernetes-validate.js';
 import { readDockerfile, requiredVariables, root } from './helpers/compose.js';
 
 // deploy/kubernetes is validated here without a cluster: strictly (an unknown field is an error)

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startSharedServers } from './helpers/servers.js';
 import { resolveTimeSkippingServer } from './helpers/time-skipping.js';
-import { ensureSchemathesis } from '../src/dev/schemathesis.js';
+import { ensureSchemathesis } from './helpers/schemathesis.js';
 import { freePort } from '../src/dev/ports.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';

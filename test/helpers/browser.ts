@@ -3,7 +3,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
 import { CONSOLE_DIR } from '../../src/api/routes/console.js';
-import { installChromium } from '../../src/dev/chromium.js';
+import { installChromium } from './chromium.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cacheDir } from './temporal.js';
+import { cacheDir } from '../../src/dev/temporal.js';
 
 const run = promisify(execFile);
 
