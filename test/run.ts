@@ -12,7 +12,6 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startSharedServers } from './helpers/servers.js';
 import { resolveTimeSkippingServer } from './helpers/time-skipping.js';
 import { ensureSchemathesis } from './helpers/schemathesis.js';
-import { freePort } from '../src/dev/ports.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 
@@ -51,7 +50,7 @@ async function startFastServers(): Promise<Record<string, string>> {
   stops.push(() => rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
   const quiet = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
   const [pg, bundle, testServer] = await Promise.all([
-    freePort().then((port) => startEmbeddedPostgres({ dir: join(root, 'postgres'), port, database: 'postgres' })),
+    startEmbeddedPostgres({ dir: join(root, 'postgres'), port: 'free', database: 'postgres' }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }),
     resolveTimeSkippingServer(say),
   ]);

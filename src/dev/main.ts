@@ -77,7 +77,7 @@ const postgres: Part = {
       await migrate(env.DATABASE_URL);
       return { lines: ['PostgreSQL      from DATABASE_URL'] };
     }
-    const db = await startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port: await freePort(5433), database: 'campaign_mailer' });
+    const db = await startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port: { prefer: 5433 }, database: 'campaign_mailer' });
     await migrate(db.url);
     env.DATABASE_URL = await ensureAppLogin(db.url, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
     return { lines: [`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`], stop: db.stop };

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /** `preferred` when it is free on 127.0.0.1, otherwise any free port. */
 export async function freePort(preferred = 0): Promise<number> {
@@ -19,6 +19,24 @@ export async function freePort(preferred = 0): Promise<number> {
   const got = await tryListen(0);
   if (!got) throw new Error('no free TCP port on 127.0.0.1');
   return got;
+}
+
+/** `n` distinct free ports: each is held until all are chosen, so no two are the same. */
+export async function freePorts(n: number): Promise<number[]> {
+  const held: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve());
+      });
+      held.push(srv);
+    }
+    return held.map((srv) => (srv.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(held.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
 }
 
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 30_000): Promise<void> {

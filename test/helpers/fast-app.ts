@@ -8,7 +8,6 @@ import { createApp } from '../../src/api/app.js';
 import type { AppDeps } from '../../src/api/deps.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createSql, type Sql } from '../../src/db/sql.js';
-import { freePort } from '../../src/dev/ports.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/dev/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import type { ApiResponse } from './harness.js';
@@ -67,7 +66,7 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
   if (!adminUrl) {
     const root = await mkdtemp(join(tmpdir(), 'campaign-mailer-fast-'));
     await chmod(root, 0o755); // embedded PostgreSQL runs as another user when we are root
-    const pg = await startEmbeddedPostgres({ dir: join(root, 'postgres'), port: await freePort(), database: 'postgres' });
+    const pg = await startEmbeddedPostgres({ dir: join(root, 'postgres'), port: 'free', database: 'postgres' });
     adminUrl = pg.adminUrl;
     stop = async () => {
       await pg.stop();

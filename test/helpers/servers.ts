@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { findDovecot, installDovecot, startDovecot } from '../../src/dev/dovecot.js';
 import { ensureMoto, startMoto } from '../../src/dev/moto.js';
-import { freePort } from '../../src/dev/ports.js';
+import { freePort, freePorts } from '../../src/dev/ports.js';
 import { startEmbeddedPostgres } from '../../src/dev/postgres.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../../src/dev/temporal.js';
 import { WORKFLOWS_PATH } from '../../src/worker/create.js';
@@ -75,14 +75,15 @@ export async function startSharedServers(say: (line: string) => void, o: SharedS
     }
     const motoBinary = withS3 ? await ensureMoto(say) : undefined;
 
-    const [temporalPort, pgPort, imapPort, s3Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    // Temporal first and alone: its start has a short deadline that a busy machine can miss.
-    const temporal = await startTemporalDevServer({ cli, port: temporalPort });
+    // Temporal first and alone: its start has a short deadline that a busy machine can miss. It
+    // binds many ports of its own, so the others' ports are chosen once it is up.
+    const temporal = await startTemporalDevServer({ cli, port: await freePort() });
     stops.unshift(temporal.stop);
     const bundle = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
     bundle.catch(() => undefined); // awaited below; a failed server start must not leave it unhandled
+    const [imapPort, s3Port] = (await freePorts(2)) as [number, number];
     const [pg, imap, s3] = await startAll([
-      startEmbeddedPostgres({ dir: join(root, 'postgres'), port: pgPort, database: 'postgres' }),
+      startEmbeddedPostgres({ dir: join(root, 'postgres'), port: 'free', database: 'postgres' }),
       dovecotBinary ? startDovecot({ binary: dovecotBinary, dir: join(root, 'dovecot'), port: imapPort, password: 'test-imap-password' }) : Promise.resolve(undefined),
       motoBinary ? startMoto({ binary: motoBinary, port: s3Port }) : Promise.resolve(undefined),
     ] as const);
@@ -101,7 +102,7 @@ export async function startSharedServers(say: (line: string) => void, o: SharedS
       pgAdminUrl: pg.adminUrl,
       bundlePath,
       env,
-      summary: [`Temporal ${temporal.address}`, `PostgreSQL :${pgPort}`, imap && `Dovecot :${imapPort}`, s3 && `S3 (moto) ${s3.endpoint}`].filter(Boolean).join(', '),
+      summary: [`Temporal ${temporal.address}`, `PostgreSQL :${pg.port}`, imap && `Dovecot :${imapPort}`, s3 && `S3 (moto) ${s3.endpoint}`].filter(Boolean).join(', '),
       stop,
     };
   } catch (err) {
