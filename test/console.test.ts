@@ -246,12 +246,21 @@ describe('the console', () => {
     await reviewer.getByRole('button', { name: 'Approve and send' }).waitFor();
     await reviewer.locator('.fingerprint').filter({ hasText: /\S{20,}/ }).waitFor();
     // A test send of the previewed recipient's message, to a test address only.
+    const exchanges: string[] = [];
+    reviewer.on('request', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} ${r.method()} ${r.url()}`)));
+    reviewer.on('response', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} ${r.status()}`)));
+    reviewer.on('requestfailed', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} failed ${r.failure()?.errorText}`)));
     await reviewer.getByLabel(/message only to/).fill('qa@example.com');
     await reviewer.getByRole('button', { name: 'Send test' }).click();
     // The answer, or the error the page shows instead (said in the failure, so a refusal is not a bare timeout).
     const sent = reviewer.getByRole('status').filter({ hasText: 'Sent to qa@example.com: 250' });
     const refused = reviewer.locator('#test-send [role=alert]');
-    await sent.or(refused).first().waitFor({ timeout: 90_000 });
+    await sent.or(refused).first().waitFor({ timeout: 90_000 }).catch(async (err: Error) => {
+      const form = await reviewer.locator('#test-send').innerText().catch((e: Error) => `(no form: ${e.message})`);
+      const to = await reviewer.getByLabel(/message only to/).inputValue().catch(() => '(none)');
+      await screenshot(reviewer, 'test-send-timeout');
+      throw new Error(`${err.message}\nthe form: ${JSON.stringify(form)}, its address: ${JSON.stringify(to)}\nrequests: ${JSON.stringify(exchanges)}`);
+    });
     assert.equal(await refused.count(), 0, `the test send was refused: ${await refused.allTextContents()}`);
     const tests = h.sink.messages.filter((m) => m.to.includes('qa@example.com'));
     assert.equal(tests.length, 1);
