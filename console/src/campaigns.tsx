@@ -287,7 +287,7 @@ function RateChart({ id }: { id: string }) {
   return (
     <Section title="Messages sent per minute (last 30 minutes)">
       <ErrorText error={error} />
-      {data && data.limit.messagesPerMinute === undefined && <p className="meta">No per-minute limit is known to the API for this campaign (no throttle; the configured default account&apos;s limits live in the worker).</p>}
+      {data && data.limit.messagesPerMinute === undefined && <p className="meta">No per-minute limit: neither this campaign nor its account sets one.</p>}
       <div className="chart">
         <canvas ref={canvas} role="img" aria-label="messages sent per minute against the limit" />
       </div>
