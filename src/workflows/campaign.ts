@@ -219,17 +219,25 @@ async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefin
  */
 async function deliverAll(c: CampaignState, input: CampaignInput): Promise<CampaignResult | undefined> {
   const loop = { startedThisRun: 0, quiet: QUIET_MIN_MS, check: undefined as QuietCheck | undefined };
+  // A page shorter than asked for ends the list, and a run with nothing left to start finishes its
+  // sends instead of continuing as new only to read an empty page (histories before: the old path).
+  const shortPageEnds = patched('short-page-ends-list');
   for (;;) {
     if (c.cancelRequested) return finishCancelled(c);
     // A run that has started its share starts no more pages: children that report while a page
     // starts must not keep the window open and the run from ever continuing as new.
     const runFull = loop.startedThisRun >= MAX_STARTS_PER_RUN && patched('starts-per-run-bound');
     if (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2 && !runFull) {
-      loop.startedThisRun += await startNextPage(c);
+      loop.startedThisRun += await startNextPage(c, shortPageEnds);
       continue;
     }
     if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) return undefined;
-    if (loop.startedThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+    // A run whose list has ended only waits for reports, a few events each: when there are no more
+    // than two windows of them to come, it finishes instead of continuing as new (Temporal's
+    // suggestion comes at 4,096 events; its limit is 51,200). A new run would only read an empty
+    // page, and the continue-as-new itself stalls the last sends while the history replays.
+    const finishing = shortPageEnds && c.exhausted && c.inFlight.size + c.copiesPending <= 2 * WINDOW;
+    if (!finishing && (loop.startedThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested)) {
       await condition(allHandlersFinished);
       // A cancel that came meanwhile is finished here: a continued run would not know of it.
       if (c.cancelRequested && c.honestCancel) return finishCancelled(c);
@@ -240,11 +248,15 @@ async function deliverAll(c: CampaignState, input: CampaignInput): Promise<Campa
 }
 
 /** Starts a delivery child for each recipient of the next page; how many it started. */
-async function startNextPage(c: CampaignState): Promise<number> {
+async function startNextPage(c: CampaignState, shortPageEnds: boolean): Promise<number> {
+  const limit = WINDOW - c.inFlight.size;
   const page = await acts.nextRecipients.executeWithOptions({ summary: 'next recipients to send to' }, [
-    { campaignId: c.id, afterId: c.cursor, limit: WINDOW - c.inFlight.size, ...(c.pilot ? { pilot: c.pilot.stage === 'pilot' } : {}) },
+    { campaignId: c.id, afterId: c.cursor, limit, ...(c.pilot ? { pilot: c.pilot.stage === 'pilot' } : {}) },
   ]);
-  if (page.length === 0) c.exhausted = true;
+  // A row after the cursor is pending and sendable from the build and the review on, before the
+  // fan-out (a send that failed and waits to retry is pending again only behind the cursor): none
+  // can come after a short page.
+  if (page.length === 0 || (shortPageEnds && page.length < limit)) c.exhausted = true;
   await Promise.all(page.map((r) => startDelivery(c, r)));
   if (page.length > 0) c.cursor = page[page.length - 1]!.id;
   return page.length;

@@ -53,18 +53,25 @@ function waves(size: number, idleMs = 200) {
   };
 }
 
-test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${STARTS_PER_RUN} starts, bounded histories, each sent once`, async () => {
-  const list = Array.from({ length: RECIPIENTS }, (_, i) => ({ id: i + 1, masked: `r***${i + 1}@example.com` }));
+/** One fan-out of `count` recipients to its end: every run's starts and events, the pages read, the sends. */
+async function fanOut(count: number) {
+  const list = Array.from({ length: count }, (_, i) => ({ id: i + 1, masked: `r***${i + 1}@example.com` }));
   const sends = new Map<number, number>();
   /** Recipients whose send has finished, as the record has them. */
   const settled = new Set<number>();
+  /** Every page the campaign read: what it asked for and how many it got. */
+  const pages: { afterId: number; limit: number; got: number }[] = [];
   let sending = 0;
   let peakSending = 0;
   const wave = waves(WINDOW);
   const stubs = stubActivities({
-    buildRecipients: () => ({ total: RECIPIENTS, sendable: RECIPIENTS, blocked: 0, review: { required: false, expiresAfter: '7 days' } }),
+    buildRecipients: () => ({ total: count, sendable: count, blocked: 0, review: { required: false, expiresAfter: '7 days' } }),
     // Ids ascend from 1, as the record's do: the page after `afterId`.
-    nextRecipients: ({ afterId, limit }) => list.slice(afterId, afterId + limit),
+    nextRecipients: ({ afterId, limit }) => {
+      const page = list.slice(afterId, afterId + limit);
+      pages.push({ afterId, limit, got: page.length });
+      return page;
+    },
     sendMessage: async ({ recipientId }): Promise<SendResult> => {
       sends.set(recipientId, (sends.get(recipientId) ?? 0) + 1);
       peakSending = Math.max(peakSending, ++sending);
@@ -79,7 +86,6 @@ test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${S
     // What the campaign asks the record when no report has come for a while.
     deliveryProgress: ({ ids }) => ({ settled: ids.filter((id) => settled.has(id)), copiesPending: 0 }),
   });
-
   const wallStart = Date.now();
   const handle = await tier.run(stubs.activities, async (queue) => {
     const handle = await startCampaign(env, queue);
@@ -116,10 +122,16 @@ test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${S
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   console.log(
-    `fan-out of ${RECIPIENTS} in ${wallSeconds.toFixed(1)} s: ${runs.length} runs, ` +
+    `fan-out of ${count} in ${wallSeconds.toFixed(1)} s: ${runs.length} runs, ` +
       runs.map((r, i) => `run ${i + 1}: ${r.starts} starts, ${r.events} events${r.suggested ? ' (continue-as-new suggested)' : ''}`).join('; ') +
       `; at most ${peakSending} sends at once`,
   );
+
+  return { runs, pages, sends, peakSending, stubs };
+}
+
+test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${STARTS_PER_RUN} starts, bounded histories, each sent once`, async () => {
+  const { runs, sends, peakSending, stubs } = await fanOut(RECIPIENTS);
 
   assert.ok(peakSending <= WINDOW, `at most ${WINDOW} sends at once (${peakSending})`);
   assert.ok(peakSending >= WINDOW / 2, `the window fills (${peakSending} at once)`);
@@ -144,4 +156,24 @@ test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${S
     'none twice',
   );
   assert.equal(stubs.inputs('completeCampaign').length, 1);
+});
+
+test(`a run that starts the list's last recipients finishes them: no continue-as-new only to read an empty page`, async () => {
+  // Exactly a run's share: the run that starts the last recipient has started its 1,000. It used to
+  // continue as new with the last sends in flight, and the new run read an empty page and waited
+  // for them (at 2,000 recipients on the bench, a third run and about 2 s of a draining window).
+  const { runs, pages, sends, stubs } = await fanOut(STARTS_PER_RUN);
+  assert.equal(sends.size, STARTS_PER_RUN, 'every recipient was sent');
+  assert.equal(stubs.inputs('completeCampaign').length, 1);
+  const last = pages.find((p) => p.got > 0 && p.afterId + p.got === STARTS_PER_RUN);
+  assert.ok(last, 'a page handed out the last recipient');
+  if (last.got < last.limit) {
+    // A short page ends the list: the run finishes its sends.
+    assert.deepEqual(pages.filter((p) => p.got === 0), [], 'no empty page was read');
+    assert.equal(runs.length, 1, `one run (${runs.length})`);
+  } else {
+    // A page exactly as long as asked cannot tell the end: one more page, in a new run.
+    console.log(`the last page was exactly full (${last.got}): the end is found by an empty page`);
+    assert.ok(runs.length <= 2, `at most one run more (${runs.length})`);
+  }
 });
