@@ -168,9 +168,10 @@ test(`a run that starts the list's last recipients finishes them: no continue-as
   const last = pages.find((p) => p.got > 0 && p.afterId + p.got === STARTS_PER_RUN);
   assert.ok(last, 'a page handed out the last recipient');
   if (last.got < last.limit) {
-    // A short page ends the list: the run finishes its sends.
+    // A short page ends the list: the run that read it finishes its sends. (A run may still
+    // continue as new before the end, when Temporal suggests it; the next one starts the rest.)
     assert.deepEqual(pages.filter((p) => p.got === 0), [], 'no empty page was read');
-    assert.equal(runs.length, 1, `one run (${runs.length})`);
+    assert.deepEqual(runs.filter((r) => r.starts === 0), [], `no run without a start (${runs.map((r) => r.starts).join(', ')})`);
   } else {
     // A page exactly as long as asked cannot tell the end: one more page, in a new run.
     console.log(`the last page was exactly full (${last.got}): the end is found by an empty page`);
