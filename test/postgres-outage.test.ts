@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { campaignBody } from './helpers/campaigns.js';
 import { eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
@@ -55,17 +56,25 @@ after(async () => {
 });
 
 test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-send: exactly ${N} messages, ${N} sent rows, 503 meanwhile, no process dies`, async () => {
-  h.sink.faults.dataDelayMs = 500; // long enough that the outage lands mid-send, with sends inside SMTP
+  // Each message waits 500 ms at the end of DATA; the database stops while one of them waits there
+  // (after 15 were taken), so at least one SMTP transaction ends during the outage, whatever the load.
+  let id = '';
+  const sinkCount = () => h.sink.messages.filter((m) => m.messageId?.includes(id)).length;
+  let oneInData: () => void = () => undefined;
+  const insideSmtp = new Promise<void>((resolve) => (oneInData = resolve));
+  h.sink.faults.dataDelayMs = () => {
+    if (sinkCount() >= 15) oneInData();
+    return 500;
+  };
   const created = await api.api('POST', '/api/v1/campaigns', campaignBody(N, { name: 'database outage' }));
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id: string = created.body.id;
+  id = created.body.id as string;
   const status = async () => (await api.api('GET', `/api/v1/campaigns/${id}`)).body.status as string;
   await eventually(async () => (await status()) === 'awaiting_review', 60_000, 'review');
   const approved = await api.api('POST', `/api/v1/campaigns/${id}/approve`, {});
   assert.equal(approved.status, 200, JSON.stringify(approved.body));
 
-  const sinkCount = () => h.sink.messages.filter((m) => m.messageId?.includes(id)).length;
-  await eventually(async () => sinkCount() >= 15, 120_000, '15 messages before the outage');
+  await Promise.race([insideSmtp, delay(120_000, undefined, { ref: false }).then(() => assert.fail(`15 messages before the outage (${sinkCount()})`))]);
   await pg!.stop();
   const stoppedAt = Date.now();
   const atStop = sinkCount();
