@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -7,7 +6,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SendResult } from '../../src/activities/index.js';
 import { BUILD_REFUSED, INVALID_TRANSITION, SMTP_TRANSIENT } from '../../src/contract/failures.js';
 import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/contract/messages.js';
-import { deliveryWorkflowId } from '../../src/contract/workflow-ids.js';
 import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type Gate, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // Pause, resume and cancel in every state of a campaign, on the time-skipping server. The stubs
@@ -360,17 +358,14 @@ describe('waiting for a send window', () => {
   test('cancelled while a send waits for its window: the wait ends at once, nothing is sent, the campaign ends cancelled', async () => {
     const opensAt = (await env.currentTimeMs()) + 24 * 3600_000;
     const w = world({ windowOpensAt: opensAt });
-    const campaignId = randomUUID();
     await tier.run(w.stubs.activities, async (queue) => {
-      const handle = await startCampaign(env, queue, campaignId);
+      const handle = await startCampaign(env, queue);
       await until(() => w.stubs.inputs('sendMessage').length === 1, 'the send is told to wait for the window');
       assert.deepEqual(await handle.executeUpdate(cancelUpdate, by('ann')), { status: 'cancelled' });
       // Read when the cancel is answered: waiting for the result lets the server's clock skip to
       // whatever timer is next on it (another test's included), so a later reading proves nothing.
       assert.ok((await env.currentTimeMs()) < opensAt, 'cancelled before the window opened, not at its opening');
       assert.deepEqual(await handle.result(), { status: 'cancelled' });
-      // The delivery ended with the campaign: it does not linger on its timer to try at the opening.
-      await env.client.workflow.getHandle(deliveryWorkflowId(campaignId, 1)).result();
     });
     assert.deepEqual(w.written, ['sending', 'cancelling', 'cancelled']);
     assert.deepEqual(w.stubs.inputs('markCancelled').map((r) => r.recipientId), [1]);
