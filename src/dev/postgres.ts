@@ -38,8 +38,8 @@ export async function startEmbeddedPostgres(o: {
   } catch (err) {
     throw new Error(`embedded PostgreSQL cannot start: ${(err as Error).message}`);
   }
+  const flexible = typeof o.port !== 'number';
   for (let attempt = 1; ; attempt++) {
-    const flexible = typeof o.port !== 'number';
     const port = typeof o.port === 'number' ? o.port : await freePort(o.port === 'free' || attempt > 1 ? 0 : o.port.prefer);
     const logs: string[] = [];
     const pg = new EmbeddedPostgres({
@@ -60,9 +60,9 @@ export async function startEmbeddedPostgres(o: {
     } catch (err) {
       const lines = logs.flatMap((l) => l.split('\n')).map((l) => l.trim()).filter(Boolean);
       if (flexible && attempt < 3 && lines.some((l) => PORT_TAKEN.test(l))) continue;
-      // One line: the library's reason (it rejects with nothing when the server process exits)
+      // One line: the library's reason (it rejects with nothing when the server process exits) and
+      // the server's own: a taken port, else its last complaint, else its last words.
       const why = (err as Error | undefined)?.message?.split('\n')[0] || 'the server process exited';
-      // and the server's own reason: a taken port, else its last complaint, else its last words.
       const said = lines.find((l) => PORT_TAKEN.test(l)) ?? lines.filter((l) => /FATAL|PANIC|ERROR|could not/i.test(l)).at(-1) ?? lines.at(-1);
       throw new Error(`embedded PostgreSQL did not start in ${o.dir} on port ${port}: ${why}${said ? ` (${said})` : ''}`);
     }
