@@ -128,9 +128,13 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** A worker in its own process (`node --import tsx <script>`), ready once it printed `ready`. */
+/**
+ * A worker in its own process (`node --import tsx <script>`), ready once it printed `ready`.
+ * With BENCH_CPU_PROFILE=<folder>, each worker writes a V8 CPU profile there when it stops.
+ */
 export async function spawnWorker(script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => void (out = (out + d.toString()).slice(-20_000));
   proc.stdout!.on('data', keep);
