@@ -6,6 +6,12 @@ import tseslint from 'typescript-eslint';
 // Vite config is in no tsconfig: it is checked with the default project.
 const parserOptions = { projectService: { allowDefaultProject: ['console/vite.config.ts'] }, tsconfigRootDir: import.meta.dirname };
 
+// The folder rule (README, Layout): entry points live in their layer (src/api, src/activities,
+// src/workflows, src/worker; SQL in src/db), and a domain folder holds its domain's logic and
+// never imports a layer that calls it. test/unit/dependency-direction.test.ts holds the same lists.
+const DOMAINS = ['build', 'mail', 'bounces', 'review', 'schedule', 'unsubscribe', 'followups', 's3', 'crypto', 'net', 'contract'];
+const CALLERS = ['api', 'activities', 'workflows', 'worker'];
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', 'dist/', 'console/dist/'] },
   {
@@ -57,10 +63,19 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*', 'fs', 'path', 'crypto', 'os', 'net', 'http', 'https', 'child_process'], message: 'workflow code must not do I/O: use an activity' },
             { group: ['postgres', 'nodemailer', 'nodemailer/*', 'imapflow', '@aws-sdk/*', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'workflow code must not do I/O: use an activity' },
-            { group: ['../db/*', '../mail/*', '../api/*', '../worker/*', '../dev/*', '../s3/*', '../build/*', '../bounces/*', '../unsubscribe/*', '../followups/*', '../review/*', '../net/*', '../crypto/*', '../logger.js', '../metrics.js', '../config.js', '../temporal.js'], message: 'workflow code must not do I/O: use an activity', allowTypeImports: true },
+            { group: [...['db', 'api', 'worker', 'dev', ...DOMAINS.filter((d) => d !== 'contract')].map((f) => `../${f}/*`), '../logger.js', '../metrics.js', '../config.js', '../temporal.js'], message: 'workflow code must not do I/O: use an activity', allowTypeImports: true },
             { group: ['../activities/*', '../activities'], message: 'import activity types only (import type), and call them through proxyActivities', allowTypeImports: true },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: DOMAINS.map((d) => `src/${d}/**/*.ts`),
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: CALLERS.flatMap((f) => [`../${f}`, `../${f}/*`]), message: 'a domain folder never imports a layer that calls it: move the entry point into its layer, or pass what it needs in' }] },
       ],
     },
   },

@@ -6,11 +6,11 @@ import type { Sql } from '../db/sql.js';
 import { tenantPolicy } from '../db/tenants.js';
 import { effectiveReview } from '../review/policy.js';
 import { RecipientAssessor } from '../build/assess.js';
-import { readRecipientSource, SourceError, SourceProgress } from '../build/recipient-source.js';
+import { readRecipientSource, SourceError, SourceProgress, type ListEntry } from '../build/recipient-source.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { scopedStore } from '../s3/locations.js';
 import type { ActivityDeps, CampaignRef } from './deps.js';
-import { markPreviousOutcomes, markThreads } from '../db/follow-ups.js';
+import { markPreviousOutcomes } from '../db/follow-ups.js';
 import { followUpRecipients } from '../followups/source.js';
 import { existingCampaign } from './records.js';
 
@@ -119,11 +119,11 @@ async function writeList(deps: ActivityDeps, build: Build, writer: BatchWriter):
   try {
     const list = build.source.type === 'campaign'
       ? followUpRecipients(deps.sql, build.campaign.tenant, build.source, writer.progress)
-      : readRecipientSource(build.source, build.s3, writer.progress);
-    for await (const raw of list) {
+      : asEntries(readRecipientSource(build.source, build.s3, writer.progress));
+    for await (const entry of list) {
       total++;
       if (total > maxRecipients) throw new SourceError(`too-many-recipients: the list has more than ${maxRecipients} recipients (MAX_RECIPIENTS_PER_CAMPAIGN)`);
-      await writer.add(total, raw);
+      await writer.add(total, entry);
     }
     await writer.flush();
     return { total };
@@ -133,6 +133,11 @@ async function writeList(deps: ActivityDeps, build: Build, writer: BatchWriter):
     await recipients.deleteRecipients(deps.sql, build.campaignId);
     return { total, error: err.message };
   }
+}
+
+/** A list's entries, none of them threaded. */
+async function* asEntries(list: AsyncIterable<unknown>): AsyncGenerator<ListEntry> {
+  for await (const raw of list) yield { raw };
 }
 
 /**
@@ -156,7 +161,6 @@ async function finishBuild(deps: ActivityDeps, build: Build, total: number): Pro
   await recipients.excludeDuplicatesAndSuppressed(sql, build.campaignId);
   if (build.source.type === 'campaign') {
     await markPreviousOutcomes(sql, build.campaignId, build.source);
-    await markThreads(sql, build.campaignId, build.source);
   }
   await recipients.flagSharedAttachments(sql, build.campaignId);
   const counts = (await recipients.statusCounts(sql, build.campaignId)).build;
@@ -176,7 +180,7 @@ async function finishBuild(deps: ActivityDeps, build: Build, total: number): Pro
 class BatchWriter {
   readonly progress = new SourceProgress();
   private readonly ctx = Context.current();
-  private pending: { id: number; raw: unknown }[] = [];
+  private pending: (ListEntry & { id: number })[] = [];
   /** Entries read so far, and written so far (this attempt's and the earlier ones'). */
   private read = 0;
   private written: number;
@@ -194,13 +198,13 @@ class BatchWriter {
     this.ctx.heartbeat({ written: this.written });
   }
 
-  async add(id: number, raw: unknown): Promise<void> {
+  async add(id: number, entry: ListEntry): Promise<void> {
     // A full batch goes once the next entry is read: then it is known that more follow. (`read`
     // is the batch's last entry while it is written: the one just read is not part of it.)
     if (this.pending.length >= BUILD_BATCH) await this.flush({ more: true });
     this.read = id;
     if (id <= this.resumeAfter) return;
-    this.pending.push({ id, raw });
+    this.pending.push({ id, ...entry });
   }
 
   /** `more`: entries follow this batch, so the list is a long one. */
@@ -209,7 +213,7 @@ class BatchWriter {
     if (more) assessor.expectLongList();
     const rows: recipients.NewRecipient[] = [];
     for (let i = 0; i < this.pending.length; i += LOOKUP_CONCURRENCY) {
-      rows.push(...(await Promise.all(this.pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.assess(p.id, p.raw)))));
+      rows.push(...(await Promise.all(this.pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.assess(p.id, p.raw, p.threadMessageId ?? null)))));
     }
     await recipients.insertRecipients(this.sql, campaignId, rows);
     await campaigns.setBuildProgress(this.sql, campaignId, { read: this.read, fraction: this.progress.fraction });

@@ -1,4 +1,4 @@
-import { createBounceActivities } from '../bounces/activities.js';
+import { createBounceActivities } from './bounces.js';
 import { createBuildActivities } from './build.js';
 import { createCampaignActivities } from './campaign.js';
 import type { ActivityDeps } from './deps.js';

@@ -22,7 +22,7 @@ import { methodGuard } from './methods.js';
 import { tenantRouter } from './routes/tenants.js';
 import { consoleApiRouter } from './routes/console-api.js';
 import { consoleRouter } from './routes/console.js';
-import { unsubscribePaths, unsubscribeRouter } from '../unsubscribe/router.js';
+import { unsubscribePaths, unsubscribeRouter } from './routes/unsubscribe.js';
 import { unsubscribeLinksFrom } from '../unsubscribe/token.js';
 import { messageIdsFrom } from '../mail/message-id.js';
 import { resolveDeps, type ApiLimits, type AppDeps, type ResolvedDeps } from './deps.js';

@@ -22,7 +22,7 @@ export class ApiError extends Error {
 export const notFound = (what: string) => new ApiError(404, `${what} not found`);
 
 /** The one mapping of the domain's refusals to HTTP. */
-const REFUSAL_STATUS: Record<RefusalKind, number> = { invalid: 422, forbidden: 403, not_found: 404, conflict: 409 };
+const REFUSAL_STATUS: Record<RefusalKind, number> = { invalid: 422, forbidden: 403, not_found: 404, conflict: 409, throttled: 429, upstream: 502, unavailable: 503 };
 
 function problemsOf(err: z.ZodError): Problem[] {
   return err.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: describe(issue) }));
@@ -41,6 +41,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof Refusal) {
+      if (err.retryAfterSeconds !== undefined) res.set('Retry-After', String(err.retryAfterSeconds));
       res.status(REFUSAL_STATUS[err.kind]).json({ error: err.message, ...err.details });
       return;
     }

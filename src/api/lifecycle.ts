@@ -9,6 +9,7 @@ import {
   TenantAttr,
 } from '../contract/search-attributes.js';
 import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, FOUR_EYES_REFUSED, INVALID_TRANSITION, LOCATION_DENIED } from '../contract/failures.js';
+import { Refusal } from '../contract/refusal.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { campaignWorkflowId, testSendWorkflowId } from '../contract/workflow-ids.js';
 import {
@@ -23,6 +24,7 @@ import {
   type DecisionAnswer,
   type ReviewDecision,
 } from '../contract/messages.js';
+import { attachmentRefusal } from '../review/preview.js';
 import type { campaignWorkflow } from '../workflows/campaign.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
 
@@ -129,21 +131,21 @@ function isDeadlineExceeded(err: unknown): boolean {
   return e.code === 4 || e.cause?.code === 4 || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError';
 }
 
-export const TEST_SEND_DEADLINE_MS = 60_000;
+const TEST_SEND_DEADLINE_MS = 60_000;
 
-/** How a test send ended: sent with the server's reply, or refused, and why. */
-export type TestSendOutcome =
-  | { ok: true; messageId: string; response: string }
-  | { ok: false; reason: 'attachment-changed' | 'attachment-location' | 'account-held' | 'smtp-refused'; message: string }
-  | { ok: false; reason: 'throttled'; message: string; retryAt?: number }
-  | { ok: false; reason: 'timeout' };
+/** What a sent test message got back: its Message-ID and the SMTP server's reply. */
+export interface TestSent {
+  messageId: string;
+  response: string;
+}
 
 /**
  * Runs one test send on a worker (`testSendWorkflow`, which holds the SMTP credentials) and
  * answers within TEST_SEND_DEADLINE_MS whatever happens: the deadline bounds each gRPC call, but
- * waiting for a result is a series of long polls, so a timer bounds the whole wait.
+ * waiting for a result is a series of long polls, so a timer bounds the whole wait. A send that
+ * did not go is a Refusal saying why (`status` is the campaign's, for the answer).
  */
-export async function runTestSend(client: Client, o: { campaignId: string; recipientId: number; to: string; taskQueue: string }): Promise<TestSendOutcome> {
+export async function runTestSend(client: Client, o: { campaignId: string; recipientId: number; to: string; taskQueue: string; status: string }): Promise<TestSent> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((ok) => {
     timer = setTimeout(() => ok('timeout'), TEST_SEND_DEADLINE_MS + 1000);
@@ -157,27 +159,35 @@ export async function runTestSend(client: Client, o: { campaignId: string; recip
       }),
     );
     const result = await Promise.race([sent, timeout]);
-    return result === 'timeout' ? { ok: false, reason: 'timeout' } : { ok: true, ...result };
+    if (result === 'timeout') throw testSendTimedOut();
+    return result;
   } catch (err) {
-    return testSendFailure(err);
+    throw testSendFailure(err, o.status);
   } finally {
     clearTimeout(timer);
   }
 }
 
-function testSendFailure(err: unknown): TestSendOutcome {
-  if (isDeadlineExceeded(err)) return { ok: false, reason: 'timeout' };
+const testSendTimedOut = () => new Refusal('unavailable', `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
+
+/** A test send that did not go, as the refusal that says why; anything else as it was. */
+function testSendFailure(err: unknown, status: string): unknown {
+  if (err instanceof Refusal) return err;
+  if (isDeadlineExceeded(err)) return testSendTimedOut();
   const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
-  if (!(cause instanceof ApplicationFailure)) throw err;
-  if (cause.type === ATTACHMENT_CHANGED) return { ok: false, reason: 'attachment-changed', message: cause.message };
-  if (cause.type === LOCATION_DENIED) return { ok: false, reason: 'attachment-location', message: cause.message };
+  if (!(cause instanceof ApplicationFailure)) return err;
+  if (cause.type === ATTACHMENT_CHANGED) return attachmentRefusal('attachment-changed', cause.message, 'nothing was sent', status);
+  if (cause.type === LOCATION_DENIED) return attachmentRefusal('attachment-location', cause.message, 'nothing was sent', status);
   // A test send is a send for the account: refused while it is held, counted against its limits.
-  if (cause.type === ACCOUNT_HELD) return { ok: false, reason: 'account-held', message: cause.message };
+  if (cause.type === ACCOUNT_HELD) return new Refusal('conflict', `${cause.message}; nothing was sent`, { status, account: 'held' });
   if (cause.type === ACCOUNT_THROTTLED) {
     const retryAt = Date.parse(String(cause.details?.[0]));
-    return { ok: false, reason: 'throttled', message: cause.message, retryAt: Number.isFinite(retryAt) ? retryAt : undefined };
+    const retryAfter = Number.isFinite(retryAt) ? Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) : 60;
+    return new Refusal('throttled', `${cause.message}; nothing was sent`, { status }, retryAfter);
   }
   // The SMTP server said no (for good, or still after the retries): its reply is the answer.
-  if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure) return { ok: false, reason: 'smtp-refused', message: cause.message };
-  throw err;
+  if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure) {
+    return new Refusal('upstream', 'the SMTP server refused the test message; nothing was sent', { smtpResponse: cause.message });
+  }
+  return err;
 }

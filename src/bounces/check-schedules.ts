@@ -2,7 +2,6 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import { mailboxesWithImap } from '../db/bounces.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logger.js';
-import type { bounceCheckWorkflow } from '../workflows/bounce-check.js';
 import { bounceCheckWorkflowId } from '../contract/workflow-ids.js';
 
 // One Temporal Schedule per account with IMAP runs bounceCheckWorkflow every BOUNCE_CHECK_EVERY.
@@ -33,7 +32,7 @@ function scheduleOptions(taskQueue: string, mailbox: string, every: string): Sch
     spec: { intervals: [{ every: every as '5 minutes' }] },
     action: {
       type: 'startWorkflow',
-      workflowType: 'bounceCheckWorkflow' satisfies (typeof bounceCheckWorkflow)['name'],
+      workflowType: 'bounceCheckWorkflow',
       workflowId: bounceCheckWorkflowId(taskQueue, mailbox),
       args: [{ mailbox }],
       taskQueue,

@@ -40,7 +40,8 @@ export class RecipientAssessor {
     this.attachments.expectMany();
   }
 
-  async assess(id: number, raw: unknown): Promise<NewRecipient> {
+  /** `threadMessageId`: the Message-ID a threaded follow-up's message answers, sized with it and kept. */
+  async assess(id: number, raw: unknown, threadMessageId: string | null = null): Promise<NewRecipient> {
     const parsed = recipientInputSchema.safeParse(raw);
     if (!parsed.success) return invalidEntry(id, raw, parsed.error.issues);
     const fields: RecipientFields = {
@@ -55,7 +56,7 @@ export class RecipientAssessor {
     const rendered = await this.render(fields, blocked);
     const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
     blocked.push(...found.blocked);
-    if (rendered) blocked.push(...(await this.sizeProblems(this.asSent(id, fields.email, rendered), found.found)));
+    if (rendered) blocked.push(...(await this.sizeProblems(this.asSent(id, fields.email, threadMessageId, rendered), found.found)));
     const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
     return {
       id,
@@ -67,6 +68,7 @@ export class RecipientAssessor {
       attachments: found.found,
       buildStatus: status,
       buildReasons: [...blocked, ...found.review, ...found.warnings],
+      threadMessageId,
     };
   }
 
@@ -83,12 +85,11 @@ export class RecipientAssessor {
 
   /**
    * The parts and Message-ID the send will put together for this recipient (messageParts: its
-   * List-Unsubscribe headers and Message-ID). A follow-up's In-Reply-To is marked after the
-   * whole list is in, so a threaded reminder is sized without that one header (under 1 KB).
+   * List-Unsubscribe headers, Message-ID, and a threaded follow-up's In-Reply-To and References).
    */
-  private asSent(id: number, email: string, rendered: RenderedParts) {
+  private asSent(id: number, email: string, threadMessageId: string | null, rendered: RenderedParts) {
     const { campaignId, tenant, definition, linkKey, kit } = this.o;
-    return messageParts({ id: campaignId, tenant, definition, linkKey }, { id, email, messageId: null, threadMessageId: null }, rendered, kit);
+    return messageParts({ id: campaignId, tenant, definition, linkKey }, { id, email, messageId: null, threadMessageId }, rendered, kit);
   }
 
   /** The size of the very bytes the send will build: same parts, Message-ID and date. */

@@ -9,6 +9,15 @@ import type { ListRecipientSource } from '../db/campaigns.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
 
+/**
+ * One entry of a list as the build reads it: the entry itself (checked by the assessor), and for a
+ * threaded follow-up the Message-ID its message answers.
+ */
+export interface ListEntry {
+  raw: unknown;
+  threadMessageId?: string | null;
+}
+
 /** A campaign-level problem with the list as a whole: the build ends with this reason. */
 export class SourceError extends Error {
   override name = 'SourceError';

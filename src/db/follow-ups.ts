@@ -32,7 +32,12 @@ export async function followUpsOf(db: Db, tenant: string, id: string): Promise<F
 const answered = (db: Db, source: FollowUpSource) =>
   source.replied === undefined ? db`` : db`AND (reply_kind IS NOT DISTINCT FROM 'replied') = ${source.replied}`;
 
-export type PreviousRecipient = Pick<RecipientRow, 'id' | 'email' | 'name' | 'vars' | 'cc' | 'bcc'>;
+/**
+ * One of the original's recipients, and for a threaded follow-up the Message-ID the ledger holds
+ * as sent to it (null when it was never sent, or the follow-up is not threaded): the follow-up's
+ * message to this address answers it (In-Reply-To, References).
+ */
+export type PreviousRecipient = Pick<RecipientRow, 'id' | 'email' | 'name' | 'vars' | 'cc' | 'bcc' | 'threadMessageId'>;
 
 /** How many of the original's recipients are in the chosen statuses; undefined when it is not the tenant's. */
 export async function previousRecipientCount(db: Db, tenant: string, source: FollowUpSource): Promise<number | undefined> {
@@ -44,10 +49,13 @@ export async function previousRecipientCount(db: Db, tenant: string, source: Fol
 
 /** The next page of the original's recipients in the chosen statuses, after recipient `after`, in list order. */
 export async function previousRecipients(db: Db, source: FollowUpSource, after: number, limit: number): Promise<PreviousRecipient[]> {
+  const thread = source.threaded
+    ? db`(SELECT l.message_id FROM delivery_ledger l WHERE l.campaign_id = r.campaign_id AND l.recipient_id = r.id AND l.state = 'sent')`
+    : db`NULL`;
   return db<PreviousRecipient[]>`
-    SELECT id, email, name, vars, cc, bcc FROM recipients
-    WHERE campaign_id = ${source.campaignId} AND send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)} AND id > ${after}
-    ORDER BY id LIMIT ${limit}`;
+    SELECT r.id, r.email, r.name, r.vars, r.cc, r.bcc, ${thread} AS thread_message_id FROM recipients r
+    WHERE r.campaign_id = ${source.campaignId} AND r.send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)} AND r.id > ${after}
+    ORDER BY r.id LIMIT ${limit}`;
 }
 
 /**
@@ -70,24 +78,4 @@ export async function markPreviousOutcomes(db: Db, campaignId: string, source: F
     ) o
     WHERE r.campaign_id = ${campaignId} AND lower(r.email) = o.email
       AND NOT EXISTS (SELECT 1 FROM unnest(r.build_reasons) AS reason WHERE reason LIKE 'previous-send:%')`;
-}
-
-/**
- * A threaded follow-up: each recipient's message answers the one that address got from the
- * original, under the Message-ID the ledger holds as sent (matched by address, case-insensitive,
- * the first in list order). A recipient whose original was never sent gets no thread. Run again
- * after a retried build, it changes nothing.
- */
-export async function markThreads(db: Db, campaignId: string, source: FollowUpSource): Promise<void> {
-  if (!source.threaded) return;
-  await db`
-    UPDATE recipients r SET thread_message_id = o.message_id, updated_at = now()
-    FROM (
-      SELECT DISTINCT ON (lower(p.email)) lower(p.email) AS email, l.message_id
-      FROM recipients p
-      JOIN delivery_ledger l ON l.campaign_id = p.campaign_id AND l.recipient_id = p.id AND l.state = 'sent'
-      WHERE p.campaign_id = ${source.campaignId} AND p.send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)}
-      ORDER BY lower(p.email), p.id
-    ) o
-    WHERE r.campaign_id = ${campaignId} AND lower(r.email) = o.email AND r.thread_message_id IS NULL`;
 }

@@ -51,6 +51,8 @@ export interface NewRecipient {
   attachments?: ResolvedAttachment[];
   buildStatus: BuildStatus;
   buildReasons: string[];
+  /** A threaded follow-up: the Message-ID of the original's message to this address (see PreviousRecipient). */
+  threadMessageId?: string | null;
 }
 
 /** Inserts a batch; rows already present (an activity retried after a crash) are left as they are. */
@@ -69,6 +71,7 @@ export async function insertRecipients(db: Db, campaignId: string, rows: NewReci
         attachments: db.json((r.attachments ?? []) as never),
         build_status: r.buildStatus,
         build_reasons: r.buildReasons,
+        thread_message_id: r.threadMessageId ?? null,
       })),
     )}
     ON CONFLICT (campaign_id, id) DO NOTHING`;

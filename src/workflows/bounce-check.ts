@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { BounceCheckInput, createBounceActivities } from '../bounces/activities.js';
+import type { BounceCheckInput, createBounceActivities } from '../activities/bounces.js';
 import type { BounceCheckResult } from '../bounces/inbox.js';
 
 const { checkBounces } = proxyActivities<ReturnType<typeof createBounceActivities>>({

@@ -1,11 +1,11 @@
 import express, { Router, type Request, type Response } from 'express';
-import { maskAddress } from '../contract/mask.js';
-import { appendAudit } from '../db/audit.js';
-import type { Sql } from '../db/sql.js';
-import { addSuppressionOnce, linkRecipient } from '../db/suppressions.js';
-import type { Logger } from '../logger.js';
-import { badRequestPage, confirmPage, donePage, invalidPage } from './page.js';
-import { parseToken, type LinkSubject, type UnsubscribeLinks } from './token.js';
+import { maskAddress } from '../../contract/mask.js';
+import { appendAudit } from '../../db/audit.js';
+import type { Sql } from '../../db/sql.js';
+import { addSuppressionOnce, linkRecipient } from '../../db/suppressions.js';
+import type { Logger } from '../../logger.js';
+import { badRequestPage, confirmPage, donePage, invalidPage } from '../../unsubscribe/page.js';
+import { parseToken, type LinkSubject, type UnsubscribeLinks } from '../../unsubscribe/token.js';
 
 // GET/POST /unsubscribe/:token, outside /api/v1 and without an API key: the recipient's own link.
 // GET only shows a page with a button (link scanners follow GETs); POST with the RFC 8058 body

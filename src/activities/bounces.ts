@@ -1,5 +1,5 @@
-import type { ActivityDeps } from '../activities/deps.js';
-import { checkMailbox, type BounceCheckResult } from './inbox.js';
+import type { ActivityDeps } from './deps.js';
+import { checkMailbox, type BounceCheckResult } from '../bounces/inbox.js';
 
 export interface BounceCheckInput {
   /** `default` (the IMAP_URL account) or `<tenant>/<account>`. */
