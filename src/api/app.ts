@@ -17,7 +17,7 @@ import { suppressionRouter } from './routes/suppressions.js';
 import { accountRouter } from './routes/accounts.js';
 import { openApiDocument } from './openapi.js';
 import { registeredRoutes } from './route-table.js';
-import { CHECK_RESPONSES } from './route.js';
+import { CHECK_RESPONSES } from './route-spec.js';
 import { methodGuard } from './methods.js';
 import { tenantRouter } from './routes/tenants.js';
 import { consoleApiRouter } from './routes/console-api.js';

@@ -3,7 +3,7 @@ import { accountNameSchema } from '../contract/accounts.js';
 import { campaignIdSchema } from '../contract/campaign.js';
 import { INT4_MAX } from '../contract/input.js';
 import { tenantIdSchema } from '../contract/keys.js';
-import type { PathParam } from './route.js';
+import type { PathParam } from './route-spec.js';
 
 // Path parameters name resources: a value that cannot name one answers as an unknown one does,
 // `404 <resource> not found`, so a malformed id tells a caller nothing a missing one would not.

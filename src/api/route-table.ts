@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { ROUTE_SPEC, type RouteSpec } from './route.js';
+import { ROUTE_SPEC, type RouteSpec } from './route-spec.js';
 
 export interface RegisteredRoute {
   method: string;

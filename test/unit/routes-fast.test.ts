@@ -6,7 +6,7 @@ import express from 'express';
 import { z } from 'zod';
 import { errorMiddleware } from '../../src/api/errors.js';
 import { PAGE_LIMIT } from '../../src/api/paging.js';
-import { route } from '../../src/api/route.js';
+import { route } from '../../src/api/route-spec.js';
 import { registeredRoutes } from '../../src/api/route-table.js';
 import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';

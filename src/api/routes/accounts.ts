@@ -19,7 +19,7 @@ import { keptOAuth2Secrets, oauth2Columns, oauth2View, verifyToken } from '../ac
 import { accountChanges, assertKeptSecretsStay } from '../account-changes.js';
 import { ApiError, notFound } from '../errors.js';
 import { accountParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { Caller } from '../scopes.js';
 import type { ResolvedDeps } from '../deps.js';
 

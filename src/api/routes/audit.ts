@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { auditListResponse } from '../../contract/responses.js';
 import { AUDIT_ACTIONS, listAudit } from '../../db/audit.js';
 import { bigintCursor, page, pageQuery } from '../paging.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { ResolvedDeps } from '../deps.js';
 
 const auditQuery = pageQuery(bigintCursor, {

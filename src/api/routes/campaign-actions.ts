@@ -13,7 +13,7 @@ import { ApiError } from '../errors.js';
 import { reviewFingerprint } from '../fingerprint.js';
 import { transition, type LifecycleAction } from '../lifecycle.js';
 import { campaignParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { Scope } from '../scopes.js';
 import type { ResolvedDeps } from '../deps.js';
 

@@ -12,7 +12,7 @@ import { listRecipients, type RecipientRow } from '../../db/recipients.js';
 import { campaignLoader, temporalLink } from '../campaign-access.js';
 import { bigintCursor, intCursor, page, pageQuery } from '../paging.js';
 import { campaignParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { ResolvedDeps } from '../deps.js';
 
 const listCampaignsQuery = pageQuery(bigintCursor, { status: campaignStatusSchema.optional() });

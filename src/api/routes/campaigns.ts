@@ -12,7 +12,7 @@ import { campaignLoader, temporalLink } from '../campaign-access.js';
 import { checkAgainstInstallation, draftCampaign, idempotencyKeyOf, replayedCampaign, startOrTakeBack, storeCampaign, type CreateDeps } from '../create-campaign.js';
 import type { ResolvedDeps } from '../deps.js';
 import { campaignParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { Caller } from '../scopes.js';
 import { campaignSchedule, perMinuteLimitOf, windowReason, type ScheduleDeps } from '../campaign-plan.js';
 import type { MessageKit } from '../../mail/recipient-message.js';

@@ -4,7 +4,7 @@ import { meResponse, sentPerMinuteResponse } from '../../contract/responses.js';
 import { sentPerMinute } from '../../db/campaign-stats.js';
 import { campaignLoader } from '../campaign-access.js';
 import { campaignParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import { perMinuteLimitOf, type ScheduleDeps } from '../campaign-plan.js';
 import type { ResolvedDeps } from '../deps.js';
 

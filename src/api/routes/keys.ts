@@ -7,7 +7,7 @@ import * as keys from '../../db/keys.js';
 import { newKey, principalOfKey } from '../auth.js';
 import { ApiError, notFound } from '../errors.js';
 import { keyParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { Scope } from '../scopes.js';
 import type { ResolvedDeps } from '../deps.js';
 

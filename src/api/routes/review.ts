@@ -16,7 +16,7 @@ import { reviewFingerprint } from '../fingerprint.js';
 import { runTestSend } from '../lifecycle.js';
 import { intCursor, page, pageQuery } from '../paging.js';
 import { campaignParam, recipientParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { Caller } from '../scopes.js';
 import type { ResolvedDeps } from '../deps.js';
 

@@ -6,7 +6,7 @@ import * as suppressions from '../../db/suppressions.js';
 import { notFound } from '../errors.js';
 import { emailCursor, page, pageQuery } from '../paging.js';
 import { suppressionParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { ResolvedDeps } from '../deps.js';
 
 const listSuppressionsQuery = pageQuery(emailCursor, {}, { afterAlias: true });

@@ -8,7 +8,7 @@ import * as tenants from '../../db/tenants.js';
 import { templateLocationProblem } from '../../s3/locations.js';
 import { ApiError, notFound, type Problem } from '../errors.js';
 import { tenantParam } from '../params.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { Caller } from '../scopes.js';
 import type { ResolvedDeps } from '../deps.js';
 
