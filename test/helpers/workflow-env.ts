@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../src/activities/index.js';
-import { statusQuery, type CampaignProgress } from '../../src/contract/messages.js';
+import { cancelSignal, statusQuery, type CampaignProgress } from '../../src/contract/messages.js';
 import type { CampaignStatus } from '../../src/contract/statuses.js';
 import { campaignWorkflowId, sendTaskQueue } from '../../src/contract/workflow-ids.js';
 import type { campaignWorkflow } from '../../src/workflows/campaign.js';
@@ -178,19 +178,26 @@ export async function startWorkflowTier(): Promise<WorkflowTier> {
 
 /** How long (wall clock) the end of a test may take to bring what it left open to an end. */
 const LEFTOVER_BOUND_MS = 15_000;
+/** After this long, what the product's cancel has not ended is asked to cancel as Temporal cancels a workflow. */
+const TEMPORAL_CANCEL_AFTER_MS = 5_000;
+/** The product's own cancel, as a person's would come: campaigns and deliveries know it. */
+const ENDS_BY_CANCEL_SIGNAL = new Set(['campaignWorkflow', 'deliveryWorkflow']);
 
 /**
  * The end of every test, while its stubs are still installed: every gate it made is opened, and
  * every workflow still open on the server (the file's server holds only this test's: the tests
- * of a file run one at a time and each ends here) is asked to cancel, as Temporal cancels a
- * workflow (never terminated: a terminated workflow with an activity task outstanding leaves the
- * server's clock locked). A delivery child is a workflow of its own here (its parent abandons it
- * on close), so it is listed and cancelled too. Time may skip meanwhile, so that a cancelled
- * workflow's timers and retries run out; whatever is still open after the bound (or a stub still
- * running) fails the test with its ID and status. Without this a workflow left by one test kept
- * running into the next: its timers fired when that test let time skip, its activities called
- * that test's stubs, an activity held at a gate locked the server's clock (a 10 s wait ran on the
- * wall clock), and its 10-year run timeout was the next timer the clock jumped to.
+ * of a file run one at a time and each ends here) is brought to an end. A campaign or a delivery
+ * is cancelled as a person cancels it (the cancel Signal; a delivery child is a workflow of its
+ * own here, as its parent abandons it on close); anything else, or anything the cancel Signal has
+ * not ended within 5 s, gets a Temporal cancellation request. Never terminated: a terminated
+ * workflow with an activity task outstanding leaves the server's clock locked. Time may skip
+ * meanwhile, so that timers and retries run out; whatever is still open after 15 s (or a stub
+ * still running) fails the test with its ID.
+ *
+ * Without this a workflow left by one test kept running into the next: its timers fired when that
+ * test let time skip, its activities called that test's stubs, an activity held at a gate locked
+ * the server's clock (a 10 s wait ran on the wall clock), and its 10-year run timeout (the test
+ * server's default) was the next timer the clock jumped to.
  */
 async function endLeftovers(env: TestWorkflowEnvironment, running: Map<string, number>): Promise<void> {
   for (const g of gates) g.open();
@@ -199,19 +206,28 @@ async function endLeftovers(env: TestWorkflowEnvironment, running: Map<string, n
     (await env.client.workflowService.listOpenWorkflowExecutions({ namespace: 'default', maximumPageSize: 1000 })).executions ?? [];
   let left = await open();
   if (left.length === 0 && running.size === 0) return;
+  const asked = new Set<string>();
   const cancelled = new Set<string>();
   const { testService } = env.connection;
   // Polled, not each handle's result(): a long poll on the test server sometimes misses a close.
   await testService?.unlockTimeSkipping({});
   try {
-    const deadline = Date.now() + LEFTOVER_BOUND_MS;
-    while ((left.length > 0 || running.size > 0) && Date.now() < deadline) {
+    const started = Date.now();
+    while ((left.length > 0 || running.size > 0) && Date.now() - started < LEFTOVER_BOUND_MS) {
+      const late = Date.now() - started >= TEMPORAL_CANCEL_AFTER_MS;
       for (const e of left) {
         const { workflowId, runId } = e.execution ?? {};
-        if (!workflowId || cancelled.has(`${workflowId}/${runId}`)) continue;
-        cancelled.add(`${workflowId}/${runId}`);
-        // A workflow that closed since it was listed answers not found: nothing to do.
-        await env.client.workflow.getHandle(workflowId, runId ?? undefined).cancel().catch(() => undefined);
+        if (!workflowId) continue;
+        const key = `${workflowId}/${runId}`;
+        const handle = env.client.workflow.getHandle(workflowId, runId ?? undefined);
+        // A workflow that closed since it was listed answers not found: nothing to do then.
+        if (ENDS_BY_CANCEL_SIGNAL.has(e.type?.name ?? '') && !late) {
+          if (!asked.has(key)) await handle.signal(cancelSignal, { by: 'the workflow tier, at the end of a test' }).catch(() => undefined);
+          asked.add(key);
+        } else if (!cancelled.has(key)) {
+          await handle.cancel().catch(() => undefined);
+          cancelled.add(key);
+        }
       }
       await delay(50);
       left = await open();
@@ -219,7 +235,8 @@ async function endLeftovers(env: TestWorkflowEnvironment, running: Map<string, n
   } finally {
     await testService?.lockTimeSkipping({});
   }
-  if (cancelled.size > 0) process.stderr.write(`[workflow tier] the test left ${cancelled.size} workflow(s) open, asked to cancel: ${[...cancelled].join(', ')}\n`);
+  const ended = new Set([...asked, ...cancelled]);
+  if (ended.size > 0) process.stderr.write(`[workflow tier] the test left ${ended.size} workflow(s) open; cancelled: ${[...ended].join(', ')}\n`);
   if (left.length === 0 && running.size === 0) return;
   const described = await Promise.all(
     left.map(async (e) => {
@@ -230,7 +247,7 @@ async function endLeftovers(env: TestWorkflowEnvironment, running: Map<string, n
   );
   const stubs = [...running].map(([name, n]) => `${name} stub still running (${n})`);
   throw new Error(
-    `the test left work that did not end within ${LEFTOVER_BOUND_MS / 1000} s of a cancellation request (a test bug: end it, or open its gate): ${[...described, ...stubs].join('; ')}`,
+    `the test left work that did not end within ${LEFTOVER_BOUND_MS / 1000} s of a cancel (a test bug: end it, or open its gate): ${[...described, ...stubs].join('; ')}`,
   );
 }
 
