@@ -1,12 +1,15 @@
 // The workflow tier: the real workflow code on Temporal's time-skipping test server, with the
-// activities replaced by plain objects typed from the worker's own `Activities`. Each test gets
-// a fresh task queue; each file one server (time is the server's, so files never share one).
+// activities replaced by plain objects typed from the worker's own `Activities`. Each file gets
+// one server and one pair of workers (time is the server's, so files never share one); the tests
+// of a file share its task queue, one test at a time, and each test leaves the server as it
+// found it: when `tier.run` returns, every gate the test made is open and every workflow it
+// started has ended (see `endLeftovers`), or the test fails naming what is still open.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../src/activities/index.js';
-import { statusQuery, type CampaignProgress } from '../../src/contract/messages.js';
+import { cancelSignal, statusQuery, type CampaignProgress } from '../../src/contract/messages.js';
 import type { CampaignStatus } from '../../src/contract/statuses.js';
 import { campaignWorkflowId, sendTaskQueue } from '../../src/contract/workflow-ids.js';
 import type { campaignWorkflow } from '../../src/workflows/campaign.js';
@@ -113,13 +116,21 @@ export interface WorkflowTier {
 export async function startWorkflowTier(): Promise<WorkflowTier> {
   const env = await startTimeSkipping();
   let current: Activities | undefined;
+  /** The activity calls running now, by name: a stub still running when its test ends is a leak. */
+  const running = new Map<string, number>();
   const names = Object.keys(defaultStubs()) as (keyof Activities)[];
   const activities = Object.fromEntries(
     names.map((name) => [
       name,
-      (input: unknown) => {
+      async (input: unknown) => {
         if (!current) throw new Error(`${name} called between tests`);
-        return (current[name] as (i: unknown) => Promise<unknown>)(input);
+        running.set(name, (running.get(name) ?? 0) + 1);
+        try {
+          return await (current[name] as (i: unknown) => Promise<unknown>)(input);
+        } finally {
+          running.set(name, running.get(name)! - 1);
+          if (running.get(name) === 0) running.delete(name);
+        }
       },
     ]),
   ) as unknown as Activities;
@@ -129,24 +140,115 @@ export async function startWorkflowTier(): Promise<WorkflowTier> {
     // Room for far more sends than a campaign's window, so that only the workflow bounds them.
     Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities, maxConcurrentActivityTaskExecutions: 1000 }),
   ]);
-  const running = Promise.all(workers.map((w) => w.run()));
-  running.catch(() => undefined); // awaited by close
+  const workersRunning = Promise.all(workers.map((w) => w.run()));
+  workersRunning.catch(() => undefined); // awaited by close
   return {
     env,
-    async run(a, fn) {
+    async run<T>(a: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
       current = a;
+      let result: T;
       try {
-        return await fn(taskQueue);
+        result = await fn(taskQueue);
+      } catch (err) {
+        // The test failed: its own error is the one to see; what it left open is still ended,
+        // with this test's stubs installed, so that the next test starts from a clean server.
+        try {
+          await endLeftovers(env, running);
+        } catch (cleanup) {
+          process.stderr.write(`[workflow tier] after a failed test: ${String(cleanup)}\n`);
+        } finally {
+          current = undefined;
+        }
+        throw err;
+      }
+      try {
+        await endLeftovers(env, running);
       } finally {
         current = undefined;
       }
+      return result;
     },
     async close() {
       for (const w of workers) w.shutdown();
-      await running;
+      await workersRunning;
       await env.teardown();
     },
   };
+}
+
+/** How long (wall clock) the end of a test may take to bring what it left open to an end. */
+const LEFTOVER_BOUND_MS = 15_000;
+/** After this long, what the product's cancel has not ended is asked to cancel as Temporal cancels a workflow. */
+const TEMPORAL_CANCEL_AFTER_MS = 5_000;
+/** The product's own cancel, as a person's would come: campaigns and deliveries know it. */
+const ENDS_BY_CANCEL_SIGNAL = new Set(['campaignWorkflow', 'deliveryWorkflow']);
+
+/**
+ * The end of every test, while its stubs are still installed: every gate it made is opened, and
+ * every workflow still open on the server (the file's server holds only this test's: the tests
+ * of a file run one at a time and each ends here) is brought to an end. A campaign or a delivery
+ * is cancelled as a person cancels it (the cancel Signal; a delivery child is a workflow of its
+ * own here, as its parent abandons it on close); anything else, or anything the cancel Signal has
+ * not ended within 5 s, gets a Temporal cancellation request. Never terminated: a terminated
+ * workflow with an activity task outstanding leaves the server's clock locked. Time may skip
+ * meanwhile, so that timers and retries run out; whatever is still open after 15 s (or a stub
+ * still running) fails the test with its ID.
+ *
+ * Without this a workflow left by one test kept running into the next: its timers fired when that
+ * test let time skip, its activities called that test's stubs, an activity held at a gate locked
+ * the server's clock (a 10 s wait ran on the wall clock), and its 10-year run timeout (the test
+ * server's default) was the next timer the clock jumped to.
+ */
+async function endLeftovers(env: TestWorkflowEnvironment, running: Map<string, number>): Promise<void> {
+  for (const g of gates) g.open();
+  gates.clear();
+  const open = async () =>
+    (await env.client.workflowService.listOpenWorkflowExecutions({ namespace: 'default', maximumPageSize: 1000 })).executions ?? [];
+  let left = await open();
+  if (left.length === 0 && running.size === 0) return;
+  const asked = new Set<string>();
+  const cancelled = new Set<string>();
+  const { testService } = env.connection;
+  // Polled, not each handle's result(): a long poll on the test server sometimes misses a close.
+  await testService?.unlockTimeSkipping({});
+  try {
+    const started = Date.now();
+    while ((left.length > 0 || running.size > 0) && Date.now() - started < LEFTOVER_BOUND_MS) {
+      const late = Date.now() - started >= TEMPORAL_CANCEL_AFTER_MS;
+      for (const e of left) {
+        const { workflowId, runId } = e.execution ?? {};
+        if (!workflowId) continue;
+        const key = `${workflowId}/${runId}`;
+        const handle = env.client.workflow.getHandle(workflowId, runId ?? undefined);
+        // A workflow that closed since it was listed answers not found: nothing to do then.
+        if (ENDS_BY_CANCEL_SIGNAL.has(e.type?.name ?? '') && !late) {
+          if (!asked.has(key)) await handle.signal(cancelSignal, { by: 'the workflow tier, at the end of a test' }).catch(() => undefined);
+          asked.add(key);
+        } else if (!cancelled.has(key)) {
+          await handle.cancel().catch(() => undefined);
+          cancelled.add(key);
+        }
+      }
+      await delay(50);
+      left = await open();
+    }
+  } finally {
+    await testService?.lockTimeSkipping({});
+  }
+  const ended = new Set([...asked, ...cancelled]);
+  if (ended.size > 0) process.stderr.write(`[workflow tier] the test left ${ended.size} workflow(s) open; cancelled: ${[...ended].join(', ')}\n`);
+  if (left.length === 0 && running.size === 0) return;
+  const described = await Promise.all(
+    left.map(async (e) => {
+      const d = await env.client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: e.execution });
+      const activities = (d.pendingActivities ?? []).map((p) => `${p.activityType?.name} (attempt ${p.attempt})`);
+      return `${e.type?.name} ${e.execution?.workflowId}: still open${activities.length ? `, activities pending: ${activities.join(', ')}` : ''}`;
+    }),
+  );
+  const stubs = [...running].map(([name, n]) => `${name} stub still running (${n})`);
+  throw new Error(
+    `the test left work that did not end within ${LEFTOVER_BOUND_MS / 1000} s of a cancel (a test bug: end it, or open its gate): ${[...described, ...stubs].join('; ')}`,
+  );
 }
 
 /** Starts a campaign as the API does (its deterministic ID), on the worker's task queue. */
@@ -193,11 +295,14 @@ export interface Gate {
   readonly waiting: number;
 }
 
+/** Every gate not yet opened at the end of its test: `tier.run` opens them when the test ends. */
+const gates = new Set<Gate>();
+
 export function gate(): Gate {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   let waiting = 0;
-  return {
+  const g: Gate = {
     async pass() {
       waiting++;
       try {
@@ -211,4 +316,6 @@ export function gate(): Gate {
       return waiting;
     },
   };
+  gates.add(g);
+  return g;
 }
