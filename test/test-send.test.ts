@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
+import { TEST_SEND_BUDGET_MS } from '../src/contract/test-send.js';
+import { SmtpSink } from '../src/dev/smtp-sink.js';
 import type { Harness } from './helpers/harness.js';
 import { create, messagesFor, startReviewHarness, waitForStatus } from './helpers/review-fixtures.js';
 
@@ -55,6 +57,31 @@ describe('test-send', () => {
     const realParsed = await simpleParser(real!.raw);
     assert.equal(realParsed.bcc, undefined);
     assert.equal(realParsed.replyTo?.text, 'help@acme.test');
+  });
+
+  test('an attempt that stalls inside SMTP is cut and tried again: the answer comes within the budget, not at the API deadline', async () => {
+    // An SMTP server that takes the first test message and never answers its DATA (a relay that
+    // hangs): the attempt must not use up the whole time the person waits.
+    const stalling = new SmtpSink();
+    await stalling.start(0);
+    try {
+      let stalled = 0;
+      stalling.faults.dataDelayMs = () => (stalled++ === 0 ? 10 * 60_000 : 0);
+      const account = await h.api('POST', '/api/v1/accounts', { name: 'stalling', smtp: { host: '127.0.0.1', port: stalling.port, security: 'plain' } });
+      assert.equal(account.status, 201, JSON.stringify(account.body));
+      const id = await create(h, { name: 'Test send, stalling relay', account: 'stalling', from: 'billing@acme.test', subject: 'Hi {{ name }}', text: 'Hi', recipients: [{ email: 'r3@example.com', name: 'R' }] });
+      await waitForStatus(h, id, 'awaiting_review');
+      const started = Date.now();
+      const res = await h.api('POST', `/api/v1/campaigns/${id}/test-send`, { to: 'qa@acme.test' });
+      const took = Date.now() - started;
+      assert.equal(res.status, 200, `after ${took} ms: ${JSON.stringify(res.body)}`);
+      assert.ok(took < TEST_SEND_BUDGET_MS, `answered after ${took} ms`);
+      assert.equal(stalled, 2, 'the stalled attempt, then one more');
+      assert.deepEqual(stalling.messages.map((m) => m.messageId), [res.body.messageId], 'the retry carried the stalled attempt\'s Message-ID');
+    } finally {
+      // Cuts the stalled connection, so the stalled attempt ends with the file.
+      await stalling.stop();
+    }
   });
 
   test('is part of a review: refused to a suppressed address and once the campaign is decided, nothing sent', async () => {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, CAMPAIGN_NOT_FOUND, LOCATION_DENIED, TEST_SEND_REFUSED } from '../contract/failures.js';
+import { TEST_SEND_MAX_WAIT_MS } from '../contract/test-send.js';
 import * as campaigns from '../db/campaigns.js';
 import * as recipients from '../db/recipients.js';
 import type { LiveAccount } from '../mail/account-pool.js';
@@ -11,9 +12,6 @@ import { tenantS3 } from '../s3/tenant-s3.js';
 import type { ActivityDeps, RecipientRef } from './deps.js';
 import { waitUntil } from './heartbeat.js';
 import { passAccountGate, rateLimits, startWhenMinuteAllows } from './account-gate.js';
-
-/** A test send waits at most this long for its slot under the account's limits, else it is refused. */
-const TEST_SEND_MAX_WAIT_MS = 20_000;
 
 function throttled(account: string, reason: string, retryAt: Date): ApplicationFailure {
   return ApplicationFailure.create({
@@ -35,11 +33,13 @@ export function createTestSendActivities(deps: ActivityDeps) {
   async function accountSlot(campaign: { tenant: string; account: string }, limits: LiveAccount['limits']): Promise<void> {
     const { tenant, account } = campaign;
     const rate = rateLimits(tenant, account, limits);
+    // Both waits together take at most TEST_SEND_MAX_WAIT_MS, so the attempt has time left for SMTP.
+    const giveUpAt = Date.now() + TEST_SEND_MAX_WAIT_MS;
     const gate = await passAccountGate(sql, { tenant, account, limits: rate, windows: [], maxWaitMs: TEST_SEND_MAX_WAIT_MS });
     if (!gate.go && 'held' in gate) throw ApplicationFailure.nonRetryable(gate.held, ACCOUNT_HELD);
     if (!gate.go) throw throttled(account, gate.reason, gate.retryAt);
     await waitUntil(gate.at);
-    const roomAt = await startWhenMinuteAllows(sql, rate, TEST_SEND_MAX_WAIT_MS);
+    const roomAt = await startWhenMinuteAllows(sql, rate, Math.max(0, giveUpAt - Date.now()));
     if (roomAt) throw throttled(account, 'rate limit', roomAt);
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ActivityFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, TimeoutFailure, WorkflowNotFoundError } from '@temporalio/common';
 import {
   AccountAttr,
   CAMPAIGN_SEARCH_ATTRIBUTES,
@@ -11,6 +11,7 @@ import {
 import { ACCOUNT_HELD, ACCOUNT_THROTTLED, ATTACHMENT_CHANGED, FOUR_EYES_REFUSED, INVALID_TRANSITION, LOCATION_DENIED } from '../contract/failures.js';
 import { Refusal } from '../contract/refusal.js';
 import type { CampaignStatus } from '../contract/statuses.js';
+import { TEST_SEND_BUDGET_MS, TEST_SEND_DEADLINE_MS } from '../contract/test-send.js';
 import { campaignWorkflowId, testSendWorkflowId } from '../contract/workflow-ids.js';
 import {
   approveUpdate,
@@ -131,8 +132,6 @@ function isDeadlineExceeded(err: unknown): boolean {
   return e.code === 4 || e.cause?.code === 4 || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError';
 }
 
-const TEST_SEND_DEADLINE_MS = 60_000;
-
 /** What a sent test message got back: its Message-ID and the SMTP server's reply. */
 export interface TestSent {
   messageId: string;
@@ -155,6 +154,8 @@ export async function runTestSend(client: Client, o: { campaignId: string; recip
       client.workflow.execute<typeof testSendWorkflow>('testSendWorkflow', {
         workflowId: testSendWorkflowId(o.campaignId, randomUUID()),
         taskQueue: o.taskQueue,
+        // Past the API's answer the workflow times out: no worker starts the send after that.
+        workflowExecutionTimeout: TEST_SEND_DEADLINE_MS,
         args: [{ campaignId: o.campaignId, recipientId: o.recipientId, to: o.to }],
       }),
     );
@@ -168,12 +169,14 @@ export async function runTestSend(client: Client, o: { campaignId: string; recip
   }
 }
 
-const testSendTimedOut = () => new Refusal('unavailable', `no worker sent the test message within ${TEST_SEND_DEADLINE_MS / 1000} s; it may still be sent`);
+const testSendTimedOut = () =>
+  new Refusal('unavailable', `no worker answered the test send within ${TEST_SEND_DEADLINE_MS / 1000} s; nothing more is started, but an attempt already running may still reach the SMTP server`);
 
 /** A test send that did not go, as the refusal that says why; anything else as it was. */
 function testSendFailure(err: unknown, status: string): unknown {
   if (err instanceof Refusal) return err;
-  if (isDeadlineExceeded(err)) return testSendTimedOut();
+  // The API's deadline, or the workflow's execution timeout (the same) seen first by the workflow.
+  if (isDeadlineExceeded(err) || (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure)) return testSendTimedOut();
   const cause = err instanceof WorkflowFailedError ? err.cause?.cause : undefined;
   if (!(cause instanceof ApplicationFailure)) return err;
   if (cause.type === ATTACHMENT_CHANGED) return attachmentRefusal('attachment-changed', cause.message, 'nothing was sent', status);
@@ -184,6 +187,10 @@ function testSendFailure(err: unknown, status: string): unknown {
     const retryAt = Date.parse(String(cause.details?.[0]));
     const retryAfter = Number.isFinite(retryAt) ? Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) : 60;
     return new Refusal('throttled', `${cause.message}; nothing was sent`, { status }, retryAfter);
+  }
+  // The attempts ran out of their budget (each stalled, or the last had no time left): said as such.
+  if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && err.cause.cause instanceof TimeoutFailure) {
+    return new Refusal('unavailable', `the test send did not finish within ${TEST_SEND_BUDGET_MS / 1000} s and is not tried again; an attempt that stalled inside SMTP may still have reached the server`, { status });
   }
   // The SMTP server said no (for good, or still after the retries): its reply is the answer.
   if (err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure) {

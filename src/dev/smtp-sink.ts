@@ -44,6 +44,8 @@ export class SmtpSink {
   faults: SinkFaults = {};
   private server?: SMTPServer;
   private counter = 0;
+  /** Replies held back by `dataDelayMs`: a stopped sink gives none of them. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   port = 0;
 
   /** XOAUTH2 sign-ins: accepted and refused. */
@@ -112,8 +114,13 @@ export class SmtpSink {
               (err: Error) => cb(Object.assign(err, { responseCode: 451 })),
             );
           };
-          if (delay > 0) setTimeout(reply, delay);
-          else reply();
+          if (delay > 0) {
+            const timer = setTimeout(() => {
+              this.delayed.delete(timer);
+              reply();
+            }, delay);
+            this.delayed.add(timer);
+          } else reply();
         });
       },
     });
@@ -134,6 +141,8 @@ export class SmtpSink {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
