@@ -6,6 +6,7 @@
 // started has ended (see `endLeftovers`), or the test fails naming what is still open.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { ConnectionPlugin } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../src/activities/index.js';
@@ -23,8 +24,28 @@ async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   // The server lives for one file: the JIT's quick tier and a serial GC cost it a third less CPU
   // than the JVM's defaults (a 600-child fan-out: 29 s instead of 42 s on the 2-core machine).
   process.env.JAVA_TOOL_OPTIONS ??= '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
-  return TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
+  return TestWorkflowEnvironment.createTimeSkipping({
+    ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
+    plugins: [quietKeepalive],
+  });
 }
+
+/**
+ * The client's connection pings the server every 30 s, idle or not (the SDK's default); the
+ * test server (a Java gRPC server) allows one ping per 5 minutes and none without a call in
+ * flight, and after a few answers with GOAWAY "too many pings", which ends the connection with
+ * whatever call is in flight on it (a time-skipping sleep, a result wait). Time-skipping sleeps
+ * that stalled for about three minutes were each followed by that refusal in the log; whether
+ * the pings start the stall or only show it is not settled. Pinging every 6 minutes, and only
+ * with a call in flight, keeps within what the server permits.
+ */
+const quietKeepalive: ConnectionPlugin = {
+  name: 'workflow-tier-keepalive',
+  configureConnection: (options) => ({
+    ...options,
+    channelArgs: { ...options.channelArgs, 'grpc.keepalive_time_ms': 360_000, 'grpc.keepalive_permit_without_calls': 0 },
+  }),
+};
 
 /** What an activity was called with, in call order. */
 interface ActivityCall {
