@@ -1,4 +1,4 @@
-import { accountHold, holdKey, reserveSlot, startUnderMinuteLimits, throttleKey, type RateLimit } from '../db/send-slots.js';
+import { accountHold, holdKey, reserveSlot, startUnderMinuteLimits, throttleKey, type RateLimit, type ReservedSlot } from '../db/send-slots.js';
 import type { Sql } from '../db/sql.js';
 import type { AccountLimitSettings } from '../contract/accounts.js';
 import type { SendWindow } from '../contract/send-window.js';
@@ -9,7 +9,8 @@ import { waitUntil } from './heartbeat.js';
 // a slot under its limits, and right before SMTP the per-minute window.
 
 export type AccountGate =
-  | { go: true; at: Date }
+  /** `slot`: the reservation, to give back if the message is not sent after all. */
+  | { go: true; at: Date; slot: ReservedSlot }
   | { go: false; held: string }
   /** `by` the send windows (closed now or at the slot's time; `opens` names the opening) or the rate limits. */
   | { go: false; retryAt: Date; reason: string; by: 'window'; opens: string }
@@ -50,20 +51,21 @@ export async function passAccountGate(sql: Sql, g: GateRequest): Promise<Account
   if (slot.kind === 'later') return { go: false, retryAt: slot.retryAt, reason: slot.reason, by: 'limit' };
   const closedBySlot = windowWait(g.windows, slot.at.getTime());
   if (closedBySlot) return { go: false, retryAt: new Date(closedBySlot.until), reason: closedBySlot.reason, by: 'window', opens: closedBySlot.opens };
-  return { go: true, at: slot.at };
+  return { go: true, at: slot.at, slot };
 }
 
 /**
  * Right before an SMTP transaction: waits (heartbeating) until every per-minute limit has room in
  * its window and records the start, or answers when there will be room if that is further off than
- * `maxWaitMs` (the caller then answers `throttled` and tries later).
+ * `maxWaitMs` (the caller then answers `throttled` and tries later). `check` runs about every
+ * second of the wait; what it throws ends the wait.
  */
-export async function startWhenMinuteAllows(sql: Sql, limits: RateLimit[], maxWaitMs: number): Promise<Date | undefined> {
+export async function startWhenMinuteAllows(sql: Sql, limits: RateLimit[], maxWaitMs: number, check?: () => Promise<void>): Promise<Date | undefined> {
   const giveUpAt = Date.now() + maxWaitMs;
   for (;;) {
     const roomAt = await startUnderMinuteLimits(sql, limits);
     if (!roomAt) return undefined;
     if (roomAt.getTime() > giveUpAt) return roomAt;
-    await waitUntil(roomAt);
+    await waitUntil(roomAt, check);
   }
 }

@@ -25,11 +25,19 @@ export async function heartbeating<T>(work: (note: (details: unknown) => void) =
   }
 }
 
-/** Waits until `at`, heartbeating, so a long wait for a send slot never looks like a dead worker. */
-export async function waitUntil(at: Date): Promise<void> {
+const CHECK_EVERY_MS = 1000;
+
+/**
+ * Waits until `at`, heartbeating, so a long wait for a send slot never looks like a dead worker.
+ * `check` runs about every second of the wait (a pause or cancel of the campaign, say); what it
+ * throws ends the wait.
+ */
+export async function waitUntil(at: Date, check?: () => Promise<void>): Promise<void> {
   const ctx = Context.current();
+  const step = check ? CHECK_EVERY_MS : HEARTBEAT_EVERY_MS;
   for (let left = at.getTime() - Date.now(); left > 0; left = at.getTime() - Date.now()) {
-    await ctx.sleep(Math.min(left, HEARTBEAT_EVERY_MS));
+    await ctx.sleep(Math.min(left, step));
     ctx.heartbeat();
+    await check?.();
   }
 }

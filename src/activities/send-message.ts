@@ -7,7 +7,7 @@ import * as ledger from '../db/ledger.js';
 import type { SendOutcomeRecord } from '../db/ledger.js';
 import * as recipients from '../db/recipients.js';
 import { claimSend, loadSend, type SendClaim, type SendClaimResult, type SendLoad } from '../db/send-path.js';
-import { holdAccount, holdKey, slowDown, throttleKey, type RateLimit } from '../db/send-slots.js';
+import { holdAccount, holdKey, releaseSlot, slowDown, throttleKey, type RateLimit, type ReservedSlot } from '../db/send-slots.js';
 import type { LiveAccount } from '../mail/account-pool.js';
 import { classifySmtpError } from '../mail/smtp.js';
 import { TemplateRenderError } from '../mail/templates.js';
@@ -58,6 +58,8 @@ interface Attempt {
   accountLabel: { account: string };
   /** Tells the next attempt (by heartbeat) what this one's SMTP transaction did. */
   note: (d: SendHeartbeat) => void;
+  /** The slot reserved under the rate limits, once there is one: given back when no message uses it. */
+  slot?: ReservedSlot;
 }
 
 /**
@@ -133,6 +135,49 @@ async function alreadyDone(a: Attempt, row: ledger.LedgerRow): Promise<SendResul
   return { outcome: 'sent', messageId: row.messageId, copyRequested: a.copyRequested };
 }
 
+const STOPPED_STATUSES: readonly string[] = ['paused', 'cancelled', 'cancelling'];
+
+/** The campaign was paused or cancelled (or is gone: `missing`) while a send waited for its slot. */
+class CampaignStopped extends Error {
+  constructor(readonly status: string) {
+    super(`the campaign is ${status}`);
+  }
+}
+
+/**
+ * What a send waiting for its slot checks every second: the campaign's status, read again (one read
+ * by primary key). A failed read goes on waiting: the claim checks again right before SMTP.
+ */
+const stopCheck = (a: Attempt) => async (): Promise<void> => {
+  const status = await campaigns.campaignStatus(a.deps.sql, a.campaignId).then(
+    (s) => s ?? 'missing',
+    () => 'sending',
+  );
+  if (status === 'missing' || STOPPED_STATUSES.includes(status)) throw new CampaignStopped(status);
+};
+
+/**
+ * A wait for the slot (no SMTP transaction yet) that a pause or cancel ends within about a
+ * second: the slot is given back and the send answers `paused` or `cancelled` as the claim would.
+ */
+async function untilStopped<T>(a: Attempt, wait: (check: () => Promise<void>) => Promise<T>): Promise<{ waited: T } | { stopped: SendResult }> {
+  try {
+    return { waited: await wait(stopCheck(a)) };
+  } catch (err) {
+    if (!(err instanceof CampaignStopped)) throw err;
+    await giveBackSlot(a);
+    return { stopped: (await campaignGate(a.deps, a, err.status === 'missing' ? 'paused' : err.status))! };
+  }
+}
+
+/** The reserved slot goes unused: the next message may take it (on failure it stays taken: slower, never faster). */
+async function giveBackSlot(a: Attempt): Promise<void> {
+  const { slot } = a;
+  a.slot = undefined;
+  if (!slot) return;
+  await releaseSlot(a.deps.sql, slot).catch((err: unknown) => a.deps.logger.warn({ campaignId: a.campaignId, err: String(err) }, 'could not give back an unused send slot'));
+}
+
 /** Undefined while the campaign is sending (its status as read a moment ago); otherwise what the send activity answers. */
 async function campaignGate({ sql }: ActivityDeps, { campaignId, recipientId }: RecipientRef, status: string): Promise<SendResult | undefined> {
   if (status === 'paused') return { outcome: 'paused' };
@@ -164,8 +209,9 @@ async function passGate(a: Attempt): Promise<SendResult | undefined> {
     return { outcome: 'throttled', retryAt: gate.retryAt.getTime(), reason: gate.reason, timer: gate.by === 'window' ? gate.opens : `rate limit: next slot at ${gate.retryAt.toISOString()}` };
   }
   deps.metrics.throttleWaitSeconds.observe(accountLabel, Math.max(0, gate.at.getTime() - Date.now()) / 1000);
-  await waitUntil(gate.at);
-  return undefined;
+  a.slot = gate.slot;
+  const waited = await untilStopped(a, (check) => waitUntil(gate.at, check));
+  return 'stopped' in waited ? waited.stopped : undefined;
 }
 
 const rateLimitsOf = ({ campaign, campaignId, account }: Attempt): RateLimit[] =>
@@ -201,15 +247,20 @@ function renderFailure(err: unknown): string {
 }
 
 /**
- * Holding an SMTP connection slot: room in the minute, then the claim (which checks, right before
+ * Holding an SMTP connection slot: room in the minute (a pause or cancel ends that wait), then the claim (which checks, right before
  * SMTP, that the campaign is sending and that no address was suppressed), then the transaction.
  */
 async function sendInSlot(a: Attempt, msg: RecipientMessage): Promise<SendResult> {
   // Temporal may have given up on this attempt while it waited (it heard of no heartbeat).
   Context.current().cancellationSignal.throwIfAborted();
   // The slot kept the pace; whatever delayed the message since, no minute gets more than its limit.
-  const roomAt = await startWhenMinuteAllows(a.deps.sql, rateLimitsOf(a), MAX_IN_ACTIVITY_WAIT_MS);
-  if (roomAt) return { outcome: 'throttled', retryAt: roomAt.getTime(), reason: 'rate limit' };
+  const waited = await untilStopped(a, (check) => startWhenMinuteAllows(a.deps.sql, rateLimitsOf(a), MAX_IN_ACTIVITY_WAIT_MS, check));
+  if ('stopped' in waited) return waited.stopped;
+  const roomAt = waited.waited;
+  if (roomAt) {
+    await giveBackSlot(a);
+    return { outcome: 'throttled', retryAt: roomAt.getTime(), reason: 'rate limit' };
+  }
   const claimed = await claim(a, msg);
   if (claimed) return claimed;
   return smtpTransaction(a, msg);

@@ -129,6 +129,12 @@ export async function setCampaignStatus(
     WHERE id = ${id}`;
 }
 
+/** The campaign's status alone (one read by primary key): what a send waiting for its slot checks every second. */
+export async function campaignStatus(db: Db, id: string): Promise<CampaignStatus | undefined> {
+  const [row] = await db<{ status: CampaignStatus }[]>`SELECT status FROM campaigns WHERE id = ${id}`;
+  return row?.status;
+}
+
 /**
  * The campaign's status, read under a share lock held to the end of the transaction: a review
  * decision (which updates the row first) waits for it, and it waits for a decision in progress.

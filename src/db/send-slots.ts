@@ -19,7 +19,13 @@ export const throttleKey = (tenant: string, account: string) => (account === 'de
  */
 export const holdKey = (tenant: string, account: string) => (account === 'default' && tenant === 'default' ? 'account:default' : `account:${tenant}/${account}`);
 
-export type Reservation = { kind: 'slot'; at: Date } | { kind: 'later'; retryAt: Date; reason: string };
+/** A slot as reserved: its time, and what each limit's schedule moved on to for it. */
+export interface ReservedSlot {
+  at: Date;
+  taken: { key: string; nextAt: Date; perDay: boolean }[];
+}
+
+export type Reservation = ({ kind: 'slot' } & ReservedSlot) | { kind: 'later'; retryAt: Date; reason: string };
 
 /** While an account is slowed down after a 421 / 4.7.x reply, its spacing is this much wider. */
 const SLOW_FACTOR = 4;
@@ -32,7 +38,7 @@ const SLOW_FOR = '5 minutes';
  */
 export async function reserveSlot(sql: Sql, limits: RateLimit[], maxWaitMs: number): Promise<Reservation> {
   const active = limits.filter((l) => l.perMinute || l.perDay).sort((a, b) => a.key.localeCompare(b.key));
-  if (active.length === 0) return { kind: 'slot', at: new Date() };
+  if (active.length === 0) return { kind: 'slot', at: new Date(), taken: [] };
   return sql.begin(async (tx) => {
     const [{ now }] = (await tx`SELECT clock_timestamp() AS now`) as unknown as [{ now: Date }];
     let at = now.getTime();
@@ -55,11 +61,31 @@ export async function reserveSlot(sql: Sql, limits: RateLimit[], maxWaitMs: numb
       }
     }
     if (at - now.getTime() > maxWaitMs) return { kind: 'later', retryAt: new Date(at), reason: 'rate limit' } as Reservation;
-    for (const l of active) {
-      await tx`UPDATE send_slots SET next_at = ${new Date(at + spacing.get(l.key)!)} WHERE key = ${l.key}`;
-      if (l.perDay) await tx`INSERT INTO send_slot_log (key, at) VALUES (${l.key}, ${new Date(at)})`;
+    const taken = active.map((l) => ({ key: l.key, nextAt: new Date(at + spacing.get(l.key)!), perDay: Boolean(l.perDay) }));
+    for (const t of taken) {
+      await tx`UPDATE send_slots SET next_at = ${t.nextAt} WHERE key = ${t.key}`;
+      if (t.perDay) await tx`INSERT INTO send_slot_log (key, at) VALUES (${t.key}, ${new Date(at)})`;
     }
-    return { kind: 'slot', at: new Date(at) } as Reservation;
+    return { kind: 'slot', at: new Date(at), taken } as Reservation;
+  });
+}
+
+/**
+ * Gives back a slot no message used (its send stopped while it waited: the campaign was paused or
+ * cancelled, or the minute had no room): the daily count forgets it, and on each limit whose
+ * schedule has not moved past it since, the next reservation takes its time. Where a later slot
+ * was reserved meanwhile, that one keeps its place and the gap stays (wider spacing, never narrower).
+ */
+export async function releaseSlot(sql: Sql, slot: ReservedSlot): Promise<void> {
+  if (slot.taken.length === 0) return;
+  await sql.begin(async (tx) => {
+    for (const t of slot.taken) {
+      await tx`UPDATE send_slots SET next_at = ${slot.at} WHERE key = ${t.key} AND next_at = ${t.nextAt}`;
+      if (t.perDay) {
+        await tx`
+          DELETE FROM send_slot_log WHERE ctid = (SELECT ctid FROM send_slot_log WHERE key = ${t.key} AND at = ${slot.at} LIMIT 1)`;
+      }
+    }
   });
 }
 
