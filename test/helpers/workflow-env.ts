@@ -191,11 +191,17 @@ export async function startWorkflowTier(): Promise<WorkflowTier> {
     },
     async close() {
       for (const w of workers) w.shutdown();
-      await workersRunning;
+      // A worker stops once its activities have; one still held (a failed test's, say) must not
+      // keep the file from ending, so the server goes after a bounded wait and says why.
+      const stopped = await Promise.race([workersRunning.then(() => true), delay(WORKER_STOP_MS).then(() => false)]);
+      if (!stopped) process.stderr.write(`[workflow tier] the workers had not stopped ${WORKER_STOP_MS / 1000} s after shutdown; the server is torn down under them\n`);
       await env.teardown();
     },
   };
 }
+
+/** How long (wall clock) the workers may take to stop at the end of a file. */
+const WORKER_STOP_MS = 20_000;
 
 /** How long (wall clock) the end of a test may take to bring what it left open to an end. */
 const LEFTOVER_BOUND_MS = 15_000;
