@@ -18,14 +18,11 @@ import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilSta
 // real one, waiting for a review that never comes (no deadline, so no timer to skip to), and
 // the reports are read from its history.
 //
-// LEFT_WAITING: that campaign is left waiting when the test ends, and `tier.run` asks it to
-// cancel (a Temporal cancellation request) and waits until it has ended, so it never runs into
-// the next test. Never terminated: the test server takes a time-skipping lock for every workflow
-// task it schedules and gives it back when the task completes; a workflow terminated while its
-// task is outstanding (the report it was just signalled, not yet processed on a loaded machine)
-// never gives it back, and from then on every timer and retry backoff in the file runs on the
-// wall clock. Its only timer is the test server's 10-year run timeout: once the delivery has
-// ended, the clock may skip to it, and the campaign then ends timed out before the test does.
+// LEFT_WAITING: that campaign is left waiting when the test ends, never terminated. The test
+// server takes a time-skipping lock for every workflow task it schedules and gives it back when
+// the task completes; a workflow terminated while its task is outstanding (the report it was just
+// signalled, not yet processed on a loaded machine) never gives it back, and from then on every
+// timer and retry backoff in the file runs on the wall clock: a one-hour throttle wait took an hour.
 
 let tier: WorkflowTier;
 let env: TestWorkflowEnvironment;
@@ -66,7 +63,7 @@ async function deliver(overrides: Partial<ActivityStubs>) {
     const timers = (delivery.events ?? [])
       .filter((e) => e.timerStartedEventAttributes)
       .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined));
-    // The campaign is left waiting; the tier cancels it when the test ends: see LEFT_WAITING.
+    // The campaign is left waiting (it holds no timer), never terminated: see LEFT_WAITING.
     return { result, reports, stubs, timers };
   });
 }
