@@ -109,6 +109,13 @@ async function noticesCampaign(name: string): Promise<string> {
   return id;
 }
 
+/** A gate a held request waits on until the test opens it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
 /** A page of `key` on the review of campaign `id`, its list shown. */
 async function reviewPage(key: string, id: string): Promise<Page> {
   const p = await page(key);
@@ -237,6 +244,47 @@ describe('the console', () => {
     await operator.getByText('approving or rejecting needs the campaigns:review scope').waitFor();
     assert.equal(await operator.getByRole('button', { name: 'Approve and send' }).count(), 0);
     assert.equal(await operator.getByRole('button', { name: /^Include/ }).count(), 0);
+  });
+
+  test('the review page holds still while a slow list and a slow preview arrive: Send test does not move under the pointer', async () => {
+    const campaignId = await noticesCampaign('Notices: layout');
+    const reviewer = await page(keys.reviewer!);
+    // The list and each preview are held at the network until released, as on a slow server.
+    const held = { review: gate(), preview: gate() };
+    await reviewer.route(
+      (url) => /\/review$/.test(url.pathname) || /\/preview$/.test(url.pathname),
+      async (route) => {
+        await (route.request().url().includes('/review') ? held.review : held.preview).opened;
+        await route.continue().catch(() => undefined);
+      },
+    );
+    const sendTest = reviewer.getByRole('button', { name: 'Send test' });
+    // Where the button is on the page (not in the viewport), or null while it is not shown.
+    const where = () => sendTest.evaluateAll((els) => (els[0] ? Math.round(els[0].getBoundingClientRect().top + els[0].ownerDocument.documentElement.scrollTop) : null));
+    const seen: (number | null)[] = [];
+    await reviewer.goto(`/#/campaigns/${campaignId}/review`);
+    await reviewer.locator('h1').filter({ hasText: 'Notices: layout' }).waitFor();
+    seen.push(await where());
+    held.review.open();
+    await reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).waitFor();
+    await sendTest.waitFor();
+    seen.push(await where());
+    await reviewer.locator('#preview').getByText("Loading recipient #1's message").waitFor();
+    held.preview.open();
+    await reviewer.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
+    seen.push(await where());
+    // Another recipient's message loading, then shown, moves nothing either.
+    held.preview = gate();
+    await reviewer.locator('#preview').getByRole('button', { name: 'Next recipient →' }).click();
+    await reviewer.locator('#preview').getByText("Loading recipient #2's message").waitFor();
+    seen.push(await where());
+    held.preview.open();
+    await reviewer.locator('#preview dd.to').filter({ hasText: 'bob@example.com' }).waitFor();
+    seen.push(await where());
+    const shown = seen.filter((y): y is number => y !== null);
+    assert.ok(shown.length >= 4, `Send test was shown at each step after the list: ${JSON.stringify(seen)}`);
+    assert.deepEqual(new Set(shown).size, 1, `Send test stayed where it first appeared (page y at each step: ${JSON.stringify(seen)})`);
+    await screenshot(reviewer, 'review-settled');
   });
 
   test('a decision made in another tab after the review was loaded: the approval shows the 409, a reload approves', async () => {

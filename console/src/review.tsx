@@ -58,6 +58,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
 
   const total = c?.counts?.total ?? 0;
   const reviewing = c?.status === 'awaiting_review';
+  const settled = review !== undefined || reviewError !== undefined;
   return (
     <>
       <h1>
@@ -81,8 +82,9 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
           />
         </>
       )}
-      {c && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
-      {c && can('campaigns:review') && c.status !== 'building' && c.status !== 'failed' && <TestSend campaign={id} recipient={selected} />}
+      {/* Below the list only once it is there, so the list arriving does not push these down under the pointer. */}
+      {c && settled && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
+      {c && settled && can('campaigns:review') && c.status !== 'building' && c.status !== 'failed' && <TestSend campaign={id} recipient={selected} />}
       {c && reviewing && review && can('campaigns:review') && (
         <Decide
           campaign={id}
@@ -286,8 +288,14 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
         </form>
       </div>
       <ErrorText error={jumpError} />
-      <ErrorText error={error} />
-      {msg && <MessageView campaign={campaign} recipient={recipient} msg={msg} remote={remote} onRemote={setRemote} />}
+      {msg ? (
+        <MessageView campaign={campaign} recipient={recipient} msg={msg} remote={remote} onRemote={setRemote} />
+      ) : (
+        // The same box as the message, so what lies below does not move under the pointer when it arrives.
+        <div className="message" aria-busy={!error}>
+          {error ? <ErrorText error={error} /> : <p className="meta">Loading recipient #{recipient}&apos;s message…</p>}
+        </div>
+      )}
     </Section>
   );
 }
