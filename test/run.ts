@@ -67,11 +67,12 @@ async function main(): Promise<number> {
   const fast = args.includes('--fast');
   const named = args.filter((a) => a !== '--fast');
   const files = await testFiles(named, fast);
-  // The checks (unless files were named) run one after the other beside the servers' start and
-  // the test files, not before them: early in a run the files mostly wait for servers and clocks.
-  // Their caches (node_modules/.cache) make a warm run quick.
-  const checks = named.length === 0 ? runChecks(fast ? CHECKS.filter(([name]) => !FULL_RUN_CHECKS.has(name)) : CHECKS) : Promise.resolve(0);
+  // The checks (unless files were named) run one after the other beside test files, not before
+  // them. Their caches (node_modules/.cache) make a warm run quick.
+  const startChecks = () => (named.length === 0 ? runChecks(fast ? CHECKS.filter(([name]) => !FULL_RUN_CHECKS.has(name)) : CHECKS) : Promise.resolve(0));
   if (fast) {
+    // Beside the servers' start and every file.
+    const checks = startChecks();
     const env = { ...process.env, ...(await startFastServers()) };
     say(`fast tier set up in ${((Date.now() - started) / 1000).toFixed(1)} s; running ${files.length} file(s), 2 at a time, the checks beside them`);
     const code = await runFiles(files, process.env.CM_TEST_CONCURRENCY ?? '2', env);
@@ -95,6 +96,8 @@ async function main(): Promise<number> {
   const testServer = files.some((f) => f.replace(/\\/g, '/').startsWith('test/workflows/')) ? await resolveTimeSkippingServer(say) : undefined;
   const env = { ...process.env, ...servers.env, CM_TEST_SCHEMATHESIS: schemathesis, ...(testServer ? { TEMPORAL_TEST_SERVER: testServer } : {}) };
   let code = together.length ? await runEach(together, Number(concurrency), env) : 0;
+  // Beside the files that run alone, on the core they leave free (the lanes before keep both busy).
+  const checks = startChecks();
   for (const file of alone) code = (await runEach([file], 1, env)) || code;
   return (await checks) || code;
 }
