@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SendResult } from '../../src/activities/index.js';
 import { BUILD_REFUSED, INVALID_TRANSITION, SMTP_TRANSIENT } from '../../src/contract/failures.js';
 import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/contract/messages.js';
-import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type Gate, type WorkflowTier } from '../helpers/workflow-env.js';
+import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilStatus, withFreshServer, type Gate, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // Pause, resume and cancel in every state of a campaign, on the time-skipping server. The stubs
 // keep the campaign's status as Postgres would (what setCampaignStatus, finishCancel and
@@ -20,6 +20,16 @@ before(async () => {
   env = tier.env;
 });
 after(async () => tier?.close());
+/** A test whose clock must skip hours after earlier tests ran delivery children: see FRESH_CLOCK. */
+const onFreshServer = (body: () => Promise<void>) =>
+  withFreshServer(
+    tier,
+    (t) => {
+      tier = t;
+      env = t.env;
+    },
+    body,
+  );
 
 interface WorldOptions {
   recipients?: number;
@@ -162,7 +172,7 @@ describe('scheduled', () => {
     assert.deepEqual(w.sent, [1]);
   });
 
-  test('resumed before its start: it still waits for the start', async () => {
+  test('resumed before its start: it still waits for the start', () => onFreshServer(async () => {
     const startAt = new Date((await env.currentTimeMs()) + 3600_000).toISOString();
     const w = world({ startAt });
     await tier.run(w.stubs.activities, async (queue) => {
@@ -176,7 +186,7 @@ describe('scheduled', () => {
     });
     assert.ok((await env.currentTimeMs()) >= Date.parse(startAt));
     assert.deepEqual(w.sent, [1]);
-  });
+  }));
 
   test('cancelled while waiting for its start: cancelled at once, nothing sent', async () => {
     const startAt = new Date((await env.currentTimeMs()) + 24 * 3600_000).toISOString();
@@ -336,7 +346,7 @@ describe('sending', () => {
 });
 
 describe('waiting for a send window', () => {
-  test('paused while a send waits for its window: at the opening the send finds the campaign paused; it goes out once after resume', async () => {
+  test('paused while a send waits for its window: at the opening the send finds the campaign paused; it goes out once after resume', () => onFreshServer(async () => {
     const opensAt = (await env.currentTimeMs()) + 2 * 3600_000;
     const w = world({ windowOpensAt: opensAt });
     await tier.run(w.stubs.activities, async (queue) => {
@@ -353,7 +363,7 @@ describe('waiting for a send window', () => {
     });
     assert.deepEqual(w.written, ['sending', 'paused', 'sending', 'completed']);
     assert.deepEqual(w.sent, [1], 'sent once');
-  });
+  }));
 
   test('cancelled while a send waits for its window: the wait ends at once, nothing is sent, the campaign ends cancelled', async () => {
     const opensAt = (await env.currentTimeMs()) + 24 * 3600_000;

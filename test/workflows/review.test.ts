@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FOUR_EYES_REFUSED, INVALID_TRANSITION } from '../../src/contract/failures.js';
 import { approveSignal, approveUpdate, rejectUpdate } from '../../src/contract/messages.js';
-import { startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type ActivityStubs, type WorkflowTier } from '../helpers/workflow-env.js';
+import { startCampaign, startWorkflowTier, stubActivities, until, untilStatus, withFreshServer, type ActivityStubs, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // The review gate on the time-skipping server: deadlines are skipped, not waited for.
 
@@ -16,6 +16,16 @@ before(async () => {
   env = tier.env;
 });
 after(async () => tier?.close());
+/** A test whose clock must skip hours after earlier tests ran delivery children: see FRESH_CLOCK. */
+const onFreshServer = (body: () => Promise<void>) =>
+  withFreshServer(
+    tier,
+    (t) => {
+      tier = t;
+      env = t.env;
+    },
+    body,
+  );
 
 const needsReview = (o: { expiresAfter?: string; distinctReviewer?: boolean } = {}): Partial<ActivityStubs> => ({
   buildRecipients: () => ({ total: 1, sendable: 1, blocked: 0, review: { required: true, expiresAfter: o.expiresAfter ?? '7 days', distinctReviewer: o.distinctReviewer } }),
@@ -81,7 +91,7 @@ describe('review', () => {
     assert.deepEqual(stubs.order('nextRecipients', 'sendMessage'), []);
   });
 
-  test('an approval decided after the deadline cannot be: the campaign has expired', async () => {
+  test('an approval decided after the deadline cannot be: the campaign has expired', () => onFreshServer(async () => {
     const stubs = stubActivities(needsReview({ expiresAfter: '1 hour' }));
     await tier.run(stubs.activities, async (queue) => {
       const handle = await startCampaign(env, queue);
@@ -92,7 +102,7 @@ describe('review', () => {
       assert.deepEqual(await handle.result(), { status: 'expired' });
     });
     assert.deepEqual(stubs.order('recordDecision'), []);
-  });
+  }));
 });
 
 describe('four eyes', () => {
