@@ -131,9 +131,9 @@ export async function startWorkflowTier(): Promise<WorkflowTier> {
   ) as unknown as Activities;
   const taskQueue = `wf-${randomUUID()}`;
   const workers = await Promise.all([
-    Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities }),
+    Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities, shutdownForceTime: SHUTDOWN_FORCE }),
     // Room for far more sends than a campaign's window, so that only the workflow bounds them.
-    Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities, maxConcurrentActivityTaskExecutions: 1000 }),
+    Worker.create({ connection: env.nativeConnection, taskQueue: sendTaskQueue(taskQueue), activities, maxConcurrentActivityTaskExecutions: 1000, shutdownForceTime: SHUTDOWN_FORCE }),
   ]);
   const running = Promise.all(workers.map((w) => w.run()));
   running.catch(() => undefined); // awaited by close
@@ -149,7 +149,9 @@ export async function startWorkflowTier(): Promise<WorkflowTier> {
     },
     async close() {
       for (const w of workers) w.shutdown();
-      await running;
+      // An activity still held by a gate no test will open (a test that failed midway, or a
+      // send left in flight) never ends: the workers give up on it after SHUTDOWN_FORCE.
+      await running.catch((err: Error) => console.error(`the file's workers were stopped by force: ${err.message}`));
       await env.teardown();
     },
   };
@@ -175,6 +177,12 @@ export async function withFreshServer(current: WorkflowTier, use: (tier: Workflo
     await own.close();
   }
 }
+
+/**
+ * How long a file's workers wait at its end for activities still running; without a bound, one
+ * held at a gate kept the file from ever ending (and the whole run with it).
+ */
+const SHUTDOWN_FORCE = '10 seconds';
 
 /** Starts a campaign as the API does (its deterministic ID), on the worker's task queue. */
 export async function startCampaign(env: TestWorkflowEnvironment, taskQueue: string, campaignId = randomUUID()) {
