@@ -298,6 +298,13 @@ describe('the console', () => {
     reviewer.on('request', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} ${r.method()} ${r.url()}`)));
     reviewer.on('response', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} ${r.status()}`)));
     reviewer.on('requestfailed', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} failed ${r.failure()?.errorText}`)));
+    // Where the page's clicks and submits went, said in the failure (a click that sent nothing has
+    // been seen: the form filled, the button idle, no request).
+    await reviewer.evaluate(`(() => {
+      const seen = (window.__seen = []);
+      const name = (t) => (t && t.tagName ? t.tagName.toLowerCase() + (t.id ? '#' + t.id : '') + (t.textContent ? ' "' + t.textContent.trim().slice(0, 30) + '"' : '') : String(t));
+      for (const type of ['pointerdown', 'click', 'submit', 'invalid']) document.addEventListener(type, (e) => seen.push(type + ' ' + name(e.target)), true);
+    })()`);
     await reviewer.getByLabel(/message only to/).fill('qa@example.com');
     await reviewer.getByRole('button', { name: 'Send test' }).click();
     // The answer, or the error the page shows instead (said in the failure, so a refusal is not a bare timeout).
@@ -307,7 +314,8 @@ describe('the console', () => {
       const form = await reviewer.locator('#test-send').innerText().catch((e: Error) => `(no form: ${e.message})`);
       const to = await reviewer.getByLabel(/message only to/).inputValue().catch(() => '(none)');
       await screenshot(reviewer, 'test-send-timeout');
-      throw new Error(`${err.message}\nthe form: ${JSON.stringify(form)}, its address: ${JSON.stringify(to)}\nrequests: ${JSON.stringify(exchanges)}`);
+      const events = await reviewer.evaluate('JSON.stringify(window.__seen)').catch((e: Error) => e.message);
+      throw new Error(`${err.message}\nthe form: ${JSON.stringify(form)}, its address: ${JSON.stringify(to)}\nrequests: ${JSON.stringify(exchanges)}\npage events: ${String(events)}`);
     });
     assert.equal(await refused.count(), 0, `the test send was refused: ${await refused.allTextContents()}`);
     const tests = h.sink.messages.filter((m) => m.to.includes('qa@example.com'));
