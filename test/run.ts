@@ -1,7 +1,7 @@
 // `npm test`: provisions what the tests need (the Temporal CLI, Dovecot, moto, Schemathesis), starts the shared
 // real servers on free ports, runs every test file with Node's test runner, and stops everything; the checks
-// (tsc for the server and the console, ESLint, knip) run one after the other beside the files,
-// unless files are named.
+// (tsc for the server and the console, ESLint, knip) run one after the other beside the last
+// files (in --fast, beside all of them), unless files are named.
 // `--fast` (npm run test:fast): only the unit, route and workflow tiers (FAST_DIRS), on a PostgreSQL
 // and a prebuilt workflow bundle; no Temporal dev server, Dovecot, moto or browser.
 // At the end it prints each file's wall time, slowest first.

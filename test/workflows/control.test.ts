@@ -20,16 +20,8 @@ before(async () => {
   env = tier.env;
 });
 after(async () => tier?.close());
-/** A test whose clock must skip hours after earlier tests ran delivery children: see FRESH_CLOCK. */
-const onFreshServer = (body: () => Promise<void>) =>
-  withFreshServer(
-    tier,
-    (t) => {
-      tier = t;
-      env = t.env;
-    },
-    body,
-  );
+/** For a test whose clock must skip hours after earlier tests ran delivery children: see FRESH_CLOCK. */
+const onFreshServer = (body: () => Promise<void>) => withFreshServer(tier, (t) => void ((tier = t), (env = t.env)), body);
 
 interface WorldOptions {
   recipients?: number;

@@ -16,16 +16,8 @@ before(async () => {
   env = tier.env;
 });
 after(async () => tier?.close());
-/** A test whose clock must skip hours after earlier tests ran delivery children: see FRESH_CLOCK. */
-const onFreshServer = (body: () => Promise<void>) =>
-  withFreshServer(
-    tier,
-    (t) => {
-      tier = t;
-      env = t.env;
-    },
-    body,
-  );
+/** For a test whose clock must skip hours after earlier tests ran delivery children: see FRESH_CLOCK. */
+const onFreshServer = (body: () => Promise<void>) => withFreshServer(tier, (t) => void ((tier = t), (env = t.env)), body);
 
 const needsReview = (o: { expiresAfter?: string; distinctReviewer?: boolean } = {}): Partial<ActivityStubs> => ({
   buildRecipients: () => ({ total: 1, sendable: 1, blocked: 0, review: { required: true, expiresAfter: o.expiresAfter ?? '7 days', distinctReviewer: o.distinctReviewer } }),
