@@ -293,7 +293,8 @@ describe('the console', () => {
     const reviewer = await reviewPage(keys.reviewer!, campaignId);
     await reviewer.getByRole('button', { name: 'Approve and send' }).waitFor();
     await reviewer.locator('.fingerprint').filter({ hasText: /\S{20,}/ }).waitFor();
-    // A test send of the previewed recipient's message, to a test address only.
+    // A test send of the previewed recipient's message (shown first, as the reviewer sees it), to a test address only.
+    await reviewer.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
     const exchanges: string[] = [];
     reviewer.on('request', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} ${r.method()} ${r.url()}`)));
     reviewer.on('response', (r) => void (r.url().includes('/test-send') && exchanges.push(`${new Date().toISOString()} ${r.status()}`)));

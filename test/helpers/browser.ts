@@ -35,7 +35,15 @@ export async function launchBrowser(): Promise<Browser> {
   const executablePath = await installChromium((l) => process.stdout.write(`${l}\n`));
   if (!executablePath) throw new Error('no Chromium: install Debian\'s chromium (apt-get install chromium) or set CHROMIUM_PATH');
   await mkdir(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+  // The message preview's sandboxed frame stays in the page's process. Chromium otherwise gives a
+  // sandboxed frame a process of its own and routes each click to a process by the compositor's
+  // picture of the page, which on a loaded machine can lag a scroll the page just made (a focused
+  // field brings itself into view). That frame was then the only place a click could go unseen:
+  // the console's test send once clicked Send test, right below the preview, and no pointer event
+  // reached the page's document. The sandbox itself (no scripts, opaque origin, its own CSP) is the
+  // same in either process.
+  const args = ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--disable-features=IsolateSandboxedIframes'];
+  return chromium.launch({ executablePath, headless: true, args });
 }
 
 /** A page in a context of its own (its own sessionStorage), recording every dialog and page error. */
