@@ -209,6 +209,8 @@ function runCommand([cmd, ...rest]: string[]): Promise<number> {
 
 /** Each file's wall time in seconds (its process, start to exit), and the checks'. */
 const fileTimes = new Map<string, number>();
+/** Each file's own process's CPU time in seconds (test/helpers/file-clock.mjs). */
+const fileCpu = new Map<string, number>();
 const timesFile = join(tmpdir(), `campaign-mailer-file-times-${process.pid}.jsonl`);
 
 async function runFiles(files: string[], concurrency: string, env: NodeJS.ProcessEnv): Promise<number> {
@@ -229,16 +231,17 @@ async function collectTimes(): Promise<void> {
   await rm(timesFile, { force: true });
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const { file, ms } = JSON.parse(line) as { file: string; ms: number };
+    const { file, ms, cpuMs } = JSON.parse(line) as { file: string; ms: number; cpuMs?: number };
     fileTimes.set(relative(projectRoot, file), ms / 1000);
+    if (cpuMs !== undefined) fileCpu.set(relative(projectRoot, file), cpuMs / 1000);
   }
 }
 
 function printTimes(): void {
   if (fileTimes.size === 0) return;
-  say('wall time per file, slowest first:');
-  const rows = [...fileTimes].map(([file, s]) => ({ file, s })).sort((a, b) => b.s - a.s);
-  for (const r of rows) say(`  ${r.s.toFixed(1).padStart(7)} s  ${r.file}`);
+  say('wall time per file, slowest first (and the CPU time of the file\'s own process):');
+  const rows = [...fileTimes].map(([file, s]) => ({ file, s, cpu: fileCpu.get(file) })).sort((a, b) => b.s - a.s);
+  for (const r of rows) say(`  ${r.s.toFixed(1).padStart(7)} s  ${r.cpu === undefined ? '         ' : `${r.cpu.toFixed(1).padStart(6)} s `} ${r.file}`);
 }
 
 async function stopAll(): Promise<void> {
