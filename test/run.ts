@@ -134,7 +134,7 @@ async function runChecks(checks: [string, string[]][], idle: boolean): Promise<n
   for (const [name, cmd] of checks) {
     const t = Date.now();
     const code = await runCommand(idle && process.platform !== 'win32' ? ['nice', '-n', '19', ...cmd] : cmd);
-    fileTimes.set(idle ? `(${name}, at idle priority)` : `(${name})`, (Date.now() - t) / 1000);
+    fileTimes.set(idle ? `(${name}, at idle priority)` : `(${name})`, { wall: (Date.now() - t) / 1000 });
     if (code !== 0) {
       say(`FAILED: ${name}`);
       return code;
@@ -226,10 +226,11 @@ function runCommand([cmd, ...rest]: string[]): Promise<number> {
   return new Promise((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
 }
 
-/** Each file's wall time in seconds (its process, start to exit), and the checks'. */
-const fileTimes = new Map<string, number>();
-/** Each file's own process's CPU time in seconds (test/helpers/file-clock.mjs). */
-const fileCpu = new Map<string, number>();
+/**
+ * Each file's wall time in seconds (its process, start to exit) and its own process's CPU time
+ * (test/helpers/file-clock.mjs); the checks' wall time.
+ */
+const fileTimes = new Map<string, { wall: number; cpu?: number }>();
 const timesFile = join(tmpdir(), `campaign-mailer-file-times-${process.pid}.jsonl`);
 
 async function runFiles(files: string[], concurrency: string, env: NodeJS.ProcessEnv): Promise<number> {
@@ -251,16 +252,15 @@ async function collectTimes(): Promise<void> {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const { file, ms, cpuMs } = JSON.parse(line) as { file: string; ms: number; cpuMs?: number };
-    fileTimes.set(relative(projectRoot, file), ms / 1000);
-    if (cpuMs !== undefined) fileCpu.set(relative(projectRoot, file), cpuMs / 1000);
+    fileTimes.set(relative(projectRoot, file), { wall: ms / 1000, cpu: cpuMs === undefined ? undefined : cpuMs / 1000 });
   }
 }
 
 function printTimes(): void {
   if (fileTimes.size === 0) return;
   say('wall time per file, slowest first (and the CPU time of the file\'s own process):');
-  const rows = [...fileTimes].map(([file, s]) => ({ file, s, cpu: fileCpu.get(file) })).sort((a, b) => b.s - a.s);
-  for (const r of rows) say(`  ${r.s.toFixed(1).padStart(7)} s  ${r.cpu === undefined ? '         ' : `${r.cpu.toFixed(1).padStart(6)} s `} ${r.file}`);
+  const rows = [...fileTimes].map(([file, t]) => ({ file, ...t })).sort((a, b) => b.wall - a.wall);
+  for (const r of rows) say(`  ${r.wall.toFixed(1).padStart(7)} s  ${(r.cpu === undefined ? '' : `${r.cpu.toFixed(1)} s`).padStart(8)}  ${r.file}`);
 }
 
 async function stopAll(): Promise<void> {
