@@ -45,6 +45,7 @@ import {
   type ReviewDecision,
 } from '../contract/messages.js';
 import { deliveryWorkflow } from './delivery.js';
+import { fanOutSizes, type FanOutSizes } from './fan-out-sizes.js';
 
 export interface CampaignInput {
   campaignId: string;
@@ -52,21 +53,25 @@ export interface CampaignInput {
   searchAttributes?: boolean;
   /** Present when this run continues an earlier run that was sending. */
   continued?: ContinuedState;
+  /**
+   * Delivery children at once (1 to 100, default 100; not a send window) and starts per run
+   * before continue-as-new (the window to 1,000, default 1,000): smaller sizes for tests and
+   * operators, never set by the API. Out-of-bounds values are clamped (`fanOutSizes`), and
+   * continue-as-new passes them on.
+   */
+  fanOutWindow?: number;
+  startsPerRun?: number;
 }
 
 export interface CampaignResult {
   status: CampaignStatus;
 }
 
-/** How many recipients are being sent at once; the window refills as they finish. */
-const WINDOW = 100;
 /** How long the fan-out waits for a report before it checks the record itself (doubling while quiet). */
 const QUIET_MIN_MS = 15_000;
 const QUIET_MAX_MS = 10 * 60_000;
 /** How long a cancel's answer waits for the sends in flight to stop before it answers `cancelling`. */
 const CANCEL_ANSWER_WAIT = '10 seconds';
-/** Continue as new well before Temporal's limits (2,000 pending children, 51,200 events). */
-const MAX_STARTS_PER_RUN = 1000;
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
@@ -214,10 +219,12 @@ async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefin
 }
 
 /**
- * Sliding window over the recipient list: at most WINDOW children at once, each reporting back
- * by Signal; continue as new before the history grows large. A result when cancelled.
+ * Sliding window over the recipient list: at most `window` children at once (100 unless the input
+ * names fewer), each reporting back by Signal; continue as new after `startsPerRun` starts (1,000)
+ * or sooner, before the history grows large. A result when cancelled.
  */
 async function deliverAll(c: CampaignState, input: CampaignInput): Promise<CampaignResult | undefined> {
+  const size = fanOutSizes(input);
   const loop = { startedThisRun: 0, quiet: QUIET_MIN_MS, check: undefined as QuietCheck | undefined };
   // A page shorter than asked for ends the list, and a run with nothing left to start finishes its
   // sends instead of continuing as new only to read an empty page (histories before: the old path).
@@ -226,9 +233,9 @@ async function deliverAll(c: CampaignState, input: CampaignInput): Promise<Campa
     if (c.cancelRequested) return finishCancelled(c);
     // A run that has started its share starts no more pages: children that report while a page
     // starts must not keep the window open and the run from ever continuing as new.
-    const runFull = loop.startedThisRun >= MAX_STARTS_PER_RUN && patched('starts-per-run-bound');
-    if (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2 && !runFull) {
-      loop.startedThisRun += await startNextPage(c, shortPageEnds);
+    const runFull = loop.startedThisRun >= size.startsPerRun && patched('starts-per-run-bound');
+    if (!c.paused && !c.exhausted && c.inFlight.size <= size.window / 2 && !runFull) {
+      loop.startedThisRun += await startNextPage(c, size, shortPageEnds);
       continue;
     }
     if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) return undefined;
@@ -236,20 +243,21 @@ async function deliverAll(c: CampaignState, input: CampaignInput): Promise<Campa
     // than two windows of them to come, it finishes instead of continuing as new (Temporal's
     // suggestion comes at 4,096 events; its limit is 51,200). A new run would only read an empty
     // page, and the continue-as-new itself stalls the last sends while the history replays.
-    const finishing = shortPageEnds && c.exhausted && c.inFlight.size + c.copiesPending <= 2 * WINDOW;
-    if (!finishing && (loop.startedThisRun >= MAX_STARTS_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+    const finishing = shortPageEnds && c.exhausted && c.inFlight.size + c.copiesPending <= 2 * size.window;
+    if (!finishing && (loop.startedThisRun >= size.startsPerRun || workflowInfo().continueAsNewSuggested)) {
       await condition(allHandlersFinished);
-      // A cancel that came meanwhile is finished here: a continued run would not know of it.
+      // A cancel that came meanwhile is finished here: a continued run would not know of it. The
+      // input goes on as it came (its sizes too, clamped again to the same values).
       if (c.cancelRequested && c.honestCancel) return finishCancelled(c);
       return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
     }
-    await awaitReports(c, loop);
+    await awaitReports(c, size, loop);
   }
 }
 
 /** Starts a delivery child for each recipient of the next page; how many it started. */
-async function startNextPage(c: CampaignState, shortPageEnds: boolean): Promise<number> {
-  const limit = WINDOW - c.inFlight.size;
+async function startNextPage(c: CampaignState, size: FanOutSizes, shortPageEnds: boolean): Promise<number> {
+  const limit = size.window - c.inFlight.size;
   const page = await acts.nextRecipients.executeWithOptions({ summary: 'next recipients to send to' }, [
     { campaignId: c.id, afterId: c.cursor, limit, ...(c.pilot ? { pilot: c.pilot.stage === 'pilot' } : {}) },
   ]);
@@ -273,9 +281,9 @@ interface QuietCheck {
  * lost (a child that could not reach this run while the server was down). When none has come for
  * a while, ask Postgres, which has every outcome.
  */
-async function awaitReports(c: CampaignState, loop: { quiet: number; check: QuietCheck | undefined }): Promise<void> {
+async function awaitReports(c: CampaignState, size: FanOutSizes, loop: { quiet: number; check: QuietCheck | undefined }): Promise<void> {
   const seen = c.events;
-  const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= WINDOW / 2);
+  const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= size.window / 2);
   if (c.inFlight.size === 0 && c.copiesPending === 0) {
     await condition(wake);
     return;
