@@ -9,7 +9,7 @@ import type { Activities } from '../../src/activities/index.js';
 import { statusQuery, type CampaignProgress } from '../../src/contract/messages.js';
 import type { CampaignStatus } from '../../src/contract/statuses.js';
 import { campaignWorkflowId, sendTaskQueue } from '../../src/contract/workflow-ids.js';
-import type { campaignWorkflow } from '../../src/workflows/campaign.js';
+import type { CampaignInput, campaignWorkflow } from '../../src/workflows/campaign.js';
 import { WORKFLOWS_PATH } from '../../src/worker/create.js';
 import { resolveTimeSkippingServer } from './time-skipping.js';
 
@@ -184,12 +184,20 @@ export async function withFreshServer(current: WorkflowTier, use: (tier: Workflo
  */
 const SHUTDOWN_FORCE = '10 seconds';
 
-/** Starts a campaign as the API does (its deterministic ID), on the worker's task queue. */
-export async function startCampaign(env: TestWorkflowEnvironment, taskQueue: string, campaignId = randomUUID()) {
+/**
+ * Starts a campaign as the API does (its deterministic ID), on the worker's task queue; `more`
+ * adds input the API never sets (the fan-out's sizes).
+ */
+export async function startCampaign(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  campaignId = randomUUID(),
+  more: Omit<CampaignInput, 'campaignId'> = {},
+) {
   return env.client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
     workflowId: campaignWorkflowId(campaignId),
     taskQueue,
-    args: [{ campaignId }],
+    args: [{ ...more, campaignId }],
   });
 }
 

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SendResult } from '../../src/activities/index.js';
+import type { CampaignInput } from '../../src/workflows/campaign.js';
 import { startCampaign, startWorkflowTier, stubActivities, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // The sliding window of delivery children and continue-as-new, with real delivery children on
 // the time-skipping server and every activity stubbed: the recipients are an in-memory list.
+// The campaign runs with a smaller window and run length than its defaults (input the API never
+// sets; test/unit/fan-out-sizes.test.ts checks the defaults of 100 and 1,000 and the bounds), so
+// the same rules are checked with a few hundred children instead of thousands. The full size, by
+// hand: FANOUT_WINDOW=100 FANOUT_STARTS_PER_RUN=1000 FANOUT_RECIPIENTS=5000 npx tsx test/run.ts
+// test/workflows/fan-out.test.ts (about 50 children a second here).
 
 let tier: WorkflowTier;
 let env: TestWorkflowEnvironment;
@@ -17,18 +24,24 @@ before(async () => {
 });
 after(async () => tier?.close());
 
-/**
- * Enough for a second run after the first continues as new, with children of the first still in
- * flight; FANOUT_RECIPIENTS=5000 checks the larger scale (about 50 children a second here).
- */
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-const RECIPIENTS = Number(process.env.FANOUT_RECIPIENTS ?? 1_200);
-/** The campaign's window (WINDOW) and its starts per run (MAX_STARTS_PER_RUN) in src/workflows/campaign.ts. */
-const WINDOW = 100;
-const STARTS_PER_RUN = 1_000;
-/** Far below Temporal's 51,200 events and its warning at 10,240. */
-const MAX_EVENTS_PER_RUN = 10_000;
+/**
+ * The campaign's window and its starts per run (its input's fanOutWindow and startsPerRun). Not a
+ * multiple of the window: here every page is a full window (its sends finish together), and the
+ * page that reaches a run's share runs past it, and a list of exactly a run's share ends with a
+ * short page, as at the full size, where pages vary.
+ */
+const WINDOW = Number(process.env.FANOUT_WINDOW ?? 10);
+const STARTS_PER_RUN = Number(process.env.FANOUT_STARTS_PER_RUN ?? 95);
+/** Enough for three runs, the first two continuing as new with children still in flight (250 here). */
+const RECIPIENTS = Number(process.env.FANOUT_RECIPIENTS ?? 2 * STARTS_PER_RUN + 6 * WINDOW);
+/**
+ * Ten events a start (a run uses about six here, about four and a half at the full size): at the
+ * campaign's default 1,000 starts a run, 10,000, far below Temporal's 51,200 events and its
+ * warning at 10,240.
+ */
+const MAX_EVENTS_PER_RUN = 10 * STARTS_PER_RUN;
 
 /**
  * Holds sends in flight until `size` of them are held, or none has come for a moment: each wave
@@ -88,7 +101,7 @@ async function fanOut(count: number) {
   });
   const wallStart = Date.now();
   const handle = await tier.run(stubs.activities, async (queue) => {
-    const handle = await startCampaign(env, queue);
+    const handle = await startCampaign(env, queue, undefined, { fanOutWindow: WINDOW, startsPerRun: STARTS_PER_RUN });
     // Not handle.result(): following a continue-as-new chain by long poll sometimes misses the
     // last run's close on the test server. Its latest run is described until it has closed.
     const { testService } = env.connection;
@@ -109,21 +122,30 @@ async function fanOut(count: number) {
   const wallSeconds = (Date.now() - wallStart) / 1000;
 
   // Every run of the campaign, from the first along its continue-as-new chain.
-  const runs: { events: number; starts: number; suggested: boolean }[] = [];
+  const runs: { events: number; starts: number; suggested: boolean; next?: CampaignInput }[] = [];
   let runId: string | undefined = handle.firstExecutionRunId;
   while (runId) {
     const history: { events?: HistoryEvent[] | null } = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
     const events = history.events ?? [];
+    const continued = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes;
+    const next = continued?.input?.payloads?.[0];
     runs.push({
       events: events.length,
       starts: events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length,
       suggested: events.some((e) => e.workflowTaskStartedEventAttributes?.suggestContinueAsNew),
+      // The input the run handed the next one.
+      ...(next ? { next: defaultPayloadConverter.fromPayload<CampaignInput>(next) } : {}),
     });
-    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    runId = continued?.newExecutionRunId ?? undefined;
   }
   console.log(
     `fan-out of ${count} in ${wallSeconds.toFixed(1)} s: ${runs.length} runs, ` +
-      runs.map((r, i) => `run ${i + 1}: ${r.starts} starts, ${r.events} events${r.suggested ? ' (continue-as-new suggested)' : ''}`).join('; ') +
+      runs
+        .map((r, i) => {
+          const carried = r.next ? `, ${r.next.continued?.inFlight.length ?? 0} in flight carried over` : '';
+          return `run ${i + 1}: ${r.starts} starts, ${r.events} events${r.suggested ? ' (continue-as-new suggested)' : ''}${carried}`;
+        })
+        .join('; ') +
       `; at most ${peakSending} sends at once`,
   );
 
@@ -138,10 +160,17 @@ test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${S
 
   assert.ok(runs.length >= Math.ceil(RECIPIENTS / (STARTS_PER_RUN + WINDOW)), `continued as new (${runs.length} runs)`);
   for (const [i, run] of runs.slice(0, -1).entries()) {
-    // After 1,000 starts, or sooner when the server suggests it (its history count threshold).
+    // After STARTS_PER_RUN starts, or sooner when the server suggests it (its history count threshold).
     assert.ok(run.starts >= STARTS_PER_RUN || run.suggested, `run ${i + 1} continued after ${STARTS_PER_RUN} starts (${run.starts})`);
     assert.ok(run.starts <= STARTS_PER_RUN + WINDOW, `run ${i + 1} started no more than a page after that (${run.starts})`);
+    // The next run keeps the sizes.
+    assert.equal(run.next?.fanOutWindow, WINDOW, `run ${i + 1} passed on the window`);
+    assert.equal(run.next?.startsPerRun, STARTS_PER_RUN, `run ${i + 1} passed on the starts per run`);
   }
+  assert.ok(
+    runs.some((r) => (r.next?.continued?.inFlight.length ?? 0) > 0),
+    'a run continued as new with children still in flight',
+  );
   for (const [i, run] of runs.entries()) assert.ok(run.events < MAX_EVENTS_PER_RUN, `run ${i + 1}: ${run.events} events`);
   assert.equal(
     runs.reduce((n, r) => n + r.starts, 0),
@@ -159,7 +188,7 @@ test(`${RECIPIENTS} recipients: at most ${WINDOW} in flight, a new run after ${S
 });
 
 test(`a run that starts the list's last recipients finishes them: no continue-as-new only to read an empty page`, async () => {
-  // Exactly a run's share: the run that starts the last recipient has started its 1,000. It used to
+  // Exactly a run's share: the run that starts the last recipient has started all it may. It used to
   // continue as new with the last sends in flight, and the new run read an empty page and waited
   // for them (at 2,000 recipients on the bench, a third run and about 2 s of a draining window).
   const { runs, pages, sends, stubs } = await fanOut(STARTS_PER_RUN);
