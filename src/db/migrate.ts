@@ -6,7 +6,8 @@ import postgres from 'postgres';
 
 const run = promisify(execFile);
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url));
+/** The migrations dbmate applies, in the order of their names. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url));
 
 /** Brings the database at `databaseUrl` to the current schema with dbmate. */
 export async function migrate(databaseUrl: string): Promise<void> {

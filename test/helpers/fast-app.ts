@@ -6,12 +6,12 @@ import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import { createApp } from '../../src/api/app.js';
 import type { AppDeps } from '../../src/api/deps.js';
-import { migrate } from '../../src/db/migrate.js';
 import { createSql, type Sql } from '../../src/db/sql.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/dev/postgres.js';
+import { startEmbeddedPostgres } from '../../src/dev/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import type { ApiResponse } from './harness.js';
 import { apiClient, listenLocally } from './http.js';
+import { createMigratedDatabase } from './migrated-database.js';
 
 // The fast route tier: the real express app over a real PostgreSQL (the shared one under
 // `npm test`, else one of its own), with a stub in place of the Temporal client, so route rules
@@ -74,9 +74,7 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
     };
   }
   const name = `fast_${randomBytes(5).toString('hex')}`;
-  await createDatabaseIfMissing(adminUrl, name);
-  const url = adminUrl.replace(/\/postgres$/, `/${name}`);
-  await migrate(url);
+  const url = await createMigratedDatabase(adminUrl, name);
   return { url, stop };
 }
 

@@ -9,15 +9,15 @@ import { TcpProxy } from './tcp-proxy.js';
 import { createApp } from '../../src/api/app.js';
 import { createMetrics, serveMetrics } from '../../src/metrics.js';
 import { parseEnv, workerEnvSchema } from '../../src/config.js';
-import { ensureAppLogin, migrate } from '../../src/db/migrate.js';
+import { ensureAppLogin } from '../../src/db/migrate.js';
 import { createSql, type Sql } from '../../src/db/sql.js';
-import { createDatabaseIfMissing } from '../../src/dev/postgres.js';
 import { SmtpSink } from '../../src/dev/smtp-sink.js';
 import { createLogger } from '../../src/logger.js';
 import { createWorker, type CampaignWorker } from '../../src/worker/create.js';
 import { createWorkerDeps } from '../../src/worker/deps.js';
 import { createS3Store } from '../../src/s3/client.js';
 import { apiClient, listenLocally } from './http.js';
+import { createMigratedDatabase } from './migrated-database.js';
 
 // Each test file gets its own database, SMTP sink, IMAP user, task queue, worker and API on the
 // shared real servers that `npm test` started.
@@ -101,10 +101,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   const tag = randomBytes(5).toString('hex');
   const dbName = `test_${tag}`;
-  await createDatabaseIfMissing(env.pgAdminUrl, dbName);
-  const databaseUrl = env.pgAdminUrl.replace(/\/postgres$/, `/${dbName}`);
-  await migrate(databaseUrl);
-  // Migrations ran as the owner; the worker and the API run as the application's role, as in dev.
+  const databaseUrl = await createMigratedDatabase(env.pgAdminUrl, dbName);
+  // The schema is the owner's; the worker and the API run as the application's role, as in dev.
   const appDatabaseUrl = await ensureAppLogin(databaseUrl, { user: 'campaign_mailer_test_app', password: 'test-app-password' });
 
   const sink = new SmtpSink();
