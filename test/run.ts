@@ -1,7 +1,7 @@
 // `npm test`: provisions what the tests need (the Temporal CLI, Dovecot, moto, Schemathesis), starts the shared
 // real servers on free ports, runs every test file with Node's test runner, and stops everything; the checks
-// (tsc for the server and the console, ESLint, knip) run one after the other beside the last
-// files (in --fast, beside all of them), unless files are named.
+// (test/checks.ts: tsc's diagnostics for the server and the console and ESLint on the same programs;
+// then knip) run beside the files at idle priority (in --fast, at normal priority), unless files are named.
 // `--fast` (npm run test:fast): only the unit, route and workflow tiers (FAST_DIRS), on a PostgreSQL
 // and a prebuilt workflow bundle; no Temporal dev server, Dovecot, moto or browser.
 // At the end it prints each file's wall time, slowest first.
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   const files = await testFiles(named, fast);
   // The checks (unless files were named) run one after the other beside test files, not before
   // them. Their caches (node_modules/.cache) make a warm run quick.
-  const startChecks = (idle = false) => (named.length === 0 ? runChecks(fast ? CHECKS.filter(([name]) => !FULL_RUN_CHECKS.has(name)) : CHECKS, idle) : Promise.resolve(0));
+  const startChecks = (idle = false) => (named.length === 0 ? runChecks(fast ? FAST_CHECKS : CHECKS, idle) : Promise.resolve(0));
   if (fast) {
     // Beside the servers' start and every file.
     const checks = startChecks();
@@ -145,12 +145,17 @@ async function runChecks(checks: [string, string[]][], idle: boolean): Promise<n
   return 0;
 }
 
-/** Checks the full run makes and the fast tier leaves out (the console's seven seconds of tsc, cold). */
-const FULL_RUN_CHECKS = new Set(['console type check']);
+/**
+ * The checks, in order. Type check and lint share one process and one TypeScript program per
+ * tsconfig (test/checks.ts): as two tools they built the same program twice. The fast tier leaves
+ * out the console's type check (its program is built only if a console file needs linting).
+ */
 const CHECKS: [string, string[]][] = [
-  ['type check', ['npx', 'tsc', '--noEmit', '-p', '.', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/test-fast/tsc.tsbuildinfo']],
-  ['console type check', ['npx', 'tsc', '--noEmit', '-p', 'console', '--incremental', '--tsBuildInfoFile', 'node_modules/.cache/test-fast/tsc-console.tsbuildinfo']],
-  ['lint', ['npx', 'eslint', '.', '--cache', '--cache-location', 'node_modules/.cache/test-fast/eslint']],
+  ['type check and lint', ['npx', 'tsx', 'test/checks.ts', 'types', 'console', 'lint']],
+  ['knip', ['npx', 'knip', '--no-progress']],
+];
+const FAST_CHECKS: [string, string[]][] = [
+  ['type check and lint', ['npx', 'tsx', 'test/checks.ts', 'types', 'lint']],
   ['knip', ['npx', 'knip', '--no-progress']],
 ];
 
