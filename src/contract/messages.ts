@@ -39,6 +39,14 @@ export interface ControlRequest {
   reason?: string;
   /** Set by the REST API: the request it authenticated, so the audit row names the caller it knows. */
   requestId?: string;
+  /** A campaign's resume to its sends: how many times the campaign has been resumed, this one included. */
+  resumes?: number;
+  /**
+   * A send's pause (`by: 'smtp'`): how many of its campaign's resumes the send had heard of when the
+   * attempt that found the account refusing began. Fewer than the campaign has had: a person resumed
+   * it (releasing the hold) while that answer was on its way, and the pause is stale.
+   */
+  resumesSeen?: number;
 }
 
 /** What a Signal did, as written to the audit log by the activity that records it. */

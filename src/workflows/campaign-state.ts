@@ -28,6 +28,8 @@ export interface ContinuedState {
   finished: number;
   recipients: { total: number; sendable: number; blocked: number };
   pilot?: PilotState;
+  /** How many times the campaign has been resumed (absent: never). */
+  resumes?: number;
 }
 
 /**
@@ -37,6 +39,11 @@ export interface ContinuedState {
 export class CampaignState {
   phase: Phase = 'building';
   paused = false;
+  /**
+   * How many times it has been resumed: its sends start knowing this count and hear of each new
+   * resume, and a send's pause from an attempt that began before the latest resume is stale.
+   */
+  resumes = 0;
   cancelRequested = false;
   /**
    * A cancel recorded under patched('honest-cancel'): the campaign reads `cancelling` until its
@@ -85,6 +92,7 @@ export class CampaignState {
       this.finished = continued.finished;
       this.recipients = continued.recipients;
       this.pilot = continued.pilot;
+      this.resumes = continued.resumes ?? 0;
       this.decisionRecorded = true;
     }
   }
@@ -192,6 +200,7 @@ export class CampaignState {
       finished: this.finished,
       recipients: this.recipients,
       ...(this.pilot ? { pilot: this.pilot } : {}),
+      ...(this.resumes ? { resumes: this.resumes } : {}),
     };
   }
 

@@ -350,10 +350,10 @@ function registerHandlers(c: CampaignState): void {
  * one that is not allowed now is logged and ignored.
  */
 const viaSignal =
-  <A>(name: string, check: () => void, run: (a: A) => Promise<unknown>) =>
+  <A>(name: string, check: (a: A) => void, run: (a: A) => Promise<unknown>) =>
   async (a: A) => {
     try {
-      check();
+      check(a);
     } catch (err) {
       log.warn(`ignored ${name} signal: ${(err as Error).message}`);
       return;
@@ -493,9 +493,32 @@ function registerControlHandlers(c: CampaignState): void {
   setHandler(pauseUpdate, (r) => pause(c, r), { validator: (_r) => c.assertCanPause() });
   setHandler(resumeUpdate, (r) => resume(c, r), { validator: (_r) => c.assertCanResume() });
   setHandler(cancelUpdate, (r) => cancel(c, r), { validator: (_r) => c.assertCanCancel() });
-  setHandler(pauseSignal, viaSignal('pause', () => c.assertCanPause(), (r: ControlRequest) => pause(c, r, { signal: true })));
+  setHandler(
+    pauseSignal,
+    viaSignal(
+      'pause',
+      (r: ControlRequest) => {
+        c.assertCanPause();
+        assertPauseCurrent(c, r);
+      },
+      (r: ControlRequest) => pause(c, r, { signal: true }),
+    ),
+  );
   setHandler(resumeSignal, viaSignal('resume', () => c.assertCanResume(), (r: ControlRequest) => resume(c, r, { signal: true })));
   setHandler(cancelSignal, viaSignal('cancel', () => c.assertCanCancel(), (r: ControlRequest) => cancel(c, r, { signal: true })));
+}
+
+/**
+ * A send's pause from an attempt that began before the campaign's latest resume: the refusal (or
+ * the hold) it found is older than the person's resume, which released the hold. Its delivery was
+ * in flight at that resume, so the resume Signal reaches it and it tries again; if the account still
+ * refuses, that newer attempt pauses the campaign. (Histories before: such a pause was applied.)
+ */
+function assertPauseCurrent(c: CampaignState, r: ControlRequest | undefined): void {
+  const seen = r?.resumesSeen;
+  if (typeof seen === 'number' && seen < c.resumes && patched('stale-account-pause')) {
+    throw new Error(`stale: the attempt that found the account refusing began before resume ${c.resumes} of the campaign; the send is tried again`);
+  }
 }
 
 async function pause(c: CampaignState, r: ControlRequest, v: Via = {}) {
@@ -509,6 +532,7 @@ async function pause(c: CampaignState, r: ControlRequest, v: Via = {}) {
 
 async function resume(c: CampaignState, r: ControlRequest, v: Via = {}) {
   c.paused = false;
+  c.resumes++;
   c.reason = describe('resumed', r);
   // The answer is the status this resume wrote: the main path may run on (and even finish) while
   // the record is written and the sends in flight are told.
@@ -568,7 +592,7 @@ async function startDelivery(c: CampaignState, r: { id: number; masked: string }
   try {
     await startChild(deliveryWorkflow, {
       workflowId: deliveryWorkflowId(c.id, r.id),
-      args: [{ campaignId: c.id, recipientId: r.id, masked: r.masked }],
+      args: [{ campaignId: c.id, recipientId: r.id, masked: r.masked, ...(c.resumes ? { resumes: c.resumes } : {}) }],
       // Children outlive a continue-as-new of their campaign; they report back by Signal.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Send to ${r.masked} (recipient #${r.id})`,
@@ -596,7 +620,7 @@ async function tellChildren(c: CampaignState, what: 'resume' | 'cancel'): Promis
   await Promise.all(
     [...c.inFlight].map((id) =>
       getExternalWorkflowHandle(deliveryWorkflowId(c.id, id))
-        .signal(what === 'resume' ? resumeSignal : cancelSignal, { by: 'campaign' })
+        .signal(what === 'resume' ? resumeSignal : cancelSignal, { by: 'campaign', ...(what === 'resume' ? { resumes: c.resumes } : {}) })
         .catch((err) => log.warn(`could not tell recipient ${id} to ${what}: ${String(err)}`)),
     ),
   );

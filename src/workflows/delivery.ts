@@ -17,6 +17,8 @@ export interface DeliveryInput {
   recipientId: number;
   /** The address with most of its local part hidden, for summaries in the Temporal UI. */
   masked?: string;
+  /** How many times the campaign had been resumed when it started this delivery (absent: none). */
+  resumes?: number;
 }
 
 export interface DeliveryResult {
@@ -56,14 +58,20 @@ interface Delivery {
   who: string;
   campaign: ReturnType<typeof getExternalWorkflowHandle>;
   report(r: Omit<DeliveryReport, 'recipientId'>): Promise<void>;
-  /** Resume and cancel Signals count here; cancel also sets `cancelled`. */
-  controls: { wakeups: number; cancelled: boolean };
+  /**
+   * Resume and cancel Signals count in `wakeups`; cancel also sets `cancelled`. `resumes`: the
+   * campaign's resumes this delivery has heard of (at its start, then from its campaign's resume Signals).
+   */
+  controls: { wakeups: number; cancelled: boolean; resumes: number };
 }
 
 function startDelivery(input: DeliveryInput): Delivery {
   const campaign = getExternalWorkflowHandle(campaignWorkflowId(input.campaignId));
-  const controls = { wakeups: 0, cancelled: false };
-  setHandler(resumeSignal, () => void controls.wakeups++);
+  const controls = { wakeups: 0, cancelled: false, resumes: input.resumes ?? 0 };
+  setHandler(resumeSignal, (r) => {
+    controls.wakeups++;
+    if (typeof r?.resumes === 'number') controls.resumes = Math.max(controls.resumes, r.resumes);
+  });
   setHandler(cancelSignal, () => {
     controls.cancelled = true;
     controls.wakeups++;
@@ -96,6 +104,7 @@ async function sendUntilSettled(d: Delivery): Promise<{ sent?: SendResult } | { 
   let sent: SendResult | undefined;
   for (;;) {
     const seen = d.controls.wakeups;
+    const resumesSeen = d.controls.resumes;
     if (d.controls.cancelled) return { sent };
     try {
       sent = await send.sendMessage.executeWithOptions({ summary: `send to ${d.who}` }, [d.input]);
@@ -110,9 +119,11 @@ async function sendUntilSettled(d: Delivery): Promise<{ sent?: SendResult } | { 
       // The account refused to go on (quota, authentication): pause the whole campaign. Unless a
       // person resumed it while this attempt was out: their resume released the hold the attempt
       // found, so it is tried again at once instead of pausing the campaign they just resumed (if
-      // the account still refuses, that attempt pauses it).
+      // the account still refuses, that attempt pauses it). A resume this delivery has not heard of
+      // yet is the campaign's to judge: the pause says which resumes the attempt began after, and
+      // the campaign ignores it if it has been resumed since (its resume Signal then wakes this wait).
       const resumedMeanwhile = d.controls.wakeups !== seen && patched('resume-outlives-stale-hold');
-      if (sent.accountProblem && !resumedMeanwhile) await d.campaign.signal(pauseSignal, { by: 'smtp', reason: sent.accountProblem }).catch(() => {});
+      if (sent.accountProblem && !resumedMeanwhile) await d.campaign.signal(pauseSignal, { by: 'smtp', reason: sent.accountProblem, resumesSeen }).catch(() => {});
       await condition(() => d.controls.wakeups !== seen, '1 day', { summary: 'paused: wait for resume' });
     } else {
       return { sent };

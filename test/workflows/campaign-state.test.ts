@@ -91,6 +91,9 @@ describe('CampaignState', () => {
     assert.deepEqual([...next.inFlight], [1230, 1234]);
     assert.equal(next.cursor, 1234);
     assert.equal(next.decisionRecorded, true, 'a continued run never waits for review again');
+    assert.equal(next.resumes, 0);
+    c.resumes = 2;
+    assert.equal(new CampaignState('c1', true, structuredClone(c.carryOver())).resumes, 2, 'a send\'s stale pause is still known for stale after continue-as-new');
   });
 
   test('details: the status, the reason, the counts and a progress bar', () => {

@@ -99,6 +99,18 @@ async function refused(update: Promise<unknown>, status: string): Promise<void> 
 
 const by = (who: string, reason?: string) => ({ args: [{ by: who, reason }] as [{ by: string; reason?: string }] });
 
+/** Waits until the campaign's history holds `count` Signals named `name` and a workflow task completed after the last. */
+async function untilHandled(handle: Awaited<ReturnType<typeof startCampaign>>, name: string, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const signals = events.flatMap((e, i) => (e.workflowExecutionSignaledEventAttributes?.signalName === name ? [i] : []));
+    if (signals.length >= count && events.slice(signals.at(-1)! + 1).some((e) => e.workflowTaskCompletedEventAttributes)) return;
+    if (Date.now() > deadline) throw new Error(`${count} ${name} Signal(s) handled: not within ${timeoutMs} ms (${signals.length} so far)`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('building', () => {
   test('cancel while the list is built: answered cancelling, cancelled once the build returns; pause is refused', async () => {
     const build = gate();
@@ -220,6 +232,62 @@ describe('sending', () => {
     assert.deepEqual(w.written, ['sending', 'paused', 'sending', 'completed']);
     assert.equal(w.stubs.inputs('sendMessage').length, 2, 'tried once while paused, once after resume');
     assert.deepEqual(w.sent, [1], 'sent once');
+  });
+
+  test('a quota refusal found before a resume and reported after it: the resumed campaign is not paused again', async () => {
+    // Two sends meet the account's quota. The first pauses the campaign. The second found the hold
+    // before the person's resume released it, but its answer comes back, and its pause reaches the
+    // campaign, while the resume is being written (before the campaign tells its sends to go on).
+    const late = gate();
+    const resumeWrite = gate();
+    const written: string[] = [];
+    const sent: number[] = [];
+    const attempts = new Map<number, number>();
+    const stubs = stubActivities({
+      buildRecipients: () => ({ total: 2, sendable: 2, blocked: 0, review: { required: false, expiresAfter: '7 days' } }),
+      setCampaignStatus: async ({ status }) => {
+        written.push(status);
+        if (status === 'sending' && written.includes('paused')) await resumeWrite.pass();
+      },
+      completeCampaign: () => {
+        written.push('completed');
+        return { total: 2, sent: sent.length } as never;
+      },
+      nextRecipients: ({ afterId, limit }) =>
+        [1, 2].filter((id) => id > afterId).slice(0, limit).map((id) => ({ id, masked: `r***${id}@example.com` })),
+      sendMessage: async ({ recipientId }): Promise<SendResult> => {
+        const n = (attempts.get(recipientId) ?? 0) + 1;
+        attempts.set(recipientId, n);
+        if (n === 1 && recipientId === 1) return { outcome: 'paused', accountProblem: 'sending limit of the account: 550 5.4.5 quota' };
+        if (n === 1 && recipientId === 2) {
+          await late.pass();
+          return { outcome: 'paused', accountProblem: 'account default is on hold since then: sending limit of the account: 550 5.4.5 quota' };
+        }
+        if (written.at(-1) === 'paused') return { outcome: 'paused' };
+        sent.push(recipientId);
+        return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+      },
+    });
+    try {
+      await tier.run(stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await until(() => late.waiting === 1 && written.at(-1) === 'paused', 'the first send paused the campaign, the second is out');
+        const resumed = handle.executeUpdate(resumeUpdate, by('ann'));
+        await until(() => resumeWrite.waiting === 1, 'the resume is being written');
+        late.open();
+        // The second send's pause has reached the campaign, which has handled it.
+        await untilHandled(handle, 'pause', 2);
+        resumeWrite.open();
+        assert.deepEqual(await resumed, { status: 'sending' });
+        await until(() => sent.length === 2, 'both messages to go out after the resume');
+        assert.deepEqual(await handle.result(), { status: 'completed' });
+      });
+    } finally {
+      late.open();
+      resumeWrite.open();
+    }
+    assert.deepEqual(written, ['sending', 'paused', 'sending', 'completed'], 'paused once, by the first refusal');
+    assert.deepEqual(sent.sort(), [1, 2], 'each sent once');
   });
 
   test('cancel with a send in flight that stops within 10 s: cancelling in the record first, answered cancelled', async () => {
