@@ -291,6 +291,25 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   both('  history bytes (child + parent share)', (rs) => perRecipient(rs, (c) => c.bytes).toFixed(0));
   both('worker peak RSS MB', (rs) => m(rs, (r) => r.peakRssMb).toFixed(0));
   both('parent runs (continue-as-new)', (rs) => m(rs, (r) => r.parent.workflows).toFixed(0));
+  if (process.env.BENCH_EVENTS) eventBreakdown(runs.floor[0]!, runs.product[0]!);
   say('  Actions are counted from the fetched histories (bench/histories.ts); activity heartbeats and Queries are not in');
   say('  any history and are not counted (the send activity heartbeats once as it starts).');
+}
+
+/**
+ * BENCH_EVENTS=1: where each recipient's history bytes go, by event type, in the children and in
+ * the parent's share (the first run of each; these figures do not vary between runs).
+ */
+function eventBreakdown(floor: Run, product: Run): void {
+  const col = (s: string | number, w = 9) => String(s).padStart(w);
+  for (const part of ['children', 'parent'] as const) {
+    say(`  history per recipient by event type, ${part === 'children' ? 'the delivery child' : 'the parent\'s share'}: events, bytes, of which payloads`);
+    say(`  ${''.padEnd(46)}${col('floor', 27)}${col('product', 27)}`);
+    const f = floor[part].byType;
+    const p = product[part].byType;
+    const types = [...new Set([...Object.keys(f), ...Object.keys(p)])].sort((a, b) => (p[b]?.bytes ?? 0) - (p[a]?.bytes ?? 0));
+    const cells = (t?: { events: number; bytes: number; payloadBytes: number }) =>
+      t ? `${col((t.events / N).toFixed(2))}${col((t.bytes / N).toFixed(0))}${col((t.payloadBytes / N).toFixed(0))}` : col('', 27);
+    for (const type of types) say(`    ${type.padEnd(44)}${cells(f[type])}${cells(p[type])}`);
+  }
 }

@@ -25,18 +25,42 @@ export interface HistoryCost {
   events: number;
   actions: number;
   bytes: number;
+  /** By event type: how many, their encoded bytes, and the bytes of the payloads in them (inputs, results, memo, search attributes, summaries). */
+  byType: Record<string, { events: number; bytes: number; payloadBytes: number }>;
 }
 
-const zero = (): HistoryCost => ({ workflows: 0, events: 0, actions: 0, bytes: 0 });
+const zero = (): HistoryCost => ({ workflows: 0, events: 0, actions: 0, bytes: 0, byType: {} });
 
 export function add(a: HistoryCost, b: HistoryCost): HistoryCost {
-  return { workflows: a.workflows + b.workflows, events: a.events + b.events, actions: a.actions + b.actions, bytes: a.bytes + b.bytes };
+  const byType = { ...a.byType };
+  for (const [type, t] of Object.entries(b.byType)) {
+    const sum = byType[type] ?? { events: 0, bytes: 0, payloadBytes: 0 };
+    byType[type] = { events: sum.events + t.events, bytes: sum.bytes + t.bytes, payloadBytes: sum.payloadBytes + t.payloadBytes };
+  }
+  return { workflows: a.workflows + b.workflows, events: a.events + b.events, actions: a.actions + b.actions, bytes: a.bytes + b.bytes, byType };
+}
+
+/** The encoded size of every payload (metadata and data) anywhere in an event. */
+function payloadBytes(value: unknown): number {
+  if (!value || typeof value !== 'object' || value instanceof Uint8Array) return 0;
+  if ('data' in value && 'metadata' in value && (value as { data: unknown }).data instanceof Uint8Array) {
+    return temporal.api.common.v1.Payload.encode(value as proto.temporal.api.common.v1.IPayload).finish().byteLength;
+  }
+  let n = 0;
+  for (const v of Object.values(value)) n += payloadBytes(v);
+  return n;
 }
 
 function costOf(history: History): HistoryCost {
   let actions = 0;
   let markersThisTask = false;
+  const byType: HistoryCost['byType'] = {};
   for (const e of history.events ?? []) {
+    const type = (E[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '');
+    const t = (byType[type] ??= { events: 0, bytes: 0, payloadBytes: 0 });
+    t.events++;
+    t.bytes += temporal.api.history.v1.HistoryEvent.encode(e).finish().byteLength;
+    t.payloadBytes += payloadBytes(e);
     switch (e.eventType) {
       case E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
       case E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
@@ -68,7 +92,7 @@ function costOf(history: History): HistoryCost {
     }
   }
   const bytes = temporal.api.history.v1.History.encode(history).finish().byteLength;
-  return { workflows: 1, events: history.events?.length ?? 0, actions, bytes };
+  return { workflows: 1, events: history.events?.length ?? 0, actions, bytes, byType };
 }
 
 /** Every run of a workflow that continued as new, walked back from the latest. */

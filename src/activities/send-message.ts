@@ -19,10 +19,16 @@ import { waitUntil } from './heartbeat.js';
 import { passAccountGate, rateLimits, startWhenMinuteAllows } from './account-gate.js';
 import { accountOf, existingCampaign, messageFromRecords, type RecipientMessage } from './records.js';
 
+// A result is written into the delivery's history as it is, once per recipient: it carries only
+// what the workflow acts on. The Message-ID and the SMTP reply are in the ledger (and, when the
+// database was away, in `unrecorded`); results of earlier releases also carried `messageId`.
 export type SendResult =
-  /** `unrecorded`: the outcome could not be written (the database was away); the workflow records it. */
-  | { outcome: 'sent'; messageId: string; copyRequested: boolean; unrecorded?: SendOutcomeRecord }
-  | { outcome: 'failed'; messageId: string; unrecorded?: SendOutcomeRecord }
+  /**
+   * `copyRequested`: present (true) when a Sent copy is to be filed. `unrecorded`: the outcome
+   * could not be written (the database was away); the workflow records it.
+   */
+  | { outcome: 'sent'; copyRequested?: boolean; unrecorded?: SendOutcomeRecord }
+  | { outcome: 'failed'; unrecorded?: SendOutcomeRecord }
   /** An address of the message (To, Cc or Bcc) is on the suppression list: nothing was sent (which one: the record). */
   | { outcome: 'skipped'; reason: 'suppressed' }
   /** The campaign is paused (or the account just refused to go on: `accountProblem`). */
@@ -31,6 +37,9 @@ export type SendResult =
   /** The next slot under the rate limits is further away than an activity should wait. */
   /** `timer` names the wait in the Temporal UI (the send window's opening; a rate limit otherwise). */
   | { outcome: 'throttled'; retryAt: number; reason: string; timer?: string };
+
+/** A sent result: `copyRequested` only when a copy is to be filed (an absent field costs no history). */
+const sentResult = (copyRequested: boolean): Extract<SendResult, { outcome: 'sent' }> => (copyRequested ? { outcome: 'sent', copyRequested } : { outcome: 'sent' });
 
 /** Heartbeat details of a send attempt: the outcome of its SMTP transaction, once there is one. */
 export interface SendHeartbeat {
@@ -92,9 +101,7 @@ export async function sendMessage(deps: ActivityDeps, ref: RecipientRef, note: (
  */
 async function recordCarried(deps: ActivityDeps, carried: SendOutcomeRecord): Promise<SendResult> {
   await ledger.recordOutcome(deps.sql, carried);
-  return carried.state === 'sent'
-    ? { outcome: 'sent', messageId: carried.messageId, copyRequested: carried.copyRequested }
-    : { outcome: 'failed', messageId: carried.messageId };
+  return carried.state === 'sent' ? sentResult(carried.copyRequested) : { outcome: 'failed' };
 }
 
 async function startAttempt(deps: ActivityDeps, { campaignId, recipientId }: RecipientRef, note: Attempt['note']): Promise<Attempt | SendResult> {
@@ -125,14 +132,14 @@ async function startAttempt(deps: ActivityDeps, { campaignId, recipientId }: Rec
 
 /** The ledger says the message went out, or that its outcome is unknown and held. */
 async function alreadyDone(a: Attempt, row: ledger.LedgerRow): Promise<SendResult> {
-  if (row.state === 'unknown') return { outcome: 'failed', messageId: row.messageId };
+  if (row.state === 'unknown') return { outcome: 'failed' };
   await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, {
     sendStatus: 'sent',
     messageId: row.messageId,
     smtpResponse: row.smtpResponse,
     sentAt: row.finishedAt,
   });
-  return { outcome: 'sent', messageId: row.messageId, copyRequested: a.copyRequested };
+  return sentResult(a.copyRequested);
 }
 
 const STOPPED_STATUSES: readonly string[] = ['paused', 'cancelled', 'cancelling'];
@@ -232,7 +239,7 @@ async function renderOrFail(a: Attempt, messageDate: Date, messageId: string | u
   } catch (err) {
     const error = renderFailure(err);
     await recipients.updateSendStatus(a.deps.sql, a.campaignId, a.recipientId, { sendStatus: 'failed', error });
-    return { outcome: 'failed', messageId: '' };
+    return { outcome: 'failed' };
   }
 }
 
@@ -342,7 +349,7 @@ async function diedInSmtp(a: Attempt, msg: RecipientMessage, earlier: ledger.Led
         error: `delivery outcome unknown: ${why}; not resent (DELIVERY_UNKNOWN_POLICY=hold)`,
       });
     });
-    return { outcome: 'failed', messageId: msg.messageId };
+    return { outcome: 'failed' };
   }
   deps.logger.warn({ campaignId, recipientId }, `${why}; sending again (DELIVERY_UNKNOWN_POLICY=resend)`);
   return undefined;
@@ -366,7 +373,7 @@ async function smtpTransaction(a: Attempt, msg: RecipientMessage): Promise<SendR
   deps.metrics.smtpTransactions.inc({ ...accountLabel, outcome: 'sent' });
   const record: SendOutcomeRecord = { campaignId, recipientId, messageId: msg.messageId, state: 'sent', smtpResponse: response, copyRequested: a.copyRequested, at: new Date().toISOString() };
   a.note({ smtpOutcome: forHistory(record) });
-  return { outcome: 'sent', messageId: msg.messageId, copyRequested: a.copyRequested, unrecorded: await recordOrHandOn(deps, record) };
+  return { ...sentResult(a.copyRequested), unrecorded: await recordOrHandOn(deps, record) };
 }
 
 /**
@@ -380,7 +387,7 @@ async function smtpRefusal(a: Attempt, msg: RecipientMessage, err: unknown): Pro
   if (outcome.kind === 'recipient') {
     const record: SendOutcomeRecord = { campaignId, recipientId, messageId: msg.messageId, state: 'failed', smtpResponse: outcome.reason, copyRequested: a.copyRequested, at: new Date().toISOString() };
     a.note({ smtpOutcome: forHistory(record) });
-    return { outcome: 'failed', messageId: msg.messageId, unrecorded: await recordOrHandOn(deps, record) };
+    return { outcome: 'failed', unrecorded: await recordOrHandOn(deps, record) };
   }
   // Nothing was taken: the ledger says so, and the retry sends without consulting the policy.
   await bestEffort(deps, 'record a transient SMTP failure', () =>

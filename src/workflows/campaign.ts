@@ -592,7 +592,9 @@ async function startDelivery(c: CampaignState, r: { id: number; masked: string }
   try {
     await startChild(deliveryWorkflow, {
       workflowId: deliveryWorkflowId(c.id, r.id),
-      args: [{ campaignId: c.id, recipientId: r.id, masked: r.masked, ...(c.resumes ? { resumes: c.resumes } : {}) }],
+      // `v: 2`: the child skips its send-task-queue patch check (a marker and a search attribute
+      // upsert in every child's history) and keeps its activities' inputs and its reports short.
+      args: [{ campaignId: c.id, recipientId: r.id, masked: r.masked, ...(c.resumes ? { resumes: c.resumes } : {}), ...(patched('lean-delivery') ? { v: 2 as const } : {}) }],
       // Children outlive a continue-as-new of their campaign; they report back by Signal.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Send to ${r.masked} (recipient #${r.id})`,

@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities/index.js';
+import type { RecipientRef } from '../activities/deps.js';
 import { campaignWorkflowId, sendTaskQueue } from '../contract/workflow-ids.js';
 import { cancelSignal, deliveryReportSignal, pauseSignal, resumeSignal, type DeliveryReport } from '../contract/messages.js';
 
@@ -19,6 +20,12 @@ export interface DeliveryInput {
   masked?: string;
   /** How many times the campaign had been resumed when it started this delivery (absent: none). */
   resumes?: number;
+  /**
+   * 2: started by a campaign that knows sends have their own task queue (no patch marker to
+   * check), hands its activities only the recipient's reference and reports without the fields
+   * left at their defaults. Every history before has no `v` and replays the earlier way.
+   */
+  v?: 2;
 }
 
 export interface DeliveryResult {
@@ -54,6 +61,8 @@ const bookkeeping = proxyActivities<Activities>({
 /** What one delivery works with: its input, how it reports to its campaign, and the campaign's controls. */
 interface Delivery {
   input: DeliveryInput;
+  /** What the activities get: the recipient's reference (earlier shapes: the whole input). */
+  ref: RecipientRef | DeliveryInput;
   /** The recipient as the Temporal UI names it. */
   who: string;
   campaign: ReturnType<typeof getExternalWorkflowHandle>;
@@ -78,6 +87,7 @@ function startDelivery(input: DeliveryInput): Delivery {
   });
   return {
     input,
+    ref: input.v === 2 ? { campaignId: input.campaignId, recipientId: input.recipientId } : input,
     who: input.masked ?? `recipient #${input.recipientId}`,
     campaign,
     controls,
@@ -98,7 +108,7 @@ function startDelivery(input: DeliveryInput): Delivery {
 async function sendUntilSettled(d: Delivery): Promise<{ sent?: SendResult } | { ended: DeliveryResult }> {
   // Sends go to a task queue of their own, which workers poll with only as many slots as their
   // SMTP connections can serve: a send never waits inside a worker behind fifty others.
-  const send = patched('send-task-queue')
+  const send = d.input.v === 2 || patched('send-task-queue')
     ? proxyActivities<Activities>({ ...sendOptions, taskQueue: sendTaskQueue(workflowInfo().taskQueue) })
     : sendOnMainQueue;
   let sent: SendResult | undefined;
@@ -107,7 +117,7 @@ async function sendUntilSettled(d: Delivery): Promise<{ sent?: SendResult } | { 
     const resumesSeen = d.controls.resumes;
     if (d.controls.cancelled) return { sent };
     try {
-      sent = await send.sendMessage.executeWithOptions({ summary: `send to ${d.who}` }, [d.input]);
+      sent = await send.sendMessage.executeWithOptions({ summary: `send to ${d.who}` }, [d.ref]);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       return { ended: await gaveUpSending(d, err) };
@@ -134,7 +144,7 @@ async function sendUntilSettled(d: Delivery): Promise<{ sent?: SendResult } | { 
 async function gaveUpSending(d: Delivery, err: ActivityFailure): Promise<DeliveryResult> {
   const reason = `gave up sending: ${err.cause?.message ?? err.message}`;
   log.warn(reason);
-  await bookkeeping.markSendFailed({ ...d.input, reason });
+  await bookkeeping.markSendFailed({ ...d.ref, reason });
   await d.report({ stage: 'send', outcome: 'failed' });
   return { send: 'failed', copy: 'not_requested' };
 }
@@ -154,7 +164,7 @@ async function settleSend(d: Delivery, sent: SendResult | undefined): Promise<De
     return { send: 'skipped', copy: 'not_requested' };
   }
   if (!sent || (d.controls.cancelled && sent.outcome !== 'sent' && sent.outcome !== 'failed')) {
-    await bookkeeping.markCancelled(d.input);
+    await bookkeeping.markCancelled(d.ref);
     await d.report({ stage: 'send', outcome: 'cancelled' });
     return { send: 'cancelled', copy: 'not_requested' };
   }
@@ -162,8 +172,8 @@ async function settleSend(d: Delivery, sent: SendResult | undefined): Promise<De
     await d.report({ stage: 'send', outcome: 'cancelled' });
     return { send: 'cancelled', copy: 'not_requested' };
   }
-  const copyPending = sent.outcome === 'sent' && sent.copyRequested;
-  await d.report({ stage: 'send', outcome: sent.outcome, copyPending });
+  const copyPending = sent.outcome === 'sent' && sent.copyRequested === true;
+  await d.report({ stage: 'send', outcome: sent.outcome, ...(copyPending || d.input.v !== 2 ? { copyPending } : {}) });
   if (sent.outcome !== 'sent') return { send: 'failed', copy: 'not_requested' };
   return copyPending ? 'copy' : { send: 'sent', copy: 'not_requested' };
 }
@@ -171,14 +181,14 @@ async function settleSend(d: Delivery, sent: SendResult | undefined): Promise<De
 /** Files the Sent copy, with retries of its own: a copy that cannot be filed never unsends the message. */
 async function fileSentCopy(d: Delivery): Promise<DeliveryResult> {
   try {
-    await copy.appendToSent.executeWithOptions({ summary: `file the Sent copy for ${d.who}` }, [d.input]);
+    await copy.appendToSent.executeWithOptions({ summary: `file the Sent copy for ${d.who}` }, [d.ref]);
     await d.report({ stage: 'copy', outcome: 'appended' });
     return { send: 'sent', copy: 'appended' };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const reason = `gave up filing the Sent copy: ${err.cause?.message ?? err.message}`;
     log.warn(reason);
-    await bookkeeping.markCopyFailed({ ...d.input, reason });
+    await bookkeeping.markCopyFailed({ ...d.ref, reason });
     await d.report({ stage: 'copy', outcome: 'failed' });
     return { send: 'sent', copy: 'failed' };
   }

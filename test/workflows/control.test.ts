@@ -79,7 +79,7 @@ function world(o: WorldOptions = {}) {
       if (status === 'cancelling' || status === 'cancelled') return { outcome: 'cancelled' };
       await o.smtp?.pass();
       sent.push(recipientId);
-      return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+      return { outcome: 'sent' };
     },
   });
   return { stubs, written, sent };
@@ -265,7 +265,7 @@ describe('sending', () => {
         }
         if (written.at(-1) === 'paused') return { outcome: 'paused' };
         sent.push(recipientId);
-        return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+        return { outcome: 'sent', };
       },
     });
     try {

@@ -32,13 +32,13 @@ before(async () => {
 });
 after(async () => tier?.close());
 
-const sent = (copyRequested = true): SendResult => ({ outcome: 'sent', messageId: '<m1@example.com>', copyRequested });
+const sent = (copyRequested = true): SendResult => (copyRequested ? { outcome: 'sent', copyRequested } : { outcome: 'sent' });
 
 /**
  * Runs one delivery of recipient 1 beside a campaign that receives its reports; its result, and
  * the reports in the order the campaign received them.
  */
-async function deliver(overrides: Partial<ActivityStubs>) {
+async function deliver(overrides: Partial<ActivityStubs>, input: { v?: 2 } = {}) {
   const stubs = stubActivities({
     // No review settings and no deadline: the campaign waits, with no timer, for ever.
     buildRecipients: () => ({ total: 1, sendable: 1, blocked: 0 }),
@@ -51,7 +51,7 @@ async function deliver(overrides: Partial<ActivityStubs>) {
     const result = await env.client.workflow.execute<typeof deliveryWorkflow>('deliveryWorkflow', {
       workflowId: deliveryWorkflowId(campaignId, 1),
       taskQueue,
-      args: [{ campaignId: campaignId, recipientId: 1, masked: 'a***@example.com' }],
+      args: [{ campaignId: campaignId, recipientId: 1, masked: 'a***@example.com', ...input }],
     });
     const { events } = await campaign.fetchHistory();
     const reports = (events ?? [])
@@ -63,8 +63,9 @@ async function deliver(overrides: Partial<ActivityStubs>) {
     const timers = (delivery.events ?? [])
       .filter((e) => e.timerStartedEventAttributes)
       .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined));
+    const markers = (delivery.events ?? []).filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes!.markerName);
     // The campaign is left waiting (it holds no timer), never terminated: see LEFT_WAITING.
-    return { result, reports, stubs, timers };
+    return { result, reports, stubs, timers, markers };
   });
 }
 
@@ -84,6 +85,22 @@ describe('delivery', () => {
     assert.deepEqual(result, { send: 'sent', copy: 'not_requested' });
     assert.deepEqual(reports, [{ recipientId: 1, stage: 'send', outcome: 'sent', copyPending: false }]);
     assert.deepEqual(stubs.order('appendToSent'), []);
+  });
+
+  test('a delivery started as campaigns now start them (v 2): no patch marker, the activities get the reference, the reports only what is set', async () => {
+    const plain = await deliver({ sendMessage: () => sent(false) }, { v: 2 });
+    assert.deepEqual(plain.result, { send: 'sent', copy: 'not_requested' });
+    assert.deepEqual(plain.reports, [{ recipientId: 1, stage: 'send', outcome: 'sent' }]);
+    assert.deepEqual(plain.markers, [], 'no send-task-queue patch marker');
+    assert.deepEqual(Object.keys(plain.stubs.inputs('sendMessage')[0]!).sort(), ['campaignId', 'recipientId']);
+
+    const copied = await deliver({ sendMessage: () => sent() }, { v: 2 });
+    assert.deepEqual(copied.result, { send: 'sent', copy: 'appended' });
+    assert.deepEqual(copied.reports, [
+      { recipientId: 1, stage: 'send', outcome: 'sent', copyPending: true },
+      { recipientId: 1, stage: 'copy', outcome: 'appended' },
+    ]);
+    assert.deepEqual(Object.keys(copied.stubs.inputs('appendToSent')[0]!).sort(), ['campaignId', 'recipientId']);
   });
 
   test('a Sent copy that cannot be filed never undoes the send: copy failed, recorded and reported', async () => {

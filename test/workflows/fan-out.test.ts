@@ -94,7 +94,7 @@ async function fanOut(count: number) {
         sending--;
       }
       settled.add(recipientId);
-      return { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+      return { outcome: 'sent' };
     },
     // What the campaign asks the record when no report has come for a while.
     deliveryProgress: ({ ids }) => ({ settled: ids.filter((id) => settled.has(id)), copiesPending: 0 }),

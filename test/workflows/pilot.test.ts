@@ -61,8 +61,8 @@ function world(o: WorldOptions) {
     sendMessage: ({ recipientId }): SendResult => {
       sends.push(recipientId);
       return failed.has(recipientId)
-        ? { outcome: 'failed', messageId: `<${recipientId}@example.com>` }
-        : { outcome: 'sent', messageId: `<${recipientId}@example.com>`, copyRequested: false };
+        ? { outcome: 'failed' }
+        : { outcome: 'sent' };
     },
     pilotOutcome: () => {
       const bad = [...pilot].filter((id) => failed.has(id)).length;
