@@ -265,7 +265,7 @@ describe('sending', () => {
         }
         if (written.at(-1) === 'paused') return { outcome: 'paused' };
         sent.push(recipientId);
-        return { outcome: 'sent', };
+        return { outcome: 'sent' };
       },
     });
     try {
