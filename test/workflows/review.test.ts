@@ -38,8 +38,12 @@ describe('review', () => {
     assert.deepEqual(result, { status: 'expired' });
     assert.deepEqual(stubs.inputs('expireCampaign').map((i) => i.after), ['3 days']);
     assert.deepEqual(stubs.order('sendMessage', 'nextRecipients'), []);
-    assert.ok((await env.currentTimeMs()) - virtualStart >= 3 * 24 * 3600_000, 'three days passed on the server');
-    assert.ok(Date.now() - wallStart < 20_000, 'and not on the wall clock');
+    const virtualElapsed = (await env.currentTimeMs()) - virtualStart;
+    const wallElapsed = Date.now() - wallStart;
+    assert.ok(virtualElapsed >= 3 * 24 * 3600_000, 'three days passed on the server');
+    // Skipped, not waited: a thousand times faster than the wall clock (a fixed bound in seconds
+    // is what a loaded machine's worker start alone can exceed).
+    assert.ok(wallElapsed * 1000 < virtualElapsed, `and not on the wall clock (${wallElapsed} ms of wall time)`);
   });
 
   test('review not required: recorded as such and sent at once', async () => {
