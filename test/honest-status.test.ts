@@ -72,12 +72,20 @@ test('right after the cancel answer the campaign reads cancelling while sends ar
 
   const answer = await h.api('POST', `/api/v1/campaigns/${id}/cancel`, { reason: 'wrong list' });
   h.sink.faults.dataDelayMs = 0;
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
   const atAnswer = messagesFor(h, id).length;
+  if (answer.status === 202) {
+    // A busy worker: the cancel (10 s of the API's 15 s are its own wait) was accepted and is
+    // under way when the API stopped waiting, and the answer says so with the record's status.
+    assert.equal(answer.body.pending, 'cancel', JSON.stringify(answer.body));
+    assert.ok(['sending', 'cancelling'].includes(answer.body.status), JSON.stringify(answer.body));
+    await eventually(async () => (await h.api('GET', `/api/v1/campaigns/${id}`)).body.status !== 'sending', 30_000, 'the accepted cancel recorded');
+  } else {
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    // The send inside the slow transaction is still in flight when the 10 s wait ends.
+    assert.deepEqual(answer.body, { status: 'cancelling' });
+  }
   const now = await h.api('GET', `/api/v1/campaigns/${id}`);
   const unfinished = await unfinishedViaApi(id);
-  // The send inside the slow transaction is still in flight when the 10 s wait ends.
-  assert.deepEqual(answer.body, { status: 'cancelling' });
   assert.ok(['cancelling', 'cancelled'].includes(now.body.status), now.body.status);
   if (now.body.status === 'cancelled') assert.equal(unfinished, 0, 'cancelled with recipients unfinished');
   else assert.ok(unfinished > 0, 'cancelling: some recipients are still to be settled');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ActivityFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ApplicationFailure, TimeoutFailure, WorkflowNotFoundError } from '@temporalio/common';
 import {
   AccountAttr,
@@ -22,7 +22,6 @@ import {
   resumeUpdate,
   type ContinueRequest,
   type ControlRequest,
-  type DecisionAnswer,
   type ReviewDecision,
 } from '../contract/messages.js';
 import { attachmentRefusal } from '../review/preview.js';
@@ -31,7 +30,8 @@ import type { testSendWorkflow } from '../workflows/test-send.js';
 
 // The one place that starts and drives campaign workflows for the API.
 
-const UPDATE_DEADLINE_MS = 15_000;
+/** How long the API waits for a transition's Update in all: for a worker to take it, and for its result. */
+export const UPDATE_DEADLINE_MS = 15_000;
 
 const searchAttributesKnown = new WeakMap<Client, Promise<boolean>>();
 
@@ -83,7 +83,11 @@ export type DecisionOutcome =
   | { ok: false; reason: 'conflict'; message: string; status?: CampaignStatus }
   | { ok: false; reason: 'closed' }
   | { ok: false; reason: 'forbidden'; message: string; status?: CampaignStatus }
-  | { ok: false; reason: 'timeout' };
+  // The workflow accepted it (its validator passed) and is applying it: no result within the wait.
+  | { ok: false; reason: 'accepted' }
+  // No worker took it within the wait: Temporal holds it, and a worker that takes it applies it
+  // if the campaign still allows it then (the validator runs at that moment).
+  | { ok: false; reason: 'pending' };
 
 const UPDATES = {
   approve: approveUpdate,
@@ -96,20 +100,39 @@ const UPDATES = {
 export type LifecycleAction = keyof typeof UPDATES;
 
 /**
- * Asks the campaign's workflow for a transition through its Update, with a deadline: the answer
- * is the workflow's own (its validator refuses what is not allowed from where it stands).
+ * Asks the campaign's workflow for a transition through its Update, named by the API's request
+ * id (`updateId`: a second Update with the same id is the same Update, never applied twice), and
+ * waits at most `waitMs` in all. The answer is the workflow's own (its validator refuses what is
+ * not allowed from where it stands); without one in time it says how far the Update got: taken
+ * and accepted by the workflow (`accepted`), or not yet taken by any worker (`pending`). Neither
+ * is a refusal: an Update Temporal holds is applied when a worker runs it.
  */
 export async function transition(
   client: Client,
   campaignId: string,
   action: LifecycleAction,
-  arg: ReviewDecision | ControlRequest | ContinueRequest,
+  arg: (ReviewDecision | ControlRequest | ContinueRequest) & { requestId: string },
+  waitMs = UPDATE_DEADLINE_MS,
 ): Promise<DecisionOutcome> {
   const handle = client.workflow.getHandle(campaignWorkflowId(campaignId));
+  const deadline = Date.now() + waitMs;
+  let accepted = false;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const answer: DecisionAnswer = await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      handle.executeUpdate(UPDATES[action] as typeof approveUpdate, { args: [arg] }),
-    );
+    const answer = await client.connection.withDeadline(deadline, async () => {
+      const update = await handle.startUpdate(UPDATES[action] as typeof approveUpdate, {
+        args: [arg],
+        updateId: arg.requestId,
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      accepted = true;
+      // Waiting for the result is a series of long polls: a timer bounds the whole wait.
+      const late = new Promise<'late'>((ok) => {
+        timer = setTimeout(() => ok('late'), Math.max(0, deadline - Date.now()));
+      });
+      return Promise.race([update.result(), late]);
+    });
+    if (answer === 'late') return { ok: false, reason: 'accepted' };
     return { ok: true, status: answer.status };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_TRANSITION) {
@@ -121,8 +144,10 @@ export async function transition(
       return { ok: false, reason: 'forbidden', message: err.cause.message, status: details?.status };
     }
     if (err instanceof WorkflowNotFoundError) return { ok: false, reason: 'closed' };
-    if (isDeadlineExceeded(err)) return { ok: false, reason: 'timeout' };
+    if (isDeadlineExceeded(err)) return { ok: false, reason: accepted ? 'accepted' : 'pending' };
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -146,6 +146,9 @@ export function openApiDocument(routes: RegisteredRoute[], o: { basePath: string
             : { content: { [spec?.produces ?? 'application/json']: spec?.response ? { schema: jsonSchema(spec.response, 'output') } : {} } }),
           ...(r.method === 'POST' && spec?.status === 201 ? { links: linksFrom(r.path, routes, opId) } : {}),
         },
+        ...Object.fromEntries(
+          Object.entries(spec?.also ?? {}).map(([status, a]) => [status, { description: a.description, content: { 'application/json': { schema: jsonSchema(a.response, 'output') } } }]),
+        ),
         ...commonResponses(spec),
       },
     };

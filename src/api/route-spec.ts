@@ -27,6 +27,8 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
   produces?: string;
   /** Answers particular to this route besides the common ones (401, 403, 404, 409, 422), by status. */
   errors?: Record<number, string>;
+  /** Other successful answers (a 202 for work still under way), by status, each with its own schema. */
+  also?: Record<number, { description: string; response: z.ZodType }>;
 }
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -72,7 +74,7 @@ export function route<B extends z.ZodType | undefined = undefined, Q extends z.Z
     const loaded = (await spec.load?.({ caller, params })) as L;
     const query = spec.query?.parse(req.query) as Parsed<Q>;
     const body = spec.body?.parse(req.body ?? {}) as Parsed<B>;
-    if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res);
+    if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res, spec.also);
     await handler({ caller, params, query, body, loaded }, req, res);
   };
   return Object.assign(wrapped, { [ROUTE_SPEC]: spec as RouteSpec });
@@ -107,11 +109,11 @@ function parseParams(spec: ParamSpec, raw: Record<string, string>): Record<strin
 class ResponseContractError extends Error {}
 
 /** Wraps `res.json`: a 2xx answer that does not match its schema throws instead of going out. */
-function checkAnswers(schema: z.ZodType, req: Request, res: Response) {
+function checkAnswers(schema: z.ZodType, req: Request, res: Response, also: RouteSpec['also'] = {}) {
   const json = res.json.bind(res);
   res.json = (body: unknown) => {
     if (res.statusCode < 300) {
-      const problems = responseProblems(schema, body);
+      const problems = responseProblems(also[res.statusCode]?.response ?? schema, body);
       if (problems.length > 0) {
         throw new ResponseContractError(`the answer to ${req.method} ${req.baseUrl}${String(req.route?.path)} does not match its declared response schema: ${problems.join('; ')}`);
       }

@@ -21,6 +21,17 @@ export const meResponse = z.object({ tenant: z.string(), principal: z.string(), 
 
 export const transitionResponse = z.object({ status: campaignStatus });
 
+/**
+ * A transition the campaign accepted and is still applying when the API stops waiting: `status` is
+ * what the record read at the answer, `pending` the action under way, `requestId` its Update's id.
+ */
+export const transitionUnderWayResponse = z.object({
+  status: campaignStatus,
+  pending: z.enum(['approve', 'reject', 'continue', 'pause', 'resume', 'cancel']),
+  requestId: z.uuid(),
+  message: z.string(),
+});
+
 const counts = <T extends readonly string[]>(all: T) => z.object(Object.fromEntries(all.map((s) => [s, z.number().int()])) as Record<T[number], z.ZodNumber>);
 
 const scheduleResponse = z.object({

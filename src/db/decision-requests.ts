@@ -10,10 +10,12 @@ export interface DecisionRequest {
   person: string;
 }
 
+/** Stores the request; a retry of one (the same id, from its Idempotency-Key) keeps the row it finds. */
 export async function insertDecisionRequest(db: Db, r: DecisionRequest): Promise<void> {
   await db`
     INSERT INTO decision_requests (id, tenant, campaign_id, action, principal, person)
-    VALUES (${r.id}, ${r.tenant}, ${r.campaignId}, ${r.action}, ${r.principal}, ${r.person})`;
+    VALUES (${r.id}, ${r.tenant}, ${r.campaignId}, ${r.action}, ${r.principal}, ${r.person})
+    ON CONFLICT (id) DO NOTHING`;
 }
 
 /** Takes (and deletes) the request: each is honoured once, for its own campaign and action only. */
@@ -25,7 +27,7 @@ export async function takeDecisionRequest(db: Db, id: string, campaignId: string
   return row;
 }
 
-/** A request the workflow refused (409): it will never be recorded. */
+/** A request the workflow answered (refused, or applied and taken): it will never be recorded again. */
 export async function deleteDecisionRequest(db: Db, id: string): Promise<void> {
   await db`DELETE FROM decision_requests WHERE id = ${id}`;
 }

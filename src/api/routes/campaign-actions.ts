@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { z } from 'zod';
 import { approveSchema, continueSchema, controlSchema, decisionSchema } from '../../contract/campaign.js';
-import { transitionResponse } from '../../contract/responses.js';
+import { transitionResponse, transitionUnderWayResponse } from '../../contract/responses.js';
 import * as campaigns from '../../db/campaigns.js';
 import { deleteDecisionRequest, insertDecisionRequest } from '../../db/decision-requests.js';
 import { fourEyesRefusal } from '../../review/four-eyes.js';
@@ -10,8 +10,9 @@ import { pilotStopReason } from '../../contract/pilot.js';
 import { pilotOutcome } from '../../db/recipients.js';
 import { campaignLoader } from '../campaign-access.js';
 import { ApiError } from '../errors.js';
+import { idempotencyKeyOf } from '../create-campaign.js';
 import { reviewFingerprint } from '../fingerprint.js';
-import { transition, type LifecycleAction } from '../lifecycle.js';
+import { transition, UPDATE_DEADLINE_MS, type LifecycleAction } from '../lifecycle.js';
 import { campaignParam } from '../params.js';
 import { route } from '../route-spec.js';
 import type { Scope } from '../scopes.js';
@@ -27,9 +28,26 @@ const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedF
 };
 
 /**
- * POST /campaigns/:id/{approve,reject,continue,pause,resume,cancel}: each is an Update the workflow may
- * refuse, so the answer is the workflow's own: 200 { status } or 409 { error, status }.
+ * The request's id, which names its Update in Temporal: from an Idempotency-Key, the same for a
+ * retry by the same principal of the same action on the same campaign (Temporal answers the
+ * Update it already has, never applying it twice); else a new one.
  */
+function requestIdOf(key: string | undefined, o: { tenant: string; principal: string; campaignId: string; action: string }): string {
+  if (key === undefined) return randomUUID();
+  const h = createHash('sha256').update(JSON.stringify([o.tenant, o.principal, o.campaignId, o.action, key])).digest('hex');
+  // A UUID (version 8, RFC 9562: custom) from the hash: decision_requests ids are UUIDs.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * POST /campaigns/:id/{approve,reject,continue,pause,resume,cancel}: each is an Update the workflow may
+ * refuse, so the answer is the workflow's own: 200 { status } or 409 { error, status }. Without its
+ * answer in time the API says how far the Update got, never that it was not recorded: 202 when the
+ * workflow accepted it and is applying it, 503 when no worker has taken it yet (Temporal holds it).
+ */
+const ACCEPTED_TEXT = 'The campaign accepted the action and is applying it, without its result in time: `status` is what the record read then, `pending` the action under way';
+const PENDING_TEXT = 'No worker took the action in time (`pending` names it; not applied yet, nor refused: Temporal keeps it for the next worker, which applies it if the campaign still allows it), or PostgreSQL or Temporal is unreachable. Read the campaign before asking again, after the time in Retry-After; the same Idempotency-Key is the same action, never applied twice';
+
 export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps, 'sql' | 'client' | 'logger'>): Router {
   const router = Router();
   const load = campaignLoader(sql);
@@ -38,7 +56,8 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
     const review = action === 'approve' || action === 'reject' || action === 'continue';
     const schema: z.ZodType<{ note?: string; reason?: string; fingerprint?: string; force?: boolean }> =
       action === 'approve' ? approveSchema : action === 'continue' ? continueSchema : review ? decisionSchema : controlSchema;
-    router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, params: { id: campaignParam }, load, body: schema, response: transitionResponse }, async ({ caller, loaded: c, body }, _req, res) => {
+    router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, params: { id: campaignParam }, load, body: schema, response: transitionResponse, also: { 202: { description: ACCEPTED_TEXT, response: transitionUnderWayResponse } }, errors: { 503: PENDING_TEXT } }, async ({ caller, loaded: c, body }, req, res) => {
+      const idempotencyKey = idempotencyKeyOf(req);
       if (action === 'approve' || action === 'continue') {
         // Four eyes compares people: a second key its creator made acts for the same person.
         const refused = await fourEyesRefusal(sql, c, action, caller);
@@ -63,10 +82,35 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
       }
       // The workflow's activity writes the audit row in the transaction of the change, under the
       // caller recorded here: one row per decision, whichever path a decision comes by.
-      const requestId = randomUUID();
+      const requestId = requestIdOf(idempotencyKey, { tenant: caller.tenant, principal: caller.principal, campaignId: c.id, action });
       await insertDecisionRequest(sql, { id: requestId, tenant: caller.tenant, campaignId: c.id, action, principal: caller.principal, person: caller.person });
       const arg = review ? { by: caller.principal, note: body.note, requestId, ...(body.force ? { force: true } : {}) } : { by: caller.principal, reason: body.reason, requestId };
       const outcome = await transition(client, c.id, action, arg);
+      // An Update the workflow accepted, or one still waiting for a worker, may yet be recorded,
+      // under this caller: its request stays for the activity that records it.
+      if (outcome.ok === false && outcome.reason === 'accepted') {
+        const current = (await campaigns.getCampaign(sql, c.id))?.status ?? c.status;
+        logger.warn({ campaignId: c.id, action, by: caller.principal, requestId }, 'campaign transition accepted, not finished in time');
+        res.status(202).json({
+          status: current,
+          pending: action,
+          requestId,
+          message: `the campaign accepted the ${action} and is applying it; it had not finished within ${UPDATE_DEADLINE_MS / 1000} s, and the campaign read ${current} when this was answered`,
+        });
+        return;
+      }
+      if (outcome.ok === false && outcome.reason === 'pending') {
+        logger.warn({ campaignId: c.id, action, by: caller.principal, requestId }, 'campaign transition not taken by a worker in time');
+        res.set('Retry-After', '15');
+        throw new ApiError(
+          503,
+          `no worker has taken the ${action} within ${UPDATE_DEADLINE_MS / 1000} s, so it is not applied yet, nor refused: Temporal keeps it for the next worker, which applies it if the campaign still allows a ${action} then. Read the campaign's status before asking again, or repeat this request with the same Idempotency-Key (the same ${action}, never applied twice)`,
+          { status: c.status, pending: action, requestId },
+        );
+      }
+      // Answered: the activity took the request (a retry's Update was the one already applied), or
+      // it will never be recorded.
+      if (!outcome.ok || idempotencyKey !== undefined) await deleteDecisionRequest(sql, requestId);
       if (outcome.ok) {
         logger.info({ campaignId: c.id, action, by: caller.principal }, 'campaign transition');
         res.json({ status: outcome.status });
@@ -74,11 +118,6 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
       }
       if (outcome.reason === 'forbidden') {
         throw new ApiError(403, outcome.message, { status: outcome.status ?? c.status, createdBy: c.createdBy ?? undefined });
-      }
-      // A late Update after a timeout may still be recorded, under this caller; a refused one never is.
-      if (outcome.reason !== 'timeout') await deleteDecisionRequest(sql, requestId);
-      if (outcome.reason === 'timeout') {
-        throw new ApiError(503, `no worker answered in time; the ${action} was not recorded, try again`);
       }
       // The workflow's own answer wins; a closed workflow answers through its final record.
       const current = (await campaigns.getCampaign(sql, c.id))?.status ?? c.status;
