@@ -4,7 +4,7 @@ import type { NewRecipient, ResolvedAttachment } from '../db/recipients.js';
 import { attachmentsSizeBound, CampaignRenderer, messageSize, partsSizeBound, type RecipientFields, type RenderedParts } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
-import { AttachmentResolver } from './attachments.js';
+import { AttachmentResolver, type RenderedKey } from './attachments.js';
 import { messageParts, type MessageKit } from '../mail/recipient-message.js';
 
 /**
@@ -19,6 +19,8 @@ export interface PreparedRecipient {
   threadMessageId: string | null;
   /** Reasons found so far (a template that does not render). */
   blocked: string[];
+  /** Its attachment keys, rendered. */
+  keys: RenderedKey[];
   /** The parts and Message-ID the send will use, and their share of the size bound; absent when a template did not render. */
   sent?: { parts: RenderedParts; messageId: string; bound: number };
   /** About how many bytes of text it holds, to bound how many wait for their attachments. */
@@ -69,7 +71,7 @@ export class RecipientAssessor {
    */
   async prepare(id: number, raw: unknown, threadMessageId: string | null = null): Promise<PreparedRecipient> {
     const parsed = recipientInputSchema.safeParse(raw);
-    if (!parsed.success) return { id, done: invalidEntry(id, raw, parsed.error.issues), threadMessageId, blocked: [], textBytes: 0 };
+    if (!parsed.success) return { id, done: invalidEntry(id, raw, parsed.error.issues), threadMessageId, blocked: [], keys: [], textBytes: 0 };
     const fields: RecipientFields = {
       id,
       email: parsed.data.email,
@@ -80,10 +82,11 @@ export class RecipientAssessor {
     };
     const blocked: string[] = [];
     const rendered = await this.render(fields, blocked);
-    if (!rendered) return { id, fields, threadMessageId, blocked, textBytes: 0 };
+    const keys = this.attachments.keysFor(this.renderer.scopeFor(fields));
+    if (!rendered) return { id, fields, threadMessageId, blocked, keys, textBytes: 0 };
     const { parts, messageId } = this.asSent(id, fields.email, threadMessageId, rendered);
     const textBytes = (parts.subject?.length ?? 0) + (parts.text?.length ?? 0) + (parts.html?.length ?? 0);
-    return { id, fields, threadMessageId, blocked, sent: { parts, messageId, bound: partsSizeBound(parts, messageId) }, textBytes };
+    return { id, fields, threadMessageId, blocked, keys, sent: { parts, messageId, bound: partsSizeBound(parts, messageId) }, textBytes };
   }
 
   /** The attachments of a prepared entry looked up, its message sized: the entry as it is written. */
@@ -92,7 +95,7 @@ export class RecipientAssessor {
     const { id, threadMessageId } = p;
     const fields = p.fields!;
     const blocked = [...p.blocked];
-    const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
+    const found = await this.attachments.find(p.keys);
     blocked.push(...found.blocked);
     if (p.sent) blocked.push(...(await this.sizeProblems(p.sent, found.found)));
     const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
