@@ -82,6 +82,18 @@ export class AttachmentResolver {
    */
   expectMany(): void {
     this.many = true;
+    // Listed from now, while the entries are rendered, instead of at the first look-up. A folder
+    // the tenant may not list whole is left to its look-ups (see findIndexed).
+    for (const { spec, folder, constant } of this.specs) {
+      if (constant || !folder || this.s3.allows?.(spec.bucket, folder) === false) continue;
+      this.index(spec.bucket, folder).catch(() => undefined); // a look-up that awaits it meets the error
+    }
+  }
+
+  private index(bucket: string, folder: string): Promise<PrefixIndex | undefined> {
+    const id = `${bucket}/${folder}`;
+    if (!this.indexes.has(id)) this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.o.maxIndexKeys ?? MAX_INDEX_KEYS));
+    return this.indexes.get(id)!;
   }
 
   async resolve(scope: Record<string, unknown>): Promise<AttachmentFindings> {
@@ -162,9 +174,8 @@ export class AttachmentResolver {
       const n = (this.lookups.get(id) ?? 0) + 1;
       this.lookups.set(id, n);
       if (!this.many && n <= (this.o.indexAfter ?? INDEX_AFTER)) return this.findObjects(bucket, key, glob);
-      this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.o.maxIndexKeys ?? MAX_INDEX_KEYS));
     }
-    const index = await this.indexes.get(id)!;
+    const index = await this.index(bucket, folder);
     if (!index) return this.findObjects(bucket, key, glob);
     if (!glob) {
       const found = index.get(key);
