@@ -5,7 +5,7 @@ import * as recipients from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import { tenantPolicy } from '../db/tenants.js';
 import { effectiveReview } from '../review/policy.js';
-import { RecipientAssessor } from '../build/assess.js';
+import { RecipientAssessor, type PreparedRecipient } from '../build/assess.js';
 import { readRecipientSource, SourceError, SourceProgress, type ListEntry } from '../build/recipient-source.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { scopedStore } from '../s3/locations.js';
@@ -40,6 +40,9 @@ const LOOKUP_CONCURRENCY = 32;
  * retried while it still runs.
  */
 const HEARTBEAT_EVERY_MS = 5000;
+/** Entries read and rendered ahead of the batch being written (see BatchWriter), and their rendered text. */
+const LOOKAHEAD_ROWS = 50_000;
+const LOOKAHEAD_TEXT_BYTES = 64 * 1024 * 1024;
 
 /** A campaign ready to be built: its record, the tenant's rules as they stand now, its list. */
 interface Build {
@@ -128,6 +131,8 @@ async function writeList(deps: ActivityDeps, build: Build, writer: BatchWriter):
     await writer.flush();
     return { total };
   } catch (err) {
+    // No write of this attempt may land after this: not after the rows are removed, nor during a retry.
+    await writer.settle();
     if (!(err instanceof SourceError)) throw giveUpOnRefusals(err);
     // No half-built list: the rows written before the bad part go, the reason stays.
     await recipients.deleteRecipients(deps.sql, build.campaignId);
@@ -176,7 +181,21 @@ async function finishBuild(deps: ActivityDeps, build: Build, total: number): Pro
   };
 }
 
-/** Assesses list entries in batches and writes each batch whole, reporting how far it got. */
+/** A batch prepared (rendered) and waiting to be completed (its attachments looked up) and written. */
+interface QueuedBatch {
+  rows: PreparedRecipient[];
+  /** The list entry it ends with, and how much of the source had been read then. */
+  read: number;
+  fraction?: number;
+  textBytes: number;
+}
+
+/**
+ * Assesses list entries in batches and writes each batch whole, in list order, reporting how far it
+ * got. Reading and rendering run ahead of the writes (up to LOOKAHEAD_ROWS entries and
+ * LOOKAHEAD_TEXT_BYTES of rendered text): while an attachment folder is being listed, the entries
+ * after it are read and rendered instead of waiting, and each is written once its attachments are known.
+ */
 class BatchWriter {
   readonly progress = new SourceProgress();
   private readonly ctx = Context.current();
@@ -184,6 +203,11 @@ class BatchWriter {
   /** Entries read so far, and written so far (this attempt's and the earlier ones'). */
   private read = 0;
   private written: number;
+  /** Batches rendered and not written yet, oldest first; `writing` is the write of the oldest ones, in order. */
+  private readonly queued: QueuedBatch[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private writes: Promise<void>[] = [];
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly sql: Sql,
@@ -200,27 +224,76 @@ class BatchWriter {
 
   async add(id: number, entry: ListEntry): Promise<void> {
     // A full batch goes once the next entry is read: then it is known that more follow. (`read`
-    // is the batch's last entry while it is written: the one just read is not part of it.)
-    if (this.pending.length >= BUILD_BATCH) await this.flush({ more: true });
+    // is the batch's last entry while it is queued: the one just read is not part of it.)
+    if (this.pending.length >= BUILD_BATCH) await this.seal({ more: true });
     this.read = id;
     if (id <= this.resumeAfter) return;
     this.pending.push({ id, ...entry });
   }
 
-  /** `more`: entries follow this batch, so the list is a long one. */
-  async flush({ more = false }: { more?: boolean } = {}): Promise<void> {
-    const { assessor, campaignId } = this.build;
+  /** Writes what is left and waits for every write. */
+  async flush(): Promise<void> {
+    await this.seal();
+    await Promise.all(this.writes);
+    this.rethrow();
+  }
+
+  /** Waits until no write runs (after a failure, before the rows are removed or the attempt ends). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.writes);
+  }
+
+  /** Renders the pending batch and queues it to be written; waits while too much is queued. `more`: entries follow it, so the list is a long one. */
+  private async seal({ more = false }: { more?: boolean } = {}): Promise<void> {
+    this.rethrow();
+    const { assessor } = this.build;
     if (more) assessor.expectLongList();
+    const pending = this.pending;
+    this.pending = [];
+    const rows: PreparedRecipient[] = [];
+    for (let i = 0; i < pending.length; i += LOOKUP_CONCURRENCY) {
+      rows.push(...(await Promise.all(pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.prepare(p.id, p.raw, p.threadMessageId ?? null)))));
+    }
+    const batch: QueuedBatch = { rows, read: this.read, fraction: this.progress.fraction, textBytes: rows.reduce((n, r) => n + r.textBytes, 0) };
+    this.queued.push(batch);
+    this.writing = this.writing.then(() => this.write(batch));
+    const write = this.writing.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    this.writes.push(write);
+    // The oldest batches wait for their attachments (a folder being listed): read on, within bounds.
+    while (this.writes.length > 1 && (this.queuedRows() > LOOKAHEAD_ROWS || this.queuedTextBytes() > LOOKAHEAD_TEXT_BYTES)) {
+      await this.writes.shift();
+      this.rethrow();
+    }
+    // An attempt Temporal has given up on (timed out, cancelled) stops here instead of racing its retry.
+    this.ctx.cancellationSignal.throwIfAborted();
+  }
+
+  private queuedRows(): number {
+    return this.queued.reduce((n, b) => n + b.rows.length, 0);
+  }
+
+  private queuedTextBytes(): number {
+    return this.queued.reduce((n, b) => n + b.textBytes, 0);
+  }
+
+  private rethrow(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Completes a batch (its attachments looked up, its messages sized) and writes it whole. */
+  private async write(batch: QueuedBatch): Promise<void> {
+    const { assessor, campaignId } = this.build;
     const rows: recipients.NewRecipient[] = [];
-    for (let i = 0; i < this.pending.length; i += LOOKUP_CONCURRENCY) {
-      rows.push(...(await Promise.all(this.pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.assess(p.id, p.raw, p.threadMessageId ?? null)))));
+    for (let i = 0; i < batch.rows.length; i += LOOKUP_CONCURRENCY) {
+      rows.push(...(await Promise.all(batch.rows.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.complete(p)))));
     }
     await recipients.insertRecipients(this.sql, campaignId, rows);
-    await campaigns.setBuildProgress(this.sql, campaignId, { read: this.read, fraction: this.progress.fraction });
-    this.written = this.read;
+    await campaigns.setBuildProgress(this.sql, campaignId, { read: batch.read, fraction: batch.fraction });
+    this.written = batch.read;
+    this.queued.shift();
     this.heartbeat();
-    this.pending = [];
-    // An attempt Temporal has given up on (timed out, cancelled) stops here instead of racing its retry.
     this.ctx.cancellationSignal.throwIfAborted();
   }
 }

@@ -1,11 +1,31 @@
 import { recipientInputSchema, type CampaignDefinition } from '../contract/campaign.js';
 import type { BuildStatus } from '../contract/statuses.js';
 import type { NewRecipient, ResolvedAttachment } from '../db/recipients.js';
-import { CampaignRenderer, messageSize, messageSizeBound, type RecipientFields, type RenderedParts } from '../mail/message.js';
+import { attachmentsSizeBound, CampaignRenderer, messageSize, partsSizeBound, type RecipientFields, type RenderedParts } from '../mail/message.js';
 import { TemplateRenderError } from '../mail/templates.js';
 import type { S3Store } from '../s3/client.js';
-import { AttachmentResolver } from './attachments.js';
+import { AttachmentResolver, type RenderedKey } from './attachments.js';
 import { messageParts, type MessageKit } from '../mail/recipient-message.js';
+
+/**
+ * A list entry assessed as far as it can be without its attachments (RecipientAssessor.prepare):
+ * its shape and addresses checked, its templates rendered, its message's headers made.
+ */
+export interface PreparedRecipient {
+  id: number;
+  /** An entry that is not a recipient: already assessed in full. */
+  done?: NewRecipient;
+  fields?: RecipientFields;
+  threadMessageId: string | null;
+  /** Reasons found so far (a template that does not render). */
+  blocked: string[];
+  /** Its attachment keys, rendered. */
+  keys: RenderedKey[];
+  /** The parts and Message-ID the send will use, and their share of the size bound; absent when a template did not render. */
+  sent?: { parts: RenderedParts; messageId: string; bound: number };
+  /** About how many bytes of text it holds, to bound how many wait for their attachments. */
+  textBytes: number;
+}
 
 /**
  * Gives one list entry its build status and reasons: the entry's shape and addresses, its
@@ -42,8 +62,16 @@ export class RecipientAssessor {
 
   /** `threadMessageId`: the Message-ID a threaded follow-up's message answers, sized with it and kept. */
   async assess(id: number, raw: unknown, threadMessageId: string | null = null): Promise<NewRecipient> {
+    return this.complete(await this.prepare(id, raw, threadMessageId));
+  }
+
+  /**
+   * The part of the assessment that does not depend on the attachments, so that entries can be
+   * rendered while an attachment folder is still being listed; `complete` finishes it.
+   */
+  async prepare(id: number, raw: unknown, threadMessageId: string | null = null): Promise<PreparedRecipient> {
     const parsed = recipientInputSchema.safeParse(raw);
-    if (!parsed.success) return invalidEntry(id, raw, parsed.error.issues);
+    if (!parsed.success) return { id, done: invalidEntry(id, raw, parsed.error.issues), threadMessageId, blocked: [], keys: [], textBytes: 0 };
     const fields: RecipientFields = {
       id,
       email: parsed.data.email,
@@ -54,9 +82,22 @@ export class RecipientAssessor {
     };
     const blocked: string[] = [];
     const rendered = await this.render(fields, blocked);
-    const found = await this.attachments.resolve(this.renderer.scopeFor(fields));
+    const keys = this.attachments.keysFor(this.renderer.scopeFor(fields));
+    if (!rendered) return { id, fields, threadMessageId, blocked, keys, textBytes: 0 };
+    const { parts, messageId } = this.asSent(id, fields.email, threadMessageId, rendered);
+    const textBytes = (parts.subject?.length ?? 0) + (parts.text?.length ?? 0) + (parts.html?.length ?? 0);
+    return { id, fields, threadMessageId, blocked, keys, sent: { parts, messageId, bound: partsSizeBound(parts, messageId) }, textBytes };
+  }
+
+  /** The attachments of a prepared entry looked up, its message sized: the entry as it is written. */
+  async complete(p: PreparedRecipient): Promise<NewRecipient> {
+    if (p.done) return p.done;
+    const { id, threadMessageId } = p;
+    const fields = p.fields!;
+    const blocked = [...p.blocked];
+    const found = await this.attachments.find(p.keys);
     blocked.push(...found.blocked);
-    if (rendered) blocked.push(...(await this.sizeProblems(this.asSent(id, fields.email, threadMessageId, rendered), found.found)));
+    if (p.sent) blocked.push(...(await this.sizeProblems(p.sent, found.found)));
     const status: BuildStatus = blocked.length ? 'blocked' : found.review.length ? 'needs_review' : found.warnings.length ? 'warning' : 'ready';
     return {
       id,
@@ -93,10 +134,10 @@ export class RecipientAssessor {
   }
 
   /** The size of the very bytes the send will build: same parts, Message-ID and date. */
-  private async sizeProblems({ parts, messageId }: { parts: RenderedParts; messageId: string }, found: ResolvedAttachment[]): Promise<string[]> {
+  private async sizeProblems({ parts, messageId, bound }: { parts: RenderedParts; messageId: string; bound: number }, found: ResolvedAttachment[]): Promise<string[]> {
     const { s3, messageDate, maxMessageBytes } = this.o;
-    // Far under the limit (nearly every message): known without building the message.
-    if (messageSizeBound(parts, messageId, found) <= maxMessageBytes) return [];
+    // Far under the limit (nearly every message): known without building the message (messageSizeBound).
+    if (bound + attachmentsSizeBound(found) <= maxMessageBytes) return [];
     const size = await messageSize(
       parts,
       messageId,

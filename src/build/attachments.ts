@@ -14,6 +14,9 @@ export interface AttachmentFindings {
   warnings: string[];
 }
 
+/** One spec's key for one recipient: rendered, or the reason it cannot be (a variable it lacks). */
+export type RenderedKey = { key: string } | { blocked: string };
+
 /** Objects a build may hold in memory per indexed folder (about 200 bytes each). */
 const MAX_INDEX_KEYS = 250_000;
 /** Look-ups in a folder asked of S3 one by one before the folder is listed: a short list never pays for listing a big folder. */
@@ -79,20 +82,47 @@ export class AttachmentResolver {
    */
   expectMany(): void {
     this.many = true;
+    // Listed from now, while the entries are rendered, instead of at the first look-up. A folder
+    // the tenant may not list whole is left to its look-ups (see findIndexed).
+    for (const { spec, folder, constant } of this.specs) {
+      if (constant || !folder || this.s3.allows?.(spec.bucket, folder) === false) continue;
+      this.index(spec.bucket, folder).catch(() => undefined); // a look-up that awaits it meets the error
+    }
+  }
+
+  private index(bucket: string, folder: string): Promise<PrefixIndex | undefined> {
+    const id = `${bucket}/${folder}`;
+    if (!this.indexes.has(id)) this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.o.maxIndexKeys ?? MAX_INDEX_KEYS));
+    return this.indexes.get(id)!;
   }
 
   async resolve(scope: Record<string, unknown>): Promise<AttachmentFindings> {
-    const out: AttachmentFindings = { found: [], blocked: [], review: [], warnings: [] };
-    for (const compiled of this.specs) {
-      const { spec, key: keyTemplate } = compiled;
-      let key: string;
+    return this.find(this.keysFor(scope));
+  }
+
+  /** Every spec's key for one recipient, rendered from its variables (no S3 yet): what `find` looks up. */
+  keysFor(scope: Record<string, unknown>): RenderedKey[] {
+    return this.specs.map((compiled) => {
       try {
-        key = renderTemplate(keyTemplate, compiled.glob ? (escapeGlob(scope) as Record<string, unknown>) : scope);
+        return { key: renderTemplate(compiled.key, compiled.glob ? (escapeGlob(scope) as Record<string, unknown>) : scope) };
       } catch (err) {
         if (!(err instanceof TemplateRenderError)) throw err;
-        out.blocked.push(`missing-variable: attachment key ${spec.key}: ${err.message}`);
+        return { blocked: `missing-variable: attachment key ${compiled.spec.key}: ${err.message}` };
+      }
+    });
+  }
+
+  /** The attachments the keys name, looked up in S3 (or a folder's listing), with what is wrong with them. */
+  async find(keys: RenderedKey[]): Promise<AttachmentFindings> {
+    const out: AttachmentFindings = { found: [], blocked: [], review: [], warnings: [] };
+    for (const [i, compiled] of this.specs.entries()) {
+      const { spec } = compiled;
+      const rendered = keys[i]!;
+      if ('blocked' in rendered) {
+        out.blocked.push(rendered.blocked);
         continue;
       }
+      const { key } = rendered;
       const where = `s3://${spec.bucket}/${key}`;
       let matches: S3ObjectInfo[];
       try {
@@ -129,7 +159,7 @@ export class AttachmentResolver {
   private lookup({ spec, folder, constant, glob }: CompiledSpec, key: string): Promise<S3ObjectInfo[]> {
     if (constant) {
       const id = `${spec.bucket}/${key}`;
-      if (!this.constants.has(id)) this.constants.set(id, this.find(spec.bucket, key, glob));
+      if (!this.constants.has(id)) this.constants.set(id, this.findObjects(spec.bucket, key, glob));
       return this.constants.get(id)!;
     }
     return this.findIndexed(spec.bucket, folder, key, glob);
@@ -138,16 +168,15 @@ export class AttachmentResolver {
   private async findIndexed(bucket: string, folder: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
     // A key the tenant may not read is asked of the store, which refuses it by name (a listing
     // only holds what may be read, so the index would call it missing).
-    if (!folder || !key.startsWith(folder) || this.s3.allows?.(bucket, key) === false) return this.find(bucket, key, glob);
+    if (!folder || !key.startsWith(folder) || this.s3.allows?.(bucket, key) === false) return this.findObjects(bucket, key, glob);
     const id = `${bucket}/${folder}`;
     if (!this.indexes.has(id)) {
       const n = (this.lookups.get(id) ?? 0) + 1;
       this.lookups.set(id, n);
-      if (!this.many && n <= (this.o.indexAfter ?? INDEX_AFTER)) return this.find(bucket, key, glob);
-      this.indexes.set(id, PrefixIndex.load(this.s3, bucket, folder, this.o.maxIndexKeys ?? MAX_INDEX_KEYS));
+      if (!this.many && n <= (this.o.indexAfter ?? INDEX_AFTER)) return this.findObjects(bucket, key, glob);
     }
-    const index = await this.indexes.get(id)!;
-    if (!index) return this.find(bucket, key, glob);
+    const index = await this.index(bucket, folder);
+    if (!index) return this.findObjects(bucket, key, glob);
     if (!glob) {
       const found = index.get(key);
       return found ? [found] : [];
@@ -161,7 +190,7 @@ export class AttachmentResolver {
   }
 
   /** Straight from S3: an exact key is one HEAD; a glob lists its literal prefix and filters it. */
-  private async find(bucket: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
+  private async findObjects(bucket: string, key: string, glob: boolean): Promise<S3ObjectInfo[]> {
     if (!glob) {
       const found = await this.s3.head(bucket, key);
       return found ? [found] : [];

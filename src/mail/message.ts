@@ -183,6 +183,11 @@ const SIZE_BOUND_PER_BYTE = 16;
  * go in unencoded and are only known once fetched.
  */
 export function messageSizeBound(parts: RenderedParts, messageId: string, attachments: { filename: string; size: number }[]): number {
+  return partsSizeBound(parts, messageId) + attachmentsSizeBound(attachments);
+}
+
+/** messageSizeBound's share of the parts and Message-ID: known before the attachments are. */
+export function partsSizeBound(parts: RenderedParts, messageId: string): number {
   let bytes = 0;
   let items = 0;
   const text = (...values: (string | undefined | null)[]) => {
@@ -195,12 +200,17 @@ export function messageSizeBound(parts: RenderedParts, messageId: string, attach
   text(parts.subject, parts.text, parts.html, parts.replyTo, parts.inReplyTo, parts.inReplyTo, messageId);
   text(parts.from.name, parts.from.address, parts.to.name, parts.to.address, ...parts.cc);
   for (const h of parts.headers ?? []) text(h.key, h.value);
-  let encoded = 0;
+  return SIZE_BOUND_FIXED + SIZE_BOUND_PER_ITEM * items + SIZE_BOUND_PER_BYTE * bytes;
+}
+
+/** messageSizeBound's share of the attachments: Infinity with a message/* one. */
+export function attachmentsSizeBound(attachments: { filename: string; size: number }[]): number {
+  let bound = 0;
   for (const a of attachments) {
     if (/^message\//i.test(detectMimeType(a.filename))) return Infinity;
     // Named twice: Content-Type's name and Content-Disposition's filename.
-    text(a.filename, a.filename);
-    encoded += base64Length(a.size);
+    if (a.filename) bound += 2 * (SIZE_BOUND_PER_ITEM + SIZE_BOUND_PER_BYTE * Buffer.byteLength(a.filename, 'utf8'));
+    bound += base64Length(a.size);
   }
-  return SIZE_BOUND_FIXED + SIZE_BOUND_PER_ITEM * items + SIZE_BOUND_PER_BYTE * bytes + encoded;
+  return bound;
 }
