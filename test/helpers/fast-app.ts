@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Express } from 'express';
 import { createApp } from '../../src/api/app.js';
 import type { AppDeps } from '../../src/api/deps.js';
@@ -42,8 +42,13 @@ function temporalStub(): TemporalStub {
         started.push({ workflowId: o.workflowId });
         return Promise.resolve({ workflowId: o.workflowId });
       },
+      // As the client does: an Update the workflow refused is accepted by the server and fails in
+      // its result(); an error before that (no worker in time, no server) fails startUpdate.
       getHandle: () => ({
-        executeUpdate: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)),
+        startUpdate: () =>
+          answer instanceof Error && !(answer instanceof WorkflowUpdateFailedError)
+            ? Promise.reject(answer)
+            : Promise.resolve({ result: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)) }),
       }),
     },
   };
