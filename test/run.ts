@@ -1,7 +1,7 @@
 // `npm test`: provisions what the tests need (the Temporal CLI, Dovecot, moto, Schemathesis), starts the shared
 // real servers on free ports, runs every test file with Node's test runner, and stops everything; the checks
 // (test/checks.ts: tsc's diagnostics for the server and the console and ESLint on the same programs;
-// then knip) run beside the files at idle priority (in --fast, at normal priority), unless files are named.
+// knip beside it) run beside the files at idle priority (in --fast, at normal priority), unless files are named.
 // `--fast` (npm run test:fast): only the unit, route and workflow tiers (FAST_DIRS), on a PostgreSQL
 // and a prebuilt workflow bundle; no Temporal dev server, Dovecot, moto or browser.
 // At the end it prints each file's wall time, slowest first.
@@ -69,8 +69,7 @@ async function main(): Promise<number> {
   const fast = args.includes('--fast');
   const named = args.filter((a) => a !== '--fast');
   const files = await testFiles(named, fast);
-  // The checks (unless files were named) run one after the other beside test files, not before
-  // them. Their caches (node_modules/.cache) make a warm run quick.
+  // The checks (unless files were named) run beside the test files, not before them. Their caches (node_modules/.cache) make a warm run quick.
   const startChecks = (idle = false) => (named.length === 0 ? runChecks(fast ? FAST_CHECKS : CHECKS, idle) : Promise.resolve(0));
   if (fast) {
     // Beside the servers' start and every file.
@@ -131,22 +130,25 @@ const ON_THE_CLOCK = new Set([
 ]);
 const onTheClock = (f: string) => ON_THE_CLOCK.has(f.replace(/\\/g, '/'));
 
-/** The checks, in order; the first that fails stops the others. */
+/**
+ * The checks, all at once (knip's few seconds beside the type check and lint, which end the fast
+ * tier when the caches are empty); the run fails if any fails.
+ */
 async function runChecks(checks: [string, string[]][], idle: boolean): Promise<number> {
-  for (const [name, cmd] of checks) {
-    const t = Date.now();
-    const code = await runCommand(idle && process.platform !== 'win32' ? ['nice', '-n', '19', ...cmd] : cmd);
-    fileTimes.set(idle ? `(${name}, at idle priority)` : `(${name})`, { wall: (Date.now() - t) / 1000 });
-    if (code !== 0) {
-      say(`FAILED: ${name}`);
+  const codes = await Promise.all(
+    checks.map(async ([name, cmd]) => {
+      const t = Date.now();
+      const code = await runCommand(idle && process.platform !== 'win32' ? ['nice', '-n', '19', ...cmd] : cmd);
+      fileTimes.set(idle ? `(${name}, at idle priority)` : `(${name})`, { wall: (Date.now() - t) / 1000 });
+      if (code !== 0) say(`FAILED: ${name}`);
       return code;
-    }
-  }
-  return 0;
+    }),
+  );
+  return codes.find((c) => c !== 0) ?? 0;
 }
 
 /**
- * The checks, in order. Type check and lint share one process and one TypeScript program per
+ * The checks. Type check and lint share one process and one TypeScript program per
  * tsconfig (test/checks.ts): as two tools they built the same program twice. The fast tier leaves
  * out the console's type check (its program is built only if a console file needs linting).
  */
