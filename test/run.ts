@@ -115,7 +115,8 @@ const ALONE = new Set(['test/contract.test.ts']);
  * whole minute (send-windows, 110-145 s), a throttle measured over minutes at 60 a minute
  * (throttle, 90-100 s), sends waiting for their slots under a rate limit (stop-while-waiting,
  * 50 s), a database kept away for at least 5 s (postgres-outage, 40 s), test sends and their
- * retries (test-send, 40 s), workers and an API stopped by SIGTERM (graceful-shutdown, 23 s). They
+ * retries (test-send, 40 s), workers and an API stopped by SIGTERM (graceful-shutdown, 23 s), an
+ * Update that waits out the API's 15 s twice (late-transition, 50-75 s, 5 s of CPU). They
  * run one after the other, the longest first, in a lane of their own beside the CONCURRENCY lanes,
  * instead of holding one of those for five minutes: together they take about 360 s, the other
  * lanes about 550 s.
@@ -125,6 +126,7 @@ const ON_THE_CLOCK = new Set([
   'test/throttle.test.ts',
   'test/stop-while-waiting.test.ts',
   'test/postgres-outage.test.ts',
+  'test/late-transition.test.ts',
   'test/test-send.test.ts',
   'test/graceful-shutdown.test.ts',
 ]);
@@ -175,6 +177,7 @@ const LONGEST_FIRST = [
   'test/list-stream-cut.test.ts',
   'test/workflows/fan-out.test.ts',
   'test/stop-while-waiting.test.ts',
+  'test/late-transition.test.ts',
   'test/postgres-outage.test.ts',
   'test/test-send.test.ts',
   'test/graceful-shutdown.test.ts',
