@@ -118,7 +118,7 @@ const ALONE = new Set(['test/contract.test.ts']);
  * retries (test-send, 40 s), workers and an API stopped by SIGTERM (graceful-shutdown, 23 s), an
  * Update that waits out the API's 15 s twice (late-transition, 50-75 s, 5 s of CPU). They
  * run one after the other, the longest first, in a lane of their own beside the CONCURRENCY lanes,
- * instead of holding one of those for five minutes: together they take about 360 s, the other
+ * instead of holding one of those for five minutes: together they take about 420 s, the other
  * lanes about 550 s.
  */
 const ON_THE_CLOCK = new Set([
