@@ -58,28 +58,7 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
       action === 'approve' ? approveSchema : action === 'continue' ? continueSchema : review ? decisionSchema : controlSchema;
     router.post(`/campaigns/:id/${action}`, route({ scope: spec.scope, summary: spec.summary, params: { id: campaignParam }, load, body: schema, response: transitionResponse, also: { 202: { description: ACCEPTED_TEXT, response: transitionUnderWayResponse } }, errors: { 503: PENDING_TEXT } }, async ({ caller, loaded: c, body }, req, res) => {
       const idempotencyKey = idempotencyKeyOf(req);
-      if (action === 'approve' || action === 'continue') {
-        // Four eyes compares people: a second key its creator made acts for the same person.
-        const refused = await fourEyesRefusal(sql, c, action, caller);
-        if (refused) throw new ApiError(403, refused, { status: c.status, createdBy: c.createdBy ?? undefined });
-      }
-      if (action === 'continue' && !body.force && c.status === 'pilot_sent' && c.definition.pilot?.stopIf) {
-        // Bounces keep arriving after the pilot is out: the stop rule is asked again with them.
-        const stopped = pilotStopReason(await pilotOutcome(sql, c.id), c.definition.pilot.stopIf);
-        if (stopped) throw new ApiError(409, `${stopped}; continue with force to send the rest anyway`, { status: c.status });
-      }
-      if (action === 'approve') {
-        // Bound to what the reviewer saw: a list, decision or definition changed since is a 409.
-        if (body.fingerprint !== undefined && c.status === 'awaiting_review') {
-          const current = await reviewFingerprint(sql, c);
-          if (current !== body.fingerprint) {
-            throw new ApiError(409, 'what would be sent changed since this review was loaded (a recipient decision, the list or the definition): reload the review and check it again', {
-              status: c.status,
-              fingerprint: current,
-            });
-          }
-        }
-      }
+      await refuseBeforeUpdate(sql, action, c, caller, body);
       // The workflow's activity writes the audit row in the transaction of the change, under the
       // caller recorded here: one row per decision, whichever path a decision comes by.
       const requestId = requestIdOf(idempotencyKey, { tenant: caller.tenant, principal: caller.principal, campaignId: c.id, action });
@@ -129,4 +108,36 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
   }
 
   return router;
+}
+
+/** What the API refuses before asking the workflow: four eyes, a pilot's stop rule, a review that changed since it was loaded. */
+async function refuseBeforeUpdate(
+  sql: ResolvedDeps['sql'],
+  action: LifecycleAction,
+  c: Parameters<typeof reviewFingerprint>[1],
+  caller: Parameters<typeof fourEyesRefusal>[3] & object,
+  body: { fingerprint?: string; force?: boolean },
+): Promise<void> {
+    if (action === 'approve' || action === 'continue') {
+      // Four eyes compares people: a second key its creator made acts for the same person.
+      const refused = await fourEyesRefusal(sql, c, action, caller);
+      if (refused) throw new ApiError(403, refused, { status: c.status, createdBy: c.createdBy ?? undefined });
+    }
+    if (action === 'continue' && !body.force && c.status === 'pilot_sent' && c.definition.pilot?.stopIf) {
+      // Bounces keep arriving after the pilot is out: the stop rule is asked again with them.
+      const stopped = pilotStopReason(await pilotOutcome(sql, c.id), c.definition.pilot.stopIf);
+      if (stopped) throw new ApiError(409, `${stopped}; continue with force to send the rest anyway`, { status: c.status });
+    }
+    if (action === 'approve') {
+      // Bound to what the reviewer saw: a list, decision or definition changed since is a 409.
+      if (body.fingerprint !== undefined && c.status === 'awaiting_review') {
+        const current = await reviewFingerprint(sql, c);
+        if (current !== body.fingerprint) {
+          throw new ApiError(409, 'what would be sent changed since this review was loaded (a recipient decision, the list or the definition): reload the review and check it again', {
+            status: c.status,
+            fingerprint: current,
+          });
+        }
+      }
+    }
 }
