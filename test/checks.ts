@@ -9,6 +9,7 @@
 //   tsx test/checks.ts types          the server's code (src, test, bench)
 //   tsx test/checks.ts types console  and the console's
 //   tsx test/checks.ts lint           the server's and the console's programs, then ESLint
+//   tsx test/checks.ts lint-server    ESLint on the server's files only (src, test, bench)
 //   tsx test/checks.ts types lint     both, in that order; the first that fails stops the other
 //
 // Exit 1 when a diagnostic or a lint error is found; each part prints its own time.
@@ -66,7 +67,10 @@ function report(name: string, built: Built, started: number): boolean {
   return errors.length === 0;
 }
 
-async function lint(programs: ts.Program[]): Promise<boolean> {
+/** What `lint` and `lint-server` give ESLint: every file, or the server's folders. */
+const LINTED = { lint: ['.'], 'lint-server': ['src', 'test', 'bench'] };
+
+async function lint(programs: ts.Program[], patterns: string[]): Promise<boolean> {
   const started = Date.now();
   const eslint = new ESLint({
     cwd: root,
@@ -75,7 +79,7 @@ async function lint(programs: ts.Program[]): Promise<boolean> {
     // The programs replace the project service: the same types, built once.
     overrideConfig: { files: ['**/*.ts', '**/*.tsx'], languageOptions: { parserOptions: { projectService: false, programs } } },
   });
-  const results = await eslint.lintFiles(['.']);
+  const results = await eslint.lintFiles(patterns);
   const formatter = await eslint.loadFormatter('stylish');
   const text = await formatter.format(results);
   if (text) process.stdout.write(text);
@@ -106,9 +110,9 @@ function lazyPrograms(make: (() => ts.Program)[]): ts.Program[] {
 
 async function main(args: string[]): Promise<number> {
   const wanted = new Set(args);
-  const unknown = args.filter((a) => !['types', 'console', 'lint'].includes(a));
+  const unknown = args.filter((a) => !['types', 'console', 'lint', 'lint-server'].includes(a));
   if (unknown.length || wanted.size === 0) {
-    console.error(`usage: tsx test/checks.ts [types] [console] [lint]${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}`);
+    console.error(`usage: tsx test/checks.ts [types] [console] [lint | lint-server]${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}`);
     return 2;
   }
   let t = Date.now();
@@ -122,7 +126,9 @@ async function main(args: string[]): Promise<number> {
     consoleProgram = built.program;
   }
   const programs = [() => server.program, () => (consoleProgram ??= build('console', 'tsc-console.tsbuildinfo').program), () => outsideProgram()];
-  if (wanted.has('lint') && !(await lint(lazyPrograms(programs)))) return 1;
+  for (const which of ['lint', 'lint-server'] as const) {
+    if (wanted.has(which) && !(await lint(lazyPrograms(programs), LINTED[which]))) return 1;
+  }
   return 0;
 }
 
