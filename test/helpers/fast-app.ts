@@ -23,12 +23,15 @@ const FAST_API_KEY = 'fast-tier-key-0123456789';
 interface TemporalStub {
   client: Client;
   started: { workflowId: string }[];
+  /** The Updates asked for, in order: the workflow, the Update's name and its id. */
+  updates: { workflowId: string; name: string; updateId: string | undefined }[];
   /** The next Updates' answer: a status, or an error to throw (a refusal, a timeout). */
   answerUpdates(answer: { status: string } | Error): void;
 }
 
 function temporalStub(): TemporalStub {
   const started: { workflowId: string }[] = [];
+  const updates: TemporalStub['updates'] = [];
   let answer: { status: string } | Error = new Error('no Update answer set in this test');
   const client = {
     options: { namespace: 'default' },
@@ -44,15 +47,17 @@ function temporalStub(): TemporalStub {
       },
       // As the client does: an Update the workflow refused is accepted by the server and fails in
       // its result(); an error before that (no worker in time, no server) fails startUpdate.
-      getHandle: () => ({
-        startUpdate: () =>
-          answer instanceof Error && !(answer instanceof WorkflowUpdateFailedError)
+      getHandle: (workflowId: string) => ({
+        startUpdate: (def: string | { name: string }, o: { updateId?: string }) => {
+          updates.push({ workflowId, name: typeof def === 'string' ? def : def.name, updateId: o.updateId });
+          return answer instanceof Error && !(answer instanceof WorkflowUpdateFailedError)
             ? Promise.reject(answer)
-            : Promise.resolve({ result: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)) }),
+            : Promise.resolve({ result: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)) });
+        },
       }),
     },
   };
-  return { client: client as unknown as Client, started, answerUpdates: (a) => (answer = a) };
+  return { client: client as unknown as Client, started, updates, answerUpdates: (a) => (answer = a) };
 }
 
 export interface FastApp {

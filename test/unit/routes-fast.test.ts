@@ -113,6 +113,43 @@ describe('route rules', () => {
   });
 });
 
+describe('Idempotency-Key on a campaign action', () => {
+  test('a key that is not one is a 422 naming the header, and nothing is asked of the workflow', async () => {
+    const id = await createCampaign();
+    f.temporal.answerUpdates({ status: 'paused' });
+    const before = f.temporal.updates.length;
+    for (const key of ['has space', 'x'.repeat(201), 'ünicode']) {
+      const res = await f.api('POST', `/api/v1/campaigns/${id}/pause`, {}, { 'idempotency-key': key });
+      assert.deepEqual([res.status, ...problemPaths(res.body)], [422, 'Idempotency-Key'], `${key.slice(0, 20)}: ${JSON.stringify(res.body)}`);
+    }
+    assert.equal(f.temporal.updates.length, before, 'no Update asked for');
+    assert.equal((await f.sql`SELECT 1 FROM decision_requests WHERE campaign_id = ${id}`).length, 0, 'no request stored');
+  });
+
+  test("the same key is the same Update (its id), another key or none a new one; one caller's key is not another's", async () => {
+    const id = await createCampaign();
+    f.temporal.answerUpdates({ status: 'paused' });
+    const pause = async (headers: Record<string, string> = {}) => {
+      const res = await f.api('POST', `/api/v1/campaigns/${id}/pause`, { reason: 'checking' }, headers);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return f.temporal.updates.at(-1)!;
+    };
+    const a = await pause({ 'idempotency-key': 'pause-1' });
+    const again = await pause({ 'idempotency-key': 'pause-1' });
+    const other = await pause({ 'idempotency-key': 'pause-2' });
+    const none = [await pause(), await pause()];
+    assert.equal(a.name, 'pause');
+    assert.ok(a.updateId, 'the Update has an id');
+    assert.equal(again.updateId, a.updateId, 'a retry with the key is the same Update');
+    assert.notEqual(other.updateId, a.updateId);
+    assert.notEqual(none[0]!.updateId, none[1]!.updateId, 'without a key every request is its own Update');
+    const created = await f.api('POST', '/api/v1/keys', { name: 'second-operator', scopes: ['campaigns:read', 'campaigns:write'] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const theirs = await pause({ 'idempotency-key': 'pause-1', ...bearer(created.body.key) });
+    assert.notEqual(theirs.updateId, a.updateId, "another caller's same key is another Update");
+  });
+});
+
 describe('one paging style', () => {
   test('every list route pages with limit and cursor, and answers items and nextCursor', async () => {
     for (let i = 0; i < 3; i++) await createCampaign();
