@@ -396,6 +396,11 @@ describe('the console', () => {
     await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
     const reviewer = await page(keys.reviewer!);
+    // Each action carries an Idempotency-Key of its own (a repeat after a 503 would reuse it).
+    const actionKeys: string[] = [];
+    reviewer.on('request', (r) => {
+      if (r.method() === 'POST' && /\/campaigns\/[^/]+\/(pause|resume)$/.test(r.url())) actionKeys.push(r.headers()['idempotency-key'] ?? '');
+    });
     await reviewer.goto(`/#/campaigns/${id}`);
     await reviewer.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor({ timeout: 30_000 });
     await reviewer.locator('.chart-summary').filter({ hasText: 'limit 6/min (throttle)' }).waitFor();
@@ -408,6 +413,9 @@ describe('the console', () => {
     await reviewer.getByRole('button', { name: 'Yes, resume' }).click();
     await reviewer.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor();
     assert.equal(await status(id), 'sending');
+    assert.equal(actionKeys.length, 2, 'one pause and one resume sent');
+    for (const k of actionKeys) assert.match(k, /^[0-9a-f]{32}$/);
+    assert.notEqual(actionKeys[0], actionKeys[1]);
     // A cancel confirmed on a page opened before another person cancelled: the 409 in words, where it was clicked.
     const stale = await page(keys.operator!);
     await stale.goto(`/#/campaigns/${id}`);

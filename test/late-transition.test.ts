@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, signIn } from './helpers/browser.js';
 import { campaignBody, createCampaign, approve, waitForStatus } from './helpers/campaigns.js';
-import { eventually, startHarness, type Harness } from './helpers/harness.js';
+import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
 import { WorkerProcess } from './helpers/worker-process.js';
 
 // A transition the API could not see finished in time is answered with what is known, never
@@ -9,13 +11,16 @@ import { WorkerProcess } from './helpers/worker-process.js';
 
 let h: Harness;
 let worker: WorkerProcess;
+let browser: Browser | undefined;
 before(async () => {
+  await ensureConsoleBuilt();
   // Slow sends: the campaign is still sending when each test pauses it.
   h = await startHarness({ inProcessWorker: false, imap: false, env: { SMTP_MESSAGES_PER_MINUTE: '20' } });
   worker = new WorkerProcess({ ...h.workerEnv, WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH ?? '' });
   await worker.start();
 });
 after(async () => {
+  await browser?.close();
   await worker?.stop();
   await h?.close();
 });
@@ -25,6 +30,26 @@ async function sendingCampaign(): Promise<string> {
   await approve(h, id);
   await waitForStatus(h, id, 'sending');
   return id;
+}
+
+/** Holds the campaign's row (as a slow write would) until `release` is called: a pause is accepted by the workflow, and its record waits. */
+async function holdCampaignRow(id: string): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((ok) => (release = ok));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((ok) => (locked = ok));
+  const holding = h.sql.begin(async (tx) => {
+    await tx`SELECT 1 FROM campaigns WHERE id = ${id} FOR NO KEY UPDATE`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  return {
+    async release() {
+      release();
+      await holding;
+    },
+  };
 }
 
 const pauses = async (id: string) => h.sql<{ principal: string }[]>`SELECT principal FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.pause'`;
@@ -75,22 +100,12 @@ test('a pause the workflow accepted but could not finish in time is a 202 with t
   const id = await sendingCampaign();
   // The campaign's row is held: the workflow accepts the pause (its validator passes), but the
   // activity that records it waits for the lock past the API's 15 s.
-  let release!: () => void;
-  const released = new Promise<void>((ok) => (release = ok));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((ok) => (locked = ok));
-  const holding = h.sql.begin(async (tx) => {
-    await tx`SELECT 1 FROM campaigns WHERE id = ${id} FOR NO KEY UPDATE`;
-    locked();
-    await released;
-  });
-  await isLocked;
+  const row = await holdCampaignRow(id);
   let answer;
   try {
     answer = await h.api('POST', `/api/v1/campaigns/${id}/pause`, { reason: 'slow record' });
   } finally {
-    release();
-    await holding;
+    await row.release();
   }
   assert.equal(answer.status, 202, JSON.stringify(answer.body));
   assert.equal(answer.body.pending, 'pause');
@@ -104,5 +119,35 @@ test('a pause the workflow accepted but could not finish in time is a 202 with t
   const again = await h.api('POST', `/api/v1/campaigns/${id}/pause`, {});
   assert.equal(again.status, 409, JSON.stringify(again.body));
   assert.equal((await pauses(id)).length, 1);
+  await h.api('POST', `/api/v1/campaigns/${id}/cancel`, {});
+});
+
+test('in the console, a pause that is still being applied after 15 s says so, then the page shows it paused', { timeout: 240_000 }, async () => {
+  const id = await sendingCampaign();
+  browser ??= await launchBrowser();
+  const { page, dialogs, errors } = await openPage(browser, h.baseUrl);
+  try {
+    await signIn(page, API_KEY);
+    await page.goto(`/#/campaigns/${id}`);
+    await page.locator('h1 .badge').filter({ hasText: 'sending' }).waitFor({ timeout: 30_000 });
+    const row = await holdCampaignRow(id);
+    try {
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await page.getByRole('button', { name: 'Yes, pause' }).click();
+      // The API answers 202 after its 15 s: the console says the campaign is applying it, not that it failed.
+      await page.getByRole('status').filter({ hasText: 'The campaign accepted the pause and is applying it' }).waitFor({ timeout: 40_000 });
+      assert.equal(await page.locator('h1 .badge').textContent(), 'sending', 'the record had not changed yet');
+      assert.equal(await page.locator('[role=alert]').count(), 0, 'no error shown');
+      await screenshot(page, 'campaign-pause-under-way');
+    } finally {
+      await row.release();
+    }
+    await page.locator('h1 .badge').filter({ hasText: 'paused' }).waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByRole('status').filter({ hasText: 'applying it' }).count(), 0, 'the notice goes once the status moved');
+    assert.equal((await pauses(id)).length, 1, 'one pause, audited once');
+    assert.deepEqual([dialogs, errors], [[], []], 'no dialog, no script error');
+  } finally {
+    await page.context().close();
+  }
   await h.api('POST', `/api/v1/campaigns/${id}/cancel`, {});
 });

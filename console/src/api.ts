@@ -101,7 +101,7 @@ export function whenUnauthorised(fn: () => void) {
   onUnauthorised = fn;
 }
 
-async function request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+async function request(method: string, path: string, body?: unknown, accept = 'application/json', extra: Record<string, string> = {}): Promise<Response> {
   const key = session.key;
   let res: Response;
   try {
@@ -111,6 +111,7 @@ async function request(method: string, path: string, body?: unknown, accept = 'a
         accept,
         ...(key ? { authorization: `Bearer ${key}` } : {}),
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...extra,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -131,10 +132,36 @@ async function request(method: string, path: string, body?: unknown, accept = 'a
 }
 
 /** Calls the API; `T` is the contract's answer for that route (an answer nobody reads stays `unknown`). */
-export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await request(method, path, body);
+export async function api<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  const res = await request(method, path, body, 'application/json', headers);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
+}
+
+/**
+ * A campaign action (pause, resume, cancel, continue, reject) with an Idempotency-Key: the same
+ * key while the person repeats an action the server could not settle (a 503: no worker took it in
+ * time; Temporal keeps it), so the repeat is the same action and never applied twice; a new key
+ * once it was answered. A 202 (accepted, still being applied) comes back as `underWay`.
+ */
+export function campaignActions(campaignId: string) {
+  const keys: Record<string, string> = {};
+  return async (action: string, body: Record<string, unknown>): Promise<{ underWay?: string }> => {
+    const key = (keys[action] ??= newKey());
+    try {
+      const answer = await api<{ status: string; pending?: string; message?: string }>('POST', `/campaigns/${campaignId}/${action}`, body, { 'idempotency-key': key });
+      delete keys[action];
+      return answer.pending ? { underWay: answer.message ?? `the ${action} is being applied` } : {};
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 503)) delete keys[action];
+      throw err;
+    }
+  };
+}
+
+/** 128 random bits in hex (crypto.randomUUID exists only on https or localhost pages). */
+function newKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Fetches a file through the API (with the key in a header) and hands it to the browser as a download. */

@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
-import { api, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
+import { api, campaignActions, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
 import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
@@ -105,11 +105,16 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   // An action whose confirmation or error is on screen stays there when the polled status moves on.
   const [sticky, setSticky] = useState<Record<string, boolean>>({});
   const stick = (action: string) => (on: boolean) => setSticky((s) => (s[action] === on ? s : { ...s, [action]: on }));
+  const send = useMemo(() => campaignActions(id), [id]);
+  // An action the campaign accepted but had not finished when the API answered (202): said until the status moves.
+  const [underWay, setUnderWay] = useState<{ text: string; status: string }>();
   if (error && !c) return <ErrorText error={error} />;
   if (!c) return <p>Loading…</p>;
   const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const act = (action: string, body: Record<string, unknown> = {}) => async () => {
-    await api('POST', `/campaigns/${id}/${action}`, body);
+    setUnderWay(undefined);
+    const { underWay: text } = await send(action, body);
+    if (text) setUnderWay({ text, status: c.status });
     await refresh();
   };
   const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
@@ -124,6 +129,11 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       {c.error && <p className="reason">Error: {c.error}</p>}
       {c.account?.holdReason && <p className="reason">Account held since {when(c.account.heldSince)}: {c.account.holdReason}</p>}
       {c.account?.slowedDownUntil && <p className="reason">Account slowed down until {when(c.account.slowedDownUntil)}{c.account.slowDownReason ? `: ${c.account.slowDownReason}` : ''}</p>}
+      {underWay && underWay.status === c.status && (
+        <p className="reason" role="status">
+          {underWay.text[0]!.toUpperCase() + underWay.text.slice(1)}.
+        </p>
+      )}
       <CampaignSummary c={c} />
       <div className="actions">
         {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
