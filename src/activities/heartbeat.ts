@@ -9,10 +9,11 @@ const HEARTBEAT_EVERY_MS = 2000;
  *
  * The first beat is the timer's, or the first `note`, not one as the work starts: the timer's
  * comes long before the heartbeat timeout, and Temporal's worker sends an attempt's first
- * heartbeat at once but holds later ones back (up to most of the heartbeat timeout), so a send
- * that beat as it started had its SMTP outcome, noted a moment later, held back in the worker
- * exactly while it mattered. Now a quick send's one heartbeat is that outcome, sent at once
- * (and a heartbeat less per message through the worker's native bridge).
+ * heartbeat at once but holds later ones back (up to 80 % of the heartbeat timeout, or until the
+ * attempt completes, which then waits for it). A send that beat as it started had its SMTP
+ * outcome, noted a moment later, held back in the worker exactly while it mattered, and cost two
+ * heartbeat calls to the server per message. Now a quick send's one heartbeat is that outcome,
+ * sent at once: one call to the server, one through the worker's native bridge.
  */
 export async function heartbeating<T>(work: (note: (details: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
