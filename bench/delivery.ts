@@ -293,7 +293,7 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   both('parent runs (continue-as-new)', (rs) => m(rs, (r) => r.parent.workflows).toFixed(0));
   if (process.env.BENCH_EVENTS) eventBreakdown(runs.floor[0]!, runs.product[0]!);
   say('  Actions are counted from the fetched histories (bench/histories.ts); activity heartbeats and Queries are not in');
-  say('  any history and are not counted (the send activity heartbeats once as it starts).');
+  say('  any history and are not counted (the send activity heartbeats once, with its SMTP outcome).');
 }
 
 /**

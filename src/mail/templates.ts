@@ -25,20 +25,80 @@ export interface TemplateLimits {
 
 export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { parseChars: 5_000_000, renderMs: 1000, memory: 10_000_000 };
 
+/** How much compiled template text one process keeps (CompiledTemplates): entries, and their source characters together. */
+export interface CompiledCacheBounds {
+  entries: number;
+  chars: number;
+}
+
+export const DEFAULT_COMPILED_CACHE: CompiledCacheBounds = { entries: 256, chars: 4_000_000 };
+
+/**
+ * Compiled templates by their source text, least recently used first out. Every message of a
+ * campaign is composed from the same few templates, and compiling them again for each recipient
+ * cost about as much CPU as rendering them (0.13 and 0.12 ms per message in a profiled bench run).
+ * Keyed by the text itself, not by the campaign: a campaign whose content changed (or another
+ * campaign with the same text) finds exactly what its text compiles to, never a stale template,
+ * and a compile that fails is never kept. The compiled form depends only on the text, its kind
+ * and the engine's limits, and each Templates (one set of limits) has its own cache.
+ */
+class CompiledTemplates {
+  private readonly bySource = new Map<string, Partial<Record<TemplateKind, Template[]>>>();
+  private chars = 0;
+
+  constructor(private readonly bounds: CompiledCacheBounds) {}
+
+  get size(): number {
+    return this.bySource.size;
+  }
+
+  get(source: string, kind: TemplateKind, compile: () => Template[]): Template[] {
+    const entry = this.bySource.get(source);
+    if (entry) {
+      // Most recently used goes last: a Map iterates in insertion order.
+      this.bySource.delete(source);
+      this.bySource.set(source, entry);
+      return (entry[kind] ??= compile());
+    }
+    const tpl = compile();
+    // A text that alone would take a quarter of the room is compiled each time instead.
+    if (source.length > this.bounds.chars / 4) return tpl;
+    this.bySource.set(source, { [kind]: tpl });
+    this.chars += source.length;
+    for (const [oldest] of this.bySource) {
+      if (this.bySource.size <= this.bounds.entries && this.chars <= this.bounds.chars) break;
+      this.bySource.delete(oldest);
+      this.chars -= oldest.length;
+    }
+    return tpl;
+  }
+}
+
 /** The Liquid engines of one process, under its limits: built once in each composition root and passed on. */
 export class Templates {
   private readonly plain: Liquid;
   private readonly html: Liquid;
+  private readonly compiled: CompiledTemplates;
 
-  constructor(readonly limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS) {
+  constructor(
+    readonly limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
+    cache: CompiledCacheBounds = DEFAULT_COMPILED_CACHE,
+  ) {
     const bounded = { ...SANDBOXED_LIQUID, parseLimit: limits.parseChars, renderLimit: limits.renderMs, memoryLimit: limits.memory };
     this.plain = new Liquid(bounded);
     this.html = new Liquid({ ...bounded, outputEscape: 'escape' });
+    this.compiled = new CompiledTemplates(cache);
   }
 
+  /** Compiles `source`, or answers what it compiled to before (the compiled form is only read when rendering). */
   compile(source: string, kind: TemplateKind): CompiledTemplate {
     const engine = kind === 'html' ? this.html : this.plain;
-    return { engine, limits: this.limits, tpl: engine.parse(source) };
+    return { engine, limits: this.limits, tpl: this.compiled.get(source, kind, () => engine.parse(source)) };
+  }
+
+  /** Compiled templates kept for reuse right now (for tests). */
+  get cachedTemplates(): number {
+    return this.compiled.size;
   }
 
   /** Returns a problem description when `source` does not compile under these limits, otherwise undefined. */
