@@ -31,7 +31,7 @@ export interface CompiledCacheBounds {
   chars: number;
 }
 
-export const DEFAULT_COMPILED_CACHE: CompiledCacheBounds = { entries: 256, chars: 4_000_000 };
+const DEFAULT_COMPILED_CACHE: CompiledCacheBounds = { entries: 256, chars: 4_000_000 };
 
 /**
  * Compiled templates by their source text, least recently used first out. Every message of a
