@@ -126,24 +126,24 @@ const workerBuild = {
   /** A prebuilt workflow bundle (from `bundleWorkflowCode`); unset, the worker bundles src/workflows at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1, 'must be a file path').optional(),
 };
-/** Seals stored account passwords (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
+/** A master key: 32 bytes as 64 hex digits or base64 (the problem in words otherwise). */
+export const masterKeyValue = z.string().superRefine((v, ctx) => {
+  const problem = masterKeyProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+/** Older master keys (comma-separated) that only open what they sealed, until `npm run reseal`. */
+export const previousMasterKeys = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = previousKeysProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform(splitKeys)
+  .default([]);
+/** Seals stored account passwords (AES-256-GCM). */
 const masterKey = {
-  MASTER_KEY: z
-    .string()
-    .superRefine((v, ctx) => {
-      const problem = masterKeyProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  /** Older master keys (comma-separated) that only open what they sealed, until `npm run reseal`. */
-  MASTER_KEY_PREVIOUS: z
-    .string()
-    .superRefine((v, ctx) => {
-      const problem = previousKeysProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .transform(splitKeys)
-    .default([]),
+  MASTER_KEY: masterKeyValue.optional(),
+  MASTER_KEY_PREVIOUS: previousMasterKeys,
   /** Base URL the API is reached at from the internet, for one-click unsubscribe links (src/unsubscribe). */
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL like https://mailer.example.com' })

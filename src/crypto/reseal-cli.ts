@@ -1,28 +1,12 @@
 // `npm run reseal`: after MASTER_KEY was replaced (the old one moved to MASTER_KEY_PREVIOUS),
 // seals every stored secret under the new key. Then MASTER_KEY_PREVIOUS can be removed.
 import { z } from 'zod';
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit, masterKeyValue, previousMasterKeys } from '../config.js';
 import { createSql } from '../db/sql.js';
-import { masterKeyProblem, previousKeysProblem, SecretBox, splitKeys } from './secrets.js';
+import { SecretBox } from './secrets.js';
 import { resealSecrets } from './reseal.js';
 
-const config = loadConfigOrExit(
-  z.object({
-    DATABASE_URL: z.string().min(1),
-    MASTER_KEY: z.string().superRefine((v, ctx) => {
-      const problem = masterKeyProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-    MASTER_KEY_PREVIOUS: z
-      .string()
-      .superRefine((v, ctx) => {
-        const problem = previousKeysProblem(v);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .transform(splitKeys)
-      .default([]),
-  }),
-);
+const config = loadConfigOrExit(z.object({ DATABASE_URL: z.string().min(1), MASTER_KEY: masterKeyValue, MASTER_KEY_PREVIOUS: previousMasterKeys }));
 const box = new SecretBox(config.MASTER_KEY, config.MASTER_KEY_PREVIOUS);
 const sql = createSql(config.DATABASE_URL, { max: 1 });
 try {
