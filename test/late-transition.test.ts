@@ -113,6 +113,9 @@ test('a pause the workflow accepted but could not finish in time is a 202 with t
       const response = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/campaigns/${id}/pause`), { timeout: 40_000 });
       await page.getByRole('button', { name: 'Yes, pause' }).click();
       answer = { status: (await response).status(), body: (await (await response).json()) as Record<string, string> };
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      // Read while the row is still held: once it is free the activity records the pause and takes the request.
+      assert.equal(await requestRow(answer.body.requestId ?? ''), 1, 'the request stays for the activity that records it');
       // The console says the campaign is applying it, not that it failed, nor that it is done.
       await page.getByRole('status').filter({ hasText: 'The campaign accepted the pause and is applying it' }).waitFor();
       assert.equal(await page.locator('h1 .badge').textContent(), 'sending', 'the record had not changed yet');
@@ -121,11 +124,9 @@ test('a pause the workflow accepted but could not finish in time is a 202 with t
     } finally {
       await row.release();
     }
-    assert.equal(answer.status, 202, JSON.stringify(answer.body));
     assert.equal(answer.body.pending, 'pause');
     assert.equal(answer.body.status, 'sending', 'the record had not changed yet');
     assert.match(answer.body.message!, /the campaign accepted the pause and is applying it/);
-    assert.equal(await requestRow(answer.body.requestId!), 1, 'the request stays for the activity that records it');
 
     await waitForStatus(h, id, 'paused', 60_000);
     await page.locator('h1 .badge').filter({ hasText: 'paused' }).waitFor({ timeout: 30_000 });
