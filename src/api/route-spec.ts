@@ -72,8 +72,10 @@ export function route<B extends z.ZodType | undefined = undefined, Q extends z.Z
     refuseUnsafeInput(req);
     const params = parseParams(spec.params ?? {}, req.params as Record<string, string>) as ParsedParams<P>;
     const loaded = (await spec.load?.({ caller, params })) as L;
-    const query = spec.query?.parse(req.query) as Parsed<Q>;
-    const body = spec.body?.parse(req.body ?? {}) as Parsed<B>;
+    // reportInput: the error middleware tells a missing field from a wrong type by the input's
+    // presence (it names only its kind, never the value).
+    const query = spec.query?.parse(req.query, { reportInput: true }) as Parsed<Q>;
+    const body = spec.body?.parse(req.body ?? {}, { reportInput: true }) as Parsed<B>;
     if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res, spec.also);
     await handler({ caller, params, query, body, loaded }, req, res);
   };
