@@ -102,6 +102,21 @@ describe('route rules', () => {
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/continue`, { force: 'yes' }), { force: 'must be true or false' });
   });
 
+  test('a body sent as something other than JSON is a 415 saying so, not every field missing', async () => {
+    const json = JSON.stringify(body(1));
+    const started = f.temporal.started.length;
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const res = await f.api('POST', '/api/v1/campaigns', json, { 'content-type': type });
+      assert.equal(res.status, 415, `${type}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error, /Content-Type: application\/json/);
+    }
+    assert.equal(f.temporal.started.length, started, 'no workflow started');
+    // No body at all needs no type: an action's body is optional.
+    const id = await createCampaign();
+    f.temporal.answerUpdates({ status: 'paused' });
+    assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`)).body, { status: 'paused' });
+  });
+
   test('a path value that cannot name the resource is its 404, as an unknown one is', async () => {
     for (const path of ['/api/v1/campaigns/not-a-uuid', '/api/v1/campaigns/6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11', '/api/v1/accounts/NO']) {
       const res = await f.api('GET', path);
