@@ -147,6 +147,15 @@ describe('route rules', () => {
     f.temporal.answerUpdates({ status: 'paused' });
     assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`, {})).body, { status: 'paused' });
   });
+
+  test('a decision on a recipient that takes none is a 409 with the campaign\'s status, and the recipient\'s beside it', async () => {
+    const id = await createCampaign();
+    await addRecipients(id, 1, 'blocked');
+    await f.sql`UPDATE campaigns SET status = 'awaiting_review' WHERE id = ${id}`;
+    const res = await f.api('POST', `/api/v1/campaigns/${id}/recipients/1/decision`, { include: true });
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.deepEqual([res.body.status, res.body.buildStatus], ['awaiting_review', 'blocked']);
+  });
 });
 
 describe('Idempotency-Key on a campaign action', () => {
