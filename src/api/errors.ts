@@ -28,10 +28,36 @@ function problemsOf(err: z.ZodError): Problem[] {
   return err.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: describe(issue) }));
 }
 
+/**
+ * Zod leaves `input` out of its issues unless a parse asks for it (`reportInput`, which
+ * route-spec.ts does), so `input === undefined` alone cannot tell a missing field from one of the
+ * wrong type. Only the value's kind is named here, never the value: it may be a password.
+ */
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    // Zod's own wording, or a schema's "is required" meant for the absent case: say what was given.
+    if (issue.message === 'is required' || issue.message.startsWith('Invalid input')) {
+      return `must be ${kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
+    }
+  }
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
   return issue.message;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/** A JSON kind as a client reads it: a JSON array is "a list", as the API's texts call it. */
+function kindName(kind: string): string {
+  if (kind === 'null') return 'null';
+  if (kind === 'array') return 'a list';
+  if (kind === 'int') return 'a whole number';
+  if (kind === 'record') return 'an object';
+  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
 }
 
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {

@@ -84,7 +84,7 @@ function commonResponses(spec: RegisteredRoute['spec']) {
   if (spec?.body) {
     out['400'] = { description: 'The body is not JSON', ...json(errorSchema) };
     out['413'] = { description: 'The body is too large', ...json(errorSchema) };
-    out['415'] = { description: 'The body has a charset or encoding other than UTF-8 JSON', ...json(errorSchema) };
+    out['415'] = { description: 'The body is not sent as UTF-8 JSON: another Content-Type, charset or encoding', ...json(errorSchema) };
   }
   for (const [status, description] of Object.entries(spec?.errors ?? {})) {
     out[status] = { description, ...json(errorSchema) };

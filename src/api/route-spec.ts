@@ -72,8 +72,11 @@ export function route<B extends z.ZodType | undefined = undefined, Q extends z.Z
     refuseUnsafeInput(req);
     const params = parseParams(spec.params ?? {}, req.params as Record<string, string>) as ParsedParams<P>;
     const loaded = (await spec.load?.({ caller, params })) as L;
-    const query = spec.query?.parse(req.query) as Parsed<Q>;
-    const body = spec.body?.parse(req.body ?? {}) as Parsed<B>;
+    // reportInput: the error middleware tells a missing field from a wrong type by the input's
+    // presence (it names only its kind, never the value).
+    const query = spec.query?.parse(req.query, { reportInput: true }) as Parsed<Q>;
+    if (spec.body) refuseOtherMediaType(req);
+    const body = spec.body?.parse(req.body ?? {}, { reportInput: true }) as Parsed<B>;
     if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res, spec.also);
     await handler({ caller, params, query, body, loaded }, req, res);
   };
@@ -84,6 +87,18 @@ function authorize(res: Response, scope: Scope): Caller {
   const caller = callerOf(res);
   if (!caller.scopes.has(scope)) throw new ApiError(403, `this API key lacks the scope ${scope}`, { scope });
   return caller;
+}
+
+/**
+ * express.json() leaves a body of another Content-Type unread, so a JSON body sent without the
+ * header (curl -d alone sends it as a form) would be parsed as `{}`: every field "is required",
+ * of a body that holds them all. No body at all is fine: many routes' bodies are optional.
+ */
+function refuseOtherMediaType(req: Request) {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    throw new ApiError(415, 'the body must be JSON: send Content-Type: application/json');
+  }
 }
 
 /** Before any schema or hash walks it: text PostgreSQL can store, nesting a stack can walk. */

@@ -20,7 +20,8 @@ export async function decideRecipient(
 ): Promise<void> {
   if (c.status !== 'awaiting_review') throw notAwaiting(c.status);
   if (r.buildStatus !== 'needs_review') {
-    throw new Refusal('conflict', `recipient ${r.id} is ${r.buildStatus}; only needs_review recipients take a decision`, { status: r.buildStatus });
+    // `status` is the campaign's in every 409 (a client reads it as such); the recipient's is beside it.
+    throw new Refusal('conflict', `recipient ${r.id} is ${r.buildStatus}; only needs_review recipients take a decision`, { status: c.status, buildStatus: r.buildStatus });
   }
   await sql.begin(async (tx) => {
     const status = await campaigns.lockCampaignStatus(tx, c.id);

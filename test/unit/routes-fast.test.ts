@@ -81,6 +81,42 @@ describe('route rules', () => {
     assert.deepEqual([h.status, ...problemPaths(h.body)], [422, 'Idempotency-Key']);
   });
 
+  test('a field of the wrong type is named as that, not as missing', async () => {
+    const problems = async (path: string, payload: unknown) => {
+      const res = await f.api('POST', path, payload);
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      return Object.fromEntries((res.body.problems as { path: string; message: string }[]).map((p) => [p.path, p.message]));
+    };
+    assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), name: 5, vars: 'x', pilot: { size: '5' }, from: undefined }), {
+      name: 'must be a string, not a number',
+      vars: 'must be an object, not a string',
+      'pilot.size': 'must be a whole number',
+      from: 'is required',
+    });
+    // A schema's own wording for a wrong type stays.
+    assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: 'a@example.com' }), { recipients: 'must be a list of recipients' });
+    assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: ['a@example.com'] }), { 'recipients.0': 'must be an object, not a string' });
+    assert.deepEqual(await problems('/api/v1/campaigns', []), { '(body)': 'must be an object, not a list' });
+    const id = await createCampaign();
+    assert.deepEqual(await problems(`/api/v1/campaigns/${id}/approve`, { note: 5 }), { note: 'must be a string, not a number' });
+    assert.deepEqual(await problems(`/api/v1/campaigns/${id}/continue`, { force: 'yes' }), { force: 'must be true or false' });
+  });
+
+  test('a body sent as something other than JSON is a 415 saying so, not every field missing', async () => {
+    const json = JSON.stringify(body(1));
+    const started = f.temporal.started.length;
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const res = await f.api('POST', '/api/v1/campaigns', json, { 'content-type': type });
+      assert.equal(res.status, 415, `${type}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error, /Content-Type: application\/json/);
+    }
+    assert.equal(f.temporal.started.length, started, 'no workflow started');
+    // No body at all needs no type: an action's body is optional.
+    const id = await createCampaign();
+    f.temporal.answerUpdates({ status: 'paused' });
+    assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`)).body, { status: 'paused' });
+  });
+
   test('a path value that cannot name the resource is its 404, as an unknown one is', async () => {
     for (const path of ['/api/v1/campaigns/not-a-uuid', '/api/v1/campaigns/6f1c1d38-3b7e-4f2a-9a53-2b8f5b0b7c11', '/api/v1/accounts/NO']) {
       const res = await f.api('GET', path);
@@ -110,6 +146,15 @@ describe('route rules', () => {
     assert.deepEqual([pause.body.status, pause.body.error], ['building', 'the campaign is building, not running']);
     f.temporal.answerUpdates({ status: 'paused' });
     assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`, {})).body, { status: 'paused' });
+  });
+
+  test('a decision on a recipient that takes none is a 409 with the campaign\'s status, and the recipient\'s beside it', async () => {
+    const id = await createCampaign();
+    await addRecipients(id, 1, 'blocked');
+    await f.sql`UPDATE campaigns SET status = 'awaiting_review' WHERE id = ${id}`;
+    const res = await f.api('POST', `/api/v1/campaigns/${id}/recipients/1/decision`, { include: true });
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.deepEqual([res.body.status, res.body.buildStatus], ['awaiting_review', 'blocked']);
   });
 });
 
