@@ -34,12 +34,22 @@ function problemsOf(err: z.ZodError): Problem[] {
  * wrong type. Only the value's kind is named here, never the value: it may be a password.
  */
 function describe(issue: z.core.$ZodIssue): string {
+  const zodsOwn = issue.message.startsWith('Invalid input') || issue.message.startsWith('Invalid option');
   if (issue.code === 'invalid_type') {
     if (issue.input === undefined) return 'is required';
-    // Zod's own wording, or a schema's "is required" meant for the absent case: say what was given.
-    if (issue.message === 'is required' || issue.message.startsWith('Invalid input')) {
-      return `must be ${kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
-    }
+    // Zod's own wording, or a schema's "is required[: what]" meant for the absent case: say what was given.
+    const meant = /^is required(?:: (.+))?$/.exec(issue.message);
+    if (meant || zodsOwn) return `must be ${meant?.[1] ?? kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
+  }
+  // An enum or a literal: the values it takes, as JSON writes them.
+  if (issue.code === 'invalid_value' && zodsOwn) {
+    const values = issue.values.map((v) => JSON.stringify(v));
+    return values.length === 1 ? `must be ${values[0]}` : `must be one of ${values.join(', ')}`;
+  }
+  // A union of plain kinds (a string or a number): name them, and what was given.
+  if (issue.code === 'invalid_union' && zodsOwn && issue.input !== undefined) {
+    const kinds = issue.errors.map((e) => (e.length === 1 && e[0]?.code === 'invalid_type' && e[0].path.length === 0 ? kindName(e[0].expected) : undefined));
+    if (kinds.every((k) => k !== undefined)) return `must be ${kinds.join(' or ')}, not ${kindName(kindOf(issue.input))}`;
   }
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
   return issue.message;

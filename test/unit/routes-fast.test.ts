@@ -100,6 +100,11 @@ describe('route rules', () => {
     const id = await createCampaign();
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/approve`, { note: 5 }), { note: 'must be a string, not a number' });
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/continue`, { force: 'yes' }), { force: 'must be true or false' });
+    // A schema's "is required: what" for a wrong type says what it must be; an enum names its values.
+    assert.deepEqual(await problems('/api/v1/keys', { name: 'typed', scopes: 'campaigns:read' }), { scopes: 'must be a list of scopes, not a string' });
+    const scopes = (await problems('/api/v1/keys', { name: 'typed', scopes: ['campaigns:read', 'campaigns:everything'] }))['scopes.1'];
+    assert.match(scopes ?? '', /^must be one of ("[a-z:]+", )+"[a-z:]+"$/);
+    assert.doesNotMatch(scopes ?? '', /Invalid option/);
   });
 
   test('a body sent as something other than JSON is a 415 saying so, not every field missing', async () => {
