@@ -1,15 +1,9 @@
 import type { S3Location } from '../s3/locations.js';
 import type { Db } from './sql.js';
 
-export interface TenantRow {
+/** A tenant's stored row: its settings and who changed them last. */
+export interface TenantRow extends TenantSettings {
   id: string;
-  s3Locations: S3Location[] | null;
-  reviewSkipAllowed: boolean;
-  fourEyesRequired: boolean;
-  /** Null: not set (allowed for tenant `default` alone). */
-  defaultAccountAllowed: boolean | null;
-  defaultAccountFromDomains: string[];
-  testSendRecipients: string[];
   createdAt: Date;
   updatedAt: Date | null;
   updatedBy: string | null;
@@ -34,6 +28,7 @@ export interface TenantSettings {
   s3Locations: S3Location[] | null;
   reviewSkipAllowed: boolean;
   fourEyesRequired: boolean;
+  /** Null: not set (allowed for tenant `default` alone). */
   defaultAccountAllowed: boolean | null;
   defaultAccountFromDomains: string[];
   testSendRecipients: string[];
