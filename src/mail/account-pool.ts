@@ -35,26 +35,18 @@ export function endpointsOf(row: AccountRow, box: SecretBox | undefined) {
     if (!box) throw new Error('MASTER_KEY is not configured: stored account passwords cannot be read');
     return box.open(sealed, sealContext(row.tenant, row.name, field));
   };
-  const smtp: ServerEndpoint = {
-    host: row.smtp.host,
-    port: row.smtp.port,
-    secure: row.smtp.security === 'tls',
-    requireTls: row.smtp.security === 'starttls',
-    // An OAuth2 account signs in as its mailbox unless the protocol names its own user.
-    user: row.smtp.user ?? row.oauth2?.user,
-    pass: unseal(row.smtpPassword, 'smtp'),
-  };
+  // An OAuth2 account signs in as its mailbox unless the protocol names its own user.
+  const endpoint = (server: { host: string; port: number; security: string; user?: string | null }, sealed: string | null, field: 'smtp' | 'imap'): ServerEndpoint => ({
+    host: server.host,
+    port: server.port,
+    secure: server.security === 'tls',
+    requireTls: server.security === 'starttls',
+    user: server.user ?? row.oauth2?.user,
+    pass: unseal(sealed, field),
+  });
+  const smtp = endpoint(row.smtp, row.smtpPassword, 'smtp');
   const imap: (ServerEndpoint & { sentFolder?: string; append: boolean }) | undefined = row.imap
-    ? {
-        host: row.imap.host,
-        port: row.imap.port,
-        secure: row.imap.security === 'tls',
-        requireTls: row.imap.security === 'starttls',
-        user: row.imap.user ?? row.oauth2?.user,
-        pass: unseal(row.imapPassword, 'imap'),
-        sentFolder: row.imap.sentFolder,
-        append: row.imap.append,
-      }
+    ? { ...endpoint(row.imap, row.imapPassword, 'imap'), sentFolder: row.imap.sentFolder, append: row.imap.append }
     : undefined;
   const oauth2 = row.oauth2 ? { settings: row.oauth2, secrets: JSON.parse(unseal(row.oauth2Secrets, 'oauth2') ?? '{}') as OAuth2Secrets } : undefined;
   return { smtp, imap, oauth2 };
