@@ -377,6 +377,32 @@ describe('the console', () => {
     await screenshot(reviewer, 'campaign-list');
   });
 
+  test('at a phone\'s width (390 px) no page is wider than the screen: the form stacks, wide tables scroll inside themselves', async () => {
+    const campaignId = await noticesCampaign('Notices: phone');
+    const creator = await page(keys.creator!);
+    await creator.setViewportSize({ width: 390, height: 844 });
+    const widths: Record<string, number> = {};
+    const measure = async (name: string) => {
+      widths[name] = await creator.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    };
+    await creator.goto('/#/campaigns');
+    await creator.locator('tr.campaign-row').filter({ hasText: 'Notices: phone' }).waitFor();
+    await measure('list');
+    await creator.goto(`/#/campaigns/${campaignId}`);
+    await creator.locator('#recipients table tbody tr').filter({ hasText: 'not-an-address' }).waitFor();
+    await measure('campaign');
+    await creator.goto(`/#/campaigns/${campaignId}/review`);
+    await creator.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
+    await measure('review');
+    await creator.goto('/#/campaigns/new');
+    await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    await creator.getByLabel('Subject').fill('Notice for {{ name }}');
+    await creator.locator('.preview-subject').filter({ hasText: 'Notice for Ann' }).waitFor();
+    await measure('new campaign');
+    await screenshot(creator, 'new-campaign-phone');
+    assert.deepEqual(widths, { list: 0, campaign: 0, review: 0, 'new campaign': 0 }, 'how far each page reaches beyond the screen, in px');
+  });
+
   test('pause and resume a throttled campaign from its page, with a confirmation; cancel ends it', async () => {
     const res = await h.api(
       'POST',
