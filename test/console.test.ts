@@ -361,6 +361,8 @@ describe('the console', () => {
     await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
     await reviewer.locator('.summary').filter({ hasText: '100%' }).waitFor();
     await reviewer.locator('.summary').filter({ hasText: '3 sent' }).waitFor();
+    // "4 of 4 done" adds up: the blocked address was skipped, and the summary says so.
+    await reviewer.locator('.summary').filter({ hasText: '4 of 4 done · 3 sent · 0 failed · 1 skipped ·' }).waitFor();
     await reviewer.locator('.chart-summary').filter({ hasText: '3 sent in the last 30 minutes' }).waitFor({ timeout: 15_000 });
     const to = messagesFor(h, campaignId).flatMap((m) => m.to).sort();
     assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
