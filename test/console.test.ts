@@ -405,6 +405,23 @@ describe('the console', () => {
     assert.deepEqual(widths, { list: 0, campaign: 0, review: 0, 'new campaign': 0 }, 'how far each page reaches beyond the screen, in px');
   });
 
+  test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
+    const campaignId = await noticesCampaign('Notices: deciding');
+    const reviewer = await reviewPage(keys.reviewer!, campaignId);
+    const held = gate();
+    await reviewer.route(/\/recipients\/\d+\/decision$/, async (route) => {
+      await held.opened;
+      await route.continue();
+    });
+    const row = reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' });
+    await row.getByRole('button', { name: 'Include cat@example.com' }).click();
+    await row.getByRole('button', { name: 'Include cat@example.com' }).and(reviewer.locator(':disabled')).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Exclude cat@example.com' }).isDisabled(), true);
+    held.open();
+    await row.locator('.d-included').waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Exclude cat@example.com' }).isEnabled(), true);
+  });
+
   test('pause and resume a throttled campaign from its page, with a confirmation; cancel ends it', async () => {
     const res = await h.api(
       'POST',
