@@ -361,6 +361,8 @@ describe('the console', () => {
     await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
     await reviewer.locator('.summary').filter({ hasText: '100%' }).waitFor();
     await reviewer.locator('.summary').filter({ hasText: '3 sent' }).waitFor();
+    // "4 of 4 done" adds up: the blocked address was skipped, and the summary says so.
+    await reviewer.locator('.summary').filter({ hasText: '4 of 4 done · 3 sent · 0 failed · 1 skipped ·' }).waitFor();
     await reviewer.locator('.chart-summary').filter({ hasText: '3 sent in the last 30 minutes' }).waitFor({ timeout: 15_000 });
     const to = messagesFor(h, campaignId).flatMap((m) => m.to).sort();
     assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
@@ -375,6 +377,49 @@ describe('the console', () => {
     const row = reviewer.locator('tr.campaign-row').filter({ hasText: 'Notices: progress' });
     await row.filter({ hasText: '100%' }).waitFor();
     await screenshot(reviewer, 'campaign-list');
+  });
+
+  test('at a phone\'s width (390 px) no page is wider than the screen: the form stacks, wide tables scroll inside themselves', async () => {
+    const campaignId = await noticesCampaign('Notices: phone');
+    const creator = await page(keys.creator!);
+    await creator.setViewportSize({ width: 390, height: 844 });
+    const widths: Record<string, number> = {};
+    const measure = async (name: string) => {
+      widths[name] = await creator.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    };
+    await creator.goto('/#/campaigns');
+    await creator.locator('tr.campaign-row').filter({ hasText: 'Notices: phone' }).waitFor();
+    await measure('list');
+    await creator.goto(`/#/campaigns/${campaignId}`);
+    await creator.locator('#recipients table tbody tr').filter({ hasText: 'not-an-address' }).waitFor();
+    await measure('campaign');
+    await creator.goto(`/#/campaigns/${campaignId}/review`);
+    await creator.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
+    await measure('review');
+    await creator.goto('/#/campaigns/new');
+    await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    await creator.getByLabel('Subject').fill('Notice for {{ name }}');
+    await creator.locator('.preview-subject').filter({ hasText: 'Notice for Ann' }).waitFor();
+    await measure('new campaign');
+    await screenshot(creator, 'new-campaign-phone');
+    assert.deepEqual(widths, { list: 0, campaign: 0, review: 0, 'new campaign': 0 }, 'how far each page reaches beyond the screen, in px');
+  });
+
+  test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
+    const campaignId = await noticesCampaign('Notices: deciding');
+    const reviewer = await reviewPage(keys.reviewer!, campaignId);
+    const held = gate();
+    await reviewer.route(/\/recipients\/\d+\/decision$/, async (route) => {
+      await held.opened;
+      await route.continue();
+    });
+    const row = reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' });
+    await row.getByRole('button', { name: 'Include cat@example.com' }).click();
+    await row.getByRole('button', { name: 'Include cat@example.com' }).and(reviewer.locator(':disabled')).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Exclude cat@example.com' }).isDisabled(), true);
+    held.open();
+    await row.locator('.d-included').waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Exclude cat@example.com' }).isEnabled(), true);
   });
 
   test('pause and resume a throttled campaign from its page, with a confirmation; cancel ends it', async () => {

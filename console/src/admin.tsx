@@ -245,6 +245,11 @@ function Keys() {
               <td>{!k.revokedAt && <ConfirmButton className="danger" label="Revoke" question={`Revoke ${k.name}? Its next call fails.`} action={async () => { await api('DELETE', `/keys/${k.id}`); await refresh(); }} />}</td>
             </tr>
           ))}
+          {data && data.items.length === 0 && (
+            <tr>
+              <td colSpan={7}>No key was created yet (the server&apos;s configured API_KEY is never listed).</td>
+            </tr>
+          )}
         </tbody>
       </table>
       <form

@@ -5,7 +5,7 @@ import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Sectio
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
-const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
+const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'cancelling', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
 const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped', 'bounced'];
 const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'];
 const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
@@ -138,7 +138,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       <div className="actions">
         {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
         {c.status !== 'building' && c.status !== 'awaiting_review' && <a className="button" href={`#/campaigns/${id}/review`}>Build report</a>}
-        {offer('pause', ['sending', 'scheduled', 'approved']) && (
+        {offer('pause', ['sending', 'scheduled']) && (
           <ConfirmButton label="Pause" question="Pause this campaign? No new message is sent until it is resumed." action={act('pause')} onSticky={stick('pause')} />
         )}
         {offer('resume', ['paused']) && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} onSticky={stick('resume')} />}
@@ -184,6 +184,10 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   );
 }
 
+/** What is done but neither sent nor failed (skipped, cancelled, bounced), so "done" adds up. */
+const notSent = (c: Campaign): [string, number][] =>
+  (['skipped', 'cancelled', 'bounced'] as const).map((k): [string, number] => [k, c.countsByStatus?.send[k] ?? 0]).filter(([, n]) => n > 0);
+
 /** Where a campaign stands: building or sending progress, answers, the expected schedule, who made and decided it. */
 function CampaignSummary({ c }: { c: Campaign }) {
   const done = doneOf(c.counts);
@@ -196,7 +200,8 @@ function CampaignSummary({ c }: { c: Campaign }) {
         </p>
       ) : (
         <p>
-          <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed · {c.counts.appended} Sent copies filed
+          <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed
+          {notSent(c).map(([k, n]) => ` · ${n} ${k}`)} · {c.counts.appended} Sent copies filed
           {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
         </p>
       )}

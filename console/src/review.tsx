@@ -205,13 +205,17 @@ function ReviewList({
 
 function Decision({ campaign, recipient, enabled, onDecided }: { campaign: string; recipient: ReviewItem; enabled: boolean; onDecided: (included: boolean) => void }) {
   const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
   const set = async (include: boolean) => {
+    setBusy(true);
     setError(undefined);
     try {
       const res = await api<RecipientDecision>('POST', `/campaigns/${campaign}/recipients/${recipient.id}/decision`, { include });
       onDecided(res.included);
     } catch (err) {
       setError(err);
+    } finally {
+      setBusy(false);
     }
   };
   const state = recipient.included === true ? 'included' : recipient.included === false ? 'excluded' : 'undecided';
@@ -220,10 +224,10 @@ function Decision({ campaign, recipient, enabled, onDecided }: { campaign: strin
       <span className={`d-${state}`}>{state}</span>
       {enabled && (
         <>
-          <button type="button" onClick={() => set(true)} aria-pressed={recipient.included === true} aria-label={`Include ${recipient.email}`}>
+          <button type="button" disabled={busy} onClick={() => set(true)} aria-pressed={recipient.included === true} aria-label={`Include ${recipient.email}`}>
             Include
           </button>
-          <button type="button" onClick={() => set(false)} aria-pressed={recipient.included === false} aria-label={`Exclude ${recipient.email}`}>
+          <button type="button" disabled={busy} onClick={() => set(false)} aria-pressed={recipient.included === false} aria-label={`Exclude ${recipient.email}`}>
             Exclude
           </button>
         </>
