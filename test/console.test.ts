@@ -292,6 +292,9 @@ describe('the console', () => {
     const creator = await reviewPage(keys.creator!, campaignId);
     const reviewer = await reviewPage(keys.reviewer!, campaignId);
     await reviewer.getByRole('button', { name: 'Approve and send' }).waitFor();
+    // What an approval sends, before anyone decided on cat: the two ready ones, not the blocked or the undecided one.
+    await reviewer.locator('#decide .reach').filter({ hasText: 'Approving sends to 2 of 4 recipients; not to 1 blocked, 1 undecided.' }).waitFor();
+    assert.equal(await reviewer.getByRole('button', { name: 'Approve and send to 2', exact: true }).count(), 1);
     await reviewer.locator('.fingerprint').filter({ hasText: /\S{20,}/ }).waitFor();
     // A test send of the previewed recipient's message (shown first, as the reviewer sees it), to a test address only.
     await reviewer.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
@@ -342,7 +345,9 @@ describe('the console', () => {
     assert.equal(await status(campaignId), 'awaiting_review');
     await reviewer.getByRole('button', { name: 'Reload the review' }).click();
     await reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).locator('.d-included').waitFor();
-    await reviewer.getByRole('button', { name: 'Approve and send' }).click();
+    // Cat included: three of four, the blocked address alone left out.
+    await reviewer.locator('#decide .reach').filter({ hasText: 'Approving sends to 3 of 4 recipients; not to 1 blocked.' }).waitFor();
+    await reviewer.getByRole('button', { name: 'Approve and send to 3', exact: true }).click();
     await eventually(async () => (await status(campaignId)) !== 'awaiting_review', 30_000, 'the approval');
   });
 

@@ -90,6 +90,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
           campaign={id}
           fingerprint={review.fingerprint}
           schedule={review.schedule}
+          reach={reachOf(review, total)}
           fourEyes={c.reviewPolicy?.distinctReviewer}
           onDone={async () => {
             await refreshCampaign();
@@ -429,10 +430,25 @@ function TestSend({ campaign, recipient }: { campaign: string; recipient: number
   );
 }
 
+/**
+ * What an approval now would send, and what it leaves out: blocked and excluded by the build, the
+ * needs_review recipients a reviewer left out, and those nobody decided (they are not sent either).
+ */
+function reachOf(review: Review, total: number) {
+  const n = (k: keyof Review['counts']) => review.counts[k];
+  const included = review.sendable - n('ready') - n('warning');
+  return {
+    sendable: review.sendable,
+    total,
+    left: { blocked: n('blocked'), excluded: n('excluded'), 'left out by a reviewer': n('needs_review') - included - review.undecided, undecided: review.undecided },
+  };
+}
+
 function Decide({
   campaign,
   fingerprint,
   schedule,
+  reach,
   fourEyes,
   onDone,
   onReload,
@@ -440,6 +456,8 @@ function Decide({
   campaign: string;
   fingerprint?: string;
   schedule?: Review['schedule'];
+  /** How many an approval sends, of how many, and what it leaves out (by build status, and undecided). */
+  reach: { sendable: number; total: number; left: Record<string, number> };
   fourEyes?: boolean;
   onDone: () => Promise<void>;
   onReload: () => Promise<void>;
@@ -466,6 +484,16 @@ function Decide({
         the definition), the approval is refused and you are asked to look again.
         {fourEyes ? ' Four eyes: the campaign’s creator cannot approve it.' : ''}
       </p>
+      <p className="reach">
+        Approving sends to <strong>{reach.sendable}</strong> of {reach.total} recipient{reach.total === 1 ? '' : 's'}
+        {Object.values(reach.left).some((n) => n > 0)
+          ? `; not to ${Object.entries(reach.left)
+              .filter(([, n]) => n > 0)
+              .map(([k, n]) => `${n} ${k}`)
+              .join(', ')}`
+          : ''}
+        .
+      </p>
       {schedule && (
         <p className="schedule">
           If approved now: {schedule.summary}; the first message {when(schedule.start)}.
@@ -476,7 +504,7 @@ function Decide({
       </label>
       <div className="actions">
         <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
-          Approve and send
+          Approve and send to {reach.sendable}
         </button>
         <button type="button" className="danger" disabled={busy} onClick={() => void decide('reject')}>
           Reject

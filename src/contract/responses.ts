@@ -185,6 +185,8 @@ export const reviewResponse = page(
   status: campaignStatus,
   counts: counts(BUILD_STATUSES),
   undecided: z.number().int(),
+  /** How many recipients an approval now would send to: `ready`, `warning`, and the `needs_review` ones included. */
+  sendable: z.number().int(),
   /** On the first page only: send it back with the approval. */
   fingerprint: z.string().optional(),
   /** On the first page, while awaiting review: when the messages would go if approved now. */

@@ -295,11 +295,13 @@ export async function recipientsByBuildStatus(
     ORDER BY id LIMIT ${limit}`;
 }
 
-export async function undecidedCount(db: Db, campaignId: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM recipients
-    WHERE campaign_id = ${campaignId} AND build_status = 'needs_review' AND included IS NULL`;
-  return row?.n ?? 0;
+/** For a review: the needs_review recipients still undecided, and how many an approval now would send (`sendable`). */
+export async function reviewTally(db: Db, campaignId: string): Promise<{ undecided: number; sendable: number }> {
+  const [row] = await db<{ undecided: number; sendable: number }[]>`
+    SELECT count(*) FILTER (WHERE build_status = 'needs_review' AND included IS NULL)::int AS undecided,
+           count(*) FILTER (WHERE ${sendable(db)})::int AS sendable
+    FROM recipients WHERE campaign_id = ${campaignId}`;
+  return row ?? { undecided: 0, sendable: 0 };
 }
 
 export async function setIncluded(db: Db, campaignId: string, id: number, included: boolean): Promise<void> {

@@ -163,6 +163,20 @@ describe('route rules', () => {
   });
 });
 
+describe('the review', () => {
+  test('says how many an approval now would send: ready, warning and the needs_review recipients included, never blocked, excluded or undecided ones', async () => {
+    const id = await createCampaign();
+    await f.sql`INSERT INTO recipients (campaign_id, id, email, build_status, included)
+      SELECT ${id}, g, 'r' || g || '@example.com', s.status, s.included
+      FROM (VALUES (1, 'ready', NULL::boolean), (2, 'ready', NULL), (3, 'warning', NULL), (4, 'needs_review', true), (5, 'needs_review', false),
+                   (6, 'needs_review', NULL), (7, 'blocked', NULL), (8, 'excluded', NULL)) AS s(g, status, included)`;
+    const res = await f.api('GET', `/api/v1/campaigns/${id}/review`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.sendable, res.body.undecided], [4, 1]);
+    assert.deepEqual(res.body.counts, { ready: 2, warning: 1, needs_review: 3, blocked: 1, excluded: 1 });
+  });
+});
+
 describe('Idempotency-Key on a campaign action', () => {
   test('a key that is not one is a 422 naming the header, and nothing is asked of the workflow', async () => {
     const id = await createCampaign();

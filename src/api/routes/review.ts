@@ -53,9 +53,9 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
   router.get('/campaigns/:id/review', route({ scope: 'campaigns:read', summary: 'Counts per build status and the recipients that need a decision or are blocked (and, for a follow-up, its warnings), paged', params: { id: campaignParam }, load, query: reviewQuery, response: reviewResponse }, async ({ loaded: c, query: q }, _req, res) => {
     // A follow-up also lists its `warning` recipients: each says why its earlier send failed.
     const listed = (await followUpOf(sql, c.id)) ? (['needs_review', 'blocked', 'warning'] as const) : (['needs_review', 'blocked'] as const);
-    const [counts, undecided, rows, fingerprint, schedule] = await Promise.all([
+    const [counts, { undecided, sendable }, rows, fingerprint, schedule] = await Promise.all([
       recipients.statusCounts(sql, c.id).then((all) => all.build),
-      recipients.undecidedCount(sql, c.id),
+      recipients.reviewTally(sql, c.id),
       recipients.recipientsByBuildStatus(sql, c.id, [...listed], q.cursor ?? 0, q.limit + 1),
       // Send it back with the approval: the API refuses it (409) when the list changed meanwhile.
       // Hashing the list reads all of it: done for the first page only, which every review starts with.
@@ -68,6 +68,7 @@ export function reviewRouter(deps: ReviewRouterDeps): Router {
       status: c.status,
       counts,
       undecided,
+      sendable,
       fingerprint,
       schedule,
       items: items.map((r) => ({
