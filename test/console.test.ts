@@ -373,6 +373,10 @@ describe('the console', () => {
     assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
     await reviewer.locator('#recipients table tbody tr').filter({ hasText: 'bob@example.com' }).filter({ hasText: /250/ }).waitFor();
     await reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).filter({ hasText: 'key:reviewer' }).waitFor();
+    // Its details read as words, not as JSON.
+    const approvalDetails = reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).locator('td.details');
+    await approvalDetails.filter({ hasText: 'status: sending' }).waitFor();
+    assert.doesNotMatch((await approvalDetails.textContent()) ?? '', /[{"]/);
     const [csv] = await Promise.all([reviewer.waitForEvent('download'), reviewer.getByRole('button', { name: 'Download report.csv' }).click()]);
     const rows = parse(await readFile((await csv.path())!), { columns: true }) as Record<string, string>[];
     assert.equal(rows.length, 4);

@@ -201,6 +201,15 @@ export function HtmlFrame({ html, title, remote = false }: { html: string; title
   return <iframe key={doc} className="html-preview" sandbox="" srcDoc={doc} title={title} referrerPolicy="no-referrer" />;
 }
 
+/** An audit row's details as people read them: `note: checked · status: sending`; a nested value stays JSON. */
+function detailsText(details: unknown): string {
+  if (details === null || details === undefined) return '';
+  if (typeof details !== 'object' || Array.isArray(details)) return JSON.stringify(details);
+  return Object.entries(details as Record<string, unknown>)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' · ');
+}
+
 export function AuditTrail({ campaign, filters = false }: { campaign?: string; filters?: boolean }) {
   const [f, setF] = useState({ action: '', principal: '', campaign: campaign ?? '' });
   const pages = useCursorPages();
@@ -243,7 +252,7 @@ export function AuditTrail({ campaign, filters = false }: { campaign?: string; f
               <td>{a.action}</td>
               {!campaign && <td>{a.campaignId && <a href={`#/campaigns/${a.campaignId}`}>{a.campaignId.slice(0, 8)}</a>}</td>}
               <td>{a.subject}</td>
-              <td className="details">{JSON.stringify(a.details)}</td>
+              <td className="details">{detailsText(a.details)}</td>
             </tr>
           ))}
         </tbody>
