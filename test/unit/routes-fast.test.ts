@@ -107,6 +107,23 @@ describe('route rules', () => {
     assert.doesNotMatch(scopes ?? '', /Invalid option/);
   });
 
+  test('a wrong-typed value is named by its kind, never echoed: not a secret, not odd bytes, not a huge number', async () => {
+    const echoed = (res: { body: unknown }) => /sekrit|1e\+308|12345678901234567890/.test(JSON.stringify(res.body));
+    const byPath = (res: { body: { problems: { path: string; message: string }[] } }) => Object.fromEntries(res.body.problems.map((p) => [p.path, p.message]));
+    // Unpaired surrogates are refused before any schema reads the body, by path, without the text.
+    const odd = await f.api('POST', '/api/v1/campaigns', { ...body(1), name: ['sekrit-\ud800-value'], subject: { deep: { deeper: ['sekrit\u0000'] } } });
+    assert.equal(odd.status, 422, JSON.stringify(odd.body));
+    assert.ok(!echoed(odd), JSON.stringify(odd.body));
+    assert.deepEqual(Object.keys(byPath(odd)).sort(), ['name.0', 'subject.deep.deeper.0']);
+    const typed = await f.api('POST', '/api/v1/campaigns', { ...body(1), name: ['sekrit-value'], subject: { deep: ['sekrit'] }, vars: 1e308, pilot: { size: 12345678901234567890 } });
+    assert.equal(typed.status, 422, JSON.stringify(typed.body));
+    assert.ok(!echoed(typed), JSON.stringify(typed.body));
+    const problems = byPath(typed);
+    assert.equal(problems.name, 'must be a string, not a list');
+    assert.equal(problems.subject, 'must be a string, not an object');
+    assert.equal(problems.vars, 'must be an object, not a number');
+  });
+
   test('a body sent as something other than JSON is a 415 saying so, not every field missing', async () => {
     const json = JSON.stringify(body(1));
     const started = f.temporal.started.length;
