@@ -58,7 +58,7 @@ describe('the console and its API', () => {
     await waitForStatus(h, id, 'completed');
     const list = await h.api('GET', '/api/v1/campaigns?limit=5');
     const item = list.body.items.find((c: { id: string }) => c.id === id);
-    assert.deepEqual(item.counts, { total: 3, pending: 0, sent: 3, failed: 0, appended: 0 });
+    assert.deepEqual(item.counts, { total: 3, pending: 0, sent: 3, failed: 0, skipped: 0, cancelled: 0, bounced: 0, appended: 0 });
     const rate = await h.api('GET', `/api/v1/campaigns/${id}/sent-per-minute?minutes=10`);
     assert.equal(rate.status, 200, JSON.stringify(rate.body));
     assert.equal(rate.body.minutes.length, 10);

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
+import { NOT_SENT_STATUSES } from '../../src/contract/statuses.js';
 import { api, campaignActions, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
 import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
@@ -11,6 +12,16 @@ const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded
 const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
 
 const doneOf = (c: CampaignCounts) => c.total - c.pending;
+
+type NotSent = Record<(typeof NOT_SENT_STATUSES)[number], number>;
+
+/**
+ * "4 of 4 done · 3 sent · 0 failed · 1 skipped": what is done and what became of it, the done but
+ * unsent (skipped, cancelled, bounced) named when there are any, so the numbers add up. The list
+ * and the campaign page say it alike.
+ */
+const outcome = (c: CampaignCounts, notSent: NotSent) =>
+  [`${doneOf(c)} of ${c.total} done`, `${c.sent} sent`, `${c.failed} failed`, ...NOT_SENT_STATUSES.filter((k) => notSent[k] > 0).map((k) => `${notSent[k]} ${k}`)].join(' · ');
 
 export function CampaignList({ can }: { can: (s: string) => boolean }) {
   const [status, setStatus] = useState('');
@@ -46,10 +57,7 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
             <th>Name</th>
             <th>Status</th>
             <th>Progress</th>
-            <th>Sent</th>
-            <th>Failed</th>
-            <th>Copies</th>
-            <th>Total</th>
+            <th>Sent copies</th>
             <th>Created</th>
           </tr>
         </thead>
@@ -62,17 +70,20 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
               <td>
                 <StatusBadge status={c.status} />
               </td>
-              <td>{c.counts && <Progress done={doneOf(c.counts)} total={c.counts.total} label={`progress of ${c.name}`} />}</td>
-              <td>{c.counts?.sent}</td>
-              <td>{c.counts?.failed}</td>
+              <td>
+                {c.counts && (
+                  <>
+                    <Progress done={doneOf(c.counts)} total={c.counts.total} label={`progress of ${c.name}`} /> <span className="outcome">{outcome(c.counts, c.counts)}</span>
+                  </>
+                )}
+              </td>
               <td>{c.counts?.appended}</td>
-              <td>{c.counts?.total}</td>
               <td>{when(c.createdAt)}</td>
             </tr>
           ))}
           {data && data.items.length === 0 && (
             <tr>
-              <td colSpan={8}>No campaigns{status ? ` with status ${status.replace(/_/g, ' ')}` : ''}.</td>
+              <td colSpan={5}>No campaigns{status ? ` with status ${status.replace(/_/g, ' ')}` : ''}.</td>
             </tr>
           )}
         </tbody>
@@ -184,10 +195,6 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   );
 }
 
-/** What is done but neither sent nor failed (skipped, cancelled, bounced), so "done" adds up. */
-const notSent = (c: Campaign): [string, number][] =>
-  (['skipped', 'cancelled', 'bounced'] as const).map((k): [string, number] => [k, c.countsByStatus?.send[k] ?? 0]).filter(([, n]) => n > 0);
-
 /** Where a campaign stands: building or sending progress, answers, the expected schedule, who made and decided it. */
 function CampaignSummary({ c }: { c: Campaign }) {
   const done = doneOf(c.counts);
@@ -200,8 +207,7 @@ function CampaignSummary({ c }: { c: Campaign }) {
         </p>
       ) : (
         <p>
-          <Progress done={done} total={c.counts.total} label="campaign progress" /> {done} of {c.counts.total} done · {c.counts.sent} sent · {c.counts.failed} failed
-          {notSent(c).map(([k, n]) => ` · ${n} ${k}`)} · {c.counts.appended} Sent copies filed
+          <Progress done={done} total={c.counts.total} label="campaign progress" /> {outcome(c.counts, c.countsByStatus.send)} · {c.counts.appended} Sent copies filed
           {c.eta ? ` · ETA ${when(c.eta.at)} at ${c.eta.perMinute}/min (${c.eta.basis})` : ''}
         </p>
       )}

@@ -109,7 +109,19 @@ export const campaignListResponse = page(
     name: z.string(),
     status: campaignStatus,
     error: z.string().optional(),
-    counts: z.object({ total: z.number().int(), pending: z.number().int(), sent: z.number().int(), failed: z.number().int(), appended: z.number().int() }).optional(),
+    /** The progress, and what was done without being sent (skipped, cancelled, bounced), so "done" adds up. */
+    counts: z
+      .object({
+        total: z.number().int(),
+        pending: z.number().int(),
+        sent: z.number().int(),
+        failed: z.number().int(),
+        skipped: z.number().int(),
+        cancelled: z.number().int(),
+        bounced: z.number().int(),
+        appended: z.number().int(),
+      })
+      .optional(),
     createdBy: z.string().optional(),
     workflowId: z.string(),
     temporalUrl: z.url().optional(),

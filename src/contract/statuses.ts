@@ -47,3 +47,9 @@ export interface CampaignCounts {
   failed: number;
   appended: number;
 }
+
+/** Send statuses that are done but neither sent nor failed: said beside sent and failed, so "done" adds up. */
+export const NOT_SENT_STATUSES = ['skipped', 'cancelled', 'bounced'] as const satisfies readonly SendStatus[];
+
+/** A campaign's counts in the campaign list: the progress, and what was done without being sent. */
+export type CampaignListCounts = CampaignCounts & Record<(typeof NOT_SENT_STATUSES)[number], number>;

@@ -1,15 +1,18 @@
-import type { CampaignCounts } from '../contract/statuses.js';
+import type { CampaignListCounts } from '../contract/statuses.js';
 import type { Db } from './sql.js';
 
-/** The counts of several campaigns in one query (the campaign list's progress bars). */
-export async function countsOfCampaigns(db: Db, ids: readonly string[]): Promise<Map<string, CampaignCounts>> {
+/** The counts of several campaigns in one query (the campaign list's progress). */
+export async function countsOfCampaigns(db: Db, ids: readonly string[]): Promise<Map<string, CampaignListCounts>> {
   if (ids.length === 0) return new Map();
-  const rows = await db<({ campaignId: string } & CampaignCounts)[]>`
+  const rows = await db<({ campaignId: string } & CampaignListCounts)[]>`
     SELECT campaign_id AS "campaignId",
            count(*)::int AS total,
            count(*) FILTER (WHERE send_status IN ('pending', 'sending'))::int AS pending,
            count(*) FILTER (WHERE send_status = 'sent')::int AS sent,
            count(*) FILTER (WHERE send_status = 'failed')::int AS failed,
+           count(*) FILTER (WHERE send_status = 'skipped')::int AS skipped,
+           count(*) FILTER (WHERE send_status = 'cancelled')::int AS cancelled,
+           count(*) FILTER (WHERE send_status = 'bounced')::int AS bounced,
            count(*) FILTER (WHERE copy_status = 'appended')::int AS appended
     FROM recipients WHERE campaign_id = ANY(${ids as string[]}::uuid[])
     GROUP BY campaign_id`;

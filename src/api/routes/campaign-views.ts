@@ -105,7 +105,7 @@ export function campaignViewRouter(deps: Pick<ResolvedDeps, 'sql' | 'namespace' 
         name: c.name,
         status: c.status,
         error: c.error ?? undefined,
-        counts: counts.get(c.id) ?? { total: 0, pending: 0, sent: 0, failed: 0, appended: 0 },
+        counts: counts.get(c.id) ?? { total: 0, pending: 0, sent: 0, failed: 0, skipped: 0, cancelled: 0, bounced: 0, appended: 0 },
         createdBy: c.createdBy ?? undefined,
         workflowId: c.workflowId,
         temporalUrl: temporalLink(deps, caller, c.workflowId),
