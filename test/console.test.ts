@@ -153,6 +153,21 @@ describe('the console', () => {
     await creator.frameLocator('iframe[title="HTML preview"]').locator('p.greeting').filter({ hasText: 'Dear Ann,' }).waitFor();
     await creator.getByLabel('Sample').selectOption({ label: 'bob@example.com' });
     await creator.locator('.preview-subject').filter({ hasText: `Notice for ${XSS_NAME}` }).waitFor();
+    // The row whose address the build will block is flagged in words beside the list, and in the list itself.
+    const invalid = creator.locator('.live-preview .invalid-addresses');
+    await invalid.filter({ hasText: '1 of 4 rows has an address that is not valid; the build will block it' }).waitFor();
+    assert.deepEqual(await invalid.getByRole('listitem').allTextContents(), ['Row 4: “not-an-address” is not a valid email address']);
+    assert.deepEqual(await creator.getByLabel('Sample').locator('option').allTextContents(), [
+      'ann@example.com',
+      'bob@example.com',
+      'cat@example.com',
+      'not-an-address (not a valid address)',
+    ]);
+    await creator.getByLabel('Sample').selectOption({ index: 3 });
+    await creator.locator('.live-preview .flag').filter({ hasText: 'this address is not a valid email address' }).waitFor();
+    await creator.locator('.preview-subject').filter({ hasText: 'Notice for Nobody' }).waitFor();
+    await creator.getByLabel('Sample').selectOption({ label: 'bob@example.com' });
+    assert.equal(await creator.locator('.live-preview .flag').count(), 0, 'a valid sample address is not flagged');
     assert.deepEqual(pixelRequests, [], 'the live preview while typing fetched no remote image');
     await creator.locator('input[name=attBucket]').fill(h.bucket);
     await creator.locator('input[name=attKey]').fill('extras/{{ customerId }}.txt');

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Liquid } from 'liquidjs';
 import { LIQUID_OPTIONS } from '../../src/contract/liquid.js';
+import { addressProblem } from '../../src/contract/address.js';
 import { parse as parseCsv } from 'csv-parse/browser/esm/sync';
 import { api, type CampaignCreated } from './api';
 import { ErrorText, go, HtmlFrame } from './ui';
@@ -189,9 +190,51 @@ function AttachmentFields({ f, setF }: { f: CampaignForm; setF: (f: CampaignForm
   );
 }
 
+/** A row of the CSV whose address the build would block, by the API's own rule. */
+interface InvalidRow {
+  /** 1 for the first row after the header: the recipient's number in the campaign. */
+  row: number;
+  email: string;
+  problem: string;
+}
+
+const invalidRows = (rows: Record<string, string>[]): InvalidRow[] =>
+  rows.flatMap((r, i) => {
+    const problem = addressProblem(r.email ?? '');
+    return problem ? [{ row: i + 1, email: r.email ?? '', problem }] : [];
+  });
+
+const shown = (email: string) => (email.trim() === '' ? '(empty)' : `“${email}”`);
+
+/** How many of the rows read have an address that is not valid, and which: said in words beside the sample list. */
+function InvalidAddresses({ invalid, read, more }: { invalid: InvalidRow[]; read: number; more: boolean }) {
+  if (invalid.length === 0) return null;
+  const one = invalid.length === 1;
+  return (
+    <div className="invalid-addresses">
+      <p>
+        <strong>
+          ⚠ {invalid.length} of {more ? `the first ${read}` : read} rows {one ? 'has an address that is' : 'have addresses that are'} not valid
+        </strong>
+        ; the build will block {one ? 'it' : 'them'}:
+      </p>
+      <ul>
+        {invalid.slice(0, 10).map((x) => (
+          <li key={x.row}>
+            Row {x.row}: {shown(x.email)} {x.problem}
+          </li>
+        ))}
+        {invalid.length > 10 && <li>and {invalid.length - 10} more</li>}
+      </ul>
+    </div>
+  );
+}
+
 /** The subject, HTML and text as the sample recipient (a row of the CSV, or a made-up one) would get them. */
 function LivePreview({ f, csv, rows, sampleIndex, onSample }: { f: CampaignForm; csv: Csv | null; rows: Record<string, string>[]; sampleIndex: number; onSample: (i: number) => void }) {
+  const invalid = useMemo(() => invalidRows(rows), [rows]);
   const sample = rows[sampleIndex] ?? { email: 'sample@example.com', name: 'Sample Recipient' };
+  const sampleProblem = invalid.find((x) => x.row === sampleIndex + 1)?.problem;
   // Empty cells are no value, as in the build: a template using one fails here as it would block there.
   const scope = Object.fromEntries(Object.entries(sample).filter(([, v]) => v !== ''));
   const subject = render(plain, f.subject, scope);
@@ -207,6 +250,7 @@ function LivePreview({ f, csv, rows, sampleIndex, onSample }: { f: CampaignForm;
             {rows.map((r, i) => (
               <option key={i} value={i}>
                 {r.email ?? `row ${i + 1}`}
+                {invalid.some((x) => x.row === i + 1) ? ' (not a valid address)' : ''}
               </option>
             ))}
           </select>
@@ -214,7 +258,9 @@ function LivePreview({ f, csv, rows, sampleIndex, onSample }: { f: CampaignForm;
       )}
       <p className="meta">
         {csv ? `${csv.name}: ${rows.length}${rows.length === 50 ? '+' : ''} rows read for the preview` : 'No list picked: a made-up sample recipient'} · to {String(sample.email ?? '')}
+        {sampleProblem && <strong className="flag"> ⚠ this address {sampleProblem}</strong>}
       </p>
+      <InvalidAddresses invalid={invalid} read={rows.length} more={rows.length === 50} />
       <p>
         <strong>Subject:</strong> <span className="preview-subject">{subject.out}</span>
       </p>

@@ -4,7 +4,8 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { templateSyntaxError, type TemplateKind } from './template-syntax.js';
 import { globSyntaxProblem } from './key-patterns.js';
 import { CAMPAIGN_STATUSES, SEND_STATUSES } from './statuses.js';
-import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, unsafeInput } from './input.js';
+import { ADDRESS_PROBLEMS, EMAIL, EMAIL_MAX, EMAIL_PATTERN } from './address.js';
+import { INT4_MAX, MAX_VARS_DEPTH, unsafeInput } from './input.js';
 
 // The public contract of /api/v1/campaigns. Types come from these schemas; the API validates
 // with them and the worker reads stored definitions through the same types.
@@ -12,8 +13,8 @@ import { EMAIL, EMAIL_MAX, EMAIL_PATTERN, INT4_MAX, MAX_VARS_DEPTH, unsafeInput 
 const emailAddress = z
   .string({ error: 'is required and must be a string' })
   .trim()
-  .max(EMAIL_MAX, { error: `is longer than ${EMAIL_MAX} characters`, abort: true })
-  .regex(EMAIL, 'is not a valid email address');
+  .max(EMAIL_MAX, { error: ADDRESS_PROBLEMS.tooLong, abort: true })
+  .regex(EMAIL, ADDRESS_PROBLEMS.invalid);
 
 // Patterns for the OpenAPI document only, so that what it calls valid the API accepts: text with
 // no Liquid tag opener (`{{`, `{%`: a tag must also be valid, which no pattern can say), and at

@@ -72,15 +72,5 @@ export function queryInt(o: { min: number; max: number; default?: number }): z.Z
   return o.default === undefined ? digits.optional() : digits.default(o.default);
 }
 
-// The address syntax the API accepts, as one pattern that both zod and the OpenAPI document use
-// (a JSON Schema `format: email` would let generators send addresses this refuses): zod's own
-// syntax, with DNS labels of at most 63 characters that neither start nor end with "-", as SMTP
-// servers demand. Written without lookaheads, which some generators lack.
-export const EMAIL_PATTERN =
-  "^(?:[A-Za-z0-9_'+-]+\\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$";
-export const EMAIL = new RegExp(EMAIL_PATTERN);
-/** RFC 5321's path limit (256 octets with `<` and `>`), less what a server needs around it. */
-export const EMAIL_MAX = 254;
-
 /** The no-NUL rule as the document states it: JSON Schema validators work on Unicode scalar values, where a lone surrogate cannot occur. */
 export const DOC_SAFE_TEXT = '^[^\\u0000]*$';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { keyProblem } from './key-patterns.js';
-import { EMAIL_PATTERN } from './input.js';
+import { EMAIL_PATTERN } from './address.js';
 
 // The settings of a tenant: only the installation's admin (the configured API_KEY) changes them.
 
