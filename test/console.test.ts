@@ -129,9 +129,28 @@ describe('the console', () => {
     const p = await openPage(browser, h.baseUrl);
     pages.push(p);
     await p.page.goto('/');
+    // While the key is being checked (the request held here), the button says so and takes no second press.
+    const held = gate();
+    await p.page.route(/\/api\/v1\/me$/, async (route) => {
+      await held.opened;
+      await route.continue();
+    });
     await p.page.getByLabel('API key').fill('cm_wrong');
     await p.page.getByRole('button', { name: 'Sign in' }).click();
+    const signingIn = p.page.getByRole('button', { name: 'Signing in…' });
+    await signingIn.waitFor();
+    assert.equal(await signingIn.isDisabled(), true);
+    assert.equal(await p.page.getByRole('alert').count(), 0, 'no error before the answer');
+    held.open();
     await p.page.getByRole('alert').filter({ hasText: 'Your API key was not accepted' }).waitFor();
+    assert.equal(await p.page.getByRole('button', { name: 'Sign in' }).isEnabled(), true, 'the button is back for another try');
+    assert.ok(!((await p.page.getByRole('alert').textContent()) ?? '').includes('cm_wrong'), 'the key is not shown back');
+    await p.page.unroute(/\/api\/v1\/me$/);
+    // The server out of reach: said in words, with role=alert, not as a status code.
+    await p.page.route(/\/api\/v1\/me$/, (route) => route.abort('connectionrefused'));
+    await p.page.getByRole('button', { name: 'Sign in' }).click();
+    await p.page.getByRole('alert').filter({ hasText: /^The server cannot be reached\. Check the connection and try again\.$/ }).waitFor();
+    await p.page.unroute(/\/api\/v1\/me$/);
     const creator = await page(keys.creator!);
     assert.ok(!creator.url().includes(keys.creator!));
     assert.equal(await creator.evaluate<string | null>("sessionStorage.getItem('campaign-mailer.api-key')"), keys.creator);

@@ -74,6 +74,8 @@ class ApiError extends Error {
 function describe(status: number, body: ApiError['body']): string {
   const error = typeof body.error === 'string' ? body.error : '';
   switch (status) {
+    case 0:
+      return 'The server cannot be reached. Check the connection and try again.';
     case 401:
       return `Your API key was not accepted (${error || 'unauthorised'}). Sign in again with a valid key.`;
     case 403:

@@ -23,18 +23,27 @@ function useHashRoute(): string[] {
 function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<unknown>();
+  // While the key is being checked: the button says so and takes no second press.
+  const [busy, setBusy] = useState(false);
   return (
     <main className="signin">
       <h1>Campaign Mailer</h1>
       <form
+        aria-busy={busy}
         onSubmit={async (e) => {
           e.preventDefault();
+          if (busy) return;
+          setBusy(true);
+          setError(undefined);
           session.set(key.trim());
           try {
-            onSignedIn(await api<Me>('GET', '/me'));
+            const me = await api<Me>('GET', '/me');
+            setBusy(false);
+            onSignedIn(me);
           } catch (err) {
             session.clear();
             setError(err);
+            setBusy(false);
           }
         }}
       >
@@ -43,7 +52,9 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
           <input type="password" name="api-key" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} required autoFocus />
         </label>
         <p className="hint">Kept for this browser tab only, and sent only to this server&apos;s API.</p>
-        <button type="submit">Sign in</button>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
         <ErrorText error={error} />
       </form>
     </main>
