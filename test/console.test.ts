@@ -6,7 +6,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
 import { messagesFor } from './helpers/campaigns.js';
-import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, signIn } from './helpers/browser.js';
+import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, screenshotOf, signIn } from './helpers/browser.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
 
 // The reviewer and operator console in a real Chromium against the real stack (API, worker,
@@ -406,6 +406,14 @@ describe('the console', () => {
     const to = messagesFor(h, campaignId).flatMap((m) => m.to).sort();
     assert.deepEqual(to, ['ann@example.com', 'bob@example.com', 'cat@example.com']);
     await reviewer.locator('#recipients table tbody tr').filter({ hasText: 'bob@example.com' }).filter({ hasText: /250/ }).waitFor();
+    // On a phone the SMTP reply and the sending time are still there, under the send status.
+    await reviewer.setViewportSize({ width: 390, height: 844 });
+    const bobSend = reviewer.locator('#recipients table tbody tr').filter({ hasText: 'bob@example.com' }).locator('.phone-only');
+    await bobSend.locator('.smtp').filter({ hasText: /^250/ }).waitFor();
+    await bobSend.filter({ hasText: /sent \S/ }).waitFor();
+    await screenshotOf(reviewer.locator('#recipients'), 'recipients-sent-390');
+    await reviewer.setViewportSize({ width: 1366, height: 900 });
+    await screenshotOf(reviewer.locator('#recipients'), 'recipients-sent-1366');
     await reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).filter({ hasText: 'key:reviewer' }).waitFor();
     // Its details read as words, not as JSON.
     const approvalDetails = reviewer.locator('#audit table tbody tr').filter({ hasText: 'campaign.approve' }).locator('td.details');
@@ -438,6 +446,20 @@ describe('the console', () => {
     await creator.goto(`/#/campaigns/${campaignId}`);
     await creator.locator('#recipients table tbody tr').filter({ hasText: 'not-an-address' }).waitFor();
     await measure('campaign');
+    // The recipients table fits the screen without scrolling inside itself: four columns, the name
+    // folded under the address and the rest (copy, sent, answer, SMTP reply) under the send status.
+    const table = creator.locator('#recipients table');
+    const shownHeaders = () => table.locator('thead th').evaluateAll((ths) => ths.filter((th) => th.getBoundingClientRect().width > 0).map((th) => th.textContent));
+    assert.equal(await table.evaluate((t) => t.scrollWidth - t.clientWidth), 0, 'the recipients table scrolls inside itself at 390 px');
+    assert.deepEqual(await shownHeaders(), ['#', 'Address', 'Build', 'Send']);
+    assert.equal(await table.locator('tbody tr').filter({ hasText: 'ann@example.com' }).locator('.address').getByText('Ann', { exact: true }).isVisible(), true);
+    await screenshotOf(creator.locator('#recipients'), 'recipients-390');
+    // On a wide screen every column is there, and nothing is said twice.
+    await creator.setViewportSize({ width: 1366, height: 900 });
+    assert.deepEqual(await shownHeaders(), ['#', 'Address', 'Name', 'Build', 'Send', 'Copy', 'SMTP reply / error', 'Sent', 'Answer']);
+    assert.equal(await table.locator('.phone-only').evaluateAll((els) => els.filter((e) => e.getBoundingClientRect().height > 0).length), 0);
+    await screenshotOf(creator.locator('#recipients'), 'recipients-1366');
+    await creator.setViewportSize({ width: 390, height: 844 });
     await creator.goto(`/#/campaigns/${campaignId}/review`);
     await creator.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
     await measure('review');

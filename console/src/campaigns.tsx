@@ -353,37 +353,53 @@ function Recipients({ id }: { id: string }) {
         {select('copyStatus', 'Sent copy', COPY_STATUSES)}
       </div>
       <ErrorText error={error} />
+      {/* On a phone the columns marked wide-only fold into the address and send cells (phone-only), so the table fits the screen. */}
       <table className="list recipients">
         <thead>
           <tr>
             <th>#</th>
             <th>Address</th>
-            <th>Name</th>
+            <th className="wide-only">Name</th>
             <th>Build</th>
             <th>Send</th>
-            <th>Copy</th>
-            <th>SMTP reply / error</th>
-            <th>Sent</th>
-            <th>Answer</th>
+            <th className="wide-only">Copy</th>
+            <th className="wide-only">SMTP reply / error</th>
+            <th className="wide-only">Sent</th>
+            <th className="wide-only">Answer</th>
           </tr>
         </thead>
         <tbody>
-          {data?.items.map((r) => (
-            <tr key={r.id}>
-              <td>{r.id}</td>
-              <td>{r.email}</td>
-              <td>{r.name}</td>
-              <td>
-                {r.buildStatus.replace(/_/g, ' ')}
-                {r.buildReasons.length > 0 && <div className="reasons">{r.buildReasons.join('; ')}</div>}
-              </td>
-              <td>{r.sendStatus}</td>
-              <td>{r.copyStatus.replace(/_/g, ' ')}</td>
-              <td className="smtp">{r.smtpResponse ?? r.error}</td>
-              <td>{when(r.sentAt)}</td>
-              <td>{r.reply ? `${r.reply.kind === 'replied' ? 'replied' : 'automatic answer'} ${when(r.reply.at)}` : ''}</td>
-            </tr>
-          ))}
+          {data?.items.map((r) => {
+            const smtp = r.smtpResponse ?? r.error;
+            const answer = r.reply ? `${r.reply.kind === 'replied' ? 'replied' : 'automatic answer'} ${when(r.reply.at)}` : '';
+            return (
+              <tr key={r.id}>
+                <td>{r.id}</td>
+                <td className="address">
+                  {r.email}
+                  {r.name && <div className="phone-only meta">{r.name}</div>}
+                </td>
+                <td className="wide-only">{r.name}</td>
+                <td>
+                  {r.buildStatus.replace(/_/g, ' ')}
+                  {r.buildReasons.length > 0 && <div className="reasons">{r.buildReasons.join('; ')}</div>}
+                </td>
+                <td>
+                  {r.sendStatus}
+                  <div className="phone-only meta">
+                    {r.copyStatus !== 'not_requested' && <div>copy {r.copyStatus.replace(/_/g, ' ')}</div>}
+                    {r.sentAt && <div>sent {when(r.sentAt)}</div>}
+                    {answer && <div>{answer}</div>}
+                    {smtp && <div className="smtp">{smtp}</div>}
+                  </div>
+                </td>
+                <td className="wide-only">{r.copyStatus.replace(/_/g, ' ')}</td>
+                <td className="smtp wide-only">{smtp}</td>
+                <td className="wide-only">{when(r.sentAt)}</td>
+                <td className="wide-only">{answer}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       <Pager page={pages.page} onPrev={pages.prev} next={data?.nextCursor} onNext={pages.next} />

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
+import { chromium, type Browser, type Dialog, type Locator, type Page } from 'playwright-core';
 import { CONSOLE_DIR } from '../../src/api/routes/console.js';
 import { installChromium } from './chromium.js';
 
@@ -69,3 +69,5 @@ export async function signIn(page: Page, key: string): Promise<void> {
 }
 
 export const screenshot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+/** A screenshot of one part of a page (a section, a table), beside the whole-page ones. */
+export const screenshotOf = (part: Locator, name: string) => part.screenshot({ path: `${ARTIFACTS}${name}.png` });
