@@ -1,11 +1,25 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type State } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { sendTaskQueue } from '../contract/workflow-ids.js';
 import { workerTuning, type WorkerTuning } from './tuning.js';
 
+// The workflow sources webpack bundles (TypeScript). Through tsx this file is
+// src/worker/create.ts and they are beside it; compiled (`npm run build:server`) it is
+// dist/worker/create.js and they are still the project's src/workflows. The image copies no
+// sources: its worker runs the bundle it built (WORKFLOW_BUNDLE_PATH), and workflowSources() says so.
+const compiled = import.meta.url.endsWith('.js');
+export const WORKFLOWS_PATH = fileURLToPath(new URL(compiled ? '../../src/workflows/index.ts' : '../workflows/index.ts', import.meta.url));
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** WORKFLOWS_PATH when the sources are there to bundle; otherwise an error that says what to do. */
+export function workflowSources(): string {
+  if (existsSync(WORKFLOWS_PATH)) return WORKFLOWS_PATH;
+  throw new Error(
+    `the workflow sources are not at ${WORKFLOWS_PATH} to bundle: set WORKFLOW_BUNDLE_PATH to a prebuilt bundle ` +
+      '(`node dist/cli.js bundle <file>` where the sources are; the image has one at /app/workflow-bundle.js)',
+  );
+}
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -49,7 +63,7 @@ export async function createWorker(o: WorkerOptions): Promise<CampaignWorker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     activities,
-    ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath: workflowSources() }),
     maxConcurrentActivityTaskExecutions: tuning.activitySlots,
     maxConcurrentWorkflowTaskExecutions: tuning.workflowSlots,
     maxCachedWorkflows: tuning.cachedWorkflows,
