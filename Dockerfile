@@ -1,10 +1,12 @@
 # syntax=docker/dockerfile:1
-# Campaign Mailer: one image, three commands (api, worker, migrate). TypeScript runs through tsx
-# (a production dependency), exactly as `npm run api` / `npm run worker` do; the console and the
-# workflow bundle are built once here, so nothing is compiled when a container starts.
+# Campaign Mailer: one image, three commands (api, worker, migrate). The server runs as JavaScript
+# compiled here (`npm run build:server`: src/ to dist/, one file each) under plain node, without
+# tsx's loader; the console and the workflow bundle are built here too, so nothing is compiled
+# when a container starts.
 ARG NODE_VERSION=24
 
-# 1. Build: every dependency, then the console (vite) and the workflow bundle (webpack).
+# 1. Build: every dependency, then the console (vite), the server (esbuild) and the workflow
+#    bundle (webpack, from the TypeScript in src/workflows).
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,7 +16,7 @@ RUN npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY console ./console
 COPY src ./src
-RUN npx vite build console && node --import tsx src/cli.ts bundle /app/workflow-bundle.js
+RUN npx vite build console && npm run build:server && node dist/cli.js bundle /app/workflow-bundle.js
 
 # 2. Production dependencies only (no vite, no test tools, no embedded PostgreSQL).
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
@@ -22,7 +24,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# 3. The runtime image: node, production node_modules, sources, migrations, built assets.
+# 3. The runtime image: node, production node_modules, the compiled server, migrations, built
+#    assets. No sources: the worker runs the prebuilt bundle (WORKFLOW_BUNDLE_PATH).
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -30,9 +33,9 @@ ENV NODE_ENV=production \
     WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json ./
+COPY package.json ./
 COPY db ./db
-COPY src ./src
+COPY --from=build /app/dist ./dist
 COPY --from=build /app/console/dist ./console/dist
 COPY --from=build /app/workflow-bundle.js ./workflow-bundle.js
 # The files belong to root and are read-only to the process, which runs as the image's `node` user.
@@ -42,5 +45,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM reaches node directly (exec form): the API finishes its requests, the worker its activities.
-ENTRYPOINT ["node", "--import", "tsx", "src/cli.ts"]
+ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["api"]

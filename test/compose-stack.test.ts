@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -120,7 +120,13 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   assert.match(text, /npm install --omit=dev/);
   assert.match(text, /^USER node$/m);
   assert.match(dockerfile.healthcheck.join(' '), /\/healthz/);
-  assert.deepEqual(dockerfile.entrypoint.slice(-1), ['src/cli.ts']);
+  // The image runs the compiled server under plain node (no tsx loader), copied from the build
+  // stage; it carries no sources.
+  assert.deepEqual(dockerfile.entrypoint, ['node', 'dist/cli.js']);
+  const runtime = text.split(/^FROM /m).at(-1)!;
+  assert.match(runtime, /^COPY --from=build \/app\/dist \.\/dist$/m);
+  assert.doesNotMatch(runtime, /^COPY .*\bsrc\b/m, 'the runtime stage copies no sources');
+  assert.doesNotMatch(runtime, /tsx/, 'nothing in the runtime stage runs tsx');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string>; devDependencies: Record<string, string> };
   assert.match(pkg.engines.node, /^>=2[24]/);
   // The types follow the oldest supported Node (engines, the README's requirements line): no API of a newer one type-checks.
@@ -368,10 +374,18 @@ test('migrate, api and worker run with their compose command and environment, an
   await s3.send(new CreateBucketCommand({ Bucket: dotEnv.S3_ALLOWED_LOCATIONS }));
   s3.destroy();
 
-  // The Dockerfile's build step that writes the workflow bundle, then the one-shot migrate.
-  const bundleStep = /node --import tsx (src\/cli\.ts bundle) \/app\/(workflow-bundle\.js)/.exec(dockerfile.text);
-  assert.ok(bundleStep, 'the Dockerfile builds the workflow bundle with src/cli.ts bundle');
-  const bundle = new ServiceProcess(['node', '--import', 'tsx', ...bundleStep[1]!.split(' '), join(bundleDir, bundleStep[2]!)], {});
+  // The Dockerfile's build steps: the server compiled to dist/ (what the ENTRYPOINT runs), then,
+  // with that compiled entry point, the workflow bundle; beside it the one-shot migrate.
+  const buildSteps = /^RUN .*\bnpm run (build:server) && (node dist\/cli\.js) (bundle) \/app\/(workflow-bundle\.js)$/m.exec(dockerfile.text);
+  assert.ok(buildSteps, 'the Dockerfile compiles the server, then builds the workflow bundle with dist/cli.js bundle');
+  assert.equal(buildSteps[2], dockerfile.entrypoint.join(' '), 'the bundle is built by the entry point the image runs');
+  const builtAt = Date.now();
+  const build = new ServiceProcess(['npm', 'run', buildSteps[1]!], {});
+  build.start();
+  assert.equal(await build.exited(), 0, build.output);
+  const entry = join(root, dockerfile.entrypoint[1]!);
+  assert.ok(statSync(entry).mtimeMs >= builtAt - 1000, `${entry} was written by the build step`);
+  const bundle = new ServiceProcess(['node', buildSteps[2]!.split(' ')[1]!, buildSteps[3]!, join(bundleDir, buildSteps[4]!)], {});
   bundle.start();
   const migrate = service('migrate');
   migrate.start();
@@ -404,7 +418,7 @@ test('migrate, api and worker run with their compose command and environment, an
   const done = await waitForStatus(h, id, 'completed', 120_000);
   assert.deepEqual(done.counts, { total: 3, pending: 0, sent: 3, failed: 0, appended: 0 });
   assert.equal(messagesFor(h, id).length, 3);
-  console.log(`compose services: bundle, migrate, api, worker and a campaign in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`compose services: server build, bundle, migrate, api, worker and a campaign in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   // `docker compose stop`: SIGTERM, and both exit 0.
   assert.equal(await api.stop(), 0, api.output.slice(-2000));

@@ -59,7 +59,7 @@ const manifests: (Manifest & { file: string })[] = files.flatMap((file) =>
 );
 const ofKind = (kind: string) => manifests.filter((m) => m.kind === kind);
 const workloads = [...ofKind('Deployment'), ...ofKind('Job')];
-/** The role of a workload: the command its container gives the image's ENTRYPOINT (src/cli.ts). */
+/** The role of a workload: the command its container gives the image's ENTRYPOINT (dist/cli.js). */
 const role = (m: Manifest) => m.spec!.template!.spec.containers[0]!.args?.[0] ?? '';
 const workload = (name: string) => workloads.find((m) => role(m) === name) ?? assert.fail(`a workload runs ${name}`);
 const schemas: Record<string, z.ZodObject> = { api: apiEnvSchema, worker: workerEnvSchema, migrate: z.object({ DATABASE_URL: z.string().min(1) }) };
@@ -154,8 +154,8 @@ test('every variable the manifests pass is a setting of the configuration its co
   for (const name of ['api', 'worker', 'migrate']) {
     const m = workload(name);
     const c = m.spec!.template!.spec.containers[0]!;
-    assert.equal(c.command, undefined, `${name}: the image's ENTRYPOINT runs (src/cli.ts ${name})`);
-    assert.deepEqual(dockerfile.entrypoint.slice(-1), ['src/cli.ts']);
+    assert.equal(c.command, undefined, `${name}: the image's ENTRYPOINT runs (dist/cli.js ${name})`);
+    assert.deepEqual(dockerfile.entrypoint, ['node', 'dist/cli.js']);
     const env = containerEnv(c);
     const known = Object.keys(schemas[name]!.shape);
     assert.deepEqual(env.names.filter((k) => !known.includes(k)), [], `${name}: variables its configuration does not know`);
