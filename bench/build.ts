@@ -66,7 +66,7 @@ try {
     return { status: res.status, body: (await res.json()) as any };
   };
   const putObject = (key: string, body: string | Buffer) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body })).then(() => undefined);
-  const running = await spawnWorker('src/worker/main.ts', {
+  const running = await spawnWorker(servers, 'src/worker/main.ts', {
     TEMPORAL_ADDRESS: servers.temporalAddress,
     TEMPORAL_TASK_QUEUE: QUEUE,
     DATABASE_URL: databaseUrl,

@@ -166,7 +166,7 @@ async function prebuiltCeiling(port: number): Promise<() => Promise<number>> {
 
 async function floorRun(servers: BenchServers, client: Client, i: number): Promise<Run> {
   const taskQueue = `floor-${i}`;
-  const worker = await spawnWorker('bench/floor/worker.ts', {
+  const worker = await spawnWorker(servers, 'bench/floor/worker.ts', {
     TEMPORAL_ADDRESS: servers.temporalAddress,
     FLOOR_TASK_QUEUE: taskQueue,
     FLOOR_BUNDLE_PATH: servers.floorBundlePath,
@@ -206,7 +206,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     });
     return (await res.json()) as any;
   };
-  const worker = await spawnWorker('src/worker/main.ts', {
+  const worker = await spawnWorker(p.servers, 'src/worker/main.ts', {
     TEMPORAL_ADDRESS: p.servers.temporalAddress,
     TEMPORAL_TASK_QUEUE: 'bench',
     DATABASE_URL: p.workerUrl,

@@ -2,7 +2,7 @@
 // dev server, PostgreSQL, moto when asked, Postfix's smtp-sink, and workers in processes of their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
+const PROJECT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Postfix's smtp-sink: a fast, neutral SMTP server that accepts and discards everything. */
 export async function startPostfixSink(log: (l: string) => void): Promise<{ port: number; stop(): Promise<void> } | undefined> {
@@ -59,12 +60,36 @@ export interface BenchServers {
   /** The prebuilt bundles of the product's workflows and of the floor's (bench/floor/workflows.ts). */
   bundlePath: string;
   floorBundlePath: string;
+  /** src/ and bench/floor/ compiled to JavaScript (compileWorkers), for spawnWorker. */
+  compiledDir: string;
   /** moto's S3 server, when asked for. */
   s3Endpoint?: string;
   stop(): Promise<void>;
 }
 
 const silent = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
+
+/**
+ * src/ and bench/floor/ compiled into `dir` (dir/src/…, dir/bench/floor/…) the way
+ * `npm run build:server` compiles the image's dist/: its esbuild flags, read from package.json,
+ * one JavaScript file per TypeScript file. `dir` links the project's node_modules and says its
+ * .js files are ES modules, so plain node runs them as the image runs dist/.
+ */
+async function compileWorkers(dir: string): Promise<void> {
+  const pkg = JSON.parse(await readFile(join(PROJECT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const flags = pkg.scripts['build:server']!.split(/\s+/).filter((a) => a.startsWith('--') && !/^--out(dir|base)=/.test(a));
+  await mkdir(dir);
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+  await symlink(join(PROJECT, 'node_modules'), join(dir, 'node_modules'));
+  const esbuild = spawn(join(PROJECT, 'node_modules', '.bin', 'esbuild'), ['src/**/*.ts', 'bench/floor/*.ts', `--outdir=${dir}`, '--outbase=.', ...flags], {
+    cwd: PROJECT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let errors = '';
+  esbuild.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+  const code = await new Promise((r) => esbuild.once('exit', r));
+  if (code !== 0) throw new Error(`compiling the workers failed (${String(code)}):\n${errors}`);
+}
 
 /**
  * What the delivery benchmark runs on: a Temporal dev server (or TEMPORAL_ADDRESS, when given, for
@@ -92,6 +117,9 @@ export async function startBenchServers(say: (l: string) => void, o: { postgres:
       bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./floor/workflows.ts', import.meta.url)), logger: silent }),
     ]);
     bundles.catch(() => undefined); // awaited below
+    const compiledDir = join(root, 'compiled');
+    const compiled = compileWorkers(compiledDir);
+    compiled.catch(() => undefined); // awaited below
     let pgAdminUrl = '';
     if (o.postgres) {
       const pgOptions = { dir: join(root, 'postgres'), port: await freePort(), database: 'postgres' };
@@ -110,12 +138,13 @@ export async function startBenchServers(say: (l: string) => void, o: { postgres:
       stops.unshift(() => moto.stop());
       s3Endpoint = moto.endpoint;
     }
+    await compiled;
     const [product, floor] = await bundles;
     const bundlePath = join(root, 'workflow-bundle.js');
     const floorBundlePath = join(root, 'floor-bundle.js');
     await writeFile(bundlePath, product.code);
     await writeFile(floorBundlePath, floor.code);
-    return { temporalAddress, pgAdminUrl, bundlePath, floorBundlePath, s3Endpoint, stop };
+    return { temporalAddress, pgAdminUrl, bundlePath, floorBundlePath, compiledDir, s3Endpoint, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -129,12 +158,15 @@ export interface WorkerProcess {
 }
 
 /**
- * A worker in its own process (`node --import tsx <script>`), ready once it printed `ready`.
- * With BENCH_CPU_PROFILE=<folder>, each worker writes a V8 CPU profile there when it stops.
+ * A worker in its own process, ready once it printed `ready`: `script` (src/worker/main.ts,
+ * bench/floor/worker.ts) compiled (BenchServers.compiledDir) and run by plain node, without tsx's
+ * loader, as the image runs the product. With BENCH_CPU_PROFILE=<folder>, each worker writes a
+ * V8 CPU profile there when it stops.
  */
-export async function spawnWorker(script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
+export async function spawnWorker(servers: BenchServers, script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
-  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const compiled = join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
+  const proc = spawn(process.execPath, [...profile, compiled], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => void (out = (out + d.toString()).slice(-20_000));
   proc.stdout!.on('data', keep);
