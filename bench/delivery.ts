@@ -26,7 +26,8 @@ import { Templates } from '../src/mail/templates.js';
 import { messageIdFor } from '../src/mail/message-id.js';
 import type { floorParent } from './floor/workflows.js';
 import { add, chainCost, workflowsCost, type HistoryCost } from './histories.js';
-import { spawnWorker, startBenchServers, startPostfixSink, type BenchServers } from './servers.js';
+import { settingsText } from './image.js';
+import { WORKER_MEMORY, spawnWorker, startBenchServers, startPostfixSink, type BenchServers } from './servers.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
@@ -276,6 +277,7 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
   say('');
   say(`Delivery benchmark: ${N} recipients into ${sinkName}, ${CONNECTIONS} SMTP connections; median of ${REPEAT} run(s)`);
+  say(`  workers: plain node on the compiled server, the image's memory settings: ${settingsText(WORKER_MEMORY)}`);
   row('', 'ceiling', 'floor', 'product');
   row('messages/s', ceiling.toFixed(0), floor.toFixed(1), product.toFixed(1));
   say(`  product/floor ${((product / floor) * 100).toFixed(1)} %, product/ceiling ${((product / ceiling) * 100).toFixed(1)} %`);

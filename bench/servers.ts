@@ -13,6 +13,7 @@ import { ensureMoto, startMoto } from '../src/dev/moto.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
+import { imageMemorySettings } from './image.js';
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const PROJECT = fileURLToPath(new URL('..', import.meta.url));
@@ -158,15 +159,21 @@ export interface WorkerProcess {
 }
 
 /**
+ * The image's memory settings (the Dockerfile's MALLOC_ARENA_MAX and NODE_OPTIONS), which every
+ * worker the benchmarks start runs with, the floor's as the product's.
+ */
+export const WORKER_MEMORY = imageMemorySettings();
+
+/**
  * A worker in its own process, ready once it printed `ready`: `script` (src/worker/main.ts,
  * bench/floor/worker.ts) compiled (BenchServers.compiledDir) and run by plain node, without tsx's
- * loader, as the image runs the product. With BENCH_CPU_PROFILE=<folder>, each worker writes a
+ * loader, with the image's memory settings (WORKER_MEMORY), as the image runs the product. With BENCH_CPU_PROFILE=<folder>, each worker writes a
  * V8 CPU profile there when it stops.
  */
 export async function spawnWorker(servers: BenchServers, script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
   const compiled = join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
-  const proc = spawn(process.execPath, [...profile, compiled], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...profile, compiled], { env: { ...process.env, ...WORKER_MEMORY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => void (out = (out + d.toString()).slice(-20_000));
   proc.stdout!.on('data', keep);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, parseEnv } from '../../src/config.js';
+export { readDockerfile } from '../../bench/image.js';
 import { eventually } from './harness.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,22 +68,6 @@ export function parseDotEnv(text: string): Record<string, string> {
     if (m) vars[m[1]!] = m[2]!.trim();
   }
   return vars;
-}
-
-/** The Dockerfile's final stage: its ENV and ENTRYPOINT (exec form). */
-export function readDockerfile(): { env: Record<string, string>; entrypoint: string[]; healthcheck: string[]; text: string } {
-  const text = readFileSync(`${root}/Dockerfile`, 'utf8');
-  const stages = text.replace(/\\\n\s*/g, ' ').split(/^FROM /m);
-  const last = stages[stages.length - 1]!;
-  const env: Record<string, string> = {};
-  for (const m of last.matchAll(/^ENV (.+)$/gm)) {
-    for (const pair of m[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)) env[pair[1]!] = pair[2]!;
-  }
-  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(last);
-  if (!entry) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
-  const health = /^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(last);
-  if (!health) throw new Error('the Dockerfile has no HEALTHCHECK in exec form');
-  return { env, entrypoint: JSON.parse(entry[1]!) as string[], healthcheck: JSON.parse(health[1]!) as string[], text };
 }
 
 /** A service's environment as strings, each value with compose host:port pairs replaced. */
