@@ -29,7 +29,7 @@ export function readDockerfile(path = DOCKERFILE): ImageStage {
 }
 
 /** What the image sets for a process's memory (the allocator's arenas, V8's young generation). */
-const MEMORY_SETTINGS = ['MALLOC_ARENA_MAX', 'NODE_OPTIONS'] as const;
+export const MEMORY_SETTINGS = ['MALLOC_ARENA_MAX', 'NODE_OPTIONS'] as const;
 
 export function imageMemorySettings(stage = readDockerfile()): Record<string, string> {
   const out: Record<string, string> = {};
@@ -37,8 +37,24 @@ export function imageMemorySettings(stage = readDockerfile()): Record<string, st
   return out;
 }
 
-/** `MALLOC_ARENA_MAX=2 NODE_OPTIONS=…`, or `none` when the image sets none. */
-export function settingsText(settings: Record<string, string>): string {
+/**
+ * The memory settings the benchmarks' workers run with: the image's, each unless the bench's own
+ * environment sets it (`MALLOC_ARENA_MAX= NODE_OPTIONS= npm run bench` measures without them).
+ */
+export function benchMemorySettings(environment: NodeJS.ProcessEnv = process.env, image = imageMemorySettings()): Record<string, string> {
+  const out = { ...image };
+  for (const name of MEMORY_SETTINGS) {
+    const given = environment[name];
+    if (given === undefined) continue;
+    if (given === '') delete out[name];
+    else out[name] = given;
+  }
+  return out;
+}
+
+/** `MALLOC_ARENA_MAX=2 NODE_OPTIONS=… (the image's)`, or `none`. */
+export function settingsText(settings: Record<string, string>, image = imageMemorySettings()): string {
   const pairs = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
-  return pairs.length ? pairs.join(' ') : 'none';
+  const same = JSON.stringify(settings) === JSON.stringify(image);
+  return `${pairs.length ? pairs.join(' ') : 'none'} (${same ? "the image's" : "not the image's: set in the bench's environment"})`;
 }

@@ -13,7 +13,7 @@ import { ensureMoto, startMoto } from '../src/dev/moto.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
-import { imageMemorySettings } from './image.js';
+import { benchMemorySettings, MEMORY_SETTINGS } from './image.js';
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const PROJECT = fileURLToPath(new URL('..', import.meta.url));
@@ -160,9 +160,9 @@ export interface WorkerProcess {
 
 /**
  * The image's memory settings (the Dockerfile's MALLOC_ARENA_MAX and NODE_OPTIONS), which every
- * worker the benchmarks start runs with, the floor's as the product's.
+ * worker the benchmarks start runs with, the floor's as the product's (benchMemorySettings).
  */
-export const WORKER_MEMORY = imageMemorySettings();
+export const WORKER_MEMORY = benchMemorySettings();
 
 /**
  * A worker in its own process, ready once it printed `ready`: `script` (src/worker/main.ts,
@@ -173,7 +173,9 @@ export const WORKER_MEMORY = imageMemorySettings();
 export async function spawnWorker(servers: BenchServers, script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
   const compiled = join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
-  const proc = spawn(process.execPath, [...profile, compiled], { env: { ...process.env, ...WORKER_MEMORY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const inherited = { ...process.env };
+  for (const name of MEMORY_SETTINGS) delete inherited[name];
+  const proc = spawn(process.execPath, [...profile, compiled], { env: { ...inherited, ...WORKER_MEMORY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => void (out = (out + d.toString()).slice(-20_000));
   proc.stdout!.on('data', keep);
