@@ -33,9 +33,9 @@ ENV NODE_ENV=production \
     WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js
 # Memory: at most two glibc malloc arenas (Temporal's native core allocates from many threads, and
 # each thread's arena keeps what it freed) and a 2 MB young generation per V8 isolate (the main
-# thread's and the workflow thread's; Node's default is 16 MB each side). Together they took the
-# worker's peak from about 440 to 335 MB in the delivery bench, for about 0.5 ms more CPU per
-# recipient (README, "Where a worker's memory goes"). Override either in the service's environment.
+# thread's and the workflow thread's; Node's default is 16 MB). Together they took the worker's
+# peak from 454 to 308 MB in the delivery bench at the same rate, for about 2 ms more CPU per
+# recipient (README, "The image's memory settings"). Override either in the service's environment.
 ENV MALLOC_ARENA_MAX=2 \
     NODE_OPTIONS=--max-semi-space-size=2
 WORKDIR /app
