@@ -16,6 +16,9 @@ export interface FloorInput {
   sendQueue: string;
   next?: number;
   inFlight?: number[];
+  /** The window and the starts per run (the campaign's defaults, 100 and 1,000, when absent): smaller in a test. */
+  window?: number;
+  startsPerRun?: number;
 }
 
 export async function floorChild(parentId: string, index: number, sendQueue: string): Promise<void> {
@@ -28,12 +31,19 @@ export async function floorParent(input: FloorInput): Promise<number> {
   const parentId = workflowInfo().workflowId;
   const inFlight = new Set(input.inFlight ?? []);
   setHandler(floorReport, (index) => void inFlight.delete(index));
+  const window = input.window ?? WINDOW;
+  const startsPerRun = input.startsPerRun ?? MAX_STARTS_PER_RUN;
   let next = input.next ?? 0;
   let startedThisRun = 0;
   for (;;) {
-    if (next < input.total && inFlight.size <= WINDOW / 2) {
+    // As the campaign does (its starts-per-run bound): a run that has started its share starts no
+    // more. Children that report while a page starts would otherwise keep the window below half
+    // and the run from ever reaching its continue-as-new: at 20,000 one run started over 9,000
+    // children and ended at Temporal's limit of 51,200 history events.
+    const runFull = startedThisRun >= startsPerRun;
+    if (next < input.total && inFlight.size <= window / 2 && !runFull) {
       const starts: Promise<unknown>[] = [];
-      for (; next < input.total && inFlight.size < WINDOW; next++, startedThisRun++) {
+      for (; next < input.total && inFlight.size < window; next++, startedThisRun++) {
         inFlight.add(next);
         starts.push(
           startChild(floorChild, {
@@ -47,8 +57,9 @@ export async function floorParent(input: FloorInput): Promise<number> {
       continue;
     }
     if (next >= input.total && inFlight.size === 0) return input.total;
-    // As the campaign does: a new run once this one has started enough, carrying the window.
-    if (startedThisRun >= MAX_STARTS_PER_RUN) return continueAsNew<typeof floorParent>({ ...input, next, inFlight: [...inFlight] });
+    // As the campaign does: a new run once this one has started enough, carrying the window; a run
+    // whose list has ended only waits for its last reports and finishes.
+    if (runFull && next < input.total) return continueAsNew<typeof floorParent>({ ...input, next, inFlight: [...inFlight] });
     const size = inFlight.size;
     await condition(() => inFlight.size < size);
   }
