@@ -171,11 +171,13 @@ export const WORKER_MEMORY = benchMemorySettings();
  * V8 CPU profile there when it stops.
  */
 export async function spawnWorker(servers: BenchServers, script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
-  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
-  const compiled = join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
+  const flags = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  // BENCH_TSX=1: the TypeScript through tsx's loader instead (as `npm run worker` runs it), to compare.
+  const compiled = process.env.BENCH_TSX ? join(PROJECT, script) : join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
+  if (process.env.BENCH_TSX) flags.push('--import', 'tsx');
   const inherited = { ...process.env };
   for (const name of MEMORY_SETTINGS) delete inherited[name];
-  const proc = spawn(process.execPath, [...profile, compiled], { env: { ...inherited, ...WORKER_MEMORY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...flags, compiled], { env: { ...inherited, ...WORKER_MEMORY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => void (out = (out + d.toString()).slice(-20_000));
   proc.stdout!.on('data', keep);
