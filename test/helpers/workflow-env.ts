@@ -15,7 +15,7 @@ import { resolveTimeSkippingServer, TEST_SERVER_JVM_OPTIONS } from './time-skipp
 
 let runtimeInstalled = false;
 
-export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   // Errors only: the workers' state changes and the test server's missing capabilities are noise here.
   // Once per process: a file may start a second server (FRESH_CLOCK).
   if (!runtimeInstalled) {
