@@ -166,13 +166,13 @@ export const WORKER_MEMORY = benchMemorySettings();
 
 /**
  * A worker in its own process, ready once it printed `ready`: `script` (src/worker/main.ts,
- * bench/floor/worker.ts) compiled (BenchServers.compiledDir) and run by plain node, without tsx's
- * loader, with the image's memory settings (WORKER_MEMORY), as the image runs the product. With BENCH_CPU_PROFILE=<folder>, each worker writes a
- * V8 CPU profile there when it stops.
+ * bench/floor/worker.ts) compiled (BenchServers.compiledDir) and run by plain node with the
+ * image's memory settings (WORKER_MEMORY), as the image runs the product; with BENCH_TSX=1, the
+ * TypeScript through tsx's loader. With BENCH_CPU_PROFILE=<folder>, each worker writes a V8 CPU
+ * profile there when it stops.
  */
 export async function spawnWorker(servers: BenchServers, script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
   const flags = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
-  // BENCH_TSX=1: the TypeScript through tsx's loader instead (as `npm run worker` runs it), to compare.
   const compiled = process.env.BENCH_TSX ? join(PROJECT, script) : join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
   if (process.env.BENCH_TSX) flags.push('--import', 'tsx');
   const inherited = { ...process.env };
