@@ -26,8 +26,9 @@ import { Templates } from '../src/mail/templates.js';
 import { messageIdFor } from '../src/mail/message-id.js';
 import type { floorParent } from './floor/workflows.js';
 import { add, chainCost, workflowsCost, type HistoryCost } from './histories.js';
+import { sparkline } from './figures.js';
 import { settingsText } from './image.js';
-import { WORKER_MEMORY, spawnWorker, startBenchServers, startPostfixSink, type BenchServers } from './servers.js';
+import { WORKER_MEMORY, spawnWorker, startBenchServers, startPostfixSink, trackRss, type BenchServers } from './servers.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
@@ -57,6 +58,8 @@ interface Run {
   seconds: number;
   cpuMs: number;
   peakRssMb: number;
+  /** The worker's resident memory over the run: the largest sample (MB) in each tenth of its time (trackRss). */
+  rssOverRun: number[];
   /** Statements of the worker's role, and of the API's (the bench polls it every 200 ms). */
   statements: { worker: number; api: number };
   /** Every delivery child's history together, and every run of the parent's. */
@@ -176,14 +179,16 @@ async function floorRun(servers: BenchServers, client: Client, i: number): Promi
   try {
     const workflowId = `floor-${Date.now()}-${i}`;
     const before = await worker.usage();
+    const rss = trackRss(worker);
     const t0 = performance.now();
     await client.workflow.execute<typeof floorParent>('floorParent', { taskQueue, workflowId, args: [{ total: N, sendQueue: sendTaskQueue(taskQueue) }] });
     const seconds = (performance.now() - t0) / 1000;
     const after = await worker.usage();
+    const rssOverRun = rss.stop();
     await new Promise((r) => setTimeout(r, 1000)); // the last children close after their report
     const children = await workflowsCost(client, Array.from({ length: N }, (_, c) => `${workflowId}-c-${c}`));
     const parent = await chainCost(client, workflowId);
-    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, statements: { worker: 0, api: 0 }, children, parent };
+    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, rssOverRun, statements: { worker: 0, api: 0 }, children, parent };
   } finally {
     await worker.stop();
   }
@@ -228,6 +233,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     }
     await p.sql`SELECT pg_stat_statements_reset()`;
     const before = await worker.usage();
+    const rss = trackRss(worker);
     const t0 = performance.now();
     await call('POST', `/campaigns/${created.id}/approve`, {});
     let last: any;
@@ -239,6 +245,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     }
     const seconds = (performance.now() - t0) / 1000;
     const after = await worker.usage();
+    const rssOverRun = rss.stop();
     if (last.counts.sent !== N) throw new Error(`sent ${last.counts.sent} of ${N}`);
     const statements = await statementsByRole(p.sql);
     const workflowId = `campaign-${created.id}`;
@@ -247,7 +254,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     const ids = await p.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${created.id} ORDER BY id`;
     const children = await workflowsCost(p.client, ids.map((r) => `${workflowId}-r-${r.id}`));
     const parent = await chainCost(p.client, workflowId);
-    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, statements, children, parent };
+    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, rssOverRun, statements, children, parent };
   } finally {
     await worker.stop();
   }
@@ -293,9 +300,25 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   both('  history bytes (child + parent share)', (rs) => perRecipient(rs, (c) => c.bytes).toFixed(0));
   both('worker peak RSS MB', (rs) => m(rs, (r) => r.peakRssMb).toFixed(0));
   both('parent runs (continue-as-new)', (rs) => m(rs, (r) => r.parent.workflows).toFixed(0));
+  rssOverRuns(runs.floor, runs.product);
   if (process.env.BENCH_EVENTS) eventBreakdown(runs.floor[0]!, runs.product[0]!);
   say('  Actions are counted from the fetched histories (bench/histories.ts); activity heartbeats and Queries are not in');
   say('  any history and are not counted (the send activity heartbeats once, with its SMTP outcome).');
+}
+
+/**
+ * The workers' resident memory through each run, ten figures a run (the largest sample in each
+ * tenth of its time), on one scale from the lowest to the highest of them all: growth that keeps
+ * on with the list reads differently from a plateau reached early.
+ */
+function rssOverRuns(floor: Run[], product: Run[]): void {
+  const all = [...floor, ...product].flatMap((r) => r.rssOverRun);
+  if (all.length === 0) return;
+  const [low, high] = [Math.min(...all), Math.max(...all)];
+  say(`  worker RSS through each run, MB at each tenth of its time (${low.toFixed(0)} ▁ to ${high.toFixed(0)} █):`);
+  for (const [name, rs] of [['floor', floor], ['product', product]] as const) {
+    rs.forEach((r, i) => say(`    ${`${name} ${i + 1}`.padEnd(11)}${sparkline(r.rssOverRun, low, high)}  ${r.rssOverRun.map((x) => x.toFixed(0)).join(' ')}`));
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { ensureMoto, startMoto } from '../src/dev/moto.js';
 import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
+import { tenths } from './figures.js';
 import { benchMemorySettings, MEMORY_SETTINGS } from './image.js';
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
@@ -45,13 +46,36 @@ export async function startPostfixSink(log: (l: string) => void): Promise<{ port
   };
 }
 
-/** CPU seconds (user + system) and peak resident memory of a process, from /proc. */
-async function processUsage(pid: number): Promise<{ cpuSeconds: number; peakRssMb: number }> {
+/** CPU seconds (user + system), peak and current resident memory of a process, from /proc. */
+async function processUsage(pid: number): Promise<ProcessUsage> {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, peakRssMb: hwm / 1024 };
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+}
+
+interface ProcessUsage {
+  cpuSeconds: number;
+  peakRssMb: number;
+  rssMb: number;
+}
+
+/**
+ * Samples a worker's resident memory (MB) every second until stopped; stop() answers the largest
+ * sample in each tenth of the time sampled (`tenths`), so a run of any length reads as ten figures.
+ */
+export function trackRss(worker: WorkerProcess): { stop(): number[] } {
+  const samples: number[] = [];
+  const timer = setInterval(() => {
+    worker.usage().then((u) => void samples.push(u.rssMb), () => {});
+  }, 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      return tenths(samples);
+    },
+  };
 }
 
 export interface BenchServers {
@@ -154,7 +178,7 @@ export async function startBenchServers(say: (l: string) => void, o: { postgres:
 
 export interface WorkerProcess {
   pid: number;
-  usage(): Promise<{ cpuSeconds: number; peakRssMb: number }>;
+  usage(): Promise<ProcessUsage>;
   stop(): Promise<void>;
 }
 

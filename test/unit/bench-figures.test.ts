@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sparkline, tenths } from '../../bench/figures.js';
+
+// The delivery benchmark prints each worker's memory through a run as ten figures and a sparkline.
+
+test('a long series reads as the largest sample of each tenth', () => {
+  const samples = Array.from({ length: 100 }, (_, i) => i);
+  assert.deepEqual(tenths(samples), [9, 19, 29, 39, 49, 59, 69, 79, 89, 99]);
+  // Uneven lengths: every sample falls in one tenth, the last one in the last.
+  const uneven = Array.from({ length: 23 }, (_, i) => (i === 22 ? 500 : i === 0 ? 400 : 1));
+  const t = tenths(uneven);
+  assert.equal(t.length, 10);
+  assert.equal(t[0], 400);
+  assert.equal(t[9], 500);
+  assert.ok(t.slice(1, 9).every((x) => x === 1));
+});
+
+test('a short series is kept as it is', () => {
+  assert.deepEqual(tenths([]), []);
+  assert.deepEqual(tenths([3, 1, 2]), [3, 1, 2]);
+});
+
+test('the sparkline runs from the lowest block to the highest, on a scale given or its own', () => {
+  assert.equal(sparkline([0, 7, 14]), '▁▅█');
+  assert.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7]), '▁▂▃▄▅▆▇█');
+  assert.equal(sparkline([5, 5]), '▁▁');
+  // On a shared scale: a row that stays low draws low.
+  assert.equal(sparkline([100, 110], 100, 170), '▁▂');
+  assert.equal(sparkline([200], 100, 170), '█');
+});
