@@ -58,6 +58,8 @@ interface Run {
   seconds: number;
   cpuMs: number;
   peakRssMb: number;
+  /** The peak before the send: the worker's start and, for the product, the campaign's build. */
+  peakBeforeMb: number;
   /** The worker's resident memory over the run: the largest sample (MB) in each tenth of its time (trackRss). */
   rssOverRun: number[];
   /** Statements of the worker's role, and of the API's (the bench polls it every 200 ms). */
@@ -188,7 +190,7 @@ async function floorRun(servers: BenchServers, client: Client, i: number): Promi
     await new Promise((r) => setTimeout(r, 1000)); // the last children close after their report
     const children = await workflowsCost(client, Array.from({ length: N }, (_, c) => `${workflowId}-c-${c}`));
     const parent = await chainCost(client, workflowId);
-    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, rssOverRun, statements: { worker: 0, api: 0 }, children, parent };
+    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, peakBeforeMb: before.peakRssMb, rssOverRun, statements: { worker: 0, api: 0 }, children, parent };
   } finally {
     await worker.stop();
   }
@@ -254,7 +256,7 @@ async function productRun(p: ProductContext, i: number): Promise<Run> {
     const ids = await p.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${created.id} ORDER BY id`;
     const children = await workflowsCost(p.client, ids.map((r) => `${workflowId}-r-${r.id}`));
     const parent = await chainCost(p.client, workflowId);
-    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, rssOverRun, statements, children, parent };
+    return { rate: N / seconds, seconds, cpuMs: ((after.cpuSeconds - before.cpuSeconds) * 1000) / N, peakRssMb: after.peakRssMb, peakBeforeMb: before.peakRssMb, rssOverRun, statements, children, parent };
   } finally {
     await worker.stop();
   }
@@ -299,6 +301,7 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   both('    of which the parent', (rs) => m(rs, (r) => r.parent.actions / N).toFixed(2));
   both('  history bytes (child + parent share)', (rs) => perRecipient(rs, (c) => c.bytes).toFixed(0));
   both('worker peak RSS MB', (rs) => m(rs, (r) => r.peakRssMb).toFixed(0));
+  both('  before the send (start; product: the build)', (rs) => m(rs, (r) => r.peakBeforeMb).toFixed(0));
   both('parent runs (continue-as-new)', (rs) => m(rs, (r) => r.parent.workflows).toFixed(0));
   rssOverRuns(runs.floor, runs.product);
   if (process.env.BENCH_EVENTS) eventBreakdown(runs.floor[0]!, runs.product[0]!);

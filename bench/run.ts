@@ -3,6 +3,16 @@
 // printed, default 3), BENCH_ROWS the build list length.
 import { buildBenchmark } from './build.js';
 import { deliveryBenchmark, floorBenchmark } from './delivery.js';
+import { stopEverything } from './servers.js';
+
+// Interrupted (Ctrl-C, or SIGTERM from a job runner that has no terminal to stop the whole group):
+// the workers and servers it started are stopped before it exits, none left running idle.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`benchmark interrupted (${signal}): stopping its workers and servers\n`);
+    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
 
 const which = process.argv[2];
 try {

@@ -92,6 +92,17 @@ export interface BenchServers {
   stop(): Promise<void>;
 }
 
+/**
+ * What this process has running (servers, workers), each with its stop, in the order started: an
+ * interrupted bench stops them all (stopEverything), the workers before the servers they use.
+ */
+const running = new Set<() => Promise<unknown>>();
+
+/** Stops whatever the bench still has running, the latest started first (bench/run.ts, on SIGINT or SIGTERM). */
+export async function stopEverything(): Promise<void> {
+  for (const stop of [...running].reverse()) await stop().catch(() => undefined);
+}
+
 const silent = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
 
 /**
@@ -124,8 +135,10 @@ async function compileWorkers(dir: string): Promise<void> {
 export async function startBenchServers(say: (l: string) => void, o: { postgres: boolean; s3?: boolean }): Promise<BenchServers> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
+    running.delete(stop);
     for (const s of stops.splice(0)) await s().catch((err: Error) => say(`while stopping: ${err.message}`));
   };
+  running.add(stop);
   try {
     const root = await mkdtemp(join(tmpdir(), 'campaign-mailer-bench-'));
     await chmod(root, 0o755); // embedded PostgreSQL runs as another user when we are root
@@ -214,12 +227,11 @@ export async function spawnWorker(servers: BenchServers, script: string, env: Re
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    pid: proc.pid!,
-    usage: () => processUsage(proc.pid!),
-    async stop() {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      await exited;
-    },
+  const stop = async () => {
+    running.delete(stop);
+    if (proc.exitCode === null) proc.kill('SIGTERM');
+    await exited;
   };
+  running.add(stop);
+  return { pid: proc.pid!, usage: () => processUsage(proc.pid!), stop };
 }
