@@ -286,7 +286,7 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
   say('');
   say(`Delivery benchmark: ${N} recipients into ${sinkName}, ${CONNECTIONS} SMTP connections; median of ${REPEAT} run(s)`);
-  say(`  workers: ${process.env.BENCH_TSX ? 'TypeScript through tsx (BENCH_TSX)' : 'plain node on the compiled server'}; memory settings ${settingsText(WORKER_MEMORY)}`);
+  say(`  workers: ${process.env.BENCH_TSX ? 'TypeScript through tsx (BENCH_TSX)' : 'plain node on the compiled server'}; memory settings ${settingsText(WORKER_MEMORY)}${process.env.BENCH_NODE_FLAGS ? `; node flags ${process.env.BENCH_NODE_FLAGS} (BENCH_NODE_FLAGS)` : ''}`);
   row('', 'ceiling', 'floor', 'product');
   row('messages/s', ceiling.toFixed(0), floor.toFixed(1), product.toFixed(1));
   say(`  product/floor ${((product / floor) * 100).toFixed(1)} %, product/ceiling ${((product / ceiling) * 100).toFixed(1)} %`);
