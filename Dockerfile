@@ -52,5 +52,10 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM reaches node directly (exec form): the API finishes its requests, the worker its activities.
-ENTRYPOINT ["node", "dist/cli.js"]
+# --heap-growing-percent=30: V8 collects the old generation once it has grown 30 % past what the
+# last full collection kept, instead of letting it grow up to four times that. The worker's
+# in-flight sends outlive a 2 MB young generation and die in the old one; with the flag its heap
+# stays near what is live (delivery bench: peak 337 → 230 MB at the same rate; README, "The
+# image's memory settings"). A V8 flag, so not allowed in NODE_OPTIONS: it is on the command line.
+ENTRYPOINT ["node", "--heap-growing-percent=30", "dist/cli.js"]
 CMD ["api"]

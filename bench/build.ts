@@ -18,7 +18,7 @@ import { createLogger } from '../src/logger.js';
 import { createS3Store } from '../src/s3/client.js';
 import { parseLocations } from '../src/s3/locations.js';
 import { settingsText } from './image.js';
-import { WORKER_MEMORY, spawnWorker, startBenchServers } from './servers.js';
+import { WORKER_MEMORY, WORKER_NODE_FLAGS, spawnWorker, startBenchServers } from './servers.js';
 
 const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -147,7 +147,7 @@ try {
     const mb = (m: number) => `${m.toFixed(0)} MB`;
     say(`10-row list:        ${small.seconds.toFixed(2)} s, history ${small.events} events, statuses ${JSON.stringify(small.counts)}`);
     say(`${ROWS}-row list: ${large.seconds.toFixed(1)} s, ${(ROWS / large.seconds).toFixed(0)} recipients/s, statuses ${JSON.stringify(large.counts)}`);
-    say(`peak RSS of the worker process: ${mb(large.peak)} (${mb(rssBefore)} before the builds; memory settings ${settingsText(WORKER_MEMORY)})`);
+    say(`peak RSS of the worker process: ${mb(large.peak)} (${mb(rssBefore)} before the builds; memory settings ${settingsText(WORKER_MEMORY)}; node flags ${WORKER_NODE_FLAGS.text})`);
     say(`campaign workflow history: ${large.events} events for ${ROWS} rows, ${small.events} for 10 rows: ${large.events === small.events ? 'equal' : 'DIFFERENT'}`);
     if (large.events !== small.events) failure = new Error('the history length depends on the list length');
   } finally {

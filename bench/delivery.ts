@@ -28,7 +28,7 @@ import type { floorParent } from './floor/workflows.js';
 import { add, chainCost, workflowsCost, type HistoryCost } from './histories.js';
 import { sparkline } from './figures.js';
 import { settingsText } from './image.js';
-import { WORKER_MEMORY, spawnWorker, startBenchServers, startPostfixSink, trackRss, type BenchServers } from './servers.js';
+import { WORKER_MEMORY, WORKER_NODE_FLAGS, spawnWorker, startBenchServers, startPostfixSink, trackRss, type BenchServers } from './servers.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
@@ -286,7 +286,7 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
   say('');
   say(`Delivery benchmark: ${N} recipients into ${sinkName}, ${CONNECTIONS} SMTP connections; median of ${REPEAT} run(s)`);
-  say(`  workers: ${process.env.BENCH_TSX ? 'TypeScript through tsx (BENCH_TSX)' : 'plain node on the compiled server'}; memory settings ${settingsText(WORKER_MEMORY)}${process.env.BENCH_NODE_FLAGS ? `; node flags ${process.env.BENCH_NODE_FLAGS} (BENCH_NODE_FLAGS)` : ''}`);
+  say(`  workers: ${process.env.BENCH_TSX ? 'TypeScript through tsx (BENCH_TSX)' : 'plain node on the compiled server'}; memory settings ${settingsText(WORKER_MEMORY)}; node flags ${WORKER_NODE_FLAGS.text}`);
   row('', 'ceiling', 'floor', 'product');
   row('messages/s', ceiling.toFixed(0), floor.toFixed(1), product.toFixed(1));
   say(`  product/floor ${((product / floor) * 100).toFixed(1)} %, product/ceiling ${((product / ceiling) * 100).toFixed(1)} %`);

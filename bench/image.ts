@@ -52,6 +52,25 @@ export function benchMemorySettings(environment: NodeJS.ProcessEnv = process.env
   return out;
 }
 
+/** The node flags of the image's ENTRYPOINT (`node --flag … dist/cli.js`): those before the script. */
+export function imageNodeFlags(stage = readDockerfile()): string[] {
+  const [program, ...args] = stage.entrypoint;
+  if (program !== 'node') return [];
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
+/**
+ * The node flags the benchmarks' workers run with: the image's, unless BENCH_NODE_FLAGS is set
+ * (`BENCH_NODE_FLAGS= npm run bench` measures without them, `BENCH_NODE_FLAGS="--a --b"` with those).
+ */
+export function benchNodeFlags(environment: NodeJS.ProcessEnv = process.env, image = imageNodeFlags()): { flags: string[]; text: string } {
+  const given = environment.BENCH_NODE_FLAGS;
+  if (given === undefined) return { flags: image, text: `${image.length ? image.join(' ') : 'none'} (the image's)` };
+  const flags = given.split(/\s+/).filter(Boolean);
+  return { flags, text: `${flags.length ? flags.join(' ') : 'none'} (BENCH_NODE_FLAGS)` };
+}
+
 /** `MALLOC_ARENA_MAX=2 NODE_OPTIONS=… (the image's)`, or `none`. */
 export function settingsText(settings: Record<string, string>, image = imageMemorySettings()): string {
   const pairs = Object.entries(settings).map(([k, v]) => `${k}=${v}`);

@@ -14,7 +14,7 @@ import { startEmbeddedPostgres } from '../src/dev/postgres.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 import { WORKFLOWS_PATH } from '../src/worker/create.js';
 import { tenths } from './figures.js';
-import { benchMemorySettings, MEMORY_SETTINGS } from './image.js';
+import { benchMemorySettings, benchNodeFlags, MEMORY_SETTINGS } from './image.js';
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const PROJECT = fileURLToPath(new URL('..', import.meta.url));
@@ -201,19 +201,21 @@ export interface WorkerProcess {
  */
 export const WORKER_MEMORY = benchMemorySettings();
 
+/** The node flags of the image's ENTRYPOINT (V8's, not allowed in NODE_OPTIONS), or BENCH_NODE_FLAGS (benchNodeFlags). */
+export const WORKER_NODE_FLAGS = benchNodeFlags();
+
 /**
  * A worker in its own process, ready once it printed `ready`: `script` (src/worker/main.ts,
  * bench/floor/worker.ts) compiled (BenchServers.compiledDir) and run by plain node with the
  * image's memory settings (WORKER_MEMORY), as the image runs the product; with BENCH_TSX=1, the
  * TypeScript through tsx's loader. With BENCH_CPU_PROFILE=<folder>, each worker writes a V8 CPU
- * profile there when it stops; BENCH_NODE_FLAGS adds node flags to both workers' command lines.
+ * profile there when it stops. Both run with the image's node flags (WORKER_NODE_FLAGS).
  */
 export async function spawnWorker(servers: BenchServers, script: string, env: Record<string, string>, ready: string): Promise<WorkerProcess> {
   const flags = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
   const compiled = process.env.BENCH_TSX ? join(PROJECT, script) : join(servers.compiledDir, script.replace(/\.ts$/, '.js'));
   if (process.env.BENCH_TSX) flags.push('--import', 'tsx');
-  // node's own flags for both workers, for an experiment (V8's GC flags are not allowed in NODE_OPTIONS).
-  flags.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
+  flags.push(...WORKER_NODE_FLAGS.flags);
   const inherited = { ...process.env };
   for (const name of MEMORY_SETTINGS) delete inherited[name];
   const proc = spawn(process.execPath, [...flags, compiled], { env: { ...inherited, ...WORKER_MEMORY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv } from 'ajv';
 import { z } from 'zod';
-import { imageMemorySettings } from '../bench/image.js';
+import { imageMemorySettings, imageNodeFlags } from '../bench/image.js';
 import { apiEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
 import { ensureAppLogin } from '../src/db/migrate.js';
 import { createDatabaseIfMissing } from '../src/dev/postgres.js';
@@ -123,7 +123,7 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   assert.match(dockerfile.healthcheck.join(' '), /\/healthz/);
   // The image runs the compiled server under plain node (no tsx loader), copied from the build
   // stage; it carries no sources.
-  assert.deepEqual(dockerfile.entrypoint, ['node', 'dist/cli.js']);
+  assert.deepEqual(dockerfile.entrypoint, ['node', '--heap-growing-percent=30', 'dist/cli.js']);
   const runtime = text.split(/^FROM /m).at(-1)!;
   assert.match(runtime, /^COPY --from=build \/app\/dist \.\/dist$/m);
   assert.doesNotMatch(runtime, /^COPY .*\bsrc\b/m, 'the runtime stage copies no sources');
@@ -164,6 +164,26 @@ test("the image's memory settings: two malloc arenas and a 2 MB young generation
   assert.ok(Number(plain.stdout) > 4 * 2 ** 20, `young generation ${plain.stdout.trim()} bytes without them: the probe can tell`);
   // The delivery and build benches measure workers as the image runs them.
   assert.deepEqual(imageMemorySettings(), { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2' });
+});
+
+test("the image's node flag: V8 collects the old generation before it grows far past what is live, and the bench's workers run with it", () => {
+  assert.deepEqual(imageNodeFlags(), ['--heap-growing-percent=30']);
+  // 30 MB that stay, and a stream of objects that outlive the young generation and then die in
+  // the old one (as a worker's sends in flight do): the largest heap along the way.
+  const probe = [
+    "const v8 = require('node:v8'); const live = Array.from({ length: 4e5 }, (_, i) => ({ i, s: 'x' + i }));",
+    'const ring = new Array(2e5); let most = 0;',
+    'for (let i = 0; i < 6e6; i++) { ring[i % ring.length] = { i, a: [i, i + 1] };',
+    '  if (i % 5e4 === 0) most = Math.max(most, v8.getHeapStatistics().total_heap_size); }',
+    'console.log(live.length && Math.round(most / 2 ** 20));',
+  ].join('\n');
+  const run = (flags: string[]) => spawnSync(process.execPath, [...flags, '-e', probe], { env: { PATH: process.env.PATH, ...dockerfile.env }, encoding: 'utf8' });
+  const image = run(imageNodeFlags());
+  assert.equal(image.status, 0, image.stderr);
+  const plain = run([]);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.ok(Number(image.stdout) > 0 && Number(image.stdout) <= 120, `heap up to ${image.stdout.trim()} MB with the image's flag`);
+  assert.ok(Number(plain.stdout) >= 150, `heap up to ${plain.stdout.trim()} MB without it: the probe can tell`);
 });
 
 test('every package the code in the image imports is a production dependency (src/dev, which the image never runs, aside)', () => {
@@ -401,12 +421,12 @@ test('migrate, api and worker run with their compose command and environment, an
   // with that compiled entry point, the workflow bundle; beside it the one-shot migrate.
   const buildSteps = /^RUN .*\bnpm run (build:server) && (node dist\/cli\.js) (bundle) \/app\/(workflow-bundle\.js)$/m.exec(dockerfile.text);
   assert.ok(buildSteps, 'the Dockerfile compiles the server, then builds the workflow bundle with dist/cli.js bundle');
-  assert.equal(buildSteps[2], dockerfile.entrypoint.join(' '), 'the bundle is built by the entry point the image runs');
+  assert.equal(buildSteps[2], `node ${dockerfile.entrypoint.at(-1)}`, 'the bundle is built by the entry point the image runs');
   const builtAt = Date.now();
   const build = new ServiceProcess(['npm', 'run', buildSteps[1]!], {});
   build.start();
   assert.equal(await build.exited(), 0, build.output);
-  const entry = join(root, dockerfile.entrypoint[1]!);
+  const entry = join(root, dockerfile.entrypoint.at(-1)!);
   assert.ok(statSync(entry).mtimeMs >= builtAt - 1000, `${entry} was written by the build step`);
   const bundle = new ServiceProcess(['node', buildSteps[2]!.split(' ')[1]!, buildSteps[3]!, join(bundleDir, buildSteps[4]!)], {});
   bundle.start();
