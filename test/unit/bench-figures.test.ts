@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sparkline, tenths } from '../../bench/figures.js';
+import { benchNodeFlags, imageNodeFlags } from '../../bench/image.js';
 
-// The delivery benchmark prints each worker's memory through a run as ten figures and a sparkline.
+// The delivery benchmark prints each worker's memory through a run as ten figures and a sparkline,
+// and runs its workers with the image's node flags.
 
 test('a long series reads as the largest sample of each tenth', () => {
   const samples = Array.from({ length: 100 }, (_, i) => i);
@@ -28,4 +30,14 @@ test('the sparkline runs from the lowest block to the highest, on a scale given 
   // On a shared scale: a row that stays low draws low.
   assert.equal(sparkline([100, 110], 100, 170), '▁▂');
   assert.equal(sparkline([200], 100, 170), '█');
+});
+
+test("the bench's workers take the image's node flags, or BENCH_NODE_FLAGS instead (empty: none)", () => {
+  const stage = { env: {}, entrypoint: ['node', '--a=1', '--b', 'dist/cli.js'], healthcheck: [], text: '' };
+  assert.deepEqual(imageNodeFlags(stage), ['--a=1', '--b']);
+  assert.deepEqual(imageNodeFlags({ ...stage, entrypoint: ['node', 'dist/cli.js'] }), []);
+  assert.deepEqual(imageNodeFlags({ ...stage, entrypoint: ['sh', '-c', 'x'] }), []);
+  assert.deepEqual(benchNodeFlags({}, ['--a=1']), { flags: ['--a=1'], text: "--a=1 (the image's)" });
+  assert.deepEqual(benchNodeFlags({ BENCH_NODE_FLAGS: '' }, ['--a=1']), { flags: [], text: 'none (BENCH_NODE_FLAGS)' });
+  assert.deepEqual(benchNodeFlags({ BENCH_NODE_FLAGS: ' --c  --d=2 ' }, ['--a=1']), { flags: ['--c', '--d=2'], text: '--c --d=2 (BENCH_NODE_FLAGS)' });
 });
