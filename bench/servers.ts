@@ -19,6 +19,17 @@ import { benchMemorySettings, benchNodeFlags, MEMORY_SETTINGS } from './image.js
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const PROJECT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * What this process has running (servers, workers), each with its stop: an interrupted bench
+ * stops them all at once (stopEverything).
+ */
+const running = new Set<() => Promise<unknown>>();
+
+/** Stops whatever the bench still has running, all at once (bench/run.ts, on SIGINT or SIGTERM). */
+export async function stopEverything(): Promise<void> {
+  await Promise.all([...running].reverse().map((stop) => stop().catch(() => undefined)));
+}
+
 /** Postfix's smtp-sink: a fast, neutral SMTP server that accepts and discards everything. */
 export async function startPostfixSink(log: (l: string) => void): Promise<{ port: number; stop(): Promise<void> } | undefined> {
   if (!existsSync(SMTP_SINK) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
@@ -35,15 +46,15 @@ export async function startPostfixSink(log: (l: string) => void): Promise<{ port
   const port = await freePort();
   const args = [...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), `127.0.0.1:${port}`, '1024'];
   const proc: ChildProcess = spawn(SMTP_SINK, args, { stdio: 'ignore' });
-  await waitForPort(port);
-  return {
-    port,
-    stop: async () => {
-      const done = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await done;
-    },
+  const exited = new Promise((r) => proc.once('exit', r));
+  const stop = async () => {
+    running.delete(stop);
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    await exited;
   };
+  running.add(stop);
+  await waitForPort(port);
+  return { port, stop };
 }
 
 /** CPU seconds (user + system), peak and current resident memory of a process, from /proc. */
@@ -92,17 +103,6 @@ export interface BenchServers {
   stop(): Promise<void>;
 }
 
-/**
- * What this process has running (servers, workers), each with its stop, in the order started: an
- * interrupted bench stops them all (stopEverything), the workers before the servers they use.
- */
-const running = new Set<() => Promise<unknown>>();
-
-/** Stops whatever the bench still has running, the latest started first (bench/run.ts, on SIGINT or SIGTERM). */
-export async function stopEverything(): Promise<void> {
-  for (const stop of [...running].reverse()) await stop().catch(() => undefined);
-}
-
 const silent = { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} };
 
 /**
@@ -134,10 +134,17 @@ async function compileWorkers(dir: string): Promise<void> {
  */
 export async function startBenchServers(say: (l: string) => void, o: { postgres: boolean; s3?: boolean }): Promise<BenchServers> {
   const stops: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    running.delete(stop);
-    for (const s of stops.splice(0)) await s().catch((err: Error) => say(`while stopping: ${err.message}`));
-  };
+  // One stop, whoever asks first: an interrupt and the benchmark's own clean-up both wait for it.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // The servers at once (embedded PostgreSQL's own exit hook ends the process soon after it has
+      // stopped, on an interrupt: by then every server has had its SIGTERM), then their folder.
+      const [removeRoot, ...servers] = stops.splice(0).reverse();
+      await Promise.all(servers.map((s) => s().catch((err: Error) => say(`while stopping: ${err.message}`))));
+      await removeRoot?.().catch((err: Error) => say(`while stopping: ${err.message}`));
+      running.delete(stop);
+    })());
   running.add(stop);
   try {
     const root = await mkdtemp(join(tmpdir(), 'campaign-mailer-bench-'));
