@@ -231,18 +231,20 @@ export async function spawnWorker(servers: BenchServers, script: string, env: Re
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const exited = new Promise((r) => proc.once('exit', r));
+  // Known from its spawn on: an interrupt while it is still starting stops it too.
+  const stop = async () => {
+    running.delete(stop);
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    await exited;
+  };
+  running.add(stop);
   for (let t = Date.now(); !out.includes(ready); ) {
     if (proc.exitCode !== null || Date.now() - t > 60_000) {
+      running.delete(stop);
       proc.kill('SIGKILL');
       throw new Error(`${script} did not start:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const stop = async () => {
-    running.delete(stop);
-    if (proc.exitCode === null) proc.kill('SIGTERM');
-    await exited;
-  };
-  running.add(stop);
   return { pid: proc.pid!, usage: () => processUsage(proc.pid!), stop };
 }
