@@ -30,6 +30,18 @@ export async function stopEverything(): Promise<void> {
   await Promise.all([...running].reverse().map((stop) => stop().catch(() => undefined)));
 }
 
+/** A child process's stop (SIGTERM, then its exit), known to stopEverything until it is called. */
+function stoppedOnInterrupt(proc: ChildProcess): () => Promise<void> {
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const stop = async () => {
+    running.delete(stop);
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    await exited;
+  };
+  running.add(stop);
+  return stop;
+}
+
 /** Postfix's smtp-sink: a fast, neutral SMTP server that accepts and discards everything. */
 export async function startPostfixSink(log: (l: string) => void): Promise<{ port: number; stop(): Promise<void> } | undefined> {
   if (!existsSync(SMTP_SINK) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
@@ -46,13 +58,7 @@ export async function startPostfixSink(log: (l: string) => void): Promise<{ port
   const port = await freePort();
   const args = [...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), `127.0.0.1:${port}`, '1024'];
   const proc: ChildProcess = spawn(SMTP_SINK, args, { stdio: 'ignore' });
-  const exited = new Promise((r) => proc.once('exit', r));
-  const stop = async () => {
-    running.delete(stop);
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    await exited;
-  };
-  running.add(stop);
+  const stop = stoppedOnInterrupt(proc);
   await waitForPort(port);
   return { port, stop };
 }
@@ -230,14 +236,8 @@ export async function spawnWorker(servers: BenchServers, script: string, env: Re
   const keep = (d: Buffer) => void (out = (out + d.toString()).slice(-20_000));
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
-  const exited = new Promise((r) => proc.once('exit', r));
   // Known from its spawn on: an interrupt while it is still starting stops it too.
-  const stop = async () => {
-    running.delete(stop);
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    await exited;
-  };
-  running.add(stop);
+  const stop = stoppedOnInterrupt(proc);
   for (let t = Date.now(); !out.includes(ready); ) {
     if (proc.exitCode !== null || Date.now() - t > 60_000) {
       running.delete(stop);
