@@ -1,8 +1,9 @@
 // `npm run bench`: benchmarks that print figures. `npm run bench -- build`, `-- delivery` or
-// `-- floor` runs one; BENCH_N sets the delivery message count, BENCH_REPEAT its runs (median
+// `-- floor` runs one (`-- sandbox`, the workflow code replayed with no server, runs only when named); BENCH_N sets the delivery message count, BENCH_REPEAT its runs (median
 // printed, default 3), BENCH_ROWS the build list length.
 import { buildBenchmark } from './build.js';
 import { deliveryBenchmark, floorBenchmark } from './delivery.js';
+import { sandboxBenchmark } from './sandbox.js';
 import { stopEverything } from './servers.js';
 
 // Interrupted (Ctrl-C, or SIGTERM from a job runner that has no terminal to stop the whole group):
@@ -18,6 +19,7 @@ const which = process.argv[2];
 try {
   if (which === undefined || which === 'delivery') await deliveryBenchmark();
   if (which === 'floor') await floorBenchmark();
+  if (which === 'sandbox') await sandboxBenchmark();
   if (which === undefined || which === 'build') await buildBenchmark();
   process.exit(0);
 } catch (err) {
