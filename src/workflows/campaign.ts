@@ -225,34 +225,61 @@ async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefin
  */
 async function deliverAll(c: CampaignState, input: CampaignInput): Promise<CampaignResult | undefined> {
   const size = fanOutSizes(input);
-  const loop = { startedThisRun: 0, quiet: QUIET_MIN_MS, check: undefined as QuietCheck | undefined };
   // A page shorter than asked for ends the list, and a run with nothing left to start finishes its
   // sends instead of continuing as new only to read an empty page (histories before: the old path).
-  const shortPageEnds = patched('short-page-ends-list');
+  const loop: FanOutLoop = { size, shortPageEnds: patched('short-page-ends-list'), startedThisRun: 0, quiet: QUIET_MIN_MS, check: undefined };
   for (;;) {
-    if (c.cancelRequested) return finishCancelled(c);
-    // A run that has started its share starts no more pages: children that report while a page
-    // starts must not keep the window open and the run from ever continuing as new.
-    const runFull = loop.startedThisRun >= size.startsPerRun && patched('starts-per-run-bound');
-    if (!c.paused && !c.exhausted && c.inFlight.size <= size.window / 2 && !runFull) {
-      loop.startedThisRun += await startNextPage(c, size, shortPageEnds);
-      continue;
+    switch (nextStep(c, loop)) {
+      case 'cancel':
+        return finishCancelled(c);
+      case 'page':
+        loop.startedThisRun += await startNextPage(c, size, loop.shortPageEnds);
+        continue;
+      case 'done':
+        return undefined;
+      case 'continue-as-new':
+        await condition(allHandlersFinished);
+        // A cancel that came meanwhile is finished here: a continued run would not know of it. The
+        // input goes on as it came (its sizes too, clamped again to the same values).
+        if (c.cancelRequested && c.honestCancel) return finishCancelled(c);
+        return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
+      case 'wait':
+        await awaitReports(c, loop);
     }
-    if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) return undefined;
-    // A run whose list has ended only waits for reports, a few events each: when there are no more
-    // than two windows of them to come, it finishes instead of continuing as new (Temporal's
-    // suggestion comes at 4,096 events; its limit is 51,200). A new run would only read an empty
-    // page, and the continue-as-new itself stalls the last sends while the history replays.
-    const finishing = shortPageEnds && c.exhausted && c.inFlight.size + c.copiesPending <= 2 * size.window;
-    if (!finishing && (loop.startedThisRun >= size.startsPerRun || workflowInfo().continueAsNewSuggested)) {
-      await condition(allHandlersFinished);
-      // A cancel that came meanwhile is finished here: a continued run would not know of it. The
-      // input goes on as it came (its sizes too, clamped again to the same values).
-      if (c.cancelRequested && c.honestCancel) return finishCancelled(c);
-      return continueAsNew<typeof campaignWorkflow>({ ...input, continued: c.carryOver() });
-    }
-    await awaitReports(c, size, loop);
   }
+}
+
+/** The fan-out's own state: its sizes, the starts of this run and the quiet-period check. */
+interface FanOutLoop {
+  size: FanOutSizes;
+  shortPageEnds: boolean;
+  startedThisRun: number;
+  quiet: number;
+  check: QuietCheck | undefined;
+}
+
+type FanOutStep = 'cancel' | 'page' | 'done' | 'continue-as-new' | 'wait';
+
+/**
+ * What the fan-out does next. Also the wait's wake-up: a report that changes none of this (most
+ * of them) is counted by its handler and wakes nothing, so the campaign's workflow code runs once
+ * per report, not once more for a pass of the loop that starts nothing.
+ */
+function nextStep(c: CampaignState, loop: FanOutLoop): FanOutStep {
+  const { size } = loop;
+  if (c.cancelRequested) return 'cancel';
+  // A run that has started its share starts no more pages: children that report while a page
+  // starts must not keep the window open and the run from ever continuing as new.
+  const runFull = loop.startedThisRun >= size.startsPerRun && patched('starts-per-run-bound');
+  if (!c.paused && !c.exhausted && c.inFlight.size <= size.window / 2 && !runFull) return 'page';
+  if (c.exhausted && c.inFlight.size === 0 && c.copiesPending === 0) return 'done';
+  // A run whose list has ended only waits for reports, a few events each: when there are no more
+  // than two windows of them to come, it finishes instead of continuing as new (Temporal's
+  // suggestion comes at 4,096 events; its limit is 51,200). A new run would only read an empty
+  // page, and the continue-as-new itself stalls the last sends while the history replays.
+  const finishing = loop.shortPageEnds && c.exhausted && c.inFlight.size + c.copiesPending <= 2 * size.window;
+  if (!finishing && (loop.startedThisRun >= size.startsPerRun || workflowInfo().continueAsNewSuggested)) return 'continue-as-new';
+  return 'wait';
 }
 
 /** Starts a delivery child for each recipient of the next page; how many it started. */
@@ -277,20 +304,33 @@ interface QuietCheck {
 }
 
 /**
- * Waits for a report, room in the window or a control change. Reports come by Signal; one can be
- * lost (a child that could not reach this run while the server was down). When none has come for
- * a while, ask Postgres, which has every outcome.
+ * Waits until the fan-out has something to do (room in the window, the end of the list, a control
+ * change, a continue-as-new) or, with deliveries out, until no report has come for a while: reports
+ * come by Signal and one can be lost (a child that could not reach this run while the server was
+ * down), so then it asks Postgres, which has every outcome.
  */
-async function awaitReports(c: CampaignState, size: FanOutSizes, loop: { quiet: number; check: QuietCheck | undefined }): Promise<void> {
-  const seen = c.events;
-  const wake = () => c.events !== seen || c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= size.window / 2);
-  if (c.inFlight.size === 0 && c.copiesPending === 0) {
+async function awaitReports(c: CampaignState, loop: FanOutLoop): Promise<void> {
+  const { size } = loop;
+  const idle = () => c.inFlight.size === 0 && c.copiesPending === 0;
+  const waitedIdle = idle();
+  let seen = c.events;
+  // The wait ends where it always did (every history replays the same): at a cancel, at room in
+  // the window, or at a report or control change after which the fan-out has something to do or
+  // waits differently (no deliveries out). A report that changes none of that is taken in without
+  // ending the wait: before, it ended it for a pass of the loop that did nothing, once per report.
+  const wake = () => {
+    if (c.cancelRequested || (!c.paused && !c.exhausted && c.inFlight.size <= size.window / 2)) return true;
+    if (c.events === seen) return false;
+    seen = c.events;
+    return nextStep(c, loop) !== 'wait' || idle() !== waitedIdle;
+  };
+  if (waitedIdle) {
     await condition(wake);
     return;
   }
   if (patched('fanout-check-timer')) {
-    // One timer per quiet period, however many reports wake the loop meanwhile: a timer started
-    // and cancelled at every report cost two history events and server work per report.
+    // One timer per quiet period, however many reports come meanwhile: a timer started and
+    // cancelled at every report cost two history events and server work per report.
     if (!loop.check) {
       const started = { fired: false, events: c.events };
       loop.check = started;
@@ -309,7 +349,9 @@ async function awaitReports(c: CampaignState, size: FanOutSizes, loop: { quiet: 
     }
     return;
   }
-  if (await condition(wake, loop.quiet, { summary: 'wait for deliveries' })) {
+  // Histories before the timer above: a timer per wait, and every report ended the wait.
+  const before = c.events;
+  if (await condition(() => c.events !== before || wake(), loop.quiet, { summary: 'wait for deliveries' })) {
     loop.quiet = QUIET_MIN_MS;
   } else {
     await reconcile(c);
