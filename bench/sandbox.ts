@@ -1,20 +1,23 @@
 // Sandbox benchmark: what running the workflow code costs a worker, with no server and none of the
 // co-located servers' scatter. Replays the newest recorded delivery and campaign histories
-// (test/histories) through the product's workflow bundle, BENCH_REPLAYS deliveries (default 1,000)
-// in three rounds, and prints per delivery and per recipient of the campaign: the CPU, the calls
-// into the SDK's workflow sandbox and the promises the workflow code creates. Two costs of the
+// (test/histories, the files the replay test keeps) through the product's workflow bundle,
+// BENCH_REPLAYS deliveries (default 1,000) in three rounds, and prints per delivery and per
+// recipient of the campaign: the time in the SDK's workflow sandbox, the calls into it and the
+// promises the workflow code creates. Two costs of the
 // Temporal TypeScript SDK that grow with these counts are printed beside them:
 //   - every call into the sandbox is a node:vm run with the SDK's deadlock timeout
 //     (isolateExecutionTimeout), and Node starts and joins a watchdog thread for each such run;
 //   - every promise created in workflow code has its stack captured and source-mapped by the
 //     SDK's promise hook (for the Temporal UI's stack trace).
 // The workers run compiled JavaScript, so Node's source map support is off here as it is there.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Script, createContext } from 'node:vm';
 import v8 from 'node:v8';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { workflowSources } from '../src/worker/create.js';
-import { loadRecordedHistories } from '../test/helpers/histories.js';
 
 type History = proto.temporal.api.history.v1.IHistory;
 const E = proto.temporal.api.enums.v1.EventType;
@@ -87,15 +90,15 @@ async function replay(code: string, history: History, times: number, countPromis
   return { cpuMs: cpuMs(since), sandboxMs: Number(sandbox.ns - ns) / 1e6, calls: sandbox.calls - calls, promises };
 }
 
-/** The newest recorded history of each type (file names `v<n>-<type>.binpb`). */
-async function newestHistories(): Promise<{ delivery: { name: string; history: History }; campaign: { name: string; history: History } }> {
-  const all = await loadRecordedHistories();
-  const newest = (type: string) => {
-    const found = all.filter((h) => h.workflowId.endsWith(`-${type}.binpb`)).sort((a, b) => Number(/^v(\d+)/.exec(b.workflowId)?.[1]) - Number(/^v(\d+)/.exec(a.workflowId)?.[1]))[0];
-    if (!found) throw new Error(`no recorded ${type} history under test/histories`);
-    return { name: found.workflowId, history: found.history };
-  };
-  return { delivery: newest('delivery'), campaign: newest('campaign') };
+/** Where the tests keep a history of each released workflow shape, `v<n>-<type>.binpb` (protobuf). */
+const HISTORIES = fileURLToPath(new URL('../test/histories/', import.meta.url));
+
+/** The newest recorded history of a type: the highest `v<n>`. Read as files, not through the tests' code. */
+async function newestHistory(type: 'delivery' | 'campaign'): Promise<{ name: string; history: History }> {
+  const version = (name: string) => Number(/^v(\d+)-/.exec(name)?.[1] ?? -1);
+  const [name] = (await readdir(HISTORIES)).filter((f) => f.endsWith(`-${type}.binpb`)).sort((a, b) => version(b) - version(a));
+  if (!name) throw new Error(`no recorded ${type} history in ${HISTORIES}`);
+  return { name, history: proto.temporal.api.history.v1.History.decode(await readFile(join(HISTORIES, name))) };
 }
 
 const childrenStarted = (h: History) => (h.events ?? []).filter((e) => e.eventType === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).length;
@@ -108,7 +111,7 @@ export async function sandboxBenchmark(): Promise<void> {
   const vm = vmCallCost();
   say(`sandbox: one node:vm run ${vm.plain.toFixed(1)} µs of CPU, ${vm.withTimeout.toFixed(1)} µs with a timeout as the SDK passes it (a watchdog thread started and joined per run)`);
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowSources(), logger: silent });
-  const { delivery, campaign } = await newestHistories();
+  const [delivery, campaign] = await Promise.all([newestHistory('delivery'), newestHistory('campaign')]);
   const recipients = childrenStarted(campaign.history);
   const campaignReplays = Math.max(3, Math.round(REPLAYS / Math.max(1, recipients)));
   const rounds: { delivery: Replayed; campaign: Replayed }[] = [];
