@@ -1,6 +1,7 @@
 // `npm run bench`: benchmarks that print figures. `npm run bench -- build`, `-- delivery` or
-// `-- floor` runs one (`-- sandbox`, the workflow code replayed with no server, runs only when named); BENCH_N sets the delivery message count, BENCH_REPEAT its runs (median
-// printed, default 3), BENCH_ROWS the build list length.
+// `-- floor` runs one (`-- sandbox`, the workflow code replayed with no server, runs only when
+// named); BENCH_N sets the delivery message count, BENCH_REPEAT its runs (median printed,
+// default 3), BENCH_ROWS the build list length.
 import { buildBenchmark } from './build.js';
 import { deliveryBenchmark, floorBenchmark } from './delivery.js';
 import { sandboxBenchmark } from './sandbox.js';

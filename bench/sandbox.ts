@@ -3,8 +3,8 @@
 // (test/histories, the files the replay test keeps) through the product's workflow bundle,
 // BENCH_REPLAYS deliveries (default 1,000) in three rounds, and prints per delivery and per
 // recipient of the campaign: the time in the SDK's workflow sandbox, the calls into it and the
-// promises the workflow code creates. Two costs of the
-// Temporal TypeScript SDK that grow with these counts are printed beside them:
+// promises the workflow code creates. Two costs of the Temporal TypeScript SDK that grow with
+// these counts are printed beside them:
 //   - every call into the sandbox is a node:vm run with the SDK's deadlock timeout
 //     (isolateExecutionTimeout), and Node starts and joins a watchdog thread for each such run;
 //   - every promise created in workflow code has its stack captured and source-mapped by the
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script, createContext } from 'node:vm';
 import v8 from 'node:v8';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { workflowSources } from '../src/worker/create.js';
 
@@ -28,20 +28,25 @@ const say = (l: string) => process.stdout.write(`${l}\n`);
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 /**
- * Calls into a node:vm context so far and the time spent in them (the SDK enters its sandbox only
- * through Script#runInContext; a call is synchronous, so on an idle machine its time is its CPU).
+ * Calls into a node:vm context so far and the time spent in them, counted once `countSandboxCalls`
+ * has run (the SDK enters its sandbox only through Script#runInContext; a call is synchronous, so
+ * on an idle machine its time is its CPU).
  */
 const sandbox = { calls: 0, ns: 0n };
-const runInContext = Script.prototype.runInContext;
-Script.prototype.runInContext = function counted(this: Script, ...args: Parameters<Script['runInContext']>) {
-  sandbox.calls++;
-  const start = process.hrtime.bigint();
-  try {
-    return runInContext.apply(this, args);
-  } finally {
-    sandbox.ns += process.hrtime.bigint() - start;
-  }
-};
+
+/** Wraps Script#runInContext to count: only for this benchmark's run, never on import. */
+function countSandboxCalls(): void {
+  const runInContext = Script.prototype.runInContext;
+  Script.prototype.runInContext = function counted(this: Script, ...args: Parameters<Script['runInContext']>) {
+    sandbox.calls++;
+    const start = process.hrtime.bigint();
+    try {
+      return runInContext.apply(this, args);
+    } finally {
+      sandbox.ns += process.hrtime.bigint() - start;
+    }
+  };
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpuMs = (since: NodeJS.CpuUsage) => {
@@ -106,9 +111,9 @@ const childrenStarted = (h: History) => (h.events ?? []).filter((e) => e.eventTy
 export async function sandboxBenchmark(): Promise<void> {
   process.setSourceMapsEnabled(false);
   // The SDK logs every replay worker's start and stop.
-  const { Runtime, DefaultLogger } = await import('@temporalio/worker');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const vm = vmCallCost();
+  countSandboxCalls();
   say(`sandbox: one node:vm run ${vm.plain.toFixed(1)} µs of CPU, ${vm.withTimeout.toFixed(1)} µs with a timeout as the SDK passes it (a watchdog thread started and joined per run)`);
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowSources(), logger: silent });
   const [delivery, campaign] = await Promise.all([newestHistory('delivery'), newestHistory('campaign')]);
