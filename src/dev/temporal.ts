@@ -67,6 +67,17 @@ export interface TemporalDevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * How a dev server keeps its SQLite file: in write-ahead-log mode, synced at checkpoints rather
+ * than at every commit. SQLite's default (a rollback journal, synced at every commit) holds a
+ * campaign's fan-out to the disk's sync rate, several times slower than the same server in
+ * memory. With the log, a killed server loses nothing (every commit is written to the file, if
+ * not yet synced to the disk, before the server answers), and a power cut can only take the last
+ * commits, never corrupt the file; a delivery replayed from earlier state is settled by the
+ * ledger in PostgreSQL, so nothing is sent twice.
+ */
+const SQLITE_FILE_ARGS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+
 /** Runs `temporal server start-dev` (the real Temporal server with its Web UI). */
 export async function startTemporalDevServer(o: {
   cli: TemporalCli;
@@ -90,6 +101,7 @@ export async function startTemporalDevServer(o: {
       ui: o.uiPort !== undefined,
       uiPort: o.uiPort,
       dbFilename: o.dbFile,
+      extraArgs: o.dbFile ? SQLITE_FILE_ARGS : [],
       namespace,
       searchAttributes: o.searchAttributes ?? CAMPAIGN_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
@@ -123,7 +135,7 @@ async function startWithLog(o: { path: string; port: number; uiPort?: number; db
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace, '--log-format', 'pretty', '--log-level', 'warn'];
   if (o.uiPort !== undefined) args.push('--ui-port', String(o.uiPort));
   else args.push('--headless');
-  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  if (o.dbFile) args.push('--db-filename', o.dbFile, ...SQLITE_FILE_ARGS);
   for (const a of o.searchAttributes ?? CAMPAIGN_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${a.name}=${CLI_TYPES[a.type]}`);
   const proc = spawn(o.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.pipe(o.log, { end: false });
