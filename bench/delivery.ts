@@ -26,7 +26,7 @@ import { Templates } from '../src/mail/templates.js';
 import { messageIdFor } from '../src/mail/message-id.js';
 import type { floorParent } from './floor/workflows.js';
 import { add, chainCost, workflowsCost, type HistoryCost } from './histories.js';
-import { sparkline } from './figures.js';
+import { sparkline, temporalText } from './figures.js';
 import { settingsText } from './image.js';
 import { WORKER_MEMORY, WORKER_NODE_FLAGS, spawnWorker, startBenchServers, startPostfixSink, trackRss, type BenchServers } from './servers.js';
 
@@ -124,6 +124,7 @@ export async function deliveryBenchmark(): Promise<void> {
 /** `npm run bench -- floor`: the floor alone, on TEMPORAL_ADDRESS when set (to compare probes on one server). */
 export async function floorBenchmark(): Promise<void> {
   const servers = await startBenchServers(say, { postgres: false });
+  say(`floor on ${temporalText(process.env)}`);
   const connection = await Connection.connect({ address: servers.temporalAddress });
   const client = new Client({ connection });
   try {
@@ -287,6 +288,7 @@ function report(sinkName: string, runs: { ceiling: number[]; floor: Run[]; produ
   say('');
   say(`Delivery benchmark: ${N} recipients into ${sinkName}, ${CONNECTIONS} SMTP connections; median of ${REPEAT} run(s)`);
   say(`  workers: ${process.env.BENCH_TSX ? 'TypeScript through tsx (BENCH_TSX)' : 'plain node on the compiled server'}; memory settings ${settingsText(WORKER_MEMORY)}; node flags ${WORKER_NODE_FLAGS.text}`);
+  say(`  Temporal: ${temporalText(process.env)}`);
   row('', 'ceiling', 'floor', 'product');
   row('messages/s', ceiling.toFixed(0), floor.toFixed(1), product.toFixed(1));
   say(`  product/floor ${((product / floor) * 100).toFixed(1)} %, product/ceiling ${((product / ceiling) * 100).toFixed(1)} %`);

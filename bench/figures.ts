@@ -15,3 +15,13 @@ export function sparkline(xs: number[], low = Math.min(...xs), high = Math.max(.
   const step = (x: number) => (high > low ? Math.round(((Math.min(Math.max(x, low), high) - low) / (high - low)) * (blocks.length - 1)) : 0);
   return xs.map((x) => blocks[step(x)]).join('');
 }
+
+/**
+ * Which Temporal server a benchmark's figures are of. The dev server's Go garbage collector works
+ * harder as its in-memory state grows with every workflow it keeps, so its GOGC (inherited from the
+ * benchmark's environment) moves the floor and the product alike: it is printed with them.
+ */
+export function temporalText(env: NodeJS.ProcessEnv): string {
+  if (env.TEMPORAL_ADDRESS) return `the server at ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`;
+  return `a dev server in memory, GOGC ${env.GOGC ? `${env.GOGC} (from the environment)` : "unset (Go's default, 100)"}`;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sparkline, tenths } from '../../bench/figures.js';
+import { sparkline, temporalText, tenths } from '../../bench/figures.js';
 import { benchNodeFlags, imageNodeFlags } from '../../bench/image.js';
 
 // The delivery benchmark prints each worker's memory through a run as ten figures and a sparkline,
@@ -40,4 +40,10 @@ test("the bench's workers take the image's node flags, or BENCH_NODE_FLAGS inste
   assert.deepEqual(benchNodeFlags({}, ['--a=1']), { flags: ['--a=1'], text: "--a=1 (the image's)" });
   assert.deepEqual(benchNodeFlags({ BENCH_NODE_FLAGS: '' }, ['--a=1']), { flags: [], text: 'none (BENCH_NODE_FLAGS)' });
   assert.deepEqual(benchNodeFlags({ BENCH_NODE_FLAGS: ' --c  --d=2 ' }, ['--a=1']), { flags: ['--c', '--d=2'], text: '--c --d=2 (BENCH_NODE_FLAGS)' });
+});
+
+test('the figures say which Temporal server they are of, and the dev server\'s GOGC', () => {
+  assert.equal(temporalText({}), "a dev server in memory, GOGC unset (Go's default, 100)");
+  assert.equal(temporalText({ GOGC: '400' }), 'a dev server in memory, GOGC 400 (from the environment)');
+  assert.equal(temporalText({ TEMPORAL_ADDRESS: '10.0.0.5:7233', GOGC: '400' }), 'the server at 10.0.0.5:7233 (TEMPORAL_ADDRESS)');
 });
