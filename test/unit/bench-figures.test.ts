@@ -4,7 +4,7 @@ import { sparkline, temporalText, tenths } from '../../bench/figures.js';
 import { benchNodeFlags, imageNodeFlags } from '../../bench/image.js';
 
 // The delivery benchmark prints each worker's memory through a run as ten figures and a sparkline,
-// and runs its workers with the image's node flags.
+// runs its workers with the image's node flags, and says which Temporal server its figures are of.
 
 test('a long series reads as the largest sample of each tenth', () => {
   const samples = Array.from({ length: 100 }, (_, i) => i);
