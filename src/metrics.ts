@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * What a process counts, in Prometheus' text format: one registry per process (worker, API, or
@@ -48,6 +48,11 @@ export function createMetrics() {
       name: 'campaign_mailer_recipients_built_total',
       help: 'Recipients given a build status',
       labelNames: ['status'] as const,
+      registers,
+    }),
+    buildRowsWaiting: new Gauge({
+      name: 'campaign_mailer_build_rows_waiting',
+      help: 'List entries the builds on this worker have read and rendered and not written yet',
       registers,
     }),
     httpSeconds: new Histogram({

@@ -66,3 +66,34 @@ test('an unknown path on the metrics port is a 404', async () => {
   const res = await fetch(h.metricsUrl.replace(/\/metrics$/, '/other'));
   assert.equal(res.status, 404);
 });
+
+test('a build whose database writes are held reads only a few batches ahead, then completes the exact list', async () => {
+  // The recipients table is locked against writes (a slow or busy database): the build reads and
+  // renders its list only a little way past the batch it cannot write, instead of holding the
+  // whole list in memory; once the lock goes, every entry is written once, in list order.
+  const n = 6000;
+  const waiting = async () => (await scrape()).value('campaign_mailer_build_rows_waiting');
+  let id = '';
+  const seen: number[] = [];
+  await h.sql.begin(async (tx) => {
+    await tx`LOCK TABLE recipients IN EXCLUSIVE MODE`;
+    id = await createCampaign(h, campaignBody(n));
+    // Until the reading has stopped: the same figure for two seconds, once the first batch waits.
+    for (let t = Date.now(); Date.now() - t < 30_000; ) {
+      seen.push(await waiting());
+      const last = seen.slice(-10);
+      if (last.length === 10 && last[0]! > 0 && last.every((x) => x === last[0])) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+  const most = Math.max(...seen);
+  assert.ok(most >= 500, `the build read its list while the writes were held (at most ${most} entries waiting)`);
+  assert.ok(most <= 2500, `at most four batches and the one just read wait for the held write, not the list of ${n} (${most})`);
+
+  const built = await waitForStatus(h, id, 'awaiting_review', 60_000);
+  assert.equal(built.counts.total, n);
+  const rows = await h.sql<{ id: number; email: string }[]>`SELECT id, email FROM recipients WHERE campaign_id = ${id} ORDER BY id`;
+  assert.equal(rows.length, n);
+  assert.ok(rows.every((r, i) => r.id === i + 1 && r.email === `customer${i + 1}@example.com`), 'every entry once, in list order');
+  await eventually(async () => (await waiting()) === 0 || undefined, 10_000, 'nothing left waiting once the build is done');
+});

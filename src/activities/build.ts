@@ -40,9 +40,17 @@ const LOOKUP_CONCURRENCY = 32;
  * retried while it still runs.
  */
 const HEARTBEAT_EVERY_MS = 5000;
-/** Entries read and rendered ahead of the batch being written (see BatchWriter), and their rendered text. */
+/**
+ * Entries read and rendered ahead of the batch being written (see BatchWriter), and their rendered
+ * text, while that batch waits for its attachments (a folder being listed).
+ */
 const LOOKAHEAD_ROWS = 50_000;
 const LOOKAHEAD_TEXT_BYTES = 64 * 1024 * 1024;
+/**
+ * Entries read ahead while the batch being written has its attachments and only waits for the
+ * database: enough to keep the writes going, and no more, so a build's memory does not grow with its list.
+ */
+const WRITE_AHEAD_ROWS = 4 * BUILD_BATCH;
 
 /** A campaign ready to be built: its record, the tenant's rules as they stand now, its list. */
 interface Build {
@@ -66,7 +74,7 @@ export function createBuildActivities(deps: ActivityDeps) {
     async buildRecipients({ campaignId }: CampaignRef): Promise<BuildResult> {
       const build = await prepareBuild(deps, campaignId);
       if ('failed' in build) return build.failed;
-      const writer = new BatchWriter(deps.sql, build, await resumePoint(deps.sql, campaignId));
+      const writer = new BatchWriter(deps.sql, build, await resumePoint(deps.sql, campaignId), deps.metrics.buildRowsWaiting);
       const beat = setInterval(() => writer.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
         const read = await writeList(deps, build, writer);
@@ -74,6 +82,7 @@ export function createBuildActivities(deps: ActivityDeps) {
         return await finishBuild(deps, build, read.total);
       } finally {
         clearInterval(beat);
+        writer.release();
       }
     },
   };
@@ -188,13 +197,17 @@ interface QueuedBatch {
   read: number;
   fraction?: number;
   textBytes: number;
+  /** `completing`: its attachments being looked up (and its messages sized); `writing`: that done, its rows being written. */
+  stage?: 'completing' | 'writing';
 }
 
 /**
  * Assesses list entries in batches and writes each batch whole, in list order, reporting how far it
- * got. Reading and rendering run ahead of the writes (up to LOOKAHEAD_ROWS entries and
- * LOOKAHEAD_TEXT_BYTES of rendered text): while an attachment folder is being listed, the entries
- * after it are read and rendered instead of waiting, and each is written once its attachments are known.
+ * got. While the batch being written waits for its attachments (a folder being listed), reading and
+ * rendering run ahead of it (up to LOOKAHEAD_ROWS entries and LOOKAHEAD_TEXT_BYTES of rendered
+ * text) instead of waiting, and each batch is written once its attachments are known. Once it only
+ * waits for the database, reading stays at most WRITE_AHEAD_ROWS ahead: a slow database holds the
+ * reading back instead of the whole list piling up in memory.
  */
 class BatchWriter {
   readonly progress = new SourceProgress();
@@ -214,8 +227,16 @@ class BatchWriter {
     private readonly build: Build,
     /** Entries an earlier attempt wrote: read again, not written again. */
     private readonly resumeAfter: number,
+    /** The worker's count of entries read and not written yet, over all its builds. */
+    private readonly waiting: { inc(n: number): void; dec(n: number): void },
   ) {
     this.written = resumeAfter;
+  }
+
+  /** The attempt is over: what it read and did not write is no longer waiting. */
+  release(): void {
+    this.waiting.dec(this.queuedRows());
+    this.queued.length = 0;
   }
 
   heartbeat(): void {
@@ -256,18 +277,26 @@ class BatchWriter {
     }
     const batch: QueuedBatch = { rows, read: this.read, fraction: this.progress.fraction, textBytes: rows.reduce((n, r) => n + r.textBytes, 0) };
     this.queued.push(batch);
+    this.waiting.inc(rows.length);
     this.writing = this.writing.then(() => this.write(batch));
     const write = this.writing.catch((error: unknown) => {
       this.failure ??= { error };
     });
     this.writes.push(write);
-    // The oldest batches wait for their attachments (a folder being listed): read on, within bounds.
-    while (this.writes.length > 1 && (this.queuedRows() > LOOKAHEAD_ROWS || this.queuedTextBytes() > LOOKAHEAD_TEXT_BYTES)) {
+    // While the oldest batch waits for its attachments (a folder being listed), read on within
+    // bounds; once it waits only for the database, just far enough to keep the writes going.
+    while (this.writes.length > 1 && this.tooFarAhead()) {
       await this.writes.shift();
       this.rethrow();
     }
     // An attempt Temporal has given up on (timed out, cancelled) stops here instead of racing its retry.
     this.ctx.cancellationSignal.throwIfAborted();
+  }
+
+  private tooFarAhead(): boolean {
+    const rows = this.queuedRows();
+    if (this.queued[0]?.stage !== 'completing') return rows > WRITE_AHEAD_ROWS;
+    return rows > LOOKAHEAD_ROWS || this.queuedTextBytes() > LOOKAHEAD_TEXT_BYTES;
   }
 
   private queuedRows(): number {
@@ -286,13 +315,18 @@ class BatchWriter {
   private async write(batch: QueuedBatch): Promise<void> {
     const { assessor, campaignId } = this.build;
     const rows: recipients.NewRecipient[] = [];
+    batch.stage = 'completing';
     for (let i = 0; i < batch.rows.length; i += LOOKUP_CONCURRENCY) {
       rows.push(...(await Promise.all(batch.rows.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.complete(p)))));
     }
+    batch.stage = 'writing';
     await recipients.insertRecipients(this.sql, campaignId, rows);
     await campaigns.setBuildProgress(this.sql, campaignId, { read: batch.read, fraction: batch.fraction });
     this.written = batch.read;
-    this.queued.shift();
+    if (this.queued[0] === batch) {
+      this.queued.shift();
+      this.waiting.dec(batch.rows.length);
+    }
     this.heartbeat();
     this.ctx.cancellationSignal.throwIfAborted();
   }
