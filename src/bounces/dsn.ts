@@ -1,4 +1,4 @@
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 
 // Delivery status notifications: RFC 3464 reports (multipart/report; report-type=delivery-status,
 // as Postfix, Exim, Exchange and Gmail send them) and the common non-standard bounces (a
@@ -79,9 +79,14 @@ function textualFailures(mail: ParsedMail): FailedDelivery[] {
 /** The Message-ID field of a header block (a returned message's or headers'), if it has one. */
 const messageIdField = (headers: string) => /^message-id:[ \t]*(<[^<>\s@]+@[^<>\s]+>)/im.exec(headers)?.[1];
 
-/** The MIME of a message read from an INBOX, without the work a display would need. */
-export const parseMail = (raw: Buffer | string): Promise<ParsedMail> =>
-  simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+/**
+ * The MIME of a message read from an INBOX, without the work a display would need. mailparser is
+ * loaded at the first message read: a worker that never checks an INBOX never loads it.
+ */
+export async function parseMail(raw: Buffer | string): Promise<ParsedMail> {
+  const { simpleParser } = await import('mailparser');
+  return simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+}
 
 const isDeliveryStatusReport = (mail: ParsedMail) => {
   const type = mail.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;

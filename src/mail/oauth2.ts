@@ -1,6 +1,5 @@
 import { importPKCS8, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { assertLiteralAllowed, guardedLookup, type PrivateHostAllowance } from '../net/host-policy.js';
 import { describeTokenError } from './oauth2-errors.js';
 
@@ -184,13 +183,16 @@ async function serviceAccountAssertion(s: OAuth2Settings, secrets: OAuth2Secrets
 /** Every request goes to an address the installation allows, and gives up after `timeoutMs`. */
 function requestOptions(endpoint: URL, policy: PrivateHostAllowance, timeoutMs: number) {
   const guarded = policy !== 'all';
-  const dispatcher = guarded ? new Agent({ connect: { lookup: guardedLookup(policy) } }) : undefined;
+  // undici is loaded at the first token request: a worker whose accounts use passwords never loads it.
+  let dispatcher: Promise<import('undici').Agent | undefined> | undefined;
   return {
     [oauth.allowInsecureRequests]: isLoopbackHttp(endpoint),
     signal: () => AbortSignal.timeout(timeoutMs),
     [oauth.customFetch]: (async (url: string, init: RequestInit) => {
       if (guarded) assertLiteralAllowed(new URL(url).hostname.replace(/^\[|\]$/g, ''), policy);
-      return undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
+      const { Agent, fetch: undiciFetch } = await import('undici');
+      dispatcher ??= Promise.resolve(guarded ? new Agent({ connect: { lookup: guardedLookup(policy) } }) : undefined);
+      return undiciFetch(url, { ...(init as object), dispatcher: await dispatcher } as Parameters<typeof undiciFetch>[1]);
     }) as unknown as typeof fetch,
   };
 }
