@@ -28,8 +28,8 @@ export function readDockerfile(path = DOCKERFILE): ImageStage {
   return { env, entrypoint: JSON.parse(entry[1]!) as string[], healthcheck: JSON.parse(health[1]!) as string[], text };
 }
 
-/** What the image sets for a process's memory (the allocator's arenas, V8's young generation). */
-export const MEMORY_SETTINGS = ['MALLOC_ARENA_MAX', 'NODE_OPTIONS'] as const;
+/** What the image sets for a process's memory (the allocator's arenas and mmap threshold, V8's young generation). */
+export const MEMORY_SETTINGS = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'NODE_OPTIONS'] as const;
 
 export function imageMemorySettings(stage = readDockerfile()): Record<string, string> {
   const out: Record<string, string> = {};
@@ -39,7 +39,7 @@ export function imageMemorySettings(stage = readDockerfile()): Record<string, st
 
 /**
  * The memory settings the benchmarks' workers run with: the image's, each unless the bench's own
- * environment sets it (`MALLOC_ARENA_MAX= NODE_OPTIONS= npm run bench` measures without them).
+ * environment sets it (`MALLOC_ARENA_MAX= MALLOC_MMAP_THRESHOLD_= NODE_OPTIONS= npm run bench` measures without them).
  */
 export function benchMemorySettings(environment: NodeJS.ProcessEnv = process.env, image = imageMemorySettings()): Record<string, string> {
   const out = { ...image };

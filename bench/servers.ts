@@ -209,7 +209,7 @@ export interface WorkerProcess {
 }
 
 /**
- * The image's memory settings (the Dockerfile's MALLOC_ARENA_MAX and NODE_OPTIONS), which every
+ * The image's memory settings (the Dockerfile's MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and NODE_OPTIONS), which every
  * worker the benchmarks start runs with, the floor's as the product's (benchMemorySettings).
  */
 export const WORKER_MEMORY = benchMemorySettings();

@@ -144,8 +144,9 @@ test('the Dockerfile: multi-stage, current LTS Node, production dependencies onl
   }
 });
 
-test("the image's memory settings: two malloc arenas and a 2 MB young generation, in effect for node, and the bench's workers run with them", () => {
+test("the image's memory settings: two malloc arenas, a fixed mmap threshold and a 2 MB young generation, in effect for node, and the bench's workers run with them", () => {
   assert.equal(dockerfile.env.MALLOC_ARENA_MAX, '2');
+  assert.equal(dockerfile.env.MALLOC_MMAP_THRESHOLD_, '524288');
   assert.equal(dockerfile.env.NODE_OPTIONS, '--max-semi-space-size=2');
   // node takes the option from NODE_OPTIONS (a V8 option it did not allow there would end the
   // process) and V8's young generation stays within two semi-spaces of 2 MB under a stream of
@@ -163,7 +164,7 @@ test("the image's memory settings: two malloc arenas and a 2 MB young generation
   const plain = run({});
   assert.ok(Number(plain.stdout) > 4 * 2 ** 20, `young generation ${plain.stdout.trim()} bytes without them: the probe can tell`);
   // The delivery and build benches measure workers as the image runs them.
-  assert.deepEqual(imageMemorySettings(), { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2' });
+  assert.deepEqual(imageMemorySettings(), { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '524288', NODE_OPTIONS: '--max-semi-space-size=2' });
 });
 
 test("the image's node flag: V8 collects the old generation before it grows far past what is live, and the bench's workers run with it", () => {
