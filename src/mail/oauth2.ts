@@ -184,15 +184,15 @@ async function serviceAccountAssertion(s: OAuth2Settings, secrets: OAuth2Secrets
 function requestOptions(endpoint: URL, policy: PrivateHostAllowance, timeoutMs: number) {
   const guarded = policy !== 'all';
   // undici is loaded at the first token request: a worker whose accounts use passwords never loads it.
-  let dispatcher: Promise<import('undici').Agent | undefined> | undefined;
+  let dispatcher: import('undici').Agent | undefined;
   return {
     [oauth.allowInsecureRequests]: isLoopbackHttp(endpoint),
     signal: () => AbortSignal.timeout(timeoutMs),
     [oauth.customFetch]: (async (url: string, init: RequestInit) => {
       if (guarded) assertLiteralAllowed(new URL(url).hostname.replace(/^\[|\]$/g, ''), policy);
       const { Agent, fetch: undiciFetch } = await import('undici');
-      dispatcher ??= Promise.resolve(guarded ? new Agent({ connect: { lookup: guardedLookup(policy) } }) : undefined);
-      return undiciFetch(url, { ...(init as object), dispatcher: await dispatcher } as Parameters<typeof undiciFetch>[1]);
+      if (guarded) dispatcher ??= new Agent({ connect: { lookup: guardedLookup(policy) } });
+      return undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
     }) as unknown as typeof fetch,
   };
 }
