@@ -3,10 +3,12 @@ import { after, before, test } from 'node:test';
 import { approve, assertOncePerRecipient, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { CuttingProxy } from './helpers/faulty-s3.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
+import { scrapeMetrics, untilSteady } from './helpers/metrics.js';
 
 // A recipient list whose S3 connection is reset part-way: the build fails that attempt with a
 // retryable error, the worker (this very process) keeps running and sending other campaigns, and
-// the retry resumes and ends with the exact list.
+// the retry resumes and ends with the exact list. And an attachment folder whose listing stalls:
+// the build reads on meanwhile, then writes the exact list.
 
 let h: Harness;
 let proxy: CuttingProxy;
@@ -95,4 +97,43 @@ test('a JSON document and a JSON Lines list cut part-way end with the exact list
     await waitForStatus(h, id, 'awaiting_review', 120_000);
     assertExactList(await listRows(id));
   }
+});
+
+test('while an attachment folder is being listed the build reads on past it, then writes the exact list', async () => {
+  // The folder's listing is held (a slow or stalled S3): the batches wait for their attachments,
+  // and meanwhile the build reads and renders the rest of the list (far past the few batches it
+  // reads ahead of a slow database) instead of waiting; once the listing answers, every entry is
+  // written once, in list order, with what the listing says about its attachment.
+  const n = 6000;
+  for (let i = 1; i <= 3; i++) await h.putObject(`statements/C${i}.pdf`, `statement ${i}`);
+  const body = campaignBody(n, { attachments: [{ bucket: h.bucket, key: 'statements/{{ customerId }}.pdf' }] });
+  body.recipients.forEach((r, i) => Object.assign(r.vars, { customerId: `C${i + 1}` }));
+  // A list this long has its folder listed at the first look-up: the build's first S3 request.
+  const listing = proxy.holdAt(100);
+  const id = await createCampaign(h, body);
+  const held = await listing;
+  const waiting = async () => (await scrapeMetrics(h.metricsUrl)).value('campaign_mailer_build_rows_waiting');
+  const seen = await untilSteady(waiting);
+  const [row] = await h.sql<{ written: number }[]>`SELECT count(*)::int AS written FROM recipients WHERE campaign_id = ${id}`;
+  held.cut();
+  assert.equal(row!.written, 0, 'nothing is written before the listing answers');
+  assert.equal(Math.max(...seen), n, `the whole list was read and rendered while the listing was held (${Math.max(...seen)} of ${n})`);
+
+  const built = await waitForStatus(h, id, 'awaiting_review', 120_000);
+  assert.equal(built.counts.total, n);
+  const rows = await h.sql<{ id: number; email: string; buildStatus: string; buildReasons: string[]; attachments: { key: string }[] }[]>`
+    SELECT id, email, build_status, build_reasons, attachments FROM recipients WHERE campaign_id = ${id} ORDER BY id`;
+  assert.equal(rows.length, n);
+  rows.forEach((r, i) => {
+    assert.equal(r.id, i + 1);
+    assert.equal(r.email, `customer${i + 1}@example.com`);
+    if (i < 3) {
+      assert.equal(r.buildStatus, 'ready', JSON.stringify(r));
+      assert.deepEqual(r.attachments.map((a) => a.key), [`statements/C${i + 1}.pdf`]);
+    } else {
+      assert.equal(r.buildStatus, 'blocked');
+      assert.deepEqual(r.buildReasons, [`attachment-missing: s3://${h.bucket}/statements/C${i + 1}.pdf does not exist`]);
+    }
+  });
+  await eventually(async () => (await waiting()) === 0 || undefined, 10_000, 'nothing left waiting once the build is done');
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { approve, campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { scrapeMetrics, untilSteady } from './helpers/metrics.js';
 
 // GET /metrics of a worker and API that really sent a campaign (real Temporal, Postgres, SMTP
 // sink, Dovecot): the counters say what happened, and no label carries an ID, address or secret.
@@ -14,26 +15,7 @@ after(async () => {
   await h?.close();
 });
 
-async function scrape(): Promise<{ text: string; value(name: string, labels?: Record<string, string>): number }> {
-  const res = await fetch(h.metricsUrl);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  const text = await res.text();
-  return {
-    text,
-    value(name, labels = {}) {
-      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        const have = (m[2] ?? '').split(',');
-        if (wanted.every((w) => have.includes(w))) sum += Number(m[3]);
-      }
-      return sum;
-    },
-  };
-}
+const scrape = () => scrapeMetrics(h.metricsUrl);
 
 test('the counters follow a campaign with one refused recipient, and carry nothing private', async () => {
   h.sink.faults.rcpt = (address) => (address === 'customer2@example.com' ? { code: 550, message: '5.1.1 no such user' } : undefined);
@@ -79,12 +61,7 @@ test('a build whose database writes are held reads only a few batches ahead, the
     await tx`LOCK TABLE recipients IN EXCLUSIVE MODE`;
     id = await createCampaign(h, campaignBody(n));
     // Until the reading has stopped: the same figure for two seconds, once the first batch waits.
-    for (let t = Date.now(); Date.now() - t < 30_000; ) {
-      seen.push(await waiting());
-      const last = seen.slice(-10);
-      if (last.length === 10 && last[0]! > 0 && last.every((x) => x === last[0])) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    seen.push(...(await untilSteady(waiting)));
   });
   const most = Math.max(...seen);
   assert.ok(most >= 500, `the build read its list while the writes were held (at most ${most} entries waiting)`);
