@@ -60,11 +60,17 @@ export class CuttingProxy {
       s.on('error', () => s.destroy());
     }
     client.pipe(upstream);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
     let forwarded = 0;
     let stopped = false;
+    let holding = false;
+    client.on('close', () => upstream.destroy());
+    // A held answer stays held until the test cuts it, even when the server closes its side (an
+    // answer it sent whole before closing the connection).
+    upstream.on('close', () => {
+      if (!holding) client.destroy();
+    });
     const cut = () => {
+      holding = false;
       this.cutTimes.push(Date.now());
       client.resetAndDestroy();
       upstream.destroy();
@@ -75,6 +81,7 @@ export class CuttingProxy {
       if (plan && forwarded + chunk.length > plan.bytes) {
         this.plans.shift();
         stopped = true;
+        holding = plan.hold;
         const head = chunk.subarray(0, plan.bytes - forwarded);
         forwarded += head.length;
         upstream.pause();
