@@ -19,10 +19,13 @@ export const throttleKey = (tenant: string, account: string) => (account === 'de
  */
 export const holdKey = (tenant: string, account: string) => (account === 'default' && tenant === 'default' ? 'account:default' : `account:${tenant}/${account}`);
 
-/** A slot as reserved: its time, and what each limit's schedule moved on to for it. */
+/**
+ * A slot as reserved: its time (never before the reservation), and for each limit the schedule's
+ * time it took (`from`: up to the catch-up before the reservation) and what it moved on to.
+ */
 export interface ReservedSlot {
   at: Date;
-  taken: { key: string; nextAt: Date; perDay: boolean }[];
+  taken: { key: string; from: Date; nextAt: Date; perDay: boolean }[];
 }
 
 export type Reservation = ({ kind: 'slot' } & ReservedSlot) | { kind: 'later'; retryAt: Date; reason: string };
@@ -32,41 +35,65 @@ const SLOW_FACTOR = 4;
 const SLOW_FOR = '5 minutes';
 
 /**
+ * Slots of a per-minute schedule that nobody reserved in their time (the send pipeline stalled
+ * longer than its sends had reserved ahead: a loaded worker, a slow database or Temporal server)
+ * may still be taken, back to this many spacings before now: a short stall is made up by a short
+ * burst instead of being lost for good. Never more than CATCH_UP_MAX_MS nor perMinute - 1
+ * spacings (a burst stays under a minute's limit); none while the account is slowed down, and none
+ * for a schedule unused for a minute (an idle account starts at the pace, as a fresh one does).
+ * Slots stay a spacing apart; the per-minute window (startUnderMinuteLimits) still holds every start.
+ */
+export const CATCH_UP_SLOTS = 5;
+export const CATCH_UP_MAX_MS = 10_000;
+
+/** How far before now a limit's schedule, `behindMs` behind, may be taken up again (0: not at all). */
+export function catchUpMs(perMinute: number | undefined, gap: number, slowed: boolean, behindMs: number): number {
+  if (!perMinute || slowed || behindMs >= MINUTE_WINDOW_MS) return 0;
+  return Math.min(CATCH_UP_MAX_MS, Math.max(0, Math.min(CATCH_UP_SLOTS, perMinute - 1)) * gap);
+}
+
+/**
  * Reserves the next send slot under every limit at once, in one transaction that locks the
  * limits' rows: the limits hold across all workers and campaigns sharing them. A slot further
- * away than `maxWaitMs` is not reserved; the caller waits durably and asks again.
+ * away than `maxWaitMs` is not reserved; the caller waits durably and asks again. A schedule
+ * left behind (its next slot passed unreserved) is taken up from at most its catch-up before now
+ * (`catchUpMs`): the message goes at once and the schedule moves on one spacing from there.
  */
 export async function reserveSlot(sql: Sql, limits: RateLimit[], maxWaitMs: number): Promise<Reservation> {
   const active = limits.filter((l) => l.perMinute || l.perDay).sort((a, b) => a.key.localeCompare(b.key));
   if (active.length === 0) return { kind: 'slot', at: new Date(), taken: [] };
   return sql.begin(async (tx) => {
     const [{ now }] = (await tx`SELECT clock_timestamp() AS now`) as unknown as [{ now: Date }];
-    let at = now.getTime();
+    // `at`: the schedules' time for this slot (it may lie up to a catch-up before now); the
+    // message goes, and the rolling day counts it, at `at` or now, whichever is later.
+    let at = -Infinity;
     const spacing = new Map<string, number>();
     for (const l of active) {
       await tx`INSERT INTO send_slots (key) VALUES (${l.key}) ON CONFLICT (key) DO NOTHING`;
       const [row] = await tx<{ nextAt: Date; slowUntil: Date | null }[]>`
         SELECT next_at, slow_until FROM send_slots WHERE key = ${l.key} FOR UPDATE`;
-      const slow = row!.slowUntil && row!.slowUntil.getTime() > now.getTime() ? SLOW_FACTOR : 1;
-      const gap = spacingMs(l.perMinute) * slow;
+      const slowed = Boolean(row!.slowUntil && row!.slowUntil.getTime() > now.getTime());
+      const gap = spacingMs(l.perMinute) * (slowed ? SLOW_FACTOR : 1);
       spacing.set(l.key, gap);
-      at = Math.max(at, row!.nextAt.getTime());
+      const nextAt = row!.nextAt.getTime();
+      at = Math.max(at, nextAt, now.getTime() - catchUpMs(l.perMinute, gap, slowed, now.getTime() - nextAt));
       if (l.perDay) {
         const [day] = await tx<{ n: number; oldest: Date | null }[]>`
           SELECT count(*)::int AS n, min(at) AS oldest FROM send_slot_log
-          WHERE key = ${l.key} AND at > ${new Date(at)}::timestamptz - interval '24 hours'`;
+          WHERE key = ${l.key} AND at > ${new Date(Math.max(at, now.getTime()))}::timestamptz - interval '24 hours'`;
         if (day!.n >= l.perDay && day!.oldest) {
           return { kind: 'later', retryAt: new Date(day!.oldest.getTime() + 24 * 3600_000 + 1000), reason: `daily limit of ${l.perDay} reached` } as Reservation;
         }
       }
     }
     if (at - now.getTime() > maxWaitMs) return { kind: 'later', retryAt: new Date(at), reason: 'rate limit' } as Reservation;
-    const taken = active.map((l) => ({ key: l.key, nextAt: new Date(at + spacing.get(l.key)!), perDay: Boolean(l.perDay) }));
+    const goAt = new Date(Math.max(at, now.getTime()));
+    const taken = active.map((l) => ({ key: l.key, from: new Date(at), nextAt: new Date(at + spacing.get(l.key)!), perDay: Boolean(l.perDay) }));
     for (const t of taken) {
       await tx`UPDATE send_slots SET next_at = ${t.nextAt} WHERE key = ${t.key}`;
-      if (t.perDay) await tx`INSERT INTO send_slot_log (key, at) VALUES (${t.key}, ${new Date(at)})`;
+      if (t.perDay) await tx`INSERT INTO send_slot_log (key, at) VALUES (${t.key}, ${goAt})`;
     }
-    return { kind: 'slot', at: new Date(at), taken } as Reservation;
+    return { kind: 'slot', at: goAt, taken } as Reservation;
   });
 }
 
@@ -80,7 +107,7 @@ export async function releaseSlot(sql: Sql, slot: ReservedSlot): Promise<void> {
   if (slot.taken.length === 0) return;
   await sql.begin(async (tx) => {
     for (const t of slot.taken) {
-      await tx`UPDATE send_slots SET next_at = ${slot.at} WHERE key = ${t.key} AND next_at = ${t.nextAt}`;
+      await tx`UPDATE send_slots SET next_at = ${t.from} WHERE key = ${t.key} AND next_at = ${t.nextAt}`;
       if (t.perDay) {
         await tx`
           DELETE FROM send_slot_log WHERE ctid = (SELECT ctid FROM send_slot_log WHERE key = ${t.key} AND at = ${slot.at} LIMIT 1)`;
