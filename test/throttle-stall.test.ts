@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { approve, assertOncePerRecipient, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
-import { eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
+import { appSettingsFrom } from '../src/api/app.js';
+import { apiEnvSchema, parseEnv } from '../src/config.js';
+import { startExtraApi } from './helpers/app.js';
+import { API_KEY, eventually, sleep, startHarness, type Harness } from './helpers/harness.js';
 
 // The send pipeline stalls for a few seconds in the middle of a campaign under a per-minute limit
 // (here: the account's throttle row is locked, as a slow or busy database would hold it), longer
@@ -58,4 +61,30 @@ test(`a ${STALL_MS / 1000} s stall of the sends: the minute after it still reach
   console.log(`stall of ${STALL_MS} ms: ${inMinute} messages in the minute from it (limit ${PER_MINUTE}), busiest 60 s window ${busiest}, longest gap ${Math.max(...gaps)} ms`);
   assert.ok(busiest <= PER_MINUTE, `at most ${PER_MINUTE} in any 60 s window, saw ${busiest}`);
   assert.ok(inMinute >= PER_MINUTE * 0.95, `at least 95% of the limit in the minute from the stall, got ${inMinute}`);
+});
+
+test('a campaign that starts with a burst of slots left unused: its ETA takes no rate above the limit', async () => {
+  // The account's schedule is a few seconds behind when the second campaign starts (the first
+  // finished, then the second was built and approved), so its first sends take up those slots in a
+  // burst; the finishing time must still assume no more than the limit from then on. The API is
+  // configured from the environment as src/api/main.ts configures it, so it knows the limit.
+  const api = await startExtraApi(h, appSettingsFrom(parseEnv(apiEnvSchema, { ...h.workerEnv, API_KEY })));
+  after(() => api.close());
+  const first = await createCampaign(h, campaignBody(5, { name: 'Before the burst' }));
+  await approve(h, first);
+  await waitForStatus(h, first, 'completed', 60_000);
+  await sleep(6000);
+  const id = await createCampaign(h, campaignBody(20, { name: 'Burst' }));
+  await approve(h, id);
+  await eventually(async () => messagesFor(h, id).length >= 4 || undefined, 60_000, 'the first sends of the burst');
+  const times = messagesFor(h, id).map((m) => m.receivedAt.getTime()).sort((a, b) => a - b);
+  const { body } = await api.api('GET', `/api/v1/campaigns/${id}`);
+  assert.ok(times[3]! - times[0]! < 2000, `the first four went in a burst (${times[3]! - times[0]!} ms), the condition under test`);
+  assert.equal(body.status, 'sending');
+  assert.deepEqual({ perMinute: body.eta?.perMinute, basis: body.eta?.basis }, { perMinute: PER_MINUTE, basis: 'limit' }, JSON.stringify(body.eta));
+  const pending = body.counts.pending as number;
+  const expected = Date.now() + (pending / PER_MINUTE) * 60_000;
+  assert.ok(Math.abs(Date.parse(body.eta.at) - expected) < 5000, `the ETA is ${pending} messages at ${PER_MINUTE}/min from now: ${body.eta.at}`);
+  await waitForStatus(h, id, 'completed', 120_000);
+  assertOncePerRecipient(h, id, 20);
 });

@@ -59,21 +59,22 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
   }));
 
   /**
-   * The send rate of the last five minutes (from three sends on), else the campaign's per-minute limit (its
-   * throttle or its account's, the configured `default` account's included), turned into a finishing time.
+   * The send rate of the last five minutes (from three sends on) when it is under the campaign's
+   * per-minute limit (its throttle or its account's, the configured `default` account's included),
+   * else that limit, turned into a finishing time.
    */
   async function estimate(c: campaigns.CampaignRow, pending: number) {
     // Over the span the sends really cover: a campaign sending for 40 s has a 40 s window, not 5 minutes.
     const { n, seconds } = await recentSends(sql, c.id, 5);
     // n sends span n - 1 intervals up to the last one: counting n would overstate a young campaign's rate.
-    let perMinute = n >= 3 ? ((n - 1) / Math.max(seconds ?? 0, 1)) * 60 : 0;
-    let basis: 'observed' | 'limit' = 'observed';
-    if (perMinute === 0) {
-      const limit = await perMinuteLimitOf(deps, c);
-      if (!limit.messagesPerMinute) return undefined;
-      perMinute = limit.messagesPerMinute;
-      basis = 'limit';
-    }
+    const observed = n >= 3 ? ((n - 1) / Math.max(seconds ?? 0, 1)) * 60 : 0;
+    // The rest goes no faster than the limit, whatever the first sends did: slots a stall or an
+    // earlier campaign left unused are taken up in a burst (reserveSlot's catch-up), which shows a
+    // young campaign above its limit.
+    const { messagesPerMinute: limit } = await perMinuteLimitOf(deps, c);
+    const basis: 'observed' | 'limit' = observed > 0 && !(limit && observed > limit) ? 'observed' : 'limit';
+    const perMinute = basis === 'observed' ? observed : limit;
+    if (!perMinute) return undefined;
     return { at: new Date(Date.now() + (pending / perMinute) * 60_000), perMinute: Math.round(perMinute * 10) / 10, basis };
   }
 
