@@ -34,8 +34,12 @@ async function burst(limits: { key: string; perMinute?: number; perDay?: number 
   for (let i = 0; i < n; i++) slots.push(slot(await reserveSlot(f.sql, limits, 30_000)));
   return { now, slots };
 }
-/** How many of the slots may go at once (within 300 ms of the first reservation; the next is a spacing later). */
-const goingNow = (b: { now: number; slots: ReservedSlot[] }) => b.slots.filter((s) => s.at.getTime() <= b.now + 300).length;
+/**
+ * How many of the slots go at once: those whose schedule time had come when the burst began (the
+ * next is a spacing later). Counted by schedule time, not by when each went, so a slow database
+ * (the reservations take their time one after the other) does not change the count.
+ */
+const goingNow = (b: { now: number; slots: ReservedSlot[] }) => b.slots.filter((s) => s.taken[0]!.from.getTime() <= b.now + 100).length;
 
 test('a schedule a few seconds behind: the slots that passed are taken up at once, a spacing apart in the schedule', async () => {
   const key = 'account:t/stalled';
