@@ -37,19 +37,20 @@ const SLOW_FOR = '5 minutes';
 /**
  * Slots of a per-minute schedule that nobody reserved in their time (the send pipeline stalled
  * longer than its sends had reserved ahead: a loaded worker, a slow database or Temporal server)
- * may still be taken, back to this many spacings before now: a short stall is made up by a short
- * burst instead of being lost for good. Never more than CATCH_UP_MAX_MS nor perMinute - 1
- * spacings (a burst stays under a minute's limit); none while the account is slowed down, and none
- * for a schedule unused for a minute (an idle account starts at the pace, as a fresh one does).
- * Slots stay a spacing apart; the per-minute window (startUnderMinuteLimits) still holds every start.
+ * may still be taken, back to this many whole spacings before now: a short stall is made up by a
+ * short burst instead of being lost for good. Only as many spacings as fit in CATCH_UP_MAX_MS and
+ * fewer than perMinute (a burst stays under a minute's limit), so none at a rate whose spacing is
+ * longer than that (a stall there costs less than a slot); none while the account is slowed down,
+ * and none for a schedule unused for a minute (an idle account starts at the pace, as a fresh one
+ * does). Slots stay a spacing apart; the per-minute window (startUnderMinuteLimits) still holds every start.
  */
 export const CATCH_UP_SLOTS = 5;
 export const CATCH_UP_MAX_MS = 10_000;
 
 /** How far before now a limit's schedule, `behindMs` behind, may be taken up again (0: not at all). */
-export function catchUpMs(perMinute: number | undefined, gap: number, slowed: boolean, behindMs: number): number {
+function catchUpMs(perMinute: number | undefined, gap: number, slowed: boolean, behindMs: number): number {
   if (!perMinute || slowed || behindMs >= MINUTE_WINDOW_MS) return 0;
-  return Math.min(CATCH_UP_MAX_MS, Math.max(0, Math.min(CATCH_UP_SLOTS, perMinute - 1)) * gap);
+  return Math.max(0, Math.min(CATCH_UP_SLOTS, perMinute - 1, Math.floor(CATCH_UP_MAX_MS / gap))) * gap;
 }
 
 /**

@@ -68,13 +68,16 @@ test('an idle schedule (unused for over a minute) starts at the pace: no burst a
   assert.equal(goingNow(b), 1);
 });
 
-test('a low rate: never more than perMinute - 1 spacings nor the time bound made up; none while slowed down', async () => {
+test('a low rate: only whole spacings within the time bound made up (none for a spacing over it); none while slowed down', async () => {
   const key = 'account:t/slow-rate';
   await behind(key, 50_000);
-  assert.equal(goingNow(await burst([{ key, perMinute: 2 }], 2)), 1, 'a 30 s spacing is more than the 10 s bound: nothing made up');
+  const one = await burst([{ key, perMinute: 2 }], 1);
+  assert.equal(goingNow(one), 1);
+  const [row] = await f.sql<{ nextAt: Date }[]>`SELECT next_at FROM send_slots WHERE key = ${key}`;
+  assert.ok(row!.nextAt.getTime() >= one.now + spacingMs(2) - 100, 'a 30 s spacing is more than the 10 s bound: nothing made up, the next slot a spacing from now');
   const key2 = 'account:t/few';
   await behind(key2, 50_000);
-  assert.equal(goingNow(await burst([{ key: key2, perMinute: 10 }], 3)), 2, 'one 6 s spacing of the 10 s made up');
+  assert.equal(goingNow(await burst([{ key: key2, perMinute: 10 }], 3)), 2, 'one whole 6 s spacing made up: two would be more than the 10 s');
   const key3 = 'account:t/slowed';
   await behind(key3, 10_000);
   await slowDown(f.sql, key3, '421 too fast');
