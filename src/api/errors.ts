@@ -70,6 +70,16 @@ function kindName(kind: string): string {
   return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
 }
 
+/** The JSON value of a body express.json refused for its kind, or undefined when it is not JSON. */
+function parsedScalar(raw: unknown): { value: unknown } | undefined {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return { value: JSON.parse(raw) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof ApiError) {
@@ -88,6 +98,13 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     // body-parser's own errors carry a status and a type.
     const e = err as { status?: number; type?: string; message?: string };
     if (e.type === 'entity.parse.failed') {
+      // express.json takes only an object or a list; other JSON (`null`, `5`, `"text"`) is valid
+      // JSON of the wrong kind, named as a list is by the schema, never called "not JSON".
+      const given = parsedScalar((err as { body?: unknown }).body);
+      if (given !== undefined) {
+        res.status(422).json({ error: 'the request is not valid', problems: [{ path: '(body)', message: `must be an object, not ${kindName(kindOf(given.value))}` }] });
+        return;
+      }
       res.status(400).json({ error: 'the request body is not valid JSON' });
       return;
     }

@@ -97,7 +97,14 @@ describe('route rules', () => {
     assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: 'a@example.com' }), { recipients: 'must be a list of recipients' });
     assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: ['a@example.com'] }), { 'recipients.0': 'must be an object, not a string' });
     assert.deepEqual(await problems('/api/v1/campaigns', []), { '(body)': 'must be an object, not a list' });
+    // JSON of another kind is named as the list is, never answered as "not valid JSON".
+    assert.deepEqual(await problems('/api/v1/campaigns', 'null'), { '(body)': 'must be an object, not null' });
+    assert.deepEqual(await problems('/api/v1/campaigns', ' 5'), { '(body)': 'must be an object, not a number' });
+    assert.deepEqual(await problems('/api/v1/campaigns', '"Dear Ann"'), { '(body)': 'must be an object, not a string' });
+    const broken = await f.api('POST', '/api/v1/campaigns', 'nul');
+    assert.deepEqual([broken.status, broken.body.error], [400, 'the request body is not valid JSON']);
     const id = await createCampaign();
+    assert.deepEqual(await problems(`/api/v1/campaigns/${id}/approve`, 'true'), { '(body)': 'must be an object, not a boolean' });
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/approve`, { note: 5 }), { note: 'must be a string, not a number' });
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/continue`, { force: 'yes' }), { force: 'must be true or false' });
     // A schema's "is required: what" for a wrong type says what it must be; an enum names its values.
