@@ -37,9 +37,10 @@ function describe(issue: z.core.$ZodIssue): string {
   const zodsOwn = issue.message.startsWith('Invalid input') || issue.message.startsWith('Invalid option');
   if (issue.code === 'invalid_type') {
     if (issue.input === undefined) return 'is required';
-    // Zod's own wording, or a schema's "is required[: what]" meant for the absent case: say what was given.
-    const meant = /^is required(?:: (.+))?$/.exec(issue.message);
-    if (meant || zodsOwn) return `must be ${meant?.[1] ?? kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
+    // Zod's own wording, or a schema's "is required[: what]" or "is required and must be what",
+    // meant for the absent case: say what was given.
+    const meant = /^is required(?:: (.+)| and must be (.+))?$/.exec(issue.message);
+    if (meant || zodsOwn) return `must be ${meant?.[1] ?? meant?.[2] ?? kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
   }
   // An enum or a literal: the values it takes, as JSON writes them.
   if (issue.code === 'invalid_value' && zodsOwn) {
