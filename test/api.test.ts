@@ -91,6 +91,16 @@ describe('creating a campaign with bad input is a 422 naming each problem, and s
     assert.equal(res.status, 400);
     assert.match(res.body.error, /not valid JSON/);
   });
+
+  test('JSON that is not an object is a 422 on (body), not called "not valid JSON", and stores nothing', async () => {
+    const before = await countCampaigns();
+    for (const [text, kind] of [['null', 'null'], ['42', 'a number'], ['"November statements"', 'a string']]) {
+      const res = await h.api('POST', '/api/v1/campaigns', text);
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.deepEqual(res.body.problems, [{ path: '(body)', message: `must be an object, not ${kind}` }]);
+    }
+    assert.equal(await countCampaigns(), before);
+  });
 });
 
 describe('unknown campaigns', () => {

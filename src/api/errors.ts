@@ -37,9 +37,10 @@ function describe(issue: z.core.$ZodIssue): string {
   const zodsOwn = issue.message.startsWith('Invalid input') || issue.message.startsWith('Invalid option');
   if (issue.code === 'invalid_type') {
     if (issue.input === undefined) return 'is required';
-    // Zod's own wording, or a schema's "is required[: what]" meant for the absent case: say what was given.
-    const meant = /^is required(?:: (.+))?$/.exec(issue.message);
-    if (meant || zodsOwn) return `must be ${meant?.[1] ?? kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
+    // Zod's own wording, or a schema's "is required[: what]" or "is required and must be what",
+    // meant for the absent case: say what was given.
+    const meant = /^is required(?:: (.+)| and must be (.+))?$/.exec(issue.message);
+    if (meant || zodsOwn) return `must be ${meant?.[1] ?? meant?.[2] ?? kindName(issue.expected)}, not ${kindName(kindOf(issue.input))}`;
   }
   // An enum or a literal: the values it takes, as JSON writes them.
   if (issue.code === 'invalid_value' && zodsOwn) {
@@ -70,6 +71,16 @@ function kindName(kind: string): string {
   return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
 }
 
+/** The JSON value of a body express.json refused for its kind, or undefined when it is not JSON. */
+function parsedScalar(raw: unknown): { value: unknown } | undefined {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return { value: JSON.parse(raw) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof ApiError) {
@@ -88,6 +99,13 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     // body-parser's own errors carry a status and a type.
     const e = err as { status?: number; type?: string; message?: string };
     if (e.type === 'entity.parse.failed') {
+      // express.json takes only an object or a list; other JSON (`null`, `5`, `"text"`) is valid
+      // JSON of the wrong kind, named as a list is by the schema, never called "not JSON".
+      const given = parsedScalar((err as { body?: unknown }).body);
+      if (given !== undefined) {
+        res.status(422).json({ error: 'the request is not valid', problems: [{ path: '(body)', message: `must be an object, not ${kindName(kindOf(given.value))}` }] });
+        return;
+      }
       res.status(400).json({ error: 'the request body is not valid JSON' });
       return;
     }

@@ -97,9 +97,24 @@ describe('route rules', () => {
     assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: 'a@example.com' }), { recipients: 'must be a list of recipients' });
     assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: ['a@example.com'] }), { 'recipients.0': 'must be an object, not a string' });
     assert.deepEqual(await problems('/api/v1/campaigns', []), { '(body)': 'must be an object, not a list' });
+    // JSON of another kind is named as the list is, never answered as "not valid JSON".
+    assert.deepEqual(await problems('/api/v1/campaigns', 'null'), { '(body)': 'must be an object, not null' });
+    assert.deepEqual(await problems('/api/v1/campaigns', ' 5'), { '(body)': 'must be an object, not a number' });
+    assert.deepEqual(await problems('/api/v1/campaigns', '"Dear Ann"'), { '(body)': 'must be an object, not a string' });
+    const broken = await f.api('POST', '/api/v1/campaigns', 'nul');
+    assert.deepEqual([broken.status, broken.body.error], [400, 'the request body is not valid JSON']);
     const id = await createCampaign();
+    assert.deepEqual(await problems(`/api/v1/campaigns/${id}/approve`, 'true'), { '(body)': 'must be an object, not a boolean' });
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/approve`, { note: 5 }), { note: 'must be a string, not a number' });
     assert.deepEqual(await problems(`/api/v1/campaigns/${id}/continue`, { force: 'yes' }), { force: 'must be true or false' });
+    // A value given with the wrong type is never called missing ("is required and must be …").
+    await addRecipients(id, 1, 'needs_review');
+    assert.deepEqual(await problems(`/api/v1/campaigns/${id}/recipients/1/decision`, { include: 'yes' }), { include: 'must be true or false, not a string' });
+    assert.deepEqual(await problems(`/api/v1/campaigns/${id}/recipients/1/decision`, {}), { include: 'is required' });
+    assert.deepEqual(await problems('/api/v1/campaigns', { ...body(1), recipients: [{ email: 5 }], pilot: { size: 1, stopIf: { failedShare: '0.2' } } }), {
+      'recipients.0.email': 'must be a string, not a number',
+      'pilot.stopIf.failedShare': 'must be a number, not a string',
+    });
     // A schema's "is required: what" for a wrong type says what it must be; an enum names its values.
     assert.deepEqual(await problems('/api/v1/keys', { name: 'typed', scopes: 'campaigns:read' }), { scopes: 'must be a list of scopes, not a string' });
     const scopes = (await problems('/api/v1/keys', { name: 'typed', scopes: ['campaigns:read', 'campaigns:everything'] }))['scopes.1'];
