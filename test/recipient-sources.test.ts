@@ -160,6 +160,34 @@ describe('campaign-level build errors', () => {
     }
   });
 
+  test('CSV text the build could not read is a 422 naming recipientsCsv at create, and nothing is stored', async () => {
+    const stored = async () => (await h.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM campaigns`)[0]!.n;
+    const before = await stored();
+    const cases: [string, RegExp][] = [
+      ['mail,name\nann@example.com,Ann\n', /^has no "email" column in its header row$/],
+      ['\uFEFF Name , E-mail\nAnn,ann@example.com\n', /^has no "email" column in its header row$/],
+      ['email,"name\nann@example.com,Ann\n', /^is not valid CSV: /],
+    ];
+    for (const [text, message] of cases) {
+      const res = await h.api('POST', '/api/v1/campaigns', { ...definition(h), recipientsCsv: text });
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.deepEqual(res.body.problems.map((p: { path: string }) => p.path), ['recipientsCsv'], JSON.stringify(res.body));
+      assert.match(res.body.problems[0].message, message);
+    }
+    assert.equal(await stored(), before, 'no campaign stored');
+    // The header as the build reads it: names trimmed and a BOM dropped, so this one is accepted.
+    const ok = await h.api('POST', '/api/v1/campaigns', { ...definition(h), recipientsCsv: '\uFEFF email , name\nann@example.com,Ann\n' });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    await waitForStatus(h, ok.body.id, 'awaiting_review');
+  });
+
+  test('a CSV object in S3 without an "email" column fails the build with the reason', async () => {
+    await h.putObject('lists/no-email.csv', 'mail,name\nann@example.com,Ann\n');
+    const id = await create(h, { ...definition(h), recipientsFrom: { s3: { bucket: h.bucket, key: 'lists/no-email.csv' } } });
+    const failed = await waitForStatus(h, id, 'failed');
+    assert.match(failed.error, /lists\/no-email\.csv has no "email" column in its header row/);
+  });
+
   test('a list with no recipients fails the build', async () => {
     const id = await create(h, { ...definition(h), recipientsCsv: 'email,name\n' });
     const failed = await waitForStatus(h, id, 'failed');

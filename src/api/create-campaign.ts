@@ -17,6 +17,7 @@ import { startCampaignWorkflow } from './lifecycle.js';
 import type { Caller } from './scopes.js';
 import { checkCampaignAgainstPolicy } from './routes/tenants.js';
 import { followUpDetails, followUpSource } from '../followups/resolve.js';
+import { csvTextHeaderProblem } from '../build/csv-header.js';
 
 // The steps of POST /campaigns, in the order the handler takes them: check what the request
 // asks against the installation, draft the record, store it (or find the earlier one an
@@ -52,14 +53,17 @@ export function idempotencyKeyOf(req: Request): string | undefined {
 
 /**
  * What the request asks of the installation: no more inline recipients than a campaign may have,
- * a stored account of the tenant's, S3 reads inside its locations and review as strict as its
- * rules. Answers the review policy to store.
+ * CSV text with a header the build reads, a stored account of the tenant's, S3 reads inside its
+ * locations and review as strict as its rules. Answers the review policy to store.
  */
 export async function checkAgainstInstallation(deps: CreateDeps, caller: Caller, input: CreateCampaignInput): Promise<CampaignDefinition['review']> {
   const maxRecipients = deps.limits.recipientsPerCampaign;
   if (input.recipients && input.recipients.length > maxRecipients) {
     throw invalid('recipients', `has ${input.recipients.length} recipients, more than the ${maxRecipients} a campaign may have`);
   }
+  // CSV text is all here: a header the build could not read is refused now, not as a failed build.
+  const csvProblem = input.recipientsCsv === undefined ? undefined : csvTextHeaderProblem(input.recipientsCsv);
+  if (csvProblem) throw invalid('recipientsCsv', csvProblem);
   if (input.account !== 'default' && !(await getAccount(deps.sql, caller.tenant, input.account))) {
     throw invalid('account', `no account named ${input.account}`);
   }

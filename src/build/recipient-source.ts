@@ -5,6 +5,7 @@ import { parserStream } from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import type { ListFormat } from '../contract/campaign.js';
+import { CSV_OPTIONS, csvColumns, csvHeaderProblem } from './csv-header.js';
 import type { ListRecipientSource } from '../db/campaigns.js';
 import { isPermanentS3Error, type S3Store } from '../s3/client.js';
 import { LocationDeniedError } from '../s3/locations.js';
@@ -71,11 +72,12 @@ function fromCsvRow(row: Record<string, string>): unknown {
 }
 
 async function* csvRows(input: Readable, where: string): AsyncGenerator<unknown> {
-  const parser = joined(input, parse({ columns: (header: string[]) => header.map((h) => h.trim()), bom: true, skip_empty_lines: true, trim: true }));
+  const parser = joined(input, parse({ columns: csvColumns, ...CSV_OPTIONS }));
   let first = true;
   try {
     for await (const row of parser as AsyncIterable<Record<string, string>>) {
-      if (first && !('email' in row)) throw new SourceError(`${where} has no "email" column in its header row`);
+      const problem = first ? csvHeaderProblem(Object.keys(row)) : undefined;
+      if (problem) throw new SourceError(`${where} ${problem}`);
       first = false;
       yield fromCsvRow(row);
     }
