@@ -92,6 +92,7 @@ describe('pilot, then the rest', () => {
     await approve(h, id);
     const waiting = await waitForStatus(h, id, 'pilot_sent');
     assert.equal(waiting.pilot.chosen, 2);
+    assert.equal(waiting.pilot.seed, 11);
     const pilot = await h.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${id} AND pilot ORDER BY id`;
     const { pickPilot } = await import('../src/build/pilot-sample.js');
     const ids = Array.from({ length: 20 }, (_, i) => i + 1);
@@ -100,6 +101,21 @@ describe('pilot, then the rest', () => {
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, {})).status, 200);
     await waitForStatus(h, id, 'completed');
     assert.equal(sentCountsTo(h, 'share').size, 20);
+  });
+
+  test('a random sample without a seed shows the one set at creation, and that seed is the one that picked', async () => {
+    const id = await createCampaign(h, pilotCampaign('seeded', 30, { size: 4, sample: 'random' }));
+    const built = await waitForStatus(h, id, 'awaiting_review');
+    const { seed } = built.pilot;
+    assert.ok(Number.isInteger(seed) && seed >= 0, `a seed is shown before the batch is chosen: ${JSON.stringify(built.pilot)}`);
+    await approve(h, id);
+    const waiting = await waitForStatus(h, id, 'pilot_sent');
+    assert.equal(waiting.pilot.seed, seed, 'the same seed after the batch is chosen');
+    const pilot = await h.sql<{ id: number }[]>`SELECT id FROM recipients WHERE campaign_id = ${id} AND pilot ORDER BY id`;
+    const { pickPilot } = await import('../src/build/pilot-sample.js');
+    const ids = Array.from({ length: 30 }, (_, i) => i + 1);
+    assert.deepEqual(pilot.map((r) => r.id), pickPilot(ids, { size: 4, sample: 'random', seed }));
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/cancel`, {})).status, 200);
   });
 
   test('stopIf: a pilot that failed at the share stays at pilot_sent naming it; continue needs force', async () => {

@@ -76,6 +76,8 @@ export const campaignResponse = z.object({
       size: z.number().int().optional(),
       share: z.number().optional(),
       sample: z.enum(['first', 'random']),
+      /** A random sample's seed, given or set at creation: the same seed picks the same recipients. */
+      seed: z.number().int().optional(),
       stopIf: z.object({ failedShare: z.number() }).optional(),
       /** Recipients in the pilot batch (0 until it is chosen, after approval). */
       chosen: z.number().int(),

@@ -25,6 +25,7 @@ function pilotView(spec: PilotSpec, o: PilotOutcome) {
     size: spec.size,
     share: spec.share,
     sample: spec.sample,
+    seed: spec.seed,
     stopIf: spec.stopIf,
     chosen: o.size,
     sent: o.sent,
