@@ -4,7 +4,9 @@ import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectClient, connectWorker, temporalTarget } from '../temporal.js';
 import { ensureBounceSchedules } from '../bounces/check-schedules.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
+import { Runtime } from '@temporalio/worker';
 import { createWorker } from './create.js';
+import { sdkLogger } from './sdk-logs.js';
 import { createWorkerDeps } from './deps.js';
 import { workerTuning } from './tuning.js';
 
@@ -12,6 +14,8 @@ const config = loadConfigOrExit(workerEnvSchema);
 // The raw environment, so a namespace from the Temporal profile is not hidden by the default.
 const target = orExitOnConfigError(() => temporalTarget(process.env));
 const logger = createLogger('worker', config.LOG_LEVEL);
+// Before anything connects: the SDK's own log goes through the same logger.
+Runtime.install({ logger: sdkLogger(logger) });
 surviveClosedPostgresSockets(logger);
 
 const metrics = createMetrics();
