@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
+import { expectedSdkWarning } from '../worker/sdk-logs.js';
 
 // `npm run dev` stays quiet: each part's own output goes to `<data>/logs/<part>.log`, and the
 // screen shows the summary, then one line per warning or error. DEV_VERBOSE=1 shows everything.
@@ -74,7 +75,7 @@ export function devLogs(dataDir: string, verbose = process.env.DEV_VERBOSE === '
       return new DefaultLogger('INFO', (entry: LogEntry) => {
         const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
         file.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`);
-        if (entry.level === 'WARN' || entry.level === 'ERROR') show('worker', entry.level, entry.message);
+        if ((entry.level === 'WARN' && !expectedSdkWarning(entry.message)) || entry.level === 'ERROR') show('worker', entry.level, entry.message);
       });
     },
     started() {

@@ -10,6 +10,9 @@ const EXPECTED = new Set([
   'No workflows registered, not polling for workflow tasks',
 ]);
 
+/** Whether an SDK warning is one this worker expects by design (see EXPECTED). */
+export const expectedSdkWarning = (message: string) => EXPECTED.has(message);
+
 const SDK_LEVEL: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR' };
 const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
@@ -19,7 +22,7 @@ const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn',
  */
 export function sdkLogger(logger: Logger): DefaultLogger {
   return new DefaultLogger(SDK_LEVEL[logger.level] ?? 'INFO', (entry: LogEntry) => {
-    const level = EXPECTED.has(entry.message) ? 'debug' : PINO_LEVEL[entry.level];
+    const level = expectedSdkWarning(entry.message) ? 'debug' : PINO_LEVEL[entry.level];
     logger[level]({ sdk: true, ...entry.meta }, entry.message);
   });
 }
