@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { approve, assertOncePerRecipient, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
+import { approve, assertOncePerRecipient, busiestWindow, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { appSettingsFrom } from '../src/api/app.js';
 import { apiEnvSchema, parseEnv } from '../src/config.js';
 import { startExtraApi } from './helpers/app.js';
@@ -25,16 +25,6 @@ before(async () => {
 after(async () => {
   await h?.close();
 });
-
-/** The most messages in any window of `ms` milliseconds, windows starting at each arrival. */
-function busiestWindow(times: number[], ms: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[j]! <= times[i]! - ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 test(`a ${STALL_MS / 1000} s stall of the sends: the minute after it still reaches ${PER_MINUTE}/minute, and no minute more`, async () => {
   const id = await createCampaign(h, campaignBody(RECIPIENTS, { name: 'Stalled' }));

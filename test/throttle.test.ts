@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { approve, assertOncePerRecipient, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
+import { approve, assertOncePerRecipient, busiestWindow, campaignBody, createCampaign, messagesFor, waitForStatus } from './helpers/campaigns.js';
 import { eventually, startHarness, type Harness } from './helpers/harness.js';
 import { WorkerProcess } from './helpers/worker-process.js';
 
@@ -22,16 +22,6 @@ after(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await h?.close();
 });
-
-/** The most messages in any window of `ms` milliseconds, windows starting at each arrival. */
-function busiestWindow(times: number[], ms: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[j]! <= times[i]! - ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 test(`two worker processes and three campaigns share one account's ${PER_MINUTE}/minute`, async () => {
   const ids: string[] = [];

@@ -66,3 +66,13 @@ export function sentCountsTo(h: Harness, tag: string): Map<string, number> {
   for (const m of h.sink.messages) for (const to of m.to) if (to.startsWith(`${tag}-`)) got.set(to, (got.get(to) ?? 0) + 1);
   return got;
 }
+
+/** The most messages in any window of `ms` milliseconds of sorted arrival times, windows starting at each arrival. */
+export function busiestWindow(times: number[], ms: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[j]! <= times[i]! - ms) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
