@@ -35,11 +35,11 @@ ENV NODE_ENV=production \
 # each thread's arena keeps what it freed) and a 2 MB young generation per V8 isolate (the main
 # thread's and the workflow thread's; Node's default is 16 MB). Together they took the worker's
 # peak from 454 to 308 MB in the delivery bench at the same rate, for about 2 ms more CPU per
-# recipient (README, "The image's memory settings"). A fixed mmap threshold of 512 KB: glibc
+# recipient (docs/benchmarks.md, "The image's memory settings"). A fixed mmap threshold of 512 KB: glibc
 # otherwise raises it (up to 32 MB) each time a large block is freed, and then serves large blocks
 # from arenas that keep them; fixed, a block of 512 KB or more goes back to the system when freed
 # (6,000-recipient delivery bench: the worker's peak 256-260 → 242-251 MB at the same rate and CPU;
-# README, "The image's malloc threshold"). Override any of them in the service's environment.
+# docs/benchmarks.md, "The image's malloc threshold"). Override any of them in the service's environment.
 ENV MALLOC_ARENA_MAX=2 \
     MALLOC_MMAP_THRESHOLD_=524288 \
     NODE_OPTIONS=--max-semi-space-size=2
@@ -61,7 +61,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # last full collection kept, instead of letting it grow up to four times that. The worker's
 # in-flight sends outlive a 2 MB young generation and die in the old one; with the flag its heap
 # stays near what is live (delivery bench at 2,000 recipients: the product worker's peak 311 →
-# 239 MB; README, "The image's node flag"). A V8 flag, which node refuses in NODE_OPTIONS, so it
+# 239 MB; docs/benchmarks.md, "The image's node flag"). A V8 flag, which node refuses in NODE_OPTIONS, so it
 # is on the command line.
 ENTRYPOINT ["node", "--heap-growing-percent=30", "dist/cli.js"]
 CMD ["api"]

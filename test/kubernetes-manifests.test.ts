@@ -185,7 +185,7 @@ test('workers: two or more, a grace period above WORKER_SHUTDOWN_GRACE_SECONDS, 
   for (const [k, v] of Object.entries(pdb.spec!.selector!.matchLabels!)) assert.equal(worker.spec!.template!.metadata!.labels![k], v, 'the budget selects the worker pods');
   assert.ok(pdb.spec!.minAvailable! >= 1 && pdb.spec!.minAvailable! < worker.spec!.replicas!, 'a drain can move a worker, never all');
 
-  // The bench's large campaign: 449 MB peak RSS of one worker (README, bench table).
+  // The bench's large campaign: 449 MB peak RSS of one worker (docs/benchmarks.md, the 2026-12-04 table).
   const workerMemory = bytes(c.resources?.requests?.memory);
   assert.ok(workerMemory >= 449e6, `worker memory request ${c.resources?.requests?.memory} covers the measured peak`);
   assert.ok(bytes(c.resources?.limits?.memory) > workerMemory, 'a limit above the request');
