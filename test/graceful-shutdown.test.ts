@@ -36,6 +36,15 @@ test('SIGTERM mid-send: the send in flight completes once, the worker exits 0; t
   // send queue's worker has no workflows (so by design) is not a warning at every start.
   await eventually(async () => /"sdk":true[^\n]*"msg":"Worker state changed"/.test(w.output) || undefined, 10_000, "the SDK's log as JSON");
   assert.doesNotMatch(w.output, /No workflows registered/);
+  // The SDK's core (its Rust part) logs through the same logger: a workflow task that fails (here,
+  // a workflow type the worker does not have) is a JSON warning, not a line in core's own format.
+  const unknown = await h.client.workflow.start('noSuchWorkflow', { taskQueue: h.taskQueue, workflowId: `unknown-type-${Date.now()}`, args: [] });
+  try {
+    await eventually(async () => /"sdk":true[^\n]*"msg":"Failing workflow task"/.test(w.output) || undefined, 20_000, "core's warning as JSON");
+    assert.doesNotMatch(w.output, /WARN\S* temporalio_sdk_core|\[2m/, 'no line in core\'s own format');
+  } finally {
+    await unknown.terminate('test done');
+  }
   // A campaign awaiting review, for the API's in-flight request below.
   const waiting = await createCampaign(h, campaignBody(1, { name: 'awaiting review' }));
   await waitForStatus(h, waiting, 'awaiting_review', 90_000);

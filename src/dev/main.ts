@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
+import { sdkTelemetry } from '../worker/sdk-logs.js';
 import { appSettingsFrom, createApp } from '../api/app.js';
 import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
 import { ensureAppLogin, migrate } from '../db/migrate.js';
@@ -225,7 +226,7 @@ const api: Part = {
 async function main(): Promise<void> {
   // This process stops its parts itself, in order (API, worker, then the servers), on Ctrl+C.
   const sdkLogger = logs.temporalLogger();
-  Runtime.install({ shutdownSignals: [], ...(sdkLogger ? { logger: sdkLogger } : {}) });
+  Runtime.install({ shutdownSignals: [], ...(sdkLogger ? { logger: sdkLogger, telemetryOptions: sdkTelemetry } : {}) });
   say(`Campaign Mailer dev stack; data in ${dataDir}${logs.verbose ? '' : `, logs in ${logs.dir}`}`);
   await mkdir(dataDir, { recursive: true });
   const headline: string[] = [];
@@ -237,6 +238,8 @@ async function main(): Promise<void> {
     lines.push(...started.lines);
     if (started.stop) stops.unshift({ name: p.name, stop: started.stop });
   }
+  // The SDK holds its log back up to 100 ms to put core's lines in order: what starting logged, first.
+  Runtime.instance().flushLogs();
   const heldBack = logs.started();
   say('');
   for (const line of [...headline, ...lines]) say(`  ${line}`);

@@ -6,7 +6,7 @@ import { ensureBounceSchedules } from '../bounces/check-schedules.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { Runtime } from '@temporalio/worker';
 import { createWorker } from './create.js';
-import { sdkLogger } from './sdk-logs.js';
+import { sdkLogger, sdkTelemetry } from './sdk-logs.js';
 import { createWorkerDeps } from './deps.js';
 import { workerTuning } from './tuning.js';
 
@@ -14,8 +14,8 @@ const config = loadConfigOrExit(workerEnvSchema);
 // The raw environment, so a namespace from the Temporal profile is not hidden by the default.
 const target = orExitOnConfigError(() => temporalTarget(process.env));
 const logger = createLogger('worker', config.LOG_LEVEL);
-// Before anything connects: the SDK's own log goes through the same logger.
-Runtime.install({ logger: sdkLogger(logger) });
+// Before anything connects: the SDK's own log goes through the same logger, its core's (Rust) too.
+Runtime.install({ logger: sdkLogger(logger), telemetryOptions: sdkTelemetry });
 surviveClosedPostgresSockets(logger);
 
 const metrics = createMetrics();

@@ -1,4 +1,4 @@
-import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, type LogEntry, type LogLevel, type TelemetryOptions } from '@temporalio/worker';
 import type { Logger } from '../logger.js';
 
 /**
@@ -26,3 +26,12 @@ export function sdkLogger(logger: Logger): DefaultLogger {
     logger[level]({ sdk: true, ...entry.meta }, entry.message);
   });
 }
+
+/**
+ * The SDK core's own log (workflow tasks it fails, its calls to the server at shutdown) forwarded
+ * to the Runtime's logger (`sdkLogger`) instead of printed in core's format: warnings and errors
+ * from core, errors from the libraries under it, as the SDK's default keeps them.
+ */
+export const sdkTelemetry: TelemetryOptions = {
+  logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+};
