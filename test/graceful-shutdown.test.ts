@@ -40,7 +40,7 @@ test('SIGTERM mid-send: the send in flight completes once, the worker exits 0; t
   // a workflow type the worker does not have) is a JSON warning, not a line in core's own format.
   const unknown = await h.client.workflow.start('noSuchWorkflow', { taskQueue: h.taskQueue, workflowId: `unknown-type-${Date.now()}`, args: [] });
   try {
-    await eventually(async () => /"sdk":true[^\n]*"msg":"Failing workflow task"/.test(w.output) || undefined, 20_000, "core's warning as JSON");
+    await eventually(async () => /"sdk":true[^\n]*"sdkComponent":"core"[^\n]*"msg":"Failing workflow task"/.test(w.output) || undefined, 20_000, "core's warning as JSON");
     assert.doesNotMatch(w.output, /WARN\S* temporalio_sdk_core|\[2m/, 'no line in core\'s own format');
   } finally {
     await unknown.terminate('test done');
