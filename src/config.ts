@@ -88,6 +88,8 @@ const temporal = {
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   /** Base URL of the Temporal Web UI, used for links in API answers. */
   TEMPORAL_UI_URL: z.url({ error: 'must be a URL like http://localhost:8233' }).optional(),
+  /** Seconds the API and the worker wait at start for Temporal to answer, trying again every 2 s (0: one try). */
+  STARTUP_WAIT_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').max(3600, 'must be at most 3600').default(60),
 };
 
 /** Any S3-compatible store: attachments and recipient lists are read from it. */

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { ConfigError } from './config.js';
+import type { Logger } from './logger.js';
 
 // Where Temporal is and how to reach it come from @temporalio/envconfig: its environment
 // variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
@@ -66,12 +67,63 @@ export function temporalTarget(s: TemporalSettings): TemporalTarget {
   return { connectionOptions: { address, ...options }, namespace: config.namespace ?? 'default' };
 }
 
-export async function connectClient(s: TemporalSettings): Promise<Client> {
+/** A client of the Temporal in `s`; `connectTimeoutMs` bounds the first connection (the SDK's default: 10 s). */
+export async function connectClient(s: TemporalSettings, connectTimeoutMs?: number): Promise<Client> {
   const target = temporalTarget(s);
-  const connection = await Connection.connect(target.connectionOptions);
+  const connection = await Connection.connect({ ...target.connectionOptions, ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
   return new Client({ connection, namespace: target.namespace });
 }
 
 export async function connectWorker(s: TemporalSettings): Promise<NativeConnection> {
   return NativeConnection.connect(temporalTarget(s).connectionOptions);
+}
+
+/** Temporal did not answer within the wait at start. */
+class TemporalUnreachable extends Error {
+  override name = 'TemporalUnreachable';
+}
+
+/** The reason in a connection error, without the transport's wrapping (`Connection refused`). */
+function connectProblem(err: unknown): string {
+  const line = firstLine(err);
+  return /message: "([^"]+)"/.exec(line)?.[1] ?? line;
+}
+
+/**
+ * `connect`, tried again every 2 s while Temporal does not answer (a server starting beside this
+ * process, a cluster being rolled), each failure a warning; after `waitSeconds` (0: one try), a
+ * TemporalUnreachable of one line that names the address. `connect` gets how long one try may
+ * take: 2 s, then twice as long each time up to 10 s (a slow link still gets its long tries), never
+ * past the end of the wait by more than a second.
+ */
+async function untilTemporalAnswers<T>(
+  connect: (timeoutMs: number) => Promise<T>,
+  o: { address: string; waitSeconds: number; warn: (message: string) => void },
+): Promise<T> {
+  const deadline = Date.now() + o.waitSeconds * 1000;
+  for (let tryMs = 2000; ; tryMs = Math.min(10_000, tryMs * 2)) {
+    try {
+      return await connect(Math.min(tryMs, Math.max(1000, deadline - Date.now())));
+    } catch (err) {
+      const problem = connectProblem(err);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TemporalUnreachable(`cannot reach Temporal at ${o.address}: ${problem}`);
+      o.warn(`waiting for Temporal at ${o.address}: ${problem}; trying again for up to ${Math.ceil(left / 1000)} s`);
+      await new Promise((r) => setTimeout(r, Math.min(2000, left)));
+    }
+  }
+}
+
+/** For an entry point: `untilTemporalAnswers`, and when Temporal never answered, one fatal log line and exit 1. */
+export async function connectAtStart<T>(
+  connect: (timeoutMs: number) => Promise<T>,
+  o: { address: string; waitSeconds: number; logger: Pick<Logger, 'warn' | 'fatal'> },
+): Promise<T> {
+  try {
+    return await untilTemporalAnswers(connect, { ...o, warn: (m) => o.logger.warn(m) });
+  } catch (err) {
+    if (!(err instanceof TemporalUnreachable)) throw err;
+    o.logger.fatal(err.message);
+    process.exit(1);
+  }
 }

@@ -1,7 +1,7 @@
 import { loadConfigOrExit, orExitOnConfigError, workerEnvSchema } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
-import { connectClient, connectWorker, temporalTarget } from '../temporal.js';
+import { connectAtStart, connectClient, connectWorker, temporalTarget } from '../temporal.js';
 import { ensureBounceSchedules } from '../bounces/check-schedules.js';
 import { surviveClosedPostgresSockets } from '../db/connection-guard.js';
 import { Runtime } from '@temporalio/worker';
@@ -22,7 +22,8 @@ const metrics = createMetrics();
 const metricsServer = config.METRICS_PORT ? await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST) : undefined;
 if (metricsServer) logger.info(`metrics on http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`);
 const deps = createWorkerDeps(config, logger, metrics);
-const connection = await connectWorker(process.env);
+const startup = { address: target.connectionOptions.address, waitSeconds: config.STARTUP_WAIT_SECONDS, logger };
+const connection = await connectAtStart(() => connectWorker(process.env), startup);
 const tuning = workerTuning({
   maxConnections: config.SMTP_MAX_CONNECTIONS,
   sendSlots: config.SMTP_SEND_SLOTS,
@@ -44,7 +45,7 @@ logger.info(
   'worker polling',
 );
 // The bounce check Schedules of the configured account and every stored one (idempotent).
-const scheduler = await connectClient(process.env);
+const scheduler = await connectAtStart((ms) => connectClient(process.env, ms), startup);
 await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger, bounceChecks: { every: config.BOUNCE_CHECK_EVERY } });
 await scheduler.connection.close();
 // Worker.run handles SIGINT/SIGTERM: both workers stop polling, running activities get

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { freePort } from '../src/dev/ports.js';
+import { ServiceProcess } from './helpers/compose.js';
+import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+
+// A worker or an API started before Temporal answers (a compose stack coming up, a cluster being
+// rolled) waits for it, saying so, and starts once it answers; when it never does, the process
+// ends with one line that names the address, not a stack trace.
+
+let h: Harness;
+let temporal: TcpProxy;
+const processes: ServiceProcess[] = [];
+before(async () => {
+  h = await startHarness({ inProcessWorker: false, imap: false });
+  // Temporal as the processes reach it: down until a test brings it up.
+  temporal = await TcpProxy.start(Number(h.workerEnv.TEMPORAL_ADDRESS!.split(':').at(-1)));
+  await temporal.down();
+});
+after(async () => {
+  for (const p of processes) await p.stop();
+  await temporal?.down();
+  await h?.close();
+});
+
+function start(part: 'worker' | 'api', env: Record<string, string>): ServiceProcess {
+  const p = new ServiceProcess(['node', '--import', 'tsx', `src/${part}/main.ts`], {
+    ...h.workerEnv,
+    WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH ?? '',
+    API_KEY,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal.port}`,
+    ...env,
+  });
+  processes.push(p);
+  p.start();
+  return p;
+}
+
+/** The process's log lines that are JSON (Node's own notices, such as a dependency's about the Node version, are not). */
+const jsonLines = (output: string) =>
+  output.split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as { level: number; msg: string }];
+    } catch {
+      return [];
+    }
+  });
+
+test('Temporal never answers: the worker and the API each warn while they wait, then exit 1 with one fatal line naming the address, no stack trace', async () => {
+  const worker = start('worker', { STARTUP_WAIT_SECONDS: '3' });
+  const api = start('api', { STARTUP_WAIT_SECONDS: '3', PORT: String(await freePort()) });
+  for (const [name, p] of [['worker', worker], ['api', api]] as const) {
+    const code = await p.exited(60_000);
+    assert.equal(code, 1, `${name}: ${p.output.slice(-2000)}`);
+    const lines = jsonLines(p.output);
+    assert.ok(lines.some((l) => l.level === 40 && l.msg.startsWith(`waiting for Temporal at 127.0.0.1:${temporal.port}: `)), `${name} warned while waiting: ${p.output.slice(-2000)}`);
+    const fatal = lines.filter((l) => l.level === 60);
+    assert.equal(fatal.length, 1, `${name}: one fatal line`);
+    assert.match(fatal[0]!.msg, new RegExp(`^cannot reach Temporal at 127\\.0\\.0\\.1:${temporal.port}: \\S`));
+    assert.doesNotMatch(fatal[0]!.msg, /\n|tonic::|ConnectError\(/, `${name}: the reason, not the transport's wrapping`);
+    assert.doesNotMatch(p.output, /^\s+at /m, `${name}: no stack trace`);
+  }
+});
+
+test('Temporal answers while they wait: the worker polls and the API serves', async () => {
+  const worker = start('worker', { STARTUP_WAIT_SECONDS: '120' });
+  const port = await freePort();
+  const api = start('api', { STARTUP_WAIT_SECONDS: '120', PORT: String(port) });
+  await worker.waitFor('waiting for Temporal', 'the worker waiting');
+  await api.waitFor('waiting for Temporal', 'the API waiting');
+  await temporal.up();
+  await worker.waitFor('worker polling', 'the worker polling once Temporal answers');
+  await api.waitFor('API listening', 'the API listening once Temporal answers');
+  const ready = await eventually(async () => {
+    const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    return r?.ok ? r : undefined;
+  }, 30_000, 'the API ready');
+  assert.equal(ready.status, 200);
+  assert.equal(worker.exitCode, null);
+});
