@@ -70,6 +70,14 @@ const optionalText = z.string().min(1).optional();
  * Read by @temporalio/envconfig (src/temporal.ts) over a profile of its TOML file; the address
  * may come from the profile instead of TEMPORAL_ADDRESS.
  */
+/** Seconds a process waits at start for the servers it needs to answer: Temporal (API, worker), PostgreSQL (migrate). */
+const startupWait = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(0, 'must be at least 0')
+  .max(3600, 'must be at most 3600')
+  .default(60);
+
 const temporal = {
   TEMPORAL_ADDRESS: hostPort.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -88,8 +96,7 @@ const temporal = {
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   /** Base URL of the Temporal Web UI, used for links in API answers. */
   TEMPORAL_UI_URL: z.url({ error: 'must be a URL like http://localhost:8233' }).optional(),
-  /** Seconds the API and the worker wait at start for Temporal to answer, trying again every 2 s (0: one try). */
-  STARTUP_WAIT_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').max(3600, 'must be at most 3600').default(60),
+  STARTUP_WAIT_SECONDS: startupWait,
 };
 
 /** Any S3-compatible store: attachments and recipient lists are read from it. */
@@ -252,6 +259,12 @@ export const workerEnvSchema = z.object({
   ...workerTuning,
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
+
+/** `npm run migrate` (the image's `migrate`). */
+export const migrateEnvSchema = z.object({
+  DATABASE_URL: z.string().min(1),
+  STARTUP_WAIT_SECONDS: startupWait,
+});
 
 export const apiEnvSchema = z.object({
   ...temporal,

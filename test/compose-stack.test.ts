@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv } from 'ajv';
-import { z } from 'zod';
 import { imageMemorySettings, imageNodeFlags } from '../bench/image.js';
-import { apiEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
+import { apiEnvSchema, migrateEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
 import { ensureAppLogin } from '../src/db/migrate.js';
 import { createDatabaseIfMissing } from '../src/dev/postgres.js';
 import { freePort } from '../src/dev/ports.js';
@@ -27,7 +26,7 @@ import { API_KEY, type ApiResponse, type Harness } from './helpers/harness.js';
 
 const APP_SERVICES = ['migrate', 'api', 'worker'] as const;
 /** What each service's environment must satisfy: the configuration its command reads. */
-const schemas = { migrate: z.object({ DATABASE_URL: z.string().min(1) }), api: apiEnvSchema, worker: workerEnvSchema };
+const schemas = { migrate: migrateEnvSchema, api: apiEnvSchema, worker: workerEnvSchema };
 const raw = readCompose();
 const dockerfile = readDockerfile();
 

@@ -7,7 +7,7 @@ import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
-import { apiEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
+import { apiEnvSchema, migrateEnvSchema, parseEnv, workerEnvSchema } from '../src/config.js';
 import { ensureKubernetesValidate, KUBERNETES_VERSION } from './helpers/kubernetes-validate.js';
 import { readDockerfile, requiredVariables, root } from './helpers/compose.js';
 
@@ -62,7 +62,7 @@ const workloads = [...ofKind('Deployment'), ...ofKind('Job')];
 /** The role of a workload: the command its container gives the image's ENTRYPOINT (dist/cli.js). */
 const role = (m: Manifest) => m.spec!.template!.spec.containers[0]!.args?.[0] ?? '';
 const workload = (name: string) => workloads.find((m) => role(m) === name) ?? assert.fail(`a workload runs ${name}`);
-const schemas: Record<string, z.ZodObject> = { api: apiEnvSchema, worker: workerEnvSchema, migrate: z.object({ DATABASE_URL: z.string().min(1) }) };
+const schemas: Record<string, z.ZodObject> = { api: apiEnvSchema, worker: workerEnvSchema, migrate: migrateEnvSchema };
 const dockerfile = readDockerfile();
 
 let validator: string;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import { freePort } from '../src/dev/ports.js';
 import { ServiceProcess } from './helpers/compose.js';
 import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
@@ -7,7 +9,8 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 
 // A worker or an API started before Temporal answers (a compose stack coming up, a cluster being
 // rolled) waits for it, saying so, and starts once it answers; when it never does, the process
-// ends with one line that names the address, not a stack trace.
+// ends with one line that names the address, not a stack trace. `npm run migrate` does the same
+// for PostgreSQL.
 
 let h: Harness;
 let temporal: TcpProxy;
@@ -80,4 +83,42 @@ test('Temporal answers while they wait: the worker polls and the API serves', as
   }, 30_000, 'the API ready');
   assert.equal(ready.status, 200);
   assert.equal(worker.exitCode, null);
+});
+
+test('npm run migrate: PostgreSQL down at first, it says it waits and migrates once it answers; never, one line and exit 1, no password', async () => {
+  const admin = new URL(process.env.CM_TEST_PG_ADMIN_URL!);
+  const database = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+  const proxy = await TcpProxy.start(Number(admin.port));
+  await proxy.down();
+  const name = `startup_wait_${randomBytes(4).toString('hex')}`;
+  const url = new URL(admin.toString());
+  url.port = String(proxy.port);
+  url.pathname = `/${name}`;
+  const migrate = (wait: string) => {
+    const p = new ServiceProcess(['node', '--import', 'tsx', 'src/db/migrate-cli.ts'], { DATABASE_URL: url.toString(), STARTUP_WAIT_SECONDS: wait });
+    processes.push(p);
+    p.start();
+    return p;
+  };
+  try {
+    const never = migrate('3');
+    assert.equal(await never.exited(60_000), 1, never.output);
+    const lines = never.output.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 1), [`waiting for PostgreSQL at 127.0.0.1:${proxy.port} (up to 3 s)`]);
+    assert.match(lines.at(-1)!, /^database migration failed: .*connection refused/);
+    assert.equal(lines.length, 2, never.output);
+    assert.ok(!never.output.includes(decodeURIComponent(admin.password)), 'no password in the output');
+
+    const later = migrate('120');
+    await later.waitFor('waiting for PostgreSQL', 'migrate waiting');
+    await proxy.up();
+    assert.equal(await later.exited(120_000), 0, later.output);
+    assert.match(later.output, /database is at the current schema/);
+    const [row] = await database`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${name}`;
+    assert.equal(row!.n, 1, 'the database was made and migrated');
+  } finally {
+    await proxy.down();
+    await database.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await database.end();
+  }
 });

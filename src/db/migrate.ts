@@ -9,9 +9,12 @@ const run = promisify(execFile);
 /** The migrations dbmate applies, in the order of their names. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url));
 
-/** Brings the database at `databaseUrl` to the current schema with dbmate. */
-export async function migrate(databaseUrl: string): Promise<void> {
-  const { args, env } = dbmateInvocation(databaseUrl);
+/**
+ * Brings the database at `databaseUrl` to the current schema with dbmate, waiting up to
+ * `waitSeconds` for PostgreSQL to accept connections (a server still starting beside it).
+ */
+export async function migrate(databaseUrl: string, waitSeconds = 60): Promise<void> {
+  const { args, env } = dbmateInvocation(databaseUrl, waitSeconds);
   try {
     await run(resolveBinary(), args, { env });
   } catch (err) {
@@ -25,9 +28,9 @@ export async function migrate(databaseUrl: string): Promise<void> {
  * dbmate's arguments and environment. The URL (and its password) goes in the environment, where
  * only the process's own user can read it, never on the command line that `ps` shows everyone.
  */
-export function dbmateInvocation(databaseUrl: string): { args: string[]; env: NodeJS.ProcessEnv } {
+export function dbmateInvocation(databaseUrl: string, waitSeconds = 60): { args: string[]; env: NodeJS.ProcessEnv } {
   return {
-    args: ['--env', 'DATABASE_URL', '--migrations-dir', MIGRATIONS_DIR, '--no-dump-schema', '--wait', 'up'],
+    args: ['--env', 'DATABASE_URL', '--migrations-dir', MIGRATIONS_DIR, '--no-dump-schema', '--wait', '--wait-timeout', `${Math.max(1, waitSeconds)}s`, 'up'],
     env: { ...process.env, DATABASE_URL: withSslDefault(databaseUrl) },
   };
 }
