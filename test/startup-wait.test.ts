@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { bounceScheduleId } from '../src/bounces/check-schedules.js';
 import { freePort } from '../src/dev/ports.js';
 import { ServiceProcess } from './helpers/compose.js';
 import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
@@ -120,5 +121,32 @@ test('npm run migrate: PostgreSQL down at first, it says it waits and migrates o
     await proxy.down();
     await database.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await database.end();
+  }
+});
+
+test("PostgreSQL away when the worker starts: it polls, says it will set up the bounce check Schedules later, and does once the database answers", async () => {
+  const app = new URL(h.workerEnv.DATABASE_URL!);
+  const database = await TcpProxy.start(Number(app.port));
+  await database.down();
+  app.port = String(database.port);
+  const scheduleId = bounceScheduleId(h.taskQueue, 'default');
+  try {
+    const worker = start('worker', {
+      TEMPORAL_ADDRESS: h.workerEnv.TEMPORAL_ADDRESS!,
+      DATABASE_URL: app.toString(),
+      IMAP_URL: 'imap://campaigns:imap-secret@127.0.0.1:1',
+      BOUNCE_CHECK_EVERY: '1 hour',
+    });
+    await worker.waitFor('worker polling', 'the worker polling without its database');
+    await worker.waitFor('could not set up the bounce check Schedules', 'the warning about the Schedules');
+    assert.doesNotMatch(worker.output, /^\s+at /m, 'no stack trace');
+    assert.ok(!worker.output.includes('imap-secret'), 'no password in the log');
+    await assert.rejects(h.client.schedule.getHandle(scheduleId).describe(), /not found/i, 'no Schedule while the database is away');
+    await database.up();
+    await eventually(() => h.client.schedule.getHandle(scheduleId).describe().catch(() => undefined), 30_000, 'the Schedule set up once the database answers');
+    assert.equal(worker.exitCode, null, 'the worker kept running');
+  } finally {
+    await database.down();
+    await h.client.schedule.getHandle(scheduleId).delete().catch(() => {});
   }
 });

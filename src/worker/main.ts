@@ -44,13 +44,27 @@ logger.info(
   { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: target.namespace, ...tuning, sentCopies: config.IMAP_URL ? 'on' : 'off' },
   'worker polling',
 );
-// The bounce check Schedules of the configured account and every stored one (idempotent).
+// The bounce check Schedules of the configured account and every stored one (idempotent), set up
+// beside the running worker: while PostgreSQL is away they are tried again, and the worker runs.
 const scheduler = await connectAtStart((ms) => connectClient(process.env, ms), startup);
-await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger, bounceChecks: { every: config.BOUNCE_CHECK_EVERY } });
-await scheduler.connection.close();
+const schedules = { done: false, stopping: false };
+void (async () => {
+  for (let delayMs = 5000; !schedules.stopping; delayMs = Math.min(60_000, delayMs * 2)) {
+    try {
+      await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger, bounceChecks: { every: config.BOUNCE_CHECK_EVERY } });
+      schedules.done = true;
+      return scheduler.connection.close();
+    } catch (err) {
+      logger.warn(`could not set up the bounce check Schedules: ${(err as Error).message}; trying again in ${delayMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, delayMs).unref());
+    }
+  }
+})();
 // Worker.run handles SIGINT/SIGTERM: both workers stop polling, running activities get
 // WORKER_SHUTDOWN_GRACE_SECONDS to finish and report, then run() returns and the process exits 0.
 await worker.run();
+schedules.stopping = true;
+if (!schedules.done) await scheduler.connection.close();
 logger.info('worker stopped');
 metricsServer?.close();
 await deps.close();
