@@ -150,3 +150,12 @@ test("PostgreSQL away when the worker starts: it polls, says it will set up the 
     await h.client.schedule.getHandle(scheduleId).delete().catch(() => {});
   }
 });
+
+test('an error nothing catches ends the worker with one fatal JSON line that says what happened, exit 1', async () => {
+  const worker = start('worker', { TEMPORAL_ADDRESS: h.workerEnv.TEMPORAL_ADDRESS!, WORKFLOW_BUNDLE_PATH: '/nonexistent/workflow-bundle.js' });
+  assert.equal(await worker.exited(60_000), 1, worker.output);
+  const fatal = jsonLines(worker.output).filter((l) => l.level === 60);
+  assert.equal(fatal.length, 1, worker.output.slice(-2000));
+  assert.match(fatal[0]!.msg, /^stopped by an error nothing caught: .*\/nonexistent\/workflow-bundle\.js/);
+  assert.doesNotMatch(worker.output, /^\s+at /m, 'the stack is in the JSON line, not printed apart');
+});

@@ -15,7 +15,8 @@ function isPostgresClosedSocketWrite(err: unknown): boolean {
 /**
  * Keeps a process alive through exactly that error (logged), so a database restart does not kill
  * a worker in the middle of its SMTP transactions. Any other uncaught exception still ends the
- * process, as Node's default would: printed, exit code 1.
+ * process with exit code 1, as Node's default would, logged as one fatal JSON line (its stack
+ * in `err`) like the rest of the process's log.
  */
 export function surviveClosedPostgresSockets(logger: Logger): void {
   process.on('uncaughtException', (err) => {
@@ -23,7 +24,8 @@ export function surviveClosedPostgresSockets(logger: Logger): void {
       logger.warn('a PostgreSQL connection closed under a pending write (postgres client defect); the connection is dropped');
       return;
     }
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    logger.fatal({ err }, `stopped by an error nothing caught: ${message}`);
     process.exit(1);
   });
 }
