@@ -117,7 +117,8 @@ const ALONE = new Set(['test/contract.test.ts', 'test/throttle.test.ts', 'test/t
  * used a tenth to a sixth of their wall time in a full run): a send window that opens at the next
  * whole minute (send-windows, 110-145 s), sends waiting for their slots under a rate limit (stop-while-waiting,
  * 50 s), a database kept away for at least 5 s (postgres-outage, 40 s), test sends and their
- * retries (test-send, 40 s), workers and an API stopped by SIGTERM (graceful-shutdown, 23 s), an
+ * retries (test-send, 40 s), workers and an API stopped by SIGTERM (graceful-shutdown, 23 s) or
+ * waiting at start for servers kept away (startup-wait, 40 s), an
  * Update that waits out the API's 15 s twice (late-transition, 50-75 s, 5 s of CPU). They
  * run one after the other, the longest first, in a lane of their own beside the CONCURRENCY lanes,
  * instead of holding one of those for five minutes: together they take about 420 s, the other
@@ -130,6 +131,7 @@ const ON_THE_CLOCK = new Set([
   'test/late-transition.test.ts',
   'test/test-send.test.ts',
   'test/graceful-shutdown.test.ts',
+  'test/startup-wait.test.ts',
 ]);
 const onTheClock = (f: string) => ON_THE_CLOCK.has(f.replace(/\\/g, '/'));
 
