@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { bounceScheduleId } from '../src/bounces/check-schedules.js';
 import { freePort } from '../src/dev/ports.js';
+import { campaignBody, createCampaign } from './helpers/campaigns.js';
 import { ServiceProcess } from './helpers/compose.js';
 import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
@@ -84,6 +85,9 @@ test('Temporal answers while they wait: the worker polls and the API serves', as
   }, 30_000, 'the API ready');
   assert.equal(ready.status, 200);
   assert.equal(worker.exitCode, null);
+  await worker.stop();
+  await api.stop();
+  await temporal.down();
 });
 
 test('npm run migrate: PostgreSQL down at first, it says it waits and migrates once it answers; never, one line and exit 1, no password', async () => {
@@ -158,4 +162,32 @@ test('an error nothing catches ends the worker with one fatal JSON line that say
   assert.equal(fatal.length, 1, worker.output.slice(-2000));
   assert.match(fatal[0]!.msg, /^stopped by an error nothing caught: .*\/nonexistent\/workflow-bundle\.js/);
   assert.doesNotMatch(worker.output, /^\s+at /m, 'the stack is in the JSON line, not printed apart');
+});
+
+test('Temporal away after the API started: an action is a 503 saying Temporal is unreachable and nothing was applied, never that Temporal keeps it', async () => {
+  await temporal.up();
+  const port = await freePort();
+  const api = start('api', { PORT: String(port) });
+  try {
+    await api.waitFor('API listening', 'the API listening');
+    const id = await createCampaign(h, campaignBody(1, { name: 'Temporal away' }));
+    await temporal.down();
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/campaigns/${id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const body = (await res.json()) as { error: string; status: string; pending: string };
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.ok(res.headers.get('retry-after'), 'Retry-After');
+    assert.match(body.error, /^Temporal is unreachable \(.+\): the cancel is not applied, and may not have reached it/);
+    assert.doesNotMatch(body.error, /keeps it|no worker/);
+    assert.equal(body.pending, 'cancel');
+    const [row] = await h.sql`SELECT status FROM campaigns WHERE id = ${id}`;
+    assert.equal(body.status, row!.status, 'the status answered is the record\'s');
+    assert.notEqual(row!.status, 'cancelled');
+  } finally {
+    await api.stop();
+    await temporal.down();
+  }
 });

@@ -87,7 +87,9 @@ export type DecisionOutcome =
   | { ok: false; reason: 'accepted' }
   // No worker took it within the wait: Temporal holds it, and a worker that takes it applies it
   // if the campaign still allows it then (the validator runs at that moment).
-  | { ok: false; reason: 'pending' };
+  | { ok: false; reason: 'pending' }
+  // No answer in time, and Temporal does not answer now either: the Update may not have reached it.
+  | { ok: false; reason: 'unreachable'; problem: string };
 
 const UPDATES = {
   approve: approveUpdate,
@@ -104,8 +106,9 @@ export type LifecycleAction = keyof typeof UPDATES;
  * id (`updateId`: a second Update with the same id is the same Update, never applied twice), and
  * waits at most `waitMs` in all. The answer is the workflow's own (its validator refuses what is
  * not allowed from where it stands); without one in time it says how far the Update got: taken
- * and accepted by the workflow (`accepted`), or not yet taken by any worker (`pending`). Neither
- * is a refusal: an Update Temporal holds is applied when a worker runs it.
+ * and accepted by the workflow (`accepted`), or not yet taken by any worker (`pending`), or
+ * Temporal itself not answering (`unreachable`: the Update may never have reached it). None is a
+ * refusal: an Update Temporal holds is applied when a worker runs it.
  */
 export async function transition(
   client: Client,
@@ -144,7 +147,14 @@ export async function transition(
       return { ok: false, reason: 'forbidden', message: err.cause.message, status: details?.status };
     }
     if (err instanceof WorkflowNotFoundError) return { ok: false, reason: 'closed' };
-    if (isDeadlineExceeded(err)) return { ok: false, reason: accepted ? 'accepted' : 'pending' };
+    if (isDeadlineExceeded(err)) {
+      if (accepted) return { ok: false, reason: 'accepted' };
+      // "Temporal holds it" is only true of a Temporal that answers: ask it something small.
+      const problem = await client.connection
+        .withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}))
+        .then(() => undefined, (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!);
+      return problem === undefined ? { ok: false, reason: 'pending' } : { ok: false, reason: 'unreachable', problem };
+    }
     throw err;
   } finally {
     clearTimeout(timer);

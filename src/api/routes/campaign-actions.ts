@@ -87,6 +87,15 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
           { status: c.status, pending: action, requestId },
         );
       }
+      if (outcome.ok === false && outcome.reason === 'unreachable') {
+        logger.warn({ campaignId: c.id, action, by: caller.principal, requestId, problem: outcome.problem }, 'campaign transition: Temporal unreachable');
+        res.set('Retry-After', '15');
+        throw new ApiError(
+          503,
+          `Temporal is unreachable (${outcome.problem}): the ${action} is not applied, and may not have reached it. Read the campaign's status once Temporal answers again, or repeat this request with the same Idempotency-Key (the same ${action}, never applied twice)`,
+          { status: c.status, pending: action, requestId },
+        );
+      }
       // Answered: the activity took the request (a retry's Update was the one already applied), or
       // it will never be recorded.
       if (!outcome.ok || idempotencyKey !== undefined) await deleteDecisionRequest(sql, requestId);
