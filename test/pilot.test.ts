@@ -152,9 +152,13 @@ describe('pilot, then the rest', () => {
     const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.match(res.body.error, /1 of 2 pilot recipients failed or bounced \(50%\).*force/);
-    const shown = (await h.api('GET', `/api/v1/campaigns/${id}`)).body.pilot;
+    const read = (await h.api('GET', `/api/v1/campaigns/${id}`)).body;
+    const shown = read.pilot;
     assert.equal(shown.bounced, 1);
     assert.match(shown.stopped, /50%/);
+    // The campaign's reason says so too, not the outcome of the moment the batch went out.
+    assert.equal(read.status, 'pilot_sent');
+    assert.equal(read.reason, shown.stopped);
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true })).status, 200);
     await waitForStatus(h, id, 'completed');
     assert.equal(sentCountsTo(h, 'late').size, 4);
