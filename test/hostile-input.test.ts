@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_VARS_DEPTH } from '../src/contract/input.js';
 import { waitForStatus } from './helpers/campaigns.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { API_KEY, startHarness, type Harness } from './helpers/harness.js';
 import { problemPaths } from './helpers/http.js';
 
 // Bad input is always a 4xx: text PostgreSQL cannot store, numbers its columns cannot hold,
@@ -96,6 +96,21 @@ describe('numbers are range-checked by their schema', () => {
       assert.deepEqual(problemPaths(res.body), [field]);
     });
   }
+  test('a query field a route does not take is named as the query\'s; report.csv takes none', async () => {
+    for (const [path, field] of [
+      ['recipients?replied=true', 'replied'],
+      ['report.csv?status=sent', 'status'],
+      ['report.csv?limit=abc', 'limit'],
+    ] as const) {
+      const res = await h.api('GET', `/api/v1/campaigns/${campaignId}/${path}`);
+      assert.equal(res.status, 422, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      assert.deepEqual(problemPaths(res.body), ['(query)'], path);
+      assert.match(JSON.stringify(res.body), new RegExp(`unknown field\\(s\\): ${field}`), path);
+    }
+    const plain = await fetch(`${h.baseUrl}/api/v1/campaigns/${campaignId}/report.csv`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    assert.equal(plain.status, 200);
+    assert.match(await plain.text(), /^recipient_id,email,/);
+  });
   test('audit and campaign cursors beyond a safe integer', async () => {
     for (const path of ['/api/v1/audit?cursor=99999999999999999999', '/api/v1/campaigns?cursor=9007199254740993']) {
       const res = await h.api('GET', path);
