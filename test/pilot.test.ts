@@ -40,6 +40,10 @@ describe('the contract', () => {
       [{ size: 2, sample: 'best' }, 'pilot.sample', /"first" or "random"/],
       [{ size: 2, stopIf: { failedShare: 0 } }, 'pilot.stopIf.failedShare', /more than 0/],
       [{ size: 2, seed: 4 }, 'pilot.seed', /only for sample "random"/],
+      [{ size: 2 ** 31 }, 'pilot.size', /^must be at most 2147483647$/],
+      [{ size: 2, sample: 'random', seed: -1 }, 'pilot.seed', /^must be at least 0$/],
+      [{ size: 2, sample: 'random', seed: 2 ** 40 }, 'pilot.seed', /^must be at most 2147483647$/],
+      [{ size: 2, sample: 'random', seed: '7' }, 'pilot.seed', /^must be a whole number/],
     ] as const) {
       const res = await h.api('POST', '/api/v1/campaigns', campaignBody(2, { pilot }));
       assert.equal(res.status, 422, JSON.stringify(res.body));
