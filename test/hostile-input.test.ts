@@ -111,6 +111,22 @@ describe('numbers are range-checked by their schema', () => {
     assert.equal(plain.status, 200);
     assert.match(await plain.text(), /^recipient_id,email,/);
   });
+  test('a bound without a message of its own is said in the API\'s words, not zod\'s', async () => {
+    const answers = await Promise.all([
+      h.api('POST', `/api/v1/campaigns/${campaignId}/reject`, { note: 'n'.repeat(2001) }),
+      h.api('POST', '/api/v1/suppressions', { email: 'x@example.com', reason: 'r'.repeat(501) }),
+      h.api('POST', '/api/v1/campaigns', { ...valid(), pilot: { size: 2, sample: 'random', seed: -1 } }),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body.problems]),
+      [
+        [422, [{ path: 'note', message: 'must have at most 2000 characters' }]],
+        [422, [{ path: 'reason', message: 'must have at most 500 characters' }]],
+        [422, [{ path: 'pilot.seed', message: 'must be at least 0' }]],
+      ],
+    );
+    assert.doesNotMatch(JSON.stringify(answers.map((a) => a.body)), /Too (big|small)/);
+  });
   test('audit and campaign cursors beyond a safe integer', async () => {
     for (const path of ['/api/v1/audit?cursor=99999999999999999999', '/api/v1/campaigns?cursor=9007199254740993']) {
       const res = await h.api('GET', path);
