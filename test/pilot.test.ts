@@ -184,6 +184,31 @@ describe('pilot, then the rest', () => {
     }
   });
 
+  test('a reject at pilot_sent says who rejected it and their note; a forced continue says it was forced', async () => {
+    const rejected = await createCampaign(h, pilotCampaign('said-reject', 3, { size: 1 }));
+    await approve(h, rejected);
+    await waitForStatus(h, rejected, 'pilot_sent');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${rejected}/reject`, { note: 'the figures are wrong' })).status, 200);
+    const ended = await waitForStatus(h, rejected, 'rejected');
+    assert.match(ended.reason ?? '', /^rejected after the pilot by .+: the figures are wrong$/);
+
+    h.sink.faults.rcpt = (address) => (address === 'said-force-1@example.com' ? { code: 550, message: '5.1.1 no such user here' } : undefined);
+    try {
+      const forced = await createCampaign(h, pilotCampaign('said-force', 3, { size: 1, stopIf: { failedShare: 0.5 } }));
+      await approve(h, forced);
+      await waitForStatus(h, forced, 'pilot_sent');
+      // The rest is held at the end of DATA, so the campaign is read while it sends.
+      h.sink.faults = { dataDelayMs: 3_000 };
+      assert.equal((await h.api('POST', `/api/v1/campaigns/${forced}/continue`, { force: true, note: 'list checked' })).status, 200);
+      const going = (await h.api('GET', `/api/v1/campaigns/${forced}`)).body;
+      assert.match(going.reason ?? '', /^continued after the pilot by .+: list checked \(forced past the pilot's stopIf share\)$/, JSON.stringify(going));
+      h.sink.faults = {};
+      await waitForStatus(h, forced, 'completed');
+    } finally {
+      h.sink.faults = {};
+    }
+  });
+
   test('four eyes: the creator may not continue, another person may', async () => {
     const put = await h.api('PUT', '/api/v1/tenants/pilot-careful', { review: { fourEyesRequired: true }, ...DEFAULT_ACCOUNT_ALLOWED });
     assert.equal(put.status, 200, JSON.stringify(put.body));

@@ -23,3 +23,8 @@ export function pilotSentReason(o: { size: number; sent: number; failed: number;
 /** Whether a status reason is one pilotSentReason wrote (not, say, a refused continue Signal's). */
 export const isPilotSentReason = (reason: string | null | undefined): boolean =>
   reason != null && (/^the pilot batch of \d+ was sent \(/.test(reason) || /^\d+ of \d+ pilot recipients failed or bounced \(/.test(reason));
+
+/** What a campaign says of a person's decision at `pilot_sent`: who, their note, and a force past the stop share. */
+export function pilotDecisionReason(action: 'continue' | 'reject', d: { by: string; note?: string; reason?: string }): string {
+  return `${action === 'continue' ? 'continued' : 'rejected'} after the pilot by ${d.by}${d.note ? `: ${d.note}` : ''}${d.reason ? ` (${d.reason})` : ''}`;
+}

@@ -19,7 +19,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedErr
 import type { Activities } from '../activities/index.js';
 import type { BuildResult } from '../activities/build.js';
 import { FOUR_EYES_REFUSED } from '../contract/failures.js';
-import { pilotSentReason, pilotStopReason } from '../contract/pilot.js';
+import { pilotDecisionReason, pilotSentReason, pilotStopReason } from '../contract/pilot.js';
 import { CampaignIdAttr, CampaignStatusAttr } from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { deliveryWorkflowId } from '../contract/workflow-ids.js';
@@ -473,7 +473,7 @@ async function decideAfterPilot(c: CampaignState, action: 'continue' | 'reject',
   }
   c.pilotDecision = action;
   c.phase = action === 'continue' ? 'sending' : 'rejected';
-  c.reason = `${action === 'continue' ? 'continued' : 'rejected'} after the pilot by ${by}${d.note ? `: ${d.note}` : ''}`;
+  c.reason = pilotDecisionReason(action, audit);
   publish(c);
   return { status: c.status };
 }
