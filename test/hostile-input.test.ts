@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_VARS_DEPTH } from '../src/contract/input.js';
 import { waitForStatus } from './helpers/campaigns.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { API_KEY, startHarness, type Harness } from './helpers/harness.js';
 import { problemPaths } from './helpers/http.js';
 
 // Bad input is always a 4xx: text PostgreSQL cannot store, numbers its columns cannot hold,
@@ -96,6 +96,37 @@ describe('numbers are range-checked by their schema', () => {
       assert.deepEqual(problemPaths(res.body), [field]);
     });
   }
+  test('a query field a route does not take is named as the query\'s; report.csv takes none', async () => {
+    for (const [path, field] of [
+      ['recipients?replied=true', 'replied'],
+      ['report.csv?status=sent', 'status'],
+      ['report.csv?limit=abc', 'limit'],
+    ] as const) {
+      const res = await h.api('GET', `/api/v1/campaigns/${campaignId}/${path}`);
+      assert.equal(res.status, 422, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      assert.deepEqual(problemPaths(res.body), ['(query)'], path);
+      assert.match(JSON.stringify(res.body), new RegExp(`unknown field\\(s\\): ${field}`), path);
+    }
+    const plain = await fetch(`${h.baseUrl}/api/v1/campaigns/${campaignId}/report.csv`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    assert.equal(plain.status, 200);
+    assert.match(await plain.text(), /^recipient_id,email,/);
+  });
+  test('a bound without a message of its own is said in the API\'s words, not zod\'s', async () => {
+    const answers = await Promise.all([
+      h.api('POST', `/api/v1/campaigns/${campaignId}/reject`, { note: 'n'.repeat(2001) }),
+      h.api('POST', '/api/v1/suppressions', { email: 'x@example.com', reason: 'r'.repeat(501) }),
+      h.api('POST', '/api/v1/campaigns', { ...valid(), pilot: { size: 2, sample: 'random', seed: -1 } }),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body.problems]),
+      [
+        [422, [{ path: 'note', message: 'must have at most 2000 characters' }]],
+        [422, [{ path: 'reason', message: 'must have at most 500 characters' }]],
+        [422, [{ path: 'pilot.seed', message: 'must be at least 0' }]],
+      ],
+    );
+    assert.doesNotMatch(JSON.stringify(answers.map((a) => a.body)), /Too (big|small)/);
+  });
   test('audit and campaign cursors beyond a safe integer', async () => {
     for (const path of ['/api/v1/audit?cursor=99999999999999999999', '/api/v1/campaigns?cursor=9007199254740993']) {
       const res = await h.api('GET', path);

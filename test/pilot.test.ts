@@ -40,6 +40,10 @@ describe('the contract', () => {
       [{ size: 2, sample: 'best' }, 'pilot.sample', /"first" or "random"/],
       [{ size: 2, stopIf: { failedShare: 0 } }, 'pilot.stopIf.failedShare', /more than 0/],
       [{ size: 2, seed: 4 }, 'pilot.seed', /only for sample "random"/],
+      [{ size: 2 ** 31 }, 'pilot.size', /^must be at most 2147483647$/],
+      [{ size: 2, sample: 'random', seed: -1 }, 'pilot.seed', /^must be at least 0$/],
+      [{ size: 2, sample: 'random', seed: 2 ** 40 }, 'pilot.seed', /^must be at most 2147483647$/],
+      [{ size: 2, sample: 'random', seed: '7' }, 'pilot.seed', /^must be a whole number/],
     ] as const) {
       const res = await h.api('POST', '/api/v1/campaigns', campaignBody(2, { pilot }));
       assert.equal(res.status, 422, JSON.stringify(res.body));
@@ -152,9 +156,13 @@ describe('pilot, then the rest', () => {
     const res = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.match(res.body.error, /1 of 2 pilot recipients failed or bounced \(50%\).*force/);
-    const shown = (await h.api('GET', `/api/v1/campaigns/${id}`)).body.pilot;
+    const read = (await h.api('GET', `/api/v1/campaigns/${id}`)).body;
+    const shown = read.pilot;
     assert.equal(shown.bounced, 1);
     assert.match(shown.stopped, /50%/);
+    // The campaign's reason says so too, not the outcome of the moment the batch went out.
+    assert.equal(read.status, 'pilot_sent');
+    assert.equal(read.reason, shown.stopped);
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/continue`, { force: true })).status, 200);
     await waitForStatus(h, id, 'completed');
     assert.equal(sentCountsTo(h, 'late').size, 4);
@@ -173,6 +181,31 @@ describe('pilot, then the rest', () => {
       assert.deepEqual([...sentCountsTo(h, tag).keys()], [`${tag}-1@example.com`]);
       const late = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
       assert.equal(late.status, 409, JSON.stringify(late.body));
+    }
+  });
+
+  test('a reject at pilot_sent says who rejected it and their note; a forced continue says it was forced', async () => {
+    const rejected = await createCampaign(h, pilotCampaign('said-reject', 3, { size: 1 }));
+    await approve(h, rejected);
+    await waitForStatus(h, rejected, 'pilot_sent');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${rejected}/reject`, { note: 'the figures are wrong' })).status, 200);
+    const ended = await waitForStatus(h, rejected, 'rejected');
+    assert.match(ended.reason ?? '', /^rejected after the pilot by .+: the figures are wrong$/);
+
+    h.sink.faults.rcpt = (address) => (address === 'said-force-1@example.com' ? { code: 550, message: '5.1.1 no such user here' } : undefined);
+    try {
+      const forced = await createCampaign(h, pilotCampaign('said-force', 3, { size: 1, stopIf: { failedShare: 0.5 } }));
+      await approve(h, forced);
+      await waitForStatus(h, forced, 'pilot_sent');
+      // The rest is held at the end of DATA, so the campaign is read while it sends.
+      h.sink.faults = { dataDelayMs: 3_000 };
+      assert.equal((await h.api('POST', `/api/v1/campaigns/${forced}/continue`, { force: true, note: 'list checked' })).status, 200);
+      const going = (await h.api('GET', `/api/v1/campaigns/${forced}`)).body;
+      assert.match(going.reason ?? '', /^continued after the pilot by .+: list checked \(forced past the pilot's stopIf share\)$/, JSON.stringify(going));
+      h.sink.faults = {};
+      await waitForStatus(h, forced, 'completed');
+    } finally {
+      h.sink.faults = {};
     }
   });
 

@@ -237,3 +237,24 @@ test('a reminder to those who did not reply holds exactly them, each message thr
   assert.equal(bad.status, 422, JSON.stringify(bad.body));
   assert.match(JSON.stringify(bad.body), /replied/);
 });
+
+test('a reply or a report whose header words decode to control characters is recorded without them, and the check goes on past it', async () => {
+  const id = (n: number) => ids.get(c(n))!;
+  // An encoded word is plain ASCII on the wire and a NUL once decoded, which PostgreSQL refuses
+  // in text: the check would stop at this message on every run, for every tenant of the INBOX.
+  const report = dsn('postfix', c(3), id(3)).replace(/^From: .*$/m, 'From: =?utf-8?Q?Mail=00Delivery=07System?= <MAILER-DAEMON@mx.example.net>');
+  await appendToInbox(
+    mail({ from: 'Customer 5 <customer5@example.com>', subject: 'Re: Your statement', messageId: '<=?utf-8?Q?a=00b=1B[2J?=@example.com>', inReplyTo: id(5) }),
+    report,
+    mail({ from: 'Customer 2 <customer2@example.com>', subject: 'Re: Your statement', messageId: '<reply-2b@example.com>', inReplyTo: id(2) }),
+  );
+  assert.deepEqual(await runBounceCheck(h), { read: 3, bounces: 1, suppressed: 1, replies: 1 });
+  const a = await answers();
+  assert.equal(a.get(c(5))!.replyKind, 'replied');
+  assert.doesNotMatch(a.get(c(5))!.replyMessageId!, /\p{Cc}/u, 'no control character kept');
+  assert.match(a.get(c(5))!.replyMessageId!, /^<a ?b ?\[2J@example\.com>$/);
+  const [bounce] = await h.sql<{ reportedBy: string }[]>`SELECT reported_by FROM bounces WHERE campaign_id = ${campaign} AND recipient_id = 3`;
+  assert.ok(bounce, 'the report is recorded');
+  assert.doesNotMatch(bounce.reportedBy, /\p{Cc}/u);
+  assert.equal((await recipients()).get(c(3))!.sendStatus, 'bounced');
+});

@@ -12,6 +12,7 @@ import type { Db } from '../db/sql.js';
 import { holdKey, releaseAccount } from '../db/send-slots.js';
 import type { ActivityDeps, CampaignRef, RecipientRef } from './deps.js';
 import type { DecisionAudit, SignalAction } from '../contract/messages.js';
+import { pilotDecisionReason } from '../contract/pilot.js';
 
 /**
  * The audit row of a decision, written in the transaction of the change. A request the REST API
@@ -162,7 +163,8 @@ function pilotActivities({ sql, logger }: ActivityDeps) {
         }
         const status = action === 'continue' ? 'sending' : 'rejected';
         await auditDecision(tx, campaignId, campaign.tenant, audit, { status }, taken);
-        await campaigns.setCampaignStatus(tx, campaignId, status, { reason: audit.reason });
+        // Shown by GET /campaigns/:id: who ended or continued it, and why (a reject's note is nowhere else).
+        await campaigns.setCampaignStatus(tx, campaignId, status, { reason: pilotDecisionReason(action, audit) });
         if (action === 'reject') await recipients.skipUnsent(tx, campaignId, { approved: false });
         return undefined;
       });

@@ -53,7 +53,20 @@ function describe(issue: z.core.$ZodIssue): string {
     if (kinds.every((k) => k !== undefined)) return `must be ${kinds.join(' or ')}, not ${kindName(kindOf(issue.input))}`;
   }
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  // A bound without a message of its own: zod's "Too big: expected string to have <=2000 characters".
+  if ((issue.code === 'too_big' || issue.code === 'too_small') && /^Too (big|small)\b/.test(issue.message)) return boundText(issue);
   return issue.message;
+}
+
+/** A size or range bound as the API says it: "must be at most 5", "must have at least 1 item". */
+function boundText(issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall): string {
+  const big = issue.code === 'too_big';
+  const bound = big ? (issue as z.core.$ZodIssueTooBig).maximum : (issue as z.core.$ZodIssueTooSmall).minimum;
+  const inclusive = issue.inclusive !== false;
+  const word = big ? (inclusive ? 'at most' : 'less than') : inclusive ? 'at least' : 'more than';
+  const unit = { string: 'character', array: 'item', set: 'item', file: 'byte' }[issue.origin as string];
+  if (!unit) return `must be ${word} ${String(bound)}`;
+  return `must have ${word} ${String(bound)} ${unit}${Number(bound) === 1 ? '' : 's'}`;
 }
 
 function kindOf(value: unknown): string {

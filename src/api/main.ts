@@ -6,6 +6,7 @@ import { createMetrics, serveMetrics } from '../metrics.js';
 import { connectAtStart, connectClient, temporalTarget } from '../temporal.js';
 import { createS3Store } from '../s3/client.js';
 import { appSettingsFrom, createApp } from './app.js';
+import { listen } from './listen.js';
 import { closeGracefully } from './shutdown.js';
 
 const config = loadConfigOrExit(apiEnvSchema);
@@ -35,9 +36,11 @@ const app = createApp({
   metrics,
   ...appSettingsFrom(config),
 });
-const server = app.listen(config.PORT, config.HOST, () => {
-  logger.info(`API listening on http://${config.HOST}:${config.PORT}`);
+const server = await listen(app, config.PORT, config.HOST).catch((err: Error) => {
+  logger.fatal(`API ${err.message}`);
+  process.exit(1);
 });
+logger.info(`API listening on http://${config.HOST}:${config.PORT}`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { z } from 'zod';
+import { ZodError, type z } from 'zod';
 import { unsafeInput } from '../contract/input.js';
 import { ApiError, notFound } from './errors.js';
 import { responseProblems } from './response-check.js';
@@ -74,7 +74,7 @@ export function route<B extends z.ZodType | undefined = undefined, Q extends z.Z
     const loaded = (await spec.load?.({ caller, params })) as L;
     // reportInput: the error middleware tells a missing field from a wrong type by the input's
     // presence (it names only its kind, never the value).
-    const query = spec.query?.parse(req.query, { reportInput: true }) as Parsed<Q>;
+    const query = parseQuery(spec.query, req.query) as Parsed<Q>;
     if (spec.body) refuseOtherMediaType(req);
     const body = spec.body?.parse(req.body ?? {}, { reportInput: true }) as Parsed<B>;
     if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res, spec.also);
@@ -109,6 +109,17 @@ function refuseUnsafeInput(req: Request) {
     ...unsafeInput(req.body),
   ];
   if (problems.length > 0) throw new ApiError(422, 'the request is not valid', { problems });
+}
+
+/**
+ * The query, parsed by its schema. A problem of the query as a whole (a field it does not take) is
+ * named `(query)`: the error middleware's `(body)` would send the caller to the wrong place.
+ */
+function parseQuery(schema: z.ZodType | undefined, raw: unknown): unknown {
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(raw, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new ZodError(parsed.error.issues.map((issue) => (issue.path.length > 0 ? issue : { ...issue, path: ['(query)'] })));
 }
 
 function parseParams(spec: ParamSpec, raw: Record<string, string>): Record<string, unknown> {

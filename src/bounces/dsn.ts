@@ -28,6 +28,13 @@ export interface DeliveryReport {
 
 const MESSAGE_ID = /<[^<>\s@]+@[^<>\s]+>/g;
 
+/**
+ * Text read from a message as it may be kept: control characters (a NUL, an escape) each become a
+ * space. A header's encoded word is plain ASCII on the wire and may decode to one; PostgreSQL
+ * refuses a NUL in text, and the check would stop at that message on every run.
+ */
+export const keepable = (text: string | undefined): string | undefined => text?.replace(/\p{Cc}/gu, ' ').trim() || undefined;
+
 /** RFC 822-style fields of one block of a report, folded lines joined, names lower-cased. */
 function fieldsOf(block: string): Map<string, string> {
   const fields = new Map<string, string>();
@@ -48,7 +55,7 @@ function reportedFailures(text: string): FailedDelivery[] {
     const status = /^[245]\.\d{1,3}\.\d{1,3}/.exec(f.get('status') ?? '')?.[0];
     const action = f.get('action')?.toLowerCase();
     if (!status || !(f.has('final-recipient') || f.has('original-recipient')) || action !== 'failed') continue;
-    out.push({ address: address(f.get('final-recipient')) ?? address(f.get('original-recipient')), action, status, diagnosticCode: f.get('diagnostic-code') });
+    out.push({ address: address(f.get('final-recipient')) ?? address(f.get('original-recipient')), action, status, diagnosticCode: keepable(f.get('diagnostic-code')) });
   }
   return out;
 }
@@ -62,7 +69,7 @@ function textualFailure(mail: ParsedMail): FailedDelivery | undefined {
   const reply = /\b([45]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3})\b[^\r\n]*/.exec(text);
   const status = reply?.[2] ?? /\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(text)?.[1];
   if (!status) return undefined;
-  return { address: undefined, action: 'failed', status, diagnosticCode: reply ? `smtp; ${reply[0].trim()}` : undefined };
+  return { address: undefined, action: 'failed', status, diagnosticCode: reply ? keepable(`smtp; ${reply[0]}`) : undefined };
 }
 
 /** A bounce without a report names its failed addresses in X-Failed-Recipients; one that names none names none. */
@@ -104,7 +111,6 @@ export const isDeliveryNotification = (mail: ParsedMail): boolean =>
 /** The notification a parsed message is, or undefined when it is not one. */
 export function deliveryReportOf(mail: ParsedMail): DeliveryReport | undefined {
   const isReport = isDeliveryStatusReport(mail);
-  const from = mail.from?.text ?? '';
   if (!isDeliveryNotification(mail)) return undefined;
   const failures = isReport ? reportedFailures(mail.text ?? '') : textualFailures(mail);
   if (failures.length === 0) return undefined;
@@ -112,7 +118,7 @@ export function deliveryReportOf(mail: ParsedMail): DeliveryReport | undefined {
   const returnedIds = returned.flatMap((a) => messageIdField(a.content.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '') ?? []);
   // A non-standard bounce may quote the returned message inline: a Message-ID field in its text.
   const quoted = isReport ? [] : (mail.text ?? '').split(/\r?\n/).flatMap((line) => messageIdField(line) ?? []);
-  return { messageIds: [...new Set([...returnedIds, ...quoted, ...threadedIds(mail)])], failures, reportedBy: from || undefined };
+  return { messageIds: [...new Set([...returnedIds, ...quoted, ...threadedIds(mail)])], failures, reportedBy: keepable(mail.from?.text) };
 }
 
 /** The Message-IDs a message names in In-Reply-To, then References, in that order, each once. */

@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 import type { AnswerKind } from '../contract/statuses.js';
 import { recordAnswer } from '../db/replies.js';
 import type { Sql } from '../db/sql.js';
-import { isDeliveryNotification, threadedIds } from './dsn.js';
+import { isDeliveryNotification, keepable, threadedIds } from './dsn.js';
 import type { MessageIds } from '../mail/message-id.js';
 import { ourSentMessage } from './record.js';
 
@@ -59,7 +59,7 @@ export function answerOf(mail: ParsedMail): Answer | undefined {
   if (isDeliveryNotification(mail)) return undefined;
   const answers = threadedIds(mail).slice(0, QUOTED_MAX);
   if (answers.length === 0) return undefined;
-  const messageId = mail.messageId?.trim().slice(0, ID_MAX) || undefined;
+  const messageId = keepable(mail.messageId)?.slice(0, ID_MAX);
   return { kind: isAutomatic(mail) ? 'auto_replied' : 'replied', messageId, answers };
 }
 

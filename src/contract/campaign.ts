@@ -159,11 +159,11 @@ export const reviewPolicySchema = z
  */
 export const pilotSchema = z
   .object({
-    size: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(INT4_MAX).optional(),
+    size: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(INT4_MAX, `must be at most ${INT4_MAX}`).optional(),
     share: z.number({ error: 'must be a number' }).gt(0, 'must be more than 0').lt(1, 'must be less than 1 (a share, like 0.05)').optional(),
     sample: z.enum(['first', 'random'], { error: 'must be "first" or "random"' }).default('first'),
     /** The random sample's seed: the same seed picks the same recipients (set at creation when left out). */
-    seed: z.number().int('must be a whole number').min(0).max(INT4_MAX).optional(),
+    seed: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be at least 0').max(INT4_MAX, `must be at most ${INT4_MAX}`).optional(),
     stopIf: z
       .object({
         failedShare: z.number({ error: 'is required and must be a number' }).gt(0, 'must be more than 0').max(1, 'must be at most 1'),

@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { sdkTelemetry } from '../worker/sdk-logs.js';
 import { appSettingsFrom, createApp } from '../api/app.js';
+import { listen } from '../api/listen.js';
 import { apiEnvSchema, ConfigError, parseEnv, workerEnvSchema } from '../config.js';
 import { ensureAppLogin, migrate } from '../db/migrate.js';
 import { createSql } from '../db/sql.js';
@@ -206,9 +206,7 @@ const api: Part = {
       metrics,
       ...appSettingsFrom(config),
     });
-    const server: Server = await new Promise((ok) => {
-      const s = app.listen(config.PORT, config.HOST, () => ok(s));
-    });
+    const server = await listen(app, config.PORT, config.HOST);
     const base = `http://${config.HOST}:${config.PORT}`;
     apiBase = base;
     return {

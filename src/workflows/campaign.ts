@@ -19,7 +19,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedErr
 import type { Activities } from '../activities/index.js';
 import type { BuildResult } from '../activities/build.js';
 import { FOUR_EYES_REFUSED } from '../contract/failures.js';
-import { pilotStopReason } from '../contract/pilot.js';
+import { pilotDecisionReason, pilotSentReason, pilotStopReason } from '../contract/pilot.js';
 import { CampaignIdAttr, CampaignStatusAttr } from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { deliveryWorkflowId } from '../contract/workflow-ids.js';
@@ -204,7 +204,7 @@ async function awaitContinue(c: CampaignState): Promise<CampaignResult | undefin
   const o = await acts.pilotOutcome.executeWithOptions({ summary: 'how the pilot batch went' }, [{ campaignId: c.id }]);
   pilot.stopped = pilotStopReason(o, pilot.stopIf);
   c.phase = 'pilot_sent';
-  if (!c.paused) c.reason = pilot.stopped ?? `the pilot batch of ${o.size} was sent (${o.sent} sent, ${o.failed + o.bounced} failed or bounced); continue sends the rest`;
+  if (!c.paused) c.reason = pilotSentReason(o, pilot.stopIf);
   await setStatus(c);
   await condition(() => c.pilotDecision === 'continue' || c.pilotDecision === 'reject' || c.cancelRequested);
   if (c.cancelRequested) return finishCancelled(c);
@@ -473,7 +473,7 @@ async function decideAfterPilot(c: CampaignState, action: 'continue' | 'reject',
   }
   c.pilotDecision = action;
   c.phase = action === 'continue' ? 'sending' : 'rejected';
-  c.reason = `${action === 'continue' ? 'continued' : 'rejected'} after the pilot by ${by}${d.note ? `: ${d.note}` : ''}`;
+  c.reason = pilotDecisionReason(action, audit);
   publish(c);
   return { status: c.status };
 }

@@ -5,7 +5,7 @@ import { campaignCreatedResponse, campaignResponse } from '../../contract/respon
 import * as campaigns from '../../db/campaigns.js';
 import { pilotOutcome, recipientSummary, type PilotOutcome } from '../../db/recipients.js';
 import type { PilotSpec } from '../../contract/campaign.js';
-import { pilotStopReason } from '../../contract/pilot.js';
+import { isPilotSentReason, pilotSentReason, pilotStopReason } from '../../contract/pilot.js';
 import { recentSends } from '../../db/ledger.js';
 import { accountHold, holdKey, slowedUntil, throttleKey } from '../../db/send-slots.js';
 import { campaignLoader, temporalLink } from '../campaign-access.js';
@@ -115,7 +115,9 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       countsByStatus,
       replies,
       error: c.error ?? undefined,
-      reason: c.statusReason ?? outsideWindow,
+      // At pilot_sent the pilot's own reason is said from the outcome as it is now: a bounce that
+      // came in since may have reached the stop share, and continue then needs force.
+      reason: c.status === 'pilot_sent' && pilot && isPilotSentReason(c.statusReason) ? pilotSentReason(pilot, c.definition.pilot?.stopIf) : (c.statusReason ?? outsideWindow),
       account: {
         name: c.account,
         ...(slowed ? { slowedDownUntil: slowed.until, slowDownReason: sharedSlowdown ? 'the SMTP server asked to send more slowly' : slowed.reason } : {}),
