@@ -472,6 +472,47 @@ describe('the console', () => {
     assert.deepEqual(widths, { list: 0, campaign: 0, review: 0, 'new campaign': 0 }, 'how far each page reaches beyond the screen, in px');
   });
 
+  test('a campaign cancelled through the API while its review and its page are open: each refusal says so, with the status as it is now, at once and for good', async () => {
+    const campaignId = await noticesCampaign('Notices: cancelled elsewhere');
+    // Both pages' clocks are stopped once they are loaded: no poll runs, so what they show after the
+    // refusal is what the refusal itself made them read.
+    const open = async (key: string, path: string, loaded: string) => {
+      const p = await openPage(browser, h.baseUrl);
+      pages.push(p);
+      await p.page.clock.install();
+      await signIn(p.page, key);
+      await p.page.goto(path);
+      await p.page.locator(loaded).first().waitFor();
+      await p.page.clock.pauseAt(new Date(Date.now() + 1000));
+      await p.page.waitForTimeout(500); // a poll already on its way lands before the cancel
+      await p.page.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor();
+      return p.page;
+    };
+    const reviewer = await open(keys.reviewer!, `/#/campaigns/${campaignId}/review`, '#decide');
+    const operator = await open(keys.creator!, `/#/campaigns/${campaignId}`, '#recipients tbody tr');
+    await operator.getByRole('button', { name: 'Cancel campaign' }).click();
+    const cancel = await h.api('POST', `/api/v1/campaigns/${campaignId}/cancel`, {}, bearer(keys.creator!));
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+
+    await reviewer.getByRole('button', { name: /^Approve and send/ }).click();
+    await reviewer.getByRole('alert').filter({ hasText: 'Your approval was not applied: the campaign is no longer awaiting review; it is cancelled now.' }).waitFor();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
+    assert.equal(await reviewer.getByRole('button', { name: /^Approve and send/ }).count(), 0, 'nothing to approve is offered');
+    await screenshot(reviewer, 'review-cancelled-elsewhere');
+
+    await operator.getByRole('button', { name: 'Yes, cancel campaign' }).click();
+    await operator.getByRole('alert').filter({ hasText: /Conflict: .*current status: cancelled/ }).waitFor();
+    await operator.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
+
+    // Polls later the refusal is still said, and still true.
+    await reviewer.clock.resume();
+    await reviewer.waitForTimeout(4000);
+    assert.equal(await reviewer.getByRole('alert').filter({ hasText: 'it is cancelled now' }).isVisible(), true, 'the refusal stays on screen');
+    assert.equal(await reviewer.locator('h1 .badge').textContent(), 'cancelled');
+    assert.equal(await status(campaignId), 'cancelled');
+    assert.deepEqual(messagesFor(h, campaignId), []);
+  });
+
   test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
     const campaignId = await noticesCampaign('Notices: deciding');
     const reviewer = await reviewPage(keys.reviewer!, campaignId);

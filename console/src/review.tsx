@@ -56,6 +56,10 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
     void loadReview();
   }, [id, after]);
 
+  // A decision the API refused (another tab or client decided, or cancelled, since): kept on screen
+  // when the decision itself goes away, and said with the status the page now shows.
+  const [refused, setRefused] = useState<'approve' | 'reject'>();
+
   const total = c?.counts?.total ?? 0;
   const reviewing = c?.status === 'awaiting_review';
   const settled = review !== undefined || reviewError !== undefined;
@@ -93,8 +97,14 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
           reach={reachOf(review, total)}
           fourEyes={c.reviewPolicy?.distinctReviewer}
           onDone={async () => {
+            setRefused(undefined);
             await refreshCampaign();
             await loadReview();
+          }}
+          onRefused={async (action) => {
+            // The page's status must be the campaign's now, not the one it was loaded with.
+            setRefused(action);
+            await refreshCampaign();
           }}
           onReload={async () => {
             // The fingerprint comes with the first page: a reload starts there.
@@ -102,6 +112,13 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
             else await loadReview();
           }}
         />
+      )}
+      {c && !reviewing && refused && (
+        <Section title="Decision" id="decide">
+          <p className="error" role="alert">
+            Your {refused === 'approve' ? 'approval' : 'rejection'} was not applied: the campaign is no longer awaiting review; it is {c.status.replace(/_/g, ' ')} now.
+          </p>
+        </Section>
       )}
       {c && reviewing && !can('campaigns:review') && <p className="meta">This key may look but not decide: approving or rejecting needs the campaigns:review scope.</p>}
     </>
@@ -451,6 +468,7 @@ function Decide({
   reach,
   fourEyes,
   onDone,
+  onRefused,
   onReload,
 }: {
   campaign: string;
@@ -460,6 +478,8 @@ function Decide({
   reach: { sendable: number; total: number; left: Record<string, number> };
   fourEyes?: boolean;
   onDone: () => Promise<void>;
+  /** The API refused the decision: the page reads the campaign's status again. */
+  onRefused: (action: 'approve' | 'reject') => Promise<void>;
   onReload: () => Promise<void>;
 }) {
   const [note, setNote] = useState('');
@@ -473,6 +493,7 @@ function Decide({
       await onDone();
     } catch (err) {
       setError(err);
+      await onRefused(action);
     } finally {
       setBusy(false);
     }
