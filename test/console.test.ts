@@ -498,6 +498,7 @@ describe('the console', () => {
     await reviewer.getByRole('alert').filter({ hasText: 'Your approval was not applied: the campaign is no longer awaiting review; it is cancelled now.' }).waitFor();
     await reviewer.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
     assert.equal(await reviewer.getByRole('button', { name: /^Approve and send/ }).count(), 0, 'nothing to approve is offered');
+    assert.equal(await reviewer.getByRole('button', { name: 'Send test' }).count(), 0, 'no test send is offered once the review is closed (the API would refuse it)');
     await screenshot(reviewer, 'review-cancelled-elsewhere');
 
     await operator.getByRole('button', { name: 'Yes, cancel campaign' }).click();

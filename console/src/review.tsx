@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { TEST_SEND_STATUSES } from '../../src/contract/statuses.js';
 import { api, download, qs, type Campaign, type MessagePreview, type RecipientDecision, type RecipientList, type Review, type ReviewItem, type TestSendResult } from './api';
 import { ActionButton, ErrorText, HtmlFrame, Section, StatusBadge, usePoll, when } from './ui';
 
@@ -88,7 +89,8 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
       )}
       {/* Below the list only once it is there, so the list arriving does not push these down under the pointer. */}
       {c && settled && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
-      {c && settled && can('campaigns:review') && c.status !== 'building' && c.status !== 'failed' && <TestSend campaign={id} recipient={selected} />}
+      {/* Offered while the API would send it: only in a review still open. */}
+      {c && settled && can('campaigns:review') && TEST_SEND_STATUSES.includes(c.status) && <TestSend campaign={id} recipient={selected} />}
       {c && reviewing && review && can('campaigns:review') && (
         <Decide
           campaign={id}
