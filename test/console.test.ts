@@ -514,6 +514,43 @@ describe('the console', () => {
     assert.deepEqual(messagesFor(h, campaignId), []);
   });
 
+  test('a slow answer to an earlier poll never replaces a newer one: the list filtered by status shows only that status', async () => {
+    await noticesCampaign('Notices: filtered');
+    const reviewer = await page(keys.reviewer!);
+    await reviewer.goto('/#/campaigns');
+    await reviewer.locator('tr.campaign-row').filter({ hasText: 'Notices: filtered' }).waitFor();
+    // The next unfiltered poll is held at the network, as on a loaded server, while the person picks a status.
+    const held = gate();
+    let heldOne!: () => void;
+    const polled = new Promise<void>((resolve) => (heldOne = resolve));
+    let holding = true;
+    await reviewer.route(
+      (url) => url.pathname === '/api/v1/campaigns' && !url.searchParams.has('status'),
+      async (route) => {
+        if (holding) {
+          holding = false;
+          heldOne();
+          await held.opened;
+        }
+        await route.continue().catch(() => undefined);
+      },
+    );
+    await polled;
+    await reviewer.getByLabel('Status').selectOption('completed');
+    const rows = reviewer.locator('tr.campaign-row');
+    await eventually(async () => (await rows.filter({ hasText: 'Notices: filtered' }).count()) === 0, 10_000, 'the filtered list');
+    const answered = reviewer.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/campaigns' && !new URL(r.url()).searchParams.has('status'));
+    held.open();
+    await answered;
+    await reviewer.waitForTimeout(500);
+    assert.deepEqual(
+      (await rows.locator('.badge').allTextContents()).filter((s) => s !== 'completed'),
+      [],
+      'the list filtered by "completed" shows no campaign of another status',
+    );
+    assert.equal(await rows.filter({ hasText: 'Notices: filtered' }).count(), 0);
+  });
+
   test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
     const campaignId = await noticesCampaign('Notices: deciding');
     const reviewer = await reviewPage(keys.reviewer!, campaignId);
