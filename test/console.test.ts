@@ -463,6 +463,23 @@ describe('the console', () => {
     await creator.goto(`/#/campaigns/${campaignId}/review`);
     await creator.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
     await measure('review');
+    // The review's list fits as well: name, status and reasons fold under the address, the buttons
+    // stay on the screen, and every build count is on it (undecided last).
+    const reviewList = creator.locator('table.review-list');
+    assert.equal(await reviewList.evaluate((t) => t.scrollWidth - t.clientWidth), 0, 'the review list scrolls inside itself at 390 px');
+    await reviewList.locator('tbody tr').filter({ hasText: 'not-an-address' }).locator('.address .reasons').filter({ hasText: 'invalid-address' }).waitFor();
+    const cat = reviewList.locator('tbody tr').filter({ hasText: 'cat@example.com' });
+    const offScreen: string[] = [];
+    for (const [name, part] of [
+      ['Include', cat.getByRole('button', { name: 'Include cat@example.com' })],
+      ['Preview', cat.getByRole('button', { name: 'Preview' })],
+      ['undecided', creator.locator('.build-counts td').filter({ hasText: 'undecided' })],
+    ] as const) {
+      const box = await part.boundingBox();
+      if (!box || box.x < 0 || box.x + box.width > 390) offScreen.push(`${name} at ${JSON.stringify(box)}`);
+    }
+    assert.deepEqual(offScreen, [], 'on the screen at 390 px');
+    await screenshotOf(reviewList, 'review-list-390');
     await creator.goto('/#/campaigns/new');
     await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
     await creator.getByLabel('Subject').fill('Notice for {{ name }}');

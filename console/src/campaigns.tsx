@@ -358,7 +358,7 @@ function Recipients({ id }: { id: string }) {
       </div>
       <ErrorText error={error} />
       {/* On a phone the columns marked wide-only fold into the address and send cells (phone-only), so the table fits the screen. */}
-      <table className="list recipients">
+      <table className="list recipients folds">
         <thead>
           <tr>
             <th>#</th>

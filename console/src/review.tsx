@@ -167,14 +167,15 @@ function ReviewList({
 }) {
   return (
     <Section title="Needs a decision or blocked">
-      <table className="list review-list">
+      {/* On a phone the name, status and reasons fold under the address (phone-only), so the reasons stay readable and the buttons on screen. */}
+      <table className="list review-list folds">
         <thead>
           <tr>
             <th>#</th>
             <th>Address</th>
-            <th>Name</th>
-            <th>Status</th>
-            <th>Reasons</th>
+            <th className="wide-only">Name</th>
+            <th className="wide-only">Status</th>
+            <th className="wide-only">Reasons</th>
             <th>Decision</th>
             <th />
           </tr>
@@ -183,10 +184,17 @@ function ReviewList({
           {review.items.map((r) => (
             <tr key={r.id} data-recipient={r.id}>
               <td>{r.id}</td>
-              <td>{r.email}</td>
-              <td>{r.name}</td>
-              <td>{r.buildStatus.replace(/_/g, ' ')}</td>
-              <td className="reasons">{r.reasons.join('; ')}</td>
+              <td className="address">
+                {r.email}
+                <div className="phone-only meta">
+                  {r.name && <div>{r.name}</div>}
+                  <div>{r.buildStatus.replace(/_/g, ' ')}</div>
+                  {r.reasons.length > 0 && <div className="reasons">{r.reasons.join('; ')}</div>}
+                </div>
+              </td>
+              <td className="wide-only">{r.name}</td>
+              <td className="wide-only">{r.buildStatus.replace(/_/g, ' ')}</td>
+              <td className="reasons wide-only">{r.reasons.join('; ')}</td>
               <td>
                 {r.buildStatus === 'needs_review' && (
                   <Decision
