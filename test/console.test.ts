@@ -568,6 +568,35 @@ describe('the console', () => {
     assert.equal(await rows.filter({ hasText: 'Notices: filtered' }).count(), 0);
   });
 
+  test('keyboard only: a confirmation answered No or Escape gives the focus back to its button; Enter, Enter cancels', async () => {
+    const campaignId = await noticesCampaign('Notices: keyboard');
+    const creator = await page(keys.creator!);
+    await creator.goto(`/#/campaigns/${campaignId}`);
+    const cancel = creator.getByRole('button', { name: 'Cancel campaign' });
+    const yes = creator.getByRole('button', { name: 'Yes, cancel campaign' });
+    const focused = () => creator.evaluate<string>("document.activeElement?.textContent ?? ''");
+    await cancel.focus();
+    await creator.keyboard.press('Enter');
+    await yes.waitFor();
+    assert.equal(await focused(), 'Yes, cancel campaign', 'the question takes the focus');
+    await creator.keyboard.press('Tab');
+    assert.equal(await focused(), 'No');
+    await creator.keyboard.press('Enter');
+    await cancel.waitFor();
+    assert.equal(await focused(), 'Cancel campaign', 'No gives the focus back to the button');
+    await creator.keyboard.press('Enter');
+    await yes.waitFor();
+    await creator.keyboard.press('Escape');
+    await cancel.waitFor();
+    assert.equal(await focused(), 'Cancel campaign', 'Escape answers No');
+    assert.equal(await status(campaignId), 'awaiting_review');
+    await creator.keyboard.press('Enter');
+    await yes.waitFor();
+    await creator.keyboard.press('Enter');
+    await creator.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
+    assert.equal(await status(campaignId), 'cancelled');
+  });
+
   test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
     const campaignId = await noticesCampaign('Notices: deciding');
     const reviewer = await reviewPage(keys.reviewer!, campaignId);

@@ -101,14 +101,25 @@ export function ConfirmButton({
   const [busy, setBusy] = useState(false);
   const sticky = asking || !!error;
   useEffect(() => onSticky?.(sticky), [sticky]);
+  // When the question goes (No, Escape, an answer), the focus goes back to the button that asked it,
+  // not to the page's start: someone on the keyboard goes on from where they were.
+  const button = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
+  useEffect(() => {
+    if (asking) asked.current = true;
+    else if (asked.current) {
+      asked.current = false;
+      button.current?.focus();
+    }
+  }, [asking]);
   return (
     <span className="action">
       {!asking ? (
-        <button type="button" className={className} onClick={() => { setAsking(true); setError(undefined); }}>
+        <button ref={button} type="button" className={className} onClick={() => { setAsking(true); setError(undefined); }}>
           {label}
         </button>
       ) : (
-        <span className="confirm" role="group" aria-label={question}>
+        <span className="confirm" role="group" aria-label={question} onKeyDown={(e) => e.key === 'Escape' && !busy && setAsking(false)}>
           <span>{question}</span>
           <button
             type="button"
