@@ -597,6 +597,43 @@ describe('the console', () => {
     assert.equal(await status(campaignId), 'cancelled');
   });
 
+  test('a pilot at pilot_sent: its results, a Continue the four-eyes rule refuses to the creator in words that fit it, and another person\'s Continue sends the rest', async () => {
+    const res = await h.api(
+      'POST',
+      '/api/v1/campaigns',
+      {
+        name: 'Pilot run',
+        from: 'Acme <billing@acme.test>',
+        subject: 'Hello {{ name }}',
+        text: 'Hi {{ name }}',
+        pilot: { size: 2 },
+        recipients: Array.from({ length: 5 }, (_, i) => ({ email: `p${i}@example.com`, name: `P${i}` })),
+      },
+      bearer(keys.creator!),
+    );
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as string;
+    await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
+    await eventually(async () => (await status(id)) === 'pilot_sent', 60_000, 'the pilot');
+    const creator = await page(keys.creator!);
+    await creator.goto(`/#/campaigns/${id}`);
+    await creator.locator('h1 .badge').filter({ hasText: 'pilot sent' }).waitFor();
+    await creator.getByLabel('pilot results').filter({ hasText: '2 in the pilot · 2 sent · 0 failed · 0 bounced · 0 still to go' }).waitFor();
+    await creator.getByRole('button', { name: 'Continue', exact: true }).click();
+    await creator.getByRole('button', { name: 'Yes, continue' }).click();
+    const refusal = creator.getByRole('alert').filter({ hasText: 'Refused by the four-eyes rule: this campaign must be continued after its pilot by someone other than its creator' });
+    await refusal.waitFor();
+    assert.match((await refusal.textContent()) ?? '', /Another person's key must make this decision; you may still reject it\.$/);
+    assert.equal(await status(id), 'pilot_sent');
+    const reviewer = await page(keys.reviewer!);
+    await reviewer.goto(`/#/campaigns/${id}`);
+    await reviewer.getByRole('button', { name: 'Continue', exact: true }).click();
+    await reviewer.getByRole('button', { name: 'Yes, continue' }).click();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    assert.equal(messagesFor(h, id).length, 5);
+  });
+
   test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
     const campaignId = await noticesCampaign('Notices: deciding');
     const reviewer = await reviewPage(keys.reviewer!, campaignId);
