@@ -625,6 +625,10 @@ describe('the console', () => {
     const refusal = creator.getByRole('alert').filter({ hasText: 'Refused by the four-eyes rule: this campaign must be continued after its pilot by someone other than its creator' });
     await refusal.waitFor();
     assert.match((await refusal.textContent()) ?? '', /Another person's key must make this decision; you may still reject it\.$/);
+    // The button keeps its size under the sentence (it once stretched across the page).
+    const continueBox = await creator.getByRole('button', { name: 'Continue', exact: true }).boundingBox();
+    assert.ok(continueBox && continueBox.width < 200, `Continue is ${continueBox?.width} px wide under the refusal`);
+    await screenshot(creator, 'pilot-continue-refused');
     assert.equal(await status(id), 'pilot_sent');
     const reviewer = await page(keys.reviewer!);
     await reviewer.goto(`/#/campaigns/${id}`);
