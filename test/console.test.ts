@@ -638,6 +638,33 @@ describe('the console', () => {
     assert.equal(messagesFor(h, id).length, 5);
   });
 
+  test('a review opened while the list is still being built says so, and shows the list once the build is done', async () => {
+    const reviewer = await page(keys.reviewer!);
+    let campaignId = '';
+    // The recipients table is locked against writes: the build reads its list and waits to write it.
+    await h.sql.begin(async (tx) => {
+      await tx`LOCK TABLE recipients IN EXCLUSIVE MODE`;
+      const res = await h.api(
+        'POST',
+        '/api/v1/campaigns',
+        { name: 'Notices: still building', from: 'Acme Billing <billing@acme.test>', subject: 'Notice for {{ name }}', text: 'Dear {{ name }}', html: noticesHtml(), attachments: [{ bucket: h.bucket, key: 'extras/{{ customerId }}.txt', required: false }], recipientsCsv: CSV },
+        bearer(keys.creator!),
+      );
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      campaignId = res.body.id as string;
+      await reviewer.goto(`/#/campaigns/${campaignId}/review`);
+      await reviewer.getByRole('status').filter({ hasText: 'The list is still being built' }).waitFor();
+      await reviewer.locator('h1 .badge').filter({ hasText: 'building' }).waitFor();
+      assert.equal(await reviewer.locator('.build-counts').count(), 0, 'no counts of a list not yet built');
+    });
+    // The lock is gone: the build ends, and the page shows the list it built, and what an approval sends.
+    await reviewer.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor({ timeout: 60_000 });
+    await reviewer.locator('.build-counts').filter({ hasText: '2 ready' }).filter({ hasText: '1 needs review' }).filter({ hasText: '1 blocked' }).waitFor();
+    await reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).waitFor();
+    await reviewer.locator('#decide .reach').filter({ hasText: 'Approving sends to 2 of 4 recipients; not to 1 blocked, 1 undecided.' }).waitFor();
+    assert.equal(await reviewer.getByRole('status').filter({ hasText: 'still being built' }).count(), 0);
+  });
+
   test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {
     const campaignId = await noticesCampaign('Notices: deciding');
     const reviewer = await reviewPage(keys.reviewer!, campaignId);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { TEST_SEND_STATUSES } from '../../src/contract/statuses.js';
 import { api, download, qs, type Campaign, type MessagePreview, type RecipientDecision, type RecipientList, type Review, type ReviewItem, type TestSendResult } from './api';
 import { ActionButton, ErrorText, HtmlFrame, Section, StatusBadge, usePoll, when } from './ui';
@@ -56,6 +56,18 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   useEffect(() => {
     void loadReview();
   }, [id, after]);
+  // A review opened while the list was still being built is read again once the build is done:
+  // what it had then (no recipient yet, or some) is not what an approval would send.
+  const building = c?.status === 'building';
+  const wasBuilding = useRef(false);
+  useEffect(() => {
+    if (building) wasBuilding.current = true;
+    else if (c && wasBuilding.current) {
+      wasBuilding.current = false;
+      if (after.length > 1) setAfter(['']);
+      else void loadReview();
+    }
+  }, [building]);
 
   // A decision the API refused (another tab or client decided, or cancelled, since): kept on screen
   // when the decision itself goes away, and said with the status the page now shows.
@@ -73,7 +85,12 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
         <a href={`#/campaigns/${id}`}>← Campaign page</a>
       </p>
       <ErrorText error={reviewError} />
-      {review && (
+      {building && (
+        <p className="meta" role="status">
+          The list is still being built ({c.build?.read ?? 0} entries read): the review shows it once the build is done.
+        </p>
+      )}
+      {review && !building && (
         <>
           <BuildCounts review={review} />
           <ReviewList
