@@ -116,6 +116,23 @@ function gate(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
+/**
+ * A page of `key` at `path` (a campaign awaiting review), its clock stopped once `loaded` is shown:
+ * no poll runs, so what it shows after an action is what the action itself made it read.
+ */
+async function stillPage(key: string, path: string, loaded: string): Promise<Page> {
+  const p = await openPage(browser, h.baseUrl);
+  pages.push(p);
+  await p.page.clock.install();
+  await signIn(p.page, key);
+  await p.page.goto(path);
+  await p.page.locator(loaded).first().waitFor();
+  await p.page.clock.pauseAt(new Date(Date.now() + 1000));
+  await p.page.waitForTimeout(500); // a poll already on its way lands now, not after the test acts
+  await p.page.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor();
+  return p.page;
+}
+
 /** A page of `key` on the review of campaign `id`, its list shown. */
 async function reviewPage(key: string, id: string): Promise<Page> {
   const p = await page(key);
@@ -491,28 +508,14 @@ describe('the console', () => {
 
   test('a campaign cancelled through the API while its review and its page are open: each refusal says so, with the status as it is now, at once and for good', async () => {
     const campaignId = await noticesCampaign('Notices: cancelled elsewhere');
-    // Both pages' clocks are stopped once they are loaded: no poll runs, so what they show after the
-    // refusal is what the refusal itself made them read.
-    const open = async (key: string, path: string, loaded: string) => {
-      const p = await openPage(browser, h.baseUrl);
-      pages.push(p);
-      await p.page.clock.install();
-      await signIn(p.page, key);
-      await p.page.goto(path);
-      await p.page.locator(loaded).first().waitFor();
-      await p.page.clock.pauseAt(new Date(Date.now() + 1000));
-      await p.page.waitForTimeout(500); // a poll already on its way lands before the cancel
-      await p.page.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor();
-      return p.page;
-    };
-    const reviewer = await open(keys.reviewer!, `/#/campaigns/${campaignId}/review`, '#decide');
-    const operator = await open(keys.creator!, `/#/campaigns/${campaignId}`, '#recipients tbody tr');
+    const reviewer = await stillPage(keys.reviewer!, `/#/campaigns/${campaignId}/review`, '#decide');
+    const operator = await stillPage(keys.creator!, `/#/campaigns/${campaignId}`, '#recipients tbody tr');
     await operator.getByRole('button', { name: 'Cancel campaign' }).click();
     const cancel = await h.api('POST', `/api/v1/campaigns/${campaignId}/cancel`, {}, bearer(keys.creator!));
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
 
     await reviewer.getByRole('button', { name: /^Approve and send/ }).click();
-    await reviewer.getByRole('alert').filter({ hasText: 'Your approval was not applied: the campaign is no longer awaiting review; it is cancelled now.' }).waitFor();
+    await reviewer.getByRole('alert').filter({ hasText: /^This approval was not applied: the campaign is no longer awaiting review; it is cancelled now\.$/ }).waitFor();
     await reviewer.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
     assert.equal(await reviewer.getByRole('button', { name: /^Approve and send/ }).count(), 0, 'nothing to approve is offered');
     assert.equal(await reviewer.getByRole('button', { name: 'Send test' }).count(), 0, 'no test send is offered once the review is closed (the API would refuse it)');
@@ -529,6 +532,19 @@ describe('the console', () => {
     assert.equal(await reviewer.locator('h1 .badge').textContent(), 'cancelled');
     assert.equal(await status(campaignId), 'cancelled');
     assert.deepEqual(messagesFor(h, campaignId), []);
+  });
+
+  test('a campaign approved by another person while the review is open: a second approval says who decided, and the status now', async () => {
+    const campaignId = await noticesCampaign('Notices: approved elsewhere');
+    const other = await createKey(h, { name: 'second-reviewer', scopes: ALL });
+    const reviewer = await stillPage(keys.reviewer!, `/#/campaigns/${campaignId}/review`, '#decide');
+    const approval = await h.api('POST', `/api/v1/campaigns/${campaignId}/approve`, {}, bearer(other.key));
+    assert.equal(approval.status, 200, JSON.stringify(approval.body));
+    await reviewer.getByRole('button', { name: /^Approve and send/ }).click();
+    const refusal = reviewer.getByRole('alert').filter({ hasText: /^This approval was not applied: the campaign is no longer awaiting review; it is (sending|completed) now, decided by key:second-reviewer \S/ });
+    await refusal.waitFor();
+    const shown = (await reviewer.locator('h1 .badge').textContent()) ?? '';
+    assert.ok((await refusal.textContent())?.includes(`it is ${shown} now`), 'the refusal and the badge say the same status');
   });
 
   test('a slow answer to an earlier poll never replaces a newer one: the list filtered by status shows only that status', async () => {

@@ -135,7 +135,8 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
       {c && !reviewing && refused && (
         <Section title="Decision" id="decide">
           <p className="error" role="alert">
-            Your {refused === 'approve' ? 'approval' : 'rejection'} was not applied: the campaign is no longer awaiting review; it is {c.status.replace(/_/g, ' ')} now.
+            This {refused === 'approve' ? 'approval' : 'rejection'} was not applied: the campaign is no longer awaiting review; it is {c.status.replace(/_/g, ' ')} now
+            {c.review ? `, decided by ${c.review.by ?? 'someone unknown'} ${when(c.review.at)}` : ''}.
           </p>
         </Section>
       )}
