@@ -547,6 +547,29 @@ describe('the console', () => {
     assert.ok((await refusal.textContent())?.includes(`it is ${shown} now`), 'the refusal and the badge say the same status');
   });
 
+  test('jump to an address: the search shows it is under way and takes no second press; an address not in the list is said so', async () => {
+    const campaignId = await noticesCampaign('Notices: jump');
+    const reviewer = await reviewPage(keys.reviewer!, campaignId);
+    const preview = reviewer.locator('#preview');
+    await preview.locator('dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
+    const held = gate();
+    await reviewer.route(/\/recipients\?.*limit=500/, async (route) => {
+      await held.opened;
+      await route.continue().catch(() => undefined);
+    });
+    await preview.getByLabel('Jump to address').fill('cat@example.com');
+    await preview.getByRole('button', { name: 'Go' }).click();
+    await preview.getByRole('status').filter({ hasText: 'Looking… 0 recipients read' }).waitFor();
+    assert.equal(await preview.getByRole('button', { name: 'Go' }).isDisabled(), true, 'no second search while one runs');
+    held.open();
+    await preview.locator('dd.to').filter({ hasText: 'cat@example.com' }).waitFor();
+    assert.equal(await preview.getByRole('button', { name: 'Go' }).isEnabled(), true);
+    assert.equal(((await preview.getByRole('status').textContent()) ?? '').trim(), '');
+    await preview.getByLabel('Jump to address').fill('nobody@example.com');
+    await preview.getByRole('button', { name: 'Go' }).click();
+    await preview.getByRole('alert').filter({ hasText: /^No recipient with the address nobody@example\.com in this campaign\.$/ }).waitFor();
+  });
+
   test('a slow answer to an earlier poll never replaces a newer one: the list filtered by status shows only that status', async () => {
     await noticesCampaign('Notices: filtered');
     const reviewer = await page(keys.reviewer!);

@@ -302,19 +302,30 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
       live = false;
     };
   }, [campaign, recipient]);
+  // While an address is looked for: how many recipients were read so far (a long list takes a while).
+  const [looking, setLooking] = useState<number>();
   const findByAddress = async () => {
     setJumpError(undefined);
+    setLooking(0);
     // Walks the list a page at a time (never all at once) until the address turns up.
     let cursor: string | undefined;
+    let read = 0;
     const wanted = jump.trim().toLowerCase();
-    for (let pages = 0; pages < 200; pages++) {
-      const page = await api<RecipientList>('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
-      const hit = page.items.find((r) => r.email.toLowerCase() === wanted);
-      if (hit) return onSelect(hit.id);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
+    try {
+      for (let pages = 0; pages < 200; pages++) {
+        const page = await api<RecipientList>('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
+        read += page.items.length;
+        setLooking(read);
+        const hit = page.items.find((r) => r.email.toLowerCase() === wanted);
+        if (hit) return onSelect(hit.id);
+        if (!page.nextCursor) return setJumpError(new Error(`No recipient with the address ${jump.trim()} in this campaign.`));
+        cursor = page.nextCursor;
+      }
+      // Not the whole list: say how far it was looked through, not that the address is absent.
+      setJumpError(new Error(`No recipient with the address ${jump.trim()} among the first ${read} recipients; the search stops there.`));
+    } finally {
+      setLooking(undefined);
     }
-    setJumpError(new Error(`No recipient with the address ${jump.trim()} in this campaign.`));
   };
   return (
     <Section title={`Preview of recipient #${recipient}`} id="preview">
@@ -334,7 +345,13 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
           <label>
             Jump to address <input type="email" value={jump} onChange={(e) => setJump(e.target.value)} required />
           </label>
-          <button type="submit">Go</button>
+          <button type="submit" disabled={looking !== undefined}>
+            Go
+          </button>{' '}
+          {/* Beside the button, so the message below does not move while it is said. */}
+          <span className="meta" role="status">
+            {looking !== undefined ? `Looking… ${looking} recipients read` : ''}
+          </span>
         </form>
       </div>
       <ErrorText error={jumpError} />
