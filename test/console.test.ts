@@ -116,6 +116,23 @@ function gate(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
+/**
+ * A page of `key` at `path` (a campaign awaiting review), its clock stopped once `loaded` is shown:
+ * no poll runs, so what it shows after an action is what the action itself made it read.
+ */
+async function stillPage(key: string, path: string, loaded: string): Promise<Page> {
+  const p = await openPage(browser, h.baseUrl);
+  pages.push(p);
+  await p.page.clock.install();
+  await signIn(p.page, key);
+  await p.page.goto(path);
+  await p.page.locator(loaded).first().waitFor();
+  await p.page.clock.pauseAt(new Date(Date.now() + 1000));
+  await p.page.waitForTimeout(500); // a poll already on its way lands now, not after the test acts
+  await p.page.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor();
+  return p.page;
+}
+
 /** A page of `key` on the review of campaign `id`, its list shown. */
 async function reviewPage(key: string, id: string): Promise<Page> {
   const p = await page(key);
@@ -463,6 +480,23 @@ describe('the console', () => {
     await creator.goto(`/#/campaigns/${campaignId}/review`);
     await creator.locator('#preview dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
     await measure('review');
+    // The review's list fits as well: name, status and reasons fold under the address, the buttons
+    // stay on the screen, and every build count is on it (undecided last).
+    const reviewList = creator.locator('table.review-list');
+    assert.equal(await reviewList.evaluate((t) => t.scrollWidth - t.clientWidth), 0, 'the review list scrolls inside itself at 390 px');
+    await reviewList.locator('tbody tr').filter({ hasText: 'not-an-address' }).locator('.address .reasons').filter({ hasText: 'invalid-address' }).waitFor();
+    const cat = reviewList.locator('tbody tr').filter({ hasText: 'cat@example.com' });
+    const offScreen: string[] = [];
+    for (const [name, part] of [
+      ['Include', cat.getByRole('button', { name: 'Include cat@example.com' })],
+      ['Preview', cat.getByRole('button', { name: 'Preview' })],
+      ['undecided', creator.locator('.build-counts td').filter({ hasText: 'undecided' })],
+    ] as const) {
+      const box = await part.boundingBox();
+      if (!box || box.x < 0 || box.x + box.width > 390) offScreen.push(`${name} at ${JSON.stringify(box)}`);
+    }
+    assert.deepEqual(offScreen, [], 'on the screen at 390 px');
+    await screenshotOf(reviewList, 'review-list-390');
     await creator.goto('/#/campaigns/new');
     await creator.locator('input[name=csv]').setInputFiles({ name: 'notices.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
     await creator.getByLabel('Subject').fill('Notice for {{ name }}');
@@ -470,6 +504,204 @@ describe('the console', () => {
     await measure('new campaign');
     await screenshot(creator, 'new-campaign-phone');
     assert.deepEqual(widths, { list: 0, campaign: 0, review: 0, 'new campaign': 0 }, 'how far each page reaches beyond the screen, in px');
+  });
+
+  test('a campaign cancelled through the API while its review and its page are open: each refusal says so, with the status as it is now, at once and for good', async () => {
+    const campaignId = await noticesCampaign('Notices: cancelled elsewhere');
+    const reviewer = await stillPage(keys.reviewer!, `/#/campaigns/${campaignId}/review`, '#decide');
+    const operator = await stillPage(keys.creator!, `/#/campaigns/${campaignId}`, '#recipients tbody tr');
+    await operator.getByRole('button', { name: 'Cancel campaign' }).click();
+    const cancel = await h.api('POST', `/api/v1/campaigns/${campaignId}/cancel`, {}, bearer(keys.creator!));
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+
+    await reviewer.getByRole('button', { name: /^Approve and send/ }).click();
+    await reviewer.getByRole('alert').filter({ hasText: /^This approval was not applied: the campaign is no longer awaiting review; it is cancelled now\.$/ }).waitFor();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
+    assert.equal(await reviewer.getByRole('button', { name: /^Approve and send/ }).count(), 0, 'nothing to approve is offered');
+    assert.equal(await reviewer.getByRole('button', { name: 'Send test' }).count(), 0, 'no test send is offered once the review is closed (the API would refuse it)');
+    await screenshot(reviewer, 'review-cancelled-elsewhere');
+
+    await operator.getByRole('button', { name: 'Yes, cancel campaign' }).click();
+    await operator.getByRole('alert').filter({ hasText: /Conflict: .*current status: cancelled/ }).waitFor();
+    await operator.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
+
+    // Polls later the refusal is still said, and still true.
+    await reviewer.clock.resume();
+    await reviewer.waitForTimeout(4000);
+    assert.equal(await reviewer.getByRole('alert').filter({ hasText: 'it is cancelled now' }).isVisible(), true, 'the refusal stays on screen');
+    assert.equal(await reviewer.locator('h1 .badge').textContent(), 'cancelled');
+    assert.equal(await status(campaignId), 'cancelled');
+    assert.deepEqual(messagesFor(h, campaignId), []);
+  });
+
+  test('a campaign approved by another person while the review is open: a second approval says who decided, and the status now', async () => {
+    const campaignId = await noticesCampaign('Notices: approved elsewhere');
+    const other = await createKey(h, { name: 'second-reviewer', scopes: ALL });
+    const reviewer = await stillPage(keys.reviewer!, `/#/campaigns/${campaignId}/review`, '#decide');
+    const approval = await h.api('POST', `/api/v1/campaigns/${campaignId}/approve`, {}, bearer(other.key));
+    assert.equal(approval.status, 200, JSON.stringify(approval.body));
+    await reviewer.getByRole('button', { name: /^Approve and send/ }).click();
+    const refusal = reviewer.getByRole('alert').filter({ hasText: /^This approval was not applied: the campaign is no longer awaiting review; it is (sending|completed) now, decided by key:second-reviewer \S/ });
+    await refusal.waitFor();
+    const shown = (await reviewer.locator('h1 .badge').textContent()) ?? '';
+    assert.ok((await refusal.textContent())?.includes(`it is ${shown} now`), 'the refusal and the badge say the same status');
+  });
+
+  test('jump to an address: the search shows it is under way and takes no second press; an address not in the list is said so', async () => {
+    const campaignId = await noticesCampaign('Notices: jump');
+    const reviewer = await reviewPage(keys.reviewer!, campaignId);
+    const preview = reviewer.locator('#preview');
+    await preview.locator('dd.to').filter({ hasText: 'ann@example.com' }).waitFor();
+    const held = gate();
+    await reviewer.route(/\/recipients\?.*limit=500/, async (route) => {
+      await held.opened;
+      await route.continue().catch(() => undefined);
+    });
+    await preview.getByLabel('Jump to address').fill('cat@example.com');
+    await preview.getByRole('button', { name: 'Go' }).click();
+    await preview.getByRole('status').filter({ hasText: 'Looking… 0 recipients read' }).waitFor();
+    assert.equal(await preview.getByRole('button', { name: 'Go' }).isDisabled(), true, 'no second search while one runs');
+    held.open();
+    await preview.locator('dd.to').filter({ hasText: 'cat@example.com' }).waitFor();
+    assert.equal(await preview.getByRole('button', { name: 'Go' }).isEnabled(), true);
+    assert.equal(((await preview.getByRole('status').textContent()) ?? '').trim(), '');
+    await preview.getByLabel('Jump to address').fill('nobody@example.com');
+    await preview.getByRole('button', { name: 'Go' }).click();
+    await preview.getByRole('alert').filter({ hasText: /^No recipient with the address nobody@example\.com in this campaign\.$/ }).waitFor();
+  });
+
+  test('a slow answer to an earlier poll never replaces a newer one: the list filtered by status shows only that status', async () => {
+    await noticesCampaign('Notices: filtered');
+    const reviewer = await page(keys.reviewer!);
+    await reviewer.goto('/#/campaigns');
+    await reviewer.locator('tr.campaign-row').filter({ hasText: 'Notices: filtered' }).waitFor();
+    // The next unfiltered poll is held at the network, as on a loaded server, while the person picks a status.
+    const held = gate();
+    let heldOne!: () => void;
+    const polled = new Promise<void>((resolve) => (heldOne = resolve));
+    let holding = true;
+    await reviewer.route(
+      (url) => url.pathname === '/api/v1/campaigns' && !url.searchParams.has('status'),
+      async (route) => {
+        if (holding) {
+          holding = false;
+          heldOne();
+          await held.opened;
+        }
+        await route.continue().catch(() => undefined);
+      },
+    );
+    await polled;
+    await reviewer.getByLabel('Status').selectOption('completed');
+    const rows = reviewer.locator('tr.campaign-row');
+    await eventually(async () => (await rows.filter({ hasText: 'Notices: filtered' }).count()) === 0, 10_000, 'the filtered list');
+    const answered = reviewer.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/campaigns' && !new URL(r.url()).searchParams.has('status'));
+    held.open();
+    await answered;
+    await reviewer.waitForTimeout(500);
+    assert.deepEqual(
+      (await rows.locator('.badge').allTextContents()).filter((s) => s !== 'completed'),
+      [],
+      'the list filtered by "completed" shows no campaign of another status',
+    );
+    assert.equal(await rows.filter({ hasText: 'Notices: filtered' }).count(), 0);
+  });
+
+  test('keyboard only: a confirmation answered No or Escape gives the focus back to its button; Enter, Enter cancels', async () => {
+    const campaignId = await noticesCampaign('Notices: keyboard');
+    const creator = await page(keys.creator!);
+    await creator.goto(`/#/campaigns/${campaignId}`);
+    const cancel = creator.getByRole('button', { name: 'Cancel campaign' });
+    const yes = creator.getByRole('button', { name: 'Yes, cancel campaign' });
+    const focused = () => creator.evaluate<string>("document.activeElement?.textContent ?? ''");
+    await cancel.focus();
+    await creator.keyboard.press('Enter');
+    await yes.waitFor();
+    assert.equal(await focused(), 'Yes, cancel campaign', 'the question takes the focus');
+    await creator.keyboard.press('Tab');
+    assert.equal(await focused(), 'No');
+    await creator.keyboard.press('Enter');
+    await cancel.waitFor();
+    assert.equal(await focused(), 'Cancel campaign', 'No gives the focus back to the button');
+    await creator.keyboard.press('Enter');
+    await yes.waitFor();
+    await creator.keyboard.press('Escape');
+    await cancel.waitFor();
+    assert.equal(await focused(), 'Cancel campaign', 'Escape answers No');
+    assert.equal(await status(campaignId), 'awaiting_review');
+    await creator.keyboard.press('Enter');
+    await yes.waitFor();
+    await creator.keyboard.press('Enter');
+    await creator.locator('h1 .badge').filter({ hasText: 'cancelled' }).waitFor();
+    assert.equal(await status(campaignId), 'cancelled');
+  });
+
+  test('a pilot at pilot_sent: its results, a Continue the four-eyes rule refuses to the creator in words that fit it, and another person\'s Continue sends the rest', async () => {
+    const res = await h.api(
+      'POST',
+      '/api/v1/campaigns',
+      {
+        name: 'Pilot run',
+        from: 'Acme <billing@acme.test>',
+        subject: 'Hello {{ name }}',
+        text: 'Hi {{ name }}',
+        pilot: { size: 2 },
+        recipients: Array.from({ length: 5 }, (_, i) => ({ email: `p${i}@example.com`, name: `P${i}` })),
+      },
+      bearer(keys.creator!),
+    );
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as string;
+    await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
+    await eventually(async () => (await status(id)) === 'pilot_sent', 60_000, 'the pilot');
+    const creator = await page(keys.creator!);
+    await creator.goto(`/#/campaigns/${id}`);
+    await creator.locator('h1 .badge').filter({ hasText: 'pilot sent' }).waitFor();
+    await creator.getByLabel('pilot results').filter({ hasText: '2 in the pilot · 2 sent · 0 failed · 0 bounced · 0 still to go' }).waitFor();
+    await creator.getByRole('button', { name: 'Continue', exact: true }).click();
+    await creator.getByRole('button', { name: 'Yes, continue' }).click();
+    const refusal = creator.getByRole('alert').filter({ hasText: 'Refused by the four-eyes rule: this campaign must be continued after its pilot by someone other than its creator' });
+    await refusal.waitFor();
+    assert.match((await refusal.textContent()) ?? '', /Another person's key must make this decision; you may still reject it\.$/);
+    // The button keeps its size under the sentence (it once stretched across the page).
+    const continueBox = await creator.getByRole('button', { name: 'Continue', exact: true }).boundingBox();
+    assert.ok(continueBox && continueBox.width < 200, `Continue is ${continueBox?.width} px wide under the refusal`);
+    await screenshot(creator, 'pilot-continue-refused');
+    assert.equal(await status(id), 'pilot_sent');
+    const reviewer = await page(keys.reviewer!);
+    await reviewer.goto(`/#/campaigns/${id}`);
+    await reviewer.getByRole('button', { name: 'Continue', exact: true }).click();
+    await reviewer.getByRole('button', { name: 'Yes, continue' }).click();
+    await reviewer.locator('h1 .badge').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    assert.equal(messagesFor(h, id).length, 5);
+  });
+
+  test('a review opened while the list is still being built says so, and shows the list once the build is done', async () => {
+    const reviewer = await page(keys.reviewer!);
+    let campaignId = '';
+    // The recipients table is locked against writes: the build reads its list and waits to write it.
+    await h.sql.begin(async (tx) => {
+      await tx`LOCK TABLE recipients IN EXCLUSIVE MODE`;
+      const res = await h.api(
+        'POST',
+        '/api/v1/campaigns',
+        { name: 'Notices: still building', from: 'Acme Billing <billing@acme.test>', subject: 'Notice for {{ name }}', text: 'Dear {{ name }}', html: noticesHtml(), attachments: [{ bucket: h.bucket, key: 'extras/{{ customerId }}.txt', required: false }], recipientsCsv: CSV },
+        bearer(keys.creator!),
+      );
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      campaignId = res.body.id as string;
+      await reviewer.goto(`/#/campaigns/${campaignId}/review`);
+      await reviewer.getByRole('status').filter({ hasText: 'The list is still being built' }).waitFor();
+      await reviewer.locator('h1 .badge').filter({ hasText: 'building' }).waitFor();
+      assert.equal(await reviewer.locator('.build-counts').count(), 0, 'no counts of a list not yet built');
+    });
+    // The lock is gone: the build ends, and the page shows the list it built, and what an approval sends.
+    await reviewer.locator('h1 .badge').filter({ hasText: 'awaiting review' }).waitFor({ timeout: 60_000 });
+    await reviewer.locator('.build-counts').filter({ hasText: '2 ready' }).filter({ hasText: '1 needs review' }).filter({ hasText: '1 blocked' }).waitFor();
+    await reviewer.locator('table.review-list tbody tr').filter({ hasText: 'cat@example.com' }).waitFor();
+    await reviewer.locator('#decide .reach').filter({ hasText: 'Approving sends to 2 of 4 recipients; not to 1 blocked, 1 undecided.' }).waitFor();
+    assert.equal(await reviewer.getByRole('status').filter({ hasText: 'still being built' }).count(), 0);
   });
 
   test('a decision on a recipient is shown under way: its buttons wait for the answer', async () => {

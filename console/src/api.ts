@@ -80,7 +80,8 @@ function describe(status: number, body: ApiError['body']): string {
       return `Your API key was not accepted (${error || 'unauthorised'}). Sign in again with a valid key.`;
     case 403:
       if (/four-eyes/i.test(error)) {
-        return `Refused by the four-eyes rule: ${error.replace(/^four-eyes rule:\s*/i, '')}. Another person's key must approve this campaign; you may still reject it.`;
+        // The rule guards approving and continuing after a pilot alike: the advice names neither.
+        return `Refused by the four-eyes rule: ${error.replace(/^four-eyes rule:\s*/i, '')}. Another person's key must make this decision; you may still reject it.`;
       }
       return `Not allowed: ${error || 'this key lacks the permission for that'}.`;
     case 404:

@@ -124,9 +124,13 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const act = (action: string, body: Record<string, unknown> = {}) => async () => {
     setUnderWay(undefined);
-    const { underWay: text } = await send(action, body);
-    if (text) setUnderWay({ text, status: c.status });
-    await refresh();
+    try {
+      const { underWay: text } = await send(action, body);
+      if (text) setUnderWay({ text, status: c.status });
+    } finally {
+      // Refused too (a 409: someone else acted first), the page shows the status as it is now.
+      await refresh();
+    }
   };
   const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const stopped = c.status === 'pilot_sent' && !!c.pilot?.stopped;
@@ -354,7 +358,7 @@ function Recipients({ id }: { id: string }) {
       </div>
       <ErrorText error={error} />
       {/* On a phone the columns marked wide-only fold into the address and send cells (phone-only), so the table fits the screen. */}
-      <table className="list recipients">
+      <table className="list recipients folds">
         <thead>
           <tr>
             <th>#</th>

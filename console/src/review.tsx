@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { TEST_SEND_STATUSES } from '../../src/contract/statuses.js';
 import { api, download, qs, type Campaign, type MessagePreview, type RecipientDecision, type RecipientList, type Review, type ReviewItem, type TestSendResult } from './api';
 import { ActionButton, ErrorText, HtmlFrame, Section, StatusBadge, usePoll, when } from './ui';
 
@@ -55,6 +56,22 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   useEffect(() => {
     void loadReview();
   }, [id, after]);
+  // A review opened while the list was still being built is read again once the build is done:
+  // what it had then (no recipient yet, or some) is not what an approval would send.
+  const building = c?.status === 'building';
+  const wasBuilding = useRef(false);
+  useEffect(() => {
+    if (building) wasBuilding.current = true;
+    else if (c && wasBuilding.current) {
+      wasBuilding.current = false;
+      if (after.length > 1) setAfter(['']);
+      else void loadReview();
+    }
+  }, [building]);
+
+  // A decision the API refused (another tab or client decided, or cancelled, since): kept on screen
+  // when the decision itself goes away, and said with the status the page now shows.
+  const [refused, setRefused] = useState<'approve' | 'reject'>();
 
   const total = c?.counts?.total ?? 0;
   const reviewing = c?.status === 'awaiting_review';
@@ -68,7 +85,12 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
         <a href={`#/campaigns/${id}`}>← Campaign page</a>
       </p>
       <ErrorText error={reviewError} />
-      {review && (
+      {building && (
+        <p className="meta" role="status">
+          The list is still being built ({c.build?.read ?? 0} entries read): the review shows it once the build is done.
+        </p>
+      )}
+      {review && !building && (
         <>
           <BuildCounts review={review} />
           <ReviewList
@@ -84,7 +106,8 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
       )}
       {/* Below the list only once it is there, so the list arriving does not push these down under the pointer. */}
       {c && settled && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
-      {c && settled && can('campaigns:review') && c.status !== 'building' && c.status !== 'failed' && <TestSend campaign={id} recipient={selected} />}
+      {/* Offered while the API would send it: only in a review still open. */}
+      {c && settled && can('campaigns:review') && TEST_SEND_STATUSES.includes(c.status) && <TestSend campaign={id} recipient={selected} />}
       {c && reviewing && review && can('campaigns:review') && (
         <Decide
           campaign={id}
@@ -93,8 +116,14 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
           reach={reachOf(review, total)}
           fourEyes={c.reviewPolicy?.distinctReviewer}
           onDone={async () => {
+            setRefused(undefined);
             await refreshCampaign();
             await loadReview();
+          }}
+          onRefused={async (action) => {
+            // The page's status must be the campaign's now, not the one it was loaded with.
+            setRefused(action);
+            await refreshCampaign();
           }}
           onReload={async () => {
             // The fingerprint comes with the first page: a reload starts there.
@@ -102,6 +131,14 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
             else await loadReview();
           }}
         />
+      )}
+      {c && !reviewing && refused && (
+        <Section title="Decision" id="decide">
+          <p className="error" role="alert">
+            This {refused === 'approve' ? 'approval' : 'rejection'} was not applied: the campaign is no longer awaiting review; it is {c.status.replace(/_/g, ' ')} now
+            {c.review ? `, decided by ${c.review.by ?? 'someone unknown'} ${when(c.review.at)}` : ''}.
+          </p>
+        </Section>
       )}
       {c && reviewing && !can('campaigns:review') && <p className="meta">This key may look but not decide: approving or rejecting needs the campaigns:review scope.</p>}
     </>
@@ -148,14 +185,15 @@ function ReviewList({
 }) {
   return (
     <Section title="Needs a decision or blocked">
-      <table className="list review-list">
+      {/* On a phone the name, status and reasons fold under the address (phone-only), so the reasons stay readable and the buttons on screen. */}
+      <table className="list review-list folds">
         <thead>
           <tr>
             <th>#</th>
             <th>Address</th>
-            <th>Name</th>
-            <th>Status</th>
-            <th>Reasons</th>
+            <th className="wide-only">Name</th>
+            <th className="wide-only">Status</th>
+            <th className="wide-only">Reasons</th>
             <th>Decision</th>
             <th />
           </tr>
@@ -164,10 +202,17 @@ function ReviewList({
           {review.items.map((r) => (
             <tr key={r.id} data-recipient={r.id}>
               <td>{r.id}</td>
-              <td>{r.email}</td>
-              <td>{r.name}</td>
-              <td>{r.buildStatus.replace(/_/g, ' ')}</td>
-              <td className="reasons">{r.reasons.join('; ')}</td>
+              <td className="address">
+                {r.email}
+                <div className="phone-only meta">
+                  {r.name && <div>{r.name}</div>}
+                  <div>{r.buildStatus.replace(/_/g, ' ')}</div>
+                  {r.reasons.length > 0 && <div className="reasons">{r.reasons.join('; ')}</div>}
+                </div>
+              </td>
+              <td className="wide-only">{r.name}</td>
+              <td className="wide-only">{r.buildStatus.replace(/_/g, ' ')}</td>
+              <td className="reasons wide-only">{r.reasons.join('; ')}</td>
               <td>
                 {r.buildStatus === 'needs_review' && (
                   <Decision
@@ -257,19 +302,30 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
       live = false;
     };
   }, [campaign, recipient]);
+  // While an address is looked for: how many recipients were read so far (a long list takes a while).
+  const [looking, setLooking] = useState<number>();
   const findByAddress = async () => {
     setJumpError(undefined);
+    setLooking(0);
     // Walks the list a page at a time (never all at once) until the address turns up.
     let cursor: string | undefined;
+    let read = 0;
     const wanted = jump.trim().toLowerCase();
-    for (let pages = 0; pages < 200; pages++) {
-      const page = await api<RecipientList>('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
-      const hit = page.items.find((r) => r.email.toLowerCase() === wanted);
-      if (hit) return onSelect(hit.id);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
+    try {
+      for (let pages = 0; pages < 200; pages++) {
+        const page = await api<RecipientList>('GET', `/campaigns/${campaign}/recipients${qs({ limit: 500, cursor })}`);
+        read += page.items.length;
+        setLooking(read);
+        const hit = page.items.find((r) => r.email.toLowerCase() === wanted);
+        if (hit) return onSelect(hit.id);
+        if (!page.nextCursor) return setJumpError(new Error(`No recipient with the address ${jump.trim()} in this campaign.`));
+        cursor = page.nextCursor;
+      }
+      // Not the whole list: say how far it was looked through, not that the address is absent.
+      setJumpError(new Error(`No recipient with the address ${jump.trim()} among the first ${read} recipients; the search stops there.`));
+    } finally {
+      setLooking(undefined);
     }
-    setJumpError(new Error(`No recipient with the address ${jump.trim()} in this campaign.`));
   };
   return (
     <Section title={`Preview of recipient #${recipient}`} id="preview">
@@ -289,7 +345,13 @@ function Preview({ campaign, recipient, total, onSelect }: { campaign: string; r
           <label>
             Jump to address <input type="email" value={jump} onChange={(e) => setJump(e.target.value)} required />
           </label>
-          <button type="submit">Go</button>
+          <button type="submit" disabled={looking !== undefined}>
+            Go
+          </button>{' '}
+          {/* Beside the button, so the message below does not move while it is said. */}
+          <span className="meta" role="status">
+            {looking !== undefined ? `Looking… ${looking} recipients read` : ''}
+          </span>
         </form>
       </div>
       <ErrorText error={jumpError} />
@@ -451,6 +513,7 @@ function Decide({
   reach,
   fourEyes,
   onDone,
+  onRefused,
   onReload,
 }: {
   campaign: string;
@@ -460,6 +523,8 @@ function Decide({
   reach: { sendable: number; total: number; left: Record<string, number> };
   fourEyes?: boolean;
   onDone: () => Promise<void>;
+  /** The API refused the decision: the page reads the campaign's status again. */
+  onRefused: (action: 'approve' | 'reject') => Promise<void>;
   onReload: () => Promise<void>;
 }) {
   const [note, setNote] = useState('');
@@ -473,6 +538,7 @@ function Decide({
       await onDone();
     } catch (err) {
       setError(err);
+      await onRefused(action);
     } finally {
       setBusy(false);
     }

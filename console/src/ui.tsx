@@ -11,21 +11,38 @@ export function ErrorText({ error }: { error: unknown }) {
   );
 }
 
-/** Runs `load` now and every `intervalMs` while mounted (the live parts poll). */
+/**
+ * Runs `load` now and every `intervalMs` while mounted (the live parts poll). Answers can arrive out
+ * of order (a slow poll, then a refresh after an action, or a filter changed meanwhile): only an
+ * answer to a request started after the shown one, and after the last change of `deps`, is shown.
+ */
 export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs = 2000) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const loadRef = useRef(load);
   loadRef.current = load;
+  // Requests are numbered as they start; `shown` is the newest answered, `since` the last before `deps` changed.
+  const order = useRef({ started: 0, shown: 0, since: 0 });
+  /** Whether the answer to request `n` is newer than the one shown; if so, it is the one shown from now on. */
+  const newest = (n: number) => {
+    const o = order.current;
+    if (n <= o.since || n <= o.shown) return false;
+    o.shown = n;
+    return true;
+  };
   const refresh = useCallback(async () => {
+    const n = ++order.current.started;
     try {
-      setData(await loadRef.current());
+      const value = await loadRef.current();
+      if (!newest(n)) return;
+      setData(value);
       setError(undefined);
     } catch (err) {
-      setError(err);
+      if (newest(n)) setError(err);
     }
   }, []);
   useEffect(() => {
+    order.current.since = order.current.started;
     setData(undefined);
     void refresh();
     if (!intervalMs) return;
@@ -84,14 +101,25 @@ export function ConfirmButton({
   const [busy, setBusy] = useState(false);
   const sticky = asking || !!error;
   useEffect(() => onSticky?.(sticky), [sticky]);
+  // When the question goes (No, Escape, an answer), the focus goes back to the button that asked it,
+  // not to the page's start: someone on the keyboard goes on from where they were.
+  const button = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
+  useEffect(() => {
+    if (asking) asked.current = true;
+    else if (asked.current) {
+      asked.current = false;
+      button.current?.focus();
+    }
+  }, [asking]);
   return (
     <span className="action">
       {!asking ? (
-        <button type="button" className={className} onClick={() => { setAsking(true); setError(undefined); }}>
+        <button ref={button} type="button" className={className} onClick={() => { setAsking(true); setError(undefined); }}>
           {label}
         </button>
       ) : (
-        <span className="confirm" role="group" aria-label={question}>
+        <span className="confirm" role="group" aria-label={question} onKeyDown={(e) => e.key === 'Escape' && !busy && setAsking(false)}>
           <span>{question}</span>
           <button
             type="button"

@@ -18,6 +18,9 @@ export const CAMPAIGN_STATUSES = [
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
+/** The statuses a test message may be sent in: those of a review still open. */
+export const TEST_SEND_STATUSES: readonly CampaignStatus[] = ['awaiting_review'];
+
 /** Statuses a campaign never leaves. */
 export const FINAL_CAMPAIGN_STATUSES: readonly CampaignStatus[] = ['rejected', 'completed', 'cancelled', 'failed', 'expired'];
 
