@@ -127,3 +127,14 @@ export async function connectAtStart<T>(
     process.exit(1);
   }
 }
+
+/**
+ * Temporal could not be reached (gRPC UNAVAILABLE, status 14, after the client's own retries):
+ * on the error or its cause, as the client's ServiceError wraps it.
+ */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
+    if (e.code === 14) return true;
+  }
+  return false;
+}

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { bounceScheduleId } from '../src/bounces/check-schedules.js';
 import { freePort } from '../src/dev/ports.js';
-import { campaignBody, createCampaign } from './helpers/campaigns.js';
+import { campaignBody, createCampaign, waitForStatus } from './helpers/campaigns.js';
 import { ServiceProcess } from './helpers/compose.js';
 import { API_KEY, eventually, startHarness, type Harness } from './helpers/harness.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
@@ -164,19 +164,31 @@ test('an error nothing catches ends the worker with one fatal JSON line that say
   assert.doesNotMatch(worker.output, /^\s+at /m, 'the stack is in the JSON line, not printed apart');
 });
 
-test('Temporal away after the API started: an action is a 503 saying Temporal is unreachable and nothing was applied, never that Temporal keeps it', async () => {
+test('Temporal away after the API started: an action or a test send is a 503 saying Temporal is unreachable, never that Temporal keeps it or that no worker answered', async () => {
   await temporal.up();
   const port = await freePort();
   const api = start('api', { PORT: String(port) });
+  // The worker reaches Temporal directly: only the API loses it.
+  const worker = start('worker', { TEMPORAL_ADDRESS: h.workerEnv.TEMPORAL_ADDRESS! });
+  const post = (path: string, body: unknown) =>
+    fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   try {
     await api.waitFor('API listening', 'the API listening');
     const id = await createCampaign(h, campaignBody(1, { name: 'Temporal away' }));
+    await waitForStatus(h, id, 'awaiting_review', 90_000);
     await temporal.down();
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/campaigns/${id}/cancel`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
+
+    const sent = await post(`/campaigns/${id}/test-send`, { to: 'reviewer@example.com' });
+    const refusal = (await sent.json()) as { error: string; status: string };
+    assert.equal(sent.status, 503, JSON.stringify(refusal));
+    assert.match(refusal.error, /^Temporal is unreachable \(.+\): the test send may not have started/);
+    assert.equal(refusal.status, 'awaiting_review');
+
+    const res = await post(`/campaigns/${id}/cancel`, {});
     const body = (await res.json()) as { error: string; status: string; pending: string };
     assert.equal(res.status, 503, JSON.stringify(body));
     assert.ok(res.headers.get('retry-after'), 'Retry-After');
@@ -188,6 +200,7 @@ test('Temporal away after the API started: an action is a 503 saying Temporal is
     assert.notEqual(row!.status, 'cancelled');
   } finally {
     await api.stop();
+    await worker.stop();
     await temporal.down();
   }
 });

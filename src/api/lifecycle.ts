@@ -27,6 +27,7 @@ import {
 import { attachmentRefusal } from '../review/preview.js';
 import type { campaignWorkflow } from '../workflows/campaign.js';
 import type { testSendWorkflow } from '../workflows/test-send.js';
+import { isTemporalUnavailable } from '../temporal.js';
 
 // The one place that starts and drives campaign workflows for the API.
 
@@ -147,12 +148,11 @@ export async function transition(
       return { ok: false, reason: 'forbidden', message: err.cause.message, status: details?.status };
     }
     if (err instanceof WorkflowNotFoundError) return { ok: false, reason: 'closed' };
+    if (isTemporalUnavailable(err)) return { ok: false, reason: 'unreachable', problem: firstLine(err) };
     if (isDeadlineExceeded(err)) {
       if (accepted) return { ok: false, reason: 'accepted' };
-      // "Temporal holds it" is only true of a Temporal that answers: ask it something small.
-      const problem = await client.connection
-        .withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}))
-        .then(() => undefined, (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!);
+      // "Temporal holds it" is only true of a Temporal that answers.
+      const problem = await temporalProblem(client);
       return problem === undefined ? { ok: false, reason: 'pending' } : { ok: false, reason: 'unreachable', problem };
     }
     throw err;
@@ -160,6 +160,21 @@ export async function transition(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Why Temporal does not answer a small call now (3 s), or undefined when it does: asked after a
+ * call ran out of time, so that an answer never blames a worker for what is Temporal's outage.
+ */
+async function temporalProblem(client: Client): Promise<string | undefined> {
+  return client.connection
+    .withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}))
+    .then(
+      () => undefined,
+      (e: unknown) => firstLine(e),
+    );
+}
+
+const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!;
 
 /** A call that ran out of time: gRPC DEADLINE_EXCEEDED (status 4), or an Update whose wait timed out. */
 function isDeadlineExceeded(err: unknown): boolean {
@@ -198,14 +213,19 @@ export async function runTestSend(client: Client, o: { campaignId: string; recip
     if (result === 'timeout') throw testSendTimedOut();
     return result;
   } catch (err) {
-    throw testSendFailure(err, o.status);
+    const failure = testSendFailure(err, o.status);
+    if (isTemporalUnavailable(err) || (failure instanceof Refusal && failure.message === TIMED_OUT)) {
+      const problem = isTemporalUnavailable(err) ? firstLine(err) : await temporalProblem(client);
+      if (problem !== undefined) throw new Refusal('unavailable', `Temporal is unreachable (${problem}): the test send may not have started, and nothing more will be; try again once Temporal answers`, { status: o.status });
+    }
+    throw failure;
   } finally {
     clearTimeout(timer);
   }
 }
 
-const testSendTimedOut = () =>
-  new Refusal('unavailable', `no worker answered the test send within ${TEST_SEND_DEADLINE_MS / 1000} s; nothing more is started, but an attempt already running may still reach the SMTP server`);
+const TIMED_OUT = `no worker answered the test send within ${TEST_SEND_DEADLINE_MS / 1000} s; nothing more is started, but an attempt already running may still reach the SMTP server`;
+const testSendTimedOut = () => new Refusal('unavailable', TIMED_OUT);
 
 /** A test send that did not go, as the refusal that says why; anything else as it was. */
 function testSendFailure(err: unknown, status: string): unknown {
