@@ -91,6 +91,25 @@ describe('pilot, then the rest', () => {
     assert.equal(audit.length, 1, 'the continue is audited once');
   });
 
+  test('a pilot that takes the whole list (a size over it, or a share that rounds to all) completes after it, saying so: no continue', async () => {
+    for (const [tag, pilot] of [['whole-size', { size: 5 }], ['whole-share', { share: 0.9 }]] as const) {
+      const id = await createCampaign(h, pilotCampaign(tag, 3, pilot));
+      await approve(h, id);
+      const done = await waitForStatus(h, id, 'completed');
+      assert.equal(done.reason, 'the pilot batch of 3 was the whole list (3 sent, 0 failed or bounced); nothing was left to continue', tag);
+      assert.equal(done.counts.sent, 3);
+      assert.equal(done.pilot.chosen, 3);
+      const got = sentCountsTo(h, tag);
+      assert.equal(got.size, 3);
+      assert.ok([...got.values()].every((n) => n === 1), `each once: ${JSON.stringify([...got])}`);
+      const late = await h.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+      assert.equal(late.status, 409, JSON.stringify(late.body));
+      const csv = await fetch(`${h.baseUrl}/api/v1/campaigns/${id}/report.csv`, { headers: bearer(API_KEY) });
+      const rows = parse(await csv.text(), { columns: true }) as Record<string, string>[];
+      assert.deepEqual(rows.map((r) => r.pilot), ['true', 'true', 'true'], 'each was the pilot');
+    }
+  });
+
   test('a share with a seeded random sample: at least one, the same recipients the seed picks', async () => {
     const id = await createCampaign(h, pilotCampaign('share', 20, { share: 0.1, sample: 'random', seed: 11 }));
     await approve(h, id);

@@ -258,3 +258,55 @@ test('a reply or a report whose header words decode to control characters is rec
   assert.doesNotMatch(bounce.reportedBy, /\p{Cc}/u);
   assert.equal((await recipients()).get(c(3))!.sendStatus, 'bounced');
 });
+
+test('a reminder of a reminder names the whole conversation, and a reply to it counts in every campaign of the chain', async () => {
+  const people = ['ann', 'bob', 'cy'].map((n) => ({ email: `${n}@example.org`, name: n, vars: { balance: 5 } }));
+  const original = await createCampaign(h, campaignBody(3, { name: 'chain', recipients: people }));
+  await waitForStatus(h, original, 'awaiting_review');
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${original}/approve`, {})).status, 200);
+  await waitForStatus(h, original, 'completed', 90_000);
+  /** A reminder to those of `of` who did not reply, sent. */
+  const remind = async (of: string) => {
+    const id = await createCampaign(h, { name: 'Reminder', recipientsFrom: { campaign: of, sendStatus: ['sent'], replied: false } });
+    await waitForStatus(h, id, 'awaiting_review');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {})).status, 200);
+    assert.equal((await waitForStatus(h, id, 'completed', 90_000)).counts.sent, 3);
+    return id;
+  };
+  const first = await remind(original);
+  const second = await remind(first);
+  const chain = [original, first, second];
+  const idsOf = async (email: string) => Promise.all(chain.map(async (id) => (await recipients(id)).get(email)!.messageId));
+
+  assert.equal(messagesFor(h, second).length, 3);
+  for (const m of messagesFor(h, second)) {
+    const headers = headersOf(m.raw);
+    const [o, r1] = await idsOf(m.to[0]!);
+    // RFC 5322 §3.6.4: the parent's References, then the parent's Message-ID.
+    assert.equal(field(headers, 'In-Reply-To'), r1, `${m.to[0]}: In-Reply-To`);
+    assert.equal(field(headers, 'References'), `${o} ${r1}`, `${m.to[0]}: References`);
+  }
+
+  // ann answers the second reminder; her mail program writes its References plus its Message-ID.
+  const ann = await idsOf('ann@example.org');
+  await appendToInbox(mail({ from: 'ann <ann@example.org>', subject: 'Re: Your statement', messageId: '<reply-ann@example.org>', inReplyTo: ann[2], references: ann.join(' ') }));
+  // bob's program writes only References, a long conversation of its own before ours: the nearest
+  // ancestors are looked up, however many older ids come first.
+  const older = Array.from({ length: 30 }, (_, i) => `<older-${i}@example.org>`);
+  await appendToInbox(mail({ from: 'bob <bob@example.org>', subject: 'Re: Your statement', messageId: '<reply-bob@example.org>', references: [...older, ...(await idsOf('bob@example.org'))].join(' ') }));
+  assert.deepEqual(await runBounceCheck(h), { read: 2, bounces: 0, suppressed: 0, replies: 6 });
+  for (const id of chain) {
+    const a = await answers(id);
+    assert.deepEqual(
+      ['ann', 'bob', 'cy'].map((n) => a.get(`${n}@example.org`)!.replyMessageId),
+      ['<reply-ann@example.org>', '<reply-bob@example.org>', null],
+      `campaign ${chain.indexOf(id)} of the chain`,
+    );
+  }
+
+  // A later reminder of the original to those who did not reply holds cy alone.
+  const later = await createCampaign(h, { name: 'Last call', recipientsFrom: { campaign: original, sendStatus: ['sent'], replied: false } });
+  await waitForStatus(h, later, 'awaiting_review');
+  assert.deepEqual((await h.api('GET', `/api/v1/campaigns/${later}/review`)).body.items.map((r: { email: string }) => r.email), ['cy@example.org']);
+  assert.equal((await h.api('POST', `/api/v1/campaigns/${later}/reject`, {})).status, 200);
+});

@@ -273,7 +273,7 @@ class BatchWriter {
     this.pending = [];
     const rows: PreparedRecipient[] = [];
     for (let i = 0; i < pending.length; i += LOOKUP_CONCURRENCY) {
-      rows.push(...(await Promise.all(pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.prepare(p.id, p.raw, p.threadMessageId ?? null)))));
+      rows.push(...(await Promise.all(pending.slice(i, i + LOOKUP_CONCURRENCY).map((p) => assessor.prepare(p.id, p.raw, p.threadMessageId ?? null, p.threadReferences ?? null)))));
     }
     const batch: QueuedBatch = { rows, read: this.read, fraction: this.progress.fraction, textBytes: rows.reduce((n, r) => n + r.textBytes, 0) };
     this.queued.push(batch);

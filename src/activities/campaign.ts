@@ -122,16 +122,18 @@ function pilotActivities({ sql, logger }: ActivityDeps) {
   return {
     /**
      * Picks the pilot batch out of the recipients approved for sending (list order, or the
-     * campaign's seeded sample) and marks it; how many it took. A retry picks the same ones.
+     * campaign's seeded sample) and marks it; how many it took, and how many it left for the
+     * rest (none: the pilot is the whole list). A retry picks the same ones.
      */
-    async choosePilot({ campaignId }: CampaignRef): Promise<{ size: number }> {
+    async choosePilot({ campaignId }: CampaignRef): Promise<{ size: number; left: number }> {
       const campaign = await existingCampaign(sql, campaignId);
       const spec = campaign.definition.pilot;
-      if (!spec) return { size: 0 };
-      const chosen = pickPilot(await recipients.sendableIds(sql, campaignId), spec);
+      if (!spec) return { size: 0, left: 0 };
+      const ids = await recipients.sendableIds(sql, campaignId);
+      const chosen = pickPilot(ids, spec);
       await recipients.markPilot(sql, campaignId, chosen);
-      logger.info({ campaignId, size: chosen.length, sample: spec.sample }, 'pilot batch chosen');
-      return { size: chosen.length };
+      logger.info({ campaignId, size: chosen.length, left: ids.length - chosen.length, sample: spec.sample }, 'pilot batch chosen');
+      return { size: chosen.length, left: ids.length - chosen.length };
     },
 
     /** How the pilot batch went: counts only (the failures' replies are read by the API). */
@@ -249,8 +251,9 @@ function progressActivities({ sql, logger }: ActivityDeps) {
       await recipients.updateCopyStatus(sql, campaignId, recipientId, { copyStatus: 'failed', error: reason });
     },
 
-    async completeCampaign({ campaignId }: CampaignRef): Promise<CampaignCounts> {
-      await campaigns.setCampaignStatus(sql, campaignId, 'completed');
+    /** `reason`: why it completed, when that needs saying (a pilot that was the whole list). */
+    async completeCampaign({ campaignId, reason }: CampaignRef & { reason?: string }): Promise<CampaignCounts> {
+      await campaigns.setCampaignStatus(sql, campaignId, 'completed', { reason });
       return campaigns.campaignCounts(sql, campaignId);
     },
   };

@@ -121,7 +121,13 @@ export function deliveryReportOf(mail: ParsedMail): DeliveryReport | undefined {
   return { messageIds: [...new Set([...returnedIds, ...quoted, ...threadedIds(mail)])], failures, reportedBy: keepable(mail.from?.text) };
 }
 
-/** The Message-IDs a message names in In-Reply-To, then References, in that order, each once. */
+/**
+ * The Message-IDs a message names in In-Reply-To, then References from its end, each once: the
+ * message it answers and then its nearest ancestors (RFC 5322 §3.6.4 appends each parent to the
+ * end), so a caller that keeps only the first few keeps the ones that matter in a long chain.
+ */
 export const threadedIds = (mail: ParsedMail): string[] => [
-  ...new Set([mail.inReplyTo ?? '', ...[mail.references ?? []].flat()].join(' ').match(MESSAGE_ID) ?? []),
+  ...new Set([...idsIn(mail.inReplyTo), ...idsIn(mail.references).reverse()]),
 ];
+
+const idsIn = (field: string | string[] | undefined): string[] => [field ?? []].flat().join(' ').match(MESSAGE_ID) ?? [];

@@ -21,11 +21,14 @@ export interface Answer {
   kind: AnswerKind;
   /** The answer's own Message-ID, if it has one. */
   messageId?: string;
-  /** The Message-IDs it answers: In-Reply-To, then References. */
+  /** The Message-IDs it answers: In-Reply-To, then References from the nearest ancestor back. */
   answers: string[];
 }
 
-/** A reply names at most this many ids that are looked up: a long References is only ever ancestors. */
+/**
+ * A reply names at most this many ids that are looked up (a bound against a hostile header): the
+ * message it answers and its nearest ancestors, where ours are in a long conversation.
+ */
 const QUOTED_MAX = 20;
 /** A Message-ID longer than this is not kept whole. */
 const ID_MAX = 250;

@@ -17,6 +17,7 @@ export interface PreparedRecipient {
   done?: NewRecipient;
   fields?: RecipientFields;
   threadMessageId: string | null;
+  threadReferences: string | null;
   /** Reasons found so far (a template that does not render). */
   blocked: string[];
   /** Its attachment keys, rendered. */
@@ -60,18 +61,18 @@ export class RecipientAssessor {
     this.attachments.expectMany();
   }
 
-  /** `threadMessageId`: the Message-ID a threaded follow-up's message answers, sized with it and kept. */
-  async assess(id: number, raw: unknown, threadMessageId: string | null = null): Promise<NewRecipient> {
-    return this.complete(await this.prepare(id, raw, threadMessageId));
+  /** `threadMessageId`, `threadReferences`: the Message-ID a threaded follow-up's message answers and its References, sized with it and kept. */
+  async assess(id: number, raw: unknown, threadMessageId: string | null = null, threadReferences: string | null = null): Promise<NewRecipient> {
+    return this.complete(await this.prepare(id, raw, threadMessageId, threadReferences));
   }
 
   /**
    * The part of the assessment that does not depend on the attachments, so that entries can be
    * rendered while an attachment folder is still being listed; `complete` finishes it.
    */
-  async prepare(id: number, raw: unknown, threadMessageId: string | null = null): Promise<PreparedRecipient> {
+  async prepare(id: number, raw: unknown, threadMessageId: string | null = null, threadReferences: string | null = null): Promise<PreparedRecipient> {
     const parsed = recipientInputSchema.safeParse(raw);
-    if (!parsed.success) return { id, done: invalidEntry(id, raw, parsed.error.issues), threadMessageId, blocked: [], keys: [], textBytes: 0 };
+    if (!parsed.success) return { id, done: invalidEntry(id, raw, parsed.error.issues), threadMessageId, threadReferences, blocked: [], keys: [], textBytes: 0 };
     const fields: RecipientFields = {
       id,
       email: parsed.data.email,
@@ -83,16 +84,16 @@ export class RecipientAssessor {
     const blocked: string[] = [];
     const rendered = await this.render(fields, blocked);
     const keys = this.attachments.keysFor(this.renderer.scopeFor(fields));
-    if (!rendered) return { id, fields, threadMessageId, blocked, keys, textBytes: 0 };
-    const { parts, messageId } = this.asSent(id, fields.email, threadMessageId, rendered);
+    if (!rendered) return { id, fields, threadMessageId, threadReferences, blocked, keys, textBytes: 0 };
+    const { parts, messageId } = this.asSent(id, fields.email, { threadMessageId, threadReferences }, rendered);
     const textBytes = (parts.subject?.length ?? 0) + (parts.text?.length ?? 0) + (parts.html?.length ?? 0);
-    return { id, fields, threadMessageId, blocked, keys, sent: { parts, messageId, bound: partsSizeBound(parts, messageId) }, textBytes };
+    return { id, fields, threadMessageId, threadReferences, blocked, keys, sent: { parts, messageId, bound: partsSizeBound(parts, messageId) }, textBytes };
   }
 
   /** The attachments of a prepared entry looked up, its message sized: the entry as it is written. */
   async complete(p: PreparedRecipient): Promise<NewRecipient> {
     if (p.done) return p.done;
-    const { id, threadMessageId } = p;
+    const { id, threadMessageId, threadReferences } = p;
     const fields = p.fields!;
     const blocked = [...p.blocked];
     const found = await this.attachments.find(p.keys);
@@ -110,6 +111,7 @@ export class RecipientAssessor {
       buildStatus: status,
       buildReasons: [...blocked, ...found.review, ...found.warnings],
       threadMessageId,
+      threadReferences,
     };
   }
 
@@ -128,9 +130,9 @@ export class RecipientAssessor {
    * The parts and Message-ID the send will put together for this recipient (messageParts: its
    * List-Unsubscribe headers, Message-ID, and a threaded follow-up's In-Reply-To and References).
    */
-  private asSent(id: number, email: string, threadMessageId: string | null, rendered: RenderedParts) {
+  private asSent(id: number, email: string, thread: Pick<NewRecipient, 'threadMessageId' | 'threadReferences'>, rendered: RenderedParts) {
     const { campaignId, tenant, definition, linkKey, kit } = this.o;
-    return messageParts({ id: campaignId, tenant, definition, linkKey }, { id, email, messageId: null, threadMessageId }, rendered, kit);
+    return messageParts({ id: campaignId, tenant, definition, linkKey }, { id, email, messageId: null, threadMessageId: thread.threadMessageId ?? null, threadReferences: thread.threadReferences ?? null }, rendered, kit);
   }
 
   /** The size of the very bytes the send will build: same parts, Message-ID and date. */

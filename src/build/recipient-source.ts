@@ -12,11 +12,13 @@ import { LocationDeniedError } from '../s3/locations.js';
 
 /**
  * One entry of a list as the build reads it: the entry itself (checked by the assessor), and for a
- * threaded follow-up the Message-ID its message answers.
+ * threaded follow-up the Message-ID its message answers and the References it carries.
  */
 export interface ListEntry {
   raw: unknown;
   threadMessageId?: string | null;
+  /** Its References, space-separated (see RecipientRow). */
+  threadReferences?: string | null;
 }
 
 /** A campaign-level problem with the list as a whole: the build ends with this reason. */

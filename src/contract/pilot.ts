@@ -20,6 +20,11 @@ export function pilotSentReason(o: { size: number; sent: number; failed: number;
   return pilotStopReason(o, stopIf) ?? `the pilot batch of ${o.size} was sent (${o.sent} sent, ${o.failed + o.bounced} failed or bounced); continue sends the rest`;
 }
 
+/** What a campaign whose pilot batch took every recipient says when it completes: nothing was left to continue. */
+export function pilotWholeListReason(o: { size: number; sent: number; failed: number; bounced: number }): string {
+  return `the pilot batch of ${o.size} was the whole list (${o.sent} sent, ${o.failed + o.bounced} failed or bounced); nothing was left to continue`;
+}
+
 /** Whether a status reason is one pilotSentReason wrote (not, say, a refused continue Signal's). */
 export const isPilotSentReason = (reason: string | null | undefined): boolean =>
   reason != null && (/^the pilot batch of \d+ was sent \(/.test(reason) || /^\d+ of \d+ pilot recipients failed or bounced \(/.test(reason));

@@ -35,9 +35,11 @@ const answered = (db: Db, source: FollowUpSource) =>
 /**
  * One of the original's recipients, and for a threaded follow-up the Message-ID the ledger holds
  * as sent to it (null when it was never sent, or the follow-up is not threaded): the follow-up's
- * message to this address answers it (In-Reply-To, References).
+ * message to this address answers it (In-Reply-To), and its References are that message's
+ * References followed by its Message-ID (RFC 5322 §3.6.4), so a reminder of a reminder still
+ * names the first message of the conversation.
  */
-export type PreviousRecipient = Pick<RecipientRow, 'id' | 'email' | 'name' | 'vars' | 'cc' | 'bcc' | 'threadMessageId'>;
+export type PreviousRecipient = Pick<RecipientRow, 'id' | 'email' | 'name' | 'vars' | 'cc' | 'bcc' | 'threadMessageId' | 'threadReferences'>;
 
 /** How many of the original's recipients are in the chosen statuses; undefined when it is not the tenant's. */
 export async function previousRecipientCount(db: Db, tenant: string, source: FollowUpSource): Promise<number | undefined> {
@@ -49,11 +51,13 @@ export async function previousRecipientCount(db: Db, tenant: string, source: Fol
 
 /** The next page of the original's recipients in the chosen statuses, after recipient `after`, in list order. */
 export async function previousRecipients(db: Db, source: FollowUpSource, after: number, limit: number): Promise<PreviousRecipient[]> {
+  // The parent's References: its stored chain, or (a row made before the chain was kept) its In-Reply-To alone.
   const thread = source.threaded
-    ? db`(SELECT l.message_id FROM delivery_ledger l WHERE l.campaign_id = r.campaign_id AND l.recipient_id = r.id AND l.state = 'sent')`
-    : db`NULL`;
+    ? db`t.message_id AS thread_message_id, CASE WHEN t.message_id IS NOT NULL THEN concat_ws(' ', coalesce(r.thread_references, r.thread_message_id), t.message_id) END AS thread_references
+         FROM recipients r LEFT JOIN delivery_ledger t ON t.campaign_id = r.campaign_id AND t.recipient_id = r.id AND t.state = 'sent'`
+    : db`NULL AS thread_message_id, NULL AS thread_references FROM recipients r`;
   return db<PreviousRecipient[]>`
-    SELECT r.id, r.email, r.name, r.vars, r.cc, r.bcc, ${thread} AS thread_message_id FROM recipients r
+    SELECT r.id, r.email, r.name, r.vars, r.cc, r.bcc, ${thread}
     WHERE r.campaign_id = ${source.campaignId} AND r.send_status = ANY(${source.sendStatus}::text[]) ${answered(db, source)} AND r.id > ${after}
     ORDER BY r.id LIMIT ${limit}`;
 }

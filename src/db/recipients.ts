@@ -26,8 +26,10 @@ export interface RecipientRow {
   replyKind: AnswerKind | null;
   repliedAt: Date | null;
   replyMessageId: string | null;
-  /** A threaded follow-up: the Message-ID this recipient got from the original, for In-Reply-To and References. */
+  /** A threaded follow-up: the Message-ID this recipient got from the campaign it follows up, its In-Reply-To. */
   threadMessageId: string | null;
+  /** A threaded follow-up: its References, space-separated, ending with threadMessageId (null on rows made before it was kept). */
+  threadReferences: string | null;
 }
 
 export interface ResolvedAttachment {
@@ -53,6 +55,8 @@ export interface NewRecipient {
   buildReasons: string[];
   /** A threaded follow-up: the Message-ID of the original's message to this address (see PreviousRecipient). */
   threadMessageId?: string | null;
+  /** Its References (see RecipientRow). */
+  threadReferences?: string | null;
 }
 
 /** Inserts a batch; rows already present (an activity retried after a crash) are left as they are. */
@@ -72,6 +76,7 @@ export async function insertRecipients(db: Db, campaignId: string, rows: NewReci
         build_status: r.buildStatus,
         build_reasons: r.buildReasons,
         thread_message_id: r.threadMessageId ?? null,
+        thread_references: r.threadReferences ?? null,
       })),
     )}
     ON CONFLICT (campaign_id, id) DO NOTHING`;

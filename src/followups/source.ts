@@ -10,7 +10,7 @@ const PAGE = 500;
 
 /**
  * The original campaign's recipients as list entries (email, name, cc, bcc, vars), in list order,
- * each with the Message-ID it answers when the follow-up is threaded.
+ * each with the Message-ID it answers and its References when the follow-up is threaded.
  * The campaign must be the tenant's: the API checked it at creation, the build checks again.
  */
 export async function* followUpRecipients(db: Db, tenant: string, source: FollowUpSource, progress: SourceProgress): AsyncGenerator<ListEntry> {
@@ -28,7 +28,7 @@ export async function* followUpRecipients(db: Db, tenant: string, source: Follow
         ...(r.cc.length ? { cc: r.cc } : {}),
         ...(r.bcc.length ? { bcc: r.bcc } : {}),
       };
-      yield { raw, threadMessageId: r.threadMessageId };
+      yield { raw, threadMessageId: r.threadMessageId, threadReferences: r.threadReferences };
     }
     if (rows.length < PAGE) return;
     after = rows[rows.length - 1]!.id;

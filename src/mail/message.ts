@@ -30,8 +30,10 @@ export interface RenderedParts {
   html?: string;
   /** Extra header fields, in order (List-Unsubscribe and List-Unsubscribe-Post: src/unsubscribe). */
   headers?: { key: string; value: string }[];
-  /** The Message-ID this message answers (a threaded follow-up): written as In-Reply-To and References. */
+  /** The Message-ID this message answers (a threaded follow-up): written as In-Reply-To. */
   inReplyTo?: string;
+  /** The conversation it belongs to, oldest first and ending with `inReplyTo`: written as References (RFC 5322 §3.6.4). */
+  references?: string[];
 }
 
 /** A campaign's templates, compiled once and rendered per recipient. */
@@ -106,7 +108,7 @@ export async function buildMessage(
     bcc: parts.bcc.length ? parts.bcc : undefined,
     replyTo: parts.replyTo,
     inReplyTo: parts.inReplyTo,
-    references: parts.inReplyTo,
+    references: parts.references,
     subject: parts.subject,
     // CRLF throughout: SMTP would turn bare LFs into CRLF on the wire, and the sent bytes must
     // be exactly the bytes built (and previewed) here.
@@ -197,7 +199,7 @@ export function partsSizeBound(parts: RenderedParts, messageId: string): number 
       items++;
     }
   };
-  text(parts.subject, parts.text, parts.html, parts.replyTo, parts.inReplyTo, parts.inReplyTo, messageId);
+  text(parts.subject, parts.text, parts.html, parts.replyTo, parts.inReplyTo, ...(parts.references ?? []), messageId);
   text(parts.from.name, parts.from.address, parts.to.name, parts.to.address, ...parts.cc);
   for (const h of parts.headers ?? []) text(h.key, h.value);
   return SIZE_BOUND_FIXED + SIZE_BOUND_PER_ITEM * items + SIZE_BOUND_PER_BYTE * bytes;

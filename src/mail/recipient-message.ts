@@ -25,7 +25,10 @@ export interface RecipientMessage {
 }
 
 type PartsCampaign = Pick<CampaignRow, 'id' | 'tenant' | 'definition' | 'linkKey'>;
-type PartsRecipient = Pick<RecipientRow, 'id' | 'email' | 'messageId' | 'threadMessageId'>;
+type PartsRecipient = Pick<RecipientRow, 'id' | 'email' | 'messageId' | 'threadMessageId'> & Partial<Pick<RecipientRow, 'threadReferences'>>;
+
+/** References of a threaded message: the stored chain, or for rows made before it was kept, the parent alone. */
+const threadReferences = (r: PartsRecipient): string[] => (r.threadReferences ?? r.threadMessageId ?? '').split(' ').filter(Boolean);
 
 /**
  * What a recipient's rendered parts become in the message: its Message-ID, the In-Reply-To of a
@@ -42,8 +45,9 @@ export function messageParts(
 ): { parts: RenderedParts; messageId: string } {
   let parts = rendered;
   let messageId = o.messageId ?? r.messageId ?? kit.messageIds.idFor(campaign.id, r.id, campaign.definition.from.address);
-  // A threaded follow-up answers the message this recipient got from the original campaign.
-  if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId };
+  // A threaded follow-up answers the message this recipient got from the campaign it follows up,
+  // and names the whole conversation before it (a reminder of a reminder names the original too).
+  if (r.threadMessageId) parts = { ...parts, inReplyTo: r.threadMessageId, references: threadReferences(r) };
   if (o.test) {
     parts = { ...parts, to: { address: o.test.to }, cc: [], bcc: [] };
     messageId = messageId.replace(/^</, `<${o.test.id}.`);

@@ -13,6 +13,8 @@ export interface PilotState {
   stopIf?: { failedShare: number };
   /** Set when the pilot reached its stopIf share: continue then needs `force`. */
   stopped?: string;
+  /** Set when the pilot took every recipient approved for sending: it completes without a continue. */
+  wholeList?: boolean;
 }
 
 /** What a run that continues as new carries over: a cursor and a few counters, never the list. */
@@ -171,7 +173,7 @@ export class CampaignState {
       lines.push(`Recipients: ${total} in the list, ${sendable} ready to send, ${blocked} blocked.`);
     }
     if (this.pilot) {
-      lines.push('', this.pilot.stage === 'pilot' ? `Pilot batch: ${this.pilot.size} recipients first; the rest waits for a continue.` : `Pilot batch of ${this.pilot.size} sent; sending the rest.`);
+      lines.push('', this.pilot.wholeList ? `Pilot batch: ${this.pilot.size} recipients, the whole list; nothing waits for a continue.` : this.pilot.stage === 'pilot' ? `Pilot batch: ${this.pilot.size} recipients first; the rest waits for a continue.` : `Pilot batch of ${this.pilot.size} sent; sending the rest.`);
     }
     if (this.started > 0) {
       const goal = this.exhausted ? this.started : Math.max(sendable, this.started);

@@ -19,7 +19,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedErr
 import type { Activities } from '../activities/index.js';
 import type { BuildResult } from '../activities/build.js';
 import { FOUR_EYES_REFUSED } from '../contract/failures.js';
-import { pilotDecisionReason, pilotSentReason, pilotStopReason } from '../contract/pilot.js';
+import { pilotDecisionReason, pilotSentReason, pilotStopReason, pilotWholeListReason } from '../contract/pilot.js';
 import { CampaignIdAttr, CampaignStatusAttr } from '../contract/search-attributes.js';
 import type { CampaignStatus } from '../contract/statuses.js';
 import { deliveryWorkflowId } from '../contract/workflow-ids.js';
@@ -96,7 +96,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (built.pilot && patched('pilot-batch')) await choosePilot(c, built.pilot);
   }
   if (c.pilot?.stage === 'pilot') {
-    const ended = (await deliverAll(c, input)) ?? (await awaitContinue(c));
+    const ended = (await deliverAll(c, input)) ?? (c.pilot.wholeList ? await completeWholeListPilot(c) : await awaitContinue(c));
     if (ended) return ended;
   }
   const cancelled = await deliverAll(c, input);
@@ -189,9 +189,20 @@ async function awaitStart(c: CampaignState): Promise<CampaignResult | undefined>
 
 /** Marks the pilot batch among the approved recipients; the fan-out then sends only those. */
 async function choosePilot(c: CampaignState, pilot: NonNullable<Pilot>): Promise<void> {
-  const { size } = await acts.choosePilot.executeWithOptions({ summary: 'choose the pilot batch' }, [{ campaignId: c.id }]);
+  const { size, left } = await acts.choosePilot.executeWithOptions({ summary: 'choose the pilot batch' }, [{ campaignId: c.id }]);
   c.pilot = { size, stage: size > 0 ? 'pilot' : 'rest', stopIf: pilot.stopIf };
+  // A pilot that took the whole list leaves nothing to continue. Histories recorded before this
+  // (whose choosePilot said nothing of what was left) wait at pilot_sent as they did.
+  if (size > 0 && left === 0 && patched('whole-list-pilot')) c.pilot.wholeList = true;
   show(c);
+}
+
+/** After a pilot batch that was the whole list: the campaign completes, saying so; no continue is needed. */
+async function completeWholeListPilot(c: CampaignState): Promise<CampaignResult> {
+  const o = await acts.pilotOutcome.executeWithOptions({ summary: 'how the pilot batch went' }, [{ campaignId: c.id }]);
+  c.pilot!.stage = 'rest';
+  c.reason = pilotWholeListReason(o);
+  return complete(c, c.reason);
 }
 
 /**
@@ -359,14 +370,14 @@ async function awaitReports(c: CampaignState, loop: FanOutLoop): Promise<void> {
   }
 }
 
-async function complete(c: CampaignState): Promise<CampaignResult> {
+async function complete(c: CampaignState, reason?: string): Promise<CampaignResult> {
   // The workflow's answer (to a late Update) must never lag behind the record it writes.
   c.phase = 'completed';
   // Every recipient is done: a pause that came during the last sends has nothing left to hold,
   // and a finished campaign must not answer (or be listed as) paused.
   if (c.paused && patched('completed-not-paused')) c.paused = false;
   publish(c);
-  await acts.completeCampaign({ campaignId: c.id });
+  await acts.completeCampaign({ campaignId: c.id, ...(reason ? { reason } : {}) });
   await condition(allHandlersFinished);
   return { status: c.status };
 }

@@ -54,7 +54,7 @@ function defaultStubs(): ActivityStubs {
     setCampaignStatus: () => undefined,
     recordDecision: () => ({}),
     expireCampaign: () => undefined,
-    choosePilot: () => ({ size: 0 }),
+    choosePilot: () => ({ size: 0, left: 0 }),
     pilotOutcome: () => ({ size: 0, sent: 0, failed: 0, bounced: 0, pending: 0 }),
     recordPilotDecision: () => ({}),
     nextRecipients: ({ afterId, limit }) => (afterId === 0 && limit > 0 ? [{ id: 1, masked: 'a***@example.com' }] : []),

@@ -51,7 +51,7 @@ function world(o: WorldOptions) {
     setCampaignStatus: ({ status }) => void written.push(status),
     choosePilot: () => {
       for (const id of pickPilot(ids, spec)) pilot.add(id);
-      return { size: pilot.size };
+      return { size: pilot.size, left: n - pilot.size };
     },
     nextRecipients: ({ afterId, limit, pilot: only }) =>
       ids
@@ -136,6 +136,25 @@ describe('pilot batch', () => {
     });
     assert.equal(w.sends.length, 30);
     assert.deepEqual(pickPilot([7, 8, 9], pilotSchema.parse({ share: 0.01 })), [7], 'at least one');
+  });
+
+  test('a pilot that takes the whole list completes after it, saying so: nothing is left to continue', async () => {
+    for (const pilot of [{ size: 10 }, { size: 25 }, { share: 0.95 }, { size: 10, stopIf: { failedShare: 0.1 } }]) {
+      const w = world({ pilot, fails: pilot.stopIf ? [4] : [] });
+      const result = await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await startCampaign(env, queue);
+        await untilStatus(handle, 'awaiting_review');
+        await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+        const done = await untilStatus(handle, 'completed');
+        assert.match(done.reason ?? '', /^the pilot batch of 10 was the whole list \((10|9) sent, (0|1) failed or bounced\); nothing was left to continue$/, JSON.stringify(pilot));
+        return handle.result();
+      });
+      assert.deepEqual(result, { status: 'completed' }, JSON.stringify(pilot));
+      assert.deepEqual(sorted(w.sends), Array.from({ length: 10 }, (_, i) => i + 1), 'every recipient once');
+      assert.deepEqual(w.written, ['awaiting_review', 'sending', 'completed'], `${JSON.stringify(pilot)}: never at pilot_sent`);
+      assert.match(w.stubs.inputs('completeCampaign')[0]?.reason ?? '', /was the whole list/, 'the record says why');
+      assert.equal(w.stubs.inputs('recordPilotDecision').length, 0);
+    }
   });
 
   test('random sample: the same seed picks the same recipients, another seed others', async () => {
