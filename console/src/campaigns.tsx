@@ -222,7 +222,7 @@ function CampaignSummary({ c }: { c: Campaign }) {
       )}
       {c.status !== 'building' && c.schedule && (
         <p className="schedule meta">
-          Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
+          Expected schedule: {c.schedule.summary}; the first message {when(c.schedule.start)} (planned with the account&apos;s queue, limits and send windows).
         </p>
       )}
       <p className="meta">
