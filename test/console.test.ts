@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
+import { CAMPAIGN_STATUSES } from '../src/contract/statuses.js';
 import { messagesFor } from './helpers/campaigns.js';
 import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, screenshotOf, signIn } from './helpers/browser.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
@@ -592,6 +593,10 @@ describe('the console', () => {
       },
     );
     await polled;
+    // The filter offers "all" and every status the API has (its own list, src/contract/statuses.ts).
+    const offered = await reviewer.getByLabel('Status').locator('option').allTextContents();
+    assert.equal(offered[0], 'all');
+    assert.deepEqual(offered.slice(1).sort(), CAMPAIGN_STATUSES.map((s) => s.replace(/_/g, ' ')).sort());
     await reviewer.getByLabel('Status').selectOption('completed');
     const rows = reviewer.locator('tr.campaign-row');
     await eventually(async () => (await rows.filter({ hasText: 'Notices: filtered' }).count()) === 0, 10_000, 'the filtered list');

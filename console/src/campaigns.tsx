@@ -1,15 +1,13 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
-import { NOT_SENT_STATUSES } from '../../src/contract/statuses.js';
+import { BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, FINAL_CAMPAIGN_STATUSES, NOT_SENT_STATUSES, SEND_STATUSES } from '../../src/contract/statuses.js';
 import { api, campaignActions, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
 import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
-const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'cancelling', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
-const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped', 'bounced'];
-const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'];
-const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
+/** The list's status filter: the statuses a campaign moves through, then those it ends in (the API's own lists). */
+const FILTER_STATUSES = [...CAMPAIGN_STATUSES.filter((s) => !FINAL_CAMPAIGN_STATUSES.includes(s)), ...FINAL_CAMPAIGN_STATUSES];
 
 const doneOf = (c: CampaignCounts) => c.total - c.pending;
 
@@ -41,7 +39,7 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
             }}
           >
             <option value="">all</option>
-            {CAMPAIGN_STATUSES.map((s) => (
+            {FILTER_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {s.replace(/_/g, ' ')}
               </option>
@@ -330,7 +328,7 @@ function Recipients({ id }: { id: string }) {
   const [filter, setFilter] = useState({ status: '', buildStatus: '', copyStatus: '' });
   const pages = useCursorPages();
   const { data, error } = usePoll(() => api<RecipientList>('GET', `/campaigns/${id}/recipients${qs({ ...filter, limit: 25, cursor: pages.cursor })}`), [id, filter, pages.cursor], 4000);
-  const select = (name: keyof typeof filter, label: string, values: string[]) => (
+  const select = (name: keyof typeof filter, label: string, values: readonly string[]) => (
     <label>
       {label}{' '}
       <select
