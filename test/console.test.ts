@@ -176,6 +176,33 @@ describe('the console', () => {
     assert.equal(await creator.evaluate<string>('document.cookie'), '');
   });
 
+  test('a page load logs no error in the browser console and no failed request, the page icon included', async () => {
+    // A browser of its own: Chromium remembers an icon that failed to load and does not ask again,
+    // so an earlier test's pages would hide a missing one.
+    const own = await launchBrowser();
+    try {
+      const p = await openPage(own, h.baseUrl);
+      const problems: string[] = [];
+      p.page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location().url})`);
+      });
+      p.page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} (${r.failure()?.errorText})`));
+      p.page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
+      });
+      // The sign-in page, then the campaign list signed in.
+      await signIn(p.page, keys.reviewer!);
+      await p.page.waitForLoadState('networkidle');
+      // The browser asks for the icon on its own, after the load; a failure is only seen in the console.
+      await p.page.waitForTimeout(1000);
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...p.dialogs, ...p.errors], [], 'no dialog opened and no script error happened');
+      assert.equal(await p.page.locator('link[rel="icon"]').count(), 1, 'the page names its icon');
+    } finally {
+      await own.close();
+    }
+  });
+
   test('a campaign from a CSV file picked on disk, with a live preview, builds and shows its report', async () => {
     const creator = await page(keys.creator!);
     await creator.getByRole('link', { name: 'New campaign' }).first().click();
