@@ -488,6 +488,21 @@ describe('the console', () => {
     await creator.goto('/#/campaigns');
     await creator.locator('tr.campaign-row').filter({ hasText: 'Notices: phone' }).waitFor();
     await measure('list');
+    // The campaign list fits the screen without scrolling inside itself: name, status and progress,
+    // the Sent copies and the creation time folded under the progress.
+    const list = creator.locator('table', { has: creator.locator('tr.campaign-row') });
+    const listHeaders = () => list.locator('thead th').evaluateAll((ths) => ths.filter((th) => th.getBoundingClientRect().width > 0).map((th) => th.textContent));
+    assert.equal(await list.evaluate((t) => t.scrollWidth - t.clientWidth), 0, 'the campaign list scrolls inside itself at 390 px');
+    assert.deepEqual(await listHeaders(), ['Name', 'Status', 'Progress']);
+    const folded = list.locator('tr.campaign-row').filter({ hasText: 'Notices: phone' }).locator('.phone-only');
+    await folded.filter({ hasText: /^0 Sent copies · created \S/ }).waitFor();
+    const foldedBox = await folded.boundingBox();
+    assert.ok(foldedBox && foldedBox.x >= 0 && foldedBox.x + foldedBox.width <= 390, `the folded line is on the screen: ${JSON.stringify(foldedBox)}`);
+    await screenshotOf(list, 'campaign-list-390');
+    await creator.setViewportSize({ width: 1366, height: 900 });
+    assert.deepEqual(await listHeaders(), ['Name', 'Status', 'Progress', 'Sent copies', 'Created']);
+    assert.equal(await list.locator('.phone-only').evaluateAll((els) => els.filter((e) => e.getBoundingClientRect().height > 0).length), 0);
+    await creator.setViewportSize({ width: 390, height: 844 });
     await creator.goto(`/#/campaigns/${campaignId}`);
     await creator.locator('#recipients table tbody tr').filter({ hasText: 'not-an-address' }).waitFor();
     await measure('campaign');

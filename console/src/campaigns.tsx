@@ -49,20 +49,21 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
         {can('campaigns:write') && <a className="button" href="#/campaigns/new">New campaign</a>}
       </div>
       <ErrorText error={error} />
-      <table className="list">
+      {/* On a phone the Sent copies and Created columns fold under the progress (phone-only), so the table fits the screen. */}
+      <table className="list campaigns folds">
         <thead>
           <tr>
             <th>Name</th>
             <th>Status</th>
             <th>Progress</th>
-            <th>Sent copies</th>
-            <th>Created</th>
+            <th className="wide-only">Sent copies</th>
+            <th className="wide-only">Created</th>
           </tr>
         </thead>
         <tbody>
           {data?.items.map((c) => (
             <tr key={c.id} className="campaign-row">
-              <td>
+              <td className="name">
                 <a href={`#/campaigns/${c.id}`}>{c.name}</a>
               </td>
               <td>
@@ -74,9 +75,12 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
                     <Progress done={doneOf(c.counts)} total={c.counts.total} label={`progress of ${c.name}`} /> <span className="outcome">{outcome(c.counts, c.counts)}</span>
                   </>
                 )}
+                <div className="phone-only meta">
+                  {c.counts ? `${c.counts.appended} Sent copies · ` : ''}created {when(c.createdAt)}
+                </div>
               </td>
-              <td>{c.counts?.appended}</td>
-              <td>{when(c.createdAt)}</td>
+              <td className="wide-only">{c.counts?.appended}</td>
+              <td className="wide-only">{when(c.createdAt)}</td>
             </tr>
           ))}
           {data && data.items.length === 0 && (
