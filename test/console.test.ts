@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
+import { CAMPAIGN_STATUSES } from '../src/contract/statuses.js';
 import { messagesFor } from './helpers/campaigns.js';
 import { ensureConsoleBuilt, launchBrowser, openPage, screenshot, screenshotOf, signIn } from './helpers/browser.js';
 import { bearer, createKey, eventually, startHarness, type Harness } from './helpers/harness.js';
@@ -173,6 +174,33 @@ describe('the console', () => {
     assert.equal(await creator.evaluate<string | null>("sessionStorage.getItem('campaign-mailer.api-key')"), keys.creator);
     assert.equal(await creator.evaluate<number>('localStorage.length'), 0);
     assert.equal(await creator.evaluate<string>('document.cookie'), '');
+  });
+
+  test('a page load logs no error in the browser console and no failed request, the page icon included', async () => {
+    // A browser of its own: Chromium remembers an icon that failed to load and does not ask again,
+    // so an earlier test's pages would hide a missing one.
+    const own = await launchBrowser();
+    try {
+      const p = await openPage(own, h.baseUrl);
+      const problems: string[] = [];
+      p.page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location().url})`);
+      });
+      p.page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} (${r.failure()?.errorText})`));
+      p.page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
+      });
+      // The sign-in page, then the campaign list signed in.
+      await signIn(p.page, keys.reviewer!);
+      await p.page.waitForLoadState('networkidle');
+      // The browser asks for the icon on its own, after the load; a failure is only seen in the console.
+      await p.page.waitForTimeout(1000);
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...p.dialogs, ...p.errors], [], 'no dialog opened and no script error happened');
+      assert.equal(await p.page.locator('link[rel="icon"]').count(), 1, 'the page names its icon');
+    } finally {
+      await own.close();
+    }
   });
 
   test('a campaign from a CSV file picked on disk, with a live preview, builds and shows its report', async () => {
@@ -460,6 +488,21 @@ describe('the console', () => {
     await creator.goto('/#/campaigns');
     await creator.locator('tr.campaign-row').filter({ hasText: 'Notices: phone' }).waitFor();
     await measure('list');
+    // The campaign list fits the screen without scrolling inside itself: name, status and progress,
+    // the Sent copies and the creation time folded under the progress.
+    const list = creator.locator('table', { has: creator.locator('tr.campaign-row') });
+    const listHeaders = () => list.locator('thead th').evaluateAll((ths) => ths.filter((th) => th.getBoundingClientRect().width > 0).map((th) => th.textContent));
+    assert.equal(await list.evaluate((t) => t.scrollWidth - t.clientWidth), 0, 'the campaign list scrolls inside itself at 390 px');
+    assert.deepEqual(await listHeaders(), ['Name', 'Status', 'Progress']);
+    const folded = list.locator('tr.campaign-row').filter({ hasText: 'Notices: phone' }).locator('.phone-only');
+    await folded.filter({ hasText: /^0 Sent copies · created \S/ }).waitFor();
+    const foldedBox = await folded.boundingBox();
+    assert.ok(foldedBox && foldedBox.x >= 0 && foldedBox.x + foldedBox.width <= 390, `the folded line is on the screen: ${JSON.stringify(foldedBox)}`);
+    await screenshotOf(list, 'campaign-list-390');
+    await creator.setViewportSize({ width: 1366, height: 900 });
+    assert.deepEqual(await listHeaders(), ['Name', 'Status', 'Progress', 'Sent copies', 'Created']);
+    assert.equal(await list.locator('.phone-only').evaluateAll((els) => els.filter((e) => e.getBoundingClientRect().height > 0).length), 0);
+    await creator.setViewportSize({ width: 390, height: 844 });
     await creator.goto(`/#/campaigns/${campaignId}`);
     await creator.locator('#recipients table tbody tr').filter({ hasText: 'not-an-address' }).waitFor();
     await measure('campaign');
@@ -592,6 +635,10 @@ describe('the console', () => {
       },
     );
     await polled;
+    // The filter offers "all" and every status the API has (its own list, src/contract/statuses.ts).
+    const offered = await reviewer.getByLabel('Status').locator('option').allTextContents();
+    assert.equal(offered[0], 'all');
+    assert.deepEqual(offered.slice(1).sort(), CAMPAIGN_STATUSES.map((s) => s.replace(/_/g, ' ')).sort());
     await reviewer.getByLabel('Status').selectOption('completed');
     const rows = reviewer.locator('tr.campaign-row');
     await eventually(async () => (await rows.filter({ hasText: 'Notices: filtered' }).count()) === 0, 10_000, 'the filtered list');

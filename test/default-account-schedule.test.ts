@@ -31,6 +31,20 @@ test('a campaign on the default account with SMTP_MESSAGES_PER_DAY set shows a m
   assert.equal(review.body.schedule?.days, 3, JSON.stringify(review.body.schedule));
   const finish = Date.parse(review.body.schedule.finish);
   assert.ok(finish - Date.now() > 2 * 24 * 3600_000, `finishes two days from now or later: ${review.body.schedule.finish}`);
+  assert.match(review.body.schedule.summary, /^3 days, finishing \w+day \d+ \w+ \d\d:\d\d \(UTC\)$/);
   const shown = await api.api('GET', `/api/v1/campaigns/${id}`);
   assert.equal(shown.body.schedule?.days, 3, JSON.stringify(shown.body.schedule));
+});
+
+test('a three-message campaign on the default account with no limits or window says it goes in seconds, not a day', async () => {
+  const id = await createCampaign(h, campaignBody(3));
+  await waitForStatus(h, id, 'awaiting_review');
+  // Sent at once (the assumed 2,400 a minute): done a second after an approval, today.
+  const seconds = /^\d+ seconds?, finishing (\w+day \d+ \w+ )?\d\d:\d\d \(UTC\)$/; // the day named only past midnight
+  const review = await h.api('GET', `/api/v1/campaigns/${id}/review`);
+  assert.equal(review.status, 200, JSON.stringify(review.body));
+  assert.match(review.body.schedule?.summary ?? '', seconds, JSON.stringify(review.body.schedule));
+  assert.ok(Date.parse(review.body.schedule.finish) - Date.now() < 60_000, `finishes within a minute: ${review.body.schedule.finish}`);
+  const shown = await h.api('GET', `/api/v1/campaigns/${id}`);
+  assert.match(shown.body.schedule?.summary ?? '', seconds, JSON.stringify(shown.body.schedule));
 });

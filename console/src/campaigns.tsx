@@ -1,15 +1,13 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
-import { NOT_SENT_STATUSES } from '../../src/contract/statuses.js';
+import { BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, FINAL_CAMPAIGN_STATUSES, NOT_SENT_STATUSES, SEND_STATUSES } from '../../src/contract/statuses.js';
 import { api, campaignActions, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
 import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
-const CAMPAIGN_STATUSES = ['building', 'awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'cancelling', 'completed', 'rejected', 'cancelled', 'failed', 'expired'];
-const SEND_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled', 'skipped', 'bounced'];
-const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'];
-const COPY_STATUSES = ['not_requested', 'pending', 'appended', 'failed'];
+/** The list's status filter: the statuses a campaign moves through, then those it ends in (the API's own lists). */
+const FILTER_STATUSES = [...CAMPAIGN_STATUSES.filter((s) => !FINAL_CAMPAIGN_STATUSES.includes(s)), ...FINAL_CAMPAIGN_STATUSES];
 
 const doneOf = (c: CampaignCounts) => c.total - c.pending;
 
@@ -41,7 +39,7 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
             }}
           >
             <option value="">all</option>
-            {CAMPAIGN_STATUSES.map((s) => (
+            {FILTER_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {s.replace(/_/g, ' ')}
               </option>
@@ -51,20 +49,21 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
         {can('campaigns:write') && <a className="button" href="#/campaigns/new">New campaign</a>}
       </div>
       <ErrorText error={error} />
-      <table className="list">
+      {/* On a phone the Sent copies and Created columns fold under the progress (phone-only), so the table fits the screen. */}
+      <table className="list campaigns folds">
         <thead>
           <tr>
             <th>Name</th>
             <th>Status</th>
             <th>Progress</th>
-            <th>Sent copies</th>
-            <th>Created</th>
+            <th className="wide-only">Sent copies</th>
+            <th className="wide-only">Created</th>
           </tr>
         </thead>
         <tbody>
           {data?.items.map((c) => (
             <tr key={c.id} className="campaign-row">
-              <td>
+              <td className="name">
                 <a href={`#/campaigns/${c.id}`}>{c.name}</a>
               </td>
               <td>
@@ -76,9 +75,12 @@ export function CampaignList({ can }: { can: (s: string) => boolean }) {
                     <Progress done={doneOf(c.counts)} total={c.counts.total} label={`progress of ${c.name}`} /> <span className="outcome">{outcome(c.counts, c.counts)}</span>
                   </>
                 )}
+                <div className="phone-only meta">
+                  {c.counts ? `${c.counts.appended} Sent copies · ` : ''}created {when(c.createdAt)}
+                </div>
               </td>
-              <td>{c.counts?.appended}</td>
-              <td>{when(c.createdAt)}</td>
+              <td className="wide-only">{c.counts?.appended}</td>
+              <td className="wide-only">{when(c.createdAt)}</td>
             </tr>
           ))}
           {data && data.items.length === 0 && (
@@ -222,7 +224,7 @@ function CampaignSummary({ c }: { c: Campaign }) {
       )}
       {c.status !== 'building' && c.schedule && (
         <p className="schedule meta">
-          Expected schedule: {c.schedule.summary} (from {when(c.schedule.start)}, after the account&apos;s queue, limits and send windows).
+          Expected schedule: {c.schedule.summary}; the first message {when(c.schedule.start)} (planned with the account&apos;s queue, limits and send windows).
         </p>
       )}
       <p className="meta">
@@ -330,7 +332,7 @@ function Recipients({ id }: { id: string }) {
   const [filter, setFilter] = useState({ status: '', buildStatus: '', copyStatus: '' });
   const pages = useCursorPages();
   const { data, error } = usePoll(() => api<RecipientList>('GET', `/campaigns/${id}/recipients${qs({ ...filter, limit: 25, cursor: pages.cursor })}`), [id, filter, pages.cursor], 4000);
-  const select = (name: keyof typeof filter, label: string, values: string[]) => (
+  const select = (name: keyof typeof filter, label: string, values: readonly string[]) => (
     <label>
       {label}{' '}
       <select

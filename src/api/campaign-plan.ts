@@ -89,10 +89,12 @@ export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow, known
     .map((q) => q.id);
   const queuedAhead = await deps.queueCounts.remaining(deps.sql, ahead);
   const sent = limits.messagesPerDay ? await sendsInLastDay(deps.sql, throttleKey(c.tenant, c.account), limits.messagesPerDay) : [];
-  const startAt = Math.max(Date.now(), c.definition.startAt ? Date.parse(c.definition.startAt) : 0);
+  const now = Date.now();
+  const startAt = Math.max(now, c.definition.startAt ? Date.parse(c.definition.startAt) : 0);
   return expectedSchedule({
     messages: remaining,
     queuedAhead,
+    now,
     startAt,
     accountPerMinute: limits.messagesPerMinute,
     campaignPerMinute: c.definition.throttle?.messagesPerMinute,

@@ -17,6 +17,8 @@ export interface ScheduleInput {
   messages: number;
   /** Messages other campaigns on the same account will send first. */
   queuedAhead: number;
+  /** Epoch ms: the moment the plan is read; the summary says how long from it. */
+  now: number;
   /** Epoch ms: now, or the campaign's start time if later. */
   startAt: number;
   /** The account's rate. */
@@ -38,7 +40,12 @@ export interface Schedule {
   /** Calendar days (in the time zone of the first window, else UTC) on which messages go. */
   days: number;
   timeZone: string;
-  /** In words, for a reviewer: "6 days, finishing Tuesday 8 December 09:07 (Europe/Berlin)". */
+  /**
+   * In words, for a reviewer, true at the moment of reading: "3 seconds, finishing 14:02 (UTC)"
+   * when the last message goes within a day of it (its weekday named when not today), "6 days,
+   * finishing Tuesday 8 December 09:07 (Europe/Berlin)" when a daily limit, a window or a later
+   * start pushes it further.
+   */
   summary: string;
 }
 
@@ -129,7 +136,7 @@ export function playByMessage(input: ScheduleInput): Schedule | undefined {
     if (i === input.queuedAhead) first = t;
     days.add(t);
   }
-  return describe(first, t, days.days, zone);
+  return describe(input.now, first, t, days.days, zone);
 }
 
 /**
@@ -163,17 +170,32 @@ function playByOpening(input: ScheduleInput): Schedule | undefined {
       t = last + phase.gap;
     }
   }
-  return describe(first, last!, days.days, zone);
+  return describe(input.now, first, last!, days.days, zone);
 }
 
-function describe(first: number, last: number, days: number, zone: string): Schedule {
-  const finish = DateTime.fromMillis(last, { zone });
-  const when = finish.setLocale('en-GB').toFormat('cccc d LLLL HH:mm');
-  return {
-    start: new Date(first).toISOString(),
-    finish: new Date(last).toISOString(),
-    days,
-    timeZone: zone,
-    summary: `${days} day${days === 1 ? '' : 's'}, finishing ${when} (${zone})`,
-  };
+/** A length of time as a reviewer reads it, rounded up: "1 second", "12 minutes", "2 hours 5 minutes". */
+function lengthOf(ms: number): string {
+  const unit = (n: number, name: string) => `${n} ${name}${n === 1 ? '' : 's'}`;
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return unit(seconds, 'second');
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return unit(minutes, 'minute');
+  const [hours, rest] = [Math.floor(minutes / 60), minutes % 60];
+  return rest === 0 ? unit(hours, 'hour') : `${unit(hours, 'hour')} ${unit(rest, 'minute')}`;
+}
+
+function describe(now: number, first: number, last: number, days: number, zone: string): Schedule {
+  const finish = DateTime.fromMillis(last, { zone }).setLocale('en-GB');
+  const today = finish.hasSame(DateTime.fromMillis(now, { zone }), 'day');
+  const day = finish.toFormat('cccc d LLLL');
+  const time = finish.toFormat('HH:mm');
+  // Within a day of reading, how long until the last message goes; further off, the days it takes
+  // (a campaign that goes in one day further off: how long it takes that day).
+  const summary =
+    last - now < DAY_MS
+      ? `${lengthOf(last - now)}, finishing ${today ? '' : `${day} `}${time} (${zone})`
+      : days === 1
+        ? `${lengthOf(last - first)} on ${day}, finishing ${time} (${zone})`
+        : `${days} days, finishing ${day} ${time} (${zone})`;
+  return { start: new Date(first).toISOString(), finish: new Date(last).toISOString(), days, timeZone: zone, summary };
 }

@@ -11,7 +11,7 @@ const at = (iso: string) => Date.parse(iso);
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const weekdays = (from: string, to: string, timeZone: string): SendWindow => ({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from, to, timeZone });
 const plan = (o: Partial<ScheduleInput> & { messages: number; startAt: number }) =>
-  expectedSchedule({ queuedAhead: 0, windows: [], unthrottledPerMinute: 600, ...o });
+  expectedSchedule({ queuedAhead: 0, windows: [], unthrottledPerMinute: 600, now: o.startAt, ...o });
 
 describe('send windows', () => {
   test('a weekday window in Berlin across the end of summer time (CEST +2, then CET +1)', () => {
@@ -116,6 +116,7 @@ describe('the expected schedule', () => {
     const s = plan({ messages: 7, startAt: at('2026-11-25T10:00:00Z'), accountPerMinute: 60, perDay: 3 });
     assert.equal(s?.finish, '2026-11-27T10:00:02.000Z');
     assert.equal(s?.days, 3);
+    assert.equal(s?.summary, '3 days, finishing Friday 27 November 10:00 (UTC)');
   });
 
   test('what the account sent in the last 24 hours counts against today', () => {
@@ -134,6 +135,27 @@ describe('the expected schedule', () => {
     // No rate at all: the assumed pace (600 a minute, 100 ms apart).
     assert.equal(plan({ messages: 11, startAt: now })?.finish, '2026-11-25T10:00:01.000Z');
     assert.equal(plan({ messages: 0, startAt: now }), undefined);
+  });
+
+  test('the summary says how long from now while that is under a day, and the day only when something pushes it there', () => {
+    const now = at('2026-11-25T10:00:00Z'); // a Wednesday
+    // Three messages, no rate, no window, no daily limit: 100 ms apart, all gone in 0.2 s.
+    assert.equal(plan({ messages: 3, startAt: now })?.summary, '1 second, finishing 10:00 (UTC)');
+    // 100 at 60 a minute: the last 99 x 1.01 s = 99.99 s from now.
+    assert.equal(plan({ messages: 100, startAt: now, accountPerMinute: 60 })?.summary, '2 minutes, finishing 10:01 (UTC)');
+    // 3,000 of another campaign ahead at 60 a minute: this one's message goes 3,000 x 1.01 s = 50.5 min from now.
+    assert.equal(plan({ messages: 1, queuedAhead: 3000, startAt: now, accountPerMinute: 60 })?.summary, '51 minutes, finishing 10:50 (UTC)');
+    // Three messages just before midnight: the last goes tomorrow, still a second away.
+    const late = at('2026-11-25T23:59:59.900Z');
+    assert.equal(plan({ messages: 3, startAt: late })?.summary, '1 second, finishing Thursday 26 November 00:00 (UTC)');
+    // A window closed until 08:00 tomorrow, read at 20:00: 12 hours, and the day is named.
+    const daily = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], from: '08:00', to: '18:00', timeZone: 'UTC' } as SendWindow;
+    assert.equal(plan({ messages: 1, startAt: at('2026-11-25T20:00:00Z'), windows: [daily] })?.summary, '12 hours, finishing Thursday 26 November 08:00 (UTC)');
+    // Read on a Saturday, a weekday window puts three messages on Monday: how long they take that day.
+    const saturday = at('2026-11-28T12:00:00Z');
+    assert.equal(plan({ messages: 3, startAt: saturday, windows: [weekdays('09:00', '17:00', 'UTC')] })?.summary, '1 second on Monday 30 November, finishing 09:00 (UTC)');
+    // A start set for next week: read now, the day is named too.
+    assert.equal(plan({ messages: 3, now, startAt: at('2026-12-02T09:00:00Z') })?.summary, '1 second on Wednesday 2 December, finishing 09:00 (UTC)');
   });
 });
 
@@ -157,10 +179,12 @@ describe('played an opening at a time', () => {
   test('agrees with playing every message, in 300 random cases', () => {
     let compared = 0;
     for (let i = 0; i < 300; i++) {
+      const startAt = pick(starts) + Math.floor(random() * 7 * 24 * 3600_000);
       const input: ScheduleInput = {
         messages: 1 + Math.floor(random() ** 2 * 4000),
         queuedAhead: pick([0, 0, 1, Math.floor(random() * 3000)]),
-        startAt: pick(starts) + Math.floor(random() * 7 * 24 * 3600_000),
+        now: startAt,
+        startAt,
         accountPerMinute: pick(rates),
         campaignPerMinute: pick(rates),
         windows: pick(windowSets),
