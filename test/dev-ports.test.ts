@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,14 @@ function devEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The end of each part's log, for a start that failed. */
+async function logTail(): Promise<string> {
+  const dir = join(dataDir, 'logs');
+  const names = await readdir(dir).catch(() => []);
+  const tails = await Promise.all(names.map(async (n) => `--- ${n}\n${(await readFile(join(dir, n), 'utf8')).split('\n').slice(-15).join('\n')}`));
+  return tails.join('\n');
+}
+
 /** Starts the dev stack, waits for its summary, stops it with SIGTERM; its output and the ports file. */
 async function runDev(): Promise<{ out: string; ports: Record<string, number> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/main.ts'], { cwd: projectRoot, env: devEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,7 +52,7 @@ async function runDev(): Promise<{ out: string; ports: Record<string, number> }>
     const deadline = Date.now() + 120_000;
     while (!out.includes('Press Ctrl+C')) {
       const early = await Promise.race([exited, new Promise<'running'>((ok) => setTimeout(() => ok('running'), 200))]);
-      if (early !== 'running') assert.fail(`the dev stack exited with ${early}:\n${out}\n${err}`);
+      if (early !== 'running') assert.fail(`the dev stack exited with ${early}:\n${out}\n${err}\n${await logTail()}`);
       if (Date.now() > deadline) assert.fail(`no summary within 120 s:\n${out}\n${err}`);
     }
     child.kill('SIGTERM');
