@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ZodError, type z } from 'zod';
+import { z, ZodError } from 'zod';
 import { unsafeInput } from '../contract/input.js';
 import { ApiError, notFound } from './errors.js';
 import { responseProblems } from './response-check.js';
@@ -67,6 +67,7 @@ export function route<B extends z.ZodType | undefined = undefined, Q extends z.Z
   spec: RouteSpec<B, Q, P> & { load?: Loader<P, L> },
   handler: (input: RouteInput<B, Q, P, L>, req: Request, res: Response) => unknown,
 ): SpecHandler {
+  const querySchema = strictQuery(spec.query);
   const wrapped: RequestHandler = async (req, res) => {
     const caller = authorize(res, spec.scope);
     refuseUnsafeInput(req);
@@ -74,7 +75,7 @@ export function route<B extends z.ZodType | undefined = undefined, Q extends z.Z
     const loaded = (await spec.load?.({ caller, params })) as L;
     // reportInput: the error middleware tells a missing field from a wrong type by the input's
     // presence (it names only its kind, never the value).
-    const query = parseQuery(spec.query, req.query) as Parsed<Q>;
+    const query = parseQuery(querySchema, req.query, spec.query !== undefined) as Parsed<Q>;
     if (spec.body) refuseOtherMediaType(req);
     const body = spec.body?.parse(req.body ?? {}, { reportInput: true }) as Parsed<B>;
     if (spec.response && req.app.get(CHECK_RESPONSES) === true) checkAnswers(spec.response, req, res, spec.also);
@@ -111,14 +112,27 @@ function refuseUnsafeInput(req: Request) {
   if (problems.length > 0) throw new ApiError(422, 'the request is not valid', { problems });
 }
 
+/** The query of a route that declares none: any field is one it does not take. */
+const NO_QUERY = z.object({}).strict();
+
 /**
- * The query, parsed by its schema. A problem of the query as a whole (a field it does not take) is
- * named `(query)`: the error middleware's `(body)` would send the caller to the wrong place.
+ * A field the route does not take is refused, never ignored: a caller's `?stauts=sent` would get
+ * every row as if filtered. A route without a query takes no field, and an object schema is made
+ * strict whatever it says (a paging schema is strict in `pageQuery`).
  */
-function parseQuery(schema: z.ZodType | undefined, raw: unknown): unknown {
-  if (!schema) return undefined;
+function strictQuery(schema: z.ZodType | undefined): z.ZodType {
+  if (!schema) return NO_QUERY;
+  return schema instanceof z.ZodObject ? schema.strict() : schema;
+}
+
+/**
+ * The query, parsed by its route's schema (undefined for a route that declares none). A problem of
+ * the query as a whole (a field it does not take) is named `(query)`: the error middleware's
+ * `(body)` would send the caller to the wrong place.
+ */
+function parseQuery(schema: z.ZodType, raw: unknown, declared: boolean): unknown {
   const parsed = schema.safeParse(raw, { reportInput: true });
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return declared ? parsed.data : undefined;
   throw new ZodError(parsed.error.issues.map((issue) => (issue.path.length > 0 ? issue : { ...issue, path: ['(query)'] })));
 }
 

@@ -23,7 +23,7 @@ import { postgresDataDir, reachableDataDir } from './data-dir.js';
 import { DOVECOT_HOW_TO, findDovecot, startDovecot } from './dovecot.js';
 import { devLogs } from './logs.js';
 import { motoServerPath, startMoto } from './moto.js';
-import { freePort } from './ports.js';
+import { rememberedPorts } from './ports.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { persistedSecret } from './secrets.js';
 import { SmtpSink } from './smtp-sink.js';
@@ -33,6 +33,8 @@ const dataDir = resolve(process.env.DATA_DIR ?? '.data/dev');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const env: Record<string, string | undefined> = { ...process.env };
 const logs = devLogs(dataDir);
+/** The ports this run takes: last run's when they are free, kept in DATA_DIR/ports.json. */
+const ports = await rememberedPorts(join(dataDir, 'ports.json'));
 
 /** What a started part leaves: its lines for the summary, and how to stop it. */
 interface Started {
@@ -55,7 +57,7 @@ const temporal: Part = {
   async start() {
     if (env.TEMPORAL_ADDRESS) return { lines: [`Temporal        ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`, ...(env.TEMPORAL_UI_URL ? [`Temporal UI     ${env.TEMPORAL_UI_URL}`] : [])] };
     const cli = await resolveTemporalCli(say, { build: true });
-    const [port, uiPort] = [await freePort(7233), await freePort(8233)];
+    const [port, uiPort] = [await ports.take('temporal', 'Temporal', 7233), await ports.take('temporalUi', 'Temporal UI', 8233)];
     const log = logs.verbose ? undefined : logs.stream('temporal');
     const server = await startTemporalDevServer({ cli, port, uiPort, dbFile: join(dataDir, 'temporal.sqlite'), log });
     env.TEMPORAL_ADDRESS = server.address;
@@ -78,7 +80,8 @@ const postgres: Part = {
       await migrate(env.DATABASE_URL);
       return { lines: ['PostgreSQL      from DATABASE_URL'] };
     }
-    const db = await startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port: { prefer: 5433 }, database: 'campaign_mailer' });
+    const db = await startEmbeddedPostgres({ dir: postgresDataDir(join(dataDir, 'postgres')), port: { prefer: ports.preferred('postgres', 5433) }, database: 'campaign_mailer' });
+    ports.used('postgres', 'PostgreSQL', 5433, db.port);
     await migrate(db.url);
     env.DATABASE_URL = await ensureAppLogin(db.url, { user: 'campaign_mailer_app_login', password: await persistedSecret(join(dataDir, 'app-db-password')) });
     return { lines: [`PostgreSQL      ${db.url.replace(/:[^:@/]+@/, ':***@')} (embedded)`], stop: db.stop };
@@ -91,7 +94,7 @@ const smtp: Part = {
   async start() {
     if (env.SMTP_URL) return { lines: ['SMTP            from SMTP_URL'] };
     const sink = new SmtpSink({ dir: join(dataDir, 'sink') });
-    await sink.start(await freePort(2525));
+    await sink.start(await ports.take('smtp', 'SMTP', 2525));
     env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`;
     return { lines: [`SMTP            smtp://127.0.0.1:${sink.port} (sink: every message is kept in ${join(dataDir, 'sink')}, nothing is delivered)`], stop: () => sink.stop() };
   },
@@ -106,7 +109,7 @@ const imap: Part = {
     if (!binary) return { lines: [`IMAP            Sent copies are OFF: no IMAP server. To turn them on, ${DOVECOT_HOW_TO}.`] };
     const password = await persistedSecret(join(dataDir, 'imap-password'));
     // Dovecot keeps mail as the `dovecot` user when root: the folder must be one it can reach.
-    const server = await startDovecot({ binary, dir: reachableDataDir(join(dataDir, 'dovecot')), port: await freePort(1143), password });
+    const server = await startDovecot({ binary, dir: reachableDataDir(join(dataDir, 'dovecot')), port: await ports.take('imap', 'IMAP', 1143), password });
     env.IMAP_URL = server.url('campaigns');
     return { lines: [`IMAP            imap://campaigns:***@127.0.0.1:${server.port} (Dovecot; password in ${join(dataDir, 'imap-password')})`], stop: server.stop };
   },
@@ -123,7 +126,7 @@ const s3: Part = {
     if (!existsSync(motoServerPath())) {
       return { lines: ['S3              AWS defaults. For another store set S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE=true (npm test installs moto, which dev then uses)'] };
     }
-    const server = await startMoto({ binary: motoServerPath(), port: await freePort(5000) });
+    const server = await startMoto({ binary: motoServerPath(), port: await ports.take('s3', 'S3', 5000) });
     env.S3_ENDPOINT = server.endpoint;
     env.S3_ACCESS_KEY_ID ??= server.accessKeyId;
     env.S3_SECRET_ACCESS_KEY ??= server.secretAccessKey;
@@ -141,8 +144,8 @@ const settings: Part = {
       env.API_KEY = await persistedSecret(join(dataDir, 'api-key'));
       apiKeyOrigin = `generated, kept in ${join(dataDir, 'api-key')}`;
     }
-    env.PORT ??= String(await freePort(3000));
-    env.METRICS_PORT ??= String(await freePort(9464));
+    env.PORT ??= String(await ports.take('api', 'API', 3000));
+    env.METRICS_PORT ??= String(await ports.take('metrics', 'Metrics', 9464));
     // One-click unsubscribe links point at the local API.
     env.PUBLIC_URL ??= `http://${env.HOST ?? '127.0.0.1'}:${env.PORT}`;
     // The embedded SMTP sink and Dovecot listen on loopback; accounts made in dev point there too.
@@ -242,6 +245,8 @@ async function main(): Promise<void> {
   say('');
   for (const line of [...headline, ...lines]) say(`  ${line}`);
   say('');
+  await ports.save();
+  for (const note of ports.notes) say(note);
   if (heldBack > 0) say(`${heldBack} warning${heldBack === 1 ? '' : 's'} while starting: see the logs in ${logs.dir}`);
   say(`Try: curl -H "Authorization: Bearer ${env.API_KEY}" ${apiBase}/readyz`);
   say('Press Ctrl+C to stop everything.');

@@ -56,3 +56,51 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * The ports a dev run used, kept in a JSON file under the data folder so the next run takes the
+ * same ones: an SMTP/IMAP account pointing at the dev sink or Dovecot, or a bookmarked Temporal
+ * UI, keeps working across restarts. A remembered port that is taken now is replaced by a free
+ * one, and `notes` says which.
+ */
+export async function rememberedPorts(file: string): Promise<{
+  /** The port `name` used last time, else `fallback`, when it is free; otherwise a free one. */
+  take(name: string, label: string, fallback: number): Promise<number>;
+  /** The port `name` used last time, else `fallback` (for a part that tries its port itself). */
+  preferred(name: string, fallback: number): number;
+  /** Records the port `name` listens on, with a note when it is not the one it preferred. */
+  used(name: string, label: string, fallback: number, port: number): void;
+  /** One line per port that was taken and replaced. */
+  notes: string[];
+  save(): Promise<void>;
+}> {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  let last: Record<string, number> = {};
+  try {
+    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (parsed && typeof parsed === 'object') {
+      for (const [k, v] of Object.entries(parsed)) if (Number.isInteger(v) && v > 0 && v < 65536) last[k] = v as number;
+    }
+  } catch {
+    last = {}; // none yet, or unreadable: the defaults
+  }
+  const now: Record<string, number> = { ...last };
+  const notes: string[] = [];
+  const preferred = (name: string, fallback: number) => last[name] ?? fallback;
+  const used = (name: string, label: string, fallback: number, port: number) => {
+    const wanted = preferred(name, fallback);
+    if (port !== wanted) notes.push(`${label} port ${wanted} is taken: ${label} is on ${port} this time`);
+    now[name] = port;
+  };
+  return {
+    preferred,
+    used,
+    notes,
+    async take(name, label, fallback) {
+      const port = await freePort(preferred(name, fallback));
+      used(name, label, fallback, port);
+      return port;
+    },
+    save: () => writeFile(file, `${JSON.stringify(now, null, 2)}\n`),
+  };
+}

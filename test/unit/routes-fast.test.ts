@@ -81,6 +81,43 @@ describe('route rules', () => {
     assert.deepEqual([h.status, ...problemPaths(h.body)], [422, 'Idempotency-Key']);
   });
 
+  test('a query field a route does not take is a 422 naming it, on every route, before anything is done', async () => {
+    // A typo must not return unfiltered data as if filtered.
+    const typo = await f.api('GET', '/api/v1/campaigns?stauts=sent');
+    assert.equal(typo.status, 422, JSON.stringify(typo.body));
+    assert.deepEqual(problemPaths(typo.body), ['(query)']);
+    assert.match(typo.body.problems[0].message, /unknown field\(s\): stauts/);
+    assert.equal(typeof typo.body.error, 'string');
+
+    const campaignId = await createCampaign();
+    await addRecipients(campaignId, 1, 'ready');
+    const values: Record<string, string> = { id: campaignId, rid: '1', tenant: 'default' };
+    const routes = registeredRoutes((f.app as unknown as { router: express.Router }).router).filter((r) => r.spec);
+    const refused: string[] = [];
+    const unloaded: string[] = [];
+    for (const r of routes) {
+      const path = r.path.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => values[name] ?? 'none-such');
+      const started = f.temporal.started.length;
+      const res = await f.api(r.method, `${path}?stauts=sent`, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
+      const at = `${r.method} ${r.path.replace(/^\/api\/v1/, '')}`;
+      // A path naming nothing is its 404 first (the resource is looked up before the query is read).
+      if (res.status === 404 && r.path.includes(':')) {
+        unloaded.push(at);
+        continue;
+      }
+      assert.equal(res.status, 422, `${at}: ${res.status} ${JSON.stringify(res.body)}`);
+      // Besides a field it needs and was not given (the attachment's `n`).
+      assert.ok(problemPaths(res.body).includes('(query)'), `${at}: ${JSON.stringify(res.body)}`);
+      assert.match(JSON.stringify(res.body), /unknown field\(s\): stauts/, at);
+      assert.equal(f.temporal.started.length, started, `${at}: no workflow started`);
+      refused.push(at);
+    }
+    assert.ok(refused.length > 25, `refused on ${refused.length} routes; not loaded: ${unloaded.join(', ')}`);
+    for (const at of ['GET /campaigns/:id', 'GET /keys', 'GET /me', 'POST /campaigns', 'GET /campaigns/:id/recipients/:rid/preview', 'PUT /tenants/:tenant']) {
+      assert.ok(refused.includes(at), `${at} was checked: ${refused.join(', ')}`);
+    }
+  });
+
   test('a field of the wrong type is named as that, not as missing', async () => {
     const problems = async (path: string, payload: unknown) => {
       const res = await f.api('POST', path, payload);
@@ -340,5 +377,33 @@ describe('answers are checked against their schema outside production', () => {
   test('in production the answer goes out unchecked', async () => {
     const res = await oneRoute(false, { n: 'one' });
     assert.deepEqual([res.status, res.body, res.lines], [200, { n: 'one' }, []]);
+  });
+});
+
+describe('a route\'s query', () => {
+  test('an object schema that does not say strict still refuses a field it does not take', async () => {
+    const caller: Caller = { tenant: 't', principal: 'p', person: 'p', scopes: new Set(SCOPES), bootstrap: false };
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.auth = caller;
+      next();
+    });
+    const query = z.object({ status: z.enum(['sent', 'failed']).optional() });
+    app.get('/x', route({ scope: 'campaigns:read', summary: 'x', query }, ({ query: q }, _req, res) => void res.json(q)));
+    app.use(errorMiddleware(createLogger('t', 'silent')));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/x`;
+      const typo = await fetch(`${base}?stauts=sent`);
+      const answer = (await typo.json()) as { error: string; problems: { path: string; message: string }[] };
+      assert.equal(typo.status, 422);
+      assert.deepEqual(answer.problems.map((p) => p.path), ['(query)']);
+      assert.match(answer.problems[0]!.message, /unknown field\(s\): stauts/);
+      const ok = await fetch(`${base}?status=sent`);
+      assert.deepEqual([ok.status, await ok.json()], [200, { status: 'sent' }]);
+    } finally {
+      server.close();
+    }
   });
 });
