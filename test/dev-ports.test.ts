@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { Connection } from '@temporalio/client';
+import { freePort } from '../src/dev/ports.js';
+import { resolveTemporalCli, startTemporalDevServer } from '../src/dev/temporal.js';
 
 // `npm run dev` keeps its data across restarts, and its ports too: an account a developer stored
 // pointing at the dev SMTP sink or Dovecot, or a bookmarked Temporal UI, must still work after a
@@ -93,4 +97,28 @@ test('a restart of `npm run dev` takes the ports of the last run, and replaces a
   assert.match(second.out, new RegExp(`Temporal UI +http://127\\.0\\.0\\.1:${ports.temporalUi}\\b`));
   assert.match(second.out, new RegExp(`Console +http://127\\.0\\.0\\.1:${ports.api}/`));
   assert.ok(second.out.includes(`SMTP port ${firstSmtp} is taken: SMTP is on ${smtp} this time`), second.out);
+});
+
+test('a Temporal dev server that exits as it starts (a port of its own taken meanwhile) is started again once', async () => {
+  const real = (await resolveTemporalCli(() => {}, { build: false })).path;
+  assert.ok(real, 'the Temporal CLI the tests use');
+  const dir = await mkdtemp(join(tmpdir(), 'cm-temporal-retry-'));
+  const marker = join(dir, 'tried');
+  const cli = join(dir, 'temporal');
+  // Exits 1 the first time, as the CLI does when a port it picked is taken; then it is the CLI.
+  await writeFile(cli, `#!/bin/sh\nif [ ! -e "${marker}" ]; then touch "${marker}"; echo "address already in use" >&2; exit 1; fi\nexec "${real}" "$@"\n`);
+  await chmod(cli, 0o755);
+  const log = createWriteStream(join(dir, 'temporal.log'));
+  const server = await startTemporalDevServer({ cli: { path: cli, origin: 'test' }, port: await freePort(), dbFile: join(dir, 'temporal.sqlite'), log });
+  try {
+    const connection = await Connection.connect({ address: server.address });
+    await connection.workflowService.describeNamespace({ namespace: server.namespace });
+    await connection.close();
+  } finally {
+    await server.stop();
+    log.end();
+  }
+  const written = await readFile(join(dir, 'temporal.log'), 'utf8');
+  assert.match(written, /address already in use[\s\S]*exited at start \(temporal server start-dev exited with 1; see .*\); starting it again/);
+  await rm(dir, { recursive: true, force: true });
 });

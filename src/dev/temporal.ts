@@ -90,7 +90,18 @@ export async function startTemporalDevServer(o: {
   log?: WriteStream;
 }): Promise<TemporalDevServer> {
   const namespace = o.namespace ?? 'default';
-  if (o.log && o.cli.path) return startWithLog({ ...o, namespace, path: o.cli.path, log: o.log });
+  if (o.log && o.cli.path) {
+    // The CLI picks free ports for the server's internal services as it starts; one taken in the
+    // meantime by another process ends it at once: a server that exits early is started again once.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startWithLog({ ...o, namespace, path: o.cli.path, log: o.log });
+      } catch (err) {
+        if (attempt >= 2 || !(err instanceof ExitedEarly)) throw err;
+        o.log.write(`\n[dev] temporal server start-dev exited at start (${err.message}); starting it again\n`);
+      }
+    }
+  }
   // The SDK gives the server 5 s to answer; on a loaded 2-core machine its first start can take
   // longer, so a start that times out is tried again before giving up.
   const start = () => TestWorkflowEnvironment.createLocal({
@@ -125,6 +136,10 @@ export async function startTemporalDevServer(o: {
   };
 }
 
+class ExitedEarly extends Error {
+  override name = 'ExitedEarly';
+}
+
 const CLI_TYPES: Record<string, string> = { TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
 
 /**
@@ -145,7 +160,7 @@ async function startWithLog(o: { path: string; port: number; uiPort?: number; db
   const giveUpAt = Date.now() + 60_000;
   for (;;) {
     const early = await Promise.race([exited, new Promise<'running'>((ok) => setTimeout(() => ok('running'), 250))]);
-    if (early !== 'running') throw new Error(`temporal server start-dev exited with ${early}; see ${o.log.path}`);
+    if (early !== 'running') throw new ExitedEarly(`temporal server start-dev exited with ${early}; see ${o.log.path}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
