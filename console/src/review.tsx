@@ -74,7 +74,8 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   const [refused, setRefused] = useState<'approve' | 'reject'>();
 
   const total = c?.counts?.total ?? 0;
-  const reviewing = c?.status === 'awaiting_review';
+  // The review is open while the workflow allows an approve (and so a reject): the Decide buttons are offered then.
+  const reviewing = !!c && allows('approve', c.status);
   const settled = review !== undefined || reviewError !== undefined;
   return (
     <>
