@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
-import { BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, FINAL_CAMPAIGN_STATUSES, NOT_SENT_STATUSES, SEND_STATUSES } from '../../src/contract/statuses.js';
+import { ACTION_STATUSES, BUILD_STATUSES, CAMPAIGN_STATUSES, COPY_STATUSES, FINAL_CAMPAIGN_STATUSES, NOT_SENT_STATUSES, SEND_STATUSES, type CampaignAction } from '../../src/contract/statuses.js';
 import { api, campaignActions, download, qs, type Campaign, type CampaignCounts, type CampaignList as CampaignListAnswer, type Pilot, type RecipientList, type SentPerMinute } from './api';
 import { AuditTrail, ConfirmButton, ErrorText, Pager, Progress, SafeLink, Section, StatusBadge, usePoll, useCursorPages, when } from './ui';
 
@@ -10,6 +10,9 @@ Chart.register(BarController, BarElement, LineController, LineElement, PointElem
 const FILTER_STATUSES = [...CAMPAIGN_STATUSES.filter((s) => !FINAL_CAMPAIGN_STATUSES.includes(s)), ...FINAL_CAMPAIGN_STATUSES];
 
 const doneOf = (c: CampaignCounts) => c.total - c.pending;
+
+/** The campaign page's reject: the one after the pilot batch. A review still open is rejected (or approved) on the review page. */
+const REJECT_HERE = ACTION_STATUSES.reject.filter((s) => !ACTION_STATUSES.approve.includes(s));
 
 type NotSent = Record<(typeof NOT_SENT_STATUSES)[number], number>;
 
@@ -123,7 +126,8 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
   const [underWay, setUnderWay] = useState<{ text: string; status: string }>();
   if (error && !c) return <ErrorText error={error} />;
   if (!c) return <p>Loading…</p>;
-  const offer = (action: string, allowedFrom: string[]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
+  // A button is offered in the statuses the workflow allows its action in (ACTION_STATUSES).
+  const offer = (action: CampaignAction, allowedFrom = ACTION_STATUSES[action]) => can('campaigns:write') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const act = (action: string, body: Record<string, unknown> = {}) => async () => {
     setUnderWay(undefined);
     try {
@@ -134,7 +138,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       await refresh();
     }
   };
-  const review = (action: string, allowedFrom: string[]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
+  const review = (action: CampaignAction, allowedFrom = ACTION_STATUSES[action]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
   const stopped = c.status === 'pilot_sent' && !!c.pilot?.stopped;
   return (
     <>
@@ -155,11 +159,11 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       <div className="actions">
         {c.status === 'awaiting_review' && <a className="button primary" href={`#/campaigns/${id}/review`}>Review</a>}
         {c.status !== 'building' && c.status !== 'awaiting_review' && <a className="button" href={`#/campaigns/${id}/review`}>Build report</a>}
-        {offer('pause', ['sending', 'scheduled']) && (
+        {offer('pause') && (
           <ConfirmButton label="Pause" question="Pause this campaign? No new message is sent until it is resumed." action={act('pause')} onSticky={stick('pause')} />
         )}
-        {offer('resume', ['paused']) && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} onSticky={stick('resume')} />}
-        {review('continue', ['pilot_sent']) && (
+        {offer('resume') && <ConfirmButton label="Resume" question="Resume sending where it stopped?" action={act('resume')} onSticky={stick('resume')} />}
+        {review('continue') && (
           <ConfirmButton
             className="primary"
             label={stopped ? 'Continue anyway' : 'Continue'}
@@ -168,10 +172,10 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
             onSticky={stick('continue')}
           />
         )}
-        {review('reject', ['pilot_sent']) && (
+        {review('reject', REJECT_HERE) && (
           <ConfirmButton className="danger" label="Reject after pilot" question="Reject it? Nothing more is sent; this cannot be undone." action={act('reject')} onSticky={stick('reject')} />
         )}
-        {offer('cancel', ['awaiting_review', 'scheduled', 'sending', 'paused', 'pilot_sent', 'building']) && (
+        {offer('cancel') && (
           <ConfirmButton className="danger" label="Cancel campaign" question="Cancel it? Nothing more is sent; this cannot be undone." action={act('cancel')} onSticky={stick('cancel')} />
         )}
         <button

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { TEST_SEND_STATUSES } from '../../src/contract/statuses.js';
+import { allows } from '../../src/contract/statuses.js';
 import { api, download, qs, type Campaign, type MessagePreview, type RecipientDecision, type RecipientList, type Review, type ReviewItem, type TestSendResult } from './api';
 import { ActionButton, ErrorText, HtmlFrame, Section, StatusBadge, usePoll, when } from './ui';
 
@@ -74,7 +74,8 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
   const [refused, setRefused] = useState<'approve' | 'reject'>();
 
   const total = c?.counts?.total ?? 0;
-  const reviewing = c?.status === 'awaiting_review';
+  // The review is open while the workflow allows an approve (and so a reject): the Decide buttons are offered then.
+  const reviewing = !!c && allows('approve', c.status);
   const settled = review !== undefined || reviewError !== undefined;
   return (
     <>
@@ -107,7 +108,7 @@ export function ReviewPage({ id, can }: { id: string; can: (s: string) => boolea
       {/* Below the list only once it is there, so the list arriving does not push these down under the pointer. */}
       {c && settled && c.status !== 'building' && <Preview campaign={id} recipient={selected} total={total} onSelect={setSelected} />}
       {/* Offered while the API would send it: only in a review still open. */}
-      {c && settled && can('campaigns:review') && TEST_SEND_STATUSES.includes(c.status) && <TestSend campaign={id} recipient={selected} />}
+      {c && settled && can('campaigns:review') && allows('testSend', c.status) && <TestSend campaign={id} recipient={selected} />}
       {c && reviewing && review && can('campaigns:review') && (
         <Decide
           campaign={id}

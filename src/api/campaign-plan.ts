@@ -7,6 +7,7 @@ import { sendsInLastDay, throttleKey } from '../db/send-slots.js';
 import type { Db } from '../db/sql.js';
 import { expectedSchedule, type Schedule } from '../schedule/expected.js';
 import { windowWait } from '../schedule/send-window.js';
+import { PLANNED_STATUSES } from '../contract/statuses.js';
 
 // The expected schedule and the send-window state of a campaign, as GET /campaigns/:id and its
 // review answer give them: planned from what the account has queued, at the moment of reading.
@@ -16,7 +17,6 @@ import { windowWait } from '../schedule/send-window.js';
  * 2-core machine (about 40 messages a second, `npm run bench -- delivery`).
  */
 const UNTHROTTLED_PER_MINUTE = 2400;
-const PLANNED: readonly string[] = ['awaiting_review', 'scheduled', 'sending', 'paused'];
 
 export interface ScheduleDeps {
   sql: Db;
@@ -77,7 +77,7 @@ export async function perMinuteLimitOf(deps: ScheduleDeps, c: CampaignRow): Prom
 
 /** When the rest of the campaign should go, if it is still to send. */
 export async function campaignSchedule(deps: ScheduleDeps, c: CampaignRow, known?: { remaining: number }): Promise<Schedule | undefined> {
-  if (!PLANNED.includes(c.status)) return undefined;
+  if (!PLANNED_STATUSES.includes(c.status)) return undefined;
   const limits = await accountLimitsOf(deps, c);
   // `known`: the caller counted this campaign's remaining messages already.
   const remaining = known?.remaining ?? (await remainingOf(deps.sql, [c.id])).get(c.id) ?? 0;

@@ -18,11 +18,39 @@ export const CAMPAIGN_STATUSES = [
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
-/** The statuses a test message may be sent in: those of a review still open. */
-export const TEST_SEND_STATUSES: readonly CampaignStatus[] = ['awaiting_review'];
-
 /** Statuses a campaign never leaves. */
 export const FINAL_CAMPAIGN_STATUSES: readonly CampaignStatus[] = ['rejected', 'completed', 'cancelled', 'failed', 'expired'];
+
+/** What a person may do to a campaign: the POST /campaigns/:id/<action> Updates, and a test message. */
+export type CampaignAction = 'approve' | 'reject' | 'continue' | 'pause' | 'resume' | 'cancel' | 'testSend';
+
+const REVIEW_OPEN: readonly CampaignStatus[] = ['awaiting_review'];
+const AFTER_PILOT: readonly CampaignStatus[] = ['pilot_sent'];
+
+/**
+ * The statuses each action is allowed in: the one rule the workflow's Update validators
+ * (src/workflows/campaign-state.ts), the test-send check and the console's buttons all read.
+ * The workflow asks it of its status; for approve, reject, continue and cancel, of the status
+ * beneath a pause (a pause holds the sends, not a review or the answer to a pilot).
+ */
+export const ACTION_STATUSES: Readonly<Record<CampaignAction, readonly CampaignStatus[]>> = {
+  approve: REVIEW_OPEN,
+  /** The other answer to an approve, and to a continue after the pilot batch. */
+  reject: [...REVIEW_OPEN, ...AFTER_PILOT],
+  continue: AFTER_PILOT,
+  pause: ['scheduled', 'sending'],
+  resume: ['paused'],
+  /** Any status but a final one, and not while a cancel is already finishing. */
+  cancel: CAMPAIGN_STATUSES.filter((s) => !FINAL_CAMPAIGN_STATUSES.includes(s) && s !== 'cancelling'),
+  /** Test messages go out only while the review is open. */
+  testSend: REVIEW_OPEN,
+};
+
+/** Whether a campaign in `status` allows `action` (ACTION_STATUSES). */
+export const allows = (action: CampaignAction, status: string): boolean => (ACTION_STATUSES[action] as readonly string[]).includes(status);
+
+/** The statuses whose campaign has sends still to come on a known plan: they get an expected schedule. */
+export const PLANNED_STATUSES: readonly CampaignStatus[] = ['awaiting_review', 'scheduled', 'sending', 'paused'];
 
 export const BUILD_STATUSES = ['ready', 'warning', 'needs_review', 'blocked', 'excluded'] as const;
 export type BuildStatus = (typeof BUILD_STATUSES)[number];

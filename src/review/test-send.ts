@@ -1,5 +1,5 @@
 import { Refusal } from '../contract/refusal.js';
-import { TEST_SEND_STATUSES } from '../contract/statuses.js';
+import { allows } from '../contract/statuses.js';
 import * as recipients from '../db/recipients.js';
 import type { Sql } from '../db/sql.js';
 import { suppressedAmong } from '../db/suppressions.js';
@@ -28,7 +28,7 @@ async function isTestRecipient(sql: Sql, tester: Tester, tenant: string, to: str
 
 /** Refuses a test send the review does not allow: a closed review, an address not the tester's, a suppressed one. */
 async function assertTestSendAllowed(sql: Sql, tester: Tester, c: { tenant: string; status: string }, to: string): Promise<void> {
-  if (!(TEST_SEND_STATUSES as readonly string[]).includes(c.status)) {
+  if (!allows('testSend', c.status)) {
     throw new Refusal('conflict', `the campaign is ${c.status}; test messages are sent only while it awaits review`, { status: c.status });
   }
   if (!(await isTestRecipient(sql, tester, c.tenant, to))) {

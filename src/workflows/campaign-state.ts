@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
+import { allows, FINAL_CAMPAIGN_STATUSES, type CampaignStatus } from '../contract/statuses.js';
 import { INVALID_TRANSITION } from '../contract/failures.js';
 import type { CampaignProgress, ReviewDecision } from '../contract/messages.js';
 
@@ -123,22 +123,22 @@ export class CampaignState {
         { status: this.status },
       );
     }
-    if (this.phase !== 'awaiting_review') {
+    if (!allows('approve', this.phase)) {
       throw ApplicationFailure.nonRetryable(`the campaign is ${this.status}, not awaiting review`, INVALID_TRANSITION, {
         status: this.status,
       });
     }
   }
 
-  /** Reject: while the review is open, or after the pilot batch. */
+  /** Reject: while the review is open (as approve is), or after the pilot batch (as continue is). */
   assertCanReject(): void {
-    if (this.phase === 'pilot_sent' && !this.cancelRequested && this.pilotDecision === undefined) return;
+    if (allows('reject', this.phase) && allows('continue', this.phase) && !this.cancelRequested && this.pilotDecision === undefined) return;
     this.assertAwaitingReview();
   }
 
   /** Continue after the pilot batch: only at `pilot_sent`, and with `force` when the pilot reached its stopIf share. */
   assertCanContinue(force?: boolean): void {
-    if (this.cancelRequested || this.phase !== 'pilot_sent' || this.pilotDecision !== undefined) {
+    if (this.cancelRequested || !allows('continue', this.phase) || this.pilotDecision !== undefined) {
       this.conflict(`continued: only a campaign at pilot_sent is${this.pilotDecision === 'deciding' ? ' (a decision is being recorded)' : ''}`);
     }
     if (this.pilot?.stopped && !force) {
@@ -149,15 +149,16 @@ export class CampaignState {
   }
 
   assertCanPause(): void {
-    if (this.cancelRequested || this.paused || (this.phase !== 'sending' && this.phase !== 'scheduled')) this.conflict('paused');
+    if (!allows('pause', this.status)) this.conflict('paused');
   }
 
   assertCanResume(): void {
-    if (this.cancelRequested || !this.paused) this.conflict('resumed: it is not paused');
+    if (!allows('resume', this.status)) this.conflict('resumed: it is not paused');
   }
 
+  /** A paused campaign is cancelled as the status beneath the pause allows. */
   assertCanCancel(): void {
-    if (this.final) this.conflict('cancelled');
+    if (this.cancelRequested || !allows('cancel', this.phase)) this.conflict('cancelled');
   }
 
   /**

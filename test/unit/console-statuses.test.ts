@@ -29,3 +29,21 @@ test('no console source spells out a status vocabulary of its own', async () => 
   }
   assert.deepEqual(copies, []);
 });
+
+// The console's action buttons (pause, resume, cancel, continue, reject, test send) are offered in
+// the statuses src/contract/statuses.ts ACTION_STATUSES gives each action, the rule the workflow's
+// validators read: a list of campaign statuses spelled out by hand, however short, would drift.
+test('no console source spells out a list of campaign statuses of its own', async () => {
+  const lists: string[] = [];
+  const files = (await readdir(consoleSrc)).filter((f) => /\.tsx?$/.test(f));
+  assert.ok(files.includes('campaigns.tsx'), `read ${files.join(', ')}`);
+  for (const file of files) {
+    const text = await readFile(join(consoleSrc, file), 'utf8');
+    // Array literals of one or more string literals.
+    for (const m of text.matchAll(/\[\s*('[^'\n]*'(?:\s*,\s*'[^'\n]*')*)\s*,?\s*\]/g)) {
+      const items = [...m[1]!.matchAll(/'([^']*)'/g)].map((i) => i[1]!);
+      if (items.every((i) => (CAMPAIGN_STATUSES as readonly string[]).includes(i))) lists.push(`${file}: [${items.join(', ')}]`);
+    }
+  }
+  assert.deepEqual(lists, []);
+});
