@@ -53,7 +53,7 @@ void (async () => {
     try {
       await ensureBounceSchedules({ client: scheduler, sql: deps.sql, taskQueue: config.TEMPORAL_TASK_QUEUE, defaultImap: !!config.IMAP_URL, logger, bounceChecks: { every: config.BOUNCE_CHECK_EVERY } });
       schedules.done = true;
-      return scheduler.connection.close();
+      return await scheduler.connection.close().catch(() => {});
     } catch (err) {
       logger.warn(`could not set up the bounce check Schedules: ${(err as Error).message}; trying again in ${delayMs / 1000} s`);
       await new Promise((r) => setTimeout(r, delayMs).unref());
