@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { bounceScheduleId } from '../src/bounces/check-schedules.js';
@@ -22,6 +22,11 @@ before(async () => {
   // Temporal as the processes reach it: down until a test brings it up.
   temporal = await TcpProxy.start(Number(h.workerEnv.TEMPORAL_ADDRESS!.split(':').at(-1)));
   await temporal.down();
+});
+// Each test's processes end with it: a worker left polling the task queue with its database
+// away would take the next test's activities.
+afterEach(async () => {
+  for (const p of processes.splice(0)) await p.stop();
 });
 after(async () => {
   for (const p of processes) await p.stop();
