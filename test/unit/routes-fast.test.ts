@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import express from 'express';
 import { z } from 'zod';
@@ -220,6 +220,25 @@ describe('route rules', () => {
     assert.deepEqual([pause.body.status, pause.body.error], ['building', 'the campaign is building, not running']);
     f.temporal.answerUpdates({ status: 'paused' });
     assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`, {})).body, { status: 'paused' });
+  });
+
+  test('an action on a campaign whose workflow has closed is a 409 naming the statuses ACTION_STATUSES allows it in', async () => {
+    const id = await createCampaign();
+    await f.sql`UPDATE campaigns SET status = 'completed' WHERE id = ${id}`;
+    f.temporal.answerUpdates(new WorkflowNotFoundError('closed', `campaign-${id}`, undefined));
+    const expected = {
+      approve: 'the campaign is completed, not awaiting review',
+      reject: 'the campaign is completed, not awaiting review or pilot sent',
+      continue: 'the campaign is completed, not pilot sent',
+      pause: 'the campaign is completed, not scheduled or sending',
+      resume: 'the campaign is completed, not paused',
+      cancel: 'the campaign is completed, not building, awaiting review, scheduled, sending, paused or pilot sent',
+    };
+    for (const [action, error] of Object.entries(expected)) {
+      const res = await f.api('POST', `/api/v1/campaigns/${id}/${action}`, {});
+      assert.equal(res.status, 409, `${action}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(res.body, { error, status: 'completed' }, action);
+    }
   });
 
   test('a decision on a recipient that takes none is a 409 with the campaign\'s status, and the recipient\'s beside it', async () => {
