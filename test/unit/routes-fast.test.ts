@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -10,6 +11,8 @@ import { route } from '../../src/api/route-spec.js';
 import { registeredRoutes } from '../../src/api/route-table.js';
 import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';
+import { createCampaignActivities } from '../../src/activities/campaign.js';
+import type { ActivityDeps } from '../../src/activities/deps.js';
 import { INVALID_TRANSITION } from '../../src/contract/failures.js';
 import { startFastApp, type FastApp } from '../helpers/fast-app.js';
 import { problemPaths } from '../helpers/http.js';
@@ -248,6 +251,36 @@ describe('route rules', () => {
     const res = await f.api('POST', `/api/v1/campaigns/${id}/recipients/1/decision`, { include: true });
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.deepEqual([res.body.status, res.body.buildStatus], ['awaiting_review', 'blocked']);
+  });
+});
+
+describe('a campaign paused while its pilot batch went out', () => {
+  const acts = () => createCampaignActivities({ sql: f.sql, logger: createLogger('t', 'silent') } as ActivityDeps);
+  const decision = (action: 'continue' | 'reject') => ({ action, by: 'bob', via: 'update' as const, auditId: randomUUID() });
+
+  test('GET says the status beneath the pause (pausedIn), only while paused; a continue there is recorded and leaves it paused', async () => {
+    const id = await createCampaign({ pilot: { size: 1 } });
+    await acts().setCampaignStatus({ campaignId: id, status: 'paused', pausedIn: 'pilot_sent' });
+    const paused = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([paused.status, paused.body.status, paused.body.pausedIn], [200, 'paused', 'pilot_sent']);
+    assert.deepEqual(await acts().recordPilotDecision({ campaignId: id, action: 'continue', audit: decision('continue') }), {});
+    const continued = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([continued.body.status, continued.body.pausedIn], ['paused', 'sending']);
+    const audit = await f.sql`SELECT action FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.continue'`;
+    assert.equal(audit.length, 1, 'the continue is audited');
+    await acts().setCampaignStatus({ campaignId: id, status: 'sending' });
+    const resumed = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([resumed.body.status, 'pausedIn' in resumed.body], ['sending', false]);
+  });
+
+  test('a reject beneath the pause ends the campaign rejected, its unsent recipients skipped', async () => {
+    const id = await createCampaign({ pilot: { size: 1 } });
+    await addRecipients(id, 2, 'ready');
+    await acts().setCampaignStatus({ campaignId: id, status: 'paused', pausedIn: 'pilot_sent' });
+    assert.deepEqual(await acts().recordPilotDecision({ campaignId: id, action: 'reject', audit: decision('reject') }), {});
+    const rejected = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([rejected.body.status, 'pausedIn' in rejected.body], ['rejected', false]);
+    assert.equal(rejected.body.countsByStatus.send.pending, 0, JSON.stringify(rejected.body.countsByStatus.send));
   });
 });
 
