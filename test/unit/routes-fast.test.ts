@@ -273,6 +273,19 @@ describe('a campaign paused while its pilot batch went out', () => {
     assert.deepEqual([resumed.body.status, 'pausedIn' in resumed.body], ['sending', false]);
   });
 
+  test('a continue beneath the pause asks the pilot\'s stop rule again, with the bounces since, as at pilot_sent', async () => {
+    const id = await createCampaign({ pilot: { size: 2, stopIf: { failedShare: 0.5 } } });
+    await addRecipients(id, 3, 'ready');
+    await f.sql`UPDATE recipients SET pilot = (id <= 2), send_status = CASE id WHEN 1 THEN 'sent' WHEN 2 THEN 'bounced' ELSE 'pending' END WHERE campaign_id = ${id}`;
+    await acts().setCampaignStatus({ campaignId: id, status: 'paused', pausedIn: 'pilot_sent' });
+    f.temporal.answerUpdates({ status: 'paused' });
+    const before = f.temporal.updates.length;
+    const res = await f.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.match(res.body.error, /stopIf share of 50%; continue with force/);
+    assert.equal(f.temporal.updates.length, before, 'the workflow was not asked');
+  });
+
   test('a reject beneath the pause ends the campaign rejected, its unsent recipients skipped', async () => {
     const id = await createCampaign({ pilot: { size: 1 } });
     await addRecipients(id, 2, 'ready');

@@ -130,7 +130,7 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
 async function refuseBeforeUpdate(
   sql: ResolvedDeps['sql'],
   action: LifecycleAction,
-  c: Parameters<typeof reviewFingerprint>[1],
+  c: Parameters<typeof reviewFingerprint>[1] & Pick<campaigns.CampaignRow, 'pausedIn'>,
   caller: Parameters<typeof fourEyesRefusal>[3] & object,
   body: { fingerprint?: string; force?: boolean },
 ): Promise<void> {
@@ -139,7 +139,9 @@ async function refuseBeforeUpdate(
       const refused = await fourEyesRefusal(sql, c, action, caller);
       if (refused) throw new ApiError(403, refused, { status: c.status, createdBy: c.createdBy ?? undefined });
     }
-    if (action === 'continue' && !body.force && c.status === 'pilot_sent' && c.definition.pilot?.stopIf) {
+    // At pilot_sent, or beneath a pause that came while the pilot batch went out.
+    const atPilotSent = c.status === 'pilot_sent' || (c.status === 'paused' && c.pausedIn === 'pilot_sent');
+    if (action === 'continue' && !body.force && atPilotSent && c.definition.pilot?.stopIf) {
       // Bounces keep arriving after the pilot is out: the stop rule is asked again with them.
       const stopped = pilotStopReason(await pilotOutcome(sql, c.id), c.definition.pilot.stopIf);
       if (stopped) throw new ApiError(409, `${stopped}; continue with force to send the rest anyway`, { status: c.status });
