@@ -724,6 +724,39 @@ describe('the console', () => {
     assert.equal(messagesFor(h, id).length, 5);
   });
 
+  test('a campaign paused with pilot_sent beneath the pause: the page offers Continue and Reject after pilot beside Resume and Cancel, as the workflow takes them', async () => {
+    const res = await h.api(
+      'POST',
+      '/api/v1/campaigns',
+      {
+        name: 'Pilot paused',
+        from: 'Acme <billing@acme.test>',
+        subject: 'Hello {{ name }}',
+        text: 'Hi {{ name }}',
+        pilot: { size: 1 },
+        recipients: Array.from({ length: 3 }, (_, i) => ({ email: `pp${i}@example.com`, name: `PP${i}` })),
+      },
+      bearer(keys.creator!),
+    );
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as string;
+    await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
+    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
+    await eventually(async () => (await status(id)) === 'pilot_sent', 60_000, 'the pilot');
+    // The record as the workflow writes it when a pause lands while the pilot batch goes out (a
+    // race a test cannot time): paused, pilot_sent beneath. Nothing is clicked through to the workflow.
+    await h.sql`UPDATE campaigns SET status = 'paused', paused_in = 'pilot_sent' WHERE id = ${id}`;
+    const reviewer = await page(keys.reviewer!);
+    await reviewer.goto(`/#/campaigns/${id}`);
+    await reviewer.locator('h1 .badge').filter({ hasText: 'paused' }).waitFor();
+    for (const name of ['Resume', 'Continue', 'Reject after pilot', 'Cancel campaign']) {
+      await reviewer.getByRole('button', { name, exact: true }).waitFor();
+    }
+    assert.equal(await reviewer.getByRole('button', { name: 'Pause', exact: true }).count(), 0);
+    await reviewer.getByRole('button', { name: 'Continue', exact: true }).click();
+    await reviewer.getByText('Send the rest of the list? It stays paused: the rest goes once it is resumed.').waitFor();
+  });
+
   test('a review opened while the list is still being built says so, and shows the list once the build is done', async () => {
     const reviewer = await page(keys.reviewer!);
     let campaignId = '';

@@ -138,8 +138,12 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
       await refresh();
     }
   };
-  const review = (action: CampaignAction, allowedFrom = ACTION_STATUSES[action]) => can('campaigns:review') && (allowedFrom.includes(c.status) || !!sticky[action]);
-  const stopped = c.status === 'pilot_sent' && !!c.pilot?.stopped;
+  // A review or a pilot's answer is asked of the status beneath a pause, as the workflow asks it:
+  // a campaign paused while its pilot batch went out still takes a continue or a reject.
+  const beneath = c.pausedIn ?? c.status;
+  const review = (action: CampaignAction, allowedFrom = ACTION_STATUSES[action]) => can('campaigns:review') && (allowedFrom.includes(beneath) || !!sticky[action]);
+  const stopped = beneath === 'pilot_sent' && !!c.pilot?.stopped;
+  const paused = c.status === 'paused';
   return (
     <>
       <h1>
@@ -167,7 +171,7 @@ export function CampaignPage({ id, can }: { id: string; can: (s: string) => bool
           <ConfirmButton
             className="primary"
             label={stopped ? 'Continue anyway' : 'Continue'}
-            question={stopped ? 'The pilot reached its stop share. Send the rest anyway?' : 'Send the rest of the list now?'}
+            question={`${stopped ? 'The pilot reached its stop share. Send the rest anyway?' : paused ? 'Send the rest of the list?' : 'Send the rest of the list now?'}${paused ? ' It stays paused: the rest goes once it is resumed.' : ''}`}
             action={act('continue', stopped ? { force: true } : {})}
             onSticky={stick('continue')}
           />

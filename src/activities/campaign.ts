@@ -53,13 +53,15 @@ function decisionActivities({ sql, logger }: ActivityDeps) {
       campaignId,
       status,
       reason,
+      pausedIn,
       signal,
       audit,
-    }: CampaignRef & { status: CampaignStatus; reason?: string; signal?: { action: SignalAction; by: string }; audit?: DecisionAudit }) {
+    }: CampaignRef & { status: CampaignStatus; reason?: string; pausedIn?: CampaignStatus; signal?: { action: SignalAction; by: string }; audit?: DecisionAudit }) {
       await sql.begin(async (tx) => {
         const before = await campaigns.lockCampaign(tx, campaignId);
         await campaigns.setCampaignStatus(tx, campaignId, status, {
           reason,
+          pausedIn,
           error: status === 'failed' ? reason : undefined,
         });
         // Paused to sending is a person's resume: they say the account's problem is fixed. The hold
@@ -154,7 +156,9 @@ function pilotActivities({ sql, logger }: ActivityDeps) {
       const refused = await sql.begin(async (tx) => {
         const campaign = await campaigns.lockCampaign(tx, campaignId);
         // A retry after this transaction committed: the decision (and its audit row) stand.
-        if (!campaign || campaign.status !== 'pilot_sent') return undefined;
+        // A campaign paused while its pilot batch went out reaches pilot_sent beneath the pause.
+        const paused = campaign?.status === 'paused';
+        if (!campaign || (paused ? campaign.pausedIn : campaign.status) !== 'pilot_sent') return undefined;
         const taken = audit.apiRequest ? await takeDecisionRequest(tx, audit.apiRequest, campaignId, audit.action) : undefined;
         if (action === 'continue') {
           const why = await fourEyesRefusal(tx, campaign, 'continue', taken);
@@ -163,10 +167,11 @@ function pilotActivities({ sql, logger }: ActivityDeps) {
             return why;
           }
         }
-        const status = action === 'continue' ? 'sending' : 'rejected';
+        // A continue under a pause leaves it paused, sending beneath; a reject ends it either way.
+        const status = action === 'reject' ? 'rejected' : paused ? 'paused' : 'sending';
         await auditDecision(tx, campaignId, campaign.tenant, audit, { status }, taken);
         // Shown by GET /campaigns/:id: who ended or continued it, and why (a reject's note is nowhere else).
-        await campaigns.setCampaignStatus(tx, campaignId, status, { reason: pilotDecisionReason(action, audit) });
+        await campaigns.setCampaignStatus(tx, campaignId, status, { reason: pilotDecisionReason(action, audit), pausedIn: 'sending' });
         if (action === 'reject') await recipients.skipUnsent(tx, campaignId, { approved: false });
         return undefined;
       });

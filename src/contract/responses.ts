@@ -48,6 +48,8 @@ export const campaignResponse = z.object({
   id: z.uuid(),
   name: z.string(),
   status: campaignStatus,
+  /** Only while paused: the status beneath the pause. At pilot_sent a continue or a reject is still taken (ACTION_STATUSES). */
+  pausedIn: campaignStatus.optional(),
   reason: z.string().optional(),
   counts: z.object({ total: z.number(), pending: z.number(), sent: z.number(), failed: z.number(), appended: z.number() }),
   countsByStatus: z.object({ build: counts(BUILD_STATUSES), send: counts(SEND_STATUSES), copy: counts(COPY_STATUSES) }),

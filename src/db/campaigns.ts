@@ -7,6 +7,8 @@ export interface CampaignRow {
   id: string;
   name: string;
   status: CampaignStatus;
+  /** While paused: the status beneath the pause (pilot_sent still takes a continue or a reject). */
+  pausedIn: CampaignStatus | null;
   definition: CampaignDefinition;
   workflowId: string;
   error: string | null;
@@ -86,7 +88,7 @@ export async function getCampaign(db: Db, id: string): Promise<CampaignRow | und
 }
 
 const campaignColumns = (db: Db) => db`
-  id, name, status, definition, workflow_id, error, message_date, status_reason, account, decided_by, decision_note, decided_at,
+  id, name, status, paused_in, definition, workflow_id, error, message_date, status_reason, account, decided_by, decision_note, decided_at,
   tenant, created_by, build_progress, link_key,
   seq::text AS seq, created_at, updated_at`;
 
@@ -121,11 +123,11 @@ export async function setCampaignStatus(
   db: Db,
   id: string,
   status: CampaignStatus,
-  extra: { error?: string; reason?: string } = {},
+  extra: { error?: string; reason?: string; pausedIn?: CampaignStatus } = {},
 ): Promise<void> {
   await db`
     UPDATE campaigns SET status = ${status}, error = COALESCE(${extra.error ?? null}, error),
-           status_reason = ${extra.reason ?? null}, updated_at = now()
+           status_reason = ${extra.reason ?? null}, paused_in = ${status === 'paused' ? (extra.pausedIn ?? null) : null}, updated_at = now()
     WHERE id = ${id}`;
 }
 
@@ -147,6 +149,7 @@ export async function lockCampaignStatus(db: Db, id: string): Promise<CampaignSt
 /** What a change of status or a review decision reads first, with the row locked to the end of the transaction. */
 export interface LockedCampaign {
   status: CampaignStatus;
+  pausedIn: CampaignStatus | null;
   tenant: string;
   account: string;
   createdBy: string | null;
@@ -157,7 +160,7 @@ export interface LockedCampaign {
 /** The campaign's row, locked for update: changes of its status (and its recipients') wait in line. */
 export async function lockCampaign(db: Db, id: string): Promise<LockedCampaign | undefined> {
   const [row] = await db<LockedCampaign[]>`
-    SELECT status, tenant, account, created_by, definition, decided_at FROM campaigns WHERE id = ${id} FOR UPDATE`;
+    SELECT status, paused_in, tenant, account, created_by, definition, decided_at FROM campaigns WHERE id = ${id} FOR UPDATE`;
   return row;
 }
 

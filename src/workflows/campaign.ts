@@ -484,6 +484,9 @@ async function decideAfterPilot(c: CampaignState, action: 'continue' | 'reject',
   }
   c.pilotDecision = action;
   c.phase = action === 'continue' ? 'sending' : 'rejected';
+  // A reject ends a campaign paused at pilot_sent: nothing is left for a pause to hold, and an
+  // ended campaign must not answer paused. (Histories before: it stayed paused.)
+  if (action === 'reject' && c.paused && patched('rejected-not-paused')) c.paused = false;
   c.reason = pilotDecisionReason(action, audit);
   publish(c);
   return { status: c.status };
@@ -635,7 +638,8 @@ function show(c: CampaignState): void {
 
 async function setStatus(c: CampaignState, audit?: DecisionAudit): Promise<void> {
   publish(c);
-  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, audit });
+  // Paused: the record keeps the status beneath, where a review or a pilot's answer is still taken.
+  await acts.setCampaignStatus({ campaignId: c.id, status: c.status, reason: c.reason, ...(c.paused && !c.cancelRequested ? { pausedIn: c.phase } : {}), audit });
 }
 
 async function startDelivery(c: CampaignState, r: { id: number; masked: string }): Promise<void> {

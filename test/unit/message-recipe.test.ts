@@ -37,7 +37,7 @@ function recipeCampaign(): { campaign: CampaignRow; kit: MessageKit } {
   const at = new Date('2026-12-01T09:00:00Z');
   const id = randomUUID();
   const campaign: CampaignRow = {
-    id, name: definition.name, status: 'awaiting_review', definition, workflowId: `campaign-${id}`, error: null, messageDate: at,
+    id, name: definition.name, status: 'awaiting_review', pausedIn: null, definition, workflowId: `campaign-${id}`, error: null, messageDate: at,
     statusReason: null, account: 'default', decidedBy: null, decisionNote: null, decidedAt: null, tenant: 'acme', createdBy: null,
     seq: '1', createdAt: at, updatedAt: at, buildProgress: null, linkKey: randomBytes(32),
   };

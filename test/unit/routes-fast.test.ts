@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import express from 'express';
 import { z } from 'zod';
@@ -10,6 +11,8 @@ import { route } from '../../src/api/route-spec.js';
 import { registeredRoutes } from '../../src/api/route-table.js';
 import { SCOPES, type Caller } from '../../src/api/scopes.js';
 import { createLogger } from '../../src/logger.js';
+import { createCampaignActivities } from '../../src/activities/campaign.js';
+import type { ActivityDeps } from '../../src/activities/deps.js';
 import { INVALID_TRANSITION } from '../../src/contract/failures.js';
 import { startFastApp, type FastApp } from '../helpers/fast-app.js';
 import { problemPaths } from '../helpers/http.js';
@@ -222,6 +225,25 @@ describe('route rules', () => {
     assert.deepEqual((await f.api('POST', `/api/v1/campaigns/${id}/pause`, {})).body, { status: 'paused' });
   });
 
+  test('an action on a campaign whose workflow has closed is a 409 naming the statuses ACTION_STATUSES allows it in', async () => {
+    const id = await createCampaign();
+    await f.sql`UPDATE campaigns SET status = 'completed' WHERE id = ${id}`;
+    f.temporal.answerUpdates(new WorkflowNotFoundError('closed', `campaign-${id}`, undefined));
+    const expected = {
+      approve: 'the campaign is completed, not awaiting review',
+      reject: 'the campaign is completed, not awaiting review or pilot sent',
+      continue: 'the campaign is completed, not pilot sent',
+      pause: 'the campaign is completed, not scheduled or sending',
+      resume: 'the campaign is completed, not paused',
+      cancel: 'the campaign is completed, not building, awaiting review, scheduled, sending, paused or pilot sent',
+    };
+    for (const [action, error] of Object.entries(expected)) {
+      const res = await f.api('POST', `/api/v1/campaigns/${id}/${action}`, {});
+      assert.equal(res.status, 409, `${action}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(res.body, { error, status: 'completed' }, action);
+    }
+  });
+
   test('a decision on a recipient that takes none is a 409 with the campaign\'s status, and the recipient\'s beside it', async () => {
     const id = await createCampaign();
     await addRecipients(id, 1, 'blocked');
@@ -229,6 +251,49 @@ describe('route rules', () => {
     const res = await f.api('POST', `/api/v1/campaigns/${id}/recipients/1/decision`, { include: true });
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.deepEqual([res.body.status, res.body.buildStatus], ['awaiting_review', 'blocked']);
+  });
+});
+
+describe('a campaign paused while its pilot batch went out', () => {
+  const acts = () => createCampaignActivities({ sql: f.sql, logger: createLogger('t', 'silent') } as ActivityDeps);
+  const decision = (action: 'continue' | 'reject') => ({ action, by: 'bob', via: 'update' as const, auditId: randomUUID() });
+
+  test('GET says the status beneath the pause (pausedIn), only while paused; a continue there is recorded and leaves it paused', async () => {
+    const id = await createCampaign({ pilot: { size: 1 } });
+    await acts().setCampaignStatus({ campaignId: id, status: 'paused', pausedIn: 'pilot_sent' });
+    const paused = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([paused.status, paused.body.status, paused.body.pausedIn], [200, 'paused', 'pilot_sent']);
+    assert.deepEqual(await acts().recordPilotDecision({ campaignId: id, action: 'continue', audit: decision('continue') }), {});
+    const continued = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([continued.body.status, continued.body.pausedIn], ['paused', 'sending']);
+    const audit = await f.sql`SELECT action FROM audit_log WHERE campaign_id = ${id} AND action = 'campaign.continue'`;
+    assert.equal(audit.length, 1, 'the continue is audited');
+    await acts().setCampaignStatus({ campaignId: id, status: 'sending' });
+    const resumed = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([resumed.body.status, 'pausedIn' in resumed.body], ['sending', false]);
+  });
+
+  test('a continue beneath the pause asks the pilot\'s stop rule again, with the bounces since, as at pilot_sent', async () => {
+    const id = await createCampaign({ pilot: { size: 2, stopIf: { failedShare: 0.5 } } });
+    await addRecipients(id, 3, 'ready');
+    await f.sql`UPDATE recipients SET pilot = (id <= 2), send_status = CASE id WHEN 1 THEN 'sent' WHEN 2 THEN 'bounced' ELSE 'pending' END WHERE campaign_id = ${id}`;
+    await acts().setCampaignStatus({ campaignId: id, status: 'paused', pausedIn: 'pilot_sent' });
+    f.temporal.answerUpdates({ status: 'paused' });
+    const before = f.temporal.updates.length;
+    const res = await f.api('POST', `/api/v1/campaigns/${id}/continue`, {});
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.match(res.body.error, /stopIf share of 50%; continue with force/);
+    assert.equal(f.temporal.updates.length, before, 'the workflow was not asked');
+  });
+
+  test('a reject beneath the pause ends the campaign rejected, its unsent recipients skipped', async () => {
+    const id = await createCampaign({ pilot: { size: 1 } });
+    await addRecipients(id, 2, 'ready');
+    await acts().setCampaignStatus({ campaignId: id, status: 'paused', pausedIn: 'pilot_sent' });
+    assert.deepEqual(await acts().recordPilotDecision({ campaignId: id, action: 'reject', audit: decision('reject') }), {});
+    const rejected = await f.api('GET', `/api/v1/campaigns/${id}`);
+    assert.deepEqual([rejected.body.status, 'pausedIn' in rejected.body], ['rejected', false]);
+    assert.equal(rejected.body.countsByStatus.send.pending, 0, JSON.stringify(rejected.body.countsByStatus.send));
   });
 });
 

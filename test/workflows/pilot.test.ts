@@ -7,8 +7,8 @@ import type { SendResult } from '../../src/activities/index.js';
 import { pickPilot } from '../../src/build/pilot-sample.js';
 import { pilotSchema, type PilotSpec } from '../../src/contract/campaign.js';
 import { FOUR_EYES_REFUSED, INVALID_TRANSITION } from '../../src/contract/failures.js';
-import { approveUpdate, cancelUpdate, continueSignal, continueUpdate, rejectUpdate, statusQuery } from '../../src/contract/messages.js';
-import { startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type WorkflowTier } from '../helpers/workflow-env.js';
+import { approveUpdate, cancelUpdate, continueSignal, continueUpdate, pauseUpdate, rejectUpdate, resumeUpdate, statusQuery } from '../../src/contract/messages.js';
+import { gate, startCampaign, startWorkflowTier, stubActivities, until, untilStatus, type Gate, type WorkflowTier } from '../helpers/workflow-env.js';
 
 // A pilot batch, then the rest, on the time-skipping server. The stubs keep the pilot marks and
 // the send outcomes as Postgres would; choosePilot picks with the product's own rule.
@@ -29,6 +29,8 @@ interface WorldOptions {
   distinctReviewer?: boolean;
   /** recordPilotDecision refuses a continue (the four-eyes rule in the record) while this is true. */
   refuseContinue?: () => boolean;
+  /** Each send waits here inside SMTP, when given. */
+  smtp?: Gate;
 }
 
 function world(o: WorldOptions) {
@@ -58,7 +60,8 @@ function world(o: WorldOptions) {
         .filter((id) => id > afterId && !sends.includes(id) && (only === undefined || pilot.has(id) === only))
         .slice(0, limit)
         .map((id) => ({ id, masked: `r***${id}@example.com` })),
-    sendMessage: ({ recipientId }): SendResult => {
+    sendMessage: async ({ recipientId }): Promise<SendResult> => {
+      await o.smtp?.pass();
       sends.push(recipientId);
       return failed.has(recipientId)
         ? { outcome: 'failed' }
@@ -101,6 +104,57 @@ async function toPilotSent(queue: string) {
 }
 
 const sorted = (xs: Iterable<number>) => [...xs].sort((a, b) => a - b);
+
+describe('paused while the pilot batch goes out', () => {
+  /** Approves, pauses while the pilot's one send is inside SMTP, and waits until the pilot_sent beneath the pause is in the record. */
+  async function toPausedPilotSent(queue: string, w: ReturnType<typeof world>, smtp: Gate) {
+    const handle = await startCampaign(env, queue);
+    await untilStatus(handle, 'awaiting_review');
+    await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+    await until(() => smtp.waiting === 1, 'the pilot send is inside SMTP');
+    assert.deepEqual(await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann' }] }), { status: 'paused' });
+    smtp.open();
+    await until(() => w.stubs.inputs('setCampaignStatus').some((i) => i.pausedIn === 'pilot_sent'), 'pilot_sent beneath the pause, in the record');
+    assert.equal((await handle.query(statusQuery)).status, 'paused');
+    return handle;
+  }
+  const beneath = (w: ReturnType<typeof world>) => w.stubs.inputs('setCampaignStatus').map((i) => `${i.status}${i.pausedIn ? `/${i.pausedIn}` : ''}`);
+
+  test('the record keeps the status beneath the pause; a reject ends the campaign rejected, not paused', async () => {
+    const smtp = gate();
+    const w = world({ pilot: { size: 1 }, smtp });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await toPausedPilotSent(queue, w, smtp);
+        assert.deepEqual(await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', note: 'wrong list' }] }), { status: 'rejected' });
+        assert.deepEqual(await handle.result(), { status: 'rejected' });
+      });
+    } finally {
+      smtp.open();
+    }
+    assert.deepEqual(beneath(w), ['awaiting_review', 'sending', 'paused/sending', 'paused/pilot_sent']);
+    assert.deepEqual(w.sends, [1], 'only the pilot went out');
+    assert.equal(w.stubs.inputs('recordPilotDecision')[0]?.action, 'reject');
+  });
+
+  test('a continue beneath the pause is taken and the campaign stays paused; resume sends the rest once each', async () => {
+    const smtp = gate();
+    const w = world({ pilot: { size: 1 }, smtp });
+    try {
+      await tier.run(w.stubs.activities, async (queue) => {
+        const handle = await toPausedPilotSent(queue, w, smtp);
+        assert.deepEqual(await handle.executeUpdate(continueUpdate, { args: [{ by: 'bob' }] }), { status: 'paused' });
+        assert.deepEqual(w.sends, [1], 'nothing more goes out while paused');
+        assert.deepEqual(await handle.executeUpdate(resumeUpdate, { args: [{ by: 'ann' }] }), { status: 'sending' });
+        assert.deepEqual(await handle.result(), { status: 'completed' });
+      });
+    } finally {
+      smtp.open();
+    }
+    assert.deepEqual(sorted(w.sends), Array.from({ length: 10 }, (_, i) => i + 1), 'every recipient once');
+    assert.deepEqual(beneath(w).slice(0, 5), ['awaiting_review', 'sending', 'paused/sending', 'paused/pilot_sent', 'sending']);
+  });
+});
 
 describe('pilot batch', () => {
   test('size: the first N in list order go, the campaign waits at pilot_sent; continue sends the rest once each', async () => {

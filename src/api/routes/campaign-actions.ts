@@ -7,6 +7,7 @@ import * as campaigns from '../../db/campaigns.js';
 import { deleteDecisionRequest, insertDecisionRequest } from '../../db/decision-requests.js';
 import { fourEyesRefusal } from '../../review/four-eyes.js';
 import { pilotStopReason } from '../../contract/pilot.js';
+import { ACTION_STATUSES } from '../../contract/statuses.js';
 import { pilotOutcome } from '../../db/recipients.js';
 import { campaignLoader } from '../campaign-access.js';
 import { ApiError } from '../errors.js';
@@ -18,14 +19,20 @@ import { route } from '../route-spec.js';
 import type { Scope } from '../scopes.js';
 import type { ResolvedDeps } from '../deps.js';
 
-const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string; allowedFrom: string }> = {
-  approve: { scope: 'campaigns:review', summary: 'Approve a campaign awaiting review', allowedFrom: 'awaiting review' },
-  reject: { scope: 'campaigns:review', summary: 'Reject a campaign awaiting review or waiting after its pilot batch', allowedFrom: 'awaiting review or pilot_sent' },
-  continue: { scope: 'campaigns:review', summary: 'Send the rest of a campaign after its pilot batch (`force`: although the pilot reached its stopIf share)', allowedFrom: 'pilot_sent' },
-  pause: { scope: 'campaigns:write', summary: 'Pause a campaign: no new sends until it is resumed', allowedFrom: 'running' },
-  resume: { scope: 'campaigns:write', summary: 'Resume a paused campaign where it stopped', allowedFrom: 'paused' },
-  cancel: { scope: 'campaigns:write', summary: 'Cancel a campaign: nothing more is sent; unsent recipients become cancelled', allowedFrom: 'open' },
+const ACTIONS: Record<LifecycleAction, { scope: Scope; summary: string }> = {
+  approve: { scope: 'campaigns:review', summary: 'Approve a campaign awaiting review' },
+  reject: { scope: 'campaigns:review', summary: 'Reject a campaign awaiting review or waiting after its pilot batch' },
+  continue: { scope: 'campaigns:review', summary: 'Send the rest of a campaign after its pilot batch (`force`: although the pilot reached its stopIf share)' },
+  pause: { scope: 'campaigns:write', summary: 'Pause a campaign: no new sends until it is resumed' },
+  resume: { scope: 'campaigns:write', summary: 'Resume a paused campaign where it stopped' },
+  cancel: { scope: 'campaigns:write', summary: 'Cancel a campaign: nothing more is sent; unsent recipients become cancelled' },
 };
+
+/** The statuses `action` is allowed in, read from the rule (ACTION_STATUSES) as words: "scheduled or sending". */
+function allowedFromText(action: LifecycleAction): string {
+  const words = ACTION_STATUSES[action].map((s) => s.replaceAll('_', ' '));
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : words.join('');
+}
 
 /**
  * The request's id, which names its Update in Temporal: from an Idempotency-Key, the same for a
@@ -112,7 +119,7 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
       if (outcome.reason === 'conflict') {
         throw new ApiError(409, outcome.message, { status: outcome.status ?? current });
       }
-      throw new ApiError(409, `the campaign is ${current}, not ${spec.allowedFrom}`, { status: current });
+      throw new ApiError(409, `the campaign is ${current}, not ${allowedFromText(action)}`, { status: current });
     }));
   }
 
@@ -123,7 +130,7 @@ export function campaignActionRouter({ sql, client, logger }: Pick<ResolvedDeps,
 async function refuseBeforeUpdate(
   sql: ResolvedDeps['sql'],
   action: LifecycleAction,
-  c: Parameters<typeof reviewFingerprint>[1],
+  c: Parameters<typeof reviewFingerprint>[1] & Pick<campaigns.CampaignRow, 'pausedIn'>,
   caller: Parameters<typeof fourEyesRefusal>[3] & object,
   body: { fingerprint?: string; force?: boolean },
 ): Promise<void> {
@@ -132,7 +139,9 @@ async function refuseBeforeUpdate(
       const refused = await fourEyesRefusal(sql, c, action, caller);
       if (refused) throw new ApiError(403, refused, { status: c.status, createdBy: c.createdBy ?? undefined });
     }
-    if (action === 'continue' && !body.force && c.status === 'pilot_sent' && c.definition.pilot?.stopIf) {
+    // At pilot_sent, or beneath a pause that came while the pilot batch went out.
+    const atPilotSent = c.status === 'pilot_sent' || (c.status === 'paused' && c.pausedIn === 'pilot_sent');
+    if (action === 'continue' && !body.force && atPilotSent && c.definition.pilot?.stopIf) {
       // Bounces keep arriving after the pilot is out: the stop rule is asked again with them.
       const stopped = pilotStopReason(await pilotOutcome(sql, c.id), c.definition.pilot.stopIf);
       if (stopped) throw new ApiError(409, `${stopped}; continue with force to send the rest anyway`, { status: c.status });

@@ -111,6 +111,7 @@ export function campaignRouter(deps: CampaignRouterDeps): Router {
       id: c.id,
       name: c.name,
       status: c.status,
+      pausedIn: c.status === 'paused' ? (c.pausedIn ?? undefined) : undefined,
       counts,
       countsByStatus,
       replies,
