@@ -683,17 +683,18 @@ describe('the console', () => {
     assert.equal(await status(campaignId), 'cancelled');
   });
 
-  test('a pilot at pilot_sent: its results, a Continue the four-eyes rule refuses to the creator in words that fit it, and another person\'s Continue sends the rest', async () => {
+  /** A campaign by the creator with a pilot batch, approved by the reviewer, once it is at pilot_sent. */
+  async function atPilotSent(name: string, o: { pilot: number; recipients: number; prefix: string }): Promise<string> {
     const res = await h.api(
       'POST',
       '/api/v1/campaigns',
       {
-        name: 'Pilot run',
+        name,
         from: 'Acme <billing@acme.test>',
         subject: 'Hello {{ name }}',
         text: 'Hi {{ name }}',
-        pilot: { size: 2 },
-        recipients: Array.from({ length: 5 }, (_, i) => ({ email: `p${i}@example.com`, name: `P${i}` })),
+        pilot: { size: o.pilot },
+        recipients: Array.from({ length: o.recipients }, (_, i) => ({ email: `${o.prefix}${i}@example.com`, name: `${o.prefix.toUpperCase()}${i}` })),
       },
       bearer(keys.creator!),
     );
@@ -702,6 +703,11 @@ describe('the console', () => {
     await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
     assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
     await eventually(async () => (await status(id)) === 'pilot_sent', 60_000, 'the pilot');
+    return id;
+  }
+
+  test('a pilot at pilot_sent: its results, a Continue the four-eyes rule refuses to the creator in words that fit it, and another person\'s Continue sends the rest', async () => {
+    const id = await atPilotSent('Pilot run', { pilot: 2, recipients: 5, prefix: 'p' });
     const creator = await page(keys.creator!);
     await creator.goto(`/#/campaigns/${id}`);
     await creator.locator('h1 .badge').filter({ hasText: 'pilot sent' }).waitFor();
@@ -725,24 +731,7 @@ describe('the console', () => {
   });
 
   test('a campaign paused with pilot_sent beneath the pause: the page offers Continue and Reject after pilot beside Resume and Cancel, as the workflow takes them', async () => {
-    const res = await h.api(
-      'POST',
-      '/api/v1/campaigns',
-      {
-        name: 'Pilot paused',
-        from: 'Acme <billing@acme.test>',
-        subject: 'Hello {{ name }}',
-        text: 'Hi {{ name }}',
-        pilot: { size: 1 },
-        recipients: Array.from({ length: 3 }, (_, i) => ({ email: `pp${i}@example.com`, name: `PP${i}` })),
-      },
-      bearer(keys.creator!),
-    );
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.id as string;
-    await eventually(async () => (await status(id)) === 'awaiting_review', 60_000, 'review');
-    assert.equal((await h.api('POST', `/api/v1/campaigns/${id}/approve`, {}, bearer(keys.reviewer!))).status, 200);
-    await eventually(async () => (await status(id)) === 'pilot_sent', 60_000, 'the pilot');
+    const id = await atPilotSent('Pilot paused', { pilot: 1, recipients: 3, prefix: 'pp' });
     // The record as the workflow writes it when a pause lands while the pilot batch goes out (a
     // race a test cannot time): paused, pilot_sent beneath. Nothing is clicked through to the workflow.
     await h.sql`UPDATE campaigns SET status = 'paused', paused_in = 'pilot_sent' WHERE id = ${id}`;
