@@ -177,10 +177,7 @@ test("the image's node flag: V8 collects the old generation before it grows far 
     '  if (i % 5e4 === 0) most = Math.max(most, v8.getHeapStatistics().total_heap_size); }',
     'console.log(live.length && Math.round(most / 2 ** 20));',
   ].join('\n');
-  // Marking on the main thread (--single-threaded-gc, in both runs): with V8's helper threads the
-  // peak also depends on when a loaded machine schedules them (122 MB once in a full run beside
-  // other files, 75-76 MB alone); what is compared here is the heap's growing rule, not that.
-  const run = (flags: string[]) => spawnSync(process.execPath, ['--single-threaded-gc', ...flags, '-e', probe], { env: { PATH: process.env.PATH, ...dockerfile.env }, encoding: 'utf8' });
+  const run = (flags: string[]) => spawnSync(process.execPath, [...flags, '-e', probe], { env: { PATH: process.env.PATH, ...dockerfile.env }, encoding: 'utf8' });
   const image = run(imageNodeFlags());
   assert.equal(image.status, 0, image.stderr);
   const plain = run([]);
